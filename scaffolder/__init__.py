@@ -1,0 +1,41 @@
+"""foundry-scaffolder: choose a Microsoft Foundry runtime and generate a keyless starter repo.
+
+The public API is small: `resolve_spec` (flags/prompts -> ProjectSpec), `new` (plan and write a
+repo), `plan_files` (the pure file plan), `load_answers` (read a generated repo's spec) and the
+error classes in `scaffolder.errors`. Attributes load lazily so that `scaffolder --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "ProjectSpec": "scaffolder.spec",
+    "ModelDeployment": "scaffolder.spec",
+    "build_spec": "scaffolder.spec",
+    "load_answers": "scaffolder.spec",
+    "Runtime": "scaffolder.catalog",
+    "resolve_spec": "scaffolder._new",
+    "new": "scaffolder._new",
+    "NewResult": "scaffolder._new",
+    "plan_files": "scaffolder.generate",
+    "ScaffolderError": "scaffolder.errors",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+if TYPE_CHECKING:
+    from scaffolder._new import NewResult, new, resolve_spec
+    from scaffolder.catalog import Runtime
+    from scaffolder.errors import ScaffolderError
+    from scaffolder.generate import plan_files
+    from scaffolder.spec import ModelDeployment, ProjectSpec, build_spec, load_answers
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'scaffolder' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""Run the CLI as `python -m scaffolder`."""
+
+from scaffolder.cli import main
+
+main()

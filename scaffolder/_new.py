@@ -1,0 +1,143 @@
+"""`new`: resolve answers into a ProjectSpec, plan the repo, write it atomically (or only report)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scaffolder import catalog
+from scaffolder.catalog import Runtime
+from scaffolder.errors import SpecError
+from scaffolder.generate import FileAction, FilePlan, plan_actions, plan_files, write_plan
+from scaffolder.prompts import Prompter, Question, resolve
+from scaffolder.spec import (
+    DEFAULT_LOCATION,
+    DEFAULT_MODEL,
+    ProjectSpec,
+    build_spec,
+    check_project_name,
+    parse_model_option,
+    runtime_mismatch,
+)
+
+
+@dataclass(frozen=True)
+class NewResult:
+    """What `new` generated (or, with dry_run, would generate)."""
+
+    target: Path
+    spec: ProjectSpec
+    actions: tuple[FileAction, ...]
+    dry_run: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "target": str(self.target),
+            "dry_run": self.dry_run,
+            "spec": self.spec.model_dump(mode="json"),
+            "files": [{"path": a.path, "action": a.verb} for a in self.actions],
+        }
+
+
+def _validate_name(value: str, answers: dict[str, Any]) -> str:
+    try:
+        return check_project_name(value)
+    except ValueError as exc:
+        raise SpecError(str(exc), hint="fix the NAME argument") from None
+
+
+def _validate_runtime(value: str, answers: dict[str, Any]) -> Runtime:
+    try:
+        return Runtime(value.strip().lower())
+    except ValueError:
+        valid = ", ".join(r.value for r in Runtime)
+        raise SpecError(f"unknown runtime {value!r}; choose one of: {valid}", hint="use --runtime") from None
+
+
+def _validate_location(value: str, answers: dict[str, Any]) -> str:
+    region = value.strip().lower().replace(" ", "")
+    if region not in catalog.azure_regions():
+        close = catalog.suggest(region, catalog.azure_regions())
+        did = f"; did you mean {', '.join(close)}?" if close else ""
+        raise SpecError(f"unknown Azure region {region!r}{did}", hint="use --location")
+    runtime = Runtime(answers["runtime"])
+    regions = catalog.runtime_regions(runtime)
+    if region not in regions:
+        title = catalog.runtimes()[runtime].title
+        raise SpecError(
+            f"{title} is not offered in {region}; pick one of: {', '.join(regions)}",
+            hint="use --location, or --runtime inference (any region)",
+        )
+    return region
+
+
+def _validate_models(value: str | list[str], answers: dict[str, Any]) -> list[str]:
+    raw = value.split(";") if isinstance(value, str) else value
+    items = [v.strip() for v in raw if v.strip()]
+    runtime = Runtime(answers["runtime"])
+    for item in items:
+        dep = parse_model_option(item)
+        if dep["format"] not in catalog.runtimes()[runtime].model_formats:
+            raise SpecError(runtime_mismatch(dep["model"], runtime), hint="change --model or --runtime")
+    return items
+
+
+def _runtime_choices(answers: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(r.value, p.title) for r, p in catalog.runtimes().items()]
+
+
+QUESTIONS = [
+    Question("name", "NAME argument", "Project name", validate=_validate_name,
+             help="Lowercase letters, digits and hyphens; names the app package and the Foundry project."),
+    Question("runtime", "--runtime", "Runtime", choices=_runtime_choices, validate=_validate_runtime,
+             help="Which Foundry runtime the app is built on (load-bearing: it shapes state, tools and models)."),
+    Question("location", "--location", "Azure region",
+             default=lambda a: os.environ.get("AZURE_LOCATION") or DEFAULT_LOCATION, validate=_validate_location),
+    Question("models", "--model", "Model(s), ';'-separated", default=lambda a: DEFAULT_MODEL,
+             validate=_validate_models, help="`scaffolder models --runtime R` lists what each runtime serves."),
+]
+
+
+def resolve_spec(
+    *,
+    name: str | None,
+    runtime: str | None,
+    location: str | None = None,
+    models: Sequence[str] = (),
+    capacity: int | None = None,
+    network: str = "public",
+    allow_ips: Sequence[str] = (),
+    monitoring: bool = True,
+    principal_type: str = "User",
+    agent_setup: str = "basic",
+    prompter: Prompter | None = None,
+) -> ProjectSpec:
+    """Turn flags (and prompts for what is missing) into a validated ProjectSpec."""
+    given: dict[str, Any] = {"name": name, "runtime": runtime, "location": location, "models": list(models)}
+    answers = resolve(QUESTIONS, given, prompter)
+    deployments = [parse_model_option(m, default_capacity=capacity) for m in answers["models"]]
+    values = {
+        "name": answers["name"],
+        "runtime": answers["runtime"],
+        "location": answers["location"],
+        "models": deployments,
+        "network": {"posture": network, "allow_ips": list(allow_ips)},
+        "monitoring": monitoring,
+        "principal_type": principal_type,
+        "agent_setup": agent_setup,
+    }
+    return build_spec(values)
+
+
+def new(spec: ProjectSpec, target: Path, *, force: bool = False, dry_run: bool = False) -> NewResult:
+    """Generate the repo for spec into target; with dry_run, report the actions without writing."""
+    plan: FilePlan = plan_files(spec)
+    if dry_run:
+        actions = plan_actions(plan, target, force=force)
+    else:
+        actions = write_plan(plan, target, force=force)
+    return NewResult(target=target, spec=spec, actions=tuple(actions), dry_run=dry_run)

@@ -1,0 +1,59 @@
+"""One error hierarchy: every user-facing failure is a ScaffolderError with a hint and an exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ScaffolderError(Exception):
+    """A failure the user can act on: printed as one line plus a hint, never as a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SpecError(ScaffolderError):
+    """The project spec (flags, prompts or answers file) is invalid."""
+
+    exit_code = 2
+
+
+class MissingValuesError(SpecError):
+    """Values that must be given are missing and prompting is not possible."""
+
+    def __init__(self, missing: Iterable[tuple[str, str]]) -> None:
+        self.missing = list(missing)
+        parts = ", ".join(f"{name} ({flag})" for name, flag in self.missing)
+        super().__init__(
+            f"missing values and no prompting possible: {parts}",
+            hint="pass them as flags, or run on a terminal without --no-input to be asked",
+        )
+
+
+class CatalogError(SpecError):
+    """A model, version, SKU or runtime combination the catalog does not allow."""
+
+
+class TargetExistsError(ScaffolderError):
+    """The target directory holds files the generator would otherwise overwrite."""
+
+    exit_code = 5
+
+
+class TemplateError(ScaffolderError):
+    """A template failed to render: a bug in the tool or its templates, not in the user's input."""
+
+    exit_code = 70
+
+
+class AnswersFileError(ScaffolderError):
+    """The answers file of a generated repo is missing or unreadable."""
+
+    exit_code = 2

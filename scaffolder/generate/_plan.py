@@ -1,0 +1,143 @@
+"""Pure file planning: the spec in, the exact list of files (path, bytes, mode) out; nothing touches disk."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from scaffolder import __version__, catalog, infra
+from scaffolder._resources import bicep_dir, templates_dir
+from scaffolder.errors import TemplateError
+from scaffolder.spec import ANSWERS_FILE, ProjectSpec
+
+ROOT_DIR = "{{cookiecutter.project_name}}"
+EXECUTABLE = 0o755
+REGULAR = 0o644
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file of a generated repo."""
+
+    path: PurePosixPath
+    content: bytes
+    mode: int = REGULAR
+    source: str = "template"
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """Every file a spec generates, sorted by path."""
+
+    spec: ProjectSpec
+    files: tuple[PlannedFile, ...] = field(default_factory=tuple)
+
+    def paths(self) -> list[str]:
+        """Relative paths, POSIX style."""
+        return [str(f.path) for f in self.files]
+
+    def get(self, path: str) -> PlannedFile:
+        """The planned file at a relative path."""
+        for f in self.files:
+            if str(f.path) == path:
+                return f
+        raise KeyError(path)
+
+    def text(self, path: str) -> str:
+        """A planned file's content as text."""
+        return self.get(path).content.decode("utf-8")
+
+
+def template_context(spec: ProjectSpec) -> dict[str, Any]:
+    """The variables every template sees as `cookiecutter.*` (also what raw cookiecutter is given)."""
+    profile = catalog.runtimes()[spec.runtime]
+    env = infra.app_env(spec)
+    return {
+        "project_name": spec.name,
+        "package": spec.package,
+        "runtime": spec.runtime.value,
+        "runtime_title": profile.title,
+        "runtime_summary": profile.summary,
+        "token_scope": profile.token_scope,
+        "location": spec.location,
+        "model_deployment": spec.primary.name,
+        "models": [m.model_dump(mode="json") for m in spec.models],
+        "network_posture": spec.network.posture,
+        "allow_ips": list(spec.network.allow_ips),
+        "monitoring": spec.monitoring,
+        "principal_type": spec.principal_type,
+        "agent_setup": spec.agent_setup,
+        "tool_version": __version__,
+        "env_vars": [v.model_dump() for v in env],
+        "grants": [
+            {
+                "principal": g.principal,
+                "role": g.role.name,
+                "role_id": g.role.id,
+                "scope": g.scope,
+                "grants": g.role.grants,
+            }
+            for g in infra.grants(spec)
+        ],
+    }
+
+
+def _environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        extensions=["jinja2.ext.loopcontrols"],
+    )
+
+
+def _render_tree(layer: Path, env: SandboxedEnvironment, ctx: dict[str, Any]) -> dict[str, PlannedFile]:
+    root = layer / ROOT_DIR
+    out: dict[str, PlannedFile] = {}
+    for src in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = src.relative_to(root).as_posix()
+        try:
+            rendered_rel = env.from_string(rel).render(cookiecutter=ctx)
+            if any(not part.strip() for part in rendered_rel.split("/")):
+                continue  # a path segment rendering empty means "not for this spec"
+            text = env.from_string(src.read_text(encoding="utf-8")).render(cookiecutter=ctx)
+        except jinja2.TemplateError as exc:
+            where = f"{layer.name}/{rel}"
+            raise TemplateError(f"template {where} failed to render: {exc}") from exc
+        mode = EXECUTABLE if src.stat().st_mode & 0o111 else REGULAR
+        out[rendered_rel] = PlannedFile(PurePosixPath(rendered_rel), text.encode("utf-8"), mode)
+    return out
+
+
+def _bicep_files() -> dict[str, PlannedFile]:
+    root = bicep_dir()
+    out = {}
+    for src in sorted(root.rglob("*.bicep")):
+        rel = "infra/" + src.relative_to(root).as_posix()
+        out[rel] = PlannedFile(PurePosixPath(rel), src.read_bytes(), REGULAR, source="bicep")
+    return out
+
+
+def plan_files(spec: ProjectSpec) -> FilePlan:
+    """Plan every file of the repo the spec describes: app template layers, Bicep, parameters, answers."""
+    ctx = template_context(spec)
+    env = _environment()
+    files: dict[str, PlannedFile] = {}
+    for layer in ("base", spec.runtime.value):
+        layer_dir = templates_dir() / layer
+        if layer_dir.is_dir():
+            files.update(_render_tree(layer_dir, env, ctx))
+    files.update(_bicep_files())
+    params = json.dumps(infra.azd_parameters_file(spec), indent=2) + "\n"
+    files["infra/main.parameters.json"] = PlannedFile(
+        PurePosixPath("infra/main.parameters.json"), params.encode(), source="spec"
+    )
+    files[ANSWERS_FILE] = PlannedFile(
+        PurePosixPath(ANSWERS_FILE), spec.to_answers(__version__).encode(), source="spec"
+    )
+    return FilePlan(spec, tuple(files[k] for k in sorted(files)))

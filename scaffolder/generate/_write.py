@@ -1,0 +1,86 @@
+"""Atomic writing of a FilePlan: render beside the target, then move; never clobber a user's file silently."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from scaffolder.errors import ScaffolderError, TargetExistsError
+from scaffolder.generate._plan import FilePlan
+
+Verb = Literal["create", "identical", "overwrite"]
+
+
+@dataclass(frozen=True)
+class FileAction:
+    """What writing the plan does (or would do) to one path."""
+
+    path: str
+    verb: Verb
+
+
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
+def plan_actions(plan: FilePlan, target: Path, *, force: bool) -> list[FileAction]:
+    """Decide the verb for every planned file; refuse a non-empty target unless force (pure reads only)."""
+    if target.exists() and not target.is_dir():
+        raise TargetExistsError(f"{target} exists and is not a directory", hint="choose another NAME or --output")
+    populated = target.is_dir() and not _is_empty_dir(target)
+    if populated and not force:
+        clashes = [p for p in plan.paths() if (target / p).exists()]
+        detail = f"; {len(clashes)} generated file(s) already exist there, e.g. {clashes[0]}" if clashes else ""
+        raise TargetExistsError(
+            f"target directory {target} is not empty{detail}",
+            hint="pick a new NAME, or pass --force to write into it (existing files that differ are overwritten "
+            "and listed; other files are left alone)",
+        )
+    actions = []
+    for f in plan.files:
+        dest = target / f.path
+        if not dest.exists():
+            actions.append(FileAction(str(f.path), "create"))
+        elif dest.is_file() and dest.read_bytes() == f.content:
+            actions.append(FileAction(str(f.path), "identical"))
+        elif dest.is_dir():
+            raise TargetExistsError(f"{dest} is a directory where the generator writes a file")
+        else:
+            actions.append(FileAction(str(f.path), "overwrite"))
+    return actions
+
+
+def write_plan(plan: FilePlan, target: Path, *, force: bool) -> list[FileAction]:
+    """Write the plan to target atomically and return what was done to each file."""
+    actions = plan_actions(plan, target, force=force)
+    target = target.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.scaffolder-", dir=target.parent))
+    try:
+        for f in plan.files:
+            dest = staging / f.path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(f.content)
+            dest.chmod(f.mode)
+        if not target.exists() or _is_empty_dir(target):
+            if target.exists():
+                target.rmdir()
+            staging.rename(target)
+        else:
+            # Everything rendered fine; only now touch the user's directory, one atomic replace per file.
+            for action in actions:
+                if action.verb == "identical":
+                    continue
+                dest = target / action.path
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / action.path, dest)
+    except OSError as exc:
+        raise ScaffolderError(f"could not write {target}: {exc.strerror or exc}") from exc
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return actions

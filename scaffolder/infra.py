@@ -1,0 +1,102 @@
+"""Derive the infrastructure contract from a spec: Bicep parameters, role grants and env vars (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from scaffolder import catalog
+from scaffolder.catalog import EnvVar, Role, RoleGrant
+from scaffolder.spec import ProjectSpec
+
+Principal = Literal["app", "developer", "project"]
+
+# Bicep role keys (modules/role-assignments.bicep `roleIds`) by catalog role key.
+BICEP_ROLE_KEYS = {
+    "foundry-user": "foundryUser",
+    "cognitive-services-openai-user": "cognitiveServicesOpenAiUser",
+    "cognitive-services-user": "cognitiveServicesUser",
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role one principal gets at one scope, with the reason shown in docs."""
+
+    principal: Principal
+    role: Role
+    scope: Literal["account", "project"]
+
+
+def grants(spec: ProjectSpec) -> list[Grant]:
+    """The role assignments the runtime needs, narrowest scope first; partner models widen the data role."""
+    profile = catalog.runtimes()[spec.runtime]
+    roleset = profile.roles
+    partner = profile.partner_roles if spec.has_partner_models else None
+    all_roles = catalog.roles()
+    out: list[Grant] = []
+    for principal in ("app", "developer", "project"):
+        chosen: tuple[RoleGrant, ...] = getattr(roleset, principal)
+        if partner is not None and getattr(partner, principal):
+            chosen = getattr(partner, principal)
+        out.extend(Grant(principal, all_roles[g.role], g.scope) for g in chosen)
+    return out
+
+
+def _role_keys(spec: ProjectSpec, principal: Principal, scope: str) -> list[str]:
+    return [BICEP_ROLE_KEYS[g.role.key] for g in grants(spec) if g.principal == principal and g.scope == scope]
+
+
+def model_deployments(spec: ProjectSpec) -> list[dict[str, Any]]:
+    """The modelDeployments parameter value."""
+    return [
+        {
+            "name": m.name,
+            "model": m.model,
+            "version": m.version,
+            "format": m.format,
+            "sku": m.sku,
+            "capacity": m.capacity,
+            "versionUpgrade": m.version_upgrade,
+        }
+        for m in spec.models
+    ]
+
+
+def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
+    """Values of main.bicep's spec-driven parameters (environment, location and principal come from azd)."""
+    return {
+        "projectName": spec.name,
+        "modelDeployments": model_deployments(spec),
+        "networkPosture": spec.network.posture,
+        "allowedIpRanges": list(spec.network.allow_ips),
+        "enableMonitoring": spec.monitoring,
+        "appAccountRoles": _role_keys(spec, "app", "account"),
+        "appProjectRoles": _role_keys(spec, "app", "project"),
+        "developerAccountRoles": _role_keys(spec, "developer", "account"),
+        "developerProjectRoles": _role_keys(spec, "developer", "project"),
+        "projectIdentityAccountRoles": _role_keys(spec, "project", "account"),
+        "tags": dict(spec.tags),
+    }
+
+
+def azd_parameters_file(spec: ProjectSpec) -> dict[str, Any]:
+    """infra/main.parameters.json: spec values plus azd's ${VAR} substitutions for per-environment values."""
+    azd = {
+        "environmentName": "${AZURE_ENV_NAME}",
+        "location": f"${{AZURE_LOCATION={spec.location}}}",
+        "principalId": "${AZURE_PRINCIPAL_ID}",
+        "principalType": f"${{AZURE_PRINCIPAL_TYPE={spec.principal_type}}}",
+    }
+    values = {**azd, **bicep_parameters(spec)}
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {name: {"value": value} for name, value in values.items()},
+    }
+
+
+def app_env(spec: ProjectSpec) -> list[EnvVar]:
+    """Env vars the generated app reads, in table order."""
+    table = catalog.envvars()
+    return [table[name] for name in catalog.runtimes()[spec.runtime].env]

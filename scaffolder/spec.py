@@ -1,0 +1,318 @@
+"""ProjectSpec: the one validated contract that drives rendering, Bicep parameters, env vars and provisioning."""
+
+from __future__ import annotations
+
+import ipaddress
+import keyword
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scaffolder import catalog
+from scaffolder.catalog import CatalogModel, Runtime
+from scaffolder.errors import AnswersFileError, CatalogError, SpecError
+
+ANSWERS_FILE = ".scaffolder.yml"
+DEFAULT_LOCATION = "eastus2"
+DEFAULT_MODEL = "gpt-4.1-mini"
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+NAME_MAX = 40
+DEPLOYMENT_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+NetworkPosture = Literal["public", "ip-restricted"]
+PrincipalType = Literal["User", "ServicePrincipal", "Group"]
+AgentSetup = Literal["basic"]
+VersionUpgrade = Literal["OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"]
+
+
+def check_project_name(value: str) -> str:
+    """Validate a project name; it becomes the Foundry project, the Python package and a name prefix.
+
+    Raises ValueError naming the broken rule.
+    """
+    if not 2 <= len(value) <= NAME_MAX:
+        raise ValueError(f"project name {value!r} must be 2-{NAME_MAX} characters long")
+    if value != value.lower():
+        raise ValueError(f"project name {value!r} must be lowercase (it prefixes Azure DNS names)")
+    if not NAME_RE.match(value):
+        raise ValueError(
+            f"project name {value!r} may hold only lowercase letters, digits and hyphens, "
+            "start with a letter and end with a letter or digit"
+        )
+    if "--" in value:
+        raise ValueError(f"project name {value!r} must not contain consecutive hyphens")
+    if keyword.iskeyword(value.replace("-", "_")):
+        raise ValueError(f"project name {value!r} is a Python keyword and cannot name the app package")
+    return value
+
+
+def check_deployment_name(value: str) -> str:
+    """Validate a model deployment name (2-64 letters, digits, '_', '.', '-'; starts alphanumeric)."""
+    if not 2 <= len(value) <= 64:
+        raise ValueError(f"deployment name {value!r} must be 2-64 characters long")
+    if not DEPLOYMENT_RE.match(value):
+        raise ValueError(
+            f"deployment name {value!r} may hold only letters, digits, '_', '.' and '-', "
+            "and must start with a letter or digit"
+        )
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelDeployment(_Strict):
+    """One model deployment on the Foundry resource."""
+
+    name: str = Field(description="deployment name the app calls")
+    model: str
+    version: str
+    format: str = Field(description="the model's publisher, e.g. 'OpenAI', 'Mistral AI'")
+    sku: str = "GlobalStandard"
+    capacity: int = Field(default=10, ge=1, le=100_000)
+    version_upgrade: VersionUpgrade = "OnceCurrentVersionExpired"
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return check_deployment_name(value)
+
+
+class NetworkSpec(_Strict):
+    """Network posture of the Foundry resource (`private` with private endpoints is a later addition)."""
+
+    posture: NetworkPosture = "public"
+    allow_ips: tuple[str, ...] = ()
+
+    @field_validator("allow_ips")
+    @classmethod
+    def _valid_ranges(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for item in value:
+            try:
+                net = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"--allow-ip {item!r} is not an IPv4 address or CIDR range") from None
+            if net.version != 4:
+                raise ValueError(f"--allow-ip {item!r}: Foundry network rules take IPv4 only")
+            if net.is_private or net.is_loopback:
+                raise ValueError(
+                    f"--allow-ip {item!r} is a private or loopback range; network rules apply to public IPs"
+                )
+            out.append(str(net.network_address) if net.prefixlen == 32 else str(net))
+        return tuple(out)
+
+    @model_validator(mode="after")
+    def _posture_needs_ranges(self) -> NetworkSpec:
+        if self.posture == "ip-restricted" and not self.allow_ips:
+            raise ValueError("network posture 'ip-restricted' needs at least one --allow-ip range")
+        if self.posture == "public" and self.allow_ips:
+            raise ValueError("--allow-ip applies only with --network ip-restricted")
+        return self
+
+
+class ProjectSpec(_Strict):
+    """Everything a user can ask for; every generated file and resource derives from it."""
+
+    name: str
+    runtime: Runtime
+    location: str = DEFAULT_LOCATION
+    models: tuple[ModelDeployment, ...] = Field(min_length=1)
+    agent_setup: AgentSetup = "basic"
+    network: NetworkSpec = NetworkSpec()
+    monitoring: bool = True
+    principal_type: PrincipalType = "User"
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return check_project_name(value)
+
+    @field_validator("location")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        value = value.strip().lower().replace(" ", "")
+        regions = catalog.azure_regions()
+        if value not in regions:
+            close = catalog.suggest(value, regions)
+            extra = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"unknown Azure region {value!r}{extra}")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ProjectSpec:
+        profile = catalog.runtimes()[self.runtime]
+        regions = catalog.runtime_regions(self.runtime)
+        if self.location not in regions:
+            raise ValueError(
+                f"{profile.title} is not offered in {self.location}; pick one of: {', '.join(regions)}"
+            )
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"deployment names must be unique; repeated: {', '.join(dupes)}")
+        for dep in self.models:
+            if dep.format not in profile.model_formats:
+                raise ValueError(runtime_mismatch(dep.model, self.runtime))
+        known = catalog.models().get(self.models[0].model)
+        if known is not None and known.kind != "chat":
+            raise ValueError(f"the first model is the one the app chats with; {known.name} is an embeddings model")
+        return self
+
+    @property
+    def primary(self) -> ModelDeployment:
+        """The deployment the app calls."""
+        return self.models[0]
+
+    @property
+    def package(self) -> str:
+        """Python package name of the generated app."""
+        return self.name.replace("-", "_")
+
+    @property
+    def has_partner_models(self) -> bool:
+        """Whether any deployment is a non-OpenAI (MaaS) model."""
+        return any(m.format != "OpenAI" for m in self.models)
+
+    def to_answers(self, tool_version: str) -> str:
+        """The answers file text: tool version and spec, no secrets (the spec holds none)."""
+        doc = {"tool": "foundry-scaffolder", "version": tool_version, "spec": self.model_dump(mode="json")}
+        header = "# Written by foundry-scaffolder: the spec this repo was generated from. Do not edit by hand.\n"
+        return header + yaml.safe_dump(doc, sort_keys=False)
+
+
+def runtime_mismatch(model: str, runtime: Runtime) -> str:
+    profile = catalog.runtimes()[runtime]
+    serving = [m.name for m in catalog.models_for(runtime) if m.kind == "chat"]
+    other = [r.value for r in Runtime if r != runtime and model in _serving_names(r)]
+    alt = f"use --runtime {other[0]}, or " if other else ""
+    return f"{model} is not served by the {profile.title}; {alt}pick one of: {', '.join(serving)}"
+
+
+def _serving_names(runtime: Runtime) -> set[str]:
+    return {m.name for m in catalog.models_for(runtime)}
+
+
+def parse_model_option(text: str, *, default_capacity: int | None = None) -> dict[str, Any]:
+    """Parse `NAME[@VERSION][,sku=S][,capacity=N][,deployment=D][,format=F]` into deployment fields.
+
+    Fills version, format, SKU and capacity from the catalog; a model outside the catalog needs
+    `format=` and `@VERSION`. Raises CatalogError with close-match suggestions.
+    """
+    head, *opts = [part.strip() for part in text.split(",")]
+    name, _, version = head.partition("@")
+    fields: dict[str, Any] = {}
+    for opt in opts:
+        key, sep, value = opt.partition("=")
+        if not sep or key not in {"sku", "capacity", "deployment", "format"}:
+            raise CatalogError(
+                f"--model {text!r}: unknown option {opt!r}",
+                hint="use NAME[@VERSION][,sku=SKU][,capacity=N][,deployment=NAME][,format=PUBLISHER]",
+            )
+        fields[key] = value
+    known: CatalogModel | None = catalog.models().get(name)
+    if known is None:
+        if "format" not in fields or not version:
+            close = catalog.suggest(name, list(catalog.models()))
+            did = f"; did you mean {', '.join(close)}?" if close else ""
+            raise CatalogError(
+                f"unknown model {name!r}{did}",
+                hint="`scaffolder models` lists the catalog; a model outside it needs "
+                "--model NAME@VERSION,format=PUBLISHER",
+            )
+        dep = {"model": name, "version": version, "format": fields["format"], "sku": "GlobalStandard"}
+        dep["capacity"] = default_capacity or 1
+    else:
+        if version and version not in known.versions:
+            raise CatalogError(
+                f"{name} has no known version {version!r}; known: {', '.join(known.versions)}",
+                hint=f"drop @{version} to get the default {known.default_version}",
+            )
+        if "format" in fields and fields["format"] != known.format:
+            raise CatalogError(f"{name} is published as format {known.format!r}, not {fields['format']!r}")
+        dep = {
+            "model": name,
+            "version": version or known.default_version,
+            "format": known.format,
+            "sku": known.default_sku,
+            "capacity": default_capacity or known.default_capacity,
+        }
+        if "sku" in fields and fields["sku"] not in known.skus:
+            raise CatalogError(
+                f"{name} cannot be deployed with SKU {fields['sku']!r}; allowed: {', '.join(known.skus)}"
+            )
+    if "sku" in fields:
+        dep["sku"] = fields["sku"]
+    if "capacity" in fields:
+        try:
+            dep["capacity"] = int(fields["capacity"])
+        except ValueError:
+            raise CatalogError(f"--model {text!r}: capacity must be a whole number") from None
+    dep["name"] = fields.get("deployment", name)
+    return dep
+
+
+def build_spec(values: dict[str, Any]) -> ProjectSpec:
+    """Validate raw values (flags, prompts, answers) into a ProjectSpec; one SpecError on failure."""
+    try:
+        return ProjectSpec.model_validate(values)
+    except ValidationError as exc:
+        raise SpecError(_first_error(exc), hint=_hint_for(exc)) from None
+
+
+_FLAGS = {
+    "name": "NAME argument",
+    "runtime": "--runtime",
+    "location": "--location",
+    "models": "--model",
+    "network": "--network / --allow-ip",
+    "monitoring": "--monitoring/--no-monitoring",
+    "principal_type": "--principal-type",
+    "agent_setup": "--agent-setup",
+}
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    loc = [str(p) for p in err["loc"]]
+    if err["type"] in {"literal_error", "enum"} and loc:
+        return f"{loc[-1]}: {msg}"
+    if err["type"] == "missing":
+        return f"missing value: {'.'.join(loc)}"
+    if err["type"] in {"greater_than_equal", "less_than_equal"} and loc:
+        return f"{'.'.join(loc)}: {msg}"
+    return msg
+
+
+def _hint_for(exc: ValidationError) -> str | None:
+    loc = exc.errors()[0]["loc"]
+    key = str(loc[0]) if loc else ""
+    return f"fix it with {_FLAGS[key]}" if key in _FLAGS else None
+
+
+def load_answers(directory: Path) -> tuple[ProjectSpec, str]:
+    """Read the answers file of a generated repo: the spec and the tool version that wrote it."""
+    path = directory / ANSWERS_FILE
+    if not path.is_file():
+        raise AnswersFileError(
+            f"{path} not found: not a repo generated by foundry-scaffolder",
+            hint="run the command inside a generated repo, or pass its directory",
+        )
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise AnswersFileError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(doc, dict) or "spec" not in doc:
+        raise AnswersFileError(f"{path} has no 'spec' section")
+    try:
+        spec = ProjectSpec.model_validate(doc["spec"])
+    except ValidationError as exc:
+        raise AnswersFileError(f"{path}: {_first_error(exc)}") from None
+    return spec, str(doc.get("version", "unknown"))
