@@ -25,7 +25,19 @@ _LAZY = {
     "ScaffolderError": "scaffolder.errors",
 }
 
-__all__ = [*_LAZY, "__version__"]
+__all__ = [
+    "ModelDeployment",
+    "NewResult",
+    "ProjectSpec",
+    "Runtime",
+    "ScaffolderError",
+    "__version__",
+    "build_spec",
+    "load_answers",
+    "new",
+    "plan_files",
+    "resolve_spec",
+]
 
 if TYPE_CHECKING:
     from scaffolder._new import NewResult, new, resolve_spec

@@ -136,8 +136,5 @@ def resolve_spec(
 def new(spec: ProjectSpec, target: Path, *, force: bool = False, dry_run: bool = False) -> NewResult:
     """Generate the repo for spec into target; with dry_run, report the actions without writing."""
     plan: FilePlan = plan_files(spec)
-    if dry_run:
-        actions = plan_actions(plan, target, force=force)
-    else:
-        actions = write_plan(plan, target, force=force)
+    actions = plan_actions(plan, target, force=force) if dry_run else write_plan(plan, target, force=force)
     return NewResult(target=target, spec=spec, actions=tuple(actions), dry_run=dry_run)

@@ -7,7 +7,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -27,7 +27,7 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class RuntimeChoice(str, Enum):
+class RuntimeChoice(StrEnum):
     """CLI choices for --runtime (mirrors scaffolder.catalog.Runtime without importing it)."""
 
     responses = "responses"
@@ -35,14 +35,14 @@ class RuntimeChoice(str, Enum):
     inference = "inference"
 
 
-class NetworkChoice(str, Enum):
+class NetworkChoice(StrEnum):
     """CLI choices for --network."""
 
     public = "public"
     ip_restricted = "ip-restricted"
 
 
-class PrincipalChoice(str, Enum):
+class PrincipalChoice(StrEnum):
     """CLI choices for --principal-type."""
 
     User = "User"
@@ -126,7 +126,7 @@ def new(
     principal_type: Annotated[
         PrincipalChoice, typer.Option(help="Deploying principal: User locally, ServicePrincipal in CI.")
     ] = PrincipalChoice.User,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Parent directory of the new repo.")] = Path("."),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Parent directory of the new repo.")] = Path(),
     force: Annotated[bool, typer.Option(help="Write into a non-empty directory (differing files are overwritten).")] = (
         False
     ),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -77,7 +76,7 @@ def write_plan(plan: FilePlan, target: Path, *, force: bool) -> list[FileAction]
                     continue
                 dest = target / action.path
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / action.path, dest)
+                (staging / action.path).replace(dest)
     except OSError as exc:
         raise ScaffolderError(f"could not write {target}: {exc.strerror or exc}") from exc
     finally:

@@ -1,0 +1,26 @@
+"""Suite-wide fixtures: every test runs with an isolated HOME and no Azure/scaffolder environment leaking in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+_LEAKY_PREFIXES = ("AZURE_", "SCAFFOLDER_", "ARM_", "MSI_", "IDENTITY_")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point HOME at a fresh directory and drop variables that would change behaviour (cookiecutter style)."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for name in list(os.environ):
+        if name.startswith(_LEAKY_PREFIXES) and name != "SCAFFOLDER_CHECKOV_VENV":
+            monkeypatch.delenv(name, raising=False)
+    return home
