@@ -197,7 +197,9 @@ def models(
     table = Table("model", "format", "kind", "version", "SKUs", "runtimes", box=None, pad_edge=False)
     for m in rows:
         table.add_row(m.name, m.format, m.kind, m.default_version, ", ".join(m.skus), ", ".join(m.runtimes))
-    Console().print(table)
+    console = Console()
+    # Piped output keeps whole names (no ellipsis) so that grep and scripts see every value.
+    Console(width=None if console.is_terminal else 200).print(table)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -97,6 +98,16 @@ def azd_parameters_file(spec: ProjectSpec) -> dict[str, Any]:
 
 
 def app_env(spec: ProjectSpec) -> list[EnvVar]:
-    """Env vars the generated app reads, in table order."""
+    """Env vars the generated app reads, in runtime-profile order, with examples filled from the spec."""
     table = catalog.envvars()
-    return [table[name] for name in catalog.runtimes()[spec.runtime].env]
+    known = {
+        "AZURE_AI_MODEL_DEPLOYMENT": spec.primary.name,
+        "AZURE_AI_MODEL_DEPLOYMENTS": json.dumps([m.name for m in spec.models]),
+        "AZURE_AI_PROJECT_NAME": spec.name,
+        "AZURE_AI_PROJECT_ENDPOINT": f"https://<account>.services.ai.azure.com/api/projects/{spec.name}",
+    }
+    out = []
+    for name in catalog.runtimes()[spec.runtime].env:
+        var = table[name]
+        out.append(var.model_copy(update={"example": known[name]}) if name in known else var)
+    return out

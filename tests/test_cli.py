@@ -1,0 +1,136 @@
+"""The CLI as users type it (README and issue examples): exit codes, one-line errors, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scaffolder.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_readme_example_generates_a_repo(tmp_path: Path) -> None:
+    code, _, err = run("new", "demo", "--runtime", "responses", "--location", "eastus2", "--no-input",
+                       "-o", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "demo" / "infra" / "main.bicep").is_file()
+    assert "create" in err and "azd up" in err
+
+
+def test_issue_example_inference_two_models(tmp_path: Path) -> None:
+    code, out, err = run("new", "chatbot", "--runtime", "inference", "--model", "Mistral-Large-2411",
+                         "--model", "gpt-4.1-mini", "--no-input", "--json", "-o", str(tmp_path))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [m["model"] for m in doc["spec"]["models"]] == ["Mistral-Large-2411", "gpt-4.1-mini"]
+    assert {f["action"] for f in doc["files"]} == {"create"}
+    assert doc["target"].endswith("chatbot")
+
+
+def test_dry_run_json_writes_nothing(tmp_path: Path) -> None:
+    code, out, _ = run("new", "demo", "-r", "agents", "--dry-run", "--json", "-o", str(tmp_path))
+    assert code == 0
+    assert json.loads(out)["dry_run"] is True
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_input_lists_every_missing_value() -> None:
+    code, out, err = run("new", "--no-input")
+    assert code == 2
+    assert out == ""
+    assert "name (NAME argument), runtime (--runtime)" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["new", "demo", "-r", "responses", "-m", "Mistral-Large-2411"], 2,
+         "error: Mistral-Large-2411 is not served by the Responses API"),
+        (["new", "demo", "-r", "inference", "-m", "gpt4.1"], 2, "did you mean gpt-4.1"),
+        (["new", "Demo", "-r", "agents"], 2, "must be lowercase"),
+        (["new", "demo", "-r", "agents", "-l", "westeurope"], 2, "is not offered in westeurope"),
+        (["new", "demo", "-r", "inference", "--network", "ip-restricted"], 2, "needs at least one --allow-ip"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_non_zero(tmp_path: Path, args: list[str], code: int, message: str) -> None:
+    got, _out, err = run(*args, "--no-input", "-o", str(tmp_path))
+    assert got == code
+    assert message in err
+    assert err.count("\n") <= 2 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_target_exit_code_and_hint(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "mine.txt").write_text("x")
+    code, _, err = run("new", "demo", "-r", "responses", "--no-input", "-o", str(tmp_path))
+    assert code == 5
+    assert "--force" in err
+
+
+def test_debug_shows_traceback() -> None:
+    code, _, err = run("--debug", "new", "--no-input")
+    assert code == 2
+    assert "Traceback" in err
+
+
+def test_models_json_by_runtime() -> None:
+    code, out, _ = run("models", "--runtime", "responses", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert rows and all(r["format"] == "OpenAI" for r in rows)
+    code, out, _ = run("models", "--json")
+    names = {r["name"] for r in json.loads(out)}
+    assert {"Mistral-Large-2411", "gpt-4.1-mini", "DeepSeek-R1", "Phi-4"} <= names
+
+
+def test_models_table() -> None:
+    code, out, _ = run("models", "-r", "inference")
+    assert code == 0
+    assert "Mistral-Large-2411" in out and "Mistral AI" in out
+
+
+def test_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("foundry-scaffolder ")
+
+
+def test_help_imports_no_heavy_modules() -> None:
+    probe = (
+        "import sys\n"
+        "from scaffolder.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        "r = CliRunner().invoke(app, ['--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'azure', 'openai', 'checkov', 'cookiecutter'})\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert out.stdout.strip() == ""
+
+
+def test_new_imports_no_azure_sdk(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from scaffolder.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        f"r = CliRunner().invoke(app, ['new', 'demo', '-r', 'agents', '--no-input', '-o', {str(tmp_path)!r}])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in {'azure', 'openai', 'checkov'})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -1,0 +1,156 @@
+"""One spec drives every output: Bicep outputs, .env.example, app settings, answers, parameters, azure.yaml."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import referencing
+import yaml
+
+from scaffolder import catalog, infra
+from scaffolder.generate import plan_files
+from scaffolder.spec import ProjectSpec
+from tests.conftest import SHARED
+from tests.helpers import make_spec
+
+RUNTIMES = ["responses", "agents", "inference"]
+
+
+def bicep_outputs(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^output (\w+) (\w+) =", text, flags=re.MULTILINE))
+
+
+def bicep_params(text: str) -> set[str]:
+    return set(re.findall(r"^param (\w+) ", text, flags=re.MULTILINE))
+
+
+def env_example(text: str) -> list[str]:
+    return re.findall(r"^([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_env_vars_agree_everywhere(runtime: str) -> None:
+    spec = make_spec(runtime)
+    plan = plan_files(spec)
+    wanted = [v.name for v in infra.app_env(spec)]
+    outputs = bicep_outputs(plan.text("infra/main.bicep"))
+    assert set(wanted) <= set(outputs), "every variable the app reads is a Bicep output"
+    assert set(catalog.envvars()) <= set(outputs) | {"APPLICATIONINSIGHTS_CONNECTION_STRING"}
+    assert env_example(plan.text(".env.example")) == wanted
+    settings = plan.text(f"src/{spec.package}/settings.py")
+    for name in wanted:
+        assert name in settings or name.lower() in settings, f"{name} missing from the app settings"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_parameters_file_matches_main_bicep(runtime: str) -> None:
+    plan = plan_files(make_spec(runtime))
+    declared = bicep_params(plan.text("infra/main.bicep"))
+    given = set(json.loads(plan.text("infra/main.parameters.json"))["parameters"])
+    assert given <= declared, f"unknown parameters: {given - declared}"
+    required = {
+        m.group(1)
+        for m in re.finditer(r"^param (\w+) \w+$", plan.text("infra/main.bicep"), flags=re.MULTILINE)
+    }
+    assert required <= given, f"required parameters not given: {required - given}"
+
+
+def _changed(spec: ProjectSpec, **update: Any) -> ProjectSpec:
+    return ProjectSpec.model_validate({**spec.model_dump(), **update})
+
+
+def test_one_field_change_follows_through_every_output() -> None:
+    base = make_spec("responses")
+    moved = _changed(base, location="swedencentral", monitoring=False)
+    a, b = plan_files(base), plan_files(moved)
+    pa = json.loads(a.text("infra/main.parameters.json"))["parameters"]
+    pb = json.loads(b.text("infra/main.parameters.json"))["parameters"]
+    assert pa["location"]["value"].endswith("=eastus2}") and pb["location"]["value"].endswith("=swedencentral}")
+    assert (pa["enableMonitoring"]["value"], pb["enableMonitoring"]["value"]) == (True, False)
+    answers = yaml.safe_load(b.text(".scaffolder.yml"))["spec"]
+    assert (answers["location"], answers["monitoring"]) == ("swedencentral", False)
+    assert "swedencentral" in b.text("README.md") and "Log Analytics" not in b.text("README.md")
+
+
+def test_model_change_follows_into_env_example_params_and_answers() -> None:
+    base = make_spec("inference")
+    other = make_spec("inference", models=["Mistral-Large-2411,deployment=mistral"])
+    plan = plan_files(other)
+    assert "AZURE_AI_MODEL_DEPLOYMENT=mistral" in plan.text(".env.example")
+    params = json.loads(plan.text("infra/main.parameters.json"))["parameters"]
+    assert params["modelDeployments"]["value"][0]["name"] == "mistral"
+    assert yaml.safe_load(plan.text(".scaffolder.yml"))["spec"]["models"][0]["name"] == "mistral"
+    assert "AZURE_AI_MODEL_DEPLOYMENT=gpt-4.1-mini" in plan_files(base).text(".env.example")
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_roles_follow_runtime(runtime: str) -> None:
+    params = json.loads(plan_files(make_spec(runtime)).text("infra/main.parameters.json"))["parameters"]
+    expected = {
+        "responses": (["cognitiveServicesOpenAiUser"], [], []),
+        "agents": ([], ["foundryUser"], ["foundryUser"]),
+        "inference": (["cognitiveServicesOpenAiUser"], [], []),
+    }[runtime]
+    got = (params["appAccountRoles"]["value"], params["appProjectRoles"]["value"],
+           params["projectIdentityAccountRoles"]["value"])
+    assert got == expected
+    assert params["developerAccountRoles"]["value"] == params["appAccountRoles"]["value"]
+    assert params["developerProjectRoles"]["value"] == params["appProjectRoles"]["value"]
+
+
+def _azd_registry() -> referencing.Registry:  # type: ignore[type-arg]
+    refs = SHARED / "azd-schema" / "refs"
+    prefix = "https://raw.githubusercontent.com/Azure/azure-dev/main/cli/azd/extensions/"
+
+    def retrieve(uri: str) -> referencing.Resource:  # type: ignore[type-arg]
+        ext, _, name = uri.removeprefix(prefix).partition("/schemas/")
+        return referencing.Resource.from_contents(json.loads((refs / ext / name).read_text()))
+
+    return referencing.Registry(retrieve=retrieve)  # type: ignore[call-arg]
+
+
+@pytest.mark.skipif(not (SHARED / "azd-schema").is_dir(), reason="shared/azd-schema not beside the repo")
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_azure_yaml_validates_against_azd_schema(runtime: str) -> None:
+    schema = json.loads((SHARED / "azd-schema" / "azure.yaml.json").read_text())
+    doc = yaml.safe_load(plan_files(make_spec(runtime)).text("azure.yaml"))
+    validator = jsonschema.Draft201909Validator(schema, registry=_azd_registry())
+    errors = sorted(validator.iter_errors(doc), key=str)
+    assert not errors, errors[0].message
+    assert doc["infra"] == {"provider": "bicep", "path": "infra", "module": "main"}
+
+
+def test_azd_schema_rejects_a_broken_azure_yaml() -> None:
+    if not (SHARED / "azd-schema").is_dir():
+        pytest.skip("shared/azd-schema not beside the repo")
+    schema = json.loads((SHARED / "azd-schema" / "azure.yaml.json").read_text())
+    validator = jsonschema.Draft201909Validator(schema, registry=_azd_registry())
+    assert list(validator.iter_errors({"name": "Bad_Name", "infra": {"provider": "pulumi"}}))
+
+
+def test_no_keys_in_generated_files() -> None:
+    for runtime in RUNTIMES:
+        for f in plan_files(make_spec(runtime)).files:
+            text = f.content.decode()
+            assert "listKeys" not in text, f.path
+            assert not re.search(r"(?i)api[_-]?key\s*[:=]\s*['\"][^'\"]+['\"]", text), f.path
+
+
+def test_ci_workflow_uses_oidc_and_no_secrets() -> None:
+    wf = yaml.safe_load(plan_files(make_spec("agents")).text(".github/workflows/ci.yml"))
+    deploy = wf["jobs"]["deploy"]
+    assert deploy["permissions"]["id-token"] == "write"
+    steps = [s.get("uses", "") for s in deploy["steps"]]
+    assert any(s.startswith("azure/login@") for s in steps)
+    assert "secrets." not in json.dumps(wf)
+    assert deploy["env"]["AZURE_PRINCIPAL_TYPE"] == "ServicePrincipal"
+
+
+def test_shared_folder_is_not_copied_into_repo() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    assert not list(repo.rglob("types.json"))
