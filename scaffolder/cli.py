@@ -159,21 +159,23 @@ def new(
 
 
 def _render_new(result: Any) -> None:
-    from rich.console import Console
-
-    console = Console(stderr=True, highlight=False)
-    colours = {"create": "green", "identical": "dim", "overwrite": "yellow"}
-    for action in result.actions:
-        console.print(f"  [{colours[action.verb]}]{action.verb:>9}[/] {action.path}")
     spec = result.spec
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        console = Console(stderr=True, highlight=False)
+        colours = {"create": "green", "identical": "dim", "overwrite": "yellow"}
+        for action in result.actions:
+            console.print(f"  [{colours[action.verb]}]{action.verb:>9}[/] {action.path}")
+    else:
+        # Plain lines when piped or captured: no colour codes, and no rich import on the hot path.
+        for action in result.actions:
+            _err(f"  {action.verb:>9} {action.path}")
     if result.dry_run:
-        console.print(f"dry run: {len(result.actions)} files would be written to {result.target}")
+        _err(f"dry run: {len(result.actions)} files would be written to {result.target}")
         return
-    console.print(
-        f"[bold]{spec.name}[/]: {spec.runtime.value} runtime, {spec.location}, "
-        f"{len(result.actions)} files in {result.target}"
-    )
-    console.print(f"next: cd {result.target} && azd up   (or see README.md for az and local runs)")
+    _err(f"{spec.name}: {spec.runtime.value} runtime, {spec.location}, {len(result.actions)} files in {result.target}")
+    _err(f"next: cd {result.target} && azd up   (or see README.md for az and local runs)")
 
 
 @app.command()

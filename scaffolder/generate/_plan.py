@@ -102,7 +102,7 @@ def _render_tree(layer: Path, env: SandboxedEnvironment, ctx: dict[str, Any]) ->
     for src in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = src.relative_to(root).as_posix()
         try:
-            rendered_rel = env.from_string(rel).render(cookiecutter=ctx)
+            rendered_rel = env.from_string(rel).render(cookiecutter=ctx) if "{" in rel else rel
             if any(not part.strip() for part in rendered_rel.split("/")):
                 continue  # a path segment rendering empty means "not for this spec"
             text = env.from_string(src.read_text(encoding="utf-8")).render(cookiecutter=ctx)
