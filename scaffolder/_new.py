@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ QUESTIONS = [
     Question("name", "NAME argument", "Project name", validate=_validate_name,
              help="Lowercase letters, digits and hyphens; names the app package and the Foundry project."),
     Question("runtime", "--runtime", "Runtime", choices=_runtime_choices, validate=_validate_runtime,
+             default=lambda a: a.get("recommended"),
              help="Which Foundry runtime the app is built on (load-bearing: it shapes state, tools and models)."),
     Question("location", "--location", "Azure region",
              default=lambda a: os.environ.get("AZURE_LOCATION") or DEFAULT_LOCATION, validate=_validate_location),
@@ -114,10 +115,27 @@ def resolve_spec(
     monitoring: bool = True,
     principal_type: str = "User",
     agent_setup: str = "basic",
+    decision_answers: Mapping[str, Any] | None = None,
     prompter: Prompter | None = None,
 ) -> ProjectSpec:
-    """Turn flags (and prompts for what is missing) into a validated ProjectSpec."""
+    """Turn flags (and prompts for what is missing) into a validated ProjectSpec.
+
+    Without a runtime, decision answers (from `recommend`) pick it; on a terminal the user is offered
+    the recommend questions first, and the recommendation becomes the runtime question's default.
+    """
+    from scaffolder import recommend
+
+    decided = recommend.validate_answers(decision_answers or {})
     given: dict[str, Any] = {"name": name, "runtime": runtime, "location": location, "models": list(models)}
+    if not runtime and decided:
+        given["runtime"] = recommend.recommend(decided).runtime.value
+    elif not runtime and prompter is not None:
+        given = resolve(QUESTIONS[:1], given, prompter)  # the name first, then how to pick the runtime
+        if prompter.ask(_HELP_ME_CHOOSE, "pick", given).strip().lower() in {"2", "recommend"}:
+            rec = recommend.ask(prompter)
+            decided = {k: v for k, v in rec.answers.items() if v != recommend.NOT_ASKED}
+            given["recommended"] = rec.runtime.value
+            _explain(rec)
     answers = resolve(QUESTIONS, given, prompter)
     deployments = [parse_model_option(m, default_capacity=capacity) for m in answers["models"]]
     values = {
@@ -129,8 +147,25 @@ def resolve_spec(
         "monitoring": monitoring,
         "principal_type": principal_type,
         "agent_setup": agent_setup,
+        "decision": {"answers": decided},
     }
     return build_spec(values)
+
+
+_HELP_ME_CHOOSE = Question(
+    "choose", "--runtime", "Pick the runtime yourself, or answer five questions for a recommendation",
+    choices=lambda a: [("pick", "I know which runtime I want"), ("recommend", "help me choose")],
+)
+
+
+def _explain(rec: Any) -> None:
+    import sys
+
+    print(f"recommended: {rec.runtime.value}", file=sys.stderr)
+    for reason in rec.reasons:
+        print(f"  because {reason}", file=sys.stderr)
+    for conflict in rec.conflicts:
+        print(f"  conflict: {conflict}", file=sys.stderr)
 
 
 def new(spec: ProjectSpec, target: Path, *, force: bool = False, dry_run: bool = False) -> NewResult:

@@ -133,10 +133,16 @@ def new(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be written; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; fail listing missing values.")] = False,
+    decision: Annotated[
+        Path | None,
+        typer.Option("--decision", help="Answers of `scaffolder recommend` (YAML/JSON) for the ADR; picks the "
+                     "runtime when --runtime is absent."),
+    ] = None,
 ) -> None:
     """Generate a starter repo for a Foundry runtime: Bicep, keyless RBAC, app skeleton, CI."""
     from scaffolder import _new
     from scaffolder.prompts import ConsolePrompter, interactive_allowed
+    from scaffolder.recommend import load_answers_file
 
     prompter = ConsolePrompter() if interactive_allowed(no_input or as_json) else None
     spec = _new.resolve_spec(
@@ -149,6 +155,7 @@ def new(
         allow_ips=allow_ip or [],
         monitoring=monitoring,
         principal_type=principal_type.value,
+        decision_answers=load_answers_file(decision) if decision else None,
         prompter=prompter,
     )
     result = _new.new(spec, output / spec.name, force=force, dry_run=dry_run)
@@ -202,6 +209,68 @@ def models(
     console = Console()
     # Piped output keeps whole names (no ellipsis) so that grep and scripts see every value.
     Console(width=None if console.is_terminal else 200).print(table)
+
+
+class YesNo(StrEnum):
+    """Answer to a yes/no decision question."""
+
+    yes = "yes"
+    no = "no"
+
+
+class NowLaterNo(StrEnum):
+    """Answer to the partner-models question."""
+
+    now = "now"
+    later = "later"
+    no = "no"
+
+
+@app.command()
+@handled
+def recommend(
+    state: Annotated[YesNo | None, typer.Option(help="Conversations carry state across turns?")] = None,
+    tools: Annotated[YesNo | None, typer.Option(help="Built-in service tools (file search, code, MCP)?")] = None,
+    partner_models: Annotated[
+        NowLaterNo | None, typer.Option(help="Models outside the OpenAI family, or a hedge across providers?")
+    ] = None,
+    connectors: Annotated[YesNo | None, typer.Option(help="SharePoint, Fabric or Bing grounding?")] = None,
+    multi_agent: Annotated[YesNo | None, typer.Option(help="Several agents coordinating?")] = None,
+    answers: Annotated[Path | None, typer.Option("--answers", help="Answers file (YAML/JSON mapping).")] = None,
+    name: Annotated[str, typer.Option(help="Project name for the suggested command.")] = "NAME",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; unanswered = not asked.")] = False,
+) -> None:
+    """Recommend a runtime from five questions: reasons, what you give up, and the command to run."""
+    from scaffolder import recommend as rec
+    from scaffolder.prompts import ConsolePrompter, interactive_allowed
+
+    given = rec.load_answers_file(answers) if answers else {}
+    flags = {"state": state, "tools": tools, "models": partner_models, "connectors": connectors,
+             "multi_agent": multi_agent}
+    given.update({k: v.value for k, v in flags.items() if v is not None})
+    prompter = ConsolePrompter() if interactive_allowed(no_input or as_json) else None
+    result = rec.ask(prompter, given) if prompter else rec.recommend(given)
+    if as_json:
+        print(json.dumps({**result.as_dict(), "command": result.command(name)}, indent=2))
+        return
+    _render_recommendation(result, name)
+
+
+def _render_recommendation(result: Any, name: str) -> None:
+    from scaffolder import catalog
+
+    print(f"Recommended runtime: {result.runtime.value} ({catalog.runtimes()[result.runtime].title})")
+    sections = [("Why", result.reasons), ("Answers it does not serve directly", result.trade_offs),
+                ("Conflicting needs", result.conflicts), ("What you give up", result.gives_up)]
+    for title, items in sections:
+        if items:
+            print(f"\n{title}:")
+            for item in items:
+                print(f"  - {item}")
+    print(f"\nGenerate it:\n  {result.command(name)}")
+    print("  (to record these answers in docs/adr of the repo: save `scaffolder recommend ... --json` to a file "
+          "and add --decision FILE)")
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import keyword
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -13,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaffolder import catalog
 from scaffolder.catalog import CatalogModel, Runtime
-from scaffolder.errors import AnswersFileError, CatalogError, SpecError
+from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError
 
 ANSWERS_FILE = ".scaffolder.yml"
 DEFAULT_LOCATION = "eastus2"
@@ -116,6 +118,31 @@ class NetworkSpec(_Strict):
         return self
 
 
+def today() -> dt.date:
+    """Today's date, or the one SOURCE_DATE_EPOCH pins (reproducible builds convention)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+    return dt.date.today()
+
+
+class RuntimeDecision(_Strict):
+    """How the runtime was chosen: the recommend answers (empty when --runtime was given directly)."""
+
+    answers: dict[str, str] = Field(default_factory=dict)
+    date: dt.date = Field(default_factory=today)
+
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _known_answers(cls, value: dict[str, object]) -> dict[str, str]:
+        from scaffolder.recommend import validate_answers
+
+        try:
+            return validate_answers(value)
+        except ScaffolderError as exc:
+            raise ValueError(f"decision answers: {exc.message}") from None
+
+
 class ProjectSpec(_Strict):
     """Everything a user can ask for; every generated file and resource derives from it."""
 
@@ -128,6 +155,7 @@ class ProjectSpec(_Strict):
     monitoring: bool = True
     principal_type: PrincipalType = "User"
     tags: dict[str, str] = Field(default_factory=dict)
+    decision: RuntimeDecision = Field(default_factory=RuntimeDecision)
 
     @field_validator("name")
     @classmethod

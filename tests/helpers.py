@@ -8,7 +8,7 @@ from scaffolder._new import resolve_spec
 from scaffolder.spec import ProjectSpec
 
 
-def make_spec(runtime: str = "responses", **overrides: Any) -> ProjectSpec:
+def make_spec(runtime: str | None = "responses", **overrides: Any) -> ProjectSpec:
     """A valid spec through the same path the CLI uses (flags, no prompts)."""
     args: dict[str, Any] = {"name": "demo", "runtime": runtime, "location": "eastus2"}
     args.update(overrides)

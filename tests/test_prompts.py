@@ -28,6 +28,8 @@ def test_prompts_ask_validate_and_reask(tmp_path: Path) -> None:
     child.expect("must be lowercase")
     child.expect("Project name")
     child.sendline("helper")
+    child.expect("help me choose")
+    child.sendline("1")
     child.expect("Foundry Agent Service")
     child.expect("Runtime")
     child.sendline("2")
@@ -86,3 +88,28 @@ def test_given_values_are_not_asked() -> None:
     questions = [Question("n", "--n", "N")]
     assert resolve(questions, {"n": "5"}, prompter) == {"n": "5"}
     assert prompter.asked == []
+
+
+def test_new_without_runtime_offers_the_recommend_flow(tmp_path: Path) -> None:
+    child = pexpect.spawn(SCAFFOLDER[0], [*SCAFFOLDER[1:], "new", "bot", "-o", str(tmp_path)], env=_tty_env(),
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("help me choose")
+    child.sendline("2")
+    for question, answer in [("state across turns", "yes"), ("built-in tools", "no"),
+                             ("outside the OpenAI family", "now"), ("enterprise connectors", ""),
+                             ("several agents", "no")]:
+        child.expect(question)
+        child.sendline(answer)
+    child.expect("recommended: inference")
+    child.expect(r"Runtime.*\(inference\)")
+    child.sendline("")
+    child.expect("Azure region")
+    child.sendline("")
+    child.expect(r"Model\(s\)")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    answers = (tmp_path / "bot" / ".scaffolder.yml").read_text()
+    assert "runtime: inference" in answers
+    assert "models: now" in answers and "connectors" not in answers

@@ -53,11 +53,31 @@ class FilePlan:
         return self.get(path).content.decode("utf-8")
 
 
+def _decision(spec: ProjectSpec) -> dict[str, Any]:
+    from scaffolder.recommend import NOT_ASKED, decision_data, recommend
+
+    questions = decision_data().questions
+    answers = spec.decision.answers
+    rec = recommend(answers) if answers else None
+    gives_up = decision_data().gives_up[spec.runtime]
+    return {
+        "asked": bool(answers),
+        "date": spec.decision.date.isoformat(),
+        "answers": [{"question": q.text, "answer": answers.get(q.key, NOT_ASKED)} for q in questions],
+        "recommended": rec.runtime.value if rec else None,
+        "reasons": list(rec.reasons) if rec and rec.runtime == spec.runtime else [],
+        "trade_offs": list(rec.trade_offs) if rec and rec.runtime == spec.runtime else [],
+        "conflicts": list(rec.conflicts) if rec else [],
+        "gives_up": list(gives_up),
+    }
+
+
 def template_context(spec: ProjectSpec) -> dict[str, Any]:
     """The variables every template sees as `cookiecutter.*` (also what raw cookiecutter is given)."""
     profile = catalog.runtimes()[spec.runtime]
     env = infra.app_env(spec)
     return {
+        "decision": _decision(spec),
         "project_name": spec.name,
         "package": spec.package,
         "runtime": spec.runtime.value,

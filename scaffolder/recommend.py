@@ -1,0 +1,199 @@
+"""Recommend a runtime from a few answers; questions, rules and consequences are data (catalog/decision.yaml)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from scaffolder import catalog
+from scaffolder.catalog import Runtime
+from scaffolder.errors import SpecError
+from scaffolder.prompts import Prompter, Question, resolve
+
+NOT_ASKED = "not asked"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DecisionQuestion(_Frozen):
+    """One question of the runtime decision."""
+
+    key: str
+    text: str
+    choices: tuple[str, ...]
+    flag: str
+
+
+class DecisionRule(_Frozen):
+    """When all `when` answers match: require a runtime and/or add preference weights."""
+
+    when: dict[str, str]
+    reason: str
+    require: Runtime | None = None
+    prefer: dict[Runtime, int] = {}
+
+
+class DecisionData(_Frozen):
+    """The whole decision table."""
+
+    order: tuple[Runtime, ...]
+    questions: tuple[DecisionQuestion, ...]
+    rules: tuple[DecisionRule, ...]
+    gives_up: dict[Runtime, tuple[str, ...]]
+
+
+@cache
+def decision_data() -> DecisionData:
+    """Load and validate catalog/decision.yaml."""
+    raw = catalog._load("decision.yaml")
+    questions = [DecisionQuestion(key=k, **v) for k, v in raw["questions"].items()]
+    return DecisionData(order=raw["order"], questions=questions, rules=raw["rules"], gives_up=raw["gives_up"])
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A runtime, the reasons tied to the answers, and what choosing it gives up."""
+
+    runtime: Runtime
+    answers: dict[str, str]
+    reasons: tuple[str, ...]
+    trade_offs: tuple[str, ...]
+    gives_up: tuple[str, ...]
+    conflicts: tuple[str, ...]
+    scores: dict[str, int] = field(default_factory=dict)
+
+    def command(self, name: str = "NAME") -> str:
+        """The command that generates the recommended repo."""
+        return f"scaffolder new {name} --runtime {self.runtime.value}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "runtime": self.runtime.value,
+            "title": catalog.runtimes()[self.runtime].title,
+            "answers": self.answers,
+            "reasons": list(self.reasons),
+            "trade_offs": list(self.trade_offs),
+            "gives_up": list(self.gives_up),
+            "conflicts": list(self.conflicts),
+            "scores": self.scores,
+            "command": self.command(),
+        }
+
+
+def validate_answers(answers: Mapping[str, Any]) -> dict[str, str]:
+    """Normalise answers (bools become yes/no) and refuse unknown questions or choices."""
+    data = decision_data()
+    by_key = {q.key: q for q in data.questions}
+    out: dict[str, str] = {}
+    for key, value in answers.items():
+        if value is None:
+            continue
+        q = by_key.get(key)
+        if q is None:
+            raise SpecError(f"unknown question {key!r}; questions: {', '.join(by_key)}")
+        text = ("yes" if value else "no") if isinstance(value, bool) else str(value).strip().lower()
+        if text not in q.choices:
+            raise SpecError(f"{key}: {text!r} is not one of {', '.join(q.choices)}", hint=f"use {q.flag}")
+        out[key] = text
+    return out
+
+
+def recommend(answers: Mapping[str, Any]) -> Recommendation:
+    """Apply the rules to the answers; unanswered questions simply fire no rule."""
+    given = validate_answers(answers)
+    data = decision_data()
+    fired = [r for r in data.rules if all(given.get(k) == v for k, v in r.when.items())]
+    scores = {rt: 0 for rt in data.order}
+    for rule in fired:
+        for rt, weight in rule.prefer.items():
+            scores[rt] += weight
+    required: dict[Runtime, list[DecisionRule]] = {}
+    for rule in fired:
+        if rule.require is not None:
+            required.setdefault(rule.require, []).append(rule)
+    candidates = list(required) if required else list(data.order)
+    # Most hard needs met first, then preference weight, then the table's order (simplest managed first).
+    chosen = max(candidates, key=lambda rt: (len(required.get(rt, [])), scores[rt], -data.order.index(rt)))
+    titles = {rt: p.title for rt, p in catalog.runtimes().items()}
+    conflicts = []
+    for rt, rules in required.items():
+        if rt != chosen:
+            for rule in rules:
+                conflicts.append(
+                    f"{_answer_text(rule)} needs {titles[rt]}, but {titles[chosen]} was chosen for the other "
+                    f"needs: {rule.reason}; consider {titles[rt]} for that part, or revisit the answer"
+                )
+    reasons = tuple(r.reason for r in fired if r.require == chosen or r.prefer.get(chosen, 0) > 0)
+    trade_offs = tuple(
+        f"{_answer_text(r)}: {r.reason}"
+        for r in fired
+        if r.require is None and r.prefer and r.prefer.get(chosen, 0) == 0
+    )
+    if not reasons:
+        reasons = (f"no answer needs more than {titles[chosen]} offers; it is the simplest runtime here",)
+    return Recommendation(
+        runtime=chosen,
+        answers={q.key: given.get(q.key, NOT_ASKED) for q in data.questions},
+        reasons=reasons,
+        trade_offs=trade_offs,
+        gives_up=data.gives_up[chosen],
+        conflicts=tuple(conflicts),
+        scores={rt.value: s for rt, s in scores.items()},
+    )
+
+
+def decision_questions() -> list[Question]:
+    """The decision questions as prompt questions (answers validated as typed; Enter skips one)."""
+
+    def validator(q: DecisionQuestion) -> Callable[[Any, dict[str, Any]], str]:
+        def check(value: Any, answers: dict[str, Any]) -> str:
+            if value in (None, "", NOT_ASKED):
+                return NOT_ASKED
+            return validate_answers({q.key: value})[q.key]
+
+        return check
+
+    def choices(q: DecisionQuestion) -> Callable[[dict[str, Any]], list[tuple[str, str]]]:
+        return lambda answers: [(c, "") for c in q.choices]
+
+    def skip(answers: dict[str, Any]) -> str:
+        return NOT_ASKED
+
+    return [
+        Question(q.key, q.flag, q.text, default=skip, choices=choices(q), validate=validator(q))
+        for q in decision_data().questions
+    ]
+
+
+def ask(prompter: Prompter, given: Mapping[str, Any] | None = None) -> Recommendation:
+    """Ask the unanswered decision questions through the prompter and recommend from all answers."""
+    answers = resolve(decision_questions(), dict(given or {}), prompter)
+    return recommend({k: v for k, v in answers.items() if v != NOT_ASKED})
+
+
+def _answer_text(rule: DecisionRule) -> str:
+    return ", ".join(f"{k}={v}" for k, v in rule.when.items())
+
+
+def load_answers_file(path: Path) -> dict[str, str]:
+    """Read answers from a YAML or JSON file (a mapping of question -> answer)."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"cannot read answers file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"answers file {path} is not valid YAML/JSON: {exc}") from None
+    if isinstance(doc, dict) and isinstance(doc.get("answers"), dict):
+        doc = doc["answers"]  # the JSON that `scaffolder recommend --json` prints
+    if not isinstance(doc, dict):
+        raise SpecError(f"answers file {path} must hold a mapping of question: answer")
+    return validate_answers({k: v for k, v in doc.items() if v != NOT_ASKED})
