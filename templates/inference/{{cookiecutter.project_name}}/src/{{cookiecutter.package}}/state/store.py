@@ -134,9 +134,11 @@ class SQLiteConversationStore:
                 "SELECT tokens, starts_turn, body FROM messages WHERE conversation_id = ? ORDER BY seq DESC",
                 (conversation_id,),
             )
-            # The cursor steps lazily: select_tail stops reading at the first turn that does not fit.
-            bodies = select_tail(((t, bool(s), b) for t, s, b in cursor), token_budget)
-            cursor.close()
+            try:
+                # The cursor steps lazily: select_tail stops reading at the first turn that does not fit.
+                bodies = select_tail(((t, bool(s), b) for t, s, b in cursor), token_budget)
+            finally:
+                cursor.close()  # ends the read transaction of a partly read statement
         return [json.loads(body) for body in bodies]
 
     def delete(self, conversation_id: str) -> None:
