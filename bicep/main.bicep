@@ -66,6 +66,17 @@ param projectIdentityAccountRoles array = []
 @description('Tags applied to every resource.')
 param tags object = {}
 
+@description('Resource name pattern; tokens: {abbr} (per resource type), {project}, {env}, {region}, {token}.')
+param namingPattern string = '{abbr}{project}-{token}'
+
+@description('Abbreviations substituted for {abbr}: account, identity, logAnalytics, appInsights.')
+param abbreviations object = {
+  account: ''
+  identity: 'id-'
+  logAnalytics: 'log-'
+  appInsights: 'appi-'
+}
+
 @description('Restore a soft-deleted Foundry resource of the same name (FlagMustBeSetForRestore); fails when none exists.')
 param restoreSoftDeleted bool = false
 
@@ -73,7 +84,12 @@ var resourceToken = toLower(uniqueString(resourceGroup().id, environmentName))
 var allTags = union(tags, {
   'azd-env-name': environmentName
 })
-var accountName = '${projectName}-${resourceToken}'
+var baseName = replace(replace(replace(replace(namingPattern, '{project}', projectName), '{env}', environmentName), '{region}', location), '{token}', resourceToken)
+// Length limits per resource type: account 64 (also its DNS subdomain), workspace 63, identity 128.
+var accountName = take(replace(baseName, '{abbr}', abbreviations.account), 64)
+var identityName = take(replace(baseName, '{abbr}', abbreviations.identity), 128)
+var logAnalyticsName = take(replace(baseName, '{abbr}', abbreviations.logAnalytics), 63)
+var appInsightsName = take(replace(baseName, '{abbr}', abbreviations.appInsights), 255)
 
 module account 'modules/foundry-account.bicep' = {
   name: 'foundry-account'
@@ -113,7 +129,7 @@ module deployments 'modules/model-deployments.bicep' = {
 module appIdentity 'modules/app-identity.bicep' = {
   name: 'app-identity'
   params: {
-    name: 'id-${projectName}-${resourceToken}'
+    name: identityName
     location: location
     tags: allTags
   }
@@ -158,7 +174,8 @@ module developerRoles 'modules/role-assignments.bicep' = if (!empty(principalId)
 module monitoring 'modules/monitoring.bicep' = if (enableMonitoring) {
   name: 'monitoring'
   params: {
-    namePrefix: '${projectName}-${resourceToken}'
+    workspaceName: logAnalyticsName
+    appInsightsName: appInsightsName
     location: location
     tags: allTags
     retentionInDays: logRetentionInDays

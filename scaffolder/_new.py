@@ -12,6 +12,7 @@ from scaffolder import catalog
 from scaffolder.catalog import Runtime
 from scaffolder.errors import SpecError
 from scaffolder.generate import FileAction, FilePlan, plan_actions, plan_files, write_plan
+from scaffolder.generate._overlay import check_trust, run_hooks
 from scaffolder.prompts import Prompter, Question, resolve
 from scaffolder.spec import (
     DEFAULT_LOCATION,
@@ -22,6 +23,7 @@ from scaffolder.spec import (
     parse_model_option,
     runtime_mismatch,
 )
+from scaffolder.standards import LoadedStandards, enforce
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,13 @@ QUESTIONS = [
     Question("name", "NAME argument", "Project name", validate=_validate_name,
              help="Lowercase letters, digits and hyphens; names the app package and the Foundry project."),
     Question("runtime", "--runtime", "Runtime", choices=_runtime_choices, validate=_validate_runtime,
-             default=lambda a: a.get("recommended"),
+             default=lambda a: a.get("recommended") or a["_defaults"].get("runtime"),
              help="Which Foundry runtime the app is built on (load-bearing: it shapes state, tools and models)."),
     Question("location", "--location", "Azure region",
-             default=lambda a: os.environ.get("AZURE_LOCATION") or DEFAULT_LOCATION, validate=_validate_location),
-    Question("models", "--model", "Model(s), ';'-separated", default=lambda a: DEFAULT_MODEL,
+             default=lambda a: a["_defaults"].get("location") or os.environ.get("AZURE_LOCATION") or DEFAULT_LOCATION,
+             validate=_validate_location),
+    Question("models", "--model", "Model(s), ';'-separated",
+             default=lambda a: a["_defaults"].get("model") or DEFAULT_MODEL,
              validate=_validate_models, help="`scaffolder models --runtime R` lists what each runtime serves."),
 ]
 
@@ -116,17 +120,25 @@ def resolve_spec(
     principal_type: str = "User",
     agent_setup: str = "basic",
     decision_answers: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    standards: LoadedStandards | None = None,
     prompter: Prompter | None = None,
 ) -> ProjectSpec:
     """Turn flags (and prompts for what is missing) into a validated ProjectSpec.
 
     Without a runtime, decision answers (from `recommend`) pick it; on a terminal the user is offered
     the recommend questions first, and the recommendation becomes the runtime question's default.
+    Team standards supply defaults (runtime, model, location, tags, naming, retention) and are then
+    enforced: a choice that breaks one is refused, naming the rule and the allowed values.
     """
     from scaffolder import recommend
 
+    rules = standards.standards if standards else None
+    defaults = rules.defaults.model_dump(mode="json", exclude_none=True) if rules else {}
     decided = recommend.validate_answers(decision_answers or {})
-    given: dict[str, Any] = {"name": name, "runtime": runtime, "location": location, "models": list(models)}
+    given: dict[str, Any] = {
+        "name": name, "runtime": runtime, "location": location, "models": list(models), "_defaults": defaults,
+    }
     if not runtime and decided:
         given["runtime"] = recommend.recommend(decided).runtime.value
     elif not runtime and prompter is not None:
@@ -149,7 +161,16 @@ def resolve_spec(
         "agent_setup": agent_setup,
         "decision": {"answers": decided},
     }
-    return build_spec(values)
+    if rules is not None and standards is not None:
+        values["tags"] = {k: v for k, v in rules.tags.items() if v}
+        values["naming"] = rules.naming.model_dump()
+        if rules.monitoring.log_retention_days:
+            values["log_retention_days"] = rules.monitoring.log_retention_days
+        values["standards"] = {"name": rules.name, "source": str(standards.source), "sha256": standards.sha256}
+    values["tags"] = {**values.get("tags", {}), **dict(tags or {})}
+    spec = build_spec(values)
+    enforce(spec, standards)
+    return spec
 
 
 _HELP_ME_CHOOSE = Question(
@@ -168,8 +189,26 @@ def _explain(rec: Any) -> None:
         print(f"  conflict: {conflict}", file=sys.stderr)
 
 
-def new(spec: ProjectSpec, target: Path, *, force: bool = False, dry_run: bool = False) -> NewResult:
-    """Generate the repo for spec into target; with dry_run, report the actions without writing."""
-    plan: FilePlan = plan_files(spec)
-    actions = plan_actions(plan, target, force=force) if dry_run else write_plan(plan, target, force=force)
+def new(
+    spec: ProjectSpec,
+    target: Path,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    standards: LoadedStandards | None = None,
+    trust: bool = False,
+) -> NewResult:
+    """Generate the repo for spec into target; with dry_run, report the actions without writing.
+
+    The standards' overlays are rendered into the repo; their hooks run (in the staged repo, before it
+    is moved into place) only with trust.
+    """
+    overlays = standards.overlay_dirs() if standards else []
+    plan: FilePlan = plan_files(spec, overlays)
+    if dry_run:
+        actions = plan_actions(plan, target, force=force)
+    else:
+        check_trust(plan.hooks, trust)
+        hooks = plan.hooks
+        actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)))
     return NewResult(target=target, spec=spec, actions=tuple(actions), dry_run=dry_run)

@@ -133,6 +133,13 @@ def new(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be written; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; fail listing missing values.")] = False,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Resource tag KEY=VALUE, repeatable.")] = None,
+    standards: Annotated[
+        Path | None,
+        typer.Option("--standards", help="Team standards file [default: $SCAFFOLDER_STANDARDS, then "
+                     "~/.config/foundry-scaffolder/standards.yml]."),
+    ] = None,
+    trust: Annotated[bool, typer.Option(help="Run the hooks of the standards' overlays.")] = False,
     decision: Annotated[
         Path | None,
         typer.Option("--decision", help="Answers of `scaffolder recommend` (YAML/JSON) for the ADR; picks the "
@@ -141,9 +148,12 @@ def new(
 ) -> None:
     """Generate a starter repo for a Foundry runtime: Bicep, keyless RBAC, app skeleton, CI."""
     from scaffolder import _new
+    from scaffolder import standards as team
     from scaffolder.prompts import ConsolePrompter, interactive_allowed
     from scaffolder.recommend import load_answers_file
 
+    found = team.discover(standards)
+    loaded = team.load(found) if found else None
     prompter = ConsolePrompter() if interactive_allowed(no_input or as_json) else None
     spec = _new.resolve_spec(
         name=name,
@@ -156,13 +166,27 @@ def new(
         monitoring=monitoring,
         principal_type=principal_type.value,
         decision_answers=load_answers_file(decision) if decision else None,
+        tags=_parse_tags(tag or []),
+        standards=loaded,
         prompter=prompter,
     )
-    result = _new.new(spec, output / spec.name, force=force, dry_run=dry_run)
+    result = _new.new(spec, output / spec.name, force=force, dry_run=dry_run, standards=loaded, trust=trust)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return
     _render_new(result)
+
+
+def _parse_tags(items: list[str]) -> dict[str, str]:
+    from scaffolder.errors import SpecError
+
+    tags = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"--tag {item!r} is not KEY=VALUE", hint="e.g. --tag cost-center=1234")
+        tags[key.strip()] = value.strip()
+    return tags
 
 
 def _render_new(result: Any) -> None:

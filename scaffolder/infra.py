@@ -78,7 +78,32 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
         "developerProjectRoles": _role_keys(spec, "developer", "project"),
         "projectIdentityAccountRoles": _role_keys(spec, "project", "account"),
         "tags": dict(spec.tags),
+        "namingPattern": spec.naming.pattern,
+        "abbreviations": dict(spec.naming.abbreviations),
+        "logRetentionInDays": spec.log_retention_days,
     }
+
+
+# Name length limits applied with take() in main.bicep.
+NAME_LIMITS = {"account": 64, "identity": 128, "logAnalytics": 63, "appInsights": 255}
+
+
+def resource_names(spec: ProjectSpec, environment: str, location: str, resource_token: str) -> dict[str, str]:
+    """The names main.bicep computes, given the azd environment, region and uniqueString token.
+
+    Mirrors main.bicep's `baseName` replace() chain and take() limits, for provisioning and checks.
+    """
+    base = (
+        spec.naming.pattern.replace("{project}", spec.name)
+        .replace("{env}", environment)
+        .replace("{region}", location)
+        .replace("{token}", resource_token)
+    )
+    names: dict[str, str] = {
+        kind: base.replace("{abbr}", abbr)[: NAME_LIMITS[kind]] for kind, abbr in spec.naming.abbreviations.items()
+    }
+    names["project"] = spec.name
+    return names
 
 
 def azd_parameters_file(spec: ProjectSpec) -> dict[str, Any]:

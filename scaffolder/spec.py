@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scaffolder import catalog
 from scaffolder.catalog import CatalogModel, Runtime
 from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError
+from scaffolder.standards import DEFAULT_ABBREVIATIONS, Naming
 
 ANSWERS_FILE = ".scaffolder.yml"
 DEFAULT_LOCATION = "eastus2"
@@ -143,6 +144,18 @@ class RuntimeDecision(_Strict):
             raise ValueError(f"decision answers: {exc.message}") from None
 
 
+class StandardsRef(_Strict):
+    """Which standards file the repo was generated under (for `check` to detect drift)."""
+
+    name: str
+    source: str
+    sha256: str
+
+
+def _default_naming() -> Naming:
+    return Naming(abbreviations=dict(DEFAULT_ABBREVIATIONS))
+
+
 class ProjectSpec(_Strict):
     """Everything a user can ask for; every generated file and resource derives from it."""
 
@@ -155,12 +168,30 @@ class ProjectSpec(_Strict):
     monitoring: bool = True
     principal_type: PrincipalType = "User"
     tags: dict[str, str] = Field(default_factory=dict)
+    naming: Naming = Field(default_factory=_default_naming)
+    log_retention_days: int = Field(default=30, ge=30, le=730)
     decision: RuntimeDecision = Field(default_factory=RuntimeDecision)
+    standards: StandardsRef | None = None
 
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return check_project_name(value)
+
+    @field_validator("naming")
+    @classmethod
+    def _resolved_naming(cls, value: Naming) -> Naming:
+        return value.model_copy(update={"abbreviations": value.resolved_abbreviations()})
+
+    @field_validator("tags")
+    @classmethod
+    def _valid_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, tag in value.items():
+            if not 1 <= len(key) <= 512 or any(c in key for c in "<>%&\\?/"):
+                raise ValueError(f"tag name {key!r} must be 1-512 characters without < > % & \\ ? /")
+            if len(tag) > 256:
+                raise ValueError(f"tag {key!r}: values are at most 256 characters")
+        return value
 
     @field_validator("location")
     @classmethod

@@ -1,8 +1,11 @@
 // Log Analytics and workspace-based Application Insights for the app. Local (key) ingestion is off:
 // the app sends telemetry with its managed identity, which gets Monitoring Metrics Publisher here.
 
-@description('Prefix for the workspace and component names.')
-param namePrefix string
+@description('Log Analytics workspace name.')
+param workspaceName string
+
+@description('Application Insights component name.')
+param appInsightsName string
 
 @description('Azure region.')
 param location string
@@ -22,7 +25,7 @@ param appPrincipalId string
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
-  name: 'log-${namePrefix}'
+  name: workspaceName
   location: location
   tags: tags
   properties: {
@@ -34,7 +37,7 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
-  name: 'appi-${namePrefix}'
+  name: appInsightsName
   location: location
   tags: tags
   kind: 'web'

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
+import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from scaffolder import __version__, catalog, infra
 from scaffolder._resources import bicep_dir, templates_dir
 from scaffolder.errors import TemplateError
+from scaffolder.generate._overlay import as_planned, render_overlays
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec
 
 ROOT_DIR = "{{cookiecutter.project_name}}"
+LAYER_FILE = "layer.yaml"
+_SETTING_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 EXECUTABLE = 0o755
 REGULAR = 0o644
 
@@ -36,6 +41,7 @@ class FilePlan:
 
     spec: ProjectSpec
     files: tuple[PlannedFile, ...] = field(default_factory=tuple)
+    hooks: tuple[Path, ...] = ()
 
     def paths(self) -> list[str]:
         """Relative paths, POSIX style."""
@@ -94,6 +100,7 @@ def template_context(spec: ProjectSpec) -> dict[str, Any]:
         "agent_setup": spec.agent_setup,
         "tool_version": __version__,
         "env_vars": [v.model_dump() for v in env],
+        **_layer_context(spec.runtime.value),
         "grants": [
             {
                 "principal": g.principal,
@@ -104,6 +111,41 @@ def template_context(spec: ProjectSpec) -> dict[str, Any]:
             }
             for g in infra.grants(spec)
         ],
+    }
+
+
+def _layer_context(runtime: str) -> dict[str, Any]:
+    """Merge templates/base/layer.yaml and the runtime's: dependencies, CLI modules and app-only settings."""
+    deps: list[str] = []
+    dev_deps: list[str] = []
+    cli_modules: list[str] = []
+    settings: dict[str, dict[str, Any]] = {}
+    for layer in ("base", runtime):
+        path = templates_dir() / layer / LAYER_FILE
+        if not path.is_file():
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        deps += data.get("dependencies", [])
+        dev_deps += data.get("dev_dependencies", [])
+        cli_modules += data.get("cli_modules", [])
+        for name, body in (data.get("settings") or {}).items():
+            kind = _SETTING_TYPES.get(body.get("type", "str"))
+            if kind is None or not isinstance(body.get("default"), kind):
+                raise TemplateError(f"{layer}/{LAYER_FILE}: setting {name} needs a default of type {body.get('type')}")
+            settings[name] = {
+                "name": name,
+                "field": name.lower(),
+                "type": body.get("type", "str"),
+                "default": body["default"],
+                "default_py": repr(body["default"]),
+                "default_env": str(body["default"]).lower() if kind is bool else str(body["default"]),
+                "description": body["description"],
+            }
+    return {
+        "app_dependencies": deps,
+        "app_dev_dependencies": dev_deps,
+        "cli_modules": cli_modules,
+        "app_settings": list(settings.values()),
     }
 
 
@@ -143,8 +185,8 @@ def _bicep_files() -> dict[str, PlannedFile]:
     return out
 
 
-def plan_files(spec: ProjectSpec) -> FilePlan:
-    """Plan every file of the repo the spec describes: app template layers, Bicep, parameters, answers."""
+def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = ()) -> FilePlan:
+    """Plan every file of the repo: app template layers, team overlays, Bicep, parameters, answers file."""
     ctx = template_context(spec)
     env = _environment()
     files: dict[str, PlannedFile] = {}
@@ -152,6 +194,8 @@ def plan_files(spec: ProjectSpec) -> FilePlan:
         layer_dir = templates_dir() / layer
         if layer_dir.is_dir():
             files.update(_render_tree(layer_dir, env, ctx))
+    extra, hooks = render_overlays(overlays, env, ctx)
+    files.update({path: PlannedFile(**kw, source="overlay") for path, kw in as_planned(extra).items()})
     files.update(_bicep_files())
     params = json.dumps(infra.azd_parameters_file(spec), indent=2) + "\n"
     files["infra/main.parameters.json"] = PlannedFile(
@@ -160,4 +204,4 @@ def plan_files(spec: ProjectSpec) -> FilePlan:
     files[ANSWERS_FILE] = PlannedFile(
         PurePosixPath(ANSWERS_FILE), spec.to_answers(__version__).encode(), source="spec"
     )
-    return FilePlan(spec, tuple(files[k] for k in sorted(files)))
+    return FilePlan(spec, tuple(files[k] for k in sorted(files)), tuple(hooks))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -53,8 +54,13 @@ def plan_actions(plan: FilePlan, target: Path, *, force: bool) -> list[FileActio
     return actions
 
 
-def write_plan(plan: FilePlan, target: Path, *, force: bool) -> list[FileAction]:
-    """Write the plan to target atomically and return what was done to each file."""
+def write_plan(
+    plan: FilePlan, target: Path, *, force: bool, before_move: Callable[[Path], None] | None = None
+) -> list[FileAction]:
+    """Write the plan to target atomically and return what was done to each file.
+
+    `before_move` runs on the fully staged repo (e.g. trusted hooks); if it raises, nothing is written.
+    """
     actions = plan_actions(plan, target, force=force)
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -65,18 +71,21 @@ def write_plan(plan: FilePlan, target: Path, *, force: bool) -> list[FileAction]
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(f.content)
             dest.chmod(f.mode)
+        if before_move is not None:
+            before_move(staging)
         if not target.exists() or _is_empty_dir(target):
             if target.exists():
                 target.rmdir()
             staging.rename(target)
         else:
-            # Everything rendered fine; only now touch the user's directory, one atomic replace per file.
-            for action in actions:
-                if action.verb == "identical":
+            # Everything rendered fine; only now touch the user's directory, one atomic replace per file
+            # (files a trusted hook added in staging included).
+            for staged in sorted(p for p in staging.rglob("*") if p.is_file()):
+                dest = target / staged.relative_to(staging)
+                if dest.is_file() and dest.read_bytes() == staged.read_bytes():
                     continue
-                dest = target / action.path
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                (staging / action.path).replace(dest)
+                staged.replace(dest)
     except OSError as exc:
         raise ScaffolderError(f"could not write {target}: {exc.strerror or exc}") from exc
     finally:

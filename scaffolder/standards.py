@@ -1,0 +1,305 @@
+"""Team standards: a schema-validated file of naming, tags, regions, models, network and overlay rules."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scaffolder import catalog
+from scaffolder.catalog import Runtime
+from scaffolder.errors import ScaffolderError
+
+ENV_VAR = "SCAFFOLDER_STANDARDS"
+USER_FILES = ("standards.yml", "standards.yaml", "standards.toml")
+NAME_TOKENS = ("{abbr}", "{project}", "{env}", "{region}", "{token}")
+RESOURCE_KINDS = ("account", "identity", "logAnalytics", "appInsights")
+DEFAULT_PATTERN = "{abbr}{project}-{token}"
+DEFAULT_ABBREVIATIONS = {"account": "", "identity": "id-", "logAnalytics": "log-", "appInsights": "appi-"}
+POSTURE_RANK = {"public": 0, "ip-restricted": 1}
+
+
+class StandardsError(ScaffolderError):
+    """The standards file is unreadable or invalid, or a choice breaks one of its rules."""
+
+    exit_code = 3
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Naming(_Strict):
+    """Resource names: a pattern over {abbr} {project} {env} {region} {token}, and per-type abbreviations."""
+
+    pattern: str = DEFAULT_PATTERN
+    abbreviations: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        if "{token}" not in value:
+            raise ValueError("pattern must contain {token}: Foundry account names are global DNS names")
+        literal = re.sub(r"\{[a-z]+\}", "", value)
+        unknown = sorted(set(re.findall(r"\{[a-z]+\}", value)) - set(NAME_TOKENS))
+        if unknown:
+            raise ValueError(f"unknown token(s) {', '.join(unknown)}; tokens: {', '.join(NAME_TOKENS)}")
+        if not re.fullmatch(r"[a-z0-9-]*", literal):
+            raise ValueError("pattern text between tokens may hold only lowercase letters, digits and hyphens")
+        return value
+
+    @field_validator("abbreviations")
+    @classmethod
+    def _abbreviations(cls, value: dict[str, str]) -> dict[str, str]:
+        for kind, abbr in value.items():
+            if kind not in RESOURCE_KINDS:
+                raise ValueError(f"unknown resource kind {kind!r}; kinds: {', '.join(RESOURCE_KINDS)}")
+            if not re.fullmatch(r"[a-z0-9-]{0,10}", abbr):
+                raise ValueError(f"abbreviation for {kind} must be up to 10 lowercase letters, digits or hyphens")
+        return value
+
+    def resolved_abbreviations(self) -> dict[str, str]:
+        """Every resource kind's abbreviation, defaults filled in."""
+        return {**DEFAULT_ABBREVIATIONS, **self.abbreviations}
+
+
+class Regions(_Strict):
+    """Allowed regions (None: any the runtime offers)."""
+
+    allowed: tuple[str, ...] | None = None
+
+    @field_validator("allowed")
+    @classmethod
+    def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for region in value or ():
+            if region not in catalog.azure_regions():
+                raise ValueError(f"unknown Azure region {region!r}")
+        return value
+
+
+class Models(_Strict):
+    """Allowed models and SKUs, and a capacity ceiling per deployment."""
+
+    allowed: tuple[str, ...] | None = None
+    skus: tuple[str, ...] | None = None
+    max_capacity: int | None = Field(default=None, ge=1)
+
+
+class Network(_Strict):
+    """The least open network posture allowed (ip-restricted forbids public)."""
+
+    required: Literal["public", "ip-restricted"] | None = None
+
+
+class Security(_Strict):
+    """Local (key) auth must stay disabled: the only accepted value, checked in the Bicep by `check`."""
+
+    local_auth: Literal["disabled"] = "disabled"
+
+
+class Monitoring(_Strict):
+    """Whether monitoring is mandatory, and the Log Analytics retention."""
+
+    required: bool = False
+    log_retention_days: int | None = Field(default=None, ge=30, le=730)
+
+
+class Defaults(_Strict):
+    """Defaults for `new` when a flag is absent."""
+
+    runtime: Runtime | None = None
+    model: str | None = None
+    location: str | None = None
+
+
+class Standards(_Strict):
+    """A team's standards file."""
+
+    name: str = "team standards"
+    naming: Naming = Naming()
+    tags: dict[str, str | None] = Field(default_factory=dict)
+    regions: Regions = Regions()
+    models: Models = Models()
+    network: Network = Network()
+    security: Security = Security()
+    monitoring: Monitoring = Monitoring()
+    defaults: Defaults = Defaults()
+    overlays: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _defaults_obey_rules(self) -> Standards:
+        if self.defaults.location and self.regions.allowed and self.defaults.location not in self.regions.allowed:
+            raise ValueError(f"defaults.location {self.defaults.location!r} is not in regions.allowed")
+        if self.defaults.model and self.models.allowed and self.defaults.model not in self.models.allowed:
+            raise ValueError(f"defaults.model {self.defaults.model!r} is not in models.allowed")
+        return self
+
+
+@dataclass(frozen=True)
+class LoadedStandards:
+    """Standards plus where they came from (for the answers file and overlay paths)."""
+
+    standards: Standards
+    source: Path
+    sha256: str
+
+    def overlay_dirs(self) -> list[Path]:
+        """Overlay directories, resolved relative to the standards file."""
+        dirs = []
+        for rel in self.standards.overlays:
+            path = (self.source.parent / rel).resolve()
+            if not path.is_dir():
+                raise StandardsError(f"{self.source}: overlay {rel!r} is not a directory ({path})")
+            dirs.append(path)
+        return dirs
+
+
+def user_config_dir() -> Path:
+    """Where a user's standards file may live ($XDG_CONFIG_HOME/foundry-scaffolder)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "foundry-scaffolder"
+
+
+def discover(explicit: Path | None = None) -> Path | None:
+    """The standards file in force: --standards, else $SCAFFOLDER_STANDARDS, else the user config file."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    for name in USER_FILES:
+        candidate = user_config_dir() / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(path: Path) -> LoadedStandards:
+    """Read and validate a standards file (YAML or TOML); errors name the file and line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise StandardsError(f"cannot read standards file {path}: {exc.strerror}", hint="check --standards") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        doc = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StandardsError(f"{path}: not valid TOML: {exc}", hint="fix the standards file") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise StandardsError(f"{where}: not valid YAML: {exc.problem}", hint="fix the standards file") from None
+    except yaml.YAMLError as exc:
+        raise StandardsError(f"{path}: not valid YAML: {exc}", hint="fix the standards file") from None
+    doc = doc or {}
+    if not isinstance(doc, dict):
+        raise StandardsError(f"{path}: the standards file must be a mapping at the top level")
+    try:
+        standards = Standards.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        line = _line_of(text, path.suffix, loc)
+        where = f"{path}:{line}" if line else str(path)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise StandardsError(f"{where}: {'.'.join(loc) or 'file'}: {msg}", hint="fix the standards file") from None
+    return LoadedStandards(standards, path.resolve(), hashlib.sha256(raw).hexdigest())
+
+
+def _line_of(text: str, suffix: str, loc: list[str]) -> int | None:
+    """Line (1-based) of the key at loc, from YAML node marks or, for TOML, the first line naming the key."""
+    if suffix != ".toml":
+        try:
+            node: Any = yaml.compose(text)
+        except yaml.YAMLError:
+            return None
+        line = None
+        for key in loc:
+            if isinstance(node, yaml.MappingNode):
+                match = next(((k, v) for k, v in node.value if k.value == key), None)
+                if match is None:
+                    break
+                line, node = match[0].start_mark.line + 1, match[1]
+            elif isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
+                node = node.value[int(key)]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+    for key in reversed(loc):
+        if key.isdigit():
+            continue
+        for i, row in enumerate(text.splitlines(), 1):
+            if re.match(rf"\s*\[?\"?{re.escape(key)}\"?\]?\s*(=|$)", row):
+                return i
+    return None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One rule a spec breaks."""
+
+    rule: str
+    message: str
+    hint: str
+
+
+def violations(spec: Any, standards: Standards) -> list[Violation]:
+    """Every rule of the standards that the spec breaks (pure)."""
+    out: list[Violation] = []
+    allowed_regions = standards.regions.allowed
+    if allowed_regions and spec.location not in allowed_regions:
+        out.append(Violation("regions.allowed", f"region {spec.location} is not allowed by the standards; "
+                             f"allowed: {', '.join(allowed_regions)}", "use --location"))
+    m = standards.models
+    for dep in spec.models:
+        if m.allowed and dep.model not in m.allowed:
+            out.append(Violation("models.allowed", f"model {dep.model} is not allowed by the standards; "
+                                 f"allowed: {', '.join(m.allowed)}", "use --model"))
+        if m.skus and dep.sku not in m.skus:
+            out.append(Violation("models.skus", f"SKU {dep.sku} of {dep.name} is not allowed by the standards; "
+                                 f"allowed: {', '.join(m.skus)}", "use --model NAME,sku=SKU"))
+        if m.max_capacity and dep.capacity > m.max_capacity:
+            out.append(Violation(
+                "models.max_capacity",
+                f"capacity {dep.capacity} of {dep.name} exceeds the standards' ceiling of {m.max_capacity}",
+                "use --capacity or --model NAME,capacity=N",
+            ))
+    required = standards.network.required
+    if required and POSTURE_RANK[spec.network.posture] < POSTURE_RANK[required]:
+        out.append(Violation("network.required", f"network posture {spec.network.posture} is not allowed; "
+                             f"the standards require {required}", f"use --network {required} --allow-ip RANGE"))
+    if standards.monitoring.required and not spec.monitoring:
+        out.append(Violation("monitoring.required", "monitoring is required by the standards",
+                             "drop --no-monitoring"))
+    retention = standards.monitoring.log_retention_days
+    if retention and spec.log_retention_days != retention:
+        out.append(Violation("monitoring.log_retention_days", f"log retention {spec.log_retention_days} days; "
+                             f"the standards require {retention}", "regenerate with the standards file"))
+    for key, value in standards.tags.items():
+        if not spec.tags.get(key):
+            default = f" (default {value!r})" if value else ""
+            out.append(Violation("tags", f"tag {key!r} is required by the standards{default}",
+                                 f"use --tag {key}=VALUE"))
+    naming = standards.naming
+    if spec.naming.pattern != naming.pattern or spec.naming.abbreviations != naming.resolved_abbreviations():
+        out.append(Violation("naming", f"resource naming differs from the standards' pattern {naming.pattern!r}",
+                             "regenerate with the standards file"))
+    return out
+
+
+def enforce(spec: Any, loaded: LoadedStandards | None) -> None:
+    """Raise StandardsError naming the first broken rule (all of them in the message when several)."""
+    if loaded is None:
+        return
+    found = violations(spec, loaded.standards)
+    if found:
+        first = found[0]
+        more = f" (+{len(found) - 1} more: {', '.join(v.rule for v in found[1:])})" if len(found) > 1 else ""
+        raise StandardsError(f"{first.message} [{loaded.standards.name}: {first.rule}]{more}", hint=first.hint)
