@@ -34,6 +34,7 @@ class NewResult:
     spec: ProjectSpec
     actions: tuple[FileAction, ...]
     dry_run: bool
+    warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -42,7 +43,22 @@ class NewResult:
             "dry_run": self.dry_run,
             "spec": self.spec.model_dump(mode="json"),
             "files": [{"path": a.path, "action": a.verb} for a in self.actions],
+            "warnings": list(self.warnings),
         }
+
+
+def lifecycle_warnings(spec: ProjectSpec) -> list[str]:
+    """Deployments whose model version is retired, retiring or deprecated per the catalog's dates."""
+    when = spec.decision.date
+    out = []
+    for dep in spec.models:
+        known = catalog.models().get(dep.model)
+        if known is None:
+            continue
+        status = known.status(dep.version, when)
+        if status.state != "current":
+            out.append(f"{status.message} (catalog dates; confirm with `az cognitiveservices account list-models`)")
+    return out
 
 
 def _validate_name(value: str, answers: dict[str, Any]) -> str:
@@ -211,4 +227,6 @@ def new(
         check_trust(plan.hooks, trust)
         hooks = plan.hooks
         actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)))
-    return NewResult(target=target, spec=spec, actions=tuple(actions), dry_run=dry_run)
+    return NewResult(
+        target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=tuple(lifecycle_warnings(spec))
+    )

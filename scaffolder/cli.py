@@ -202,6 +202,8 @@ def _render_new(result: Any) -> None:
         # Plain lines when piped or captured: no colour codes, and no rich import on the hot path.
         for action in result.actions:
             _err(f"  {action.verb:>9} {action.path}")
+    for warning in result.warnings:
+        _err(f"warning: {warning}")
     if result.dry_run:
         _err(f"dry run: {len(result.actions)} files would be written to {result.target}")
         return
@@ -221,15 +223,20 @@ def models(
     rows = list(catalog.models().values())
     if runtime is not None:
         rows = catalog.models_for(catalog.Runtime(runtime.value))
+    from scaffolder.spec import today
+
+    day = today()
     if as_json:
-        print(json.dumps([m.model_dump(mode="json") for m in rows], indent=2))
+        doc = [{**m.model_dump(mode="json"), "status": m.status(m.default_version, day).state} for m in rows]
+        print(json.dumps(doc, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("model", "format", "kind", "version", "SKUs", "runtimes", box=None, pad_edge=False)
+    table = Table("model", "format", "kind", "version", "status", "SKUs", "runtimes", box=None, pad_edge=False)
     for m in rows:
-        table.add_row(m.name, m.format, m.kind, m.default_version, ", ".join(m.skus), ", ".join(m.runtimes))
+        state = m.status(m.default_version, day).state
+        table.add_row(m.name, m.format, m.kind, m.default_version, state, ", ".join(m.skus), ", ".join(m.runtimes))
     console = Console()
     # Piped output keeps whole names (no ellipsis) so that grep and scripts see every value.
     Console(width=None if console.is_terminal else 200).print(table)

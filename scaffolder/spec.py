@@ -20,7 +20,7 @@ from scaffolder.standards import DEFAULT_ABBREVIATIONS, Naming
 
 ANSWERS_FILE = ".scaffolder.yml"
 DEFAULT_LOCATION = "eastus2"
-DEFAULT_MODEL = "gpt-4.1-mini"
+DEFAULT_MODEL = "gpt-5.4-mini"
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 NAME_MAX = 40
@@ -248,7 +248,12 @@ class ProjectSpec(_Strict):
 
 def runtime_mismatch(model: str, runtime: Runtime) -> str:
     profile = catalog.runtimes()[runtime]
-    serving = [m.name for m in catalog.models_for(runtime) if m.kind == "chat"]
+    today_ = today()
+    serving = [
+        m.name
+        for m in catalog.models_for(runtime)
+        if m.kind == "chat" and m.status(m.default_version, today_).state != "retired"
+    ]
     other = [r.value for r in Runtime if r != runtime and model in _serving_names(r)]
     alt = f"use --runtime {other[0]}, or " if other else ""
     return f"{model} is not served by the {profile.title}; {alt}pick one of: {', '.join(serving)}"

@@ -82,3 +82,32 @@ def test_responses_regions_match_docs() -> None:
 
 def test_suggest_is_case_insensitive() -> None:
     assert catalog.suggest("MISTRAL-LARGE-2411", list(catalog.models()))[0] == "Mistral-Large-2411"
+
+
+def test_lifecycle_states_on_given_days() -> None:
+    import datetime as dt
+
+    mini = catalog.models()["gpt-4.1-mini"]
+    assert mini.status("2025-04-14", dt.date(2026, 1, 1)).state == "current"
+    assert mini.status("2025-04-14", dt.date(2026, 5, 1)).state == "deprecated"
+    assert mini.status("2025-04-14", dt.date(2026, 9, 1)).state == "retiring"
+    retired = mini.status("2025-04-14", dt.date(2026, 10, 14))
+    assert retired.state == "retired" and "replacement: gpt-5-mini" in retired.message
+    assert catalog.models()["gpt-5.4-mini"].status("2026-03-17", dt.date(2026, 11, 25)).state == "current"
+
+
+def test_every_lifecycle_entry_names_a_known_version_and_replacement() -> None:
+    models = catalog.models()
+    for m in models.values():
+        for version, life in m.lifecycle.items():
+            assert version in m.versions, (m.name, version)
+            assert life.replacement is None or life.replacement in models, (m.name, life.replacement)
+            if life.deprecated and life.retires:
+                assert life.deprecated < life.retires
+
+
+def test_default_model_is_current_today() -> None:
+    from scaffolder.spec import DEFAULT_MODEL, today
+
+    m = catalog.models()[DEFAULT_MODEL]
+    assert m.status(m.default_version, today()).state == "current"

@@ -31,10 +31,10 @@ def test_readme_example_generates_a_repo(tmp_path: Path) -> None:
 
 def test_issue_example_inference_two_models(tmp_path: Path) -> None:
     code, out, err = run("new", "chatbot", "--runtime", "inference", "--model", "Mistral-Large-2411",
-                         "--model", "gpt-4.1-mini", "--no-input", "--json", "-o", str(tmp_path))
+                         "--model", "gpt-5.4-mini", "--no-input", "--json", "-o", str(tmp_path))
     assert code == 0, err
     doc = json.loads(out)
-    assert [m["model"] for m in doc["spec"]["models"]] == ["Mistral-Large-2411", "gpt-4.1-mini"]
+    assert [m["model"] for m in doc["spec"]["models"]] == ["Mistral-Large-2411", "gpt-5.4-mini"]
     assert {f["action"] for f in doc["files"]} == {"create"}
     assert doc["target"].endswith("chatbot")
 
@@ -134,3 +134,19 @@ def test_new_imports_no_azure_sdk(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_retired_model_warns_with_replacement(tmp_path: Path) -> None:
+    code, out, err = run("new", "demo", "-r", "responses", "-m", "gpt-4.1-mini", "--no-input", "--json",
+                         "-o", str(tmp_path))
+    assert code == 0
+    warnings = json.loads(out)["warnings"]
+    assert len(warnings) == 1 and "retired on 2026-10-14" in warnings[0] and "gpt-5-mini" in warnings[0]
+    _, _, err = run("new", "demo2", "-r", "responses", "-m", "gpt-4.1-mini", "--no-input", "-o", str(tmp_path))
+    assert "warning: gpt-4.1-mini 2025-04-14 retired" in err
+
+
+def test_models_json_carries_status() -> None:
+    _, out, _ = run("models", "--json")
+    status = {r["name"]: r["status"] for r in json.loads(out)}
+    assert status["gpt-4.1-mini"] == "retired" and status["gpt-5.4-mini"] == "current"

@@ -85,7 +85,7 @@ def test_model_change_follows_into_env_example_params_and_answers() -> None:
     params = json.loads(plan.text("infra/main.parameters.json"))["parameters"]
     assert params["modelDeployments"]["value"][0]["name"] == "mistral"
     assert yaml.safe_load(plan.text(".scaffolder.yml"))["spec"]["models"][0]["name"] == "mistral"
-    assert "AZURE_AI_MODEL_DEPLOYMENT=gpt-4.1-mini" in plan_files(base).text(".env.example")
+    assert "AZURE_AI_MODEL_DEPLOYMENT=gpt-5.4-mini" in plan_files(base).text(".env.example")
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -47,7 +47,7 @@ def test_prompts_ask_validate_and_reask(tmp_path: Path) -> None:
     child.close()
     assert child.exitstatus == 0, child.before
     answers = (tmp_path / "helper" / ".scaffolder.yml").read_text()
-    assert "runtime: agents" in answers and "location: eastus2" in answers and "model: gpt-4.1-mini" in answers
+    assert "runtime: agents" in answers and "location: eastus2" in answers and "model: gpt-5.4-mini" in answers
 
 
 def test_ci_never_prompts(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -100,7 +100,7 @@ def test_responses_refuses_partner_models_and_points_to_inference() -> None:
     text = str(err.value)
     assert text.startswith("Mistral-Large-2411 is not served by the Responses API")
     assert "use --runtime inference" in text
-    assert "gpt-4.1, gpt-4.1-mini" in text
+    assert "gpt-5.4-mini" in text and "gpt-4.1-mini" not in text  # retired models are not suggested
 
 
 def test_inference_serves_partner_and_openai_models() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -24,6 +26,26 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Lifecycle(_Frozen):
+    """Published lifecycle dates of one model version (ISO dates)."""
+
+    deprecated: dt.date | None = None
+    retires: dt.date | None = None
+    not_before: dt.date | None = None
+    replacement: str | None = None
+
+
+RETIRING_WITHIN_DAYS = 90
+
+
+@dataclass(frozen=True)
+class LifecycleStatus:
+    """Where a model version stands on a given day."""
+
+    state: Literal["current", "retiring", "deprecated", "retired", "unknown"]
+    message: str
+
+
 class CatalogModel(_Frozen):
     """One deployable model: its publisher format, versions, SKUs and the runtimes that serve it."""
 
@@ -36,12 +58,30 @@ class CatalogModel(_Frozen):
     default_capacity: int
     runtimes: tuple[Runtime, ...]
     note: str | None = None
-    retirement: str | None = None
+    lifecycle: dict[str, Lifecycle] = {}
 
     @property
     def default_sku(self) -> str:
         """The first listed SKU is the default."""
         return self.skus[0]
+
+    def status(self, version: str, today: dt.date) -> LifecycleStatus:
+        """Retired, retiring (within RETIRING_WITHIN_DAYS), deprecated (no new customers) or current."""
+        life = self.lifecycle.get(version)
+        label = f"{self.name} {version}"
+        if life is None:
+            return LifecycleStatus("current", f"{label}: no retirement published in the catalog")
+        instead = f"; replacement: {life.replacement}" if life.replacement else ""
+        if life.retires and life.retires <= today:
+            return LifecycleStatus("retired", f"{label} retired on {life.retires}{instead}")
+        if life.retires and (life.retires - today).days <= RETIRING_WITHIN_DAYS:
+            return LifecycleStatus("retiring", f"{label} retires on {life.retires}{instead}")
+        if life.deprecated and life.deprecated <= today:
+            until = f", retires {life.retires}" if life.retires else ""
+            return LifecycleStatus(
+                "deprecated", f"{label} is deprecated since {life.deprecated} (no new customers{until}){instead}"
+            )
+        return LifecycleStatus("current", f"{label}: retires no earlier than {life.retires or life.not_before}")
 
 
 class Role(_Frozen):
