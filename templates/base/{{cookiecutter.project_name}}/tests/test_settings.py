@@ -1,20 +1,12 @@
-"""Settings come from the environment under the names the Bicep outputs use."""
+"""Settings come from the environment under the names the Bicep outputs use (and azd writes)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from {{ cookiecutter.package }}.__main__ import main
-from {{ cookiecutter.package }}.settings import SettingsError, load_settings
-
-REQUIRED = [{% for var in cookiecutter.env_vars if var.required %}"{{ var.name }}", {% endfor %}]
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in REQUIRED + ["AZURE_CLIENT_ID", "AZURE_ENV_NAME"]:
-        monkeypatch.delenv(name, raising=False)
+from {{ cookiecutter.package }}.settings import REQUIRED, SettingsError, load_settings
 
 
 def test_reads_every_required_setting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,7 +17,7 @@ def test_reads_every_required_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         assert getattr(settings, name.lower()) == f"value-of-{name}"
 
 
-def test_missing_setting_names_the_variable() -> None:
+def test_missing_setting_names_every_variable_and_the_fix() -> None:
     with pytest.raises(SettingsError) as err:
         load_settings()
     for name in REQUIRED:
@@ -33,7 +25,15 @@ def test_missing_setting_names_the_variable() -> None:
     assert "azd env get-values" in str(err.value)
 
 
-def test_azd_env_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_empty_setting_counts_as_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in REQUIRED:
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv(REQUIRED[0], "  ")
+    with pytest.raises(SettingsError, match=REQUIRED[0]):
+        load_settings()
+
+
+def test_azd_env_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env_dir = tmp_path / ".azure" / "dev"
     env_dir.mkdir(parents=True)
     env_dir.joinpath(".env").write_text("".join(f'{n}="from-azd"\n' for n in REQUIRED))
@@ -42,6 +42,27 @@ def test_azd_env_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None
     assert all(getattr(settings, n.lower()) == "from-azd" for n in REQUIRED)
 
 
-def test_cli_reports_missing_settings(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["settings"]) == 1
-    assert REQUIRED[0] in capsys.readouterr().err
+def test_dotenv_then_environment_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("".join(f"{n}=from-dotenv\n" for n in REQUIRED) + "APP_MAX_RETRIES=7\n")
+    monkeypatch.setenv(REQUIRED[0], "from-environment")
+    settings = load_settings()
+    assert getattr(settings, REQUIRED[0].lower()) == "from-environment"
+    assert getattr(settings, REQUIRED[-1].lower()) == "from-dotenv"
+    assert settings.app_max_retries == 7
+
+
+def test_app_settings_have_working_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in REQUIRED:
+        monkeypatch.setenv(name, "x")
+    settings = load_settings()
+{%- for s in cookiecutter.app_settings %}
+    assert settings.{{ s.field }} {{ 'is' if s.type == 'bool' else '==' }} {{ s.default_py }}
+{%- endfor %}
+
+
+def test_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in REQUIRED:
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("APP_MAX_RETRIES", "many")
+    with pytest.raises(SettingsError, match="APP_MAX_RETRIES"):
+        load_settings()

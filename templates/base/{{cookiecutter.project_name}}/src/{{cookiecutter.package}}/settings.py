@@ -8,8 +8,13 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from {{ cookiecutter.package }}.errors import SettingsError
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
 
 def _env_files() -> tuple[str, ...]:
+    """azd's environment first, then .env: a value in .env wins (later files override earlier ones)."""
     files = []
     env_name = os.environ.get("AZURE_ENV_NAME")
     if env_name and Path(".azure", env_name, ".env").is_file():
@@ -18,26 +23,36 @@ def _env_files() -> tuple[str, ...]:
     return tuple(files)
 
 
-class SettingsError(Exception):
-    """A required setting is missing or invalid."""
-
-
 class Settings(BaseSettings):
-    """What the app needs to reach its Foundry runtime, keyless."""
+    """What the app needs to reach its Foundry runtime, keyless. Real environment variables win over files."""
 
     model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
-{% for var in cookiecutter.env_vars %}
-    {{ var.name.lower() }}: str{% if not var.required %} = ""{% endif %}
+
+    # Infrastructure outputs (infra/main.bicep), as azd writes them; load_settings() checks the required ones.
+{%- for var in cookiecutter.env_vars %}
+    {{ var.name.lower() }}: str = ""
 {%- endfor %}
+
+    # App settings (optional; defaults below).
+{%- for s in cookiecutter.app_settings %}
+    {{ s.field }}: {{ s.type }} = {{ s.default_py }}
+{%- endfor %}
+
+
+REQUIRED = [{% for var in cookiecutter.env_vars if var.required %}"{{ var.name }}"{% if not loop.last %}, {% endif %}{% endfor %}]
 
 
 def load_settings() -> Settings:
     """Read settings; a missing one is a single clear error naming the variable and how to get it."""
     try:
-        return Settings(_env_file=_env_files())  # type: ignore[call-arg]
+        settings = Settings(_env_file=_env_files())  # type: ignore[call-arg]
     except ValidationError as exc:
-        names = ", ".join(str(e["loc"][0]).upper() for e in exc.errors())
+        problems = ", ".join(f"{str(e['loc'][0]).upper()} ({e['msg'].lower()})" for e in exc.errors())
+        raise SettingsError(f"invalid setting(s): {problems}") from None
+    missing = [name for name in REQUIRED if not getattr(settings, name.lower()).strip()]
+    if missing:
         raise SettingsError(
-            f"missing setting(s): {names}. Run `azd env get-values > .env` after `azd provision`, "
-            "or copy .env.example to .env and fill it in."
-        ) from None
+            f"missing setting(s): {', '.join(missing)}. After `azd provision` (or `scaffolder provision`), run "
+            "`azd env get-values > .env`, or copy .env.example to .env and fill it in."
+        )
+    return settings
