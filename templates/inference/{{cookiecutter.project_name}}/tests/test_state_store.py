@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conversations import conversation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +19,6 @@ from {{ cookiecutter.package }}.state import (
     open_store,
     trim_messages,
 )
-
-from .conversations import conversation
 
 CALL = {"id": "call_1", "type": "function", "function": {"name": "clock", "arguments": '{"tz": "UTC"}'}}
 SHAPES = [

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from conversations import assert_pairs_whole, conversation, text, total, turn_starts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from {{ cookiecutter.package }}.state import estimate_tokens, trim_messages
 from {{ cookiecutter.package }}.state.trim import CHARS_PER_TOKEN, MESSAGE_OVERHEAD
-
-from .conversations import assert_pairs_whole, conversation, text, total, turn_starts
 
 SYSTEM = {"role": "system", "content": "You are terse."}
 
