@@ -1,0 +1,174 @@
+"""Generate a runtime's repo with `scaffolder new`, install it into its own venv, run its tests and its CLI.
+
+Used by one test module per runtime (test_<runtime>_app.py); the fake Foundry the CLI talks to is the generated
+repo's own (tests/fake_foundry.py + tests/fake_service.py, standard library only), loaded from that repo.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from scaffolder import catalog
+
+# Resolved at import time, before the suite's per-test HOME isolation: the real pip cache keeps installs warm.
+PIP_CACHE = Path(os.environ.get("PIP_CACHE_DIR") or Path.home() / ".cache" / "pip")
+_LEAKY = ("AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_", "PYTEST_",
+          "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "SCAFFOLDER_")
+_SUMMARY = re.compile(r"^=*\s*(?P<body>(?:\d+ \w+(?:, )?)+) in (?P<secs>[\d.]+)s", re.MULTILINE)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The current environment without anything that could point the app (or pip) somewhere else."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY)}
+    env["PIP_CACHE_DIR"] = str(PIP_CACHE)
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.update(extra)
+    return env
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _must(result: subprocess.CompletedProcess[str], what: str) -> subprocess.CompletedProcess[str]:
+    if result.returncode != 0:
+        raise AssertionError(f"{what} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+@dataclass(frozen=True)
+class PytestRun:
+    """The outcome of the generated repo's own test suite."""
+
+    returncode: int
+    counts: dict[str, int]
+    seconds: float
+    output: str
+
+
+@dataclass
+class AppRepo:
+    """A generated repo installed in its own virtual environment."""
+
+    runtime: str
+    project: str
+    root: Path
+    venv: Path
+    install_seconds: float = 0.0
+
+    @property
+    def package(self) -> str:
+        return self.project.replace("-", "_")
+
+    def bin(self, name: str) -> Path:
+        return self.venv / "bin" / name
+
+    def run(
+        self, *command: str, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """A command from the venv's bin/ (python, pytest, ruff, the console script), run in the repo root."""
+        return _run([str(self.bin(command[0])), *command[1:]], self.root, env or clean_env(), timeout)
+
+    def cli(self, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        """The generated console script (`<project> ...`)."""
+        return self.run(self.project, *args, env=env, timeout=120)
+
+    def pytest(self) -> PytestRun:
+        """Run the repo's tests as a user would (`pytest` in the repo root) and parse pytest's summary line."""
+        result = self.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=600)
+        output = result.stdout + result.stderr
+        found = _SUMMARY.findall(output)
+        counts: dict[str, int] = {}
+        seconds = 0.0
+        if found:
+            body, secs = found[-1]
+            seconds = float(secs)
+            for part in body.split(", "):
+                number, word = part.split(" ", 1)
+                counts[word] = int(number)
+        return PytestRun(result.returncode, counts, seconds, output)
+
+    def load_fakes(self) -> tuple[ModuleType, ModuleType]:
+        """The repo's fake Foundry and its runtime routes (tests/fake_foundry.py, tests/fake_service.py)."""
+        tests_dir = str(self.root / "tests")
+        names = ("fake_foundry", "fake_service")
+        saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
+        sys.path.insert(0, tests_dir)
+        try:
+            modules = tuple(importlib.import_module(name) for name in names)
+        finally:
+            sys.path.remove(tests_dir)
+            for name in names:
+                sys.modules.pop(name, None)
+            sys.modules.update(saved)
+        return modules[0], modules[1]
+
+
+def scaffolder_command() -> list[str]:
+    """The scaffolder console script of this environment."""
+    script = Path(sys.executable).with_name("scaffolder")
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "from scaffolder.cli import main; main()"]
+
+
+def build_app(runtime: str, workdir: Path, project: str | None = None) -> AppRepo:
+    """`scaffolder new`, then a venv with `pip install -e .[dev]` (binary wheels preferred, the shared pip cache)."""
+    project = project or f"{runtime}-app"
+    env = clean_env()
+    _must(_run([*scaffolder_command(), "new", project, "--runtime", runtime, "--no-input"], workdir, env, 120),
+          "scaffolder new")
+    root = workdir / project
+    venv = workdir / ".venv"
+    started = time.perf_counter()
+    _must(_run([sys.executable, "-m", "venv", "--without-pip", str(venv)], workdir, env, 120), "venv")
+    # pip from this environment installs into the new venv (`--python`), which saves bootstrapping pip there.
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python")]
+    _must(_run([*pip, "install", "-q", "--prefer-binary", "-e", ".[dev]"], root, env, 900), "pip install")
+    return AppRepo(runtime, project, root, venv, time.perf_counter() - started)
+
+
+@dataclass
+class LiveFake:
+    """A running fake Foundry for one runtime and the environment that points the generated app at it."""
+
+    server: Any  # fake_foundry.FakeFoundry
+    env: dict[str, str]
+    audience: str
+
+
+@contextmanager
+def fake_foundry(repo: AppRepo, state_dir: Path) -> Iterator[LiveFake]:
+    """Start the repo's own fake service; only tokens for the catalog's scope of this runtime are accepted."""
+    foundry_mod, service_mod = repo.load_fakes()
+    audience = catalog.runtimes()[repo.runtime].token_scope.removesuffix("/.default")
+    extra: dict[str, str] = {}
+    tls = None
+    if getattr(service_mod, "TLS", False):
+        import trustme
+
+        ca = trustme.CA()
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(tls)
+        ca_file = state_dir / "fake-foundry-ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        extra = {"SSL_CERT_FILE": str(ca_file), "REQUESTS_CA_BUNDLE": str(ca_file)}
+    with foundry_mod.FakeFoundry(audience, tls=tls) as server:
+        server.runtime = service_mod.install(server)
+        env = clean_env(
+            **server.identity_env(), **service_mod.app_env(server), **extra,
+            APP_STATE_PATH=str(state_dir / "state.sqlite3"),
+        )
+        yield LiveFake(server, env, audience)
