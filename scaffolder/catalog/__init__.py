@@ -133,12 +133,12 @@ class EnvVar(_Frozen):
 
 
 # libyaml's loader is about ten times faster than the pure-Python one; it matters for `new` start-up.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load(name: str) -> Any:
     text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
-    return yaml.load(text, Loader=_Loader)
+    return yaml.load(text, Loader=YAML_LOADER)
 
 
 @cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -124,7 +125,7 @@ def _layer_context(runtime: str) -> dict[str, Any]:
         path = templates_dir() / layer / LAYER_FILE
         if not path.is_file():
             continue
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=catalog.YAML_LOADER) or {}
         deps += data.get("dependencies", [])
         dev_deps += data.get("dev_dependencies", [])
         cli_modules += data.get("cli_modules", [])
@@ -149,13 +150,36 @@ def _layer_context(runtime: str) -> dict[str, Any]:
     }
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    # Compiling the templates is most of `new`'s own time; Jinja's bytecode cache (keyed by template name
+    # and source checksum, so an edited template is recompiled) makes the next run skip it.
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "foundry-scaffolder" / f"jinja-{__version__}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 def _environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
         extensions=["jinja2.ext.loopcontrols"],
     )
+
+
+def _template(env: SandboxedEnvironment, src: Path) -> jinja2.Template:
+    """Load through the loader (bytecode-cached) when the file is under the templates root."""
+    try:
+        name = src.relative_to(templates_dir()).as_posix()
+    except ValueError:
+        return env.from_string(src.read_text(encoding="utf-8"))
+    return env.get_template(name)
 
 
 def _render_tree(layer: Path, env: SandboxedEnvironment, ctx: dict[str, Any]) -> dict[str, PlannedFile]:
@@ -167,7 +191,7 @@ def _render_tree(layer: Path, env: SandboxedEnvironment, ctx: dict[str, Any]) ->
             rendered_rel = env.from_string(rel).render(cookiecutter=ctx) if "{" in rel else rel
             if any(not part.strip() for part in rendered_rel.split("/")):
                 continue  # a path segment rendering empty means "not for this spec"
-            text = env.from_string(src.read_text(encoding="utf-8")).render(cookiecutter=ctx)
+            text = _template(env, src).render(cookiecutter=ctx)
         except jinja2.TemplateError as exc:
             where = f"{layer.name}/{rel}"
             raise TemplateError(f"template {where} failed to render: {exc}") from exc
