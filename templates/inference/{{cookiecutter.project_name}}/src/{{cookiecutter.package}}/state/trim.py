@@ -10,8 +10,8 @@ Message = dict[str, Any]
 T = TypeVar("T")
 
 # No tokenizer is downloaded at run time: models from different providers use different tokenizers, and
-# ~4 characters per token is the usual rule of thumb for English text. Estimates are typically within
-# +-25% of the real count, so keep headroom between the budget and the model's context window.
+# ~4 characters per token is the usual rule of thumb for English text. Real counts vary with the model,
+# the language and the content, so keep headroom between the budget and the model's context window.
 CHARS_PER_TOKEN = 4
 # Chat templates wrap every message in role markers and separators (OpenAI documents ~3-4 tokens).
 MESSAGE_OVERHEAD = 4
@@ -20,9 +20,9 @@ MESSAGE_OVERHEAD = 4
 def estimate_tokens(message: Message) -> int:
     """Deterministic token estimate of one chat-completions message: ceil(chars / 4) + 4.
 
-    Counts the text content (a string or a list of text parts), each tool call's id, name and JSON
-    arguments, and a tool output's tool_call_id. Pure function of the message: the same message always
-    gets the same estimate, which is what lets the store record it once, at append time.
+    Counts the text content (a string or a list of text parts; other parts by their JSON length), each
+    tool call's id, name and JSON arguments, and a tool output's tool_call_id. A pure function of the
+    message: the same message always gets the same estimate, so the store records it once, at append time.
     """
     chars = 0
     content = message.get("content")
