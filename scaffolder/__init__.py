@@ -23,6 +23,9 @@ _LAZY = {
     "NewResult": "scaffolder._new",
     "plan_files": "scaffolder.generate",
     "ScaffolderError": "scaffolder.errors",
+    "provision": "scaffolder.provisioning.api",
+    "preflight": "scaffolder.provisioning.api",
+    "destroy": "scaffolder.provisioning.api",
 }
 
 __all__ = [
@@ -33,9 +36,12 @@ __all__ = [
     "ScaffolderError",
     "__version__",
     "build_spec",
+    "destroy",
     "load_answers",
     "new",
     "plan_files",
+    "preflight",
+    "provision",
     "resolve_spec",
 ]
 
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
     from scaffolder.catalog import Runtime
     from scaffolder.errors import ScaffolderError
     from scaffolder.generate import plan_files
+    from scaffolder.provisioning.api import destroy, preflight, provision
     from scaffolder.spec import ModelDeployment, ProjectSpec, build_spec, load_answers
 
 

@@ -57,3 +57,31 @@ class AnswersFileError(ScaffolderError):
     """The answers file of a generated repo is missing or unreadable."""
 
     exit_code = 2
+
+
+class ProvisionError(ScaffolderError):
+    """Provisioning stopped: an ARM request failed for good; `code` is the ARM error code when there is one."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+class PreflightError(ProvisionError):
+    """A preflight check failed before anything was written."""
+
+    exit_code = 7
+
+
+class CredentialError(ProvisionError):
+    """No Azure credential could produce a token."""
+
+    exit_code = 8
+
+
+class ProvisionInterrupted(ProvisionError):
+    """The user stopped provisioning; finished resources stay, a re-run completes the rest."""
+
+    exit_code = 130

@@ -1,0 +1,478 @@
+"""Public provisioning API: `provision`, `preflight` and `destroy` return result objects; the CLI renders them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scaffolder.errors import CredentialError, PreflightError, ProvisionError, ProvisionInterrupted
+from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for, token_object_id
+from scaffolder.provisioning.engine import Change, Engine, Event, RetryPolicy, with_retries
+from scaffolder.provisioning.plan import ResourcePlan, Target, build_plan
+from scaffolder.provisioning.preflight import PreflightResult, run_checks
+from scaffolder.spec import ProjectSpec, load_answers
+
+Confirm = Callable[[list[Change]], bool]
+
+
+@dataclass
+class ProvisionResult:
+    """What provision() found and did: the plan's changes, whether it applied them, and the outputs."""
+
+    target: Target
+    changes: list[Change]
+    applied: bool
+    preflight: PreflightResult | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    env_file: Path | None = None
+    purged: bool = False
+
+    @property
+    def writes(self) -> int:
+        """Resources created or updated."""
+        return sum(1 for c in self.changes if c.action != "unchanged") if self.applied else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (outputs hold endpoints and names, never a key or token)."""
+        return {
+            "subscription_id": self.target.subscription_id,
+            "resource_group": self.target.resource_group,
+            "location": self.target.location,
+            "environment": self.target.environment,
+            "applied": self.applied,
+            "changes": [c.as_dict() for c in self.changes],
+            "preflight": self.preflight.as_dict() if self.preflight else None,
+            "outputs": self.outputs,
+            "env_file": str(self.env_file) if self.env_file else None,
+        }
+
+
+@dataclass
+class DestroyResult:
+    """What destroy() deleted (or would delete with --preview), and whether it purged the account."""
+
+    target: Target
+    deleted: list[str]
+    applied: bool
+    purged: bool = False
+    resource_group_deleted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "resource_group": self.target.resource_group,
+            "environment": self.target.environment,
+            "applied": self.applied,
+            "deleted": self.deleted,
+            "purged": self.purged,
+            "resource_group_deleted": self.resource_group_deleted,
+        }
+
+
+class _TenantCredential:
+    """Asks the wrapped credential for tokens of one tenant (DefaultAzureCredential takes no tenant_id)."""
+
+    def __init__(self, inner: Any, tenant_id: str) -> None:
+        self.inner = inner
+        self.tenant_id = tenant_id
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("tenant_id", self.tenant_id)
+        return self.inner.get_token(*scopes, **kwargs)
+
+
+def default_credential(authority: str, tenant_id: str | None) -> Any:
+    """DefaultAzureCredential for the cloud's authority, pinned to a tenant when one is given."""
+    from azure.identity import DefaultAzureCredential
+
+    if not tenant_id:
+        return DefaultAzureCredential(authority=authority)
+    cred = DefaultAzureCredential(
+        authority=authority,
+        additionally_allowed_tenants=[tenant_id],
+        interactive_browser_tenant_id=tenant_id,
+        workload_identity_tenant_id=tenant_id,
+        shared_cache_tenant_id=tenant_id,
+        visual_studio_code_tenant_id=tenant_id,
+    )
+    return _TenantCredential(cred, tenant_id)
+
+
+@dataclass
+class _Session:
+    spec: ProjectSpec
+    plan: ResourcePlan
+    arm: Arm
+    engine: Engine
+    retry: RetryPolicy
+
+
+def _open(
+    directory: Path | str,
+    *,
+    subscription_id: str,
+    resource_group: str,
+    location: str | None,
+    environment: str,
+    credential: Any,
+    tenant_id: str | None,
+    cloud: str,
+    arm_endpoint: str | None,
+    principal_id: str | None,
+    principal_type: str | None,
+    restore: bool,
+    retry: RetryPolicy | None,
+    connection_verify: str | bool | None,
+    polling_interval: float | None,
+    on_event: Callable[[Event], None] | None,
+) -> _Session:
+    spec, _ = load_answers(Path(directory))
+    endpoint, authority = arm_endpoint_for(cloud, arm_endpoint)
+    cred = credential if credential is not None else default_credential(authority, tenant_id)
+    conn = Connection(
+        credential=cred,
+        subscription_id=subscription_id,
+        arm_endpoint=endpoint,
+        connection_verify=connection_verify,
+        polling_interval=5.0 if polling_interval is None else polling_interval,
+    )
+    if principal_id is None:
+        principal_id = _caller_object_id(cred, conn.scopes) or ""
+    target = Target(
+        subscription_id=subscription_id,
+        resource_group=resource_group,
+        location=(location or spec.location).strip().lower().replace(" ", ""),
+        environment=environment,
+        principal_id=principal_id,
+        principal_type=principal_type or spec.principal_type,
+        restore=restore,
+    )
+    plan = build_plan(spec, target)
+    arm = Arm(conn)
+    policy = retry or RetryPolicy()
+    return _Session(spec, plan, arm, Engine(plan, arm, retry=policy, on_event=on_event), policy)
+
+
+def _caller_object_id(credential: Any, scopes: list[str]) -> str | None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    try:
+        return token_object_id(credential, scopes)
+    except ClientAuthenticationError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CredentialError(
+            f"no Azure credential available: {first}",
+            hint="sign in with `az login` or `azd auth login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID/... "
+            "for a service principal; --tenant picks the directory",
+            code="CredentialUnavailable",
+        ) from None
+
+
+def _survey(session: _Session) -> list[Change]:
+    try:
+        return session.engine.survey()
+    except KeyboardInterrupt:
+        raise ProvisionInterrupted("stopped while reading; nothing was written") from None
+
+
+def preflight(
+    directory: Path | str = ".",
+    *,
+    subscription_id: str,
+    resource_group: str,
+    location: str | None = None,
+    environment: str = "dev",
+    credential: Any = None,
+    tenant_id: str | None = None,
+    cloud: str = "AzureCloud",
+    arm_endpoint: str | None = None,
+    principal_id: str | None = None,
+    principal_type: str | None = None,
+    restore: bool = False,
+    purge: bool = False,
+    retry: RetryPolicy | None = None,
+    connection_verify: str | bool | None = None,
+    polling_interval: float | None = None,
+    today: dt.date | None = None,
+) -> PreflightResult:
+    """Run the read-only checks (region, models, quota, soft delete, permissions); never writes."""
+    session = _open(
+        directory,
+        subscription_id=subscription_id,
+        resource_group=resource_group,
+        location=location,
+        environment=environment,
+        credential=credential,
+        tenant_id=tenant_id,
+        cloud=cloud,
+        arm_endpoint=arm_endpoint,
+        principal_id=principal_id,
+        principal_type=principal_type,
+        restore=restore,
+        retry=retry,
+        connection_verify=connection_verify,
+        polling_interval=polling_interval,
+        on_event=None,
+    )
+    changes = _survey(session)
+    return run_checks(
+        session.spec, session.plan, session.arm, changes, retry=session.retry, restore=restore, purge=purge, today=today
+    )
+
+
+def provision(
+    directory: Path | str = ".",
+    *,
+    subscription_id: str,
+    resource_group: str,
+    location: str | None = None,
+    environment: str = "dev",
+    credential: Any = None,
+    tenant_id: str | None = None,
+    cloud: str = "AzureCloud",
+    arm_endpoint: str | None = None,
+    principal_id: str | None = None,
+    principal_type: str | None = None,
+    restore: bool = False,
+    purge: bool = False,
+    preview: bool = False,
+    confirm: Confirm | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    retry: RetryPolicy | None = None,
+    connection_verify: str | bool | None = None,
+    polling_interval: float | None = None,
+    skip_preflight: bool = False,
+    today: dt.date | None = None,
+) -> ProvisionResult:
+    """Create or update the generated repo's resources, exactly as its Bicep declares them.
+
+    Reads first (current state, diff, preflight), then `confirm(changes)` unless `preview`; applies the
+    creates/updates in dependency order and writes the outputs to `<directory>/.azure/<env>/.env`.
+    `credential` is any azure-core TokenCredential (DefaultAzureCredential when None).
+    """
+    if restore and purge:
+        raise ProvisionError("--restore and --purge exclude each other", hint="restore recovers, purge deletes")
+    session = _open(
+        directory,
+        subscription_id=subscription_id,
+        resource_group=resource_group,
+        location=location,
+        environment=environment,
+        credential=credential,
+        tenant_id=tenant_id,
+        cloud=cloud,
+        arm_endpoint=arm_endpoint,
+        principal_id=principal_id,
+        principal_type=principal_type,
+        restore=restore,
+        retry=retry,
+        connection_verify=connection_verify,
+        polling_interval=polling_interval,
+        on_event=on_event,
+    )
+    changes = _survey(session)
+    checks = None
+    if not skip_preflight:
+        checks = run_checks(
+            session.spec,
+            session.plan,
+            session.arm,
+            changes,
+            retry=session.retry,
+            restore=restore,
+            purge=purge,
+            today=today,
+        )
+    result = ProvisionResult(session.plan.target, changes, applied=False, preflight=checks)
+    if checks is not None and not checks.ok:
+        first = checks.failures[0]
+        more = f" (and {len(checks.failures) - 1} more)" if len(checks.failures) > 1 else ""
+        raise PreflightError(f"preflight: {first.message}{more}", hint=first.fix or None, code=first.name)
+    if preview:
+        return result
+    pending = [c for c in changes if c.action != "unchanged"]
+    if pending and confirm is not None and not confirm(changes):
+        raise ProvisionError("cancelled; nothing was written", hint="--yes skips the question")
+    if purge and checks is not None and checks.soft_deleted is not None:
+        _purge(session.arm, session.retry, checks.soft_deleted, resource_group)
+        result.purged = True
+    try:
+        states = session.engine.apply(changes) if pending else dict(session.engine.states)
+    except KeyboardInterrupt:
+        raise ProvisionInterrupted(
+            "stopped by user; finished resources are kept", hint="re-run the same command to finish"
+        ) from None
+    result.applied = True
+    result.outputs = outputs(session.plan, states)
+    result.env_file = write_env_file(Path(directory), session.plan.target, result.outputs)
+    return result
+
+
+def _purge(arm: Arm, policy: RetryPolicy, deleted: Mapping[str, Any], fallback_group: str) -> None:
+    """Purge a soft-deleted account; its id names the location and resource group it was deleted from."""
+    group = str(deleted.get("id", "")).split("/resourceGroups/")[-1].split("/")[0] or fallback_group
+    location, name = str(deleted.get("location")), str(deleted.get("name"))
+    with_retries(lambda: arm.purge(location, group, name), policy, f"purging soft-deleted account {name}")
+
+
+def outputs(plan: ResourcePlan, states: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """main.bicep's outputs plus the azd environment values, as the env vars the app reads."""
+    account = states["account"]
+    project = states["project"]
+    identity = states["identity"]
+    endpoints = (account.get("properties") or {}).get("endpoints") or {}
+    project_endpoints = (project.get("properties") or {}).get("endpoints") or {}
+    connection = ""
+    if plan.monitoring and "appInsights" in states:
+        connection = str((states["appInsights"].get("properties") or {}).get("ConnectionString") or "")
+    target = plan.target
+    return {
+        "AZURE_ENV_NAME": target.environment,
+        "AZURE_LOCATION": target.location,
+        "AZURE_SUBSCRIPTION_ID": target.subscription_id,
+        "AZURE_RESOURCE_GROUP": target.resource_group,
+        "AZURE_OPENAI_ENDPOINT": f"{endpoints.get('OpenAI Language Model Instance API', '')}openai/v1/",
+        "AZURE_AI_PROJECT_ENDPOINT": str(project_endpoints.get("AI Foundry API", "")),
+        "AZURE_AI_MODEL_DEPLOYMENT": plan.deployments[0],
+        "AZURE_AI_MODEL_DEPLOYMENTS": json.dumps(list(plan.deployments)),
+        "AZURE_CLIENT_ID": str((identity.get("properties") or {}).get("clientId", "")),
+        "AZURE_AI_ACCOUNT_NAME": plan.names["account"],
+        "AZURE_AI_PROJECT_NAME": plan.names["project"],
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": connection,
+    }
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _parse_env(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep or key.strip().startswith("#"):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+        out[key.strip()] = value
+    return out
+
+
+def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -> Path:
+    """Merge values into `.azure/<env>/.env` (azd's layout) atomically, keeping keys set by others."""
+    env_dir = directory / ".azure" / target.environment
+    env_dir.mkdir(parents=True, exist_ok=True)
+    path = env_dir / ".env"
+    current = _parse_env(path.read_text(encoding="utf-8")) if path.exists() else {}
+    current.update(values)
+    text = "".join(f"{k}={_quote(v)}\n" for k, v in sorted(current.items()))
+    fd, tmp = tempfile.mkstemp(prefix=".env.", dir=env_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    config = directory / ".azure" / "config.json"
+    if not config.exists():
+        # azd reads its default environment from here; keep an existing choice.
+        doc = {"version": 1, "defaultEnvironment": target.environment}
+        config.write_text(json.dumps(doc) + "\n", encoding="utf-8")
+    return path
+
+
+def destroy(
+    directory: Path | str = ".",
+    *,
+    subscription_id: str,
+    resource_group: str,
+    location: str | None = None,
+    environment: str = "dev",
+    credential: Any = None,
+    tenant_id: str | None = None,
+    cloud: str = "AzureCloud",
+    arm_endpoint: str | None = None,
+    principal_id: str | None = None,
+    purge: bool = False,
+    preview: bool = False,
+    confirm: Callable[[list[str]], bool] | None = None,
+    retry: RetryPolicy | None = None,
+    connection_verify: str | bool | None = None,
+    polling_interval: float | None = None,
+) -> DestroyResult:
+    """Delete the plan's resources in reverse dependency order; `purge` also frees the account name.
+
+    The resource group goes too when it is left empty and carries this environment's azd-env-name tag.
+    """
+    session = _open(
+        directory,
+        subscription_id=subscription_id,
+        resource_group=resource_group,
+        location=location,
+        environment=environment,
+        credential=credential,
+        tenant_id=tenant_id,
+        cloud=cloud,
+        arm_endpoint=arm_endpoint,
+        principal_id=principal_id,
+        principal_type=None,
+        restore=False,
+        retry=retry,
+        connection_verify=connection_verify,
+        polling_interval=polling_interval,
+        on_event=None,
+    )
+    plan, arm, policy = session.plan, session.arm, session.retry
+    changes = _survey(session)
+    present = [c for c in changes if c.state is not None and c.key != "resourceGroup" and c.name]
+    labels = [f"{c.type.split('/')[-1]}/{c.name}" for c in present]
+    result = DestroyResult(plan.target, labels, applied=False)
+    rg_change = next(c for c in changes if c.key == "resourceGroup")
+    if preview or (not present and not purge):
+        return result
+    if confirm is not None and not confirm(labels):
+        raise ProvisionError("cancelled; nothing was deleted", hint="--yes skips the question")
+    levels: dict[str, int] = {}
+    for res in plan.resources:
+        levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
+    by_key = {c.key: c for c in present}
+    from concurrent.futures import ThreadPoolExecutor
+
+    def remove(key: str) -> None:
+        res, name = plan.get(key), by_key[key].name
+        assert name is not None
+        with_retries(lambda: arm.delete(res, name), policy, f"deleting {key} ({name})")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for level in sorted(set(levels.values()), reverse=True):
+            batch = [k for k in by_key if levels[k] == level]
+            list(pool.map(remove, batch))
+    result.applied = True
+    if (
+        rg_change.state is not None
+        and (rg_change.state.get("tags") or {}).get("azd-env-name") == plan.target.environment
+    ):
+        left = with_retries(lambda: arm.resources_in_group(plan.target.resource_group), policy, "listing the group")
+        if not left:
+            group = plan.get("resourceGroup")
+            with_retries(lambda: arm.delete(group, plan.target.resource_group), policy, "deleting the resource group")
+            result.resource_group_deleted = True
+    if purge:
+        account = plan.names["account"].lower()
+        found = [
+            d
+            for d in with_retries(lambda: list(arm.deleted_accounts()), policy, "listing soft-deleted accounts")
+            if str(d.get("name", "")).lower() == account
+        ]
+        if found:
+            _purge(arm, policy, found[0], plan.target.resource_group)
+            result.purged = True
+    return result
