@@ -1,0 +1,107 @@
+"""Offline validation of a generated repo's Bicep, in layers, since no Bicep compiler runs here.
+
+1. syntax: tree-sitter-bicep (no ERROR/MISSING node) and pycep-parser as pinned by checkov;
+2. semantics the compiler checks: symbols, module params/outputs, duplicates, parameters file, constants;
+3. policies: the project's own rules (also shipped as checkov YAML policies where checkov can express them);
+4. types: resource bodies against bicep-types `types.json` or the azure-mgmt-cognitiveservices models,
+   statically and "rendered" with main.parameters.json substituted;
+5. security: checkov (`--framework bicep`, one template per run, our policies added).
+
+`validate_repo(path)` runs them all and returns sorted findings. Needs the `validate` extra (tree-sitter).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scaffolder.validate._checkov import (
+    CHECKOV_VERSION,
+    POLICIES_DIR,
+    PYCEP_VERSION,
+    Checkov,
+    CheckovReport,
+    CheckRecord,
+    PycepResult,
+    ToolError,
+    find_checkov_venv,
+    install_checkov_venv,
+)
+from scaffolder.validate._findings import Finding, Severity, errors, sorted_findings
+from scaffolder.validate._project import Project, load_project
+from scaffolder.validate._rules import POLICIES, POLICY_BY_SLUG, Policy, check_policies
+from scaffolder.validate._schema import Backend, BicepTypes, SdkModels
+from scaffolder.validate._semantics import check_parameters_file, check_semantics
+from scaffolder.validate._syntax import check_syntax
+from scaffolder.validate._typecheck import RenderedResource, check_rendered_types, check_types, render
+
+__all__ = [
+    "CHECKOV_VERSION",
+    "POLICIES",
+    "POLICIES_DIR",
+    "POLICY_BY_SLUG",
+    "PYCEP_VERSION",
+    "Backend",
+    "BicepTypes",
+    "CheckRecord",
+    "Checkov",
+    "CheckovReport",
+    "Finding",
+    "Policy",
+    "Project",
+    "PycepResult",
+    "RenderedResource",
+    "SdkModels",
+    "Severity",
+    "ToolError",
+    "check_checkov",
+    "check_parameters_file",
+    "check_policies",
+    "check_rendered_types",
+    "check_semantics",
+    "check_syntax",
+    "check_types",
+    "errors",
+    "find_checkov_venv",
+    "install_checkov_venv",
+    "load_project",
+    "render",
+    "sorted_findings",
+    "validate_repo",
+]
+
+
+def check_checkov(project: Project, checkov: Checkov) -> list[Finding]:
+    """pycep-parser must read every file, and checkov (our policies included) must pass on each alone."""
+    files = [(f.name, f.source) for f in project.files.values()]
+    out = [f for r in checkov.parse(files) for f in r.findings()]
+    out += [f for r in checkov.scan(files) for f in r.findings()]
+    return sorted_findings(out)
+
+
+def validate_repo(
+    path: Path,
+    *,
+    types_dir: Path | None = None,
+    checkov: Checkov | Path | None = None,
+    rendered: bool = True,
+) -> list[Finding]:
+    """Every layer over a generated repo (or its infra folder); sorted, deduplicated findings.
+
+    types_dir: bicep-types data (`<provider>/<api-version>/types.json`); without it the azure-mgmt-
+    cognitiveservices models check the Microsoft.CognitiveServices resources. checkov: a Checkov runner or
+    the path of a venv holding checkov; without it the checkov layer is skipped.
+    """
+    project = load_project(path)
+    if not project.files:
+        return [Finding("project/no-bicep", "error", project.display(project.infra), 1, "no Bicep files found")]
+    backend: Backend = BicepTypes(types_dir) if types_dir is not None else SdkModels()
+    findings = check_syntax(project)
+    findings += check_semantics(project)
+    findings += check_policies(project)
+    findings += check_types(project, backend)
+    if rendered:
+        findings += check_rendered_types(project, backend)
+    if checkov is not None:
+        runner = checkov if isinstance(checkov, Checkov) else Checkov(checkov)
+        findings += check_checkov(project, runner)
+    return sorted_findings(findings)

@@ -1,0 +1,39 @@
+"""Finding: one problem a validation layer reports, with a stable sort order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem at file:line[:col]; `rule` names the check ("types/unknown-property", "checkov/CKV_AZURE_236")."""
+
+    rule: str
+    severity: Severity
+    file: str
+    line: int
+    message: str
+    col: int = 0
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        """Order by place, then rule, then text: the same input always lists the same way."""
+        return (self.file, self.line, self.col, self.rule, self.message)
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" + (f":{self.col}" if self.col else "")
+        return f"{where}: {self.severity} [{self.rule}] {self.message}"
+
+
+def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Deduplicated and sorted."""
+    return sorted(set(findings), key=Finding.sort_key)
+
+
+def errors(findings: Iterable[Finding]) -> list[Finding]:
+    """Only the findings of severity error."""
+    return [f for f in findings if f.severity == "error"]
