@@ -59,10 +59,13 @@ class InMemoryConversationStore:
     def load(self, conversation_id: str, token_budget: int | None = None) -> list[Message]:
         """Messages oldest first, trimmed to the budget when one is given."""
         with self._lock:
-            rows = list(self._rows.get(conversation_id, ()))
+            rows = self._rows.get(conversation_id, [])
+            count = len(rows)
+        # Rows are only ever added at the end, so the first `count` stay as they are without copying the list.
+        newest_first = (rows[i] for i in range(count - 1, -1, -1))
         if token_budget is None:
-            return [json.loads(body) for _, _, body in rows]
-        return [json.loads(body) for body in select_tail(reversed(rows), token_budget)]
+            return [json.loads(body) for _, _, body in reversed(list(newest_first))]
+        return [json.loads(body) for body in select_tail(newest_first, token_budget)]
 
     def delete(self, conversation_id: str) -> None:
         """Forget a conversation."""
