@@ -100,6 +100,11 @@ class AppRepo:
                 counts[word] = int(number)
         return PytestRun(result.returncode, counts, seconds, output)
 
+    def mypy(self) -> subprocess.CompletedProcess[str]:
+        """Type-check the repo (its [tool.mypy] config) with this environment's mypy against the repo's venv."""
+        command = [sys.executable, "-m", "mypy", "--python-executable", str(self.bin("python"))]
+        return _run(command, self.root, clean_env(), 600)
+
     def load_fakes(self) -> tuple[ModuleType, ModuleType]:
         """The repo's fake Foundry and its runtime routes (tests/fake_foundry.py, tests/fake_service.py)."""
         tests_dir = str(self.root / "tests")

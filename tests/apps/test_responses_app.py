@@ -28,6 +28,11 @@ def test_generated_repo_is_lint_clean(app_repo: AppRepo) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_generated_repo_type_checks_strictly(app_repo: AppRepo) -> None:
+    result = app_repo.mypy()
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_cli_chats_twice_with_one_conversation_id(app_repo: AppRepo, tmp_path: Path) -> None:
     with fake_foundry(app_repo, tmp_path) as fake:
         first = app_repo.cli("chat", "--conversation", "X", "Hello, my name is Ada", env=fake.env)
@@ -38,7 +43,7 @@ def test_cli_chats_twice_with_one_conversation_id(app_repo: AppRepo, tmp_path: P
 
     one, two = server.calls("POST", RESPONSES)
     assert "previous_response_id" not in one.body
-    assert two.body["previous_response_id"] == one.answer.body["id"]
+    assert two.body["previous_response_id"] == one.response["id"]
     assert two.body["input"] == [{"role": "user", "content": "What is my name?"}]
     assert "Ada" not in json.dumps(two.body), "old messages must stay on the service"
     assert two.body["store"] is True
@@ -57,9 +62,9 @@ def test_cli_tool_round_trip_and_throttling(app_repo: AppRepo, tmp_path: Path) -
         throttled = app_repo.cli("chat", "hello", env={**fake.env, "APP_MAX_RETRIES": "1"})
         asked, answered = fake.server.calls("POST", RESPONSES)[:2]
     assert (tool.returncode, tool.stdout) == (0, "The calculate tool says: 20\n"), tool.stderr
-    call = next(i for i in asked.answer.body["output"] if i["type"] == "function_call")
+    call = next(i for i in asked.response["output"] if i["type"] == "function_call")
     assert answered.body["input"] == [{"type": "function_call_output", "call_id": call["call_id"], "output": "20"}]
-    assert answered.body["previous_response_id"] == asked.answer.body["id"]
+    assert answered.body["previous_response_id"] == asked.response["id"]
     assert throttled.returncode == 1
     assert throttled.stderr.startswith("error: ") and "429" in throttled.stderr
     assert throttled.stderr.count("\n") == 1 and "Traceback" not in throttled.stderr

@@ -39,6 +39,11 @@ class Recorded:
     def status(self) -> int:
         return self.answer.status if self.answer else 0
 
+    @property
+    def response(self) -> Any:
+        """The JSON body the fake answered with (for a stream, the final response it streamed)."""
+        return self.answer.body if self.answer else None
+
 
 @dataclass
 class Answer:

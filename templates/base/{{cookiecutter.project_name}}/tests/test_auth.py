@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import fake_service
 import pytest
-from conftest import AUDIENCE, BEARER
+from conftest import AUDIENCE, BEARER, tls_context
 from fake_foundry import FakeFoundry
 
 from {{ cookiecutter.package }}.auth import TOKEN_SCOPE, openai_v1_url
@@ -44,6 +47,20 @@ def test_failed_sign_in_is_one_clear_error(app_env: FakeFoundry, monkeypatch: py
     monkeypatch.setenv("IDENTITY_HEADER", "not-the-right-secret")  # the identity endpoint refuses the request
     with pytest.raises(ServiceError, match="Entra ID token"):
         make_service(load_settings()).reply(None, "hello")
+
+
+def test_https_endpoint_with_a_trusted_ca(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    tls, ca_file = tls_context(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # openai (httpx2) reads this one
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))  # azure-identity (requests) this one
+    with FakeFoundry(AUDIENCE, tls=tls) as server:
+        server.runtime = fake_service.install(server)
+        env = {**server.identity_env(), **fake_service.app_env(server), "APP_STATE_PATH": str(tmp_path / "s.sqlite3")}
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        assert server.url.startswith("https://127.0.0.1:")
+        assert make_service(load_settings()).reply(None, "my name is Ada").text == "Nice to meet you, Ada."
+    assert server.requests and all(r.authorization == BEARER for r in server.requests)
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,17 @@ def test_throttling_after_retries_is_one_line(app_env: FakeFoundry, capsys: pyte
     assert err.startswith("error: ") and "429" in err and err.count("\n") == 1
 
 
+def test_failed_sign_in_is_one_line_without_sdk_noise(
+    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IDENTITY_HEADER", "not-the-right-secret")  # the identity endpoint refuses the request
+    command = [sys.executable, "-m", "{{ cookiecutter.package }}", "chat", "hello"]
+    result = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=120, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: could not get an Entra ID token") and result.stderr.count("\n") == 1
+    assert app_env.requests == []
+
+
 def test_settings_command_shows_resolved_settings(app_env: FakeFoundry, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["settings"]) == 0
     out = capsys.readouterr().out

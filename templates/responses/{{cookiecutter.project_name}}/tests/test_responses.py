@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 from fake_foundry import FakeFoundry
@@ -23,7 +24,7 @@ def test_second_turn_sends_previous_response_id_and_only_the_new_message(
     one, two = app_env.calls("POST", RESPONSES)
     assert "previous_response_id" not in one.body
     assert one.body["input"] == [{"role": "user", "content": "my name is Ada"}]
-    assert two.body["previous_response_id"] == one.answer.body["id"]
+    assert two.body["previous_response_id"] == one.response["id"]
     assert two.body["input"] == [{"role": "user", "content": "what is my name?"}]
     assert "Ada" not in str(two.body)  # history stays on the service
     for body in (one.body, two.body):
@@ -34,9 +35,9 @@ def test_second_turn_sends_previous_response_id_and_only_the_new_message(
 def test_tool_output_is_sent_back_by_call_id(app_env: FakeFoundry, service: ChatService) -> None:
     service.reply(None, "calculate 6*7")
     asked, answered = app_env.calls("POST", RESPONSES)
-    call = next(item for item in asked.answer.body["output"] if item["type"] == "function_call")
+    call = next(item for item in asked.response["output"] if item["type"] == "function_call")
     assert call["name"] == "calculate"
-    assert answered.body["previous_response_id"] == asked.answer.body["id"]
+    assert answered.body["previous_response_id"] == asked.response["id"]
     assert answered.body["input"] == [{"type": "function_call_output", "call_id": call["call_id"], "output": "42"}]
     assert {t["name"] for t in answered.body["tools"] if t["type"] == "function"} == {"calculate", "get_current_time"}
 
@@ -48,15 +49,15 @@ def test_streamed_turns_chain_the_same_way(app_env: FakeFoundry, service: ChatSe
     assert "".join(second) == "Nice to meet you, Ada."
     asked, answered, next_turn = app_env.calls("POST", RESPONSES)
     assert all(r.body["stream"] is True for r in (asked, answered, next_turn))
-    assert answered.body["previous_response_id"] == asked.answer.body["id"]
-    assert next_turn.body["previous_response_id"] == answered.answer.body["id"]
+    assert answered.body["previous_response_id"] == asked.response["id"]
+    assert next_turn.body["previous_response_id"] == answered.response["id"]
     assert next_turn.body["input"] == [{"role": "user", "content": "my name is Ada"}]
 
 
 def test_store_keeps_only_the_last_response_id(app_env: FakeFoundry, service: ChatService) -> None:
     first = service.reply(None, "my name is Ada")
     service.reply(first.conversation_id, "calculate 2+2")
-    last = app_env.calls("POST", RESPONSES)[-1].answer.body["id"]
+    last = app_env.calls("POST", RESPONSES)[-1].response["id"]
     settings = load_settings()
     with sqlite3.connect(settings.app_state_path) as db:
         rows = db.execute("SELECT id, last_response_id FROM conversations").fetchall()
@@ -93,7 +94,7 @@ def test_unknown_deployment_names_the_setting(app_env: FakeFoundry, monkeypatch:
         make_service(load_settings()).reply(None, "hello")
 
 
-def test_store_round_trip(tmp_path) -> None:
+def test_store_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "state.sqlite3"
     store = ResponseIdStore(path)
     assert store.get("c") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="{{ cookiecutter.project_name }}",
         description="{{ cookiecutter.runtime_title }} app (keyless: az login locally, managed identity in Azure).",
     )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show SDK logs (credentials tried, retries)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     chat = sub.add_parser("chat", help="send a message, or chat interactively when no message is given")
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: an AppError is one line on stderr and exit code 1, never a traceback."""
     args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -54,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _configure_logging(verbose: bool) -> None:
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        # azure-identity logs each failed credential at WARNING; the CLI reports the failure in one line itself.
+        logging.getLogger("azure").setLevel(logging.ERROR)
 
 
 def make_service() -> ChatService:

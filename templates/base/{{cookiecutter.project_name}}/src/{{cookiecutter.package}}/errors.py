@@ -37,7 +37,7 @@ def service_error(exc: Exception, settings: Settings, endpoint: str) -> ServiceE
     if isinstance(exc, ClientAuthenticationError):
         return ServiceError(
             "could not get an Entra ID token: run `az login` (locally) or give the app a managed identity "
-            f"(AZURE_CLIENT_ID) in Azure. Detail: {_first_line(exc)}"
+            f"(AZURE_CLIENT_ID) in Azure; `--verbose` shows each credential tried. Detail: {_first_line(exc)}"
         )
     if isinstance(exc, openai.RateLimitError):
         retry = exc.response.headers.get("retry-after")
