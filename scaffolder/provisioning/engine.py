@@ -301,6 +301,9 @@ class Engine:
         assert resolved is not None, f"{res.key}: dependencies applied but references unresolved"
         name, body = resolved
         label = self._label(res, name)
+        if change.action == "update" and "properties.restore" in res.write_only:
+            # restore applies to creating over a soft-deleted account; an existing one is just updated.
+            body = {**body, "properties": {**body["properties"], "restore": False}}
 
         def put() -> dict[str, Any]:
             try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import socket
 import ssl
 import threading
 import time
@@ -110,7 +111,11 @@ class Fault:
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        return self.times > 0 and method == self.method and self.path_contains.lower() in path.lower()
+        if self.times <= 0 or method != self.method:
+            return False
+        wanted, low = self.path_contains.lower(), path.lower()
+        # A trailing '$' anchors the match at the end of the path.
+        return low.endswith(wanted[:-1]) if wanted.endswith("$") else wanted in low
 
 
 @dataclass
@@ -157,6 +162,7 @@ class ArmEmulator:
     permissions: list[dict[str, Any]] = field(default_factory=lambda: [{"actions": ["*"], "notActions": []}])
 
     def __post_init__(self) -> None:
+        self.responses: list[tuple[str, str, int]] = []
         self.resources: dict[str, dict[str, Any]] = {}
         self.deleted_accounts: dict[str, dict[str, Any]] = {}
         self.operations: dict[str, Operation] = {}
@@ -191,7 +197,7 @@ class ArmEmulator:
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
         self._server = server
         self.url = f"https://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -228,6 +234,7 @@ class ArmEmulator:
     def reset_log(self) -> None:
         with self.lock:
             self.requests.clear()
+            self.responses.clear()
 
     def api_versions(self) -> dict[str, set[str]]:
         """api-version seen per resource type on writes (and reads) of resources."""
@@ -499,6 +506,10 @@ class ArmEmulator:
 
     def _claim_account(self, account_id: str) -> None:
         holder = self.busy_accounts.get(account_id)
+        if holder is not None:
+            # Time passes between a client's tries: count this as a look at the running operation.
+            self.operations[holder].polls += 1
+            self._settle()
         if holder is not None and not self.operations[holder].finished:
             raise ArmHttpError(
                 409,
@@ -781,6 +792,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body leave in separate writes: without this, Nagle + delayed ACK add ~40 ms each.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -793,6 +809,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, doc, extra = self.arm.handle(method, self.path, headers, body)
         except ArmHttpError as err:
             status, doc, extra = err.status, {"error": {"code": err.code, "message": err.message}}, err.headers
+        with self.arm.lock:
+            self.arm.responses.append((method, self.path.split("?")[0], status))
         payload = b"" if doc is None else json.dumps(doc).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

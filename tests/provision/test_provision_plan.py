@@ -1,0 +1,125 @@
+"""The pure plan: Bicep functions, names, role-assignment names and dependency order."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+from helpers import make_spec
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scaffolder import infra
+from scaffolder.provisioning.bicepfn import ARM_GUID_NAMESPACE, guid, unique_string
+from scaffolder.provisioning.plan import API_VERSIONS, GuidName, Ref, Target, build_plan, resolve, resource_token
+
+# Published uniqueString vectors: a public port's self-test ("verified against Bicep uniqueString() output"),
+# and microsoft/commercial-marketplace-offer-deploy's test against a value an ARM deployment returned.
+UNIQUE_STRING_VECTORS = [
+    (("test",), "rbgf3xv4ufgzg"),
+    (("hello", "world"), "a7wkljktk6wne"),
+    (("abc",), "cgtzqvhu4i23s"),
+    (("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/my-rg",), "bmg7c6xu4tw46"),
+    (("foo", "bar", "baz"), "xzi4ioaxtmth4"),
+    (
+        (
+            "/subscriptions/31e9f9a0-9fd2-4294-a0a3-0101246d9700/resourceGroups/rg-modm201-20230913120256"
+            "/providers/Microsoft.Compute/virtualMachines/bobjacmodm201",
+        ),
+        "yvjxno3je5on2",
+    ),
+]
+
+TARGET = Target("00000000-0000-4000-8000-0000000000aa", "rg-demo", "eastus2", "dev", principal_id="dev-oid")
+
+
+@pytest.mark.parametrize(("args", "expected"), UNIQUE_STRING_VECTORS)
+def test_unique_string_matches_published_vectors(args: tuple[str, ...], expected: str) -> None:
+    assert unique_string(*args) == expected
+
+
+@given(st.lists(st.text(max_size=40), min_size=1, max_size=4))
+def test_unique_string_shape(values: list[str]) -> None:
+    out = unique_string(*values)
+    assert len(out) == 13
+    assert set(out) <= set("abcdefghijklmnopqrstuvwxyz234567")
+    assert unique_string("-".join(values)) == out  # arguments are joined with '-' before hashing
+
+
+def _guid_like_the_csharp_port(*values: str) -> str:
+    # Independent of uuid.uuid5: SHA-1 over the namespace in RFC byte order, then version 5 and variant bits.
+    digest = bytearray(hashlib.sha1(ARM_GUID_NAMESPACE.bytes + "-".join(values).encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(digest)))
+
+
+@given(st.lists(st.text(max_size=30), min_size=1, max_size=3))
+def test_guid_is_arm_namespace_uuid5(values: list[str]) -> None:
+    value = guid(*values)
+    assert value == _guid_like_the_csharp_port(*values)
+    assert uuid.UUID(value).version == 5
+
+
+def test_functions_refuse_no_arguments() -> None:
+    with pytest.raises(ValueError):
+        unique_string()
+    with pytest.raises(ValueError):
+        guid()
+
+
+def test_names_follow_bicep_and_infra() -> None:
+    spec = make_spec("agents")
+    plan = build_plan(spec, TARGET)
+    token = unique_string(TARGET.resource_group_id, "dev").lower()
+    assert resource_token(TARGET) == token
+    assert plan.names == infra.resource_names(spec, "dev", "eastus2", token)
+    assert plan.get("account").name == f"demo-{token}"
+    assert plan.get("identity").name == f"id-demo-{token}"
+
+
+def test_every_resource_uses_the_pinned_api_version_and_tags() -> None:
+    plan = build_plan(make_spec("agents", tags={"team": "ai"}), TARGET)
+    for res in plan.resources:
+        assert res.api_version == API_VERSIONS[res.type]
+        if "tags" in res.body and res.key != "resourceGroup":
+            assert res.body["tags"] == {"team": "ai", "azd-env-name": "dev"}
+    assert plan.get("resourceGroup").body["tags"] == {"azd-env-name": "dev"}
+
+
+def test_role_assignment_names_are_guid_of_scope_principal_role() -> None:
+    plan = build_plan(make_spec("agents"), TARGET)
+    dev = plan.get("role:developer:project:foundryUser")
+    project_id = plan.get("project").id_for("demo")
+    assert dev.parent_id == project_id
+    assert resolve(dev.name, {}) == guid(project_id, "dev-oid", "53ca6127-db72-4b80-b1b0-d745d6d5456d")
+    app = plan.get("role:app:project:foundryUser")
+    assert isinstance(app.name, GuidName)
+    assert Ref("identity", ("properties", "principalId")) in app.refs
+    states = {"identity": {"properties": {"principalId": "app-oid"}}}
+    assert resolve(app.name, states) == guid(project_id, "app-oid", "53ca6127-db72-4b80-b1b0-d745d6d5456d")
+    assert resolve(app.body, states)["properties"]["principalId"] == "app-oid"
+
+
+def test_no_developer_roles_without_principal_and_no_monitoring_when_off() -> None:
+    plan = build_plan(make_spec("responses", monitoring=False), Target("s", "rg", "eastus2", "dev"))
+    assert not [k for k in plan.keys if k.startswith("role:developer")]
+    assert "workspace" not in plan.keys and "appInsights" not in plan.keys
+
+
+def test_dependency_order_and_deployments_one_at_a_time() -> None:
+    plan = build_plan(make_spec("responses", models=["gpt-4.1-mini", "gpt-4.1", "o4-mini"]), TARGET)
+    position = {k: i for i, k in enumerate(plan.keys)}
+    for res in plan.resources:
+        assert all(position[d] < position[res.key] for d in res.depends_on)
+    deps = [plan.get(f"deployment:{n}") for n in plan.deployments]
+    assert deps[0].depends_on == ("project",)
+    assert [d.depends_on for d in deps[1:]] == [(f"deployment:{n}",) for n in plan.deployments[:-1]]
+
+
+def test_ip_restricted_network_acls() -> None:
+    spec = make_spec("responses", network="ip-restricted", allow_ips=["20.30.40.50", "52.10.0.0/16"])
+    acls = build_plan(spec, TARGET).get("account").body["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Deny"
+    assert acls["ipRules"] == [{"value": "20.30.40.50"}, {"value": "52.10.0.0/16"}]
