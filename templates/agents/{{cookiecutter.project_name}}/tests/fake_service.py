@@ -66,6 +66,7 @@ class AgentService:
                      self._versioned(lambda _req, m: self.get_version(m["name"], m["version"])))
         server.route("POST", CONVERSATIONS, lambda req, _m: self.create_conversation(req.body or {}))
         server.route("GET", CONVERSATIONS + r"/(?P<id>[^/]+)", lambda _req, m: self.get_conversation(m["id"]))
+        server.route("GET", CONVERSATIONS + r"/(?P<id>[^/]+)/items", lambda req, m: self.list_items(m["id"], req))
         server.route("POST", RESPONSES, lambda req, _m: self.respond(req.body or {}))
 
     # -- agents ----------------------------------------------------------------------------------------------
@@ -156,13 +157,24 @@ class AgentService:
             return error(404, "not_found", f"Conversation with id '{conversation_id}' not found.")
         return Answer(200, _conversation_object(conversation))
 
+    def list_items(self, conversation_id: str, req: Recorded) -> Answer:
+        conversation = self.conversations.get(conversation_id)
+        if conversation is None:
+            return error(404, "not_found", f"Conversation with id '{conversation_id}' not found.")
+        items = [_item(turn) for turn in conversation.turns]
+        if req.query.get("order", ["desc"])[0] == "desc":
+            items.reverse()
+        page = items[: int(req.query.get("limit", ["20"])[0])]
+        return Answer(200, {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
+                            "last_id": page[-1]["id"] if page else None, "has_more": len(page) < len(items)})
+
     # -- agent runs ------------------------------------------------------------------------------------------
     def respond(self, body: dict[str, Any]) -> Answer:
         reference = body.get("agent_reference")
         if not isinstance(reference, dict) or reference.get("type") != "agent_reference" or not reference.get("name"):
             return error(400, "invalid_request_error", "agent_reference {name, type: 'agent_reference'} is required.")
         if "model" in body:
-            return error(400, "invalid_request_error", "model comes from the agent: do not send it with agent_reference.")
+            return error(400, "invalid_request_error", "the agent sets the model: do not send one too.")
         if "previous_response_id" in body:
             return error(400, "invalid_request_error", "previous_response_id cannot be used with conversation.")
         name = reference["name"]
@@ -186,7 +198,9 @@ class AgentService:
         output = _agent_model(conversation.turns + new_turns, tools, definition)
         response = _response(conversation.id, agent, output)
         # Only a completed run adds to the conversation: a refused request leaves it as it was.
-        conversation.turns += new_turns + [Turn("tool_call", name=c.name, call_id=c.call_id) for c in output.calls]
+        conversation.turns += new_turns + [
+            Turn("tool_call", json.dumps(c.arguments), name=c.name, call_id=c.call_id) for c in output.calls
+        ]
         if output.text:
             conversation.turns.append(Turn("assistant", output.text))
         if body.get("stream"):
@@ -212,6 +226,20 @@ def _agent_model(transcript: list[Turn], tools: set[str], definition: dict[str, 
 
 def _conversation_object(conversation: Conversation) -> dict[str, Any]:
     return {"id": conversation.id, "object": "conversation", "created_at": conversation.created_at, "metadata": {}}
+
+
+def _item(turn: Turn) -> dict[str, Any]:
+    """A conversation item as the Conversations API lists it."""
+    item_id = "item_" + uuid.uuid4().hex[:16]
+    if turn.role == "tool_call":
+        return {"type": "function_call", "id": item_id, "call_id": turn.call_id, "name": turn.name,
+                "arguments": turn.text, "status": "completed"}
+    if turn.role == "tool":
+        return {"type": "function_call_output", "id": item_id, "call_id": turn.call_id, "output": turn.text,
+                "status": "completed"}
+    part = "output_text" if turn.role == "assistant" else "input_text"
+    return {"type": "message", "id": item_id, "role": turn.role, "status": "completed",
+            "content": [{"type": part, "text": turn.text}]}
 
 
 def _text_of(content: Any) -> str:

@@ -61,14 +61,15 @@ class SyncResult:
     up_to_date: bool
 
     def describe(self) -> str:
+        if self.created and self.previous is None:
+            return f"agent {self.name}: created version {self.version}"
+        if self.created:
+            changed = f"the definition changed since version {self.previous}"
+            return f"agent {self.name}: created version {self.version} ({changed})"
         if self.up_to_date:
             return f"agent {self.name}: up to date (version {self.version})"
-        if not self.created:
-            was = f"latest is version {self.previous}" if self.previous else "it does not exist yet"
-            return f"agent {self.name}: out of date ({was}); `{MANAGED_BY}` would create a new version"
-        if self.previous is None:
-            return f"agent {self.name}: created version {self.version}"
-        return f"agent {self.name}: created version {self.version} (the definition changed since version {self.previous})"
+        was = f"latest is version {self.previous}" if self.previous else "it does not exist yet"
+        return f"agent {self.name}: out of date ({was}); `{MANAGED_BY}` would create a new version"
 
 
 def agent_name(settings: Settings) -> str:
@@ -137,6 +138,8 @@ def sync(project: AIProjectClient, spec: AgentSpec, settings: Settings, check: b
     from azure.ai.projects.models import PromptAgentDefinition
     from azure.core.exceptions import AzureError
 
+    if not settings.azure_ai_project_endpoint.strip().lower().startswith("https://"):
+        raise _not_https(settings.azure_ai_project_endpoint.strip())
     try:
         latest = latest_version(project, spec.name)
         previous = latest.version if latest is not None else None
@@ -191,12 +194,17 @@ def project_error(exc: Exception, settings: Settings) -> ServiceError:
     if isinstance(exc, ClientAuthenticationError):  # no HTTP status: the credential itself could not get a token
         return service_error(exc, settings, endpoint)
     if isinstance(exc, ServiceRequestError) and not endpoint.lower().startswith("https://"):
-        return ServiceError(
-            f"AZURE_AI_PROJECT_ENDPOINT must be an https URL (Entra ID tokens are only sent over TLS): {endpoint}"
-        )
+        return _not_https(endpoint)
     if isinstance(exc, ServiceRequestError):
-        return ServiceError(f"cannot reach {endpoint}: check AZURE_AI_PROJECT_ENDPOINT and your network ({_detail(exc)})")
+        detail = _detail(exc)
+        return ServiceError(f"cannot reach {endpoint}: check AZURE_AI_PROJECT_ENDPOINT and your network ({detail})")
     return ServiceError(f"{type(exc).__name__}: {_detail(exc)}")
+
+
+def _not_https(endpoint: str) -> ServiceError:
+    return ServiceError(
+        f"AZURE_AI_PROJECT_ENDPOINT must be an https URL (Entra ID tokens are only sent over TLS): {endpoint}"
+    )
 
 
 def _detail(exc: Exception) -> str:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 # A model that keeps calling tools this many times in one turn is looping; stop and say so.
 MAX_TOOL_ROUNDS = 8
+INTERRUPTED = '{"error": "not run: the turn that asked for this call was interrupted"}'
 
 
 class AgentChat:
@@ -90,25 +91,44 @@ class AgentChat:
 
         items: str | list[dict[str, Any]] = message
         try:
-            for _ in range(MAX_TOOL_ROUNDS + 1):
-                request = self._request(conversation_id, items)
-                if streaming:
-                    response = yield from self._streamed(request)
-                else:
-                    response = self._client.responses.create(**request)
-                    _check(response)
-                    if response.output_text:
-                        yield response.output_text
+            for round_ in range(MAX_TOOL_ROUNDS + 1):
+                try:
+                    response = yield from self._send(conversation_id, items, streaming)
+                except openai.BadRequestError:
+                    open_calls = self._open_calls(conversation_id) if round_ == 0 else []
+                    if not open_calls:
+                        raise
+                    # An earlier turn stopped after the agent asked for a tool (throttled, network, Ctrl-C), so the
+                    # service waits for that output: close the call, then send the message, in one request.
+                    items = [_output(call_id, INTERRUPTED) for call_id in open_calls]
+                    items.append({"role": "user", "content": message})
+                    response = yield from self._send(conversation_id, items, streaming)
                 calls = [item for item in response.output if item.type == "function_call"]
                 if not calls:
                     return
-                items = [
-                    {"type": "function_call_output", "call_id": c.call_id, "output": call_tool(c.name, c.arguments)}
-                    for c in calls
-                ]
+                items = [_output(c.call_id, call_tool(c.name, c.arguments)) for c in calls]
         except (openai.OpenAIError, ClientAuthenticationError) as exc:
             raise self._error(exc) from exc
         raise ServiceError(f"the agent was still calling tools after {MAX_TOOL_ROUNDS} rounds; turn abandoned")
+
+    def _send(
+        self, conversation_id: str, items: str | list[dict[str, Any]], streaming: bool
+    ) -> Generator[str, None, Response]:
+        request = self._request(conversation_id, items)
+        if streaming:
+            return (yield from self._streamed(request))
+        response = self._client.responses.create(**request)
+        _check(response)
+        if response.output_text:
+            yield response.output_text
+        return response
+
+    def _open_calls(self, conversation_id: str) -> list[str]:
+        """Function calls at the end of the conversation that never got an output."""
+        recent = self._client.conversations.items.list(conversation_id, order="desc", limit=50).data
+        answered = {getattr(i, "call_id", None) for i in recent if i.type == "function_call_output"}
+        calls = [str(getattr(i, "call_id", "")) for i in recent if i.type == "function_call"]
+        return [call_id for call_id in reversed(calls) if call_id not in answered]
 
     def _streamed(self, request: dict[str, Any]) -> Generator[str, None, Response]:
         final: Response | None = None
@@ -135,6 +155,10 @@ class AgentChat:
                 status=404,
             )
         return service_error(exc, self._settings, self._endpoint)
+
+
+def _output(call_id: str, output: str) -> dict[str, Any]:
+    return {"type": "function_call_output", "call_id": call_id, "output": output}
 
 
 def _check(response: Response) -> None:
