@@ -116,10 +116,12 @@ def template_context(spec: ProjectSpec) -> dict[str, Any]:
 
 
 def _layer_context(runtime: str) -> dict[str, Any]:
-    """Merge templates/base/layer.yaml and the runtime's: dependencies, CLI modules and app-only settings."""
+    """Merge templates/base/layer.yaml and the runtime's: dependencies, CLI modules, app settings, README parts."""
     deps: list[str] = []
     dev_deps: list[str] = []
     cli_modules: list[str] = []
+    modules: list[dict[str, str]] = []
+    readme: list[str] = []
     settings: dict[str, dict[str, Any]] = {}
     for layer in ("base", runtime):
         path = templates_dir() / layer / LAYER_FILE
@@ -129,6 +131,9 @@ def _layer_context(runtime: str) -> dict[str, Any]:
         deps += data.get("dependencies", [])
         dev_deps += data.get("dev_dependencies", [])
         cli_modules += data.get("cli_modules", [])
+        modules += [{"name": str(m["name"]), "what": str(m["what"])} for m in data.get("modules", [])]
+        if data.get("readme"):
+            readme.append(str(data["readme"]).strip())
         for name, body in (data.get("settings") or {}).items():
             kind = _SETTING_TYPES.get(body.get("type", "str"))
             if kind is None or not isinstance(body.get("default"), kind):
@@ -147,6 +152,8 @@ def _layer_context(runtime: str) -> dict[str, Any]:
         "app_dev_dependencies": dev_deps,
         "cli_modules": cli_modules,
         "app_settings": list(settings.values()),
+        "app_modules": modules,
+        "app_readme": readme,
     }
 
 
