@@ -8,7 +8,7 @@ function tool, the app runs it (tools.py) and sends the output on the same conve
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from {{ cookiecutter.package }}.agent import MANAGED_BY, agent_name, project_client
 from {{ cookiecutter.package }}.conversations import ConversationNames
@@ -19,8 +19,8 @@ from {{ cookiecutter.package }}.tools import call_tool
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
-    from openai import OpenAI
-    from openai.types.responses import Response
+    from openai import OpenAI, Stream
+    from openai.types.responses import Response, ResponseInputItemParam, ResponseInputParam, ResponseStreamEvent
 
 # A model that keeps calling tools this many times in one turn is looping; stop and say so.
 MAX_TOOL_ROUNDS = 8
@@ -77,19 +77,11 @@ class AgentChat:
         return conversation_id
 
     # -- turns ---------------------------------------------------------------------------------------------
-    def _request(self, conversation_id: str, items: str | list[dict[str, Any]]) -> dict[str, Any]:
-        # No `model`: the agent's definition decides it. No previous_response_id: the conversation carries state.
-        return {
-            "conversation": conversation_id,
-            "input": items,
-            "extra_body": {"agent_reference": {"name": self.agent, "type": "agent_reference"}},
-        }
-
     def _turn(self, conversation_id: str, message: str, streaming: bool) -> Iterator[str]:
         import openai
         from azure.core.exceptions import ClientAuthenticationError
 
-        items: str | list[dict[str, Any]] = message
+        items: str | ResponseInputParam = message
         try:
             for round_ in range(MAX_TOOL_ROUNDS + 1):
                 try:
@@ -112,12 +104,16 @@ class AgentChat:
         raise ServiceError(f"the agent was still calling tools after {MAX_TOOL_ROUNDS} rounds; turn abandoned")
 
     def _send(
-        self, conversation_id: str, items: str | list[dict[str, Any]], streaming: bool
+        self, conversation_id: str, items: str | ResponseInputParam, streaming: bool
     ) -> Generator[str, None, Response]:
-        request = self._request(conversation_id, items)
+        # No `model`: the agent's definition sets it. No previous_response_id: the conversation carries the state.
+        agent = {"agent_reference": {"name": self.agent, "type": "agent_reference"}}
         if streaming:
-            return (yield from self._streamed(request))
-        response = self._client.responses.create(**request)
+            events = self._client.responses.create(
+                conversation=conversation_id, input=items, extra_body=agent, stream=True
+            )
+            return (yield from self._streamed(events))
+        response = self._client.responses.create(conversation=conversation_id, input=items, extra_body=agent)
         _check(response)
         if response.output_text:
             yield response.output_text
@@ -130,9 +126,9 @@ class AgentChat:
         calls = [str(getattr(i, "call_id", "")) for i in recent if i.type == "function_call"]
         return [call_id for call_id in reversed(calls) if call_id not in answered]
 
-    def _streamed(self, request: dict[str, Any]) -> Generator[str, None, Response]:
+    def _streamed(self, events: Stream[ResponseStreamEvent]) -> Generator[str, None, Response]:
         final: Response | None = None
-        with self._client.responses.create(**request, stream=True) as events:
+        with events:
             for event in events:
                 if event.type == "response.output_text.delta":
                     yield event.delta
@@ -157,7 +153,7 @@ class AgentChat:
         return service_error(exc, self._settings, self._endpoint)
 
 
-def _output(call_id: str, output: str) -> dict[str, Any]:
+def _output(call_id: str, output: str) -> ResponseInputItemParam:
     return {"type": "function_call_output", "call_id": call_id, "output": output}
 
 
