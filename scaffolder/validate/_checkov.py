@@ -67,13 +67,19 @@ def install_checkov_venv(path: Path, python: str = sys.executable) -> Path:
     return path
 
 
+Verdict = Literal["passed", "failed", "skipped"]
+_VERDICTS: tuple[tuple[str, Verdict], ...] = (
+    ("passed_checks", "passed"), ("failed_checks", "failed"), ("skipped_checks", "skipped"),
+)
+
+
 @dataclass(frozen=True)
 class CheckRecord:
     """One checkov result for one resource."""
 
     check_id: str
     name: str
-    result: Literal["passed", "failed", "skipped"]
+    result: Verdict
     resource: str
     line: int
     suppress_comment: str = ""
@@ -155,8 +161,10 @@ class Checkov:
             cmd = [str(self.executable), "-d", str(target), "--framework", "bicep", "-o", "json", "--skip-download"]
             if self.policies is not None:
                 cmd += ["--external-checks-dir", str(self.policies)]
+            # we run several checkovs side by side already; its own worker pool would only oversubscribe
+            env = {**os.environ, "CHECKOV_PARALLELIZATION_TYPE": "none"}
             try:
-                proc = subprocess.run(cmd, capture_output=True, cwd=tmp, timeout=TIMEOUT_S, check=False)
+                proc = subprocess.run(cmd, capture_output=True, cwd=tmp, env=env, timeout=TIMEOUT_S, check=False)
             except (OSError, subprocess.SubprocessError) as exc:
                 raise ToolError(f"checkov failed to run on {name}: {exc}") from exc
             self.runs += 1
@@ -235,11 +243,11 @@ def _report(name: str, digest: str, data: Any) -> CheckovReport:
         resource_count += int(summary.get("resource_count", 0))
         version = str(summary.get("checkov_version", version))
         results = rep.get("results", {})
-        for key, verdict in (("passed_checks", "passed"), ("failed_checks", "failed"), ("skipped_checks", "skipped")):
+        for key, verdict in _VERDICTS:
             for r in results.get(key, []):
                 line_range = r.get("file_line_range") or [1, 1]
                 suppress = r.get("check_result", {}).get("suppress_comment", "") or ""
-                records.append(CheckRecord(str(r["check_id"]), str(r.get("check_name", "")), verdict,  # type: ignore[arg-type]
+                records.append(CheckRecord(str(r["check_id"]), str(r.get("check_name", "")), verdict,
                                            str(r.get("resource", "")), int(line_range[0]), str(suppress)))
     records.sort(key=lambda r: (r.line, r.check_id, r.resource, r.result))
     return CheckovReport(name, digest, parsing_errors, resource_count, version, tuple(records))

@@ -1,0 +1,149 @@
+"""Every generated repo (runtime x network x monitoring = 12) passes every validation layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scaffolder.validate import (
+    CHECKOV_VERSION,
+    POLICIES,
+    PYCEP_VERSION,
+    BicepTypes,
+    Checkov,
+    SdkModels,
+    check_policies,
+    check_rendered_types,
+    check_semantics,
+    check_syntax,
+    check_types,
+    load_project,
+    render,
+    validate_repo,
+)
+from scaffolder.validate._eval import Unknown, to_plain
+from scaffolder.validate._schema import sdk_api_version
+from tests.validate.cases import ALLOW_IP, COMBOS, MATRIX, MATRIX_IDS
+
+per_combo = pytest.mark.parametrize("combo_id", MATRIX_IDS)
+
+
+def test_matrix_has_twelve_distinct_specs(matrix_repos: dict[str, Path]) -> None:
+    assert len(MATRIX) == len(set(MATRIX_IDS)) == len(matrix_repos) == 12
+    specs = {COMBOS[c].spec().model_dump_json() for c in MATRIX_IDS}
+    assert len(specs) == 12
+    for repo in matrix_repos.values():
+        assert (repo / "infra" / "main.bicep").is_file()
+        assert (repo / "infra" / "main.parameters.json").is_file()
+
+
+@per_combo
+def test_syntax_semantics_policies_clean(combo_id: str, matrix_repos: dict[str, Path]) -> None:
+    project = load_project(matrix_repos[combo_id])
+    assert len(project.files) >= 7
+    assert check_syntax(project) == []
+    assert check_semantics(project) == []  # warnings included: no unused params/vars either
+    assert check_policies(project) == []
+
+
+@per_combo
+@pytest.mark.parametrize("backend_name", ["bicep-types", "sdk"])
+def test_types_clean_static_and_rendered(
+    combo_id: str, backend_name: str, matrix_repos: dict[str, Path], types_dir: Path
+) -> None:
+    backend = BicepTypes(types_dir) if backend_name == "bicep-types" else SdkModels()
+    project = load_project(matrix_repos[combo_id])
+    assert check_types(project, backend) == []
+    assert check_rendered_types(project, backend) == []
+
+
+@per_combo
+def test_validate_repo_without_checkov_is_clean_and_deterministic(
+    combo_id: str, matrix_repos: dict[str, Path], types_dir: Path
+) -> None:
+    assert validate_repo(matrix_repos[combo_id], types_dir=types_dir) == []
+    assert validate_repo(matrix_repos[combo_id]) == []  # SDK backend
+
+
+def _by_type(combo_id: str, repos: dict[str, Path]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for res in render(load_project(repos[combo_id])):
+        body = to_plain(res.body)
+        assert isinstance(body, dict)
+        out.setdefault(res.type, []).append(body)
+    return out
+
+
+@per_combo
+def test_rendered_resources_follow_the_spec(combo_id: str, matrix_repos: dict[str, Path]) -> None:
+    combo = COMBOS[combo_id]
+    spec = combo.spec()
+    rendered = _by_type(combo_id, matrix_repos)
+
+    (account,) = rendered["Microsoft.CognitiveServices/accounts"]
+    acl = account["properties"]["networkAcls"]
+    if combo.network == "ip-restricted":
+        assert acl["defaultAction"] == "Deny"
+        assert acl["ipRules"] == [{"value": ALLOW_IP}]
+    else:
+        assert acl["defaultAction"] == "Allow"
+        assert acl["ipRules"] == []
+    assert account["properties"]["disableLocalAuth"] is True
+    assert account["properties"]["customSubDomainName"] == account["name"]
+    assert isinstance(account["name"], str) and account["name"].startswith(spec.name)
+    assert 2 <= len(account["name"]) <= 64
+
+    deployments = rendered["Microsoft.CognitiveServices/accounts/deployments"]
+    assert [
+        (d["name"], d["sku"]["name"], d["sku"]["capacity"], d["properties"]["model"]["format"]) for d in deployments
+    ] == [(m.name, m.sku, m.capacity, m.format) for m in spec.models]
+
+    monitoring = {"Microsoft.OperationalInsights/workspaces", "Microsoft.Insights/components"}
+    assert (monitoring <= set(rendered)) is combo.monitoring
+    if not combo.monitoring:
+        assert not monitoring & set(rendered)
+
+    (project,) = rendered["Microsoft.CognitiveServices/accounts/projects"]
+    assert project["name"] == spec.name
+    assigned = rendered.get("Microsoft.Authorization/roleAssignments", [])
+    assert assigned, "role assignments must render"
+    for body in assigned:
+        assert body["properties"]["principalType"] in ("ServicePrincipal", "User", "Group")
+        assert not isinstance(body["name"], Unknown)
+
+
+def test_sdk_backend_describes_the_pinned_api_version(distinct_bicep: dict[str, bytes]) -> None:
+    versions = {
+        line.split("@", 1)[1].split("'", 1)[0]
+        for content in distinct_bicep.values()
+        for line in content.decode().splitlines()
+        if "'Microsoft.CognitiveServices/" in line and "@" in line
+    }
+    assert versions == {sdk_api_version()}, "the SDK backend would skip the Cognitive Services resources"
+
+
+@pytest.mark.slow
+def test_checkov_parses_and_passes_every_template(warm_checkov: Checkov, distinct_bicep: dict[str, bytes]) -> None:
+    """The 12 repos carry identical files (distinct_bicep asserts it by hash): each is scanned once, alone."""
+    reports = warm_checkov.scan(list(distinct_bicep.items()))
+    assert {r.file for r in reports} == set(distinct_bicep)
+    for report in reports:
+        assert report.version == CHECKOV_VERSION
+        assert report.parsing_errors == 0, report.file
+        assert report.failed() == [], report.file
+        for record in report.records:
+            if record.result == "skipped":
+                assert (report.file, record.check_id) == ("infra/modules/foundry-account.bicep", "CKV_AZURE_134")
+    passed = {(r.file, rec.check_id) for r in reports for rec in r.records if rec.result == "passed"}
+    ours = {i for p in POLICIES for i in p.checkov_ids}
+    ran = {check for _, check in passed if check in ours}
+    assert ran == ours, "every custom policy must have found a resource to pass on"
+
+
+@pytest.mark.slow
+def test_pycep_pinned_by_checkov_parses_every_template(checkov: Checkov, distinct_bicep: dict[str, bytes]) -> None:
+    results = checkov.parse(list(distinct_bicep.items()))
+    assert checkov.pycep_version == PYCEP_VERSION
+    assert [r for r in results if not r.ok] == []
