@@ -304,6 +304,131 @@ def _render_recommendation(result: Any, name: str) -> None:
           "and add --decision FILE)")
 
 
+class CloudChoice(StrEnum):
+    """CLI choices for --cloud (ARM endpoint and Entra authority)."""
+
+    AzureCloud = "AzureCloud"
+    AzureUSGovernment = "AzureUSGovernment"
+    AzureChinaCloud = "AzureChinaCloud"
+
+
+RepoDir = Annotated[Path, typer.Argument(help="Generated repo (holds .scaffolder.yml).")]
+SubscriptionOpt = Annotated[
+    str, typer.Option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id.")
+]
+GroupOpt = Annotated[
+    str,
+    typer.Option("--resource-group", "-g", envvar="AZURE_RESOURCE_GROUP", help="Resource group (created if missing)."),
+]
+LocationOpt = Annotated[
+    str | None, typer.Option("--location", "-l", envvar="AZURE_LOCATION", help="Region (default: the spec's region).")
+]
+EnvOpt = Annotated[str, typer.Option("--env", "-e", envvar="AZURE_ENV_NAME", help="azd environment name.")]
+CloudOpt = Annotated[CloudChoice, typer.Option(help="Azure cloud: ARM endpoint and sign-in authority.")]
+ArmEndpointOpt = Annotated[
+    str | None,
+    typer.Option(envvar="SCAFFOLDER_ARM_ENDPOINT", help="Custom ARM endpoint URL (sovereign or private cloud)."),
+]
+TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Entra tenant to sign in to.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+PreviewOpt = Annotated[bool, typer.Option("--preview", help="Show the plan; change nothing.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+PurgeOpt = Annotated[bool, typer.Option("--purge", help="Purge the soft-deleted Foundry account (frees its name).")]
+
+
+def _arm_args(subscription: str, resource_group: str, env: str, cloud: CloudChoice, arm_endpoint: str | None,
+              tenant: str | None) -> dict[str, Any]:
+    return {"subscription_id": subscription, "resource_group": resource_group, "environment": env,
+            "cloud": cloud.value, "arm_endpoint": arm_endpoint, "tenant_id": tenant}
+
+
+@app.command()
+@handled
+def provision(
+    directory: RepoDir = Path(),
+    subscription: SubscriptionOpt = "",
+    resource_group: GroupOpt = "",
+    location: LocationOpt = None,
+    env: EnvOpt = "dev",
+    cloud: CloudOpt = CloudChoice.AzureCloud,
+    arm_endpoint: ArmEndpointOpt = None,
+    tenant: TenantOpt = None,
+    restore: Annotated[bool, typer.Option("--restore", help="Restore a soft-deleted account of that name.")] = False,
+    purge: PurgeOpt = False,
+    preview: PreviewOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create the repo's Azure resources through the Azure SDK, exactly as its Bicep declares them."""
+    from scaffolder.provisioning import api, render
+
+    args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
+    ui = render.ProgressPrinter(render.confirm_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json))
+    with ui:
+        result = api.provision(directory, location=location, restore=restore, purge=purge, preview=preview,
+                               confirm=ui.confirm, on_event=ui, **args)
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    render.render_provision(result)
+
+
+@app.command()
+@handled
+def preflight(
+    directory: RepoDir = Path(),
+    subscription: SubscriptionOpt = "",
+    resource_group: GroupOpt = "",
+    location: LocationOpt = None,
+    env: EnvOpt = "dev",
+    cloud: CloudOpt = CloudChoice.AzureCloud,
+    arm_endpoint: ArmEndpointOpt = None,
+    tenant: TenantOpt = None,
+    restore: Annotated[bool, typer.Option("--restore", help="Check as if restoring a soft-deleted account.")] = False,
+    purge: PurgeOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check region, models, quota, soft-deleted names and permissions; read-only."""
+    from scaffolder.provisioning import api, render
+
+    args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
+    result = api.preflight(directory, location=location, restore=restore, purge=purge, **args)
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        render.render_preflight(result)
+    if not result.ok:
+        raise typer.Exit(7)
+
+
+@app.command()
+@handled
+def destroy(
+    directory: RepoDir = Path(),
+    subscription: SubscriptionOpt = "",
+    resource_group: GroupOpt = "",
+    location: LocationOpt = None,
+    env: EnvOpt = "dev",
+    cloud: CloudOpt = CloudChoice.AzureCloud,
+    arm_endpoint: ArmEndpointOpt = None,
+    tenant: TenantOpt = None,
+    purge: PurgeOpt = False,
+    preview: PreviewOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete the repo's Azure resources (reverse order); --purge also frees the Foundry account name."""
+    from scaffolder.provisioning import api, render
+
+    args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
+    confirm = render.destroy_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json)
+    result = api.destroy(directory, location=location, purge=purge, preview=preview, confirm=confirm, **args)
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    render.render_destroy(result)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="scaffolder")

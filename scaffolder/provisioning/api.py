@@ -132,6 +132,10 @@ def _open(
     polling_interval: float | None,
     on_event: Callable[[Event], None] | None,
 ) -> _Session:
+    if not subscription_id:
+        raise ProvisionError("no subscription given", hint="pass --subscription or set AZURE_SUBSCRIPTION_ID")
+    if not resource_group:
+        raise ProvisionError("no resource group given", hint="pass --resource-group or set AZURE_RESOURCE_GROUP")
     spec, _ = load_answers(Path(directory))
     endpoint, authority = arm_endpoint_for(cloud, arm_endpoint)
     cred = credential if credential is not None else default_credential(authority, tenant_id)
@@ -140,7 +144,7 @@ def _open(
         subscription_id=subscription_id,
         arm_endpoint=endpoint,
         connection_verify=connection_verify,
-        polling_interval=5.0 if polling_interval is None else polling_interval,
+        polling_interval=_poll_interval() if polling_interval is None else polling_interval,
     )
     if principal_id is None:
         principal_id = _caller_object_id(cred, conn.scopes) or ""
@@ -157,6 +161,18 @@ def _open(
     arm = Arm(conn)
     policy = retry or RetryPolicy()
     return _Session(spec, plan, arm, Engine(plan, arm, retry=policy, on_event=on_event), policy)
+
+
+POLL_INTERVAL_ENV = "SCAFFOLDER_POLL_INTERVAL"
+
+
+def _poll_interval() -> float:
+    """Seconds between polls of a long-running operation when ARM sends no Retry-After (env override)."""
+    raw = os.environ.get(POLL_INTERVAL_ENV, "")
+    try:
+        return max(0.0, float(raw)) if raw else 5.0
+    except ValueError:
+        raise ProvisionError(f"{POLL_INTERVAL_ENV}={raw!r} is not a number of seconds") from None
 
 
 def _caller_object_id(credential: Any, scopes: list[str]) -> str | None:

@@ -159,6 +159,8 @@ class Change:
     action: Action
     differences: tuple[str, ...] = ()
     state: dict[str, Any] | None = None
+    # Not read yet: a resource it needs does not exist, so it is looked at again right before writing.
+    deferred: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (no resource state: it can hold endpoints but never secrets, yet it is noise)."""
@@ -168,6 +170,7 @@ class Change:
             "name": self.name,
             "action": self.action,
             "differences": list(self.differences),
+            "deferred": self.deferred,
         }
 
 
@@ -255,7 +258,9 @@ class Engine:
         resolved = None if missing else self._resolved(res)
         if resolved is None:
             # A parent, scope or referenced resource does not exist yet: nothing to read until it does.
-            return Change(res.key, res.type, None, "create", (f"(after {', '.join(missing) or 'its references'})",))
+            name = res.name if isinstance(res.name, str) else None
+            waits = f"after {', '.join(missing) or 'its references'}"
+            return Change(res.key, res.type, name, "create", (waits,), deferred=True)
         name, body = resolved
         label = self._label(res, name)
         state = with_retries(lambda: self.arm.get(res, name), self.retry, f"reading {label}")
@@ -292,7 +297,7 @@ class Engine:
         return [changes[k] for k in self.plan.keys]
 
     def _write(self, res: PlannedResource, change: Change) -> dict[str, Any]:
-        if change.name is None:
+        if change.deferred:
             # Planned before a resource it references existed: look again now that it does.
             change = self._inspect(res)
             if change.action == "unchanged" and change.state is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import re
 import socket
 import ssl
@@ -159,6 +160,7 @@ class ArmEmulator:
     min_polls: int = 1
     directory: set[str] = field(default_factory=set)
     quota_limit: int = 1000
+    retry_after: bool = False
     permissions: list[dict[str, Any]] = field(default_factory=lambda: [{"actions": ["*"], "notActions": []}])
 
     def __post_init__(self) -> None:
@@ -321,9 +323,10 @@ class ArmEmulator:
         headers = {"Azure-AsyncOperation": f"{self.url}/operations/{op.id}"}
         if location_style:
             headers = {"Location": f"{self.url}/operationresults/{op.id}"}
-        remaining = self.lro_latency - (time.monotonic() - op.started)
-        if remaining > 0:
-            headers["Retry-After"] = f"{remaining:.3f}"
+        if self.retry_after:
+            # Whole seconds, as ARM sends them (some SDK pollers parse the header with int()).
+            remaining = self.lro_latency - (time.monotonic() - op.started)
+            headers["Retry-After"] = str(max(1, math.ceil(remaining)))
         return headers
 
     # -- request handling ----------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_resources_match_the_plan_names_tags_and_roles(arm: ArmEmulator, repo: P
     assert account["properties"]["disableLocalAuth"] is True
     assert "restore" not in account["properties"]
     deployments = arm.of_type("Microsoft.CognitiveServices/accounts/deployments")
-    assert sorted(d["name"] for d in deployments) == ["gpt-4.1", "gpt-4.1-mini"]
+    assert sorted(d["name"] for d in deployments) == ["gpt-5.4", "gpt-5.4-mini"]
     identity = arm.of_type("Microsoft.ManagedIdentity/userAssignedIdentities")[0]
     assignments = arm.of_type("Microsoft.Authorization/roleAssignments")
     by_principal: dict[str, list[str]] = {}
@@ -80,7 +80,7 @@ def test_outputs_go_to_the_azd_env_file(arm: ArmEmulator, repo: Path, kw: dict[s
     name = result.outputs["AZURE_AI_ACCOUNT_NAME"]
     assert lines["AZURE_OPENAI_ENDPOINT"] == f'"https://{name}.openai.azure.com/openai/v1/"'
     assert lines["AZURE_AI_PROJECT_ENDPOINT"] == f'"https://{name}.services.ai.azure.com/api/projects/demo"'
-    assert lines["AZURE_AI_MODEL_DEPLOYMENTS"] == '"[\\"gpt-4.1-mini\\", \\"gpt-4.1\\"]"'
+    assert lines["AZURE_AI_MODEL_DEPLOYMENTS"] == '"[\\"gpt-5.4-mini\\", \\"gpt-5.4\\"]"'
     assert lines["APPLICATIONINSIGHTS_CONNECTION_STRING"].startswith('"InstrumentationKey=')
     identity = arm.of_type("Microsoft.ManagedIdentity/userAssignedIdentities")[0]
     assert lines["AZURE_CLIENT_ID"] == f'"{identity["properties"]["clientId"]}"'
@@ -105,11 +105,11 @@ def test_changed_capacity_updates_only_that_deployment(
     from helpers import make_spec
 
     provision(repo, **kw)
-    write_repo(repo, make_spec("agents", models=["gpt-4.1-mini,capacity=30", "gpt-4.1"], capacity=20))
+    write_repo(repo, make_spec("agents", models=["gpt-5.4-mini,capacity=30", "gpt-5.4"], capacity=20))
     arm.reset_log()
     result = provision(repo, **kw)
     changed = [(c.key, c.differences) for c in result.changes if c.action != "unchanged"]
-    assert changed == [("deployment:gpt-4.1-mini", ("sku.capacity",))]
+    assert changed == [("deployment:gpt-5.4-mini", ("sku.capacity",))]
     assert [m for m, _, _ in arm.responses if m == "PUT"] == ["PUT"]
 
 
@@ -161,7 +161,7 @@ def test_request_conflict_on_the_account_is_retried(
     arm: ArmEmulator, repo: Path, kw: dict[str, Any], sleeps: Sleeps
 ) -> None:
     fault = arm.inject(
-        Fault("PUT", "/deployments/gpt-4.1-mini", 409, "RequestConflict", "Another operation is running")
+        Fault("PUT", "/deployments/gpt-5.4-mini", 409, "RequestConflict", "Another operation is running")
     )
     result = provision(repo, **kw)
     assert fault.hits == 1 and result.applied
@@ -178,17 +178,17 @@ def test_transient_failures_are_bounded(arm: ArmEmulator, repo: Path, kw: dict[s
 
 
 def test_lro_failed_stops_then_rerun_finishes(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
-    arm.inject(Fault("PUT", "/deployments/gpt-4.1$", 0, "ModelCapacityUnavailable", "no capacity right now", lro=True))
+    arm.inject(Fault("PUT", "/deployments/gpt-5.4$", 0, "ModelCapacityUnavailable", "no capacity right now", lro=True))
     with pytest.raises(ProvisionError) as err:
         provision(repo, **kw)
     assert err.value.code == "ModelCapacityUnavailable"
-    assert "deployment:gpt-4.1" in err.value.message and "not done" in err.value.message
-    failed = [d for d in arm.of_type("Microsoft.CognitiveServices/accounts/deployments") if d["name"] == "gpt-4.1"]
+    assert "deployment:gpt-5.4" in err.value.message and "not done" in err.value.message
+    failed = [d for d in arm.of_type("Microsoft.CognitiveServices/accounts/deployments") if d["name"] == "gpt-5.4"]
     assert failed[0]["properties"]["provisioningState"] == "Failed"
     arm.reset_log()
     result = provision(repo, **kw)
     redo = {c.key: c.differences for c in result.changes if c.action != "unchanged"}
-    assert "deployment:gpt-4.1" in redo and "provisioningState=Failed" in redo["deployment:gpt-4.1"]
+    assert "deployment:gpt-5.4" in redo and "provisioningState=Failed" in redo["deployment:gpt-5.4"]
     assert "account" not in redo and "project" not in redo
     arm.reset_log()
     provision(repo, **kw)
@@ -196,7 +196,7 @@ def test_lro_failed_stops_then_rerun_finishes(arm: ArmEmulator, repo: Path, kw: 
 
 
 def test_insufficient_quota_names_the_code(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
-    arm.set_quota("eastus2", "OpenAI.GlobalStandard.gpt-4.1", 5)
+    arm.set_quota("eastus2", "OpenAI.GlobalStandard.gpt-5.4", 5)
     with pytest.raises(ProvisionError) as err:
         provision(repo, skip_preflight=True, **kw)
     assert err.value.code == "InsufficientQuota"

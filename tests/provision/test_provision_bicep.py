@@ -79,11 +79,11 @@ def _custom_naming(spec: ProjectSpec) -> ProjectSpec:
 
 
 SPECS = {
-    "agents": lambda: make_spec("agents", models=["gpt-4.1-mini", "gpt-4.1"], tags={"team": "ai", "cost-center": "42"}),
+    "agents": lambda: make_spec("agents", models=["gpt-5.4-mini", "gpt-5.4"], tags={"team": "ai", "cost-center": "42"}),
     "responses-no-monitoring": lambda: make_spec("responses", monitoring=False),
     "inference-partner-ip": lambda: make_spec(
         "inference",
-        models=["gpt-4.1-mini", "DeepSeek-R1"],
+        models=["gpt-5.4-mini", "DeepSeek-R1"],
         network="ip-restricted",
         allow_ips=["20.30.40.50", "52.10.0.0/16"],
     ),

@@ -109,7 +109,7 @@ def test_no_developer_roles_without_principal_and_no_monitoring_when_off() -> No
 
 
 def test_dependency_order_and_deployments_one_at_a_time() -> None:
-    plan = build_plan(make_spec("responses", models=["gpt-4.1-mini", "gpt-4.1", "o4-mini"]), TARGET)
+    plan = build_plan(make_spec("responses", models=["gpt-5.4-mini", "gpt-5.4", "gpt-5.2"]), TARGET)
     position = {k: i for i, k in enumerate(plan.keys)}
     for res in plan.resources:
         assert all(position[d] < position[res.key] for d in res.depends_on)

@@ -46,9 +46,9 @@ def test_region_without_the_runtime(arm: ArmEmulator, repo: Path, kw: dict[str, 
 
 
 def test_model_version_or_sku_not_offered(arm: ArmEmulator, tmp_path: Path, kw: dict[str, Any]) -> None:
-    spec = make_spec("responses", models=["gpt-4.1-mini", "gpt-4.1"])
-    arm.offer("eastus2", Offer("gpt-4.1-mini", "2020-01-01", "OpenAI", ("GlobalStandard",)))
-    arm.offer("eastus2", Offer("gpt-4.1", spec.models[1].version, "OpenAI", ("Standard",)))
+    spec = make_spec("responses", models=["gpt-5.4-mini", "gpt-5.4"])
+    arm.offer("eastus2", Offer("gpt-5.4-mini", "2020-01-01", "OpenAI", ("GlobalStandard",)))
+    arm.offer("eastus2", Offer("gpt-5.4", spec.models[1].version, "OpenAI", ("Standard",)))
     repo = write_repo(tmp_path / "r", spec)
     models = _check(preflight(repo, today=TODAY, **kw), "model")
     assert [c.status for c in models] == ["fail", "fail"]
@@ -59,7 +59,7 @@ def test_model_version_or_sku_not_offered(arm: ArmEmulator, tmp_path: Path, kw: 
 def test_retiring_and_retired_versions_are_flagged_with_dates(
     arm: ArmEmulator, tmp_path: Path, kw: dict[str, Any]
 ) -> None:
-    spec = make_spec("responses", models=["gpt-4.1-mini", "gpt-4.1"])
+    spec = make_spec("responses", models=["gpt-5.4-mini", "gpt-5.4"])
     a, b = spec.models
     arm.offer("eastus2", Offer(a.model, a.version, "OpenAI", (a.sku,), "Deprecating", "2027-01-15"))
     arm.offer("eastus2", Offer(b.model, b.version, "OpenAI", (b.sku,), "Deprecated", "2026-10-01"))
@@ -70,16 +70,16 @@ def test_retiring_and_retired_versions_are_flagged_with_dates(
 
 
 def test_quota_names_the_largest_capacity_that_fits(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
-    arm.set_quota("eastus2", "OpenAI.GlobalStandard.gpt-4.1", 15)
+    arm.set_quota("eastus2", "OpenAI.GlobalStandard.gpt-5.4", 15)
     quota = {c.message.split(":")[0]: c for c in _check(preflight(repo, today=TODAY, **kw), "quota")}
-    bad = quota["OpenAI.GlobalStandard.gpt-4.1"]
+    bad = quota["OpenAI.GlobalStandard.gpt-5.4"]
     assert bad.status == "fail" and "20 requested but only 15" in bad.message
     assert "at most 15" in bad.fix
-    assert quota["OpenAI.GlobalStandard.gpt-4.1-mini"].status == "ok"
+    assert quota["OpenAI.GlobalStandard.gpt-5.4-mini"].status == "ok"
 
 
 def test_quota_counts_capacity_the_deployment_already_holds(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
-    arm.set_quota("eastus2", "OpenAI.GlobalStandard.gpt-4.1", 20)
+    arm.set_quota("eastus2", "OpenAI.GlobalStandard.gpt-5.4", 20)
     provision(repo, today=TODAY, **kw)
     # 20 of 20 in use by this very deployment: a re-run still fits.
     assert all(c.status == "ok" for c in _check(preflight(repo, today=TODAY, **kw), "quota"))

@@ -1,0 +1,117 @@
+"""`scaffolder provision|preflight|destroy` against the emulator: thin commands, JSON output, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ENV, RG
+from emulator import ArmEmulator, FakeCredential
+from typer.testing import CliRunner
+
+from scaffolder.cli import app
+from scaffolder.provisioning import api
+
+
+@pytest.fixture
+def cli_env(arm: ArmEmulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    # The endpoint and CA bundle come from the environment, as they would for a private cloud.
+    monkeypatch.setenv("SCAFFOLDER_ARM_ENDPOINT", arm.url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", arm.ca_path)
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", arm.subscription_id)
+    monkeypatch.setenv("SCAFFOLDER_POLL_INTERVAL", "0")
+    built: list[tuple[str, str | None]] = []
+
+    def credential(authority: str, tenant_id: str | None) -> Any:
+        built.append((authority, tenant_id))
+        return FakeCredential()
+
+    monkeypatch.setattr(api, "default_credential", credential)
+    return ["--resource-group", RG, "--env", ENV]
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args))
+
+
+def test_provision_json_then_idempotent(arm: ArmEmulator, repo: Path, cli_env: list[str]) -> None:
+    first = _run("provision", str(repo), *cli_env, "--yes", "--json")
+    assert first.exit_code == 0, first.output
+    doc = json.loads(first.stdout)
+    assert doc["applied"] and {c["action"] for c in doc["changes"]} == {"create"}
+    assert Path(doc["env_file"]) == repo / ".azure" / ENV / ".env"
+    assert "eyJ" not in first.output and "Bearer" not in first.output
+    arm.reset_log()
+    again = _run("provision", str(repo), *cli_env, "--json")  # nothing to change: no confirmation needed
+    assert again.exit_code == 0, again.output
+    assert {c["action"] for c in json.loads(again.stdout)["changes"]} == {"unchanged"}
+    assert arm.writes() == 0
+
+
+def test_provision_plain_output_and_preview(arm: ArmEmulator, repo: Path, cli_env: list[str]) -> None:
+    preview = _run("provision", str(repo), *cli_env, "--preview")
+    assert preview.exit_code == 0, preview.output
+    assert "to create" in preview.stderr and "preview only" in preview.stderr
+    assert arm.writes() == 0
+    applied = _run("provision", str(repo), *cli_env, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "created" in applied.stderr and "outputs written to" in applied.stderr
+
+
+def test_provision_without_terminal_or_yes_refuses(arm: ArmEmulator, repo: Path, cli_env: list[str]) -> None:
+    result = _run("provision", str(repo), *cli_env)
+    assert result.exit_code == 6
+    assert "pass --yes" in result.stderr and "Traceback" not in result.output
+    assert arm.writes() == 0
+
+
+def test_preflight_exit_code_and_json(arm: ArmEmulator, repo: Path, cli_env: list[str]) -> None:
+    ok = _run("preflight", str(repo), *cli_env, "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["ok"] is True
+    bad = _run("preflight", str(repo), *cli_env, "--location", "westeurope")
+    assert bad.exit_code == 7
+    assert "FAIL" in bad.stderr and "westeurope" in bad.stderr
+
+
+def test_destroy_with_purge(arm: ArmEmulator, repo: Path, cli_env: list[str]) -> None:
+    assert _run("provision", str(repo), *cli_env, "--yes").exit_code == 0
+    result = _run("destroy", str(repo), *cli_env, "--purge", "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["purged"] and doc["resource_group_deleted"]
+    assert not arm.resources and not arm.deleted_accounts
+
+
+def test_missing_subscription_is_one_line(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _run("provision", str(repo), "--resource-group", RG)
+    assert result.exit_code == 6
+    assert "no subscription given" in result.stderr and "AZURE_SUBSCRIPTION_ID" in result.stderr
+
+
+def test_tenant_and_cloud_reach_the_credential(
+    arm: ArmEmulator, repo: Path, cli_env: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def credential(authority: str, tenant_id: str | None) -> Any:
+        seen.append((authority, tenant_id))
+        return FakeCredential()
+
+    monkeypatch.setattr(api, "default_credential", credential)
+    result = _run(
+        "preflight", str(repo), *cli_env, "--cloud", "AzureUSGovernment", "--tenant", "contoso.onmicrosoft.com"
+    )
+    assert result.exit_code == 0, result.output
+    assert seen == [("login.microsoftonline.us", "contoso.onmicrosoft.com")]
+
+
+def test_importing_the_cli_loads_no_azure_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, scaffolder.cli; print(sorted(m for m in sys.modules if m.startswith('azure')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
