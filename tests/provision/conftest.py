@@ -11,36 +11,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator import ArmEmulator, FakeCredential, Offer
+from emulator import ArmEmulator, FakeCredential
 from helpers import make_spec
+from provkit import ENV, RG, Sleeps, offer_models, write_repo
 
-from scaffolder import __version__
 from scaffolder.provisioning.engine import RetryPolicy
-from scaffolder.spec import ANSWERS_FILE, ProjectSpec
-
-RG = "rg-demo"
-ENV = "dev"
-
-
-class Sleeps:
-    """Records requested back-off pauses instead of sleeping (tests stay fast, delays stay checkable)."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-def offer_models(arm: ArmEmulator, spec: ProjectSpec, location: str | None = None) -> None:
-    for dep in spec.models:
-        arm.offer(location or spec.location, Offer(dep.model, dep.version, dep.format, (dep.sku, "Standard")))
-
-
-def write_repo(path: Path, spec: ProjectSpec) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    (path / ANSWERS_FILE).write_text(spec.to_answers(__version__), encoding="utf-8")
-    return path
+from scaffolder.spec import ProjectSpec
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENV, RG, Sleeps
 from emulator import ArmEmulator, FakeCredential, Fault
+from provkit import ENV, RG, Sleeps
 
 from scaffolder.errors import CredentialError, ProvisionError
 from scaffolder.provisioning.api import provision
@@ -101,8 +101,8 @@ def test_deployments_on_one_account_are_never_written_in_parallel(
 def test_changed_capacity_updates_only_that_deployment(
     arm: ArmEmulator, repo: Path, kw: dict[str, Any], tmp_path: Path
 ) -> None:
-    from conftest import write_repo
     from helpers import make_spec
+    from provkit import write_repo
 
     provision(repo, **kw)
     write_repo(repo, make_spec("agents", models=["gpt-5.4-mini,capacity=30", "gpt-5.4"], capacity=20))

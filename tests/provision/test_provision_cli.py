@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENV, RG
 from emulator import ArmEmulator, FakeCredential
+from provkit import ENV, RG
 from typer.testing import CliRunner
 
 from scaffolder.cli import app

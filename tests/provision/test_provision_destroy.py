@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import RG
 from emulator import ArmEmulator
+from provkit import RG
 
 from scaffolder.provisioning.api import destroy, provision
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENV, RG, write_repo
 from emulator import ArmEmulator, Offer
 from helpers import make_spec
+from provkit import ENV, RG, write_repo
 
 from scaffolder.errors import PreflightError
 from scaffolder.provisioning.api import preflight, provision
