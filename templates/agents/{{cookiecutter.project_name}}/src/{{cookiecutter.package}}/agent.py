@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 DEFAULT_AGENT_NAME = "{{ cookiecutter.project_name }}"
 FINGERPRINT_KEY = "definition_sha256"
 MANAGED_BY = "{{ cookiecutter.project_name }} agent sync"
+DESCRIPTION = "chat agent of {{ cookiecutter.project_name }}, managed in code (agent.py, `agent sync`)"
 # The service's rule for agent names: alphanumeric at both ends, hyphens inside, at most 63 characters.
 _AGENT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
@@ -95,10 +96,13 @@ def builtin_tools(settings: Settings) -> list[dict[str, Any]]:
 
 
 def declared_agent(settings: Settings) -> AgentSpec:
-    """The agent this app chats with. Edit this (or the settings it reads), then run `{{ cookiecutter.project_name }} agent sync`."""
+    """The agent this app chats with.
+
+    Edit this (or the settings it reads), then run `{{ cookiecutter.project_name }} agent sync`.
+    """
     return AgentSpec(
         name=agent_name(settings),
-        description="{{ cookiecutter.project_name }} chat agent (managed in code: src/{{ cookiecutter.package }}/agent.py)",
+        description=DESCRIPTION,
         definition={
             "kind": "prompt",
             "model": settings.azure_ai_model_deployment,

@@ -1,4 +1,7 @@
-"""`{{ cookiecutter.project_name }} agent ...`: sync the declared agent to the Foundry project, or show its definition."""
+"""The `agent` command of {{ cookiecutter.project_name }}.
+
+`agent sync` makes the project's agent match its declared definition; `agent show` prints that definition.
+"""
 
 from __future__ import annotations
 
