@@ -12,6 +12,8 @@ from fake_foundry import FakeFoundry
 
 from {{ cookiecutter.package }}.cli import main
 
+PACKAGE = "{{ cookiecutter.package }}"
+
 
 def test_chat_prints_the_reply_and_the_conversation_id(
     app_env: FakeFoundry, capsys: pytest.CaptureFixture[str]
@@ -34,7 +36,7 @@ def test_new_conversation_id_is_printed_for_reuse(app_env: FakeFoundry, capsys: 
 
 def test_conversation_continues_across_processes(app_env: FakeFoundry) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "{{ cookiecutter.package }}", "chat", "--conversation", "restart", *args]
+        command = [sys.executable, "-m", PACKAGE, "chat", "--conversation", "restart", *args]
         return subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=120, check=False)
 
     first = run("my name is Ada")
@@ -84,7 +86,7 @@ def test_failed_sign_in_is_one_line_without_sdk_noise(
     app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IDENTITY_HEADER", "not-the-right-secret")  # the identity endpoint refuses the request
-    command = [sys.executable, "-m", "{{ cookiecutter.package }}", "chat", "hello"]
+    command = [sys.executable, "-m", PACKAGE, "chat", "hello"]
     result = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=120, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("error: could not get an Entra ID token") and result.stderr.count("\n") == 1

@@ -7,7 +7,13 @@ from datetime import datetime
 
 import pytest
 
-from {{ cookiecutter.package }}.tools import TOOLS, calculate, call_tool, chat_completions_tools, responses_tools
+from {{ cookiecutter.package }}.tools import (
+    TOOLS,
+    calculate,
+    call_tool,
+    chat_completions_tools,
+    responses_tools,
+)
 
 
 @pytest.mark.parametrize(

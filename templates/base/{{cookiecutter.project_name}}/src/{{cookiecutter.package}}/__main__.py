@@ -1,4 +1,4 @@
-"""`python -m {{ cookiecutter.package }}` runs the same command line as `{{ cookiecutter.project_name }}`."""
+"""`python -m <package>` runs the same command line as the console script."""
 
 import sys
 

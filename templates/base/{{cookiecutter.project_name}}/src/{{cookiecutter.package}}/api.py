@@ -1,7 +1,8 @@
-"""HTTP API of {{ cookiecutter.project_name }}: POST /chat {conversation_id?, message} -> {conversation_id, reply}; GET /healthz.
+"""The HTTP API: POST /chat {conversation_id?, message} -> {conversation_id, reply}; GET /healthz.
 
 No authentication of its own: run it behind your platform's (for example Container Apps or App Service
-authentication), or on localhost. `uvicorn {{ cookiecutter.package }}.api:app` or `{{ cookiecutter.project_name }} serve`.
+authentication), or on localhost. Start it with `{{ cookiecutter.project_name }} serve`
+or `uvicorn {{ cookiecutter.package }}.api:app`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ def _default_service() -> ChatService:
 
 def create_app(service_factory: Callable[[], ChatService] = _default_service) -> FastAPI:
     """The API; the chat service is built on the first request, so /healthz answers even before settings exist."""
-    app = FastAPI(title="{{ cookiecutter.project_name }}", summary="{{ cookiecutter.runtime_title }} chat")
+    app = FastAPI(
+        title="{{ cookiecutter.project_name }}",
+        summary="{{ cookiecutter.runtime_title }} chat",
+    )
     lock = threading.Lock()
     built: list[ChatService] = []
 

@@ -1,4 +1,7 @@
-"""Command line of {{ cookiecutter.project_name }}: `chat` (one message, or an interactive chat that streams), `serve`, `settings`."""
+"""The command line, installed as the console script `{{ cookiecutter.project_name }}`.
+
+Commands: chat (one message, or an interactive chat that streams), serve (the HTTP API), settings.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each command sets `handler(args) -> exit code`."""
     parser = argparse.ArgumentParser(
         prog="{{ cookiecutter.project_name }}",
-        description="{{ cookiecutter.runtime_title }} app (keyless: az login locally, managed identity in Azure).",
+        description=(
+            "{{ cookiecutter.runtime_title }} app; "
+            "keyless: az login locally, a managed identity in Azure."
+        ),
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show SDK logs (credentials tried, retries)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
