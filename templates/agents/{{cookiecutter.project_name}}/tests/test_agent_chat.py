@@ -31,6 +31,7 @@ def test_turns_run_the_agent_by_reference_on_one_server_conversation(service: Ag
     one, two = app_env.calls("POST", RESPONSES)
     for request in (one, two):
         assert request.path == f"{fake_service.PROJECT_PATH}/openai/v1/responses"
+        assert request.query == {}  # the v1 OpenAI surface takes no api-version
         assert request.body["agent_reference"] == AGENT_REFERENCE
         assert request.body["conversation"] == first.conversation_id
         assert "model" not in request.body and "previous_response_id" not in request.body
