@@ -334,6 +334,14 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confir
 PreviewOpt = Annotated[bool, typer.Option("--preview", help="Show the plan; change nothing.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 PurgeOpt = Annotated[bool, typer.Option("--purge", help="Purge the soft-deleted Foundry account (frees its name).")]
+PrincipalIdOpt = Annotated[
+    str | None,
+    typer.Option(envvar="AZURE_PRINCIPAL_ID", help="Object id of the deploying principal (default: signed-in one)."),
+]
+PrincipalTypeOpt = Annotated[
+    PrincipalChoice | None,
+    typer.Option(envvar="AZURE_PRINCIPAL_TYPE", help="Deploying principal kind (default: the spec's)."),
+]
 
 
 def _arm_args(subscription: str, resource_group: str, env: str, cloud: CloudChoice, arm_endpoint: str | None,
@@ -355,6 +363,8 @@ def provision(
     tenant: TenantOpt = None,
     restore: Annotated[bool, typer.Option("--restore", help="Restore a soft-deleted account of that name.")] = False,
     purge: PurgeOpt = False,
+    principal_id: PrincipalIdOpt = None,
+    principal_type: PrincipalTypeOpt = None,
     preview: PreviewOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
@@ -366,6 +376,8 @@ def provision(
     ui = render.ProgressPrinter(render.confirm_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json))
     with ui:
         result = api.provision(directory, location=location, restore=restore, purge=purge, preview=preview,
+                               principal_id=principal_id or None,
+                               principal_type=principal_type.value if principal_type else None,
                                confirm=ui.confirm, on_event=ui, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
@@ -413,6 +425,7 @@ def destroy(
     arm_endpoint: ArmEndpointOpt = None,
     tenant: TenantOpt = None,
     purge: PurgeOpt = False,
+    principal_id: PrincipalIdOpt = None,
     preview: PreviewOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
@@ -422,7 +435,8 @@ def destroy(
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     confirm = render.destroy_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json)
-    result = api.destroy(directory, location=location, purge=purge, preview=preview, confirm=confirm, **args)
+    result = api.destroy(directory, location=location, purge=purge, preview=preview, confirm=confirm,
+                         principal_id=principal_id or None, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return

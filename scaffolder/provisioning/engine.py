@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from scaffolder.errors import ProvisionError
+from scaffolder.errors import CredentialError, ProvisionError
 from scaffolder.provisioning.arm import Arm
 from scaffolder.provisioning.plan import GuidName, PlannedResource, ResourcePlan, resolve
 
@@ -122,12 +122,25 @@ def with_retries(call: Callable[[], Any], retry: RetryPolicy, what: str) -> Any:
         except Exception as exc:
             failure = failure_of(exc)
             if failure is None:
+                if _is_credential_failure(exc):
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise CredentialError(
+                        f"{what}: the Azure credential failed: {first}",
+                        hint="sign in again (`az login` / `azd auth login`) and re-run; finished resources are kept",
+                        code="CredentialUnavailable",
+                    ) from None
                 raise
             if failure.transient and attempt + 1 < retry.attempts:
                 retry.sleep(retry.delay(attempt, failure.retry_after))
                 attempt += 1
                 continue
             raise arm_error(what, failure, attempts=attempt + 1) from None
+
+
+def _is_credential_failure(exc: BaseException) -> bool:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    return isinstance(exc, ClientAuthenticationError) and getattr(exc, "response", None) is None
 
 
 HINTS = {

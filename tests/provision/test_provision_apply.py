@@ -282,3 +282,41 @@ def test_interrupted_run_resumes(arm: ArmEmulator, repo: Path, kw: dict[str, Any
     arm.reset_log()
     provision(repo, **kw)
     assert arm.writes() == 0
+
+
+def test_resource_left_creating_by_a_crash_is_written_again(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    provision(repo, **kw)
+    # As if the process died while the operation ran: ARM still shows the deployment as Creating.
+    dep = next(d for d in arm.of_type("Microsoft.CognitiveServices/accounts/deployments") if d["name"] == "gpt-5.4")
+    dep["properties"]["provisioningState"] = "Creating"
+    arm.reset_log()
+    result = provision(repo, **kw)
+    redo = [(c.key, c.differences) for c in result.changes if c.action != "unchanged"]
+    assert redo == [("deployment:gpt-5.4", ("provisioningState=Creating",))]
+    assert arm.resource(dep["id"])["properties"]["provisioningState"] == "Succeeded"  # type: ignore[index]
+
+
+def test_credential_failing_mid_run_is_a_credential_error(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class Expiring(FakeCredential):
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            if self.calls >= 1:  # the first token (to read the caller's object id) works, then sign-in lapses
+                raise ClientAuthenticationError("AADSTS700082: The refresh token has expired")
+            return super().get_token(*scopes, **kwargs)
+
+    with pytest.raises(CredentialError, match="AADSTS700082") as err:
+        provision(repo, **{**kw, "credential": Expiring()})
+    assert "az login" in (err.value.hint or "")
+
+
+def test_public_api_is_lazy_and_callable() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scaffolder; f = scaffolder.provision; g = scaffolder.preflight; h = scaffolder.destroy; "
+        "print(callable(f) and callable(g) and callable(h), any(m.startswith('azure') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False"]

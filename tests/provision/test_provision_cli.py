@@ -115,3 +115,25 @@ def test_importing_the_cli_loads_no_azure_sdk() -> None:
     code = "import sys, scaffolder.cli; print(sorted(m for m in sys.modules if m.startswith('azure')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_ci_principal_from_the_environment(
+    arm: ArmEmulator, repo: Path, cli_env: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ci = "99999999-0000-4000-8000-00000000c1c1"
+    arm.directory.add(ci)
+    monkeypatch.setenv("AZURE_PRINCIPAL_ID", ci)
+    monkeypatch.setenv("AZURE_PRINCIPAL_TYPE", "ServicePrincipal")
+    assert _run("provision", str(repo), *cli_env, "--yes").exit_code == 0
+    mine = [r for r in arm.of_type("Microsoft.Authorization/roleAssignments") if r["properties"]["principalId"] == ci]
+    assert mine and {r["properties"]["principalType"] for r in mine} == {"ServicePrincipal"}
+
+
+def test_rich_progress_on_a_terminal(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    from scaffolder.provisioning.render import ProgressPrinter
+
+    seen: list[int] = []
+    with ProgressPrinter(lambda changes: seen.append(len(changes)) is None, tty=True) as ui:
+        result = api.provision(repo, confirm=ui.confirm, on_event=ui, **kw)
+    assert result.applied and seen and ui.total == len(result.changes)
+    assert ui._progress is not None and ui._progress.finished
