@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -364,19 +365,25 @@ def outputs(plan: ResourcePlan, states: Mapping[str, Mapping[str, Any]]) -> dict
     }
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+_UNESCAPES = {"n": "\n", "r": "\r"}
+
+
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    # Double-quoted dotenv value, as azd (godotenv) writes them: backslash escapes for \\ " \n \r.
+    return '"' + "".join(_ESCAPES.get(ch, ch) for ch in value) + '"'
 
 
 def _parse_env(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for line in text.splitlines():
+    # Only "\n" ends a line: values may hold other characters str.splitlines() would split on.
+    for line in text.split("\n"):
         key, sep, value = line.partition("=")
         if not sep or key.strip().startswith("#"):
             continue
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+            value = re.sub(r"\\(.)", lambda m: _UNESCAPES.get(m.group(1), m.group(1)), value[1:-1], flags=re.S)
         out[key.strip()] = value
     return out
 
@@ -391,7 +398,7 @@ def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -
     text = "".join(f"{k}={_quote(v)}\n" for k, v in sorted(current.items()))
     fd, tmp = tempfile.mkstemp(prefix=".env.", dir=env_dir)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         Path(tmp).replace(path)
     except BaseException:
