@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import tempfile
@@ -138,6 +139,11 @@ def _open(
     if not resource_group:
         raise ProvisionError("no resource group given", hint="pass --resource-group or set AZURE_RESOURCE_GROUP")
     spec, _ = load_answers(Path(directory))
+    # Without any logging set up, Python's last-resort handler would print azure-identity's multi-line
+    # credential-chain warnings; a NullHandler stops that and still lets records reach configured handlers.
+    azure_logger = logging.getLogger("azure")
+    if not any(isinstance(h, logging.NullHandler) for h in azure_logger.handlers):
+        azure_logger.addHandler(logging.NullHandler())
     endpoint, authority = arm_endpoint_for(cloud, arm_endpoint)
     cred = credential if credential is not None else default_credential(authority, tenant_id)
     conn = Connection(

@@ -137,3 +137,28 @@ def test_rich_progress_on_a_terminal(arm: ArmEmulator, repo: Path, kw: dict[str,
         result = api.provision(repo, confirm=ui.confirm, on_event=ui, **kw)
     assert result.applied and seen and ui.total == len(result.changes)
     assert ui._progress is not None and ui._progress.finished
+
+
+def test_no_credential_is_two_lines_and_exit_8(repo: Path, cli_env: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from azure.identity import DefaultAzureCredential
+
+    monkeypatch.setattr(
+        api,
+        "default_credential",
+        lambda authority, tenant: DefaultAzureCredential(
+            exclude_managed_identity_credential=True,
+            exclude_cli_credential=True,
+            exclude_developer_cli_credential=True,
+            exclude_powershell_credential=True,
+            exclude_visual_studio_code_credential=True,
+            exclude_shared_token_cache_credential=True,
+            exclude_interactive_browser_credential=True,
+            exclude_workload_identity_credential=True,
+        ),
+    )
+    result = _run("provision", str(repo), *cli_env, "--preview")
+    assert result.exit_code == 8
+    lines = result.stderr.strip().splitlines()
+    assert (
+        len(lines) == 2 and lines[0].startswith("error: no Azure credential available") and lines[1].startswith("hint:")
+    )
