@@ -28,9 +28,9 @@ from scaffolder.validate._model import (
     loop_parts,
     object_properties,
     pos,
+    string_parts,
     string_value,
     text,
-    unescape,
 )
 
 Kind = Literal["string", "int", "bool", "array", "object", "null", "any"]
@@ -517,7 +517,9 @@ def _arith(op: str, a: int, b: int) -> int | None:
     if op == "*":
         return a * b
     if op in ("/", "%") and b != 0:
-        return int(a / b) if op == "/" else a - b * int(a / b)
+        # ARM's div/mod truncate toward zero (C# semantics), unlike Python's floor division
+        quotient = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
+        return quotient if op == "/" else a - b * quotient
     return None
 
 
@@ -679,22 +681,16 @@ class Evaluator:
         return Obj(items)
 
     def _string(self, node: ts.Node, env: Mapping[str, Value]) -> Value:
-        value = string_value(node)
-        if value is not None:
-            return Lit(value)
-        parts: list[str] = []
-        for child in node.named_children:
-            if child.type == "interpolation":
-                inner = kids(child)
-                v = self.eval(inner[0], env) if inner else ANY
-                if not isinstance(v, Lit):
-                    return Unknown("string")
-                parts.append(_str(v.value))
-            elif child.type == "escape_sequence":
-                parts.append(unescape(text(child)))
-            elif child.type == "string_content":
-                parts.append(text(child))
-        return Lit("".join(parts))
+        out: list[str] = []
+        for part in string_parts(node):
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            v = self.eval(part, env)
+            if not isinstance(v, Lit):
+                return Unknown("string")
+            out.append(_str(v.value))
+        return Lit("".join(out))
 
     def _unary(self, node: ts.Node, env: Mapping[str, Value]) -> Value:
         arg = node.child_by_field_name("argument")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,9 @@ def kids(node: ts.Node) -> list[ts.Node]:
     return [c for c in node.named_children if c.type not in TRIVIA]
 
 
+_ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]+\}|.)", re.DOTALL)
+
+
 def unescape(esc: str) -> str:
     """The character a string escape sequence stands for."""
     if esc.startswith("\\u{"):
@@ -69,23 +73,39 @@ def unescape(esc: str) -> str:
     return _ESCAPES.get(esc, esc[1:])
 
 
+def _decode(raw: str) -> str:
+    return _ESCAPE.sub(lambda m: unescape(m.group(0)), raw)
+
+
+def string_parts(node: ts.Node) -> list[str | ts.Node]:
+    """A string literal as decoded text pieces and interpolated expression nodes, in order."""
+    raw = node.text or b""
+    if raw.startswith(b"'''"):
+        body = raw[3:-3].decode("utf-8", errors="replace")
+        return [body[1:] if body.startswith("\n") else body.removeprefix("\r\n")]
+    parts: list[str | ts.Node] = []
+    cursor = node.start_byte + 1
+    for child in node.named_children:
+        if child.type != "interpolation":
+            continue
+        chunk = raw[cursor - node.start_byte:child.start_byte - node.start_byte]
+        parts.append(_decode(chunk.decode("utf-8", "replace")))
+        inner = kids(child)
+        if inner:
+            parts.append(inner[0])
+        cursor = child.end_byte
+    parts.append(_decode(raw[cursor - node.start_byte:len(raw) - 1].decode("utf-8", "replace")))
+    return [p for p in parts if not (isinstance(p, str) and p == "")] or [""]
+
+
 def string_value(node: ts.Node) -> str | None:
     """The value of a string literal; None for interpolated strings and non-strings."""
     if node.type != "string":
         return None
-    raw = text(node)
-    if raw.startswith("'''"):
-        body = raw[3:-3]
-        return body[1:] if body.startswith("\n") else body.removeprefix("\r\n")
-    parts: list[str] = []
-    for child in node.named_children:
-        if child.type == "interpolation":
-            return None
-        if child.type == "escape_sequence":
-            parts.append(unescape(text(child)))
-        elif child.type == "string_content":
-            parts.append(text(child))
-    return "".join(parts)
+    parts = string_parts(node)
+    if any(not isinstance(p, str) for p in parts):
+        return None
+    return "".join(p for p in parts if isinstance(p, str))
 
 
 def property_key(prop: ts.Node) -> tuple[str, ts.Node] | None:
