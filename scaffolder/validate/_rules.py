@@ -273,7 +273,8 @@ class _Rules:
             secure = {n for n, d in self.file.params.items() if d.decorator("secure") is not None}
             for node in iter_nodes(value):
                 if node.type == "identifier" and text(node) in secure:
-                    self.add("no-secret-outputs", pos(node), f"output {name!r} returns the @secure() param {text(node)!r}")
+                    message = f"output {name!r} returns the @secure() param {text(node)!r}"
+                    self.add("no-secret-outputs", pos(node), message)
                 elif node.type == "call_expression" and (call_name(node) or "").rsplit(".", 1)[-1] == "getSecret":
                     self.add("no-secret-outputs", pos(node), f"output {name!r} returns a Key Vault secret")
                 elif node.type == "property_identifier" and _words(text(node)) & SECRET_WORDS:
