@@ -58,6 +58,18 @@ def test_tool_round_trip_on_the_wire(service: AgentChat, app_env: FakeFoundry) -
     assert answered.body["agent_reference"] == AGENT_REFERENCE
 
 
+def test_parallel_tool_calls_are_answered_together(service: AgentChat, app_env: FakeFoundry) -> None:
+    reply = service.reply(None, "calculate 2+2 and 3*3")
+    assert reply.text == "The calculate tool says: 4; The calculate tool says: 9"
+    asked, answered = app_env.calls("POST", RESPONSES)
+    calls = [i["call_id"] for i in asked.response["output"] if i["type"] == "function_call"]
+    assert len(calls) == 2
+    assert answered.body["input"] == [
+        {"type": "function_call_output", "call_id": calls[0], "output": "4"},
+        {"type": "function_call_output", "call_id": calls[1], "output": "9"},
+    ]
+
+
 def test_streaming_sends_stream_true_and_runs_tools(service: AgentChat, app_env: FakeFoundry) -> None:
     stream = service.stream(None, "calculate 2**5")
     deltas = list(stream)
