@@ -67,9 +67,10 @@ class Item:
 
 @dataclass
 class Obj:
-    """An object with known keys."""
+    """An object with known keys; `closed` when those are all its keys (a literal, or parameter JSON)."""
 
     items: dict[str, Item] = field(default_factory=dict)
+    closed: bool = True
 
 
 @dataclass
@@ -220,7 +221,7 @@ def _union(args: Sequence[Value]) -> Value:
                         merged[k] = Item(_union([old.value, item.value]), item.at)
                     else:
                         merged[k] = item
-        return Obj(merged)
+        return Obj(merged, closed=all(isinstance(a, Obj) and a.closed for a in args))
     if args and all(isinstance(a, Arr) for a in args):
         seen: list[Item] = []
         plain: list[object] = []
@@ -363,7 +364,7 @@ def _guid(args: Sequence[Value]) -> Value:
 
 
 def _resource_group(args: Sequence[Value]) -> Value:
-    return Obj({
+    return Obj(closed=False, items={
         "id": Item(Unknown("string", origin="resourceGroup().id"), (0, 0)),
         "name": Item(Unknown("string", origin="resourceGroup().name"), (0, 0)),
         "location": Item(Unknown("string", origin="resourceGroup().location"), (0, 0)),
@@ -376,7 +377,7 @@ def _resource_group(args: Sequence[Value]) -> Value:
 
 def _subscription(args: Sequence[Value]) -> Value:
     keys = ("id", "subscriptionId", "tenantId", "displayName")
-    return Obj({k: Item(Unknown("string", origin=f"subscription().{k}"), (0, 0)) for k in keys})
+    return Obj({k: Item(Unknown("string", origin=f"subscription().{k}"), (0, 0)) for k in keys}, closed=False)
 
 
 Builtin = Callable[[Sequence[Value]], Value]
@@ -544,6 +545,9 @@ class Evaluator:
         self._module_outputs = module_outputs
         self._vars: dict[str, Value] = {}
         self._busy: set[str] = set()
+        # (node, message) for reads the deployment would fail on: a key missing from a closed object,
+        # an index past the end of a known array
+        self.problems: dict[tuple[int, int, str], tuple[ts.Node, str]] = {}
         self._variables = file.variables
         self._symbols: dict[str, Resource | Module] = {}
         for res in file.resources:
@@ -598,12 +602,21 @@ class Evaluator:
             return Ref(sym, collection=sym.parts.loop is not None)
         return ANY
 
-    def member(self, base: Value, prop: str, env: Mapping[str, Value]) -> Value:
+    def problem(self, node: ts.Node | None, message: str) -> None:
+        """Record a read the deployment would fail on (safe dereference `.?`/`[?]` excepted)."""
+        if node is None or any("?" in c.type for c in node.children if not c.is_named):
+            return
+        self.problems.setdefault((node.start_byte, node.end_byte, message), (node, message))
+
+    def member(self, base: Value, prop: str, env: Mapping[str, Value], node: ts.Node | None = None) -> Value:
         """`base.prop`."""
         if isinstance(base, Alt):
-            return _alt([self.member(o, prop, env) for o in base.options])
+            return _alt([self.member(o, prop, env, node) for o in base.options])
         if isinstance(base, Obj):
             item = base.items.get(prop)
+            if item is None and base.closed:
+                known = ", ".join(sorted(base.items)) or "none"
+                self.problem(node, f"the object has no property {prop!r} (it has: {known})")
             return item.value if item is not None else ANY
         if isinstance(base, Ref) and not base.collection:
             return self._ref_member(base.target, prop, env)
@@ -662,7 +675,7 @@ class Evaluator:
             prop = node.child_by_field_name("property")
             if obj is None or prop is None:
                 return ANY
-            return self.member(self.eval(obj, scope), text(prop), scope)
+            return self.member(self.eval(obj, scope), text(prop), scope, node)
         if t == "subscript_expression":
             return self._subscript(node, scope)
         if t == "call_expression":
@@ -779,9 +792,10 @@ class Evaluator:
                     return base.items[0].value if base.items else ANY
                 if -len(base.items) <= key.value < len(base.items):
                     return base.items[key.value].value
+                self.problem(node, f"index {key.value} is out of range for an array of {len(base.items)}")
                 return ANY
             if isinstance(key.value, str):
-                return self.member(base, key.value, env)
+                return self.member(base, key.value, env, node)
         return ANY
 
     def _call(self, node: ts.Node, env: Mapping[str, Value]) -> Value:

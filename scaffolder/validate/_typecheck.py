@@ -27,6 +27,7 @@ from scaffolder.validate._eval import (
     Value,
     kind_of,
     module_output_kinds,
+    param_problems,
 )
 from scaffolder.validate._findings import Finding, Severity, sorted_findings
 from scaffolder.validate._model import (
@@ -318,6 +319,8 @@ class Instance:
     label: str
     depth: int = 0
     children: dict[int, Instance | None] = field(default_factory=dict)
+    caller: str = ""
+    given: dict[str, Item] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -379,11 +382,14 @@ class Renderer:
                 if isinstance(keep, Lit) and keep.value is False:
                     continue
             params_node = object_get(body, "params")
-            given: dict[str, Value] = {}
+            given: dict[str, Item] = {}
             if params_node is not None and params_node.type == "object":
-                given = {k: item.value for k, item in inst.evaluator.object(params_node, env).items.items()}
+                given = dict(inst.evaluator.object(params_node, env).items)
             suffix = f"[{i}]" if module.parts.loop is not None else ""
-            out.append(self._instance(target, given, f"{inst.label}>{module.name}{suffix}", inst.depth + 1))
+            child = self._instance(target, {k: item.value for k, item in given.items()},
+                                   f"{inst.label}>{module.name}{suffix}", inst.depth + 1)
+            child.caller, child.given = inst.file.name, given
+            out.append(child)
         return out
 
     def _outputs(self, inst: Instance, module: Module) -> Value:
@@ -481,17 +487,18 @@ def _check_file(
     checker = _Checker(file.name, note)
     for res in file.all_resources():
         lookup = backend.resource(res.type, res.api_version)
-        if lookup.body is None:
-            if not rendered and lookup.severity != "skip":
-                line, col = pos(_type_node(res))
-                rule = "types/unknown-resource-type" if lookup.severity == "error" else "types/no-type-data"
-                severity: Severity = "error" if lookup.severity == "error" else "warning"
-                out.append(Finding(rule, severity, file.name, line, f"{res.name}: {lookup.problem}", col))
-            continue
+        if lookup.body is None and not rendered and lookup.severity != "skip":
+            line, col = pos(_type_node(res))
+            rule = "types/unknown-resource-type" if lookup.severity == "error" else "types/no-type-data"
+            severity: Severity = "error" if lookup.severity == "error" else "warning"
+            out.append(Finding(rule, severity, file.name, line, f"{res.name}: {lookup.problem}", col))
         if res.existing:
             continue
         at = pos(res.decl.name_node)
+        # evaluate every body, schema or not: evaluation itself finds reads that would fail
         for body in resource_bodies(evaluator, res, skip_false=bool(rendered)):
+            if lookup.body is None:
+                continue
             if isinstance(lookup.body, ObjectSchema):
                 issues = checker._object(body, lookup.body, "", at)
             else:
@@ -501,6 +508,31 @@ def _check_file(
                                    f"{res.name} ({res.type}): {issue.message}", issue.at[1]))
     if not rendered:
         _check_reads(file, backend, out)
+    _check_evaluation(file, evaluator, note, out)
+
+
+def _check_evaluation(file: BicepFile, evaluator: Evaluator, note: str, out: list[Finding]) -> None:
+    """Reads the deployment would fail on, found while evaluating every variable and output."""
+    for name in file.variables:
+        evaluator.variable(name)
+    for decl in file.outputs.values():
+        if decl.value is not None:
+            evaluator.eval(decl.value)
+    for node, message in evaluator.problems.values():
+        line, col = pos(node)
+        out.append(Finding("semantics/missing-key", "error", file.name, line, f"{text(node)}: {message}{note}", col))
+
+
+def _check_call(inst: Instance, out: list[Finding]) -> None:
+    """The values a module call passes meet the module's declared types, @allowed and bounds."""
+    for name, item in inst.given.items():
+        decl = inst.file.params.get(name)
+        if decl is None:
+            continue  # an unknown param: the semantics layer reports it
+        for severity, message in param_problems(item.value, decl):
+            if severity == "error":
+                out.append(Finding("semantics/module-param-type", "error", inst.caller, item.at[0],
+                                   f"{message} [rendered: {inst.label}]", item.at[1]))
 
 
 def _check_reads(file: BicepFile, backend: Backend, out: list[Finding]) -> None:
@@ -591,4 +623,5 @@ def check_rendered_types(project: Project, backend: Backend) -> list[Finding]:
         return []
     for inst in Renderer(project).instances():
         _check_file(inst.file, inst.evaluator, backend, rendered=inst.label, out=out)
+        _check_call(inst, out)
     return sorted_findings(out)

@@ -25,6 +25,7 @@ ACCOUNT = "infra/modules/foundry-account.bicep"
 DEPLOYMENTS = "infra/modules/model-deployments.bicep"
 MAIN = "infra/main.bicep"
 PARAMS = "infra/main.parameters.json"
+ROLES = "infra/modules/role-assignments.bicep"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class Defect:
     rule: str
     marker: str | None = None
     sdk_rule: str | None = None  # what the SDK backend reports instead, when it differs
+    where: str | None = None  # the file the finding is in, when not the one changed
+
+    @property
+    def shown(self) -> str:
+        return self.where or self.file
 
 
 DEFECTS = (
@@ -74,7 +80,15 @@ DEFECTS = (
     Defect("read-typo", ACCOUNT, "account.properties.endpoints[", "account.properties.endpionts[",
            "types/unknown-property", "endpionts"),
     Defect("rendered-capacity-string", PARAMS, '"capacity": 10', '"capacity": "10"',
-           "types/wrong-type", "capacity: d.capacity"),
+           "types/wrong-type", "capacity: d.capacity", where=DEPLOYMENTS),
+    Defect("rendered-unknown-role-key", PARAMS, '"cognitiveServicesOpenAiUser"', '"cognitiveServicesOpenAiUsr"',
+           "semantics/missing-key", "name: guid(account.id, principalId, roleIds[role])", where=ROLES),
+    Defect("rendered-module-param-bound", PARAMS, '"logRetentionInDays": {\n      "value": 30',
+           '"logRetentionInDays": {\n      "value": 7', "semantics/module-param-type", "retentionInDays:",
+           where=MAIN),
+    Defect("missing-key", ROLES, "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', "
+           "roleIds[role])", "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', "
+           "roleIds.foundryUsr)", "semantics/missing-key", "roleIds.foundryUsr"),
     Defect("list-keys-output", ACCOUNT, "output name string = account.name",
            "output name string = account.name\noutput primaryKey string = account.listKeys().key1",
            "policy/no-list-keys", "listKeys()"),
@@ -124,8 +138,7 @@ def test_injected_defect_is_reported(
         rule = defect.sdk_rule if backend_name == "sdk" and defect.sdk_rule else defect.rule
         hits = _matching(findings, rule)
         assert hits, f"{backend_name}: expected {rule}, got {[str(f) for f in findings]}"
-        shown = "infra/modules/model-deployments.bicep" if defect.file == PARAMS and rule.startswith("types/") \
-            else defect.file
+        shown = defect.shown
         assert shown in {f.file for f in hits}  # knock-on findings elsewhere are fine (main reads the output)
         if defect.marker is not None:
             line = _line_of(repo / shown, defect.marker)
