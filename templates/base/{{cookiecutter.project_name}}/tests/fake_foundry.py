@@ -235,13 +235,22 @@ _CALC = re.compile(r"\bcalculate\s+(.+?)\s*\??$", re.IGNORECASE)
 
 
 def fake_model(transcript: list[Turn], tools: set[str]) -> ModelOutput:
-    """Deterministic stand-in for a model: remembers names, calls the example tools, reports their output."""
+    """Deterministic stand-in for a model: remembers names, calls the example tools, reports their output.
+
+    "calculate A and B" asks for two calculate calls at once (parallel tool calls).
+    """
     last = transcript[-1] if transcript else Turn("user")
     if last.role == "tool":
-        return ModelOutput(f"The {last.name} tool says: {last.text}")
+        outputs: list[str] = []
+        for turn in reversed(transcript):
+            if turn.role != "tool":
+                break
+            outputs.insert(0, f"The {turn.name} tool says: {turn.text}")
+        return ModelOutput("; ".join(outputs))
     text = last.text
     if "calculate" in tools and (m := _CALC.search(text)):
-        return ModelOutput(calls=[ToolCall("calculate", {"expression": m.group(1)})])
+        expressions = [e.strip() for e in m.group(1).split(" and ")]
+        return ModelOutput(calls=[ToolCall("calculate", {"expression": e}) for e in expressions])
     if "get_current_time" in tools and "time" in text.lower():
         return ModelOutput(calls=[ToolCall("get_current_time", {"timezone": "UTC"})])
     if m := _NAME.search(text):

@@ -13,6 +13,7 @@ from fake_foundry import Answer, FakeFoundry, ModelOutput, Turn, error, fake_mod
 DEPLOYMENT = "{{ cookiecutter.model_deployment }}"
 BASE_PATH = "/openai/v1/"
 RESPONSES = r"/openai/v1/responses"
+FAIL_PHRASE = "make the model fail"  # a user message the fake answers with a failed response
 
 
 def app_env(server: FakeFoundry) -> dict[str, str]:
@@ -52,6 +53,8 @@ class ResponsesService:
         tools = {t["name"] for t in body.get("tools") or [] if t.get("type") == "function"}
         output = fake_model(history + new_turns, tools)
         response = _response(body, previous, output)
+        if new_turns and new_turns[-1].text == FAIL_PHRASE:
+            return _failed(body, response)
         out_turns = [Turn("tool_call", name=c.name, call_id=c.call_id) for c in output.calls]
         if output.text:
             out_turns.append(Turn("assistant", output.text))
@@ -128,6 +131,20 @@ def _response(body: dict[str, Any], previous: str | None, output: ModelOutput) -
         "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15,
                   "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
     }
+
+
+def _failed(body: dict[str, Any], response: dict[str, Any]) -> Answer:
+    """How the service reports a response it could not finish: 500 when asked directly, response.failed in a stream."""
+    failure = {"code": "server_error", "message": "The model could not finish this response."}
+    if not body.get("stream"):
+        return error(500, failure["code"], failure["message"], **{"retry-after-ms": "1"})
+    started = {**response, "status": "in_progress", "output": [], "usage": None}
+    failed = {**response, "status": "failed", "output": [], "error": failure}
+    return Answer(200, failed, events=[
+        ("response.created", {"response": started}),
+        ("response.in_progress", {"response": started}),
+        ("response.failed", {"response": failed}),
+    ])
 
 
 def _events(response: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

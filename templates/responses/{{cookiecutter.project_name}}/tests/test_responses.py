@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fake_foundry import FakeFoundry
-from fake_service import DEPLOYMENT, RESPONSES
+from fake_service import DEPLOYMENT, FAIL_PHRASE, RESPONSES
 
 from {{ cookiecutter.package }}.chat import make_service
 from {{ cookiecutter.package }}.errors import ServiceError
@@ -40,6 +40,29 @@ def test_tool_output_is_sent_back_by_call_id(app_env: FakeFoundry, service: Chat
     assert answered.body["previous_response_id"] == asked.response["id"]
     assert answered.body["input"] == [{"type": "function_call_output", "call_id": call["call_id"], "output": "42"}]
     assert {t["name"] for t in answered.body["tools"] if t["type"] == "function"} == {"calculate", "get_current_time"}
+
+
+def test_parallel_tool_calls_are_all_answered(app_env: FakeFoundry, service: ChatService) -> None:
+    reply = service.reply(None, "calculate 1+1 and 2*3")
+    assert reply.text == "The calculate tool says: 2; The calculate tool says: 6"
+    asked, answered = app_env.calls("POST", RESPONSES)
+    call_ids = [item["call_id"] for item in asked.response["output"] if item["type"] == "function_call"]
+    assert len(call_ids) == 2
+    assert [item["call_id"] for item in answered.body["input"]] == call_ids
+    assert [item["output"] for item in answered.body["input"]] == ["2", "6"]
+
+
+def test_failed_response_in_a_stream_is_one_clear_error(app_env: FakeFoundry, service: ChatService) -> None:
+    first = service.reply(None, "my name is Ada")
+    with pytest.raises(ServiceError, match="could not finish the response: The model could not finish"):
+        "".join(service.stream(first.conversation_id, FAIL_PHRASE))
+    assert service.reply(first.conversation_id, "what is my name?").text == "Your name is Ada."
+
+
+def test_failed_response_without_streaming_is_one_clear_error(app_env: FakeFoundry, service: ChatService) -> None:
+    with pytest.raises(ServiceError, match="500"):
+        service.reply(None, FAIL_PHRASE)
+    assert [r.status for r in app_env.requests] == [500, 500, 500]  # server errors are retried too
 
 
 def test_streamed_turns_chain_the_same_way(app_env: FakeFoundry, service: ChatService) -> None:

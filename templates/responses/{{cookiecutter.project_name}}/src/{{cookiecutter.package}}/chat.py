@@ -112,6 +112,14 @@ class ResponsesChat:
             for event in events:
                 if event.type == "response.output_text.delta":
                     yield event.delta
+                elif event.type == "response.failed":
+                    detail = event.response.error.message if event.response.error else "no detail given"
+                    raise ServiceError(f"the service could not finish the response: {detail}")
+                elif event.type == "error":
+                    raise ServiceError(f"the service reported an error while streaming: {event.message}")
+                elif event.type == "response.incomplete":
+                    # Cut short (for example by max_output_tokens): keep the partial answer and continue from it.
+                    return event.response
             final: Response = events.get_final_response()
         return final
 
