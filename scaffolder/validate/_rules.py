@@ -111,6 +111,17 @@ def _get(value: Value, path: tuple[str, ...]) -> Item | None:
     return item
 
 
+def deploys_models(project: Project, file: BicepFile, mod: Module, seen: set[str]) -> bool:
+    """Whether a module call (transitively) writes model deployments."""
+    target = project.module_file(file, mod)
+    if target is None or target.name in seen:
+        return False
+    seen.add(target.name)
+    if any(r.type.lower() == DEPLOYMENTS and not r.existing for r in target.all_resources()):
+        return True
+    return any(deploys_models(project, target, m, seen) for m in target.modules)
+
+
 class _Rules:
     def __init__(self, project: Project, file: BicepFile) -> None:
         self.project = project
@@ -147,7 +158,7 @@ class _Rules:
             if kind == DEPLOYMENTS and res.parts.loop is not None:
                 self._batch_size(res.decl.decorators, res.decl.name_node, f"deployment loop {res.name!r}")
         for mod in self.file.modules:
-            if mod.parts.loop is not None and self._deploys_models(mod, set()):
+            if mod.parts.loop is not None and deploys_models(self.project, self.file, mod, set()):
                 self._batch_size(mod.decl.decorators, mod.decl.name_node, f"module loop {mod.name!r}")
         self._ordering()
         self._list_calls()
@@ -182,25 +193,13 @@ class _Rules:
         if values != [Lit(1)]:
             self.add("deployment-batch-size", pos(call), f"{what} has {text(call)}; it must be @batchSize(1)")
 
-    def _deploys_models(self, mod: Module, seen: set[str]) -> bool:
-        target = self.project.module_file(self.file, mod)
-        if target is None or target.name in seen:
-            return False
-        seen.add(target.name)
-        if any(r.type.lower() == DEPLOYMENTS and not r.existing for r in target.all_resources()):
-            return True
-        return any(self._deploys_models_in(target, m, seen) for m in target.modules)
-
-    def _deploys_models_in(self, file: BicepFile, mod: Module, seen: set[str]) -> bool:
-        return _Rules(self.project, file)._deploys_models(mod, seen)
-
     def _ordering(self) -> None:
         writers: list[tuple[str, ts.Node]] = []
         for res in self.file.resources:
             if res.type.lower() == DEPLOYMENTS and not res.existing:
                 writers.append((res.name, res.decl.name_node))
         for mod in self.file.modules:
-            if self._deploys_models(mod, set()):
+            if deploys_models(self.project, self.file, mod, set()):
                 writers.append((mod.name, mod.decl.name_node))
         if len(writers) < 2:
             return

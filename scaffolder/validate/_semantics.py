@@ -78,10 +78,6 @@ class _FileChecker:
                 self.globals.setdefault(decl.name, decl)
         self.used: set[str] = set()
         self.evaluator = Evaluator(file, module_outputs=self._static_outputs)
-        self.nested: dict[int, Resource] = {}
-        for res in file.all_resources():
-            if res.parent is not None:
-                self.nested[res.decl.node.id] = res
         self._runtime_memo: dict[str, str | None] = {}
 
     def _static_outputs(self, module: Module) -> Value:

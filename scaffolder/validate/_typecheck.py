@@ -143,9 +143,9 @@ class _Checker:
             return self._lit(v, s, path, at)
         if isinstance(v, Obj):
             if isinstance(s, ObjectSchema):
-                return self._object(v, s, path, at)
+                return self.check_object(v, s, path, at)
             if isinstance(s, DiscriminatedSchema):
-                return self._discriminated(v, s, path, at)
+                return self.check_discriminated(v, s, path, at)
         if isinstance(v, Arr) and isinstance(s, ArraySchema):
             out = []
             if not v.open:
@@ -251,7 +251,7 @@ class _Checker:
                 best = issues
         return best or []
 
-    def _object(self, v: Obj, s: ObjectSchema, path: str, at: tuple[int, int]) -> list[Issue]:
+    def check_object(self, v: Obj, s: ObjectSchema, path: str, at: tuple[int, int]) -> list[Issue]:
         out: list[Issue] = []
         folded = {k.lower(): k for k in s.props}
         prefix = f"{path}." if path else ""
@@ -285,7 +285,7 @@ class _Checker:
                 out.append(self.issue("missing-property", at, f"{prefix}{name}: required property is missing"))
         return out
 
-    def _discriminated(self, v: Obj, s: DiscriminatedSchema, path: str, at: tuple[int, int]) -> list[Issue]:
+    def check_discriminated(self, v: Obj, s: DiscriminatedSchema, path: str, at: tuple[int, int]) -> list[Issue]:
         item = v.items.get(s.discriminator)
         prefix = f"{path}." if path else ""
         if item is None:
@@ -299,14 +299,14 @@ class _Checker:
                                    f"{prefix}{s.discriminator}: {value.value!r} is not one of {known}")]
             merged = ObjectSchema(element.name, {**s.base, **element.props}, element.additional)
             merged.props.setdefault(s.discriminator, Prop(LiteralSchema(value.value), required=True))
-            return self._object(v, merged, path, at)
+            return self.check_object(v, merged, path, at)
         # discriminator not known here: accept any variant's properties, require only the common ones
         props: dict[str, Prop] = {s.discriminator: Prop(StringSchema(), required=True)}
         for element in s.elements.values():
             for k, p in element.props.items():
                 props.setdefault(k, Prop(p.type, False, p.readonly, p.writeonly))
         props.update(s.base)
-        return self._object(v, ObjectSchema(s.name, props), path, at)
+        return self.check_object(v, ObjectSchema(s.name, props), path, at)
 
 
 # -- rendering --------------------------------------------------------------------------------------------
@@ -500,9 +500,9 @@ def _check_file(
             if lookup.body is None:
                 continue
             if isinstance(lookup.body, ObjectSchema):
-                issues = checker._object(body, lookup.body, "", at)
+                issues = checker.check_object(body, lookup.body, "", at)
             else:
-                issues = checker._discriminated(body, lookup.body, "", at)
+                issues = checker.check_discriminated(body, lookup.body, "", at)
             for issue in issues:
                 out.append(Finding(issue.rule, issue.severity, file.name, issue.at[0],
                                    f"{res.name} ({res.type}): {issue.message}", issue.at[1]))
