@@ -443,6 +443,47 @@ def destroy(
     render.render_destroy(result)
 
 
+@app.command()
+@handled
+def check(
+    directory: Annotated[Path, typer.Argument(help="The generated repo.")] = Path(),
+    standards: Annotated[
+        Path | None, typer.Option("--standards", help="Standards file [default: as for `new`].")
+    ] = None,
+    checkov_venv: Annotated[
+        Path | None, typer.Option("--checkov-venv", help="A venv holding checkov [default: found, or skipped].")
+    ] = None,
+    install_checkov: Annotated[
+        bool, typer.Option("--install-checkov", help="Create the checkov venv in the user cache first (pip).")
+    ] = False,
+    offline: Annotated[bool, typer.Option(help="Skip external tools (checkov, bicep build).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Validate a generated repo for CI: Bicep, security, schema, consistency, standards, model lifecycle."""
+    from scaffolder import check as checks
+    from scaffolder import standards as team
+
+    if install_checkov and checks.locate_checkov(checkov_venv) is None:
+        from scaffolder.validate import install_checkov_venv
+
+        _err(f"installing checkov into {checks.user_checkov_venv()} ...")
+        checkov_venv = install_checkov_venv(checks.user_checkov_venv())
+    found = team.discover(standards)
+    result = checks.check(directory, standards=team.load(found) if found else None, checkov=checkov_venv,
+                          offline_only=offline)
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        for finding in result.findings:
+            print(str(finding))
+        for note in result.notes:
+            _err(f"note: {note}")
+        verdict = "ok" if result.ok else f"{len(result.findings)} finding(s)"
+        _err(f"check {verdict}: {', '.join(result.layers)}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="scaffolder")
