@@ -368,17 +368,23 @@ def provision(
     preview: PreviewOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
+    standards: Annotated[
+        Path | None, typer.Option("--standards", help="Standards file, enforced again before any write.")
+    ] = None,
 ) -> None:
     """Create the repo's Azure resources through the Azure SDK, exactly as its Bicep declares them."""
+    from scaffolder import standards as team
     from scaffolder.provisioning import api, render
 
+    found = team.discover(standards)
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     ui = render.ProgressPrinter(render.confirm_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json))
     with ui:
         result = api.provision(directory, location=location, restore=restore, purge=purge, preview=preview,
                                principal_id=principal_id or None,
                                principal_type=principal_type.value if principal_type else None,
-                               confirm=ui.confirm, on_event=ui, **args)
+                               confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
+                               **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return

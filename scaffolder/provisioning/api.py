@@ -19,6 +19,7 @@ from scaffolder.provisioning.engine import Change, Engine, Event, RetryPolicy, w
 from scaffolder.provisioning.plan import ResourcePlan, Target, build_plan
 from scaffolder.provisioning.preflight import PreflightResult, run_checks
 from scaffolder.spec import ProjectSpec, load_answers
+from scaffolder.standards import LoadedStandards, enforce
 
 Confirm = Callable[[list[Change]], bool]
 
@@ -272,15 +273,20 @@ def provision(
     polling_interval: float | None = None,
     skip_preflight: bool = False,
     today: dt.date | None = None,
+    standards: LoadedStandards | None = None,
 ) -> ProvisionResult:
     """Create or update the generated repo's resources, exactly as its Bicep declares them.
 
     Reads first (current state, diff, preflight), then `confirm(changes)` unless `preview`; applies the
     creates/updates in dependency order and writes the outputs to `<directory>/.azure/<env>/.env`.
-    `credential` is any azure-core TokenCredential (DefaultAzureCredential when None).
+    `credential` is any azure-core TokenCredential (DefaultAzureCredential when None). The team
+    `standards` (if any) are enforced again, on the effective region, before anything is read or written.
     """
     if restore and purge:
         raise ProvisionError("--restore and --purge exclude each other", hint="restore recovers, purge deletes")
+    if standards is not None:
+        spec, _ = load_answers(Path(directory))
+        enforce(spec.model_copy(update={"location": location}) if location else spec, standards)
     session = _open(
         directory,
         subscription_id=subscription_id,

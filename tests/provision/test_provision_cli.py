@@ -162,3 +162,17 @@ def test_no_credential_is_two_lines_and_exit_8(repo: Path, cli_env: list[str], m
     assert (
         len(lines) == 2 and lines[0].startswith("error: no Azure credential available") and lines[1].startswith("hint:")
     )
+
+
+def test_provision_enforces_the_standards_before_any_request(
+    arm: ArmEmulator, repo: Path, cli_env: list[str], tmp_path: Path
+) -> None:
+    standards = tmp_path / "standards.yml"
+    standards.write_text("name: team\nregions:\n  allowed: [swedencentral]\n")
+    arm.reset_log()
+    refused = _run("provision", str(repo), *cli_env, "--yes", "--standards", str(standards))
+    assert refused.exit_code == 3
+    assert "is not allowed by the standards" in refused.stderr and "[team: regions.allowed]" in refused.stderr
+    assert arm.writes() == 0
+    standards.write_text("name: team\nregions:\n  allowed: [swedencentral, eastus2]\n")
+    assert _run("provision", str(repo), *cli_env, "--yes", "--standards", str(standards)).exit_code == 0
