@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from scaffolder._new import resolve_spec
 from scaffolder.validate import (
     CHECKOV_VERSION,
     POLICIES,
@@ -136,6 +137,7 @@ def test_checkov_parses_and_passes_every_template(warm_checkov: Checkov, distinc
         for record in report.records:
             if record.result == "skipped":
                 assert (report.file, record.check_id) == ("infra/modules/foundry-account.bicep", "CKV_AZURE_134")
+                assert record.suppress_comment.strip(), "checkov itself read the skip's reason"
     passed = {(r.file, rec.check_id) for r in reports for rec in r.records if rec.result == "passed"}
     ours = {i for p in POLICIES for i in p.checkov_ids}
     ran = {check for _, check in passed if check in ours}
@@ -147,3 +149,16 @@ def test_pycep_pinned_by_checkov_parses_every_template(checkov: Checkov, distinc
     results = checkov.parse(list(distinct_bicep.items()))
     assert checkov.pycep_version == PYCEP_VERSION
     assert [r for r in results if not r.ok] == []
+
+
+@pytest.mark.parametrize("runtime", ["responses", "agents", "inference"])
+def test_longest_project_name_fits_every_name_limit(runtime: str, types_dir: Path, tmp_path: Path) -> None:
+    """Rendered names (prefix + 40-char project + token) meet each type's length and pattern rules."""
+    from scaffolder.spec import NAME_MAX
+    from tests.validate.cases import write_repo
+
+    spec = resolve_spec(name="p" * NAME_MAX, runtime=runtime, location="eastus2")
+    repo = write_repo(spec, tmp_path / "repo")
+    assert validate_repo(repo, types_dir=types_dir) == []
+    names = [to_plain(r.body)["name"] for r in render(load_project(repo))]  # type: ignore[index]
+    assert names and all(isinstance(n, str) for n in names), "every name renders to a concrete string"
