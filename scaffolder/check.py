@@ -14,7 +14,7 @@ from typing import Any
 from scaffolder import catalog, infra
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
-from scaffolder.validate._checkov import Checkov
+from scaffolder.validate import Checkov
 from scaffolder.validate._findings import Finding, sorted_findings
 
 # Files the generator owns: they must match a re-generation from the answers file.

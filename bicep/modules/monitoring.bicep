@@ -33,6 +33,10 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
       name: 'PerGB2018'
     }
     retentionInDays: retentionInDays
+    features: {
+      // Entra ID only: no shared-key ingestion or queries
+      disableLocalAuth: true
+    }
   }
 }
 

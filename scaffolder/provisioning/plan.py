@@ -339,7 +339,11 @@ def build_plan(spec: ProjectSpec, target: Target) -> ResourcePlan:
                 body={
                     "location": loc,
                     "tags": tags,
-                    "properties": {"sku": {"name": "PerGB2018"}, "retentionInDays": params["logRetentionInDays"]},
+                    "properties": {
+                        "sku": {"name": "PerGB2018"},
+                        "retentionInDays": params["logRetentionInDays"],
+                        "features": {"disableLocalAuth": True},
+                    },
                 },
                 depends_on=("resourceGroup",),
             )

@@ -48,8 +48,9 @@ POLICIES: tuple[Policy, ...] = (
     Policy("deployment-sku", "model deployments set sku.name and sku.capacity", ("CKV2_FOUNDRY_3",)),
     Policy("local-auth-disabled",
            "key-based (local) auth is off: disableLocalAuth true on Foundry accounts, Search and Cosmos DB, "
-           "DisableLocalAuth true on Application Insights, allowSharedKeyAccess false on storage",
-           ("CKV2_FOUNDRY_4", "CKV2_FOUNDRY_5")),
+           "DisableLocalAuth true on Application Insights, features.disableLocalAuth true on Log Analytics, "
+           "allowSharedKeyAccess false on storage",
+           ("CKV2_FOUNDRY_4", "CKV2_FOUNDRY_5", "CKV2_FOUNDRY_9")),
     Policy("managed-identity", "Foundry accounts and projects have a managed identity", ("CKV2_FOUNDRY_6",)),
     Policy("custom-subdomain", "Foundry accounts set customSubDomainName (Entra ID tokens need it)",
            ("CKV2_FOUNDRY_7",)),
@@ -73,6 +74,7 @@ ROLE_ASSIGNMENTS = "microsoft.authorization/roleassignments"
 LOCAL_AUTH: dict[str, tuple[tuple[str, ...], bool]] = {
     ACCOUNTS: (("properties", "disableLocalAuth"), True),
     "microsoft.insights/components": (("properties", "DisableLocalAuth"), True),
+    "microsoft.operationalinsights/workspaces": (("properties", "features", "disableLocalAuth"), True),
     "microsoft.search/searchservices": (("properties", "disableLocalAuth"), True),
     "microsoft.documentdb/databaseaccounts": (("properties", "disableLocalAuth"), True),
     "microsoft.storage/storageaccounts": (("properties", "allowSharedKeyAccess"), False),
