@@ -16,8 +16,8 @@ from scaffolder.spec import NAME_MAX
 from tests.helpers import make_spec
 
 LONGEST = ("a" + "-bcd" * 20)[:NAME_MAX]
-# Runtimes whose templates are checked; agents and inference join once clean with a NAME_MAX-long name.
-RUNTIMES = ["responses", "agents"]
+# Every runtime, with the shortest and the longest (NAME_MAX) project name.
+RUNTIMES = ["responses", "agents", "inference"]
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

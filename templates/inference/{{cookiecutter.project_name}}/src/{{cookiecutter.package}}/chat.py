@@ -13,7 +13,13 @@ from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import ServiceError, service_error
 from {{ cookiecutter.package }}.service import Reply, ReplyStream, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings
-from {{ cookiecutter.package }}.state import ConversationStore, Message, ToolLoopError, open_store, run_turn
+from {{ cookiecutter.package }}.state import (
+    ConversationStore,
+    Message,
+    ToolLoopError,
+    open_store,
+    run_turn,
+)
 from {{ cookiecutter.package }}.tools import call_tool, chat_completions_tools
 
 if TYPE_CHECKING:

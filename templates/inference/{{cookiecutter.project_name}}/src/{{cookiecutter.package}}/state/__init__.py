@@ -1,13 +1,24 @@
 """App-owned conversation state: stores, context-window trimming and the tool-call loop (standard library only)."""
 
-from {{ cookiecutter.package }}.state.loop import MAX_TOOL_ROUNDS, Completer, ToolLoopError, run_turn, tool_outputs
+from {{ cookiecutter.package }}.state.loop import (
+    MAX_TOOL_ROUNDS,
+    Completer,
+    ToolLoopError,
+    run_turn,
+    tool_outputs,
+)
 from {{ cookiecutter.package }}.state.store import (
     ConversationStore,
     InMemoryConversationStore,
     SQLiteConversationStore,
     open_store,
 )
-from {{ cookiecutter.package }}.state.trim import Message, estimate_tokens, select_tail, trim_messages
+from {{ cookiecutter.package }}.state.trim import (
+    Message,
+    estimate_tokens,
+    select_tail,
+    trim_messages,
+)
 
 __all__ = [
     "MAX_TOOL_ROUNDS",
