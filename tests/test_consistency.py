@@ -149,6 +149,9 @@ def test_ci_workflow_uses_oidc_and_no_secrets() -> None:
     assert any(s.startswith("azure/login@") for s in steps)
     assert "secrets." not in json.dumps(wf)
     assert deploy["env"]["AZURE_PRINCIPAL_TYPE"] == "ServicePrincipal"
+    assert deploy["needs"] == ["test", "check"]
+    check_steps = [s.get("run", "") for s in wf["jobs"]["check"]["steps"]]
+    assert "scaffolder check --install-checkov" in check_steps
 
 
 def test_shared_folder_is_not_copied_into_repo() -> None:

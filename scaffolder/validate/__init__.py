@@ -7,7 +7,7 @@
    statically and "rendered" with main.parameters.json substituted;
 5. security: checkov (`--framework bicep`, one template per run, our policies added).
 
-`validate_repo(path)` runs them all and returns sorted findings. Needs the `validate` extra (tree-sitter).
+`validate_repo(path)` runs them all and returns sorted findings (tree-sitter-bicep is a core dependency).
 """
 
 from __future__ import annotations
