@@ -1,0 +1,216 @@
+"""The agent as code: its definition is declared here (and in settings); `sync` versions it only when it changed.
+
+Foundry agents are named and versioned, and versions are immutable: every change is a new version, and a chat
+runs the latest one. `sync` fingerprints the declared definition (SHA-256 of its canonical JSON), reads the
+latest version's fingerprint from its metadata, and creates a version only when the two differ, so running it
+on every deploy is safe. A version made elsewhere (the portal, another tool) has no matching fingerprint: the
+next sync puts the declared definition back on top.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from snap_agents.auth import TOKEN_SCOPE, credential
+from snap_agents.errors import ROLE, ServiceError, SettingsError, service_error
+from snap_agents.settings import Settings
+from snap_agents.tools import responses_tools
+
+if TYPE_CHECKING:
+    from azure.ai.projects import AIProjectClient
+    from azure.ai.projects.models import AgentVersionDetails
+    from azure.core.credentials import TokenCredential
+
+DEFAULT_AGENT_NAME = "snap-agents"
+FINGERPRINT_KEY = "definition_sha256"
+MANAGED_BY = "snap-agents agent sync"
+DESCRIPTION = "chat agent of snap-agents, managed in code (agent.py, `agent sync`)"
+# The service's rule for agent names: alphanumeric at both ends, hyphens inside, at most 63 characters.
+_AGENT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """What the agent should be: a prompt agent on a model deployment, with instructions and tools."""
+
+    name: str
+    description: str
+    definition: dict[str, Any]  # the JSON sent as `definition` (kind "prompt")
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes exactly when what the service would store changes (key order and spacing do not count)."""
+        canonical = json.dumps(
+            {"definition": self.definition, "description": self.description},
+            sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What `sync` found and did. `version` is None only when a check found the agent out of date."""
+
+    name: str
+    version: str | None
+    previous: str | None  # the latest version before this sync (None: the agent did not exist)
+    created: bool
+    up_to_date: bool
+
+    def describe(self) -> str:
+        if self.created and self.previous is None:
+            return f"agent {self.name}: created version {self.version}"
+        if self.created:
+            changed = f"the definition changed since version {self.previous}"
+            return f"agent {self.name}: created version {self.version} ({changed})"
+        if self.up_to_date:
+            return f"agent {self.name}: up to date (version {self.version})"
+        was = f"latest is version {self.previous}" if self.previous else "it does not exist yet"
+        return f"agent {self.name}: out of date ({was}); `{MANAGED_BY}` would create a new version"
+
+
+def agent_name(settings: Settings) -> str:
+    """APP_AGENT_NAME, or the project name; checked against the service's naming rule before any request."""
+    name = settings.app_agent_name.strip() or DEFAULT_AGENT_NAME
+    if not _AGENT_NAME.fullmatch(name):
+        raise SettingsError(
+            f"invalid setting APP_AGENT_NAME={name!r}: use letters, digits and hyphens (not first or last), "
+            "at most 63 characters"
+        )
+    return name
+
+
+def builtin_tools(settings: Settings) -> list[dict[str, Any]]:
+    """Hosted tools the service runs itself, switched on by settings."""
+    tools: list[dict[str, Any]] = []
+    store_ids = [s.strip() for s in settings.app_file_search_vector_store_ids.split(",") if s.strip()]
+    if store_ids:
+        tools.append({"type": "file_search", "vector_store_ids": store_ids})
+    if settings.app_code_interpreter:
+        tools.append({"type": "code_interpreter", "container": {"type": "auto"}})
+    return tools
+
+
+def declared_agent(settings: Settings) -> AgentSpec:
+    """The agent this app chats with.
+
+    Edit this (or the settings it reads), then run `snap-agents agent sync`.
+    """
+    return AgentSpec(
+        name=agent_name(settings),
+        description=DESCRIPTION,
+        definition={
+            "kind": "prompt",
+            "model": settings.azure_ai_model_deployment,
+            "instructions": settings.app_instructions,
+            # The function tools run in this app (tools.py): the agent asks for a call, the app answers it.
+            "tools": responses_tools() + builtin_tools(settings),
+        },
+    )
+
+
+def project_client(settings: Settings, cred: TokenCredential | None = None) -> AIProjectClient:
+    """The Foundry project client (azure-core): Entra ID token for the project scope, retries for 429 and 5xx."""
+    from azure.ai.projects import AIProjectClient
+
+    return AIProjectClient(
+        endpoint=settings.azure_ai_project_endpoint.strip().rstrip("/"),
+        credential=cred or credential(settings),
+        credential_scopes=[TOKEN_SCOPE],
+        retry_total=settings.app_max_retries,
+        connection_timeout=settings.app_timeout_seconds,
+        read_timeout=settings.app_timeout_seconds,
+    )
+
+
+def latest_version(project: AIProjectClient, name: str) -> AgentVersionDetails | None:
+    """The version a chat runs today, or None when there is no agent of that name."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return project.agents.get(name).versions.latest
+    except ResourceNotFoundError:
+        return None
+
+
+def sync(project: AIProjectClient, spec: AgentSpec, settings: Settings, check: bool = False) -> SyncResult:
+    """Create a new version when the declared definition differs from the latest one; `check` only compares."""
+    from azure.ai.projects.models import PromptAgentDefinition
+    from azure.core.exceptions import AzureError
+
+    if not settings.azure_ai_project_endpoint.strip().lower().startswith("https://"):
+        raise _not_https(settings.azure_ai_project_endpoint.strip())
+    try:
+        latest = latest_version(project, spec.name)
+        previous = latest.version if latest is not None else None
+        if latest is not None and (latest.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
+            return SyncResult(spec.name, previous, previous, created=False, up_to_date=True)
+        if check:
+            return SyncResult(spec.name, None, previous, created=False, up_to_date=False)
+        created = project.agents.create_version(
+            spec.name,
+            definition=PromptAgentDefinition(spec.definition),
+            description=spec.description,
+            metadata={FINGERPRINT_KEY: spec.fingerprint, "managed_by": MANAGED_BY},
+        )
+    except AzureError as exc:
+        raise project_error(exc, settings) from exc
+    return SyncResult(spec.name, created.version, previous, created=True, up_to_date=True)
+
+
+def project_error(exc: Exception, settings: Settings) -> ServiceError:
+    """Translate an azure-core error from the project endpoint into one line naming what to do."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+
+    endpoint = settings.azure_ai_project_endpoint.strip()
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, HttpResponseError) and status is not None:
+        detail = _detail(exc)
+        if status == 401:
+            return ServiceError(
+                f"the service rejected the token (401) at {endpoint}: check that you are signed in to the right "
+                f"tenant (`az login --tenant ...`). Detail: {detail}",
+                status=401,
+            )
+        if status == 403:
+            return ServiceError(
+                f"your identity lacks access (403) at {endpoint}: it needs {ROLE} on the project (granted by infra/; "
+                "new role assignments can take a few minutes to apply)",
+                status=403,
+            )
+        if status == 404:
+            return ServiceError(
+                f"not found (404) at {endpoint}: AZURE_AI_PROJECT_ENDPOINT must be the project endpoint "
+                f"(https://<account>.services.ai.azure.com/api/projects/<project>). Detail: {detail}",
+                status=404,
+            )
+        if status == 429:
+            return ServiceError(
+                f"the project endpoint is throttling requests (429) and still was after {settings.app_max_retries} "
+                "retries: try again in a moment",
+                status=429,
+            )
+        return ServiceError(f"the project endpoint answered {status}: {detail}", status=status)
+    if isinstance(exc, ClientAuthenticationError):  # no HTTP status: the credential itself could not get a token
+        return service_error(exc, settings, endpoint)
+    if isinstance(exc, ServiceRequestError) and not endpoint.lower().startswith("https://"):
+        return _not_https(endpoint)
+    if isinstance(exc, ServiceRequestError):
+        detail = _detail(exc)
+        return ServiceError(f"cannot reach {endpoint}: check AZURE_AI_PROJECT_ENDPOINT and your network ({detail})")
+    return ServiceError(f"{type(exc).__name__}: {_detail(exc)}")
+
+
+def _not_https(endpoint: str) -> ServiceError:
+    return ServiceError(
+        f"AZURE_AI_PROJECT_ENDPOINT must be an https URL (Entra ID tokens are only sent over TLS): {endpoint}"
+    )
+
+
+def _detail(exc: Exception) -> str:
+    message = getattr(getattr(exc, "error", None), "message", None) or str(exc).strip() or type(exc).__name__
+    return str(message).splitlines()[0]

@@ -1,0 +1,180 @@
+"""Chat with the Foundry agent: the project's OpenAI client runs the agent by reference on a server-side conversation.
+
+Each turn is one `responses.create(conversation=<id>, input=<new items only>, agent_reference=<agent>)`: the
+service holds the history, the agent holds the model, instructions and tools. When the agent asks for a
+function tool, the app runs it (tools.py) and sends the output on the same conversation until the agent answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING
+
+from snap_agents.agent import MANAGED_BY, agent_name, project_client
+from snap_agents.conversations import ConversationNames
+from snap_agents.errors import ServiceError, service_error
+from snap_agents.service import Reply, ReplyStream
+from snap_agents.settings import Settings
+from snap_agents.tools import call_tool
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from openai import OpenAI, Stream
+    from openai.types.responses import Response, ResponseInputItemParam, ResponseInputParam, ResponseStreamEvent
+
+# A model that keeps calling tools this many times in one turn is looping; stop and say so.
+MAX_TOOL_ROUNDS = 8
+INTERRUPTED = '{"error": "not run: the turn that asked for this call was interrupted"}'
+
+
+class AgentChat:
+    """Multi-turn chat with the agent; conversation ids are the service's (or a name mapped to one)."""
+
+    def __init__(self, client: OpenAI, settings: Settings, names: ConversationNames, agent: str) -> None:
+        self._client = client
+        self._settings = settings
+        self._names = names
+        self.agent = agent
+        self._endpoint = settings.azure_ai_project_endpoint.strip().rstrip("/")
+
+    def reply(self, conversation_id: str | None, message: str) -> Reply:
+        """Answer one message (tool calls included) and return the whole reply."""
+        shown, server_id = self._conversation(conversation_id)
+        return Reply(shown, "".join(self._turn(server_id, message, streaming=False)))
+
+    def stream(self, conversation_id: str | None, message: str) -> ReplyStream:
+        """Answer one message, yielding text as the agent produces it."""
+        shown, server_id = self._conversation(conversation_id)
+        return ReplyStream(shown, self._turn(server_id, message, streaming=True))
+
+    # -- conversations -------------------------------------------------------------------------------------
+    def _conversation(self, requested: str | None) -> tuple[str, str]:
+        """(the id to show, the service's id). None starts a conversation; an unknown id is looked up once."""
+        import openai
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            if requested is None:
+                created = self._create()
+                return created, created
+            known = self._names.get(requested)
+            if known is not None:
+                return requested, known
+            try:
+                # An id from elsewhere (another machine, the API): the service knows it, so continue it.
+                found = self._client.conversations.retrieve(requested).id
+            except (openai.NotFoundError, openai.BadRequestError):
+                # Not a service id: a name chosen by the user, for a new conversation.
+                found = self._create()
+            self._names.set(requested, found)
+            return requested, found
+        except (openai.OpenAIError, ClientAuthenticationError) as exc:
+            raise self._error(exc) from exc
+
+    def _create(self) -> str:
+        conversation_id = self._client.conversations.create().id
+        self._names.set(conversation_id, conversation_id)
+        return conversation_id
+
+    # -- turns ---------------------------------------------------------------------------------------------
+    def _turn(self, conversation_id: str, message: str, streaming: bool) -> Iterator[str]:
+        import openai
+        from azure.core.exceptions import ClientAuthenticationError
+
+        items: str | ResponseInputParam = message
+        try:
+            for round_ in range(MAX_TOOL_ROUNDS + 1):
+                try:
+                    response = yield from self._send(conversation_id, items, streaming)
+                except openai.BadRequestError:
+                    open_calls = self._open_calls(conversation_id) if round_ == 0 else []
+                    if not open_calls:
+                        raise
+                    # An earlier turn stopped after the agent asked for a tool (throttled, network, Ctrl-C), so the
+                    # service waits for that output: close the call, then send the message, in one request.
+                    items = [_output(call_id, INTERRUPTED) for call_id in open_calls]
+                    items.append({"role": "user", "content": message})
+                    response = yield from self._send(conversation_id, items, streaming)
+                calls = [item for item in response.output if item.type == "function_call"]
+                if not calls:
+                    return
+                items = [_output(c.call_id, call_tool(c.name, c.arguments)) for c in calls]
+        except (openai.OpenAIError, ClientAuthenticationError) as exc:
+            raise self._error(exc) from exc
+        raise ServiceError(f"the agent was still calling tools after {MAX_TOOL_ROUNDS} rounds; turn abandoned")
+
+    def _send(
+        self, conversation_id: str, items: str | ResponseInputParam, streaming: bool
+    ) -> Generator[str, None, Response]:
+        # No `model`: the agent's definition sets it. No previous_response_id: the conversation carries the state.
+        agent = {"agent_reference": {"name": self.agent, "type": "agent_reference"}}
+        if streaming:
+            events = self._client.responses.create(
+                conversation=conversation_id, input=items, extra_body=agent, stream=True
+            )
+            return (yield from self._streamed(events))
+        response = self._client.responses.create(conversation=conversation_id, input=items, extra_body=agent)
+        _check(response)
+        if response.output_text:
+            yield response.output_text
+        return response
+
+    def _open_calls(self, conversation_id: str) -> list[str]:
+        """Function calls at the end of the conversation that never got an output."""
+        recent = self._client.conversations.items.list(conversation_id, order="desc", limit=50).data
+        answered = {getattr(i, "call_id", None) for i in recent if i.type == "function_call_output"}
+        calls = [str(getattr(i, "call_id", "")) for i in recent if i.type == "function_call"]
+        return [call_id for call_id in reversed(calls) if call_id not in answered]
+
+    def _streamed(self, events: Stream[ResponseStreamEvent]) -> Generator[str, None, Response]:
+        final: Response | None = None
+        with events:
+            for event in events:
+                if event.type == "response.output_text.delta":
+                    yield event.delta
+                elif event.type in ("response.completed", "response.failed", "response.incomplete"):
+                    final = event.response
+                elif event.type == "error":
+                    raise ServiceError(f"the agent's response failed: {event.message}")
+        if final is None:
+            raise ServiceError("the response stream ended before the agent finished; try again")
+        _check(final)
+        return final
+
+    def _error(self, exc: Exception) -> ServiceError:
+        import openai
+
+        if isinstance(exc, openai.NotFoundError):
+            return ServiceError(
+                f"not found (404) at {self._endpoint}: {_detail(exc)}. If the agent '{self.agent}' does not exist "
+                f"yet, run `{MANAGED_BY}`; otherwise check AZURE_AI_PROJECT_ENDPOINT and the conversation id",
+                status=404,
+            )
+        return service_error(exc, self._settings, self._endpoint)
+
+
+def _output(call_id: str, output: str) -> ResponseInputItemParam:
+    return {"type": "function_call_output", "call_id": call_id, "output": output}
+
+
+def _check(response: Response) -> None:
+    if response.status == "failed":
+        reason = response.error.message if response.error else "no reason given"
+        raise ServiceError(f"the agent's response failed: {reason}")
+
+
+def _detail(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"]).rstrip(".")
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def make_service(settings: Settings, credential: TokenCredential | None = None) -> AgentChat:
+    """The chat service for these settings; `credential` overrides the keyless default (auth.credential)."""
+    project = project_client(settings, credential)
+    # The OpenAI client on {project endpoint}/openai/v1 with a bearer token provider for the project scope.
+    client = project.get_openai_client(max_retries=settings.app_max_retries, timeout=settings.app_timeout_seconds)
+    return AgentChat(client, settings, ConversationNames(settings.app_state_path), agent_name(settings))

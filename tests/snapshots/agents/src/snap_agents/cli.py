@@ -1,0 +1,136 @@
+"""The command line, installed as the console script `snap-agents`.
+
+Commands: chat (one message, or an interactive chat that streams), serve (the HTTP API), settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from snap_agents import agent_cli
+from snap_agents.errors import AppError
+from snap_agents.service import ChatService
+from snap_agents.settings import load_settings
+
+EXIT_WORDS = {"exit", "quit", "/exit", "/quit"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; each command sets `handler(args) -> exit code`."""
+    parser = argparse.ArgumentParser(
+        prog="snap-agents",
+        description=(
+            "Foundry Agent Service app; "
+            "keyless: az login locally, a managed identity in Azure."
+        ),
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show SDK logs (credentials tried, retries)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="send a message, or chat interactively when no message is given")
+    chat.add_argument("-c", "--conversation", metavar="ID", help="continue this conversation (default: a new one)")
+    chat.add_argument("message", nargs="*", help="the message; omit it for an interactive chat with streaming")
+    chat.set_defaults(handler=_chat)
+
+    serve = sub.add_parser("serve", help="run the HTTP API: POST /chat, GET /healthz")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_serve)
+
+    show = sub.add_parser("settings", help="show the settings the app resolved (no secrets: there are none)")
+    show.set_defaults(handler=_settings)
+    agent_cli.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: an AppError is one line on stderr and exit code 1, never a traceback."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _configure_logging(verbose: bool) -> None:
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        # azure-identity logs each failed credential at WARNING; the CLI reports the failure in one line itself.
+        logging.getLogger("azure").setLevel(logging.ERROR)
+
+
+def make_service() -> ChatService:
+    """The runtime's chat service from the current settings (imported late: the SDKs take a while to load)."""
+    from snap_agents.chat import make_service as make
+
+    return make(load_settings())
+
+
+def _chat(args: argparse.Namespace) -> int:
+    service = make_service()
+    message = " ".join(args.message).strip()
+    if not message:
+        return repl(service, args.conversation)
+    reply = service.reply(args.conversation, message)
+    print(reply.text)
+    print(f"conversation: {reply.conversation_id}", file=sys.stderr)
+    return 0
+
+
+def repl(
+    service: ChatService,
+    conversation_id: str | None = None,
+    read: Callable[[str], str] = input,
+    out: TextIO | None = None,
+) -> int:
+    """Interactive chat: replies stream as they are generated; `exit` or Ctrl-D ends it."""
+    out = out or sys.stdout
+    print("Chat started; type `exit` or press Ctrl-D to end.", file=sys.stderr)
+    while True:
+        try:
+            line = read("you> ").strip()
+        except EOFError:
+            break
+        if line.lower() in EXIT_WORDS:
+            break
+        if not line:
+            continue
+        try:
+            stream = service.stream(conversation_id, line)
+            out.write("assistant> ")
+            for delta in stream:
+                out.write(delta)
+                out.flush()
+            out.write("\n")
+            conversation_id = stream.conversation_id
+        except AppError as exc:  # one failed turn does not end the chat
+            out.write("\n")
+            print(f"error: {exc}", file=sys.stderr)
+    if conversation_id:
+        print(f"conversation: {conversation_id}", file=sys.stderr)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from snap_agents.api import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port)
+    return 0
+
+
+def _settings(_args: argparse.Namespace) -> int:
+    for name, value in load_settings().model_dump().items():
+        print(f"{name.upper()}={value}")
+    return 0

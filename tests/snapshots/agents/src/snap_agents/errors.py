@@ -1,0 +1,90 @@
+"""The app's errors: each carries one line a user can act on; the CLI and the API show only that line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snap_agents.settings import Settings
+
+# The role the deploying principal gets in infra/ (README, "Roles granted").
+ROLE = "Foundry User"
+
+
+class AppError(Exception):
+    """An error the user can act on; str(error) is the whole message."""
+
+
+class SettingsError(AppError):
+    """A required setting is missing or invalid."""
+
+
+class ServiceError(AppError):
+    """The service refused or could not be reached; `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def service_error(exc: Exception, settings: Settings, endpoint: str) -> ServiceError:
+    """Translate an openai or azure-identity exception into one clear line (the SDK already retried)."""
+    import openai
+    from azure.core.exceptions import ClientAuthenticationError
+
+    deployment = settings.azure_ai_model_deployment
+    if isinstance(exc, ClientAuthenticationError):
+        return ServiceError(
+            "could not get an Entra ID token: run `az login` (locally) or give the app a managed identity "
+            f"(AZURE_CLIENT_ID) in Azure; `--verbose` shows each credential tried. Detail: {_first_line(exc)}"
+        )
+    if isinstance(exc, openai.RateLimitError):
+        retry = exc.response.headers.get("retry-after")
+        return ServiceError(
+            f"the service is throttling deployment '{deployment}' (429) and still was after "
+            f"{settings.app_max_retries} retries: try again in a moment, or raise the deployment's capacity "
+            "(tokens per minute) in infra/main.parameters.json",
+            status=429,
+            retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None,
+        )
+    if isinstance(exc, openai.AuthenticationError):
+        return ServiceError(
+            f"the service rejected the token (401) at {endpoint}: check the token scope and that you are "
+            "signed in to the right tenant (`az login --tenant ...`)",
+            status=401,
+        )
+    if isinstance(exc, openai.PermissionDeniedError):
+        return ServiceError(
+            f"your identity lacks access (403) at {endpoint}: it needs {ROLE} "
+            "(granted by infra/; new role assignments can take a few minutes to apply)",
+            status=403,
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return ServiceError(
+            f"not found (404) at {endpoint}: check AZURE_AI_MODEL_DEPLOYMENT ('{deployment}') and the endpoint "
+            f"setting. Detail: {_detail(exc)}",
+            status=404,
+        )
+    if isinstance(exc, openai.APITimeoutError):
+        return ServiceError(f"no answer from {endpoint} within {settings.app_timeout_seconds:g}s (APP_TIMEOUT_SECONDS)")
+    if isinstance(exc, openai.APIConnectionError):
+        detail = _first_line(exc)
+        return ServiceError(f"cannot reach {endpoint}: check the endpoint setting and your network ({detail})")
+    if isinstance(exc, openai.APIStatusError):
+        return ServiceError(f"the service answered {exc.status_code}: {_detail(exc)}", status=exc.status_code)
+    return ServiceError(f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _detail(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,47 @@
+"""What every runtime's chat service offers the CLI and the API: a reply, or a reply streamed as text deltas."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The model's answer to one user message."""
+
+    conversation_id: str
+    text: str
+
+
+class ReplyStream:
+    """Text deltas of one reply, in order. The conversation id is known up front; `text` once iteration ends."""
+
+    def __init__(self, conversation_id: str, deltas: Iterator[str]) -> None:
+        self.conversation_id = conversation_id
+        self._deltas = deltas
+        self._parts: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for delta in self._deltas:
+            self._parts.append(delta)
+            yield delta
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
+class ChatService(Protocol):
+    """A multi-turn chat: the same conversation id continues a conversation, None starts a new one."""
+
+    def reply(self, conversation_id: str | None, message: str) -> Reply: ...
+
+    def stream(self, conversation_id: str | None, message: str) -> ReplyStream: ...
+
+
+def new_conversation_id() -> str:
+    """A fresh, unguessable conversation id."""
+    return uuid.uuid4().hex

@@ -1,0 +1,50 @@
+"""Keyless sign-in: an Entra ID token for the runtime's scope, from az login locally or a managed identity in Azure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from openai import OpenAI
+
+    from snap_inference.settings import Settings
+
+TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def credential(settings: Settings) -> TokenCredential:
+    """The user-assigned managed identity when AZURE_CLIENT_ID is set (in Azure), DefaultAzureCredential otherwise."""
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    if settings.azure_client_id:
+        return ManagedIdentityCredential(client_id=settings.azure_client_id)
+    return DefaultAzureCredential()
+
+
+def token_provider(
+    settings: Settings, cred: TokenCredential | None = None, scope: str = TOKEN_SCOPE
+) -> Callable[[], str]:
+    """A callable returning a bearer token; azure-identity caches it and refreshes it before it expires."""
+    from azure.identity import get_bearer_token_provider
+
+    return get_bearer_token_provider(cred or credential(settings), scope)
+
+
+def openai_v1_url(endpoint: str) -> str:
+    """The OpenAI v1 base URL: the Bicep output already ends in /openai/v1/; a bare resource URL gets it added."""
+    url = endpoint.strip().rstrip("/") + "/"
+    return url if url.endswith("/openai/v1/") else url + "openai/v1/"
+
+
+def openai_client(settings: Settings, endpoint: str, cred: TokenCredential | None = None) -> OpenAI:
+    """The plain openai client on a Foundry /openai/v1/ endpoint: bearer token per request, no key, no api-version."""
+    from openai import OpenAI
+
+    return OpenAI(
+        base_url=openai_v1_url(endpoint),
+        api_key=token_provider(settings, cred),
+        max_retries=settings.app_max_retries,
+        timeout=settings.app_timeout_seconds,
+    )

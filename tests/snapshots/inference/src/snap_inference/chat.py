@@ -1,0 +1,139 @@
+"""Chat completions on the Foundry /openai/v1/ endpoint, for any catalog model (Mistral, Llama, DeepSeek, Phi,
+OpenAI...): switching model is changing AZURE_AI_MODEL_DEPLOYMENT. The service keeps nothing between requests,
+so the app owns the conversation: the state layer stores it, trims it to APP_CONTEXT_TOKENS and threads tool
+calls; this module only turns one request into one chat-completions call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+from snap_inference.auth import openai_client, openai_v1_url
+from snap_inference.errors import ServiceError, service_error
+from snap_inference.service import Reply, ReplyStream, new_conversation_id
+from snap_inference.settings import Settings
+from snap_inference.state import (
+    ConversationStore,
+    Message,
+    ToolLoopError,
+    open_store,
+    run_turn,
+)
+from snap_inference.tools import call_tool, chat_completions_tools
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from openai import OpenAI
+    from openai.types.chat import ChatCompletionMessageToolCall
+
+
+def assistant_message(content: str | None, tool_calls: list[dict[str, Any]]) -> Message:
+    """The assistant's message as it is stored and sent back: chat-completions shape, nothing provider-specific."""
+    message: Message = {"role": "assistant", "content": content or ("" if not tool_calls else None)}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return message
+
+
+def _tool_call(call: ChatCompletionMessageToolCall) -> dict[str, Any]:
+    function = getattr(call, "function", None)
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": function.name if function else "", "arguments": function.arguments if function else ""},
+    }
+
+
+class InferenceChat:
+    """Multi-turn chat with tools; history lives in a ConversationStore (SQLite at APP_STATE_PATH by default)."""
+
+    def __init__(self, client: OpenAI, settings: Settings, store: ConversationStore) -> None:
+        self._client = client
+        self._settings = settings
+        self._store = store
+        self._tools = chat_completions_tools()
+
+    def reply(self, conversation_id: str | None, message: str) -> Reply:
+        """Answer one message (tool calls included) and return the whole reply."""
+        conversation_id = conversation_id or new_conversation_id()
+        return Reply(conversation_id, "".join(self._turn(conversation_id, message, streaming=False)))
+
+    def stream(self, conversation_id: str | None, message: str) -> ReplyStream:
+        """Answer one message, yielding text as the model produces it."""
+        conversation_id = conversation_id or new_conversation_id()
+        return ReplyStream(conversation_id, self._turn(conversation_id, message, streaming=True))
+
+    def _turn(self, conversation_id: str, message: str, streaming: bool) -> Iterator[str]:
+        import openai
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            yield from run_turn(
+                self._store, conversation_id, message,
+                self._complete_streaming if streaming else self._complete, call_tool,
+                system_prompt=self._settings.app_instructions, token_budget=self._settings.app_context_tokens,
+            )
+        except openai.BadRequestError as exc:
+            if exc.code != "context_length_exceeded":
+                raise service_error(exc, self._settings, self._endpoint) from exc
+            raise ServiceError(
+                f"the conversation does not fit deployment '{self._settings.azure_ai_model_deployment}''s context "
+                f"window: lower APP_CONTEXT_TOKENS (now {self._settings.app_context_tokens}) or start a new one",
+                status=400,
+            ) from exc
+        except (openai.OpenAIError, ClientAuthenticationError) as exc:
+            raise service_error(exc, self._settings, self._endpoint) from exc
+        except ToolLoopError as exc:
+            raise ServiceError(f"{exc}; turn abandoned") from exc
+
+    def _request(self, messages: list[Message], allow_tools: bool) -> dict[str, Any]:
+        from openai import omit
+
+        return {
+            "model": self._settings.azure_ai_model_deployment,  # the deployment name, whichever provider's model
+            "messages": messages,
+            "tools": self._tools,
+            # The last round of a turn forbids tools, so every turn ends in an answer.
+            "tool_choice": omit if allow_tools else "none",
+        }
+
+    def _complete(self, messages: list[Message], allow_tools: bool) -> Generator[str, None, Message]:
+        completion = self._client.chat.completions.create(**self._request(messages, allow_tools))
+        if not completion.choices:
+            raise ServiceError("the service returned no choices (was the prompt filtered?)")
+        answer = completion.choices[0].message
+        if answer.content:
+            yield answer.content
+        return assistant_message(answer.content, [_tool_call(c) for c in answer.tool_calls or ()])
+
+    def _complete_streaming(self, messages: list[Message], allow_tools: bool) -> Generator[str, None, Message]:
+        parts: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        with self._client.chat.completions.create(**self._request(messages, allow_tools), stream=True) as chunks:
+            for chunk in chunks:
+                for choice in chunk.choices:  # Azure's first chunk has no choices (content-filter results only)
+                    delta = choice.delta
+                    if delta.content:
+                        parts.append(delta.content)
+                        yield delta.content
+                    # A tool call arrives in pieces keyed by index: the id and name first, then argument fragments.
+                    for piece in delta.tool_calls or ():
+                        call = calls.setdefault(
+                            piece.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+                        )
+                        call["id"] = piece.id or call["id"]
+                        if piece.function is not None:
+                            call["function"]["name"] += piece.function.name or ""
+                            call["function"]["arguments"] += piece.function.arguments or ""
+        return assistant_message("".join(parts), [calls[i] for i in sorted(calls)])
+
+    @property
+    def _endpoint(self) -> str:
+        return openai_v1_url(self._settings.azure_openai_endpoint)
+
+
+def make_service(settings: Settings, credential: TokenCredential | None = None) -> InferenceChat:
+    """The chat service for these settings; `credential` overrides the keyless default (auth.credential)."""
+    client = openai_client(settings, settings.azure_openai_endpoint, credential)
+    return InferenceChat(client, settings, open_store(settings.app_state_path))

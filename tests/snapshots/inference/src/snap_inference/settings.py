@@ -1,0 +1,60 @@
+"""Settings from the environment, named as the Bicep outputs (azd writes them to .azure/<env>/.env)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from snap_inference.errors import SettingsError
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+
+def _env_files() -> tuple[str, ...]:
+    """azd's environment first, then .env: a value in .env wins (later files override earlier ones)."""
+    files = []
+    env_name = os.environ.get("AZURE_ENV_NAME")
+    if env_name and Path(".azure", env_name, ".env").is_file():
+        files.append(str(Path(".azure", env_name, ".env")))
+    files.append(".env")
+    return tuple(files)
+
+
+class Settings(BaseSettings):
+    """What the app needs to reach its Foundry runtime, keyless. Real environment variables win over files."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
+
+    # Infrastructure outputs (infra/main.bicep), as azd writes them; load_settings() checks the required ones.
+    azure_openai_endpoint: str = ""
+    azure_ai_model_deployment: str = ""
+    azure_client_id: str = ""
+
+    # App settings (optional; defaults below).
+    app_instructions: str = 'You are a helpful assistant. Use the tools when they help; keep answers short.'
+    app_state_path: str = '.data/state.sqlite3'
+    app_max_retries: int = 3
+    app_timeout_seconds: float = 60.0
+    app_context_tokens: int = 8000
+
+
+REQUIRED = ["AZURE_OPENAI_ENDPOINT", "AZURE_AI_MODEL_DEPLOYMENT"]
+
+
+def load_settings() -> Settings:
+    """Read settings; a missing one is a single clear error naming the variable and how to get it."""
+    try:
+        settings = Settings(_env_file=_env_files())  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = ", ".join(f"{str(e['loc'][0]).upper()} ({e['msg'].lower()})" for e in exc.errors())
+        raise SettingsError(f"invalid setting(s): {problems}") from None
+    missing = [name for name in REQUIRED if not getattr(settings, name.lower()).strip()]
+    if missing:
+        raise SettingsError(
+            f"missing setting(s): {', '.join(missing)}. After `azd provision` (or `scaffolder provision`), run "
+            "`azd env get-values > .env`, or copy .env.example to .env and fill it in."
+        )
+    return settings

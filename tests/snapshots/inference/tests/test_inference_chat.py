@@ -1,0 +1,153 @@
+"""Chat completions end to end: the real openai client and azure-identity over HTTP against the local fake Foundry.
+
+Checks what goes over the wire: each request carries the whole trimmed history (the service keeps none),
+tool calls come back with their outputs, a bearer token from the managed-identity endpoint, no key.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fake_foundry import FakeFoundry, Recorded
+from fake_service import CHAT_COMPLETIONS, DEPLOYMENTS
+
+from snap_inference.auth import TOKEN_SCOPE
+from snap_inference.chat import InferenceChat, make_service
+from snap_inference.errors import ServiceError, SettingsError
+from snap_inference.settings import load_settings
+from snap_inference.state import estimate_tokens, open_store, trim_messages
+
+AUDIENCE = TOKEN_SCOPE.removesuffix("/.default")
+
+# Fixtures (tests/conftest.py): `app_env` is the fake Foundry with the app's settings pointing at it and
+# tokens from its managed-identity endpoint; `service` is the chat service built from those settings.
+
+
+def chat_calls(server: FakeFoundry) -> list[Recorded]:
+    return server.calls("POST", CHAT_COMPLETIONS)
+
+
+def test_second_turn_sends_the_whole_history(app_env: FakeFoundry, service: InferenceChat) -> None:
+    server, chat = app_env, service
+    first = chat.reply(None, "My name is Ada")
+    second = chat.reply(first.conversation_id, "What is my name?")
+    assert (first.text, second.text) == ("Nice to meet you, Ada.", "Your name is Ada.")
+
+    calls = chat_calls(server)
+    assert len(calls) == 2
+    system = {"role": "system", "content": load_settings().app_instructions}
+    assert calls[1].body["messages"] == [
+        system,
+        {"role": "user", "content": "My name is Ada"},
+        {"role": "assistant", "content": "Nice to meet you, Ada."},
+        {"role": "user", "content": "What is my name?"},
+    ]
+    for call in calls:
+        assert call.body["model"] == DEPLOYMENTS[0]
+        assert call.authorization == f"Bearer fake-token-for:{AUDIENCE}"
+        assert call.query == {}, "the v1 surface takes no api-version"
+        assert "api-key" not in call.headers
+        assert [t["function"]["name"] for t in call.body["tools"]] == ["get_current_time", "calculate"]
+
+
+def test_history_is_trimmed_to_the_token_budget(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = app_env
+    budget = 120
+    monkeypatch.setenv("APP_CONTEXT_TOKENS", str(budget))
+    settings = load_settings()
+    chat = make_service(settings)
+    conversation = chat.reply(None, "My name is Ada").conversation_id
+    for i in range(6):
+        chat.reply(conversation, f"Tell me about topic number {i}, please")
+    stored = open_store(settings.app_state_path).load(conversation)
+    chat.reply(conversation, "What is my name?")
+
+    sent = chat_calls(server)[-1].body["messages"]
+    system = {"role": "system", "content": settings.app_instructions}
+    assert sent == trim_messages([system, *stored, {"role": "user", "content": "What is my name?"}], budget)
+    assert sent[0] == system and sent[1]["role"] == "user", "system prompt kept, then whole turns"
+    assert 3 < len(sent) < len(stored) + 2, "old turns dropped, recent ones kept"
+    assert sum(estimate_tokens(m) for m in sent) <= budget
+    assert chat.reply(conversation, "What is my name?").text == "I don't know your name yet."
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+def test_tool_call_round_trip(app_env: FakeFoundry, service: InferenceChat, streaming: bool) -> None:
+    server, chat = app_env, service
+    if streaming:
+        stream = chat.stream("conv-tools", "Calculate (2 + 3) * 4")
+        text, conversation = "".join(stream), stream.conversation_id
+    else:
+        reply = chat.reply("conv-tools", "Calculate (2 + 3) * 4")
+        text, conversation = reply.text, reply.conversation_id
+    assert text == "The calculate tool says: 20"
+
+    first, second = chat_calls(server)
+    assert first.body.get("stream", False) is streaming
+    *_, asked, output = second.body["messages"]
+    assert asked["role"] == "assistant"
+    (call,) = asked["tool_calls"]
+    assert call["type"] == "function" and call["function"]["name"] == "calculate"
+    assert json.loads(call["function"]["arguments"]) == {"expression": "(2 + 3) * 4"}
+    assert output == {"role": "tool", "tool_call_id": call["id"], "content": "20"}
+    history = open_store(load_settings().app_state_path).load(conversation)
+    assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
+    assert history[1:3] == [asked, output]
+
+
+def test_streaming_yields_text_as_it_arrives(app_env: FakeFoundry, service: InferenceChat) -> None:
+    server, chat = app_env, service
+    stream = chat.stream(None, "hello there")
+    deltas = list(stream)
+    assert len(deltas) > 1 and "".join(deltas) == stream.text == "You said: hello there (user turn 1)"
+    assert chat_calls(server)[0].body["stream"] is True
+    again = chat.reply(stream.conversation_id, "and again")
+    assert again.text == "You said: and again (user turn 2)"
+
+
+def test_throttling_is_retried(app_env: FakeFoundry, service: InferenceChat) -> None:
+    retries = load_settings().app_max_retries
+    app_env.fail_next(retries, status=429)
+    assert service.reply(None, "My name is Ada").text == "Nice to meet you, Ada."
+    assert len(chat_calls(app_env)) == retries + 1
+
+
+def test_persistent_throttling_is_one_clear_error_and_leaves_history_alone(
+    app_env: FakeFoundry, service: InferenceChat
+) -> None:
+    server, chat, settings = app_env, service, load_settings()
+    chat.reply("conv-429", "My name is Ada")
+    before = open_store(settings.app_state_path).load("conv-429")
+    server.fail_next(settings.app_max_retries + 1, status=429)
+    with pytest.raises(ServiceError) as err:
+        chat.reply("conv-429", "What is my name?")
+    assert err.value.status == 429
+    assert "429" in str(err.value) and DEPLOYMENTS[0] in str(err.value)
+    assert open_store(settings.app_state_path).load("conv-429") == before
+    assert chat.reply("conv-429", "What is my name?").text == "Your name is Ada.", "retrying later just works"
+
+
+def test_switching_model_is_a_setting(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_AI_MODEL_DEPLOYMENT", DEPLOYMENTS[-1])
+    assert make_service(load_settings()).reply(None, "My name is Ada").text == "Nice to meet you, Ada."
+    assert chat_calls(app_env)[0].body["model"] == DEPLOYMENTS[-1]
+
+
+def test_unknown_deployment_names_the_setting(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_AI_MODEL_DEPLOYMENT", "no-such-deployment")
+    with pytest.raises(ServiceError, match="AZURE_AI_MODEL_DEPLOYMENT"):
+        make_service(load_settings()).reply(None, "hi")
+
+
+def test_context_overflow_points_at_the_budget(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_CONTEXT_TOKENS", "1000000")
+    with pytest.raises(ServiceError, match="APP_CONTEXT_TOKENS"):
+        make_service(load_settings()).reply(None, "x" * 250_000)
+
+
+def test_missing_endpoint_is_named(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_OPENAI_ENDPOINT")
+    with pytest.raises(SettingsError, match="AZURE_OPENAI_ENDPOINT"):
+        make_service(load_settings())
+    assert chat_calls(app_env) == []

@@ -1,0 +1,7 @@
+"""`python -m <package>` runs the same command line as the console script."""
+
+import sys
+
+from snap_responses.cli import main
+
+sys.exit(main())

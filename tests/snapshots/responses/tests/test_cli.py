@@ -1,0 +1,100 @@
+"""The console script: one-shot chat, the same conversation across runs, the streaming REPL, clear errors."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+from fake_foundry import FakeFoundry
+
+from snap_responses.cli import main
+
+PACKAGE = "snap_responses"
+
+
+def test_chat_prints_the_reply_and_the_conversation_id(
+    app_env: FakeFoundry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["chat", "--conversation", "c1", "my", "name", "is", "Ada"]) == 0
+    out = capsys.readouterr()
+    assert out.out == "Nice to meet you, Ada.\n"
+    assert out.err == "conversation: c1\n"
+    assert main(["chat", "-c", "c1", "what is my name?"]) == 0
+    assert capsys.readouterr().out == "Your name is Ada.\n"
+
+
+def test_new_conversation_id_is_printed_for_reuse(app_env: FakeFoundry, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "my name is Ada"]) == 0
+    conversation = capsys.readouterr().err.strip().removeprefix("conversation: ")
+    assert conversation
+    assert main(["chat", "--conversation", conversation, "what is my name?"]) == 0
+    assert capsys.readouterr().out == "Your name is Ada.\n"
+
+
+def test_conversation_continues_across_processes(app_env: FakeFoundry) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", PACKAGE, "chat", "--conversation", "restart", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=120, check=False)
+
+    first = run("my name is Ada")
+    assert (first.returncode, first.stdout) == (0, "Nice to meet you, Ada.\n"), first.stderr
+    second = run("what is my name?")
+    assert (second.returncode, second.stdout) == (0, "Your name is Ada.\n"), second.stderr
+
+
+def test_repl_streams_and_keeps_the_conversation(
+    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("my name is Ada\n\ncalculate 3*3\nwhat is my name?\nexit\nignored\n"))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr()
+    replies = [line.split("assistant> ", 1)[1] for line in out.out.splitlines() if "assistant> " in line]
+    assert replies == ["Nice to meet you, Ada.", "The calculate tool says: 9", "Your name is Ada."]
+    assert "conversation: " in out.err
+    assert all(r.body.get("stream") is True for r in app_env.requests if r.method == "POST" and r.body)
+
+
+def test_repl_reports_a_failed_turn_and_goes_on(
+    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app_env.fail_next(times=3)
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello\nmy name is Ada\n"))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr()
+    assert "error: " in out.err and "429" in out.err
+    assert "Nice to meet you, Ada." in out.out
+
+
+def test_missing_setting_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "hello"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: missing setting(s): ")
+    assert "azd env get-values" in err and err.count("\n") == 1
+
+
+def test_throttling_after_retries_is_one_line(app_env: FakeFoundry, capsys: pytest.CaptureFixture[str]) -> None:
+    app_env.fail_next(times=10)
+    assert main(["chat", "hello"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "429" in err and err.count("\n") == 1
+
+
+def test_failed_sign_in_is_one_line_without_sdk_noise(
+    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IDENTITY_HEADER", "not-the-right-secret")  # the identity endpoint refuses the request
+    command = [sys.executable, "-m", PACKAGE, "chat", "hello"]
+    result = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=120, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: could not get an Entra ID token") and result.stderr.count("\n") == 1
+    assert app_env.requests == []
+
+
+def test_settings_command_shows_resolved_settings(app_env: FakeFoundry, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings"]) == 0
+    out = capsys.readouterr().out
+    assert "APP_MAX_RETRIES=2" in out
+    assert f"AZURE_AI_MODEL_DEPLOYMENT={os.environ['AZURE_AI_MODEL_DEPLOYMENT']}" in out
