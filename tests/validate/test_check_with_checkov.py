@@ -1,0 +1,30 @@
+"""`scaffolder check` with checkov on fresh repos of every runtime (checkov results come from the warm cache)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scaffolder._new import new
+from scaffolder.check import check
+from scaffolder.validate import Checkov
+from tests.helpers import make_spec
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runtime", ["responses", "agents", "inference"])
+def test_fresh_repo_passes_every_layer(runtime: str, tmp_path: Path, warm_checkov: Checkov) -> None:
+    new(make_spec(runtime), tmp_path / "repo")
+    result = check(tmp_path / "repo", checkov=warm_checkov)
+    assert "checkov" in result.layers
+    assert result.ok, [str(f) for f in result.findings]
+
+
+@pytest.mark.slow
+def test_checkov_catches_a_hand_edit(tmp_path: Path, warm_checkov: Checkov) -> None:
+    new(make_spec("responses"), tmp_path / "repo")
+    account = tmp_path / "repo" / "infra" / "modules" / "foundry-account.bicep"
+    account.write_text(account.read_text().replace("disableLocalAuth: true", "disableLocalAuth: false"))
+    rules = {f.rule for f in check(tmp_path / "repo", checkov=warm_checkov).findings}
+    assert {"checkov/CKV_AZURE_236", "policy/local-auth-disabled", "drift/changed"} <= rules
