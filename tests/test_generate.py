@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,47 @@ def test_parameters_file_carries_spec_and_azd_substitutions() -> None:
 
 def test_generate_module_exports() -> None:
     assert callable(generate.plan_files) and callable(generate.write_plan)
+
+
+def test_caches_in_template_trees_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pip compiles the installed templates' .py files: the __pycache__ it leaves must not be rendered.
+    layer = tmp_path / "templates" / "base" / "{{cookiecutter.project_name}}"
+    (layer / "pkg" / "__pycache__").mkdir(parents=True)
+    (layer / "pkg" / "mod.py").write_text("x = '{{ cookiecutter.project_name }}'\n")
+    (layer / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\xa7\x0d\r\n\x00")
+    (layer / ".DS_Store").write_bytes(b"\x00\x01")
+    monkeypatch.setattr("scaffolder.generate._plan.templates_dir", lambda: tmp_path / "templates")
+    paths = plan_files(make_spec("responses")).paths()
+    assert "pkg/mod.py" in paths
+    assert not any("__pycache__" in p or p.endswith(".DS_Store") for p in paths)
+
+
+@pytest.mark.slow
+def test_wheel_carries_templates_and_bicep_and_generates(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(repo)],
+                   check=True, capture_output=True, timeout=300)
+    wheel = next(tmp_path.glob("foundry_scaffolder-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "scaffolder/_data/bicep/main.bicep" in names
+    assert any(n.startswith("scaffolder/_data/templates/base/") for n in names)
+    unpacked = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    # Run from the unpacked wheel (its own scaffolder package), not from the checkout.
+    probe = (
+        "import scaffolder, scaffolder._resources as r, pathlib\n"
+        "assert '_data' in str(r.templates_dir()), r.templates_dir()\n"
+        "from scaffolder._new import resolve_spec\n"
+        "from scaffolder.generate import plan_files\n"
+        "plan = plan_files(resolve_spec(name='demo', runtime='agents', location='eastus2'))\n"
+        "assert 'infra/main.bicep' in plan.paths() and 'src/demo/agent.py' in plan.paths()\n"
+        "print(scaffolder.__file__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(unpacked)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert str(unpacked) in out.stdout

@@ -12,6 +12,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from scaffolder.errors import ScaffolderError, TemplateError
+from scaffolder.generate._files import template_files
 
 HOOKS_DIR = "_hooks"
 JINJA_SUFFIX = ".jinja"
@@ -36,7 +37,7 @@ def render_overlays(
     files: dict[str, tuple[bytes, int]] = {}
     hooks: list[Path] = []
     for root in dirs:
-        for src in sorted(p for p in root.rglob("*") if p.is_file()):
+        for src in template_files(root):
             rel = src.relative_to(root).as_posix()
             if rel.startswith(f"{HOOKS_DIR}/"):
                 hooks.append(src)
@@ -47,7 +48,7 @@ def render_overlays(
                 if target.endswith(JINJA_SUFFIX):
                     target = target.removesuffix(JINJA_SUFFIX)
                     data = env.from_string(data.decode("utf-8")).render(cookiecutter=ctx).encode("utf-8")
-            except jinja2.TemplateError as exc:
+            except (jinja2.TemplateError, UnicodeDecodeError) as exc:
                 raise TemplateError(f"overlay {root}/{rel} failed to render: {exc}") from exc
             if any(not part.strip() for part in target.split("/")):
                 continue

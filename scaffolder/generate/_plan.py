@@ -16,6 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from scaffolder import __version__, catalog, infra
 from scaffolder._resources import bicep_dir, templates_dir
 from scaffolder.errors import TemplateError
+from scaffolder.generate._files import template_files
 from scaffolder.generate._overlay import as_planned, render_overlays
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec
 
@@ -192,14 +193,14 @@ def _template(env: SandboxedEnvironment, src: Path) -> jinja2.Template:
 def _render_tree(layer: Path, env: SandboxedEnvironment, ctx: dict[str, Any]) -> dict[str, PlannedFile]:
     root = layer / ROOT_DIR
     out: dict[str, PlannedFile] = {}
-    for src in sorted(p for p in root.rglob("*") if p.is_file()):
+    for src in template_files(root):
         rel = src.relative_to(root).as_posix()
         try:
             rendered_rel = env.from_string(rel).render(cookiecutter=ctx) if "{" in rel else rel
             if any(not part.strip() for part in rendered_rel.split("/")):
                 continue  # a path segment rendering empty means "not for this spec"
             text = _template(env, src).render(cookiecutter=ctx)
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateError, UnicodeDecodeError) as exc:
             where = f"{layer.name}/{rel}"
             raise TemplateError(f"template {where} failed to render: {exc}") from exc
         mode = EXECUTABLE if src.stat().st_mode & 0o111 else REGULAR

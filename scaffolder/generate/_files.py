@@ -1,0 +1,22 @@
+"""Which files of a template tree are templates (caches and OS litter are not)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Interpreter caches (pip compiles the installed templates' .py files) and OS litter are never templates.
+_JUNK_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+_JUNK_SUFFIXES = (".pyc", ".pyo")
+_JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db"})
+
+
+def template_files(root: Path) -> list[Path]:
+    """The files of a template tree, sorted, without caches and OS litter."""
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and not _JUNK_DIRS.intersection(p.relative_to(root).parts)
+        and not p.name.endswith(_JUNK_SUFFIXES)
+        and p.name not in _JUNK_NAMES
+    )
