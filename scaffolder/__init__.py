@@ -1,8 +1,10 @@
 """foundry-scaffolder: choose a Microsoft Foundry runtime and generate a keyless starter repo.
 
 The public API is small: `resolve_spec` (flags/prompts -> ProjectSpec), `new` (plan and write a
-repo), `plan_files` (the pure file plan), `load_answers` (read a generated repo's spec) and the
-error classes in `scaffolder.errors`. Attributes load lazily so that `scaffolder --help` stays fast.
+repo), `plan_files` (the pure file plan), `load_answers` (read a generated repo's spec),
+`recommend` (answers -> runtime), `check` (validate a generated repo), `preflight`, `provision`
+and `destroy` (Azure SDK), and the error classes in `scaffolder.errors`; team standards live in
+`scaffolder.standards`. Attributes load lazily so that `scaffolder --help` stays fast.
 """
 
 from __future__ import annotations
@@ -26,28 +28,38 @@ _LAZY = {
     "provision": "scaffolder.provisioning.api",
     "preflight": "scaffolder.provisioning.api",
     "destroy": "scaffolder.provisioning.api",
+    "check": "scaffolder.checks",
+    "CheckResult": "scaffolder.checks",
+    "recommend": "scaffolder.decision",
+    "Recommendation": "scaffolder.decision",
 }
 
 __all__ = [
+    "CheckResult",
     "ModelDeployment",
     "NewResult",
     "ProjectSpec",
+    "Recommendation",
     "Runtime",
     "ScaffolderError",
     "__version__",
     "build_spec",
+    "check",
     "destroy",
     "load_answers",
     "new",
     "plan_files",
     "preflight",
     "provision",
+    "recommend",
     "resolve_spec",
 ]
 
 if TYPE_CHECKING:
     from scaffolder._new import NewResult, new, resolve_spec
     from scaffolder.catalog import Runtime
+    from scaffolder.checks import CheckResult, check
+    from scaffolder.decision import Recommendation, recommend
     from scaffolder.errors import ScaffolderError
     from scaffolder.generate import plan_files
     from scaffolder.provisioning.api import destroy, preflight, provision

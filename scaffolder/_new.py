@@ -147,7 +147,7 @@ def resolve_spec(
     Team standards supply defaults (runtime, model, location, tags, naming, retention) and are then
     enforced: a choice that breaks one is refused, naming the rule and the allowed values.
     """
-    from scaffolder import recommend
+    from scaffolder import decision as recommend
 
     rules = standards.standards if standards else None
     defaults = rules.defaults.model_dump(mode="json", exclude_none=True) if rules else {}

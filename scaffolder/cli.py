@@ -149,8 +149,8 @@ def new(
     """Generate a starter repo for a Foundry runtime: Bicep, keyless RBAC, app skeleton, CI."""
     from scaffolder import _new
     from scaffolder import standards as team
+    from scaffolder.decision import load_answers_file
     from scaffolder.prompts import ConsolePrompter, interactive_allowed
-    from scaffolder.recommend import load_answers_file
 
     found = team.discover(standards)
     loaded = team.load(found) if found else None
@@ -273,7 +273,7 @@ def recommend(
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; unanswered = not asked.")] = False,
 ) -> None:
     """Recommend a runtime from five questions: reasons, what you give up, and the command to run."""
-    from scaffolder import recommend as rec
+    from scaffolder import decision as rec
     from scaffolder.prompts import ConsolePrompter, interactive_allowed
 
     given = rec.load_answers_file(answers) if answers else {}
@@ -466,7 +466,7 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Validate a generated repo for CI: Bicep, security, schema, consistency, standards, model lifecycle."""
-    from scaffolder import check as checks
+    from scaffolder import checks
     from scaffolder import standards as team
 
     if install_checkov and checks.locate_checkov(checkov_venv) is None:

@@ -136,7 +136,7 @@ class RuntimeDecision(_Strict):
     @field_validator("answers", mode="before")
     @classmethod
     def _known_answers(cls, value: dict[str, object]) -> dict[str, str]:
-        from scaffolder.recommend import validate_answers
+        from scaffolder.decision import validate_answers
 
         try:
             return validate_answers(value)

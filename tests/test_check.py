@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scaffolder._new import new
-from scaffolder.check import bicep_build, check
+from scaffolder.checks import bicep_build, check
 from scaffolder.cli import app
 from scaffolder.standards import load
 from tests.helpers import make_spec

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scaffolder import catalog
 from scaffolder._new import new, resolve_spec
-from scaffolder.check import check
+from scaffolder.checks import check
 from scaffolder.errors import ScaffolderError
 from scaffolder.spec import load_answers
 

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from scaffolder.catalog import Runtime
 from scaffolder.cli import app
+from scaffolder.decision import NOT_ASKED, decision_data, recommend, validate_answers
 from scaffolder.errors import SpecError
 from scaffolder.generate import plan_files
-from scaffolder.recommend import NOT_ASKED, decision_data, recommend, validate_answers
 from tests.helpers import make_spec
 
 

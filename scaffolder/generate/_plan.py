@@ -62,7 +62,7 @@ class FilePlan:
 
 
 def _decision(spec: ProjectSpec) -> dict[str, Any]:
-    from scaffolder.recommend import NOT_ASKED, decision_data, recommend
+    from scaffolder.decision import NOT_ASKED, decision_data, recommend
 
     questions = decision_data().questions
     answers = spec.decision.answers

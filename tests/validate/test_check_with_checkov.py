@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scaffolder._new import new
-from scaffolder.check import check
+from scaffolder.checks import check
 from scaffolder.validate import Checkov
 from tests.helpers import make_spec
 
