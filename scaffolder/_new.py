@@ -201,8 +201,11 @@ def _explain(rec: Any) -> None:
     print(f"recommended: {rec.runtime.value}", file=sys.stderr)
     for reason in rec.reasons:
         print(f"  because {reason}", file=sys.stderr)
+    for trade_off in rec.trade_offs:
+        print(f"  trade-off: {trade_off}", file=sys.stderr)
     for conflict in rec.conflicts:
         print(f"  conflict: {conflict}", file=sys.stderr)
+    print("  (the answers go into docs/adr/0001-runtime-choice.md; Enter keeps the recommendation)", file=sys.stderr)
 
 
 def new(

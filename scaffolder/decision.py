@@ -165,11 +165,12 @@ def decision_questions() -> list[Question]:
     def choices(q: DecisionQuestion) -> Callable[[dict[str, Any]], list[tuple[str, str]]]:
         return lambda answers: [(c, "") for c in q.choices]
 
-    def skip(answers: dict[str, Any]) -> str:
-        return NOT_ASKED
+    def no_default(answers: dict[str, Any]) -> str | None:
+        return None  # Enter leaves the question unanswered ("not asked"): it then fires no rule
 
     return [
-        Question(q.key, q.flag, q.text, default=skip, choices=choices(q), validate=validator(q))
+        Question(q.key, q.flag, f"{q.text} [Enter: skip]", default=no_default, choices=choices(q),
+                 validate=validator(q))
         for q in decision_data().questions
     ]
 
