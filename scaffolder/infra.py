@@ -78,29 +78,32 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
         "developerProjectRoles": _role_keys(spec, "developer", "project"),
         "projectIdentityAccountRoles": _role_keys(spec, "project", "account"),
         "tags": dict(spec.tags),
-        "namingPattern": spec.naming.pattern,
+        "namingPattern": spec.naming.pattern.removesuffix("{token}"),
         "abbreviations": dict(spec.naming.abbreviations),
         "logRetentionInDays": spec.log_retention_days,
     }
 
 
-# Name length limits applied with take() in main.bicep.
+# Name length limits per resource type; main.bicep keeps the 13-character token whole and take()s the prefix.
 NAME_LIMITS = {"account": 64, "identity": 128, "logAnalytics": 63, "appInsights": 255}
+TOKEN_LENGTH = 13  # uniqueString() always returns 13 characters
 
 
 def resource_names(spec: ProjectSpec, environment: str, location: str, resource_token: str) -> dict[str, str]:
     """The names main.bicep computes, given the azd environment, region and uniqueString token.
 
-    Mirrors main.bicep's `baseName` replace() chain and take() limits, for provisioning and checks.
+    Mirrors main.bicep: the pattern before `{token}` with its tokens replaced, shortened to the type's
+    limit minus the token, then the whole token (so no two resource groups share a global name).
     """
-    base = (
-        spec.naming.pattern.replace("{project}", spec.name)
+    prefix = (
+        spec.naming.pattern.removesuffix("{token}")
+        .replace("{project}", spec.name)
         .replace("{env}", environment)
         .replace("{region}", location)
-        .replace("{token}", resource_token)
     )
-    names: dict[str, str] = {
-        kind: base.replace("{abbr}", abbr)[: NAME_LIMITS[kind]] for kind, abbr in spec.naming.abbreviations.items()
+    names = {
+        kind: prefix.replace("{abbr}", spec.naming.abbreviations[kind])[: limit - TOKEN_LENGTH] + resource_token
+        for kind, limit in NAME_LIMITS.items()
     }
     names["project"] = spec.name
     return names

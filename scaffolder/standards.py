@@ -45,8 +45,11 @@ class Naming(_Strict):
     @field_validator("pattern")
     @classmethod
     def _pattern(cls, value: str) -> str:
-        if "{token}" not in value:
-            raise ValueError("pattern must contain {token}: Foundry account names are global DNS names")
+        if not value.endswith("{token}") or value.count("{token}") != 1:
+            raise ValueError(
+                "pattern must end with {token} (once): Foundry account names are global DNS names, and a long "
+                "name is shortened before the token, never the token itself"
+            )
         literal = re.sub(r"\{[a-z]+\}", "", value)
         unknown = sorted(set(re.findall(r"\{[a-z]+\}", value)) - set(NAME_TOKENS))
         if unknown:

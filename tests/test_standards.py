@@ -65,12 +65,23 @@ def test_defaults_tags_naming_and_retention_flow_into_the_spec(contoso) -> None:
     assert spec.standards is not None and spec.standards.name == "contoso platform"
     params = infra.bicep_parameters(spec)
     assert params["tags"] == {"cost-center": "1234", "owner": "alice"}
-    assert params["namingPattern"] == "{abbr}ct-{project}-{env}-{region}-{token}"
+    assert params["namingPattern"] == "{abbr}ct-{project}-{env}-{region}-"  # main.bicep appends the token
     assert params["abbreviations"]["account"] == "aif-" and params["abbreviations"]["logAnalytics"] == "log-"
     assert params["logRetentionInDays"] == 90
     names = infra.resource_names(spec, "dev", "swedencentral", "tok123")
     assert names["account"] == "aif-ct-demo-dev-swedencentral-tok123"
     assert names["identity"] == "mi-ct-demo-dev-swedencentral-tok123"
+
+
+def test_long_names_keep_the_whole_token(tmp_path: Path) -> None:
+    loaded = load(write(tmp_path, 'naming:\n  pattern: "{abbr}ct-{project}-{env}-{region}-{token}"\n'))
+    spec = make_spec("inference", name="customer-support-knowledge-assistant-01", location="germanywestcentral",
+                     standards=loaded)
+    token = "abcdefghijklm"
+    names = infra.resource_names(spec, "production-east", "germanywestcentral", token)
+    for kind, limit in infra.NAME_LIMITS.items():
+        assert names[kind].endswith(token) and len(names[kind]) <= limit, (kind, names[kind])
+    assert names["account"] == "ct-customer-support-knowledge-assistant-01-productiabcdefghijklm"
 
 
 @pytest.mark.parametrize(
@@ -103,7 +114,8 @@ def test_several_violations_are_counted(contoso) -> None:
     ("text", "where", "message"),
     [
         ("regions:\n  allowed: [eastus2, atlantis]\n", ":2:", "unknown Azure region 'atlantis'"),
-        ("naming:\n  pattern: \"{project}-x\"\n", ":2:", "must contain {token}"),
+        ("naming:\n  pattern: \"{project}-x\"\n", ":2:", "must end with {token}"),
+        ("naming:\n  pattern: \"{token}-{project}\"\n", ":2:", "must end with {token}"),
         ("naming:\n  pattern: \"{project}-{colour}-{token}\"\n", ":2:", "unknown token(s) {colour}"),
         ("naming:\n  abbreviations:\n    database: db\n", ":2:", "unknown resource kind 'database'"),
         ("network:\n  required: private-ish\n", ":2:", "network.required"),

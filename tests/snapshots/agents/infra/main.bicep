@@ -66,8 +66,8 @@ param projectIdentityAccountRoles array = []
 @description('Tags applied to every resource.')
 param tags object = {}
 
-@description('Resource name pattern; tokens: {abbr} (per resource type), {project}, {env}, {region}, {token}.')
-param namingPattern string = '{abbr}{project}-{token}'
+@description('Resource name pattern before the uniqueness token; tokens: {abbr} (per resource type), {project}, {env}, {region}.')
+param namingPattern string = '{abbr}{project}-'
 
 @description('Abbreviations substituted for {abbr}: account, identity, logAnalytics, appInsights.')
 param abbreviations object = {
@@ -84,12 +84,13 @@ var resourceToken = toLower(uniqueString(resourceGroup().id, environmentName))
 var allTags = union(tags, {
   'azd-env-name': environmentName
 })
-var baseName = replace(replace(replace(replace(namingPattern, '{project}', projectName), '{env}', environmentName), '{region}', location), '{token}', resourceToken)
-// Length limits per resource type: account 64 (also its DNS subdomain), workspace 63, identity 128.
-var accountName = take(replace(baseName, '{abbr}', abbreviations.account), 64)
-var identityName = take(replace(baseName, '{abbr}', abbreviations.identity), 128)
-var logAnalyticsName = take(replace(baseName, '{abbr}', abbreviations.logAnalytics), 63)
-var appInsightsName = take(replace(baseName, '{abbr}', abbreviations.appInsights), 255)
+var namePrefix = replace(replace(replace(namingPattern, '{project}', projectName), '{env}', environmentName), '{region}', location)
+// Every name ends with the whole 13-character resourceToken (the account name is a global DNS label): the
+// prefix is shortened to fit each type's limit (account 64, workspace 63, identity 128, components 255).
+var accountName = '${take(replace(namePrefix, '{abbr}', abbreviations.account), 51)}${resourceToken}'
+var identityName = '${take(replace(namePrefix, '{abbr}', abbreviations.identity), 115)}${resourceToken}'
+var logAnalyticsName = '${take(replace(namePrefix, '{abbr}', abbreviations.logAnalytics), 50)}${resourceToken}'
+var appInsightsName = '${take(replace(namePrefix, '{abbr}', abbreviations.appInsights), 242)}${resourceToken}'
 
 module account 'modules/foundry-account.bicep' = {
   name: 'foundry-account'
