@@ -132,7 +132,7 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path]) -> list[Find
             out.append(Finding("drift/changed", "error", path, line,
                                "differs from what the answers file generates; edit the spec and re-generate"))
     planned = {str(f.path) for f in plan.files}
-    for extra in sorted((directory / "infra").rglob("*.bicep")) if (directory / "infra").is_dir() else []:
+    for extra in sorted(p for p in (directory / "infra").rglob("*.bicep") if p.is_file()):
         rel = extra.relative_to(directory).as_posix()
         if rel not in planned:
             out.append(Finding("drift/extra", "error", rel, 0, "Bicep file not produced by the generator"))
@@ -152,19 +152,19 @@ def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
     wanted = [v.name for v in infra.app_env(spec)]
     main = directory / "infra" / "main.bicep"
     if main.is_file():
-        outputs = set(re.findall(r"^output (\w+) ", main.read_text(encoding="utf-8"), flags=re.MULTILINE))
+        outputs = set(re.findall(r"^output (\w+) ", _read(main), flags=re.MULTILINE))
         for name in wanted:
             if name not in outputs:
                 out.append(Finding("consistency/output", "error", "infra/main.bicep", 0,
                                    f"{name} is read by the app but is not a Bicep output"))
     example = directory / ".env.example"
     if example.is_file():
-        listed = re.findall(r"^([A-Z][A-Z0-9_]*)=", example.read_text(encoding="utf-8"), flags=re.MULTILINE)
+        listed = re.findall(r"^([A-Z][A-Z0-9_]*)=", _read(example), flags=re.MULTILINE)
         for name in sorted(set(wanted) - set(listed)):
             out.append(Finding("consistency/env-example", "error", ".env.example", 0, f"{name} is not listed"))
     settings = directory / "src" / spec.package / "settings.py"
     if settings.is_file():
-        text = settings.read_text(encoding="utf-8")
+        text = _read(settings)
         for name in wanted:
             # pydantic-settings reads env var NAME into the field `name` (case-insensitive).
             if not re.search(rf"^\s+{name.lower()}\s*:", text, flags=re.MULTILINE):
@@ -176,15 +176,24 @@ def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
     params = directory / "infra" / "main.parameters.json"
     if params.is_file():
         try:
-            values = json.loads(params.read_text(encoding="utf-8"))["parameters"]
-        except (ValueError, KeyError):
-            out.append(Finding("consistency/parameters", "error", "infra/main.parameters.json", 0, "not valid"))
-        else:
+            values = json.loads(_read(params))["parameters"]
             deployed = [d.get("name") for d in values.get("modelDeployments", {}).get("value", [])]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            out.append(Finding("consistency/parameters", "error", "infra/main.parameters.json", 0,
+                               "not a valid ARM parameters file"))
+        else:
             if deployed != [m.name for m in spec.models]:
                 out.append(Finding("consistency/parameters", "error", "infra/main.parameters.json", 0,
                                    f"model deployments {deployed} differ from the spec's"))
     return out
+
+
+def _read(path: Path) -> str:
+    # A hand-damaged file is a finding elsewhere (drift); reading it must not crash the check.
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def lifecycle(spec: ProjectSpec) -> list[Finding]:

@@ -69,8 +69,15 @@ def handled(func: F) -> F:
                 _err(f"hint: {exc.hint}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            _err("stopped by user; nothing was written")
+            _err("stopped by user")
             raise typer.Exit(130) from None
+        except OSError as exc:
+            # The machine said no (permissions, a full disk, a missing path): one line, not a traceback.
+            if _state["debug"]:
+                traceback.print_exc()
+            where = f": {exc.filename}" if exc.filename else ""
+            _err(f"error: {exc.strerror or exc}{where}")
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -189,10 +189,10 @@ def load_answers_file(path: Path) -> dict[str, str]:
     """Read answers from a YAML or JSON file (a mapping of question -> answer)."""
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"cannot read answers file {path}: {exc.strerror}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read answers file {path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"answers file {path} is not valid YAML/JSON: {exc}") from None
+        raise SpecError(f"answers file {path} is not valid YAML/JSON: {' '.join(str(exc).split())}") from None
     if isinstance(doc, dict) and isinstance(doc.get("answers"), dict):
         doc = doc["answers"]  # the JSON that `scaffolder recommend --json` prints
     if not isinstance(doc, dict):

@@ -371,8 +371,10 @@ def load_answers(directory: Path) -> tuple[ProjectSpec, str]:
         )
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnswersFileError(f"cannot read {path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise AnswersFileError(f"{path} is not valid YAML: {exc}") from None
+        raise AnswersFileError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(doc, dict) or "spec" not in doc:
         raise AnswersFileError(f"{path} has no 'spec' section")
     try:

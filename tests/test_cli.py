@@ -150,3 +150,17 @@ def test_models_json_carries_status() -> None:
     _, out, _ = run("models", "--json")
     status = {r["name"]: r["status"] for r in json.loads(out)}
     assert status["gpt-4.1-mini"] == "retired" and status["gpt-5.4-mini"] == "current"
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00", b"spec: [unclosed", b"- a list\n"])
+def test_damaged_answers_file_is_one_line(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / ".scaffolder.yml").write_bytes(content)
+    code, _, err = run("check", str(tmp_path), "--offline")
+    assert code == 2 and err.startswith("error: ") and "Traceback" not in err
+    assert err.count("\n") <= 2
+
+
+def test_output_under_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    code, _, err = run("new", "demo", "-r", "responses", "--no-input", "-o", str(tmp_path / "afile"))
+    assert code == 1 and "cannot create" in err and "Traceback" not in err

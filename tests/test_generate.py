@@ -204,3 +204,38 @@ def test_wheel_carries_templates_and_bicep_and_generates(tmp_path: Path) -> None
                          env={**os.environ, "PYTHONPATH": str(unpacked)}, timeout=120)
     assert out.returncode == 0, out.stderr
     assert str(unpacked) in out.stdout
+
+
+def test_force_refuses_a_file_where_a_directory_goes_before_writing(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    target.mkdir()
+    (target / "README.md").write_text("mine")
+    (target / "src").write_text("a file, not a directory")
+    with pytest.raises(TargetExistsError, match="is a file where the generator needs a directory"):
+        new(make_spec("responses"), target, force=True)
+    assert (target / "README.md").read_text() == "mine"
+    assert sorted(p.name for p in target.iterdir()) == ["README.md", "src"]
+
+
+def test_unusable_output_directory_is_one_error(tmp_path: Path) -> None:
+    from scaffolder.errors import ScaffolderError
+
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ScaffolderError, match="cannot create"):
+        new(make_spec("responses"), tmp_path / "afile" / "demo")
+
+
+def test_generated_repo_has_the_usual_permissions(tmp_path: Path) -> None:
+    new(make_spec("responses"), tmp_path / "demo")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "demo").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_template_paths_cannot_leave_the_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = tmp_path / "templates" / "base" / "{{cookiecutter.project_name}}"
+    (layer / "{{ '..' }}").mkdir(parents=True)
+    (layer / "{{ '..' }}" / "escape.txt").write_text("x")
+    monkeypatch.setattr("scaffolder.generate._plan.templates_dir", lambda: tmp_path / "templates")
+    with pytest.raises(TemplateError, match="leaves the generated repo"):
+        plan_files(make_spec("responses"))

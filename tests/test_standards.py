@@ -241,3 +241,11 @@ def test_cli_picks_up_env_standards(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_bad_tag_flag() -> None:
     result = CliRunner().invoke(app, ["new", "demo", "-r", "agents", "--tag", "novalue", "--no-input"])
     assert result.exit_code == 2 and "is not KEY=VALUE" in result.stderr
+
+
+@pytest.mark.parametrize("segment", ["{{ '..' }}", "{{ '.' }}"])
+def test_overlay_paths_cannot_leave_the_repo(tmp_path: Path, segment: str) -> None:
+    loaded = overlay_standards(tmp_path, extra={f"{segment}/pwn.txt": "x"})
+    with pytest.raises(TemplateError, match="leaves the generated repo"):
+        new(make_spec("agents", standards=loaded), tmp_path / "out" / "demo", standards=loaded)
+    assert not (tmp_path / "out" / "pwn.txt").exists() and not (tmp_path / "pwn.txt").exists()

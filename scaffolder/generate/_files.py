@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from scaffolder.errors import TemplateError
 
 # Interpreter caches (pip compiles the installed templates' .py files) and OS litter are never templates.
 _JUNK_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
@@ -20,3 +22,11 @@ def template_files(root: Path) -> list[Path]:
         and not p.name.endswith(_JUNK_SUFFIXES)
         and p.name not in _JUNK_NAMES
     )
+
+
+def safe_relative(rendered: str, where: str) -> str:
+    """A rendered path must stay inside the repo: no absolute paths, no '.' or '..' segments."""
+    path = PurePosixPath(rendered)
+    if path.is_absolute() or any(part in {".", ".."} for part in rendered.split("/")):
+        raise TemplateError(f"{where} renders to {rendered!r}, which leaves the generated repo")
+    return rendered

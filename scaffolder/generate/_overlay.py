@@ -12,7 +12,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from scaffolder.errors import ScaffolderError, TemplateError
-from scaffolder.generate._files import template_files
+from scaffolder.generate._files import safe_relative, template_files
 
 HOOKS_DIR = "_hooks"
 JINJA_SUFFIX = ".jinja"
@@ -52,6 +52,7 @@ def render_overlays(
                 raise TemplateError(f"overlay {root}/{rel} failed to render: {exc}") from exc
             if any(not part.strip() for part in target.split("/")):
                 continue
+            safe_relative(target, f"overlay {root}/{rel}")
             if target.startswith(PROTECTED[0]) or target == PROTECTED[1]:
                 raise TemplateError(
                     f"overlay {root}/{rel} would replace {target}, which the generator owns (infra/, .scaffolder.yml)"

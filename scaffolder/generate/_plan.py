@@ -16,7 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from scaffolder import __version__, catalog, infra
 from scaffolder._resources import bicep_dir, templates_dir
 from scaffolder.errors import TemplateError
-from scaffolder.generate._files import template_files
+from scaffolder.generate._files import safe_relative, template_files
 from scaffolder.generate._overlay import as_planned, render_overlays
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec
 
@@ -199,6 +199,7 @@ def _render_tree(layer: Path, env: SandboxedEnvironment, ctx: dict[str, Any]) ->
             rendered_rel = env.from_string(rel).render(cookiecutter=ctx) if "{" in rel else rel
             if any(not part.strip() for part in rendered_rel.split("/")):
                 continue  # a path segment rendering empty means "not for this spec"
+            safe_relative(rendered_rel, f"template {layer.name}/{rel}")
             text = _template(env, src).render(cookiecutter=ctx)
         except (jinja2.TemplateError, UnicodeDecodeError) as exc:
             where = f"{layer.name}/{rel}"

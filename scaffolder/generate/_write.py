@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -43,6 +44,12 @@ def plan_actions(plan: FilePlan, target: Path, *, force: bool) -> list[FileActio
     actions = []
     for f in plan.files:
         dest = target / f.path
+        blocker = next((p for p in dest.parents if p != target and p.is_relative_to(target) and p.is_file()), None)
+        if blocker is not None:
+            raise TargetExistsError(
+                f"{blocker} is a file where the generator needs a directory (for {f.path})",
+                hint="move or rename it, then run again; nothing was written",
+            )
         if not dest.exists():
             actions.append(FileAction(str(f.path), "create"))
         elif dest.is_file() and dest.read_bytes() == f.content:
@@ -63,9 +70,18 @@ def write_plan(
     """
     actions = plan_actions(plan, target, force=force)
     target = target.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.scaffolder-", dir=target.parent))
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.scaffolder-", dir=target.parent))
+    except OSError as exc:
+        raise ScaffolderError(
+            f"cannot create {target}: {exc.strerror or exc}", hint="choose another --output directory"
+        ) from None
+    try:
+        # mkdtemp makes the directory private (0700); the repo gets the user's usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
         for f in plan.files:
             dest = staging / f.path
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +103,8 @@ def write_plan(
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 staged.replace(dest)
     except OSError as exc:
-        raise ScaffolderError(f"could not write {target}: {exc.strerror or exc}") from exc
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise ScaffolderError(f"could not write {target}{where}: {exc.strerror or exc}") from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -125,7 +125,7 @@ def load_project(path: Path) -> Project:
     else:
         repo, infra = path, path
     project = Project(repo=repo, infra=infra)
-    for bicep in sorted(infra.rglob("*.bicep")):
+    for bicep in sorted(p for p in infra.rglob("*.bicep") if p.is_file()):
         resolved = bicep.resolve()
         project.files[resolved] = load(resolved, project.display(resolved))
     return project
