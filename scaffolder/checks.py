@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffolder import catalog, infra
+from scaffolder.errors import ToolError
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
 from scaffolder.validate import Checkov
@@ -64,7 +65,12 @@ def locate_checkov(explicit: Path | None = None) -> Path | None:
     from scaffolder.validate import find_checkov_venv
 
     if explicit is not None:
-        return find_checkov_venv(explicit) if explicit.exists() else None
+        # An explicit venv that holds no checkov is a mistake, not a reason to skip the security layer.
+        found = find_checkov_venv(explicit) if explicit.exists() else None
+        if found is None:
+            raise ToolError(f"--checkov-venv {explicit} holds no checkov",
+                            hint="point it at a venv with checkov installed, or drop it to use the default")
+        return found
     on_path = shutil.which("checkov")
     candidates = [user_checkov_venv()] + ([Path(on_path).resolve().parent.parent] if on_path else [])
     return find_checkov_venv(*candidates)

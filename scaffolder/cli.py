@@ -116,12 +116,13 @@ def new(
         typer.Option(
             "--model",
             "-m",
-            help="Model to deploy, repeatable: NAME[@VERSION][,sku=S][,capacity=N][,deployment=D]. "
-            "The first is the one the app calls.",
+            help="Model to deploy, repeatable: NAME[@VERSION][,sku=S][,capacity=N][,deployment=D]"
+            "[,format=PUBLISHER] (format for models outside the catalog). The first is the one the app calls.",
         ),
     ] = None,
     capacity: Annotated[
-        int | None, typer.Option(help="Default capacity (thousands of tokens per minute) for every model.")
+        int | None,
+        typer.Option(min=1, help="Default capacity (thousands of tokens per minute) for every model."),
     ] = None,
     network: Annotated[NetworkChoice, typer.Option(help="Network posture of the Foundry resource.")] = (
         NetworkChoice.public
@@ -476,7 +477,7 @@ def check(
     from scaffolder import checks
     from scaffolder import standards as team
 
-    if install_checkov and checks.locate_checkov(checkov_venv) is None:
+    if install_checkov and not offline and checkov_venv is None and checks.locate_checkov() is None:
         from scaffolder.validate import install_checkov_venv
 
         _err(f"installing checkov into {checks.user_checkov_venv()} ...")

@@ -85,3 +85,25 @@ class ProvisionInterrupted(ProvisionError):
     """The user stopped provisioning; finished resources stay, a re-run completes the rest."""
 
     exit_code = 130
+
+
+class StandardsError(ScaffolderError):
+    """The standards file is unreadable or invalid, or a choice breaks one of its rules."""
+
+    exit_code = 3
+
+
+class UntrustedOverlayError(ScaffolderError):
+    """An overlay carries executable hooks and --trust was not given."""
+
+    exit_code = 4
+
+
+class HookError(ScaffolderError):
+    """An overlay hook failed; nothing was written."""
+
+
+class ToolError(ScaffolderError):
+    """An external validation tool (checkov, pycep) is missing or failed to run: not a finding."""
+
+    exit_code = 9

@@ -103,6 +103,8 @@ class NetworkSpec(_Strict):
                 raise ValueError(f"--allow-ip {item!r} is not an IPv4 address or CIDR range") from None
             if net.version != 4:
                 raise ValueError(f"--allow-ip {item!r}: Foundry network rules take IPv4 only")
+            if net.prefixlen < 8:
+                raise ValueError(f"--allow-ip {item!r} is too wide (/{net.prefixlen}); that is public access")
             if net.is_private or net.is_loopback:
                 raise ValueError(
                     f"--allow-ip {item!r} is a private or loopback range; network rules apply to public IPs"
@@ -270,7 +272,9 @@ def parse_model_option(text: str, *, default_capacity: int | None = None) -> dic
     `format=` and `@VERSION`. Raises CatalogError with close-match suggestions.
     """
     head, *opts = [part.strip() for part in text.split(",")]
-    name, _, version = head.partition("@")
+    name, at, version = head.partition("@")
+    if at and not version:
+        raise CatalogError(f"--model {text!r}: nothing after '@'", hint="use NAME@VERSION, or drop the '@'")
     fields: dict[str, Any] = {}
     for opt in opts:
         key, sep, value = opt.partition("=")
@@ -291,7 +295,7 @@ def parse_model_option(text: str, *, default_capacity: int | None = None) -> dic
                 "--model NAME@VERSION,format=PUBLISHER",
             )
         dep = {"model": name, "version": version, "format": fields["format"], "sku": "GlobalStandard"}
-        dep["capacity"] = default_capacity or 1
+        dep["capacity"] = 1 if default_capacity is None else default_capacity
     else:
         if version and version not in known.versions:
             raise CatalogError(
@@ -305,7 +309,7 @@ def parse_model_option(text: str, *, default_capacity: int | None = None) -> dic
             "version": version or known.default_version,
             "format": known.format,
             "sku": known.default_sku,
-            "capacity": default_capacity or known.default_capacity,
+            "capacity": known.default_capacity if default_capacity is None else default_capacity,
         }
         if "sku" in fields and fields["sku"] not in known.skus:
             raise CatalogError(

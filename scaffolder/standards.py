@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
-from scaffolder.errors import ScaffolderError
+from scaffolder.errors import StandardsError
 
 ENV_VAR = "SCAFFOLDER_STANDARDS"
 USER_FILES = ("standards.yml", "standards.yaml", "standards.toml")
@@ -25,11 +25,6 @@ DEFAULT_PATTERN = "{abbr}{project}-{token}"
 DEFAULT_ABBREVIATIONS = {"account": "", "identity": "id-", "logAnalytics": "log-", "appInsights": "appi-"}
 POSTURE_RANK = {"public": 0, "ip-restricted": 1}
 
-
-class StandardsError(ScaffolderError):
-    """The standards file is unreadable or invalid, or a choice breaks one of its rules."""
-
-    exit_code = 3
 
 
 class _Strict(BaseModel):
@@ -120,6 +115,21 @@ class Defaults(_Strict):
     runtime: Runtime | None = None
     model: str | None = None
     location: str | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str | None) -> str | None:
+        if value is not None and value not in catalog.models():
+            close = catalog.suggest(value, list(catalog.models()))
+            raise ValueError(f"unknown model {value!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _known_location(cls, value: str | None) -> str | None:
+        if value is not None and value not in catalog.azure_regions():
+            raise ValueError(f"unknown Azure region {value!r}")
+        return value
 
 
 class Standards(_Strict):

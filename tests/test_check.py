@@ -135,6 +135,13 @@ def test_bicep_on_path_is_used(repo: Path, tmp_path: Path, monkeypatch: pytest.M
     bin_dir.mkdir()
     _fake_bicep(bin_dir, f"{repo / 'infra' / 'main.bicep'}(1,1) : Error BCP007: nope", 1)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    result = check(repo, checkov=tmp_path / "no-such-venv")
+    monkeypatch.delenv("SCAFFOLDER_CHECKOV_VENV", raising=False)
+    result = check(repo)
     assert "bicep build" in result.layers and "bicep/BCP007" in rules(result)
     assert any("checkov not found" in n for n in result.notes)
+
+
+def test_explicit_checkov_venv_without_checkov_is_an_error(repo: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", str(repo), "--checkov-venv", str(tmp_path / "typo")])
+    assert result.exit_code == 9
+    assert "holds no checkov" in result.stderr

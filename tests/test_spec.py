@@ -153,6 +153,8 @@ def test_ip_restricted_needs_public_ipv4_ranges() -> None:
         make_spec("responses", network="ip-restricted", allow_ips=["10.0.0.0/8"])
     with pytest.raises(SpecError, match="not an IPv4 address"):
         make_spec("responses", network="ip-restricted", allow_ips=["example.com"])
+    with pytest.raises(SpecError, match="too wide"):
+        make_spec("responses", network="ip-restricted", allow_ips=["0.0.0.0/0"])
     with pytest.raises(SpecError, match="only with --network ip-restricted"):
         make_spec("responses", allow_ips=["20.1.2.3"])
 
@@ -160,6 +162,10 @@ def test_ip_restricted_needs_public_ipv4_ranges() -> None:
 def test_capacity_bounds() -> None:
     with pytest.raises(SpecError, match="capacity"):
         make_spec("responses", models=["gpt-4.1,capacity=0"])
+    with pytest.raises(SpecError, match="capacity"):
+        make_spec("responses", capacity=0)  # 0 is a value, not "unset"
+    with pytest.raises(CatalogError, match="nothing after '@'"):
+        make_spec("responses", models=["gpt-5.4-mini@"])
 
 
 def test_answers_round_trip(tmp_path) -> None:

@@ -123,6 +123,8 @@ def test_several_violations_are_counted(contoso) -> None:
         ("monitoring:\n  log_retention_days: 5\n", ":2:", "log_retention_days"),
         ("security:\n  local_auth: enabled\n", ":2:", "security.local_auth"),
         ("colour: blue\n", ":1:", "colour"),
+        ("defaults:\n  model: gpt4.1-mini\n", ":2:", "did you mean gpt-4.1-mini"),
+        ("defaults:\n  location: mars\n", ":2:", "unknown Azure region 'mars'"),
         ("defaults:\n  location: uksouth\nregions:\n  allowed: [eastus2]\n", "standards.yml", "not in regions.allowed"),
         ("regions: [\n", "standards.yml", "not valid YAML"),
         ("- just\n- a list\n", "standards.yml", "mapping at the top level"),

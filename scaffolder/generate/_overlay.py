@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from scaffolder.errors import ScaffolderError, TemplateError
+from scaffolder.errors import HookError, TemplateError, UntrustedOverlayError
 from scaffolder.generate._files import safe_relative, template_files
 
 HOOKS_DIR = "_hooks"
@@ -20,14 +20,6 @@ JINJA_SUFFIX = ".jinja"
 PROTECTED = ("infra/", ".scaffolder.yml")
 
 
-class UntrustedOverlayError(ScaffolderError):
-    """An overlay carries executable hooks and --trust was not given."""
-
-    exit_code = 4
-
-
-class HookError(ScaffolderError):
-    """An overlay hook failed; nothing was written."""
 
 
 def render_overlays(
@@ -79,6 +71,8 @@ def run_hooks(hooks: Sequence[Path], repo: Path) -> None:
             done = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300, check=False)
         except OSError as exc:
             raise HookError(f"hook {hook.name} could not start: {exc.strerror}") from None
+        except subprocess.TimeoutExpired:
+            raise HookError(f"hook {hook.name} ran over 300 s and was stopped; nothing was written") from None
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
             raise HookError(f"hook {hook.name} failed (exit {done.returncode}): {tail[0]}; nothing was written")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffolder.errors import CredentialError, PreflightError, ProvisionError, ProvisionInterrupted
+from scaffolder.errors import CredentialError, PreflightError, ProvisionError, ProvisionInterrupted, SpecError
 from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for, token_object_id
 from scaffolder.provisioning.engine import Change, Engine, Event, RetryPolicy, with_retries
 from scaffolder.provisioning.plan import ResourcePlan, Target, build_plan
@@ -139,6 +139,7 @@ def _open(
         raise ProvisionError("no subscription given", hint="pass --subscription or set AZURE_SUBSCRIPTION_ID")
     if not resource_group:
         raise ProvisionError("no resource group given", hint="pass --resource-group or set AZURE_RESOURCE_GROUP")
+    check_environment_name(environment)
     spec, _ = load_answers(Path(directory))
     # Without any logging set up, Python's last-resort handler would print azure-identity's multi-line
     # credential-chain warnings; a NullHandler stops that and still lets records reach configured handlers.
@@ -159,7 +160,7 @@ def _open(
     target = Target(
         subscription_id=subscription_id,
         resource_group=resource_group,
-        location=(location or spec.location).strip().lower().replace(" ", ""),
+        location=normalize_region(location or spec.location),
         environment=environment,
         principal_id=principal_id,
         principal_type=principal_type or spec.principal_type,
@@ -169,6 +170,26 @@ def _open(
     arm = Arm(conn)
     policy = retry or RetryPolicy()
     return _Session(spec, plan, arm, Engine(plan, arm, retry=policy, on_event=on_event), policy)
+
+
+# azd's environment-name rule; the name becomes a path (.azure/<env>/) and part of resource names.
+_ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._()-]{0,63}$")
+
+
+def check_environment_name(name: str) -> str:
+    """Refuse environment names azd would refuse (and any that could leave .azure/)."""
+    if not _ENV_NAME.match(name) or ".." in name:
+        raise SpecError(
+            f"environment name {name!r} must be 1-64 letters, digits, '.', '_', '(', ')' or '-', "
+            "start with a letter or digit, and not contain '..'",
+            hint="use --env (or AZURE_ENV_NAME), e.g. --env dev",
+        )
+    return name
+
+
+def normalize_region(region: str) -> str:
+    """'Sweden Central' -> 'swedencentral', as ARM and the catalog spell regions."""
+    return region.strip().lower().replace(" ", "")
 
 
 POLL_INTERVAL_ENV = "SCAFFOLDER_POLL_INTERVAL"
@@ -286,7 +307,8 @@ def provision(
         raise ProvisionError("--restore and --purge exclude each other", hint="restore recovers, purge deletes")
     if standards is not None:
         spec, _ = load_answers(Path(directory))
-        enforce(spec.model_copy(update={"location": location}) if location else spec, standards)
+        region = normalize_region(location) if location else spec.location
+        enforce(spec.model_copy(update={"location": region}), standards)
     session = _open(
         directory,
         subscription_id=subscription_id,

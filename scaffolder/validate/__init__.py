@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scaffolder.errors import ToolError
 from scaffolder.validate._checkov import (
     CHECKOV_VERSION,
     POLICIES_DIR,
@@ -22,7 +23,6 @@ from scaffolder.validate._checkov import (
     CheckovReport,
     CheckRecord,
     PycepResult,
-    ToolError,
     find_checkov_venv,
     install_checkov_venv,
 )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from scaffolder.errors import ScaffolderError
+from scaffolder.errors import ToolError
 from scaffolder.validate._findings import Finding
 
 CHECKOV_VERSION = "3.3.30"
@@ -30,11 +30,6 @@ PROBE = Path(__file__).resolve().parent / "_pycep_probe.py"
 VENV_ENV = "SCAFFOLDER_CHECKOV_VENV"
 TIMEOUT_S = 600
 
-
-class ToolError(ScaffolderError):
-    """An external validation tool is missing or failed to run (not a finding about the templates)."""
-
-    exit_code = 3
 
 
 def venv_bin(venv: Path, name: str) -> Path:

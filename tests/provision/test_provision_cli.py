@@ -176,3 +176,21 @@ def test_provision_enforces_the_standards_before_any_request(
     assert arm.writes() == 0
     standards.write_text("name: team\nregions:\n  allowed: [swedencentral, eastus2]\n")
     assert _run("provision", str(repo), *cli_env, "--yes", "--standards", str(standards)).exit_code == 0
+
+
+@pytest.mark.parametrize("env", ["../../evil", "bad env", "-x"])
+def test_environment_name_is_validated_before_anything(arm: ArmEmulator, repo: Path, cli_env: list[str],
+                                                       env: str) -> None:
+    result = _run("provision", str(repo), "--resource-group", RG, "--env", env, "--yes")
+    assert result.exit_code == 2 and "environment name" in result.stderr
+    assert arm.writes() == 0 and not (repo.parent / "evil").exists()
+
+
+def test_region_spelled_like_the_portal_is_normalised_for_standards(
+    arm: ArmEmulator, repo: Path, cli_env: list[str], tmp_path: Path
+) -> None:
+    standards = tmp_path / "standards.yml"
+    standards.write_text("regions:\n  allowed: [eastus2]\n")
+    result = _run("provision", str(repo), *cli_env, "--yes", "--preview", "-l", "East US 2",
+                  "--standards", str(standards))
+    assert result.exit_code == 0, result.output
