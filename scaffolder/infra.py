@@ -17,7 +17,10 @@ BICEP_ROLE_KEYS = {
     "foundry-user": "foundryUser",
     "cognitive-services-openai-user": "cognitiveServicesOpenAiUser",
     "cognitive-services-user": "cognitiveServicesUser",
+    # not in role-assignments.bicep's map: monitoring.bicep grants it on the Application Insights component
+    "monitoring-metrics-publisher": "monitoringMetricsPublisher",
 }
+MONITORING_ROLE = "monitoring-metrics-publisher"
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class Grant:
 
     principal: Principal
     role: Role
-    scope: Literal["account", "project"]
+    scope: Literal["account", "project", "appInsights"]
 
 
 def grants(spec: ProjectSpec) -> list[Grant]:
@@ -41,6 +44,8 @@ def grants(spec: ProjectSpec) -> list[Grant]:
         if partner is not None and getattr(partner, principal):
             chosen = getattr(partner, principal)
         out.extend(Grant(principal, all_roles[g.role], g.scope) for g in chosen)
+    if spec.monitoring:
+        out.append(Grant("app", all_roles[MONITORING_ROLE], "appInsights"))
     return out
 
 

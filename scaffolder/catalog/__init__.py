@@ -98,7 +98,7 @@ class RoleGrant(_Frozen):
     """A role granted at a scope of the generated infrastructure."""
 
     role: str
-    scope: Literal["account", "project"]
+    scope: Literal["account", "project", "appInsights"]
 
 
 class RoleSet(_Frozen):

@@ -58,7 +58,7 @@ def test_resources_match_the_plan_names_tags_and_roles(arm: ArmEmulator, repo: P
             "User" if props["principalId"] == FakeCredential().object_id else "ServicePrincipal"
         )
     foundry_user = "53ca6127-db72-4b80-b1b0-d745d6d5456d"
-    publisher = "3913510d-42f4-4e42-8a64-420c390055eb"
+    publisher = "3913510d-42f4-4e42-8a64-420c390055eb"  # Monitoring Metrics Publisher, as published by Azure
     assert sorted(by_principal[identity["properties"]["principalId"]]) == sorted([foundry_user, publisher])
     assert by_principal[FakeCredential().object_id] == [foundry_user]
     project = arm.of_type("Microsoft.CognitiveServices/accounts/projects")[0]

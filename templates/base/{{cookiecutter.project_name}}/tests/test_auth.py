@@ -9,7 +9,7 @@ import pytest
 from conftest import AUDIENCE, BEARER, tls_context
 from fake_foundry import FakeFoundry
 
-from {{ cookiecutter.package }}.auth import TOKEN_SCOPE, openai_v1_url
+from {{ cookiecutter.package }}.auth import TOKEN_SCOPE, credential, openai_v1_url
 from {{ cookiecutter.package }}.chat import make_service
 from {{ cookiecutter.package }}.errors import ServiceError
 from {{ cookiecutter.package }}.settings import load_settings
@@ -34,6 +34,20 @@ def test_user_assigned_identity_when_client_id_is_set(app_env: FakeFoundry, monk
     monkeypatch.setenv("AZURE_CLIENT_ID", "00000000-0000-0000-0000-00000000abcd")
     make_service(load_settings()).reply(None, "hello")
     assert app_env.token_requests[0].query["client_id"] == ["00000000-0000-0000-0000-00000000abcd"]
+
+
+def test_client_id_outside_azure_does_not_force_managed_identity(
+    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # azd writes AZURE_CLIENT_ID into the env file developers copy to .env; on a laptop az login must still work.
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    for name in ("IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_CLIENT_ID", "00000000-0000-0000-0000-00000000abcd")
+    assert isinstance(credential(load_settings()), DefaultAzureCredential)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", "http://127.0.0.1:1/token")
+    assert isinstance(credential(load_settings()), ManagedIdentityCredential)
 
 
 def test_a_token_for_another_audience_is_refused_clearly(app_env: FakeFoundry) -> None:

@@ -42,6 +42,15 @@ def test_azd_env_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert all(getattr(settings, n.lower()) == "from-azd" for n in REQUIRED)
 
 
+def test_azd_default_environment_is_read_without_azure_env_name(tmp_path: Path) -> None:
+    env_dir = tmp_path / ".azure" / "staging"
+    env_dir.mkdir(parents=True)
+    env_dir.joinpath(".env").write_text("".join(f'{n}="from-staging"\n' for n in REQUIRED))
+    (tmp_path / ".azure" / "config.json").write_text('{"version": 1, "defaultEnvironment": "staging"}')
+    settings = load_settings()
+    assert all(getattr(settings, n.lower()) == "from-staging" for n in REQUIRED)
+
+
 def test_dotenv_then_environment_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("".join(f"{n}=from-dotenv\n" for n in REQUIRED) + "APP_MAX_RETRIES=7\n")
     monkeypatch.setenv(REQUIRED[0], "from-environment")

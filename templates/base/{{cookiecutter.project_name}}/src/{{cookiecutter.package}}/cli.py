@@ -97,13 +97,13 @@ def repl(
     read: Callable[[str], str] = input,
     out: TextIO | None = None,
 ) -> int:
-    """Interactive chat: replies stream as they are generated; `exit` or Ctrl-D ends it."""
+    """Interactive chat: replies stream as they are generated; `exit`, Ctrl-D or Ctrl-C ends it."""
     out = out or sys.stdout
     print("Chat started; type `exit` or press Ctrl-D to end.", file=sys.stderr)
     while True:
         try:
             line = read("you> ").strip()
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C at the prompt: end, but say the id
             break
         if line.lower() in EXIT_WORDS:
             break

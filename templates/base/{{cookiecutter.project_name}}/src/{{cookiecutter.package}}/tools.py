@@ -46,6 +46,7 @@ _OPERATORS: dict[type, Callable[..., Any]] = {
     ast.USub: operator.neg, ast.UAdd: operator.pos,
 }
 _MAX_EXPONENT = 1000
+_MAX_BITS = 10_000
 _MAX_LENGTH = 200
 
 
@@ -60,7 +61,13 @@ def _evaluate(node: ast.AST) -> float | int:
         left, right = _evaluate(node.left), _evaluate(node.right)
         if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
             raise ValueError(f"exponent larger than {_MAX_EXPONENT}")
-        return _OPERATORS[type(node.op)](left, right)  # type: ignore[no-any-return]
+        # Nested powers ((9**999)**999) keep each exponent small but explode the result: bound the size.
+        if isinstance(node.op, ast.Pow) and abs(left) > 1 and abs(right) * math.log2(abs(left)) > _MAX_BITS:
+            raise ValueError("result too large")
+        result = _OPERATORS[type(node.op)](left, right)
+        if isinstance(result, int) and result.bit_length() > _MAX_BITS:
+            raise ValueError("result too large")
+        return result  # type: ignore[no-any-return]
     raise ValueError("only numbers, + - * / // % ** and parentheses are allowed")
 
 
@@ -142,3 +149,5 @@ def call_tool(name: str, arguments_json: str) -> str:
         return tool.run(**arguments)
     except (ValueError, TypeError) as exc:
         return json.dumps({"error": str(exc)})
+    except Exception as exc:  # the model chose the arguments: any failure is an answer, not a crash
+        return json.dumps({"error": f"{type(exc).__name__}: {exc}"})

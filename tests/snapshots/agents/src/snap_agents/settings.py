@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,10 +14,19 @@ from snap_agents.errors import SettingsError
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
 
+def _azd_default_environment() -> str | None:
+    """The environment `azd env select` chose (.azure/config.json), used when AZURE_ENV_NAME is unset."""
+    try:
+        name = json.loads(Path(".azure", "config.json").read_text(encoding="utf-8")).get("defaultEnvironment")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name and "/" not in name and ".." not in name else None
+
+
 def _env_files() -> tuple[str, ...]:
     """azd's environment first, then .env: a value in .env wins (later files override earlier ones)."""
     files = []
-    env_name = os.environ.get("AZURE_ENV_NAME")
+    env_name = os.environ.get("AZURE_ENV_NAME") or _azd_default_environment()
     if env_name and Path(".azure", env_name, ".env").is_file():
         files.append(str(Path(".azure", env_name, ".env")))
     files.append(".env")

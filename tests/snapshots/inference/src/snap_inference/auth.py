@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -15,12 +16,18 @@ TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
 def credential(settings: Settings) -> TokenCredential:
-    """The user-assigned managed identity when AZURE_CLIENT_ID is set (in Azure), DefaultAzureCredential otherwise."""
+    """In Azure, the user-assigned managed identity AZURE_CLIENT_ID names; elsewhere DefaultAzureCredential.
+
+    azd and `scaffolder provision` write AZURE_CLIENT_ID into the env file a developer copies to .env, so
+    the client id alone does not mean "in Azure": only a managed-identity endpoint in the environment does.
+    On a laptop the chain then reaches `az login` (its managed-identity step still uses the client id).
+    """
     from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-    if settings.azure_client_id:
+    in_azure = bool(os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT"))
+    if settings.azure_client_id and in_azure:
         return ManagedIdentityCredential(client_id=settings.azure_client_id)
-    return DefaultAzureCredential()
+    return DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id or None)
 
 
 def token_provider(
