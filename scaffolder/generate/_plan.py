@@ -80,7 +80,7 @@ def _decision(spec: ProjectSpec) -> dict[str, Any]:
     }
 
 
-def template_context(spec: ProjectSpec) -> dict[str, Any]:
+def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict[str, Any]:
     """The variables every template sees as `cookiecutter.*` (also what raw cookiecutter is given)."""
     profile = catalog.runtimes()[spec.runtime]
     env = infra.app_env(spec)
@@ -100,7 +100,7 @@ def template_context(spec: ProjectSpec) -> dict[str, Any]:
         "monitoring": spec.monitoring,
         "principal_type": spec.principal_type,
         "agent_setup": spec.agent_setup,
-        "tool_version": __version__,
+        "tool_version": tool_version,
         "env_vars": [v.model_dump() for v in env],
         **_layer_context(spec.runtime.value),
         "grants": [
@@ -218,9 +218,9 @@ def _bicep_files() -> dict[str, PlannedFile]:
     return out
 
 
-def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = ()) -> FilePlan:
+def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = (), tool_version: str = __version__) -> FilePlan:
     """Plan every file of the repo: app template layers, team overlays, Bicep, parameters, answers file."""
-    ctx = template_context(spec)
+    ctx = template_context(spec, tool_version)
     env = _environment()
     files: dict[str, PlannedFile] = {}
     for layer in ("base", spec.runtime.value):
@@ -235,6 +235,6 @@ def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = ()) -> FilePlan:
         PurePosixPath("infra/main.parameters.json"), params.encode(), source="spec"
     )
     files[ANSWERS_FILE] = PlannedFile(
-        PurePosixPath(ANSWERS_FILE), spec.to_answers(__version__).encode(), source="spec"
+        PurePosixPath(ANSWERS_FILE), spec.to_answers(tool_version).encode(), source="spec"
     )
     return FilePlan(spec, tuple(files[k] for k in sorted(files)), tuple(hooks))
