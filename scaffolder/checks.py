@@ -196,7 +196,7 @@ def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
             out.append(Finding("consistency/parameters", "error", "infra/main.parameters.json", 0,
                                "not a valid ARM parameters file"))
         else:
-            if deployed != [m.name for m in spec.models]:
+            if deployed != [d["name"] for d in infra.model_deployments(spec)]:
                 out.append(Finding("consistency/parameters", "error", "infra/main.parameters.json", 0,
                                    f"model deployments {deployed} differ from the spec's"))
     return out

@@ -54,7 +54,12 @@ def _role_keys(spec: ProjectSpec, principal: Principal, scope: str) -> list[str]
 
 
 def model_deployments(spec: ProjectSpec) -> list[dict[str, Any]]:
-    """The modelDeployments parameter value."""
+    """The modelDeployments parameter value, OpenAI-format models first.
+
+    Deployments run one at a time and one failure stops the rest; partner models (Marketplace terms,
+    narrower regions) fail more often, so they go last. The app's model is primaryModelDeployment.
+    """
+    ordered = sorted(spec.models, key=lambda m: m.format != "OpenAI")
     return [
         {
             "name": m.name,
@@ -65,7 +70,7 @@ def model_deployments(spec: ProjectSpec) -> list[dict[str, Any]]:
             "capacity": m.capacity,
             "versionUpgrade": m.version_upgrade,
         }
-        for m in spec.models
+        for m in ordered
     ]
 
 
@@ -74,6 +79,7 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
     return {
         "projectName": spec.name,
         "modelDeployments": model_deployments(spec),
+        "primaryModelDeployment": spec.primary.name,
         "networkPosture": spec.network.posture,
         "allowedIpRanges": list(spec.network.allow_ips),
         "enableMonitoring": spec.monitoring,

@@ -152,8 +152,10 @@ def test_parameters_file_carries_spec_and_azd_substitutions() -> None:
     assert params["principalId"]["value"] == "${AZURE_PRINCIPAL_ID}"
     assert params["principalType"]["value"] == "${AZURE_PRINCIPAL_TYPE=ServicePrincipal}"
     deployments = params["modelDeployments"]["value"]
-    assert [d["format"] for d in deployments] == ["Mistral AI", "OpenAI"]
-    assert deployments[1]["capacity"] == 30
+    # partner models deploy last (a failing one stops the serial loop); the app still calls the first given
+    assert [d["format"] for d in deployments] == ["OpenAI", "Mistral AI"]
+    assert deployments[0]["capacity"] == 30
+    assert params["primaryModelDeployment"]["value"] == "Mistral-Large-2411"
     # a partner model needs Cognitive Services User (OpenAI User covers OpenAI/* data actions only)
     assert params["appAccountRoles"]["value"] == ["cognitiveServicesUser"]
 

@@ -65,7 +65,8 @@ def test_valid_repo_or_one_clear_error_and_nothing_written(
         loaded, _ = load_answers(repo)
         assert loaded == spec
         params = json.loads((repo / "infra" / "main.parameters.json").read_text())["parameters"]
-        assert [d["name"] for d in params["modelDeployments"]["value"]] == [m.name for m in spec.models]
+        assert sorted(d["name"] for d in params["modelDeployments"]["value"]) == sorted(m.name for m in spec.models)
+        assert params["primaryModelDeployment"]["value"] == spec.primary.name
         assert all(1 <= d["capacity"] <= 100_000 for d in params["modelDeployments"]["value"])
         assert {a.path for a in result.actions} == {
             p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file()

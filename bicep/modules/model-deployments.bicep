@@ -30,5 +30,4 @@ resource modelDeployment 'Microsoft.CognitiveServices/accounts/deployments@2025-
   }
 }]
 
-output primaryName string = modelDeployment[0].name
 output names array = [for d in deployments: d.name]

@@ -390,7 +390,7 @@ def outputs(plan: ResourcePlan, states: Mapping[str, Mapping[str, Any]]) -> dict
         "AZURE_RESOURCE_GROUP": target.resource_group,
         "AZURE_OPENAI_ENDPOINT": f"{endpoints.get('OpenAI Language Model Instance API', '')}openai/v1/",
         "AZURE_AI_PROJECT_ENDPOINT": str(project_endpoints.get("AI Foundry API", "")),
-        "AZURE_AI_MODEL_DEPLOYMENT": plan.deployments[0],
+        "AZURE_AI_MODEL_DEPLOYMENT": str(plan.parameters["primaryModelDeployment"]),
         "AZURE_AI_MODEL_DEPLOYMENTS": json.dumps(list(plan.deployments)),
         "AZURE_CLIENT_ID": str((identity.get("properties") or {}).get("clientId", "")),
         "AZURE_AI_ACCOUNT_NAME": plan.names["account"],

@@ -19,6 +19,9 @@ param projectName string
 @description('Model deployments: objects with name, model, version, format, sku, capacity, versionUpgrade.')
 param modelDeployments array
 
+@description('Name of the deployment the app calls (one of modelDeployments).')
+param primaryModelDeployment string
+
 @description('public: reachable from anywhere with an Entra token; ip-restricted: network ACL default Deny plus allowedIpRanges.')
 @allowed([
   'public'
@@ -187,7 +190,7 @@ module monitoring 'modules/monitoring.bicep' = if (enableMonitoring) {
 // Outputs are named as the environment variables the app reads; azd writes them to .azure/<env>/.env.
 output AZURE_OPENAI_ENDPOINT string = account.outputs.openAiEndpoint
 output AZURE_AI_PROJECT_ENDPOINT string = project.outputs.endpoint
-output AZURE_AI_MODEL_DEPLOYMENT string = deployments.outputs.primaryName
+output AZURE_AI_MODEL_DEPLOYMENT string = primaryModelDeployment
 output AZURE_AI_MODEL_DEPLOYMENTS array = deployments.outputs.names
 output AZURE_CLIENT_ID string = appIdentity.outputs.clientId
 output AZURE_AI_ACCOUNT_NAME string = account.outputs.name
