@@ -182,7 +182,8 @@ def resolve_spec(
         values["naming"] = rules.naming.model_dump()
         if rules.monitoring.log_retention_days:
             values["log_retention_days"] = rules.monitoring.log_retention_days
-        values["standards"] = {"name": rules.name, "source": str(standards.source), "sha256": standards.sha256}
+        # The file name, not its path: the answers file is committed and must not carry a home directory.
+        values["standards"] = {"name": rules.name, "source": standards.source.name, "sha256": standards.sha256}
     values["tags"] = {**values.get("tags", {}), **dict(tags or {})}
     spec = build_spec(values)
     enforce(spec, standards)

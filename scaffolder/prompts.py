@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from scaffolder.errors import MissingValuesError, ScaffolderError
@@ -22,7 +22,6 @@ class Question:
     choices: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
     validate: Callable[[Any, dict[str, Any]], Any] = lambda value, answers: value
     help: str = ""
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
 
 class Prompter(Protocol):

@@ -342,7 +342,6 @@ _FLAGS = {
     "network": "--network / --allow-ip",
     "monitoring": "--monitoring/--no-monitoring",
     "principal_type": "--principal-type",
-    "agent_setup": "--agent-setup",
 }
 
 

@@ -40,7 +40,7 @@ def test_env_vars_agree_everywhere(runtime: str) -> None:
     wanted = [v.name for v in infra.app_env(spec)]
     outputs = bicep_outputs(plan.text("infra/main.bicep"))
     assert set(wanted) <= set(outputs), "every variable the app reads is a Bicep output"
-    assert set(catalog.envvars()) <= set(outputs) | {"APPLICATIONINSIGHTS_CONNECTION_STRING"}
+    assert set(catalog.envvars()) <= set(outputs)
     assert env_example(plan.text(".env.example")) == wanted
     settings = plan.text(f"src/{spec.package}/settings.py")
     for name in wanted:

@@ -17,6 +17,7 @@ from scaffolder.provisioning.arm import Arm
 from scaffolder.provisioning.engine import Change, RetryPolicy, with_retries
 from scaffolder.provisioning.plan import ResourcePlan
 from scaffolder.spec import ProjectSpec
+from scaffolder.spec import today as spec_today
 
 Status = Literal["ok", "warn", "fail", "skip"]
 # Writes provisioning makes; the caller needs each on the resource group.
@@ -86,7 +87,7 @@ def run_checks(
     today: dt.date | None = None,
 ) -> PreflightResult:
     """Run checks 1-5 against ARM (reads only) and return every result, failed or not."""
-    today = today or dt.date.today()
+    today = today or spec_today()
     location = plan.target.location
     result = PreflightResult()
     checks = result.checks
