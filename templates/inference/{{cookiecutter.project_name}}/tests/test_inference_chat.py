@@ -7,6 +7,8 @@ tool calls come back with their outputs, a bearer token from the managed-identit
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
 from fake_foundry import FakeFoundry, Recorded
@@ -151,3 +153,15 @@ def test_missing_endpoint_is_named(app_env: FakeFoundry, monkeypatch: pytest.Mon
     with pytest.raises(SettingsError, match="AZURE_OPENAI_ENDPOINT"):
         make_service(load_settings())
     assert chat_calls(app_env) == []
+
+
+def test_tool_call_ids_are_portable_across_providers() -> None:
+    from {{ cookiecutter.package }}.chat import assistant_message, portable_call_id
+
+    call: dict[str, Any] = {
+        "id": "call_Zx81kq0AbCdEfGhIjKlMnOpQ", "type": "function", "function": {"name": "f", "arguments": "{}"}
+    }
+    stored = assistant_message(None, [call])["tool_calls"][0]["id"]
+    assert re.fullmatch(r"[A-Za-z0-9]{9}", stored)  # what Mistral requires
+    assert stored == portable_call_id(call["id"])  # deterministic
+    assert portable_call_id("aB3dE5gH9") == "aB3dE5gH9"  # already portable: kept

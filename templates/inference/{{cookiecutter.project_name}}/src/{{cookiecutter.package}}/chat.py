@@ -6,6 +6,8 @@ calls; this module only turns one request into one chat-completions call.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +30,19 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageToolCall
 
 
+def portable_call_id(raw: str) -> str:
+    """A tool-call id every provider accepts: Mistral takes only 9 letters or digits, OpenAI any string.
+
+    Ids are rewritten once, when the assistant message is stored, so the history can move to another model.
+    """
+    return raw if re.fullmatch(r"[A-Za-z0-9]{9}", raw) else hashlib.sha256(raw.encode()).hexdigest()[:9]
+
+
 def assistant_message(content: str | None, tool_calls: list[dict[str, Any]]) -> Message:
     """The assistant's message as it is stored and sent back: chat-completions shape, nothing provider-specific."""
     message: Message = {"role": "assistant", "content": content or ("" if not tool_calls else None)}
     if tool_calls:
-        message["tool_calls"] = tool_calls
+        message["tool_calls"] = [{**call, "id": portable_call_id(call["id"])} for call in tool_calls]
     return message
 
 
