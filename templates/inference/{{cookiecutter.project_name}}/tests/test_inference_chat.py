@@ -142,6 +142,13 @@ def test_unknown_deployment_names_the_setting(app_env: FakeFoundry, monkeypatch:
         make_service(load_settings()).reply(None, "hi")
 
 
+def test_deployment_removed_while_running_names_the_setting(app_env: FakeFoundry, service: InferenceChat) -> None:
+    first = service.reply(None, "My name is Ada")
+    app_env.runtime.deployments.discard(DEPLOYMENTS[0])  # e.g. a later `azd provision` dropped it
+    with pytest.raises(ServiceError, match="AZURE_AI_MODEL_DEPLOYMENT"):
+        service.reply(first.conversation_id, "What is my name?")
+
+
 def test_context_overflow_points_at_the_budget(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_CONTEXT_TOKENS", "1000000")
     with pytest.raises(ServiceError, match="APP_CONTEXT_TOKENS"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
+from typing import Any
 
 import pytest
 
@@ -26,14 +27,14 @@ def run_tool(name: str, arguments: str) -> str:
     return json.dumps({"tool": name, **args})
 
 
-def call(call_id: str, name: str, **args: object) -> dict:
+def call(call_id: str, name: str, **args: object) -> dict[str, Any]:
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
 
 
 class Scripted:
     """A Completer that answers from a script and records every request's messages (the model side)."""
 
-    def __init__(self, *replies: Message) -> None:
+    def __init__(self, *replies: Message | Exception) -> None:
         self.replies = list(replies)
         self.requests: list[tuple[list[Message], bool]] = []
 

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conversations import conversation
@@ -15,13 +16,14 @@ from hypothesis import strategies as st
 from {{ cookiecutter.package }}.state import (
     ConversationStore,
     InMemoryConversationStore,
+    Message,
     SQLiteConversationStore,
     open_store,
     trim_messages,
 )
 
-CALL = {"id": "call_1", "type": "function", "function": {"name": "clock", "arguments": '{"tz": "UTC"}'}}
-SHAPES = [
+CALL: dict[str, Any] = {"id": "call_1", "type": "function", "function": {"name": "clock", "arguments": '{"tz": "UTC"}'}}
+SHAPES: list[Message] = [
     {"role": "user", "content": "What time is it? ⏰ ünïcödé"},
     {"role": "assistant", "tool_calls": [CALL]},
     {"role": "tool", "tool_call_id": "call_1", "content": '{"utc": "2030-01-01T12:00:00Z"}'},
@@ -82,7 +84,7 @@ def test_non_json_message_is_rejected_and_nothing_is_written(store: Conversation
 
 @settings(max_examples=60, deadline=None)
 @given(conversation(), st.integers(0, 2000))
-def test_load_with_budget_equals_trimming_the_whole_history(history: list, budget: int) -> None:
+def test_load_with_budget_equals_trimming_the_whole_history(history: list[Message], budget: int) -> None:
     for s in (SQLiteConversationStore(":memory:"), InMemoryConversationStore()):
         s.append("c", history)
         assert s.load("c", budget) == trim_messages(history, budget)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from snap_inference.state import Message, estimate_tokens
 
 _ids = itertools.count()
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=120)
+text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=120)
 
 
 @st.composite

@@ -25,14 +25,30 @@ def app_env(server: FakeFoundry) -> dict[str, str]:
     return {"AZURE_OPENAI_ENDPOINT": server.url + BASE_PATH, "AZURE_AI_MODEL_DEPLOYMENT": DEPLOYMENT}
 
 
-def install(server: FakeFoundry) -> None:
-    """Add the chat-completions route to a fake Foundry."""
-    server.route("POST", CHAT_COMPLETIONS, lambda req, _m: create(req.body))
+class ChatCompletionsService:
+    """The service side: which deployments answer (a test can add or remove one to model a redeploy)."""
+
+    def __init__(self) -> None:
+        self.deployments = set(DEPLOYMENTS)
+
+    def install(self, server: FakeFoundry) -> None:
+        server.route("POST", CHAT_COMPLETIONS, lambda req, _m: self.create(req.body))
+
+    def create(self, body: dict[str, Any]) -> Answer:
+        if body.get("model") not in self.deployments:
+            return error(404, "DeploymentNotFound", f"The API deployment {body.get('model')!r} does not exist.")
+        return create(body)
+
+
+def install(server: FakeFoundry) -> ChatCompletionsService:
+    """Add the chat-completions route to a fake Foundry; returns the service for tests that change it."""
+    service = ChatCompletionsService()
+    service.install(server)
+    return service
 
 
 def create(body: dict[str, Any]) -> Answer:
-    if body.get("model") not in DEPLOYMENTS:
-        return error(404, "DeploymentNotFound", f"The API deployment {body.get('model')!r} does not exist.")
+    """One stateless completion for any deployment name the caller vouches for."""
     try:
         transcript = transcript_of(body.get("messages"))
     except ValueError as exc:

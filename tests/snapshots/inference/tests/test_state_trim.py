@@ -6,10 +6,10 @@ from conversations import assert_pairs_whole, conversation, text, total, turn_st
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snap_inference.state import estimate_tokens, trim_messages
+from snap_inference.state import Message, estimate_tokens, trim_messages
 from snap_inference.state.trim import CHARS_PER_TOKEN, MESSAGE_OVERHEAD
 
-SYSTEM = {"role": "system", "content": "You are terse."}
+SYSTEM: Message = {"role": "system", "content": "You are terse."}
 
 
 def test_estimate_is_chars_over_four_plus_overhead() -> None:
@@ -35,8 +35,8 @@ def test_drops_oldest_turns_first_and_keeps_system() -> None:
 
 
 def test_never_splits_a_tool_call_from_its_outputs() -> None:
-    call = {"id": "call_1", "type": "function", "function": {"name": "clock", "arguments": "{}"}}
-    old = [{"role": "user", "content": "time?"}, {"role": "assistant", "tool_calls": [call]},
+    call: Message = {"id": "call_1", "type": "function", "function": {"name": "clock", "arguments": "{}"}}
+    old: list[Message] = [{"role": "user", "content": "time?"}, {"role": "assistant", "tool_calls": [call]},
            {"role": "tool", "tool_call_id": "call_1", "content": "12:00" * 50},
            {"role": "assistant", "content": "noon"}]
     new = [{"role": "user", "content": "thanks"}]
@@ -60,7 +60,7 @@ def test_empty_and_system_only() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(conversation(), st.integers(0, 3000), st.booleans(), text)
-def test_trimming_invariants(history: list, budget: int, with_system: bool, prompt: str) -> None:
+def test_trimming_invariants(history: list[Message], budget: int, with_system: bool, prompt: str) -> None:
     head = [{"role": "system", "content": prompt}] if with_system else []
     out = trim_messages([*head, *history], budget)
 
