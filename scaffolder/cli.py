@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -71,6 +72,10 @@ def handled(func: F) -> F:
         except KeyboardInterrupt:
             _err("stopped by user")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # `scaffolder models | head`: the reader left; stop quietly, as Unix tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except OSError as exc:
             # The machine said no (permissions, a full disk, a missing path): one line, not a traceback.
             if _state["debug"]:
@@ -227,13 +232,14 @@ def models(
 ) -> None:
     """List the model catalog: format, default version, SKUs and the runtimes that serve each model."""
     from scaffolder import catalog
-
-    rows = list(catalog.models().values())
-    if runtime is not None:
-        rows = catalog.models_for(catalog.Runtime(runtime.value))
     from scaffolder.spec import today
 
     day = today()
+    rows = list(catalog.models().values())
+    if runtime is not None:
+        rows = catalog.models_for(catalog.Runtime(runtime.value))
+    # Models a new project can use first; retired ones stay listed (existing repos name them) but last.
+    rows.sort(key=lambda m: m.status(m.default_version, day).state == "retired")
     if as_json:
         doc = [{**m.model_dump(mode="json"), "status": m.status(m.default_version, day).state} for m in rows]
         print(json.dumps(doc, indent=2))
