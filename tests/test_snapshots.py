@@ -1,6 +1,7 @@
 """Golden snapshots: one generated repo per runtime, kept in tests/snapshots/ and reviewed in diffs.
 
-Update deliberately with `UPDATE_SNAPSHOTS=1 pytest tests/test_snapshots.py`, then read the diff.
+Update deliberately with `UPDATE_SNAPSHOTS=1 pytest tests/test_snapshots.py`, then read the diff. Every file
+is stored with a `.snap` suffix so that linters, type checkers and duplicate finders read it as data.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from scaffolder._new import resolve_spec
 from scaffolder.generate import plan_files
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+SUFFIX = ".snap"
 SPECS = {
     "responses": {"name": "snap-responses", "runtime": "responses", "location": "eastus2"},
     "agents": {"name": "snap-agents", "runtime": "agents", "location": "swedencentral",
@@ -32,12 +34,12 @@ def test_generated_repo_matches_snapshot(runtime: str, monkeypatch: pytest.Monke
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         shutil.rmtree(root, ignore_errors=True)
         for f in plan.files:
-            dest = root / f.path
+            dest = root / f"{f.path}{SUFFIX}"
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(f.content)
     assert root.is_dir(), f"no snapshot for {runtime}: run UPDATE_SNAPSHOTS=1 pytest {__file__}"
-    on_disk = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    on_disk = sorted(p.relative_to(root).as_posix().removesuffix(SUFFIX) for p in root.rglob("*") if p.is_file())
     assert on_disk == plan.paths(), "files added or removed: update the snapshot deliberately"
     for f in plan.files:
-        expected = (root / f.path).read_bytes()
+        expected = (root / f"{f.path}{SUFFIX}").read_bytes()
         assert f.content == expected, f"{runtime}/{f.path} changed: review and UPDATE_SNAPSHOTS=1"
