@@ -123,8 +123,28 @@ def test_store_round_trip(tmp_path: Path) -> None:
     assert store.get("c") is None
     store.set("c", "resp_1")
     store.set("c", "resp_2")
+    assert not store.advance("c", "resp_1", "resp_x")  # stale: another turn already moved it
+    assert store.advance("c", "resp_2", "resp_3")
+    assert not store.advance("new", "resp_9", "resp_10") and store.advance("new", None, "resp_10")
+    assert not store.advance("new", None, "resp_11")
     store.close()
     reopened = ResponseIdStore(path)
-    assert reopened.get("c") == "resp_2"
+    assert reopened.get("c") == "resp_3"
     reopened.forget("c")
     assert reopened.get("c") is None
+
+
+def test_a_turn_racing_another_on_the_same_conversation_fails_loudly(app_env: FakeFoundry, tmp_path: Path) -> None:
+    class Racing(ResponseIdStore):
+        """Another request finishes a turn on the conversation right after this turn read it."""
+
+        def get(self, conversation_id: str) -> str | None:
+            current = super().get(conversation_id)
+            self.set(conversation_id, "resp_from_another_request")
+            return current
+
+    service = make_service(load_settings())
+    first = service.reply(None, "hello")
+    service._store = Racing(load_settings().app_state_path)
+    with pytest.raises(ServiceError, match="moved on while this turn ran"):
+        service.reply(first.conversation_id, "and again")

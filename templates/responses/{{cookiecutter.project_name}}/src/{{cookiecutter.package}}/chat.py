@@ -73,7 +73,7 @@ class ResponsesChat:
         import openai
         from azure.core.exceptions import ClientAuthenticationError
 
-        previous = self._store.get(conversation_id)
+        previous = started_from = self._store.get(conversation_id)
         items: list[dict[str, Any]] = [{"role": "user", "content": message}]
         try:
             for _ in range(MAX_TOOL_ROUNDS + 1):
@@ -87,7 +87,11 @@ class ResponsesChat:
                 calls = [item for item in response.output if item.type == "function_call"]
                 if not calls:
                     # Only a finished turn moves the conversation on; a failed one leaves it where it was.
-                    self._store.set(conversation_id, response.id)
+                    if not self._store.advance(conversation_id, started_from, response.id):
+                        raise ServiceError(
+                            f"conversation {conversation_id} moved on while this turn ran (another request on the "
+                            "same conversation); this answer was not kept: send the message again"
+                        )
                     return
                 items = [
                     {"type": "function_call_output", "call_id": c.call_id, "output": call_tool(c.name, c.arguments)}

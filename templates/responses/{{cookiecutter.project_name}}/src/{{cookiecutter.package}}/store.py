@@ -44,6 +44,28 @@ class ResponseIdStore:
                 (conversation_id, response_id, time.time()),
             )
 
+    def advance(self, conversation_id: str, expected: str | None, response_id: str) -> bool:
+        """Move a conversation from `expected` to `response_id`; False if another turn moved it first.
+
+        Two turns on one conversation at once (API threads, two processes) would otherwise fork the chain
+        and silently drop one turn; compare-and-set makes the second one fail loudly instead.
+        """
+        now = time.time()
+        with self._lock:
+            if expected is None:
+                done = self._db.execute(
+                    "INSERT INTO conversations (id, last_response_id, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(id) DO NOTHING",
+                    (conversation_id, response_id, now),
+                )
+            else:
+                done = self._db.execute(
+                    "UPDATE conversations SET last_response_id = ?, updated_at = ? "
+                    "WHERE id = ? AND last_response_id = ?",
+                    (response_id, now, conversation_id, expected),
+                )
+        return done.rowcount == 1
+
     def forget(self, conversation_id: str) -> None:
         """Drop a conversation (its next turn starts fresh)."""
         with self._lock:
