@@ -157,3 +157,10 @@ def test_ci_workflow_uses_oidc_and_no_secrets() -> None:
 def test_shared_folder_is_not_copied_into_repo() -> None:
     repo = Path(__file__).resolve().parents[1]
     assert not list(repo.rglob("types.json"))
+
+
+def test_agents_repo_syncs_the_agent_after_azd_provision() -> None:
+    hooks = yaml.safe_load(plan_files(make_spec("agents")).text("azure.yaml"))["hooks"]["postprovision"]
+    assert hooks["posix"]["run"].endswith("demo agent sync") and hooks["posix"]["continueOnError"] is True
+    assert hooks["windows"]["run"].endswith("demo agent sync")
+    assert "hooks" not in yaml.safe_load(plan_files(make_spec("responses")).text("azure.yaml"))
