@@ -1,4 +1,4 @@
-"""The generated Agents app: its own tests pass offline, `agent sync` versions the agent only when it changed, and
+"""The generated Agents app: `agent sync` versions the agent only when it changed, and
 its CLI runs the agent by reference on one server-side conversation under the project endpoint."""
 
 from __future__ import annotations
@@ -12,26 +12,6 @@ from tests.apps.harness import AppRepo, fake_foundry
 RUNTIME = "agents"
 
 pytestmark = pytest.mark.slow
-
-
-def test_generated_tests_pass_and_ran(app_repo: AppRepo) -> None:
-    run = app_repo.pytest()
-    print(f"\n{RUNTIME}: generated suite {run.counts} in {run.seconds:.1f}s")
-    assert run.returncode == 0, run.output[-6000:]
-    assert run.counts.get("passed", 0) >= 80, run.output[-2000:]
-    assert not {"failed", "error", "errors"} & set(run.counts), run.counts
-    for module in ("test_agent_sync", "test_agent_chat"):
-        assert (app_repo.root / "tests" / f"{module}.py").is_file(), module
-
-
-def test_generated_repo_is_lint_clean(app_repo: AppRepo) -> None:
-    result = app_repo.run("ruff", "check", ".")
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_generated_repo_type_checks_strictly(app_repo: AppRepo) -> None:
-    result = app_repo.mypy()
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_agent_sync_then_chat_twice_with_one_conversation_id(app_repo: AppRepo, tmp_path: Path) -> None:

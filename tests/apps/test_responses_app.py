@@ -1,4 +1,4 @@
-"""The generated Responses app: its own tests pass offline, and its CLI chains turns by previous_response_id."""
+"""The generated Responses app: its CLI chains turns by previous_response_id."""
 
 from __future__ import annotations
 
@@ -13,24 +13,6 @@ RUNTIME = "responses"
 RESPONSES = r"/openai/v1/responses"
 
 pytestmark = pytest.mark.slow
-
-
-def test_generated_tests_pass_and_ran(app_repo: AppRepo) -> None:
-    run = app_repo.pytest()
-    print(f"\n{RUNTIME}: generated suite {run.counts} in {run.seconds:.1f}s")
-    assert run.returncode == 0, run.output[-6000:]
-    assert run.counts.get("passed", 0) >= 20, run.output[-2000:]
-    assert not {"failed", "error", "errors"} & set(run.counts), run.counts
-
-
-def test_generated_repo_is_lint_clean(app_repo: AppRepo) -> None:
-    result = app_repo.run("ruff", "check", ".")
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_generated_repo_type_checks_strictly(app_repo: AppRepo) -> None:
-    result = app_repo.mypy()
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_cli_chats_twice_with_one_conversation_id(app_repo: AppRepo, tmp_path: Path) -> None:
