@@ -195,13 +195,13 @@ def discover(explicit: Path | None = None) -> Path | None:
 
 def load(path: Path) -> LoadedStandards:
     """Read and validate a standards file (YAML or TOML); errors name the file and line."""
+    from scaffolder import safeio
+
+    raw, text = safeio.read_config(path, StandardsError, "standards file", hint="check --standards")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise StandardsError(f"cannot read standards file {path}: {exc.strerror}", hint="check --standards") from None
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        doc = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        doc = safeio.load_toml(text) if path.suffix == ".toml" else safeio.load_yaml(text)
+    except safeio.UnsafeInputError as exc:
+        raise StandardsError(f"{path}: {exc}", hint="fix the standards file") from None
     except tomllib.TOMLDecodeError as exc:
         raise StandardsError(f"{path}: not valid TOML: {exc}", hint="fix the standards file") from None
     except yaml.MarkedYAMLError as exc:
@@ -229,7 +229,9 @@ def _line_of(text: str, suffix: str, loc: list[str]) -> int | None:
     """Line (1-based) of the key at loc, from YAML node marks or, for TOML, the first line naming the key."""
     if suffix != ".toml":
         try:
-            node: Any = yaml.compose(text)
+            from scaffolder.safeio import BoundedLoader
+
+            node: Any = yaml.compose(text, Loader=BoundedLoader)
         except yaml.YAMLError:
             return None
         line = None
