@@ -225,10 +225,11 @@ def new(
     """
     overlays = standards.overlay_dirs() if standards else []
     plan: FilePlan = plan_files(spec, overlays)
+    # A dry run refuses exactly what the real run would (untrusted hooks: exit 4), it only writes nothing.
+    check_trust(plan.hooks, trust, plan.needs_trust)
     if dry_run:
         actions = plan_actions(plan, target, force=force)
     else:
-        check_trust(plan.hooks, trust)
         hooks = plan.hooks
         actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)))
     return NewResult(

@@ -164,10 +164,23 @@ class LoadedStandards:
     sha256: str
 
     def overlay_dirs(self) -> list[Path]:
-        """Overlay directories, resolved relative to the standards file."""
+        """Overlay directories, resolved relative to the standards file and confined to its folder.
+
+        An absolute path, a `..` or a link leading out of the standards file's folder is refused: whoever
+        writes the standards file must not make `new` copy files from elsewhere on the machine.
+        """
+        from scaffolder.errors import OverlayError
+
+        home = self.source.parent.resolve()
         dirs = []
         for rel in self.standards.overlays:
-            path = (self.source.parent / rel).resolve()
+            if "\0" in rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+                raise OverlayError(f"{self.source}: overlay {rel!r} must be a folder below the standards file's "
+                                   f"folder ({home})", hint="use a relative path such as ./overlays/team")
+            path = (home / rel).resolve()
+            if not path.is_relative_to(home) or path == home:
+                raise OverlayError(f"{self.source}: overlay {rel!r} leads outside the standards file's folder "
+                                   f"({home})", hint="move the overlay below the standards file")
             if not path.is_dir():
                 raise StandardsError(f"{self.source}: overlay {rel!r} is not a directory ({path})")
             dirs.append(path)

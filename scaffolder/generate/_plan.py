@@ -17,7 +17,7 @@ from scaffolder import __version__, catalog, infra
 from scaffolder._resources import bicep_dir, templates_dir
 from scaffolder.errors import TemplateError
 from scaffolder.generate._files import safe_relative, template_files
-from scaffolder.generate._overlay import as_planned, render_overlays
+from scaffolder.generate._overlay import as_planned, render_overlays, trust_needed
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec
 
 ROOT_DIR = "{{cookiecutter.project_name}}"
@@ -44,6 +44,8 @@ class FilePlan:
     spec: ProjectSpec
     files: tuple[PlannedFile, ...] = field(default_factory=tuple)
     hooks: tuple[Path, ...] = ()
+    # Overlay paths that replace generated files or define azd hooks: written only with --trust.
+    needs_trust: tuple[str, ...] = ()
 
     def paths(self) -> list[str]:
         """Relative paths, POSIX style."""
@@ -228,6 +230,7 @@ def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = (), tool_version: s
         if layer_dir.is_dir():
             files.update(_render_tree(layer_dir, env, ctx))
     extra, hooks = render_overlays(overlays, env, ctx)
+    gated = trust_needed(list(extra), list(files))
     files.update({path: PlannedFile(**kw, source="overlay") for path, kw in as_planned(extra).items()})
     files.update(_bicep_files())
     params = json.dumps(infra.azd_parameters_file(spec), indent=2) + "\n"
@@ -237,4 +240,4 @@ def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = (), tool_version: s
     files[ANSWERS_FILE] = PlannedFile(
         PurePosixPath(ANSWERS_FILE), spec.to_answers(tool_version).encode(), source="spec"
     )
-    return FilePlan(spec, tuple(files[k] for k in sorted(files)), tuple(hooks))
+    return FilePlan(spec, tuple(files[k] for k in sorted(files)), tuple(hooks), tuple(gated))
