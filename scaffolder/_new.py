@@ -35,6 +35,7 @@ class NewResult:
     actions: tuple[FileAction, ...]
     dry_run: bool
     warnings: tuple[str, ...] = ()
+    backup: Path | None = None  # where the files --force overwrote were kept
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -44,6 +45,7 @@ class NewResult:
             "spec": self.spec.model_dump(mode="json"),
             "files": [{"path": a.path, "action": a.verb} for a in self.actions],
             "warnings": list(self.warnings),
+            "backup": str(self.backup) if self.backup else None,
         }
 
 
@@ -227,11 +229,14 @@ def new(
     plan: FilePlan = plan_files(spec, overlays)
     # A dry run refuses exactly what the real run would (untrusted hooks: exit 4), it only writes nothing.
     check_trust(plan.hooks, trust, plan.needs_trust)
+    backups: list[Path] = []
     if dry_run:
         actions = plan_actions(plan, target, force=force)
     else:
         hooks = plan.hooks
-        actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)))
+        actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)),
+                             on_backup=backups.append)
     return NewResult(
-        target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=tuple(lifecycle_warnings(spec))
+        target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=tuple(lifecycle_warnings(spec)),
+        backup=backups[0] if backups else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -164,12 +165,45 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     # Compiling the templates is most of `new`'s own time; Jinja's bytecode cache (keyed by template name
     # and source checksum, so an edited template is recompiled) makes the next run skip it.
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = Path(base) / "foundry-scaffolder" / f"jinja-{__version__}"
+    folder = private_dir(Path(base) / "foundry-scaffolder" / f"jinja-{__version__}")
+    return jinja2.FileSystemBytecodeCache(str(folder)) if folder is not None else None
+
+
+def private_dir(folder: Path) -> Path | None:
+    """folder, created 0700 (parents too), when it is a real directory owned by us and closed to others.
+
+    Its files are loaded as code (marshalled bytecode), so, as Jinja's own default cache does, a folder
+    another user owns or can write, or a link, is not used: None (rendering then just compiles).
+    """
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        for part in [*reversed(_missing(folder))]:
+            part.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    try:
+        info = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        return None
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        try:
+            folder.chmod(0o700)
+        except OSError:
+            return None
+        if stat.S_IMODE(folder.lstat().st_mode) & 0o077:
+            return None
+    return folder
+
+
+def _missing(folder: Path) -> list[Path]:
+    missing = []
+    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 def _environment() -> SandboxedEnvironment:
