@@ -97,6 +97,10 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 def _overlay_files(root: Path) -> list[Path]:
     """The overlay's files; a link (file or folder) leading out of the overlay root is refused."""
+    for entry in root.rglob("*"):  # rglob lists a linked folder without entering it: refuse it here
+        if entry.is_symlink() and not safeio.is_inside(entry, root):
+            raise OverlayError(f"overlay {root}: {entry.relative_to(root).as_posix()} is a link leading outside "
+                               "the overlay folder; it was not read", hint="copy the files into the overlay instead")
     files = []
     for src in template_files(root):
         if not safeio.is_inside(src, root):

@@ -221,11 +221,11 @@ def write_plan(
             if backup is not None and on_backup is not None:
                 on_backup(backup)
     except OSError as exc:
-        _undo_parents(created)
+        _undo_parents(created, staging)
         where = f" ({exc.filename})" if exc.filename else ""
         raise ScaffolderError(f"could not write {target}{where}: {exc.strerror or exc}") from exc
     except BaseException:
-        _undo_parents(created)
+        _undo_parents(created, staging)
         raise
     finally:
         if staging is not None and staging.exists():
@@ -233,7 +233,9 @@ def write_plan(
     return actions
 
 
-def _undo_parents(created: list[Path]) -> None:
+def _undo_parents(created: list[Path], staging: Path | None) -> None:
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
     for folder in created:  # deepest first
         try:
             folder.rmdir()
