@@ -79,7 +79,8 @@ def _deadline(seconds: float) -> Iterator[None]:
     elsewhere the size bounds still apply.
     """
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
+    # An alarm someone else set (a test runner's timeout) is left alone rather than overwritten.
+    if not usable or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
         yield
         return
 
@@ -121,9 +122,11 @@ def render_overlays(
     repo or holding control characters, a link out of the overlay, output over the size bounds.
     `env` is ignored (kept for callers): overlays always render in the bounded sandbox.
     """
-    bounded = overlay_environment()
     files: dict[str, tuple[bytes, int]] = {}
     hooks: list[Path] = []
+    if not dirs:
+        return files, hooks
+    bounded = overlay_environment()
     try:
         with _deadline(RENDER_SECONDS):
             _render_all(dirs, bounded, ctx, files, hooks)
