@@ -282,6 +282,7 @@ bicep_bits = st.sampled_from(["[", "]", "{", "}", "(", ")", "'", "${", "\n", "re
     st.tuples(st.sampled_from(["main.bicep", "modules/foundry-account.bicep", "modules/role-assignments.bicep"]),
               st.integers(0, 6000), st.integers(0, 200), st.lists(bicep_bits, max_size=8).map("".join)),
     st.binary(max_size=3000), st.integers(1, 4000).map(lambda n: "var x = " + "[" * n + "1" + "]" * n),
+    st.integers(1, 4000).map(lambda n: "var x = json('" + "[" * n + "]" * n + "')\noutput y array = x\n"),
     st.sampled_from(["link-module", "link-params", "deep-params", "link-infra"]),
 ))
 def test_bicep_inputs(pristine: Path, mutation: object) -> None:

@@ -283,6 +283,8 @@ def test_binary_and_deep_bicep_are_refused_fast(repo: Path) -> None:
     (repo / "infra" / "modules" / "blob.bicep").write_bytes(os.urandom(200_000))
     (repo / "infra" / "modules" / "deep.bicep").write_text("var x = " + "[" * 3000 + "1" + "]" * 3000 + "\n")
     (repo / "infra" / "main.parameters.json").write_text("[" * 100_000)
+    (repo / "infra" / "modules" / "js.bicep").write_text("var x = json('" + "[" * 3000 + "]" * 3000 + "')\n"
+                                                          "output y array = x\n")
     started = time.monotonic()
     code, out = run("check", str(repo), "--offline")
     assert time.monotonic() - started < 60
