@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 
 from scaffolder._new import new
 from scaffolder.cli import app
-from scaffolder.provisioning.api import check_environment_name
 from scaffolder.errors import SpecError
+from scaffolder.provisioning.api import check_environment_name
 from tests.helpers import make_spec
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
