@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -116,16 +117,27 @@ def _write_journal(backup: Path, doc: dict[str, object]) -> None:
     tmp.replace(backup / JOURNAL)
 
 
-def _roll_back(backup: Path) -> bool:
-    """Undo an unfinished replacement recorded in backup/journal.json; idempotent. True when one was undone."""
+def _roll_back(backup: Path, *, mine: bool = False) -> bool:
+    """Undo an unfinished replacement recorded in backup/journal.json; idempotent. True when one was undone.
+
+    Unless `mine` (the run that wrote the journal is undoing its own work), a journal whose run is still
+    alive belongs to a concurrent run and is left alone.
+    """
     try:
         doc = json.loads((backup / JOURNAL).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        shutil.rmtree(backup, ignore_errors=True)  # killed before the journal existed: nothing was replaced
+        # Killed before the journal existed: nothing was replaced. (A live run writes it right after mkdtemp,
+        # so only a folder some seconds old is taken for abandoned.)
+        with contextlib.suppress(OSError):
+            if time.time() - backup.stat().st_mtime > 60:
+                shutil.rmtree(backup, ignore_errors=True)
         return False
     except (OSError, ValueError):
         return False
     if doc.get("state") != "replacing":
+        return False
+    owner = doc.get("pid")
+    if not mine and isinstance(owner, int) and owner != os.getpid() and _alive(owner):
         return False
     target = Path(doc["target"])
     for entry in reversed(doc["entries"]):
@@ -270,6 +282,7 @@ def _replace(staging: Path, target: Path) -> Path | None:
     backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.{BACKUP_TAG}-{stamp}-", dir=target.parent))
     journal: dict[str, object] = {
         "target": str(target), "staging": str(staging), "state": "replacing", "entries": entries,
+        "pid": os.getpid(),
     }
     _write_journal(backup, journal)
     try:
@@ -285,7 +298,7 @@ def _replace(staging: Path, target: Path) -> Path | None:
         _write_journal(backup, {**journal, "state": "done"})
     except BaseException:
         # Ctrl-C or a failed write: put the old tree back now, not on the next run.
-        _roll_back(backup)
+        _roll_back(backup, mine=True)
         raise
     if not any(e["existed"] for e in entries):
         shutil.rmtree(backup, ignore_errors=True)
