@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -126,6 +126,8 @@ def test_new_arguments(name: str, runtime: str, location: str | None, model: str
 
 
 @FUZZ
+@example(env="dev\n")
+@example(env="dev\r")
 @given(env=st.text(alphabet=string.ascii_letters + string.digits + "._()-\n\r\t /\\\0é", max_size=70))
 def test_environment_names(env: str) -> None:
     TRIED["env-names"] += 1
