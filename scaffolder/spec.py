@@ -19,6 +19,8 @@ from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, S
 from scaffolder.standards import DEFAULT_ABBREVIATIONS, Naming
 
 ANSWERS_FILE = ".scaffolder.yml"
+# Version of the answers file's layout; `migrate_answers` lifts older layouts (1: no `schema` key).
+ANSWERS_SCHEMA = 2
 DEFAULT_LOCATION = "eastus2"
 DEFAULT_MODEL = "gpt-5.4-mini"
 
@@ -130,10 +132,16 @@ def today() -> dt.date:
 
 
 class RuntimeDecision(_Strict):
-    """How the runtime was chosen: the recommend answers (empty when --runtime was given directly)."""
+    """How the runtime was chosen: the recommend answers (empty when --runtime was given directly).
+
+    A decision made by `scaffolder update --runtime` records the runtime it switched from and what the switch
+    changed (written once, when it was made: the ADR is a historical record, not re-derived later).
+    """
 
     answers: dict[str, str] = Field(default_factory=dict)
     date: dt.date = Field(default_factory=today)
+    switched_from: Runtime | None = None
+    changes: tuple[str, ...] = ()
 
     @field_validator("answers", mode="before")
     @classmethod
@@ -144,6 +152,12 @@ class RuntimeDecision(_Strict):
             return validate_answers(value)
         except ScaffolderError as exc:
             raise ValueError(f"decision answers: {exc.message}") from None
+
+
+class PastDecision(RuntimeDecision):
+    """A runtime decision a later switch superseded (kept for the ADR records)."""
+
+    runtime: Runtime
 
 
 class StandardsRef(_Strict):
@@ -173,6 +187,7 @@ class ProjectSpec(_Strict):
     naming: Naming = Field(default_factory=_default_naming)
     log_retention_days: int = Field(default=30, ge=30, le=730)
     decision: RuntimeDecision = Field(default_factory=RuntimeDecision)
+    superseded: tuple[PastDecision, ...] = Field(default=(), description="earlier runtime decisions, oldest first")
     standards: StandardsRef | None = None
 
     @field_validator("name")
@@ -243,7 +258,12 @@ class ProjectSpec(_Strict):
 
     def to_answers(self, tool_version: str) -> str:
         """The answers file text: tool version and spec, no secrets (the spec holds none)."""
-        doc = {"tool": "foundry-scaffolder", "version": tool_version, "spec": self.model_dump(mode="json")}
+        doc = {
+            "tool": "foundry-scaffolder",
+            "schema": ANSWERS_SCHEMA,
+            "version": tool_version,
+            "spec": self.model_dump(mode="json"),
+        }
         header = "# Written by foundry-scaffolder: the spec this repo was generated from. Do not edit by hand.\n"
         return header + yaml.safe_dump(doc, sort_keys=False)
 
@@ -380,8 +400,37 @@ def load_answers(directory: Path) -> tuple[ProjectSpec, str]:
         raise AnswersFileError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(doc, dict) or "spec" not in doc:
         raise AnswersFileError(f"{path} has no 'spec' section")
+    doc = migrate_answers(doc, where=str(path))
     try:
         spec = ProjectSpec.model_validate(doc["spec"])
     except ValidationError as exc:
         raise AnswersFileError(f"{path}: {_first_error(exc)}") from None
     return spec, str(doc.get("version", "unknown"))
+
+
+def _schema_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
+    # Schema 2 (this release) records runtime switches: the decision gains `switched_from` and `changes`, the
+    # spec gains `superseded`; all have defaults, so a schema-1 spec reads unchanged once the key is set.
+    return {**doc, "schema": 2}
+
+
+_MIGRATIONS = {1: _schema_1_to_2}
+
+
+def migrate_answers(doc: dict[str, Any], *, where: str = ANSWERS_FILE) -> dict[str, Any]:
+    """Lift an answers document of an older schema to ANSWERS_SCHEMA, one step at a time.
+
+    A newer schema than this tool knows is refused: the repo was written by a newer release.
+    """
+    schema = doc.get("schema", 1)
+    if not isinstance(schema, int) or schema < 1:
+        raise AnswersFileError(f"{where}: schema {schema!r} is not a positive whole number")
+    if schema > ANSWERS_SCHEMA:
+        raise AnswersFileError(
+            f"{where} has schema {schema}, newer than this foundry-scaffolder knows ({ANSWERS_SCHEMA})",
+            hint=f"upgrade foundry-scaffolder to the release that wrote it ({doc.get('version', 'unknown')}) or later",
+        )
+    while schema < ANSWERS_SCHEMA:
+        doc = _MIGRATIONS[schema](doc)
+        schema = doc["schema"]
+    return doc
