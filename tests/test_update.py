@@ -352,14 +352,15 @@ def test_repo_of_the_previous_release_updates_cleanly_from_its_generation_commit
     assert "version: 0.1.0" in (repo / ANSWERS_FILE).read_text() and not (repo / PRISTINE_FILE).exists()
     commit_all(repo)  # the generation commit
     readme = repo / "README.md"
-    readme.write_text(readme.read_text() + "\nOur addition.\n")
+    title, rest = readme.read_text().split("\n", 1)
+    readme.write_text(f"{title}\nOur addition.\n{rest}")
     commit_all(repo)
     result = update(repo)
     assert result.base_source.startswith("git commit") and not result.conflicts
     actions = {c.path: c.action for c in result.changes}
     assert actions["docs/adr/0001-runtime-choice.md"] == "update"  # this release's template change arrived
     assert (repo / ".github/workflows/scaffolder-update.yml").is_file()
-    assert readme.read_text().endswith("Our addition.\n")
+    assert "\nOur addition.\n" in readme.read_text() and "<<<<<<<" not in readme.read_text()
     doc = yaml.safe_load((repo / ANSWERS_FILE).read_text())
     assert doc["schema"] == 2 and doc["version"] == __version__
     assert any("migrated from schema 1 to 2" in n for n in result.notes)
