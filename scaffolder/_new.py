@@ -11,7 +11,7 @@ from typing import Any
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
 from scaffolder.errors import SpecError
-from scaffolder.generate import FileAction, FilePlan, plan_actions, plan_files, write_plan
+from scaffolder.generate import FileAction, FilePlan, plan_actions, plan_files, with_pristine, write_plan
 from scaffolder.generate._overlay import check_trust, run_hooks
 from scaffolder.prompts import Prompter, Question, resolve
 from scaffolder.spec import (
@@ -224,7 +224,7 @@ def new(
     is moved into place) only with trust.
     """
     overlays = standards.overlay_dirs() if standards else []
-    plan: FilePlan = plan_files(spec, overlays)
+    plan: FilePlan = with_pristine(plan_files(spec, overlays))
     if dry_run:
         actions = plan_actions(plan, target, force=force)
     else:

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from scaffolder import __version__, catalog, infra
 from scaffolder.catalog import Runtime
 from scaffolder.errors import BaseUnavailableError, CatalogError, DirtyTreeError, ScaffolderError
-from scaffolder.generate import FilePlan, PlannedFile, plan_files, write_plan
+from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
 from scaffolder.generate._files import template_files
 from scaffolder.generate._plan import PRISTINE_FILE, ROOT_DIR, unpack_pristine
 from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
@@ -611,7 +611,7 @@ def update(
         refuse_dirty(directory)
     spec, notes = updated_spec(spec_before, overrides, standards=standards, decision_answers=decision_answers)
     overlays = standards.overlay_dirs() if standards else []
-    plan = plan_files(spec, overlays)
+    plan = with_pristine(plan_files(spec, overlays))
     theirs = {str(f.path): f for f in plan.files}
     base, source = merge_base(directory, spec_before, version, overlays, set(theirs))
     engine = _engine(merge_engine)

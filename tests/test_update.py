@@ -20,7 +20,7 @@ from scaffolder._update import merge_text, recorded_options, update
 from scaffolder.checks import check
 from scaffolder.cli import app
 from scaffolder.errors import AnswersFileError, BaseUnavailableError, CatalogError, DirtyTreeError
-from scaffolder.generate import plan_files
+from scaffolder.generate import plan_files, with_pristine
 from scaffolder.generate._plan import PRISTINE_FILE, unpack_pristine
 from scaffolder.spec import ANSWERS_FILE, load_answers, migrate_answers
 
@@ -80,7 +80,7 @@ def test_pristine_archive_holds_exactly_the_generated_files(tmp_path: Path) -> N
     assert {k: f.content for k, f in pristine.items()} == on_disk
     # Reproducible: the same spec gives the same archive bytes.
     spec, _ = load_answers(repo)
-    assert plan_files(spec).get(PRISTINE_FILE).content == (repo / PRISTINE_FILE).read_bytes()
+    assert with_pristine(plan_files(spec)).get(PRISTINE_FILE).content == (repo / PRISTINE_FILE).read_bytes()
 
 
 @pytest.mark.parametrize(("before", "after"), SWITCHES)

@@ -242,12 +242,19 @@ def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = (), tool_version: s
     files[ANSWERS_FILE] = PlannedFile(
         PurePosixPath(ANSWERS_FILE), spec.to_answers(tool_version).encode(), source="spec"
     )
-    # What the generator produced, kept in the repo so that `update` can three-way merge offline against the
-    # exact output of this version, whatever later versions change (templates, catalog facts, code).
-    files[PRISTINE_FILE] = PlannedFile(
-        PurePosixPath(PRISTINE_FILE), pack_pristine(files.values()), source="spec"
-    )
     return FilePlan(spec, tuple(files[k] for k in sorted(files)), tuple(hooks))
+
+
+def with_pristine(plan: FilePlan) -> FilePlan:
+    """The plan plus its pristine archive, as `new` and `update` write it.
+
+    The archive (what the generator produced, byte for byte) lets `update` three-way merge offline against the
+    exact output of this version, whatever later versions change (templates, catalog facts, code). It is kept
+    out of `plan_files` so that the plan stays the text files a user reads and the tests compare.
+    """
+    archive = PlannedFile(PurePosixPath(PRISTINE_FILE), pack_pristine(plan.files), source="spec")
+    files = sorted((*(f for f in plan.files if str(f.path) != PRISTINE_FILE), archive), key=lambda f: str(f.path))
+    return FilePlan(plan.spec, tuple(files), plan.hooks)
 
 
 ADR_DIR = "docs/adr"
