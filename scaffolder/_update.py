@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from scaffolder import __version__, catalog, infra
 from scaffolder.catalog import Runtime
-from scaffolder.errors import BaseUnavailableError, CatalogError, DirtyTreeError, ScaffolderError
+from scaffolder.errors import BaseUnavailableError, CatalogError, DirtyTreeError, ScaffolderError, StandardsError
 from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
 from scaffolder.generate._files import template_files
 from scaffolder.generate._plan import PRISTINE_FILE, ROOT_DIR, unpack_pristine
@@ -502,6 +502,12 @@ def _read_ours(directory: Path, rel: str) -> tuple[bytes, int] | None:
     return path.read_bytes(), path.stat().st_mode & 0o777
 
 
+def _foreign(directory: Path, rel: str) -> bool:
+    """Something that is not a regular file (a symlink, a directory) sits where the generator writes a file."""
+    path = directory / rel
+    return path.is_symlink() or (path.exists() and not path.is_file())
+
+
 @dataclass
 class _Merged:
     writes: dict[str, PlannedFile] = field(default_factory=dict)
@@ -525,6 +531,10 @@ def merge_trees(
         scratch = Path(tmp)
         for rel in sorted(set(base) | set(theirs)):
             b, t = base.get(rel), theirs.get(rel)
+            if _foreign(directory, rel):
+                # The user put a link or a directory there: theirs to keep, never written through or over.
+                out.changes.append(FileChange(rel, "kept-edited"))
+                continue
             mine = _read_ours(directory, rel)
             if rel in _BOOKKEEPING:
                 if t is not None and (mine is None or mine[0] != t.content):
@@ -607,6 +617,14 @@ def update(
 
     directory = directory.resolve()
     spec_before, version = load_answers(directory)
+    if spec_before.standards is not None and standards is None:
+        # Without the file, its overlay files would read as "no longer generated" and its tags and rules
+        # would go unchecked: ask for it rather than guess.
+        raise StandardsError(
+            f"{directory.name} was generated under the standards {spec_before.standards.name!r} "
+            f"({spec_before.standards.source}), and no standards file is in force",
+            hint="pass --standards FILE (or set $SCAFFOLDER_STANDARDS) so the update applies them",
+        )
     if not dry_run and not allow_dirty:
         refuse_dirty(directory)
     spec, notes = updated_spec(spec_before, overrides, standards=standards, decision_answers=decision_answers)

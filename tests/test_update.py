@@ -19,7 +19,7 @@ from scaffolder._new import new, resolve_spec
 from scaffolder._update import merge_text, recorded_options, update
 from scaffolder.checks import check
 from scaffolder.cli import app
-from scaffolder.errors import AnswersFileError, BaseUnavailableError, CatalogError, DirtyTreeError
+from scaffolder.errors import AnswersFileError, BaseUnavailableError, CatalogError, DirtyTreeError, StandardsError
 from scaffolder.generate import plan_files, with_pristine
 from scaffolder.generate._plan import PRISTINE_FILE, unpack_pristine
 from scaffolder.spec import ANSWERS_FILE, load_answers, migrate_answers
@@ -334,6 +334,20 @@ def test_standards_file_is_pulled_through_the_merge(tmp_path: Path) -> None:
     assert '"cost-center": "1234"' in flat and '"owner": "me"' in flat and "90" in flat
     spec, _ = load_answers(repo)
     assert spec.standards is not None and spec.standards.name == "contoso"
+    with pytest.raises(StandardsError, match="contoso"):
+        update(repo)  # the standards it was generated under are not in force: asked for, not guessed
+    assert not update(repo, standards=load(rules)).update_available
+
+
+def test_user_symlink_where_a_file_is_generated_is_left_alone(tmp_path: Path) -> None:
+    repo = generate(tmp_path, "inference")
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text("mine\n")
+    (repo / "README.md").unlink()
+    (repo / "README.md").symlink_to(outside)
+    result = update(repo, {"runtime": "responses"})
+    assert (repo / "README.md").is_symlink() and outside.read_text() == "mine\n"
+    assert {"path": "README.md", "action": "kept-edited"} in result.as_dict()["changes"]
 
 
 # --- older repos and the answers file ---------------------------------------------------------------------------
