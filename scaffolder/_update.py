@@ -516,6 +516,13 @@ class _Merged:
     bookkeeping: list[str] = field(default_factory=list)
 
 
+def _same_files(base: Mapping[str, PlannedFile], theirs: Mapping[str, PlannedFile]) -> bool:
+    def content(files: Mapping[str, PlannedFile]) -> dict[str, tuple[bytes, int]]:
+        return {k: (f.content, f.mode) for k, f in files.items() if k not in _BOOKKEEPING}
+
+    return content(base) == content(theirs)
+
+
 def merge_trees(
     directory: Path,
     base: Mapping[str, PlannedFile],
@@ -536,6 +543,8 @@ def merge_trees(
                 out.changes.append(FileChange(rel, "kept-edited"))
                 continue
             mine = _read_ours(directory, rel)
+            if rel == PRISTINE_FILE and t is not None and mine is not None and _same_files(base, theirs):
+                continue  # same generated files: keep the archive even if another zlib compresses differently
             if rel in _BOOKKEEPING:
                 if t is not None and (mine is None or mine[0] != t.content):
                     out.writes[rel] = t

@@ -412,3 +412,14 @@ def test_every_new_option_is_kept_by_update() -> None:
             f"resolve_spec({name}=...) is not read back from the spec: map it in scaffolder/_update.py _FROM_SPEC"
         )
     assert resolve_spec(**options) == spec
+
+
+def test_archive_compressed_differently_but_same_files_is_not_rewritten(tmp_path: Path) -> None:
+    import gzip
+
+    repo = generate(tmp_path, "responses")
+    archive = repo / PRISTINE_FILE
+    recompressed = gzip.compress(gzip.decompress(archive.read_bytes()), compresslevel=9, mtime=0)
+    archive.write_bytes(recompressed)
+    assert not update(repo).update_available
+    assert archive.read_bytes() == recompressed

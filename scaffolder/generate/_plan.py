@@ -319,7 +319,8 @@ def pack_pristine(files: Iterable[PlannedFile]) -> bytes:
     """A reproducible tar.gz of the generated files (fixed times and owners, sorted), answers file excluded."""
     buffer = io.BytesIO()
     with (
-        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as zipped,
+        # Level 1: a few times faster than 9 for ~20% more bytes; `new` pays for it on every run.
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=1) as zipped,
         tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for f in sorted(files, key=lambda f: str(f.path)):
