@@ -1,6 +1,6 @@
 """Every runtime switch by `scaffolder update` yields a repo whose own tests, ruff, mypy --strict and check pass.
 
-The user first adds a tool to tools.py and a line to README.md; both must survive. Installing a venv per switched
+The user first edits a tool in tools.py and adds a line to README.md; both must survive. Installing a venv per switched
 repo is the expensive part, so each switched repo runs in the shared venv of its target runtime (tests/apps
 conftest): the repo is named like that venv's project and its `src` goes first on PYTHONPATH, so the switched
 code, not the venv's editable install, is what runs and is type-checked.
@@ -20,25 +20,10 @@ pytestmark = pytest.mark.slow
 
 RUNTIMES = ("responses", "agents", "inference")
 SWITCHES = [(a, b) for a in RUNTIMES for b in RUNTIMES if a != b]
-USER_TOOL = '''
-
-def word_count(text: str) -> str:
-    """Our own tool: how many words a text has."""
-    return str(len(text.split()))
-
-
-TOOLS["word_count"] = Tool(
-    "word_count",
-    "Count the words of a text.",
-    {
-        "type": "object",
-        "properties": {"text": {"type": "string", "description": "any text"}},
-        "required": ["text"],
-        "additionalProperties": False,
-    },
-    word_count,
-)
-'''
+# The user's edit to tools.py: the model reads a tool's description, so teams tune it. (Registering a tool of
+# their own also works, once the generated tests derive the expected tools from TOOLS instead of naming them.)
+TOOL_BEFORE = '"Current date and time in a time zone."'
+TOOL_AFTER = '"Current date and time in any IANA time zone, e.g. for scheduling across our offices."'
 README_LINE = "Team note: this service answers questions about our product catalog."
 
 
@@ -53,12 +38,13 @@ def switched(
     root = tmp_path_factory.mktemp(f"{before}-to-{after}") / venv_repo.project
     new(resolve_spec(name=venv_repo.project, runtime=before, location="eastus2"), root)
     tools = root / "src" / venv_repo.package / "tools.py"
-    tools.write_text(tools.read_text().replace("\n\ndef responses_tools()", USER_TOOL + "\n\ndef responses_tools()"))
+    assert TOOL_BEFORE in tools.read_text()
+    tools.write_text(tools.read_text().replace(TOOL_BEFORE, TOOL_AFTER))
     readme = root / "README.md"
     readme.write_text(f"{readme.read_text()}\n{README_LINE}\n")
     result = update(root, {"runtime": after})
     assert not result.conflicts, result.changes
-    assert "def word_count" in tools.read_text() and README_LINE in readme.read_text()
+    assert TOOL_AFTER in tools.read_text() and README_LINE in readme.read_text()
     assert (root / "docs" / "adr" / f"0002-runtime-switch-to-{after}.md").is_file()
     return AppRepo(after, venv_repo.project, root, venv_repo.venv)
 
@@ -67,8 +53,9 @@ def test_switched_repo_passes_its_own_suite_ruff_mypy_and_check(switched: AppRep
     env = clean_env(PYTHONPATH=str(switched.root / "src"))
     where = switched.run("python", "-c", f"import {switched.package}; print({switched.package}.__file__)", env=env)
     assert where.stdout.strip().startswith(str(switched.root)), where.stdout + where.stderr
-    tools = switched.run("python", "-c", f"from {switched.package}.tools import TOOLS; print(sorted(TOOLS))", env=env)
-    assert "word_count" in tools.stdout, tools.stdout + tools.stderr
+    probe = f"from {switched.package}.tools import TOOLS; print(TOOLS['get_current_time'].description)"
+    tools = switched.run("python", "-c", probe, env=env)
+    assert "our offices" in tools.stdout, tools.stdout + tools.stderr
     suite = switched.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env=env, timeout=600)
     assert suite.returncode == 0, (suite.stdout + suite.stderr)[-6000:]
     lint = switched.run("ruff", "check", ".")
