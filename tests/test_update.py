@@ -423,3 +423,17 @@ def test_archive_compressed_differently_but_same_files_is_not_rewritten(tmp_path
     archive.write_bytes(recompressed)
     assert not update(repo).update_available
     assert archive.read_bytes() == recompressed
+
+
+def test_damaged_or_oversized_archive_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scaffolder.generate import _plan
+
+    repo = generate(tmp_path, "responses")
+    limit = _plan.PRISTINE_MAX_BYTES
+    monkeypatch.setattr(_plan, "PRISTINE_MAX_BYTES", 1000)
+    with pytest.raises(BaseUnavailableError, match="damaged"):
+        update(repo)
+    monkeypatch.setattr(_plan, "PRISTINE_MAX_BYTES", limit)
+    (repo / PRISTINE_FILE).write_bytes(b"not a gzip")
+    result = runner.invoke(app, ["update", str(repo)])
+    assert result.exit_code == 1 and "damaged" in result.stderr and "git checkout" in result.stderr

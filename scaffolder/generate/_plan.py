@@ -313,6 +313,8 @@ def _adr_records(spec: ProjectSpec, env: SandboxedEnvironment, ctx: dict[str, An
 
 
 PRISTINE_FILE = ".scaffolder/pristine.tar.gz"
+PRISTINE_MAX_BYTES = 64 * 2**20
+PRISTINE_MAX_FILES = 10_000
 
 
 def pack_pristine(files: Iterable[PlannedFile]) -> bytes:
@@ -336,10 +338,16 @@ def pack_pristine(files: Iterable[PlannedFile]) -> bytes:
 def unpack_pristine(data: bytes) -> dict[str, PlannedFile]:
     """The files of a pristine archive by path; only regular files with safe relative paths are read."""
     out: dict[str, PlannedFile] = {}
+    total = 0
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for member in tar.getmembers():
             if not member.isfile():
                 continue
+            # The archive sits in a user's repo: bound what it may make us hold (a generated repo is ~0.3 MB).
+            total += member.size
+            if total > PRISTINE_MAX_BYTES or len(out) >= PRISTINE_MAX_FILES:
+                raise TemplateError(f"{PRISTINE_FILE} unpacks to more than {PRISTINE_MAX_BYTES // 2**20} MiB "
+                                    f"or {PRISTINE_MAX_FILES} files: not what the generator wrote")
             rel = safe_relative(member.name, f"{PRISTINE_FILE} entry")
             handle = tar.extractfile(member)
             if handle is None:
