@@ -172,10 +172,13 @@ def _incompatible_models(spec: ProjectSpec, runtime: Runtime) -> None:
         m.name for m in catalog.models_for(runtime)
         if m.kind == "chat" and m.status(m.default_version, day).state not in ("retired", "deprecated")
     ]
+    from scaffolder.spec import DEFAULT_MODEL
+
+    suggested = DEFAULT_MODEL if DEFAULT_MODEL in compatible else (compatible[0] if compatible else "NAME")
     names = ", ".join(f"{m.model} ({m.format})" for m in bad)
     raise CatalogError(
         f"{names} cannot run on the {profile.title}; compatible replacements: {', '.join(compatible)}",
-        hint=f"add --model {compatible[0] if compatible else 'NAME'} (repeatable) to `scaffolder update "
+        hint=f"add --model {suggested} (repeatable) to `scaffolder update "
         f"--runtime {runtime.value}`; nothing was written",
     )
 
