@@ -85,6 +85,18 @@ def lifecycle_report(spec: ProjectSpec) -> LifecycleReport:
     return LifecycleReport(tuple(retired), tuple(warnings), tuple(notes))
 
 
+def capability_notes(spec: ProjectSpec) -> list[str]:
+    """What the primary model cannot do that the app would use, from the catalog, and which models can."""
+    known = catalog.models().get(spec.primary.model)
+    if known is None or known.tool_calling is not False or spec.runtime is not Runtime.INFERENCE:
+        return []
+    day = spec.decision.date
+    able = [m.name for m in catalog.models_for(spec.runtime)
+            if m.kind == "chat" and m.tool_calling and m.status(m.default_version, day).state == "current"]
+    return [f"{known.name} cannot call tools (catalog): the app sends none (APP_MODEL_TOOLS=false in "
+            f".env.example); models that can: {', '.join(able)}"]
+
+
 def lifecycle_warnings(spec: ProjectSpec) -> list[str]:
     """Deployments whose model version is retiring or deprecated (retired ones are refused by `new`)."""
     return list(lifecycle_report(spec).warnings)
@@ -273,5 +285,5 @@ def new(
         actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)))
     return NewResult(
         target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=report.warnings,
-        notes=report.notes,
+        notes=report.notes + tuple(capability_notes(spec)),
     )
