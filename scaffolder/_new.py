@@ -149,7 +149,7 @@ def _validate_models(value: str | list[str], answers: dict[str, Any]) -> list[st
     runtime = Runtime(answers["runtime"])
     for item in items:
         dep = parse_model_option(item)
-        if dep["format"] not in catalog.runtimes()[runtime].model_formats:
+        if not catalog.serves(runtime, dep["model"], dep["format"]):
             raise SpecError(runtime_mismatch(dep["model"], runtime), hint="change --model or --runtime")
     return items
 
