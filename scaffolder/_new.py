@@ -59,8 +59,11 @@ class LifecycleReport:
 
 
 def lifecycle_report(spec: ProjectSpec) -> LifecycleReport:
-    """Judge every deployment on the spec's date (SOURCE_DATE_EPOCH honoured): a fresh cached region list
-    (`scaffolder models --live --refresh`) when there is one, else the shipped catalog's published dates."""
+    """Judge every deployment on the spec's date (SOURCE_DATE_EPOCH honoured).
+
+    A fresh cached region list
+    (`scaffolder models --live --refresh`) when there is one, else the shipped catalog's published dates.
+    """
     from scaffolder.catalog import live
 
     when = spec.decision.date

@@ -218,9 +218,12 @@ def lifecycle(spec: ProjectSpec) -> list[Finding]:
 
 
 def lifecycle_findings(spec: ProjectSpec) -> tuple[list[Finding], list[str]]:
-    """Lifecycle findings on today's date (SOURCE_DATE_EPOCH honoured) with the same rule as `new`: a retired
+    """Lifecycle findings on today's date (SOURCE_DATE_EPOCH honoured), with the same rule as `new`.
+
+    A retired
     model fails the check, retiring or deprecated ones warn. A fresh cached region list wins over the shipped
-    dates; the notes say which data was used."""
+    dates; the notes say which data was used.
+    """
     from scaffolder.catalog import live
 
     day = today()

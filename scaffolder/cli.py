@@ -306,7 +306,6 @@ def _models_live(location: str, subscription: str, refresh: bool, cloud: str, ar
                  as_json: bool, day: Any) -> None:
     from scaffolder.catalog import live
     from scaffolder.errors import SpecError
-
     from scaffolder.provisioning.arm import CLOUDS
 
     if not location:

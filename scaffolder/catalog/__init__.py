@@ -130,7 +130,9 @@ def _plain_state(life: Lifecycle | None, today: dt.date) -> str:
         return "current"
     if life.retires and (life.retires - today).days <= RETIRING_WITHIN_DAYS:
         return "retiring"
-    if (life.deprecated and life.deprecated <= today) or (life.deprecated is None and life.stage in ("Deprecated", "Legacy")):
+    if (life.deprecated and life.deprecated <= today) or (
+        life.deprecated is None and life.stage in ("Deprecated", "Legacy")
+    ):
         return "deprecated"
     return "current"
 
@@ -288,8 +290,11 @@ DEFAULT_CONTEXT_TOKENS = 8000
 
 
 def context_budget(model: str) -> int:
-    """Default token budget of the inference app's history for this model: its context window minus room for
-    the longest answer (at most half the window), or DEFAULT_CONTEXT_TOKENS when the window is not published."""
+    """Default token budget of the inference app's history for this model.
+
+    Its context window minus room for
+    the longest answer (at most half the window), or DEFAULT_CONTEXT_TOKENS when the window is not published.
+    """
     known = models().get(model)
     if known is None or not known.context_window:
         return DEFAULT_CONTEXT_TOKENS

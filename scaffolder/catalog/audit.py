@@ -23,8 +23,11 @@ SECTIONS = ("retired", "retiring", "no lifecycle", "replacement", "capabilities"
 
 
 def audit(today: dt.date) -> list[AuditLine]:
-    """Every model version whose retirement passed or falls within RETIRING_WITHIN_DAYS of `today`, models with
-    no lifecycle entry or no capability figures, replacements that are not current, and old sources."""
+    """What a maintainer must look at on `today`.
+
+    Every model version whose retirement passed or falls within RETIRING_WITHIN_DAYS of `today`, models with
+    no lifecycle entry or no capability figures, replacements that are not current, and old sources.
+    """
     out: list[AuditLine] = []
     for m in catalog.models().values():
         if not m.lifecycle:

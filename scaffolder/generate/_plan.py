@@ -117,9 +117,12 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
 
 
 def _catalog_defaults(spec: ProjectSpec) -> dict[str, Any]:
-    """App-setting defaults that follow the primary model's catalog capabilities (a layer declares the setting;
+    """App-setting defaults that follow the primary model's catalog capabilities.
+
+    A layer declares the setting;
     this only changes its default): the history budget from the context window, tools off when the model
-    cannot call them (None, not published: tools stay on)."""
+    cannot call them (None, not published: tools stay on).
+    """
     primary = catalog.models().get(spec.primary.model)
     return {
         "APP_CONTEXT_TOKENS": catalog.context_budget(spec.primary.model),
