@@ -574,7 +574,9 @@ def check(
             print(str(finding))
         for note in result.notes:
             _err(f"note: {note}")
-        verdict = "ok" if result.ok else f"{len(result.findings)} finding(s)"
+        warned = sum(f.severity == "warning" for f in result.findings)
+        verdict = (("ok" + (f" ({warned} warning(s))" if warned else "")) if result.ok
+                   else f"{len(result.findings)} finding(s)")
         _err(f"check {verdict}: {', '.join(result.layers)}")
     if not result.ok:
         raise typer.Exit(1)

@@ -249,19 +249,34 @@ def merge(snapshot: Snapshot, today: dt.date) -> list[MergedRow]:
             rows.append(MergedRow(m.name, m.default_version, m.format, state, "-", "shipped only", detail))
             continue
         seen = live_state(entry, today)
-        agreement: Agreement = "both" if seen == state else "disagree"
-        detail = ""
-        if agreement == "disagree":
+        differences = []
+        if seen != state:
             life = m.lifecycle.get(m.default_version)
-            detail = f"Azure: {entry.lifecycle or 'no status'}, inference until {entry.retires or 'not set'}; " \
-                     f"catalog: retires {life.retires if life and life.retires else 'not published'}"
-        rows.append(MergedRow(m.name, m.default_version, m.format, state, seen, agreement, detail))
+            differences.append(f"Azure: {entry.lifecycle or 'no status'}, inference until "
+                               f"{entry.retires or 'not set'}; catalog: retires "
+                               f"{life.retires if life and life.retires else 'not published'}")
+        differences += _capability_differences(m, entry)
+        agreement: Agreement = "disagree" if differences else "both"
+        rows.append(MergedRow(m.name, m.default_version, m.format, state, seen, agreement, "; ".join(differences)))
     for entry in snapshot.models:
         if entry.name in shipped:
             continue
         rows.append(MergedRow(entry.name, entry.version, entry.format, "-", live_state(entry, today), "live only",
                               "not in the shipped catalog"))
     return rows
+
+
+def _capability_differences(model: CatalogModel, entry: LiveModel) -> list[str]:
+    """Where Azure's figures (capabilities maxContextToken / maxOutputToken, SKUs) differ from the catalog's."""
+    out = []
+    for key, ours, what in (("maxContextToken", model.context_window, "context window"),
+                            ("maxOutputToken", model.max_output_tokens, "max output tokens")):
+        theirs = entry.capabilities.get(key)
+        if theirs and theirs.isdigit() and ours and int(theirs) != ours:
+            out.append(f"{what}: Azure {int(theirs)}, catalog {ours}")
+    if entry.skus and model.default_sku not in entry.skus:
+        out.append(f"SKU {model.default_sku} not offered (Azure: {', '.join(entry.skus)})")
+    return out
 
 
 _SEVERITY = {"current": 0, "deprecated": 1, "retiring": 2, "retired": 3}

@@ -30,6 +30,11 @@ def region(arm: ArmEmulator) -> ArmEmulator:
                               deprecation="2026-11-20T00:00:00Z"))
     # Listed by Azure, missing from the shipped catalog.
     arm.offer(LOCATION, Offer("Mistral-small-2609", "1", "Mistral AI", ("GlobalStandard",)))
+    # Capabilities as Azure lists them: the same context window as the catalog for one, another for the other.
+    arm.offer(LOCATION, Offer("Ministral-3B", "1", "Mistral AI", ("GlobalStandard",)))
+    arm.offer(LOCATION, Offer("Phi-4-mini-instruct", "1", "Microsoft", ("GlobalStandard",)))
+    arm.model_capabilities["Ministral-3B"] = {"chatCompletion": "true", "maxContextToken": "131072"}
+    arm.model_capabilities["Phi-4-mini-instruct"] = {"maxContextToken": "65536", "maxOutputToken": "4096"}
     return arm
 
 
@@ -52,7 +57,8 @@ def test_fetch_and_merge_marks_disagreements(region: ArmEmulator) -> None:
     snap = live.fetch(LOCATION, region.subscription_id, credential=FakeCredential(), arm_endpoint=region.url,
                       connection_verify=region.ca_path, now=NOW)
     assert {(m.name, m.version) for m in snap.models} == {
-        ("gpt-5.4-mini", "2026-03-17"), ("Mistral-small-2503", "1"), ("Mistral-small-2609", "1")}
+        ("gpt-5.4-mini", "2026-03-17"), ("Mistral-small-2503", "1"), ("Mistral-small-2609", "1"),
+        ("Ministral-3B", "1"), ("Phi-4-mini-instruct", "1")}
     rows = {r.name: r for r in live.merge(snap, NOW.date())}
     assert (rows["gpt-5.4-mini"].agreement, rows["gpt-5.4-mini"].live) == ("both", "current")
     small = rows["Mistral-small-2503"]
@@ -60,6 +66,9 @@ def test_fetch_and_merge_marks_disagreements(region: ArmEmulator) -> None:
     assert "inference until 2026-11-20" in small.detail
     assert (rows["Mistral-small-2609"].agreement, rows["Mistral-small-2609"].shipped) == ("live only", "-")
     assert rows["Phi-4"].agreement == "shipped only" and rows["Phi-4"].detail == "not offered in eastus2"
+    assert rows["Ministral-3B"].agreement == "both"
+    phi = rows["Phi-4-mini-instruct"]
+    assert (phi.agreement, phi.detail) == ("disagree", "context window: Azure 65536, catalog 131072")
     (call,) = [r for r in region.requests if r.path.endswith("/models")]
     assert call.method == "GET" and call.authorization
 
