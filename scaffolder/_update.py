@@ -196,7 +196,9 @@ def _replace_retired(models: tuple[ModelDeployment, ...], runtime: Runtime) -> t
         known = catalog.models().get(dep.model)
         life = known.lifecycle.get(dep.version) if known else None
         status = known.status(dep.version, day) if known else None
-        replacement = catalog.models().get(life.replacement) if life and life.replacement else None
+        # The status names the current replacement (the published one may itself be retired by now).
+        wanted = (status.replacement if status else None) or (life.replacement if life else None)
+        replacement = catalog.models().get(wanted) if wanted else None
         if status is None or status.state != "retired" or replacement is None:
             out.append(dep.model_dump(mode="json"))
             continue

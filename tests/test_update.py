@@ -314,11 +314,16 @@ def test_incompatible_model_is_refused_naming_replacements_before_writing(tmp_pa
 def test_retired_model_is_replaced_through_the_merge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = generate(tmp_path, "responses", models=["gpt-4o@2024-11-20"])
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1794700800")  # 2026-11-15: gpt-4o 2024-11-20 retired 2026-10-01
+    from scaffolder import catalog
+    from scaffolder.spec import today
+
+    status = catalog.models()["gpt-4o"].status("2024-11-20", today())
+    assert status.state == "retired" and status.replacement
     result = update(repo)
     spec, _ = load_answers(repo)
-    assert spec.primary.model == "gpt-5.1" and spec.primary.name == "gpt-5.1"
-    assert any("replacement: gpt-5.1" in n and "becomes gpt-5.1" in n for n in result.notes)
-    assert '"gpt-5.1"' in (repo / "infra/main.parameters.json").read_text()
+    assert spec.primary.model == status.replacement and spec.primary.name == status.replacement
+    assert any(f"becomes {status.replacement}" in n for n in result.notes)
+    assert f'"{status.replacement}"' in (repo / "infra/main.parameters.json").read_text()
 
 
 def test_standards_file_is_pulled_through_the_merge(tmp_path: Path) -> None:
