@@ -40,6 +40,9 @@ class ProvisionResult:
     outputs: dict[str, str] = field(default_factory=dict)
     env_file: Path | None = None
     purged: bool = False
+    # Resources of this environment (azd-env-name tag) in the group that infra/ no longer declares:
+    # reported by --preview, never deleted.
+    removed: list[str] = field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -56,6 +59,7 @@ class ProvisionResult:
             "environment": self.target.environment,
             "applied": self.applied,
             "changes": [c.as_dict() for c in self.changes],
+            "removed": self.removed,
             "preflight": self.preflight.as_dict() if self.preflight else None,
             "outputs": shown,
             "outputs_withheld": sorted(set(self.outputs) - set(shown)),
@@ -382,6 +386,7 @@ def provision(
         more = f" (and {len(checks.failures) - 1} more)" if len(checks.failures) > 1 else ""
         raise PreflightError(f"preflight: {first.message}{more}", hint=first.fix or None, code=first.name)
     if preview:
+        result.removed = _removed(session, changes)
         return result
     pending = [c for c in changes if c.action != "unchanged"]
     if pending and confirm is not None and not confirm(changes):
@@ -403,6 +408,27 @@ def provision(
     result.outputs = outputs(session.plan, states)
     result.env_file = write_env_file(Path(directory), session.plan.target, result.outputs)
     return result
+
+
+def _removed(session: _Session, changes: list[Change]) -> list[str]:
+    """Ids of this environment's resources in the group that the plan no longer declares."""
+    plan = session.plan
+    rg = next((c for c in changes if c.key == RESOURCE_GROUP), None)
+    if rg is None or rg.state is None:
+        return []
+    planned = {plan.get(c.key).id_for(c.name).lower() for c in changes if c.name}
+    listed = with_retries(
+        lambda: session.arm.resources_in_group(plan.target.resource_group),
+        session.retry,
+        "listing the resource group",
+        session.control,
+    )
+    return sorted(
+        str(r.get("id"))
+        for r in listed
+        if (r.get("tags") or {}).get("azd-env-name") == plan.target.environment
+        and str(r.get("id", "")).lower() not in planned
+    )
 
 
 def _before(changes: list[Change]) -> set[str]:

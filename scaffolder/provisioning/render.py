@@ -63,6 +63,11 @@ def render_preflight(result: PreflightResult) -> None:
             _err(f"       {'':<12} fix: {check.fix}")
 
 
+def waiting(what: str, seconds: float) -> None:
+    """Progress while backing off or polling: what is being waited for and for how long."""
+    _err(f"  waiting {seconds:.0f} s: {what}")
+
+
 def confirm_prompt(*, assume_yes: bool, interactive: bool) -> Callable[[list[Change]], bool]:
     """Show the plan, then ask: yes with --yes, a prompt on a TTY, else a clear refusal."""
 
@@ -126,6 +131,14 @@ class ProgressPrinter:
         if self._progress is not None:
             self._progress.stop()
 
+    def waiting(self, what: str, seconds: float) -> None:
+        """Show a backoff or poll wait (inside the progress display on a TTY)."""
+        with self._lock:
+            if self._progress is not None:
+                self._progress.console.print(f"  waiting {seconds:.0f} s: {what}", style="dim", highlight=False)
+                return
+        waiting(what, seconds)
+
     def __call__(self, event: Event) -> None:
         with self._lock:
             if self._progress is not None:
@@ -156,6 +169,8 @@ def render_provision(result: Any) -> None:
     """Summary after provision: what changed, and where the outputs went."""
     if not result.applied:
         render_plan(result.changes)
+        for rid in result.removed:
+            _err(f"  - removed   {rid.split('/providers/')[-1]}  (no longer in infra/; kept, delete it by hand)")
         if result.preflight is not None:
             render_preflight(result.preflight)
         _err("preview only: nothing was written")

@@ -290,7 +290,7 @@ class ConcreteEvaluator(Evaluator):
         if name in BUILTINS:
             result = BUILTINS[name](args)
             if isinstance(result, Unknown) and not _is_runtime(result):
-                raise self.fail(node, f"{name}() is not evaluated by scaffolder (its value: {result.kind})")
+                raise self.fail(node, f"the function {name}() here")
             return result
         raise self.fail(node, f"function {name or text(node)[:40]}()")
 

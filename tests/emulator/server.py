@@ -373,6 +373,13 @@ class ArmEmulator:
             return self._resource(method, path, "microsoft.resources/resourcegroups", api_version, body)
         rtype = _type_of(path)
         if rtype is not None and rtype != "microsoft.resources/resourcegroups":
+            if rtype not in TYPES and api_version and schema.available():
+                # A type outside the registry that Bicep's type data knows is served like ARM would: a
+                # generic long-running resource whose bodies are validated against that type data.
+                canonical = _canonical_type(path)
+                if schema.has_type(canonical, api_version):
+                    TYPES[rtype] = (api_version, None, None, True)
+                    CANONICAL[rtype] = canonical
             if rtype not in TYPES:
                 raise ArmHttpError(400, "NoRegisteredProviderFound", f"type {rtype} is not served by the emulator")
             return self._resource(method, path, rtype, api_version, body)
@@ -760,6 +767,13 @@ def _type_of(path: str) -> str | None:
     if re.fullmatch(r"/subscriptions/[^/]+/resourcegroups/[^/]+", low):
         return "microsoft.resources/resourcegroups"
     return None
+
+
+def _canonical_type(path: str) -> str:
+    """The resource type of a resource path, spelled as in the path (namespace/type[/child...])."""
+    parts = path.strip("/").split("/")
+    rest = parts[parts.index("providers") + 1 :] if "providers" in parts else []
+    return rest[0] + "".join("/" + seg for seg in rest[1::2])
 
 
 class _Handler(BaseHTTPRequestHandler):
