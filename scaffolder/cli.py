@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 
 from scaffolder import __version__
@@ -83,6 +84,8 @@ def handled(func: F) -> F:
             where = f": {exc.filename}" if exc.filename else ""
             _err(f"error: {exc.strerror or exc}{where}")
             raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise  # the command's own exit codes and usage errors
         except Exception as exc:
             # Anything left (a bug, an SDK failure no layer classified): one line; the traceback with --debug.
             if _state["debug"]:

@@ -31,6 +31,7 @@ from scaffolder.provisioning.plan import PlannedResource, ResourcePlan, resolve
 __all__ = ["ArmFailure", "Change", "Engine", "Event", "RetryPolicy", "arm_error", "failure_of", "with_retries"]
 
 Action = Literal["create", "update", "unchanged"]
+IN_PROGRESS = frozenset({"accepted", "creating", "updating", "running", "provisioning", "deleting"})
 
 
 class Workers:
@@ -249,7 +250,16 @@ class Engine:
             # restore applies to creating over a soft-deleted account; an existing one is just updated.
             body = {**body, "properties": {**body["properties"], "restore": False}}
 
+        tries = 0
+
         def put() -> dict[str, Any]:
+            nonlocal tries
+            tries += 1
+            if tries > 1:
+                # The last try may have reached ARM although its answer was lost: look before writing again.
+                done = self._already_written(res, name, body)
+                if done is not None:
+                    return done
             try:
                 return self.arm.put(res, name, body)
             except Exception as exc:
@@ -261,6 +271,19 @@ class Engine:
 
         verb = "creating" if change.action == "create" else "updating"
         return dict(with_retries(put, self.retry, f"{verb} {label}", self.control))
+
+    def _already_written(self, res: PlannedResource, name: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The resource as ARM has it when an earlier try already wrote this body (waiting while it settles)."""
+        current = self.arm.get(res, name)
+        while current is not None and not diff(body, current, res.write_only):
+            state = _provisioning_state(current).lower()
+            if state == "succeeded":
+                return current
+            if state not in IN_PROGRESS:
+                return None  # failed or cancelled: write it again
+            self.control.wait(self.arm.conn.polling_interval, f"waiting for {res.key}")
+            current = self.arm.get(res, name)
+        return None
 
     def apply(self, changes: list[Change]) -> dict[str, dict[str, Any]]:
         """Write every create/update in dependency order, independent branches in parallel.

@@ -52,6 +52,7 @@ class Control:
 
     timeout: float | None = None
     max_wait: float = MAX_WAIT
+    # Told about every backoff (what, seconds) so the user sees progress; routine polls stay quiet.
     on_wait: Callable[[str, float], None] | None = None
     clock: Callable[[], float] = time.monotonic
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -84,8 +85,6 @@ class Control:
         left = self.remaining
         if left is not None:
             delay = min(delay, max(left, 0.0))
-        if self.on_wait is not None and delay >= 1.0:
-            self.on_wait(what, delay)
         if delay > 0:
             self.cancelled.wait(delay)
         self.check(what)
@@ -156,10 +155,9 @@ def failure_of(exc: BaseException) -> ArmFailure | None:
         return None  # the credential itself failed: not an ARM answer
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         return ArmFailure(None, "ConnectionError", _first_line(exc))
-    if isinstance(exc, DecodeError) or type(exc).__name__ == "DeserializationError":
-        return ArmFailure(None, "MalformedResponse", _first_line(exc))
-    if isinstance(exc, json.JSONDecodeError):
-        return ArmFailure(None, "MalformedResponse", _first_line(exc))
+    if isinstance(exc, (DecodeError, json.JSONDecodeError)) or type(exc).__name__ == "DeserializationError":
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        return ArmFailure(status, "MalformedResponse", f"the answer (HTTP {status}) is not JSON")
     if not isinstance(exc, HttpResponseError):
         if isinstance(exc, AzureError):
             return ArmFailure(None, type(exc).__name__, _first_line(exc))
@@ -226,10 +224,12 @@ def with_retries(call: Callable[[], Any], retry: RetryPolicy, what: str, control
                 raise
             if failure.transient and attempt + 1 < retry.attempts:
                 delay = retry.delay(attempt, failure.retry_after)
+                if control.on_wait is not None:
+                    control.on_wait(f"{what} (try {attempt + 2} of {retry.attempts} after {failure.code})", delay)
                 if retry.sleep is not None:
                     retry.sleep(delay)
                 else:
-                    control.wait(delay, f"{what} (retry {attempt + 2}/{retry.attempts} after {failure.code})")
+                    control.wait(delay, what)
                 attempt += 1
                 continue
             raise arm_error(what, failure, attempts=attempt + 1) from None

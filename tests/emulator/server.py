@@ -64,6 +64,14 @@ AUTHZ_API = "2022-04-01"
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 
 
+class DropConnection(Exception):
+    """Close the connection without an answer (a TCP reset as the client sees it)."""
+
+
+class MalformedAnswer(Exception):
+    """Answer 200 with a body that is not JSON (a proxy error page, a truncated answer)."""
+
+
 class ArmHttpError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
@@ -75,7 +83,10 @@ class ArmHttpError(Exception):
 class Fault:
     """A scripted failure: the next `times` requests matching method + path substring get it.
 
-    With lro=True the PUT is accepted and its long-running operation ends Failed with `code`.
+    With lro=True the PUT is accepted and its long-running operation ends Failed with `code`. `kind` plays
+    a transport fault instead of an ARM error: "reset" drops the connection before answering, "reset-after"
+    handles the request and then drops the connection (the answer is lost), "malformed" answers 200 with a
+    body that is not JSON.
     """
 
     method: str
@@ -87,6 +98,7 @@ class Fault:
     retry_after: str | None = None
     lro: bool = False
     hits: int = 0
+    kind: str = "error"
 
     def matches(self, method: str, path: str) -> bool:
         if self.times <= 0 or method != self.method:
@@ -319,14 +331,25 @@ class ArmEmulator:
             )
             if not headers.get("authorization", "").startswith("Bearer "):
                 raise ArmHttpError(401, "AuthenticationFailed", "missing bearer token")
+            drop_after = False
             for fault in self.faults:
                 if fault.matches(method, path) and not fault.lro:
                     fault.times -= 1
                     fault.hits += 1
+                    if fault.kind == "reset":
+                        raise DropConnection()
+                    if fault.kind == "malformed":
+                        raise MalformedAnswer()
+                    if fault.kind == "reset-after":
+                        drop_after = True
+                        break
                     extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
                     raise ArmHttpError(fault.status, fault.code, fault.message, extra)
             self._settle()
-            return self._route(method, path, query, api_version, body)
+            answer = self._route(method, path, query, api_version, body)
+            if drop_after:
+                raise DropConnection()
+            return answer
 
     def _route(
         self, method: str, path: str, query: dict[str, str], api_version: str | None, body: Any
@@ -798,6 +821,18 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             status, doc, extra = self.arm.handle(method, self.path, headers, body)
+        except DropConnection:
+            self.close_connection = True
+            self.connection.close()
+            return
+        except MalformedAnswer:
+            page = b"<html><body>502 Bad Gateway</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
         except ArmHttpError as err:
             status, doc, extra = err.status, {"error": {"code": err.code, "message": err.message}}, err.headers
         with self.arm.lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
 from pathlib import Path
 
@@ -128,7 +129,7 @@ def test_dependency_order_and_deployments_one_at_a_time(tmp_path: Path) -> None:
     deps = [plan.get(f"deployments.modelDeployment[{i}]") for i in range(3)]
     assert [str(d.name) for d in deps] == ["gpt-5.4-mini", "gpt-5.4", "gpt-5.2"]
     assert "project.project" in deps[0].depends_on  # the module's dependsOn: [project]
-    for before, after in zip(deps, deps[1:], strict=False):
+    for before, after in itertools.pairwise(deps):
         assert before.key in after.depends_on  # @batchSize(1) and one write per account
 
 
