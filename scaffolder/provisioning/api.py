@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -11,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from scaffolder.errors import CredentialError, PreflightError, ProvisionError, ProvisionInterrupted, SpecError
 from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for, token_object_id
@@ -118,6 +119,47 @@ def default_credential(authority: str, tenant_id: str | None) -> Any:
     return _TenantCredential(cred, tenant_id)
 
 
+class ArmKwargs(TypedDict, total=False):
+    """The options every ARM command shares, as keyword arguments of provision/preflight/destroy."""
+
+    subscription_id: str
+    resource_group: str
+    location: str | None
+    environment: str
+    credential: Any
+    tenant_id: str | None
+    cloud: str
+    arm_endpoint: str | None
+    principal_id: str | None
+    principal_type: str | None
+    retry: RetryPolicy | None
+    connection_verify: str | bool | None
+    polling_interval: float | None
+    timeout: float | None
+    on_wait: Waiting | None
+
+
+@dataclass(frozen=True)
+class ArmOptions:
+    """The options every ARM command shares, built once (from the keyword arguments or by the CLI)."""
+
+    subscription_id: str = ""
+    resource_group: str = ""
+    location: str | None = None
+    environment: str = "dev"
+    credential: Any = None
+    tenant_id: str | None = None
+    cloud: str = "AzureCloud"
+    arm_endpoint: str | None = None
+    principal_id: str | None = None
+    principal_type: str | None = None
+    retry: RetryPolicy | None = None
+    connection_verify: str | bool | None = None
+    polling_interval: float | None = None
+    timeout: float | None = DEFAULT_TIMEOUT
+    on_wait: Waiting | None = None
+
+
 @dataclass
 class _Session:
     spec: ProjectSpec
@@ -130,62 +172,50 @@ class _Session:
 
 def _open(
     directory: Path | str,
+    opts: ArmOptions,
     *,
-    subscription_id: str,
-    resource_group: str,
-    location: str | None,
-    environment: str,
-    credential: Any,
-    tenant_id: str | None,
-    cloud: str,
-    arm_endpoint: str | None,
-    principal_id: str | None,
-    principal_type: str | None,
-    restore: bool,
-    retry: RetryPolicy | None,
-    connection_verify: str | bool | None,
-    polling_interval: float | None,
-    on_event: Callable[[Event], None] | None,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    on_wait: Waiting | None = None,
+    restore: bool = False,
+    on_event: Callable[[Event], None] | None = None,
 ) -> _Session:
+    subscription_id, resource_group, timeout = opts.subscription_id, opts.resource_group, opts.timeout
     if not subscription_id:
         raise SpecError("no subscription given", hint="pass --subscription or set AZURE_SUBSCRIPTION_ID")
     if not resource_group:
         raise SpecError("no resource group given", hint="pass --resource-group or set AZURE_RESOURCE_GROUP")
     if timeout is not None and timeout <= 0:
         raise SpecError(f"--timeout {timeout:g} must be a positive number of seconds", hint="e.g. --timeout 3600")
-    check_environment_name(environment)
+    check_environment_name(opts.environment)
     spec, _ = load_answers(Path(directory))
     # Without any logging set up, Python's last-resort handler would print azure-identity's multi-line
     # credential-chain warnings; a NullHandler stops that and still lets records reach configured handlers.
     azure_logger = logging.getLogger("azure")
     if not any(isinstance(h, logging.NullHandler) for h in azure_logger.handlers):
         azure_logger.addHandler(logging.NullHandler())
-    endpoint, authority = arm_endpoint_for(cloud, arm_endpoint)
-    cred = credential if credential is not None else default_credential(authority, tenant_id)
+    endpoint, authority = arm_endpoint_for(opts.cloud, opts.arm_endpoint)
+    cred = opts.credential if opts.credential is not None else default_credential(authority, opts.tenant_id)
     conn = Connection(
         credential=cred,
         subscription_id=subscription_id,
         arm_endpoint=endpoint,
-        connection_verify=connection_verify,
-        polling_interval=_poll_interval() if polling_interval is None else polling_interval,
+        connection_verify=opts.connection_verify,
+        polling_interval=_poll_interval() if opts.polling_interval is None else opts.polling_interval,
     )
+    principal_id = opts.principal_id
     if principal_id is None:
         principal_id = _caller_object_id(cred, conn.scopes) or ""
     target = Target(
         subscription_id=subscription_id,
         resource_group=resource_group,
-        location=normalize_region(location or spec.location),
-        environment=environment,
+        location=normalize_region(opts.location or spec.location),
+        environment=opts.environment,
         principal_id=principal_id,
-        principal_type=principal_type or spec.principal_type,
+        principal_type=opts.principal_type or spec.principal_type,
         restore=restore,
     )
     plan = plan_from_bicep(directory, target)
-    control = Control(timeout=timeout, on_wait=on_wait)
+    control = Control(timeout=timeout, on_wait=opts.on_wait)
     arm = Arm(conn, control)
-    policy = retry or RetryPolicy()
+    policy = opts.retry or RetryPolicy()
     engine = Engine(plan, arm, retry=policy, on_event=on_event, control=control)
     return _Session(spec, plan, arm, engine, policy, control)
 
@@ -252,46 +282,14 @@ def _survey(session: _Session) -> list[Change]:
 def preflight(
     directory: Path | str = ".",
     *,
-    subscription_id: str,
-    resource_group: str,
-    location: str | None = None,
-    environment: str = "dev",
-    credential: Any = None,
-    tenant_id: str | None = None,
-    cloud: str = "AzureCloud",
-    arm_endpoint: str | None = None,
-    principal_id: str | None = None,
-    principal_type: str | None = None,
     restore: bool = False,
     purge: bool = False,
-    retry: RetryPolicy | None = None,
-    connection_verify: str | bool | None = None,
-    polling_interval: float | None = None,
     today: dt.date | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    on_wait: Waiting | None = None,
+    options: ArmOptions | None = None,
+    **arm: Unpack[ArmKwargs],
 ) -> PreflightResult:
     """Run the read-only checks (region, models, quota, soft delete, permissions); never writes."""
-    session = _open(
-        directory,
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-        location=location,
-        environment=environment,
-        credential=credential,
-        tenant_id=tenant_id,
-        cloud=cloud,
-        arm_endpoint=arm_endpoint,
-        principal_id=principal_id,
-        principal_type=principal_type,
-        restore=restore,
-        retry=retry,
-        connection_verify=connection_verify,
-        polling_interval=polling_interval,
-        on_event=None,
-        timeout=timeout,
-        on_wait=on_wait,
-    )
+    session = _open(directory, options or ArmOptions(**arm), restore=restore)
     changes = _survey(session)
     return _checks(session, changes, restore=restore, purge=purge, today=today)
 
@@ -319,29 +317,16 @@ def _checks(
 def provision(
     directory: Path | str = ".",
     *,
-    subscription_id: str,
-    resource_group: str,
-    location: str | None = None,
-    environment: str = "dev",
-    credential: Any = None,
-    tenant_id: str | None = None,
-    cloud: str = "AzureCloud",
-    arm_endpoint: str | None = None,
-    principal_id: str | None = None,
-    principal_type: str | None = None,
     restore: bool = False,
     purge: bool = False,
     preview: bool = False,
     confirm: Confirm | None = None,
     on_event: Callable[[Event], None] | None = None,
-    retry: RetryPolicy | None = None,
-    connection_verify: str | bool | None = None,
-    polling_interval: float | None = None,
     skip_preflight: bool = False,
     today: dt.date | None = None,
     standards: LoadedStandards | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    on_wait: Waiting | None = None,
+    options: ArmOptions | None = None,
+    **arm: Unpack[ArmKwargs],
 ) -> ProvisionResult:
     """Create or update the generated repo's resources, exactly as its Bicep declares them.
 
@@ -352,30 +337,12 @@ def provision(
     """
     if restore and purge:
         raise SpecError("--restore and --purge exclude each other", hint="restore recovers, purge deletes")
+    opts = options or ArmOptions(**arm)
     if standards is not None:
         spec, _ = load_answers(Path(directory))
-        region = normalize_region(location) if location else spec.location
+        region = normalize_region(opts.location) if opts.location else spec.location
         enforce(spec.model_copy(update={"location": region}), standards)
-    session = _open(
-        directory,
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-        location=location,
-        environment=environment,
-        credential=credential,
-        tenant_id=tenant_id,
-        cloud=cloud,
-        arm_endpoint=arm_endpoint,
-        principal_id=principal_id,
-        principal_type=principal_type,
-        restore=restore,
-        retry=retry,
-        connection_verify=connection_verify,
-        polling_interval=polling_interval,
-        on_event=on_event,
-        timeout=timeout,
-        on_wait=on_wait,
-    )
+    session = _open(directory, opts, restore=restore, on_event=on_event)
     changes = _survey(session)
     checks = None
     if not skip_preflight:
@@ -392,7 +359,7 @@ def provision(
     if pending and confirm is not None and not confirm(changes):
         raise ProvisionError("cancelled; nothing was written", hint="--yes skips the question")
     if purge and checks is not None and checks.soft_deleted is not None:
-        _purge(session, checks.soft_deleted, resource_group)
+        _purge(session, checks.soft_deleted, opts.resource_group)
         result.purged = True
     try:
         states = session.engine.apply(changes) if pending else dict(session.engine.states)
@@ -522,48 +489,18 @@ def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -
 def destroy(
     directory: Path | str = ".",
     *,
-    subscription_id: str,
-    resource_group: str,
-    location: str | None = None,
-    environment: str = "dev",
-    credential: Any = None,
-    tenant_id: str | None = None,
-    cloud: str = "AzureCloud",
-    arm_endpoint: str | None = None,
-    principal_id: str | None = None,
     purge: bool = False,
     preview: bool = False,
     confirm: Callable[[list[str]], bool] | None = None,
-    retry: RetryPolicy | None = None,
-    connection_verify: str | bool | None = None,
-    polling_interval: float | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    on_wait: Waiting | None = None,
+    options: ArmOptions | None = None,
+    **shared: Unpack[ArmKwargs],
 ) -> DestroyResult:
     """Delete the plan's resources in reverse dependency order; `purge` also frees the account names.
 
     The resource group goes too when it is left empty and carries this environment's azd-env-name tag.
     """
-    session = _open(
-        directory,
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-        location=location,
-        environment=environment,
-        credential=credential,
-        tenant_id=tenant_id,
-        cloud=cloud,
-        arm_endpoint=arm_endpoint,
-        principal_id=principal_id,
-        principal_type=None,
-        restore=False,
-        retry=retry,
-        connection_verify=connection_verify,
-        polling_interval=polling_interval,
-        on_event=None,
-        timeout=timeout,
-        on_wait=on_wait,
-    )
+    opts = options or ArmOptions(**shared)
+    session = _open(directory, dataclasses.replace(opts, principal_type=None))
     plan, arm = session.plan, session.arm
     changes = _survey(session)
     readonly = {r.key for r in plan.resources if r.read_only}
