@@ -88,14 +88,8 @@ class Change:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (no resource state: it can hold endpoints but never secrets, yet it is noise)."""
-        return {
-            "key": self.key,
-            "type": self.type,
-            "name": self.name,
-            "action": self.action,
-            "differences": list(self.differences),
-            "deferred": self.deferred,
-        }
+        fields = ("key", "type", "name", "action", "differences", "deferred")
+        return {f: list(self.differences) if f == "differences" else getattr(self, f) for f in fields}
 
 
 @dataclass(frozen=True)
