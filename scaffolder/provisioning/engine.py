@@ -151,6 +151,7 @@ class Engine:
     max_workers: int = 8
     control: Control = field(default_factory=Control)
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _emit(self, event: Event) -> None:
@@ -231,8 +232,9 @@ class Engine:
         return [changes[k] for k in self.plan.keys]
 
     def _write(self, res: PlannedResource, change: Change) -> dict[str, Any]:
-        if change.deferred:
-            # Planned before a resource it references existed: look again now that it does.
+        if change.deferred and not (res.parent_key and res.parent_key in self.created):
+            # Planned before a resource it references existed: look again now that it does. (Nothing can
+            # exist under a parent this run has just created, so then there is nothing to look at.)
             change = self._inspect(res)
             if change.action == "unchanged" and change.state is not None:
                 return change.state
@@ -312,6 +314,8 @@ class Engine:
                         continue
                     with self._lock:
                         self.states[key] = state
+                        if by_key[key].action == "create":
+                            self.created.add(key)
                     done.add(key)
                     self._emit(Event(key, "done", by_key[key].action))
         except KeyboardInterrupt:

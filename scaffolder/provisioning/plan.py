@@ -90,6 +90,8 @@ class PlannedResource:
     # Declared `existing` and read for its runtime properties: never written.
     read_only: bool = False
     where: str = ""
+    # The planned resource this one lives under (its `parent` or `scope`), if the plan deploys it.
+    parent_key: str | None = None
 
     @property
     def refs(self) -> tuple[Ref, ...]:
@@ -201,6 +203,7 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
             key_of[rid.lower()] = key
             reads.append(PlannedResource(key, rtype, api_version, parent, name, {}, (RESOURCE_GROUP,), read_only=True))
     ids = {rid: key for rid, key in key_of.items()}
+    key_of[target.resource_group_id.lower()] = RESOURCE_GROUP  # the parent of top-level resources
     rg = PlannedResource(
         key=RESOURCE_GROUP,
         type=RG_TYPE,
@@ -246,6 +249,7 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
                 write_only=entry.write_only if entry is not None else (),
                 extension=res.extension,
                 where=res.where,
+                parent_key=owner,
             )
         )
     outputs = {k: _convert(v, key_of) for k, v in evaluated.outputs.items()}

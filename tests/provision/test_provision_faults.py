@@ -51,7 +51,7 @@ def _converged(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
 # Where a connection can drop: a survey read, a preflight read, a write before ARM saw it, a write whose
 # answer was lost after ARM did it, and an operation poll.
 RESETS = {
-    "survey-get": Fault("GET", "/providers/Microsoft.ManagedIdentity/", kind="reset"),
+    "survey-get": Fault("GET", "/resourceGroups/rg-demo$", kind="reset"),
     "preflight-get": Fault("GET", "/locations/eastus2/models", kind="reset"),
     "put-before": Fault("PUT", "/providers/Microsoft.ManagedIdentity/", kind="reset"),
     "put-answer-lost": Fault("PUT", "/deployments/gpt-5.4-mini$", kind="reset-after"),
@@ -98,9 +98,11 @@ def test_preflight_and_destroy_survive_a_dropped_connection(arm: ArmEmulator, re
 
 
 def test_a_malformed_body_is_retried_then_reported(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
-    once = arm.inject(Fault("GET", "/providers/Microsoft.ManagedIdentity/", kind="malformed"))
     provision(repo, **kw)
-    assert once.hits == 1
+    once = arm.inject(Fault("GET", "/providers/Microsoft.ManagedIdentity/", kind="malformed"))
+    arm.reset_log()
+    provision(repo, **kw)
+    assert once.hits == 1 and arm.writes() == 0
     arm.inject(Fault("GET", "/providers/Microsoft.ManagedIdentity/", kind="malformed", times=99))
     with pytest.raises(ProvisionError) as err:
         provision(repo, **kw)
@@ -209,8 +211,8 @@ def test_interrupt_while_backing_off_says_what_was_kept(arm: ArmEmulator, repo: 
     def interrupt(*_: Any) -> None:
         raise KeyboardInterrupt
 
-    arm.inject(Fault("GET", "/providers/Microsoft.ManagedIdentity/", 503, "ServiceUnavailable"))
-    # The group does not exist yet, so the identity is first read during apply, right after the group is made.
+    arm.inject(Fault("PUT", "/providers/Microsoft.ManagedIdentity/", 503, "ServiceUnavailable"))
+    # The group is written first; the identity's write fails once and the user presses Ctrl-C during the pause.
     with pytest.raises(ProvisionInterrupted, match=r"stopped by user: 1 of 12 resource writes finished and are kept"):
         provision(repo, **{**kw, "retry": RetryPolicy(attempts=2, sleep=interrupt)}, skip_preflight=True)
     provision(repo, **kw)
