@@ -43,7 +43,7 @@ def test_every_bicep_resource_uses_the_registry_api_version() -> None:
 
 
 def test_hosting_and_data_types_have_entries() -> None:
-    assert HOSTING_AND_DATA <= {e.type for e in ENTRIES}
+    assert {e.type for e in ENTRIES} >= HOSTING_AND_DATA
 
 
 @pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types")
@@ -69,8 +69,8 @@ def test_entry_matches_the_bicep_type_data(entry: registry.ResourceType) -> None
 def test_naming_and_standards_kinds_follow_the_registry() -> None:
     kinds = registry.by_kind()
     assert set(standards.RESOURCE_KINDS) == set(kinds), "a naming kind needs `kind:` on its registry entry"
-    assert infra.NAME_LIMITS == {k: e.name_max for k, e in kinds.items()}
-    assert standards.DEFAULT_ABBREVIATIONS == {k: e.abbreviation for k, e in kinds.items()}
+    assert {k: e.name_max for k, e in kinds.items()} == infra.NAME_LIMITS
+    assert {k: e.abbreviation for k, e in kinds.items()} == standards.DEFAULT_ABBREVIATIONS
 
 
 def test_only_foundry_children_are_serialised() -> None:
