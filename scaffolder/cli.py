@@ -453,7 +453,9 @@ def preflight(
     else:
         render.render_preflight(result)
     if not result.ok:
-        raise typer.Exit(7)
+        from scaffolder.errors import PreflightError
+
+        raise typer.Exit(PreflightError.exit_code)
 
 
 @app.command()

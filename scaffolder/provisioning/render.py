@@ -8,11 +8,14 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from scaffolder.errors import ProvisionError
 from scaffolder.provisioning.engine import Change, Event
 from scaffolder.provisioning.preflight import PreflightResult
+
+if TYPE_CHECKING:
+    from scaffolder.provisioning.api import DestroyResult, ProvisionResult
 
 SYMBOLS = {"create": "+", "update": "~", "unchanged": "="}
 COLOURS = {"create": "green", "update": "yellow", "unchanged": "dim"}
@@ -165,7 +168,7 @@ class ProgressPrinter:
             progress.advance(self._overall)
 
 
-def render_provision(result: Any) -> None:
+def render_provision(result: ProvisionResult) -> None:
     """Summary after provision: what changed, and where the outputs went."""
     if not result.applied:
         render_plan(result.changes)
@@ -206,7 +209,7 @@ def destroy_prompt(*, assume_yes: bool, interactive: bool) -> Callable[[list[str
     return ask
 
 
-def render_destroy(result: Any) -> None:
+def render_destroy(result: DestroyResult) -> None:
     """Summary after destroy."""
     if not result.applied:
         for label in result.deleted:
