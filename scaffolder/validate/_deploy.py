@@ -11,7 +11,6 @@ would deploy.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,18 @@ from scaffolder.validate._eval import (
     from_json,
     to_plain,
 )
-from scaffolder.validate._model import BicepFile, Module, Resource, object_get, pos, text
+from scaffolder.validate._model import (
+    BicepFile,
+    Module,
+    Resource,
+    call_name,
+    kids,
+    object_get,
+    object_properties,
+    pos,
+    string_parts,
+    text,
+)
 from scaffolder.validate._project import AZD_VAR, Project, load_project
 
 # Members of a resource symbol known before it exists; every other member is a runtime value.
@@ -229,8 +239,6 @@ class ConcreteEvaluator(Evaluator):
         return super()._subscript(node, env)
 
     def _string(self, node: ts.Node, env: Mapping[str, Value]) -> Value:
-        from scaffolder.validate._model import string_parts
-
         pieces: list[object] = []
         deferred = False
         for part in string_parts(node):
@@ -250,8 +258,6 @@ class ConcreteEvaluator(Evaluator):
         return Lit("".join(str(p) for p in pieces))
 
     def _call(self, node: ts.Node, env: Mapping[str, Value]) -> Value:
-        from scaffolder.validate._model import call_name, kids
-
         name = call_name(node) or ""
         args_node = node.child_by_field_name("arguments")
         arg_nodes = kids(args_node) if args_node is not None else []
@@ -498,7 +504,7 @@ class Deployment:
         ev.node = body_node
         body: dict[str, object] = {}
         depends: set[str] = set()
-        for key, prop, value_node in _properties(body_node):
+        for key, prop, value_node in object_properties(body_node):
             if key in ("name", "parent", "scope"):
                 continue
             if key == "dependsOn":
@@ -531,8 +537,6 @@ class Deployment:
 
     def _depends(self, ev: ConcreteEvaluator, node: ts.Node, env: Mapping[str, Value]) -> set[str]:
         """Keys of the resources an explicit `dependsOn` names (a module stands for everything it deploys)."""
-        from scaffolder.validate._model import kids
-
         out: set[str] = set()
         for item in kids(node) if node.type == "array" else [node]:
             value = ev.eval(item, env)
@@ -638,12 +642,6 @@ class Deployment:
             raise
 
 
-def _properties(obj: ts.Node) -> list[tuple[str, ts.Node, ts.Node]]:
-    from scaffolder.validate._model import object_properties
-
-    return list(object_properties(obj))
-
-
 def azd_substitute(data: object, env: Mapping[str, str]) -> object:
     """A parameters-file value with azd's ${VAR} / ${VAR=default} filled in from env ("" when unset)."""
     if isinstance(data, str):
@@ -680,7 +678,3 @@ def evaluate(
         if name in main.params:
             params[name] = from_json(value, (0, 0))
     return Deployment(project, scope).run(params)
-
-
-# A resource id as it appears inside strings (to find which resources a body mentions by id).
-ID_PATTERN = re.compile(r"/subscriptions/[^\s'\"]+", re.IGNORECASE)
