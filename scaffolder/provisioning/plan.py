@@ -195,13 +195,17 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
         if isinstance(res.name, str):
             key_of.setdefault(res.id_for(res.name).lower(), res.key)
     reads: list[PlannedResource] = []
-    for rid, (rtype, api_version) in evaluated.reads.items():
+    for rid, (rtype, api_version, where) in evaluated.reads.items():
         if rid.lower() not in key_of:
             parent, _, name = rid.rpartition("/")
             parent = parent.rsplit("/providers/", 1)[0] if rtype.count("/") == 1 else parent.rsplit("/", 1)[0]
             key = f"existing:{rtype.split('/')[-1]}/{name}"
             key_of[rid.lower()] = key
-            reads.append(PlannedResource(key, rtype, api_version, parent, name, {}, (RESOURCE_GROUP,), read_only=True))
+            reads.append(
+                PlannedResource(
+                    key, rtype, api_version, parent, name, {}, (RESOURCE_GROUP,), read_only=True, where=where
+                )
+            )
     ids = {rid: key for rid, key in key_of.items()}
     key_of[target.resource_group_id.lower()] = RESOURCE_GROUP  # the parent of top-level resources
     rg = PlannedResource(

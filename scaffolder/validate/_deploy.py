@@ -123,7 +123,7 @@ class Evaluated:
     resources: list[Deployed]
     outputs: dict[str, object]
     output_types: dict[str, str]
-    reads: dict[str, tuple[str, str]]  # resource id -> (type, api version) of `existing` resources read
+    reads: dict[str, tuple[str, str, str]]  # resource id -> (type, api version, where) of `existing` reads
 
 
 @dataclass
@@ -220,7 +220,7 @@ class ConcreteEvaluator(Evaluator):
         if not isinstance(rid, str):
             raise self.fail(node, f"{target.name}.{prop} of a resource whose name is known only after deployment")
         if target.existing:
-            self.walker.reads[rid] = (target.type, target.api_version or "")
+            self.walker.reads[rid] = (target.type, target.api_version or "", _where(self.file, target.decl.node))
         return Runtime("any", origin=f"{target.name}.{prop}", rid=rid, path=(prop,))
 
     def _subscript(self, node: ts.Node, env: Mapping[str, Value]) -> Value:
@@ -335,7 +335,7 @@ class Deployment:
         self.project = project
         self.scope = scope
         self.resources: list[Deployed] = []
-        self.reads: dict[str, tuple[str, str]] = {}
+        self.reads: dict[str, tuple[str, str, str]] = {}
         self._decls: dict[tuple[int, str, int | None], _Decl] = {}
         self._modules: dict[tuple[int, str, int | None], _Instance] = {}
         self._instances: dict[int, _Instance] = {}

@@ -190,3 +190,34 @@ def test_unsupported_construct_is_one_error_with_file_and_line(
     assert "map()" in err.value.message
     assert "azd up" in (err.value.hint or "")
     assert arm.count() == 0, "nothing read or written before the plan exists"
+
+
+def test_an_existing_resource_is_read_never_written(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    main = repo / "infra" / "main.bicep"
+    main.write_text(
+        main.read_text(encoding="utf-8")
+        + """
+resource shared 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: 'id-shared'
+}
+
+output SHARED_CLIENT_ID string = shared.properties.clientId
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProvisionError) as err:
+        provision(repo, **kw)
+    assert err.value.code == "ResourceNotFound" and "id-shared" in err.value.message
+    assert err.value.message.startswith("infra/main.bicep:")
+    rg = f"/subscriptions/{arm.subscription_id}/resourceGroups/{RG}"
+    rid = f"{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-shared"
+    arm.resources[rid.lower()] = {
+        "id": rid,
+        "name": "id-shared",
+        "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "location": "eastus2",
+        "properties": {"clientId": "c0ffee00-0000-4000-8000-000000000001", "principalId": "p"},
+    }
+    result = provision(repo, **kw)
+    assert result.outputs["SHARED_CLIENT_ID"] == "c0ffee00-0000-4000-8000-000000000001"
+    assert not [p for m, p, _ in arm.responses if m == "PUT" and p.endswith("/id-shared")]
