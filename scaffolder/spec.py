@@ -121,12 +121,31 @@ class NetworkSpec(_Strict):
         return self
 
 
+def now() -> dt.datetime:
+    """The current UTC time, or the moment SOURCE_DATE_EPOCH pins (reproducible builds convention).
+
+    A set but unusable value is one clear error (exit 2), never silently the real clock: a build that meant to
+    pin the date must not judge model lifecycles on another day.
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or not raw.strip():
+        return dt.datetime.now(dt.UTC)
+    try:
+        seconds = int(raw.strip(), 10)
+        if seconds < 0:
+            raise ValueError(raw)
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise SpecError(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC (before the year 10000), got {shown!r}",
+            hint="unset it, or set e.g. SOURCE_DATE_EPOCH=1795910400 (2026-11-29)",
+        ) from None
+
+
 def today() -> dt.date:
-    """Today's date, or the one SOURCE_DATE_EPOCH pins (reproducible builds convention)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
-    return dt.date.today()
+    """Today's UTC date, or the one SOURCE_DATE_EPOCH pins (see now())."""
+    return now().date()
 
 
 class RuntimeDecision(_Strict):

@@ -27,7 +27,6 @@ REQUIRED_ACTIONS = (
     "Microsoft.ManagedIdentity/userAssignedIdentities/write",
 )
 MONITORING_ACTIONS = ("Microsoft.OperationalInsights/workspaces/write", "Microsoft.Insights/components/write")
-RETIRING_WITHIN = dt.timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -64,15 +63,6 @@ class PreflightResult:
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"ok": self.ok, "checks": [c.as_dict() for c in self.checks]}
-
-
-def _date(text: Any) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(str(text)[:10])
-    except ValueError:
-        return None
 
 
 def run_checks(
@@ -134,15 +124,14 @@ def run_checks(
             )
             continue
         usage_names[dep.name] = str(skus[dep.sku].get("usageName") or f"OpenAI.{dep.sku}.{dep.model}")
-        retires = _date((model.get("deprecation") or {}).get("inference"))
-        lifecycle = str(model.get("lifecycleStatus") or "")
-        if retires is not None and retires <= today:
+        judged, retires, lifecycle = catalog.arm_state(model, today)  # the one lifecycle rule (new, check, models)
+        if judged == "retired":
             checks.append(
                 Check(
                     "model", "fail", f"{label} was retired on {retires}", "pick a newer version (`scaffolder models`)"
                 )
             )
-        elif (retires is not None and retires - today <= RETIRING_WITHIN) or lifecycle.lower().startswith("deprecat"):
+        elif judged != "current":
             when = f" on {retires}" if retires else ""
             checks.append(
                 Check("model", "warn", f"{label} is {lifecycle or 'retiring'}: inference ends{when}", "plan an upgrade")
