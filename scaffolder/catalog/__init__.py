@@ -337,17 +337,23 @@ def serves(runtime: Runtime, model: str, fmt: str) -> bool:
 DEFAULT_CONTEXT_TOKENS = 8000
 
 
+# Share of the usable input the inference app's history may fill by default. The app counts tokens with an
+# offline estimate (4 characters per token) that undercounts code and non-Latin scripts, so the default keeps a
+# margin below the real limit instead of equalling it (docs/conversation-state.md of a generated repo says so).
+CONTEXT_SAFETY = 0.5
+
+
 def context_budget(model: str) -> int:
     """Default token budget of the inference app's history for this model.
 
-    Its context window minus room for
-    the longest answer (at most half the window), or DEFAULT_CONTEXT_TOKENS when the window is not published.
+    Half (CONTEXT_SAFETY) of the usable input: the context window minus room for the longest answer (at most half
+    the window). DEFAULT_CONTEXT_TOKENS when the window is not published.
     """
     known = models().get(model)
     if known is None or not known.context_window:
         return DEFAULT_CONTEXT_TOKENS
     reserve = min(known.max_output_tokens or 0, known.context_window // 2)
-    return known.context_window - reserve
+    return int((known.context_window - reserve) * CONTEXT_SAFETY)
 
 
 def suggest(value: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
