@@ -41,7 +41,8 @@ def test_bad_source_date_epoch_is_one_line_exit_2(monkeypatch: pytest.MonkeyPatc
         today()
     result = CliRunner().invoke(app, ["models"])
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("error: SOURCE_DATE_EPOCH must be whole seconds") and "Traceback" not in result.output
+    assert result.stderr.startswith("error: SOURCE_DATE_EPOCH must be whole seconds")
+    assert "Traceback" not in result.output
 
 
 def test_check_judges_the_deployed_parameters(tmp_path: Path) -> None:
