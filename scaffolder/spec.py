@@ -282,9 +282,12 @@ def runtime_mismatch(model: str, runtime: Runtime) -> str:
         why = f"the catalog lists it for {served_by} only"
     else:
         why = f"its publisher is not one of {', '.join(profile.model_formats)}"
+    retired = known is not None and known.status(known.default_version, today_).state == "retired"
     other = [r.value for r in Runtime if r != runtime and model in _serving_names(r)]
-    alt = f"use --runtime {other[0]}, or " if other else ""
-    return f"{model} is not served by the {profile.title} ({why}); {alt}pick one of: {', '.join(serving)}"
+    # Never send the user to another runtime for a model `new` would then refuse as retired.
+    alt = f"use --runtime {other[0]}, or " if other and not retired else ""
+    state = f"; it is also retired ({known.status(known.default_version, today_).message})" if retired and known else ""
+    return f"{model} is not served by the {profile.title} ({why}{state}); {alt}pick one of: {', '.join(serving)}"
 
 
 def _serving_names(runtime: Runtime) -> set[str]:
@@ -313,7 +316,9 @@ def parse_model_option(text: str, *, default_capacity: int | None = None) -> dic
     known: CatalogModel | None = catalog.models().get(name)
     if known is None:
         if "format" not in fields or not version:
-            close = catalog.suggest(name, list(catalog.models()))
+            day = today()
+            states = {m.name: m.status(m.default_version, day).state for m in catalog.models().values()}
+            close = [c + (" (retired)" if states[c] == "retired" else "") for c in catalog.suggest(name, list(states))]
             did = f"; did you mean {', '.join(close)}?" if close else ""
             raise CatalogError(
                 f"unknown model {name!r}{did}",

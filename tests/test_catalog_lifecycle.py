@@ -55,8 +55,8 @@ def test_audit_command(capsys: pytest.CaptureFixture[str]) -> None:
     code = audit.main(["--audit", "--date", "2026-11-29"])
     out = capsys.readouterr().out
     assert out.startswith("model catalog audit on 2026-11-29")
-    assert ("! gpt-5.2 2025-12-11: gpt-5.2 2025-12-11 retires on 2026-12-12; suggested replacement (this "
-            "catalog's; the source names none): gpt-5.4 (in 13 days)") in out
+    assert ("! gpt-5.2 2025-12-11: gpt-5.2 2025-12-11 retires on 2026-12-12; suggested replacement (not from "
+            "the source): gpt-5.4 (in 13 days)") in out
     assert code == 1, "items retiring within 90 days need a maintainer"
     assert audit.main(["--audit", "--date", "2026-06-01"]) == 1  # gpt-4.1 etc. retiring then
 

@@ -74,3 +74,37 @@ def test_default_model_is_current_on_the_real_clock(monkeypatch: pytest.MonkeyPa
     from scaffolder.spec import DEFAULT_MODEL
 
     assert catalog.models()[DEFAULT_MODEL].status("2026-03-17", today()).state != "retired"
+
+
+def _rendered(models: list[str], path: str) -> str:
+    from scaffolder.generate import plan_files
+
+    plan = plan_files(make_spec("inference", models=models))
+    return next(f for f in plan.files if str(f.path) == path).content.decode()
+
+
+def test_a_tools_off_repo_does_not_invite_tools() -> None:
+    readme = _rendered(["Llama-3.3-70B-Instruct"], "README.md")
+    assert "add yours to `TOOLS`" not in readme and "not sent, as the model cannot call tools" in readme
+    assert "Use the tools" not in _rendered(["Llama-3.3-70B-Instruct"], ".env.example")
+    assert "add yours to `TOOLS`" in _rendered(["Mistral-small-2503"], "README.md")
+
+
+def test_refusal_names_every_retired_model(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["new", "demo", "-r", "responses", "-m", "gpt-5.4-mini", "-m", "gpt-4o",
+                                      "-m", "o3", "--no-input", "--dry-run", "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    first = result.stderr.splitlines()[0]
+    assert "gpt-4o 2024-11-20 retired on 2026-10-01" in first and "o3 " in first and "more)" not in first
+
+
+def test_new_judges_on_today_not_the_decision_date(tmp_path: Path) -> None:
+    from scaffolder._new import new
+    from scaffolder.spec import build_spec
+
+    base = make_spec("responses").model_dump(mode="json")
+    base["models"][0].update(model="gpt-4o", version="2024-11-20")
+    base["decision"] = {"answers": {}, "date": "2026-01-01"}  # an old answers file: gpt-4o was current then
+    spec = build_spec(base)
+    with pytest.raises(SpecError, match="gpt-4o 2024-11-20 retired on 2026-10-01"):
+        new(spec, tmp_path / "demo", dry_run=True)

@@ -162,7 +162,7 @@ def current_replacement(
     """
     if not name:
         return None, ""
-    whose = "replacement" if by == "source" else "suggested replacement (this catalog's; the source names none)"
+    whose = "replacement" if by == "source" else "suggested replacement (not from the source)"
     known = models()
     if name not in known:
         return None, f"{whose}: {name} (not in this catalog)"
