@@ -208,7 +208,10 @@ def test_real_credential_chain_without_credentials_is_one_line(env: Path, monkey
                                                                             exclude_managed_identity_credential=True))
     import logging
 
-    monkeypatch.setattr(logging.getLogger("azure"), "handlers", [])  # as in a fresh process
+    # As in a fresh process: no handler anywhere (pytest's capture handler on the root logger would hide
+    # Python's last-resort stderr handler, which is what prints azure-identity's chain in a real run).
+    monkeypatch.setattr(logging.getLogger("azure"), "handlers", [])
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
     result = run("models", "--live", "--location", LOCATION)
     assert result.exit_code == 8, result.output
     errors = [ln for ln in result.stderr.splitlines() if ln.strip()]
