@@ -105,6 +105,7 @@ def _setting(spec_models: list[str], name: str) -> str:
 @pytest.mark.parametrize("model,budget,tools", [
     # Half (the safety margin) of the window minus the longest answer: never the model's real input cap.
     ("gpt-5.4-mini", "136000", "true"),        # 400,000 window, 128,000 output (input cap 272,000)
+    ("gpt-5.4", "461000", "true"),             # 1,050,000 window, input cap 922,000
     ("Mistral-small-2503", "14336", "true"),   # 32,768 window, 4,096 output
     ("Llama-3.3-70B-Instruct", "59904", "false"),
     ("Phi-4", "4096", "false"),                # 16,384 window: at most half kept for the answer

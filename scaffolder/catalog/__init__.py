@@ -103,6 +103,7 @@ class CatalogModel(_Frozen):
     runtimes: tuple[Runtime, ...]
     tool_calling: bool | None = None  # None: not published (the app then keeps tools on; overridable)
     context_window: int | None = None
+    max_input_tokens: int | None = None  # the input cap, when the source publishes one below the window
     max_output_tokens: int | None = None
     capabilities: str | None = None  # source id of the capability figures
     note: str | None = None
@@ -347,13 +348,14 @@ def context_budget(model: str) -> int:
     """Default token budget of the inference app's history for this model.
 
     Half (CONTEXT_SAFETY) of the usable input: the context window minus room for the longest answer (at most half
-    the window). DEFAULT_CONTEXT_TOKENS when the window is not published.
+    the window), and never above the published input cap. DEFAULT_CONTEXT_TOKENS when the window is not published.
     """
     known = models().get(model)
     if known is None or not known.context_window:
         return DEFAULT_CONTEXT_TOKENS
     reserve = min(known.max_output_tokens or 0, known.context_window // 2)
-    return int((known.context_window - reserve) * CONTEXT_SAFETY)
+    usable = min(known.context_window - reserve, known.max_input_tokens or known.context_window)
+    return int(usable * CONTEXT_SAFETY)
 
 
 def suggest(value: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
