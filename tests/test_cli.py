@@ -163,7 +163,8 @@ def test_deprecated_model_warns_and_names_a_current_replacement(
     assert code == 0, err
     doc = json.loads(out)
     (warning,) = doc["warnings"]
-    assert "deprecated since 2026-11-13" in warning and "replacement: gpt-5.4" in warning
+    assert "deprecated since 2026-11-13" in warning
+    assert "suggested replacement (not from the source): gpt-5.4" in warning
     assert doc["notes"] == ["model lifecycle from the shipped catalog (sources read 2026-11-29)"]
 
 
