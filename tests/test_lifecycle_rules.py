@@ -108,3 +108,18 @@ def test_new_judges_on_today_not_the_decision_date(tmp_path: Path) -> None:
     spec = build_spec(base)
     with pytest.raises(SpecError, match="gpt-4o 2024-11-20 retired on 2026-10-01"):
         new(spec, tmp_path / "demo", dry_run=True)
+
+
+def test_audit_flags_figures_and_deprecations_without_a_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    def flagged() -> set[tuple[str, str]]:
+        return {(line.section, line.subject) for line in audit.audit(D, None) if line.attention}
+
+    before = flagged()  # the shipped catalog: every figure and deprecation date has a source
+    assert ("capabilities", "Phi-4") not in before and ("sources", "gpt-5.1 2025-11-13") not in before
+    real = catalog.models()
+    phi = real["Phi-4"].model_copy(update={"capabilities": None})
+    life = real["gpt-5.1"].lifecycle["2025-11-13"].model_copy(update={"deprecated_source": None})
+    gpt51 = real["gpt-5.1"].model_copy(update={"lifecycle": {"2025-11-13": life}})
+    monkeypatch.setattr(catalog, "models", lambda: {**real, "Phi-4": phi, "gpt-5.1": gpt51})
+    after = flagged()
+    assert ("capabilities", "Phi-4") in after and ("sources", "gpt-5.1 2025-11-13") in after

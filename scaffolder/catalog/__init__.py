@@ -36,7 +36,8 @@ class Lifecycle(_Frozen):
     not_before: dt.date | None = None
     replacement: str | None = None
     replacement_by: Literal["source", "catalog"] = "source"  # "catalog": the source names none; our suggestion
-    source: str | None = None
+    source: str | None = None  # the source of stage, retires and replacement
+    deprecated_source: str | None = None  # the source of `deprecated` (the newer schedule publishes none)
 
 
 RETIRING_WITHIN_DAYS = 90

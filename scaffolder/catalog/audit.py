@@ -86,6 +86,9 @@ def audit(today: dt.date, readme: Path | None = README) -> list[AuditLine]:
                 why = "is not in this catalog" if outside else "leads to no current model"
                 out.append(AuditLine("replacement", f"{m.name} {version}", f"replacement {life.replacement} {why}",
                                      not outside))
+            if life.deprecated and life.deprecated_source not in catalog.sources():
+                out.append(AuditLine("sources", f"{m.name} {version}", "deprecation date without a known "
+                                     f"deprecated_source ({life.deprecated_source!r})", True))
             if life.source and life.source not in catalog.sources():
                 out.append(AuditLine("sources", f"{m.name} {version}", f"unknown source id {life.source!r}", True))
         if m.kind == "chat" and m.status(m.default_version, today).state != "retired" and (
