@@ -10,13 +10,18 @@ import traceback
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import click
 import typer
 
 from scaffolder import __version__
-from scaffolder.errors import ScaffolderError
+from scaffolder.errors import ScaffolderError, SpecError
+
+if TYPE_CHECKING:  # annotations only: the catalog is imported lazily (`--help` stays fast)
+    import datetime as dt
+
+    from scaffolder.catalog import CatalogModel, Runtime
 
 app = typer.Typer(
     name="scaffolder",
@@ -259,7 +264,11 @@ def models(
 
     day = today()
     if live or refresh:
-        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day)
+        if wide:
+            raise SpecError("--wide is for the shipped catalog's table; --live/--refresh shows the comparison",
+                            hint="drop --wide, or run `scaffolder models --wide` without --live")
+        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day,
+                     catalog.Runtime(runtime.value) if runtime is not None else None)
         return
     rows = list(catalog.models().values())
     if runtime is not None:
@@ -277,7 +286,7 @@ def models(
         _err(f"note: {stale}")
 
 
-def _model_rows(rows: list[Any], day: Any, wide: bool) -> tuple[list[str], list[list[str]]]:
+def _model_rows(rows: list[CatalogModel], day: dt.date, wide: bool) -> tuple[list[str], list[list[str]]]:
     """The table's cells: a narrow set that fits 80 columns, or every column with --wide."""
 
     def tokens(n: int | None) -> str:
@@ -285,7 +294,7 @@ def _model_rows(rows: list[Any], day: Any, wide: bool) -> tuple[list[str], list[
             return "?"
         return f"{n // 1000}k" if n >= 10_000 else str(n)
 
-    def runtimes(m: Any) -> str:
+    def runtimes(m: CatalogModel) -> str:
         return "all" if len(m.runtimes) == 3 else ",".join(r.value for r in m.runtimes)
 
     body = []
@@ -314,18 +323,22 @@ def _columns(header: list[str], body: list[list[str]]) -> str:
 
 
 def _models_live(location: str, subscription: str, refresh: bool, cloud: str, arm_endpoint: str | None,
-                 as_json: bool, day: Any) -> None:
+                 as_json: bool, day: dt.date, runtime: Runtime | None) -> None:
+    from scaffolder import catalog
     from scaffolder.catalog import live
     from scaffolder.errors import SpecError
     from scaffolder.provisioning.arm import CLOUDS
 
     if not location:
-        raise SpecError("--live needs --location", hint="e.g. scaffolder models --live --location eastus2")
+        raise SpecError("--live/--refresh needs --location", hint="e.g. scaffolder models --live --location eastus2")
     if cloud not in CLOUDS:
         raise SpecError(f"unknown cloud {cloud!r}; choose one of: {', '.join(CLOUDS)}")
     snapshot = live.fetch(location, subscription, cloud=cloud, arm_endpoint=arm_endpoint)
     saved = live.save(snapshot) if refresh else None
     rows = live.merge(snapshot, day)
+    if runtime is not None:  # models the catalog does not know have no known runtime: --runtime hides them
+        serving = {m.name for m in catalog.models_for(runtime)}
+        rows = [r for r in rows if r.name in serving]
     if as_json:
         doc = {"location": snapshot.location, "fetched": snapshot.fetched.isoformat(),
                "cache": str(saved) if saved else None,

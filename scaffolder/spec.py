@@ -123,12 +123,31 @@ class NetworkSpec(_Strict):
         return self
 
 
+def now() -> dt.datetime:
+    """The current UTC time, or the moment SOURCE_DATE_EPOCH pins (reproducible builds convention).
+
+    A set but unusable value is one clear error (exit 2), never silently the real clock: a build that meant to
+    pin the date must not judge model lifecycles on another day.
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or not raw.strip():
+        return dt.datetime.now(dt.UTC)
+    try:
+        seconds = int(raw.strip(), 10)
+        if seconds < 0:
+            raise ValueError(raw)
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise SpecError(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC (before the year 10000), got {shown!r}",
+            hint="unset it, or set e.g. SOURCE_DATE_EPOCH=1795910400 (2026-11-29)",
+        ) from None
+
+
 def today() -> dt.date:
-    """Today's date, or the one SOURCE_DATE_EPOCH pins (reproducible builds convention)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
-    return dt.date.today()
+    """Today's UTC date, or the one SOURCE_DATE_EPOCH pins (see now())."""
+    return now().date()
 
 
 class RuntimeDecision(_Strict):
@@ -283,9 +302,12 @@ def runtime_mismatch(model: str, runtime: Runtime) -> str:
         why = f"the catalog lists it for {served_by} only"
     else:
         why = f"its publisher is not one of {', '.join(profile.model_formats)}"
+    retired = known is not None and known.status(known.default_version, today_).state == "retired"
     other = [r.value for r in Runtime if r != runtime and model in _serving_names(r)]
-    alt = f"use --runtime {other[0]}, or " if other else ""
-    return f"{model} is not served by the {profile.title} ({why}); {alt}pick one of: {', '.join(serving)}"
+    # Never send the user to another runtime for a model `new` would then refuse as retired.
+    alt = f"use --runtime {other[0]}, or " if other and not retired else ""
+    state = f"; it is also retired ({known.status(known.default_version, today_).message})" if retired and known else ""
+    return f"{model} is not served by the {profile.title} ({why}{state}); {alt}pick one of: {', '.join(serving)}"
 
 
 def _serving_names(runtime: Runtime) -> set[str]:
@@ -314,7 +336,9 @@ def parse_model_option(text: str, *, default_capacity: int | None = None) -> dic
     known: CatalogModel | None = catalog.models().get(name)
     if known is None:
         if "format" not in fields or not version:
-            close = catalog.suggest(name, list(catalog.models()))
+            day = today()
+            states = {m.name: m.status(m.default_version, day).state for m in catalog.models().values()}
+            close = [c + (" (retired)" if states[c] == "retired" else "") for c in catalog.suggest(name, list(states))]
             did = f"; did you mean {', '.join(close)}?" if close else ""
             raise CatalogError(
                 f"unknown model {name!r}{did}",

@@ -83,7 +83,8 @@ def test_retired_model_is_a_lifecycle_error(tmp_path: Path, monkeypatch: pytest.
     result = check(tmp_path / "old", offline_only=True)
     assert rules(result) == {"lifecycle/retired"} and not result.ok
     assert result.findings[0].severity == "error"
-    assert "retired on 2026-10-14; replacement: gpt-5.4-mini" in result.findings[0].message
+    message = result.findings[0].message
+    assert "retired on 2026-10-14; suggested replacement (not from the source): gpt-5.4-mini" in message
     assert "model lifecycle from the shipped catalog (sources read 2026-11-29)" in result.notes
 
 

@@ -107,6 +107,7 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "tool_version": tool_version,
         "env_vars": [v.model_dump() for v in env],
         **_layer_context(spec.runtime.value, _catalog_defaults(spec)),
+        "model_tools": _catalog_defaults(spec)["APP_MODEL_TOOLS"],
         "grants": [
             {
                 "principal": g.principal,
@@ -128,10 +129,14 @@ def _catalog_defaults(spec: ProjectSpec) -> dict[str, Any]:
     cannot call them (None, not published: tools stay on).
     """
     primary = catalog.models().get(spec.primary.model)
-    return {
+    tools = primary is None or primary.tool_calling is not False
+    out: dict[str, Any] = {
         "APP_CONTEXT_TOKENS": catalog.context_budget(spec.primary.model),
-        "APP_MODEL_TOOLS": primary is None or primary.tool_calling is not False,
+        "APP_MODEL_TOOLS": tools,
     }
+    if not tools and spec.runtime is catalog.Runtime.INFERENCE:  # no tools sent: the instructions offer none
+        out["APP_INSTRUCTIONS"] = "You are a helpful assistant; keep answers short."
+    return out
 
 
 def _layer_context(runtime: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -154,11 +159,12 @@ def _layer_context(runtime: str, overrides: dict[str, Any] | None = None) -> dic
         if data.get("readme"):
             readme.append(str(data["readme"]).strip())
         for name, body in (data.get("settings") or {}).items():
+            if overrides and name in overrides:
+                body = {**body, "default": overrides[name]}
+            # Checked after the catalog's override, so a catalog value of the wrong type is caught too.
             kind = _SETTING_TYPES.get(body.get("type", "str"))
             if kind is None or not isinstance(body.get("default"), kind):
                 raise TemplateError(f"{layer}/{LAYER_FILE}: setting {name} needs a default of type {body.get('type')}")
-            if overrides and name in overrides:
-                body = {**body, "default": overrides[name]}
             settings[name] = {
                 "name": name,
                 "field": name.lower(),
