@@ -12,15 +12,12 @@ from typing import Any
 
 import pytest
 from fake_foundry import FakeFoundry, Recorded
-from fake_service import CHAT_COMPLETIONS, DEPLOYMENTS
+from fake_service import AUDIENCE, CHAT_COMPLETIONS, DEPLOYMENTS
 
-from {{ cookiecutter.package }}.auth import TOKEN_SCOPE
 from {{ cookiecutter.package }}.chat import InferenceChat, make_service
 from {{ cookiecutter.package }}.errors import ServiceError, SettingsError
 from {{ cookiecutter.package }}.settings import load_settings
 from {{ cookiecutter.package }}.state import estimate_tokens, open_store, trim_messages
-
-AUDIENCE = TOKEN_SCOPE.removesuffix("/.default")
 
 # Fixtures (tests/conftest.py): `app_env` is the fake Foundry with the app's settings pointing at it and
 # tokens from its managed-identity endpoint; `service` is the chat service built from those settings.
