@@ -151,7 +151,8 @@ def _response(body: dict[str, Any], previous: str | None, output: ModelOutput) -
     ]
     return {
         "id": "resp_" + uuid.uuid4().hex, "object": "response", "created_at": int(time.time()),
-        "status": "incomplete" if incomplete else "completed", "model": DEPLOYMENT, "output": items, "previous_response_id": previous,
+        "status": "incomplete" if incomplete else "completed", "model": DEPLOYMENT, "output": items,
+        "previous_response_id": previous,
         "instructions": body.get("instructions"), "tools": body.get("tools") or [], "tool_choice": "auto",
         "parallel_tool_calls": True, "store": body.get("store", True), "truncation": body.get("truncation", "disabled"),
         "temperature": 1.0, "top_p": 1.0, "metadata": {}, "error": None,

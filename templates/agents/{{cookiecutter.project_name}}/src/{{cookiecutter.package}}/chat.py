@@ -12,6 +12,7 @@ kept (it is on the service) and marked.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
@@ -91,10 +92,9 @@ class AgentChat:
         from azure.core.exceptions import ClientAuthenticationError
 
         self._names.forget(shown, server_id)
-        try:
+        # The service may be what failed; a conversation left there holds only this failed turn.
+        with contextlib.suppress(openai.OpenAIError, ClientAuthenticationError):
             self._client.conversations.delete(server_id)
-        except (openai.OpenAIError, ClientAuthenticationError):
-            pass  # the service may be what failed; an empty conversation left there holds nothing of the user's
 
     def _create(self) -> str:
         conversation_id = self._client.conversations.create().id
@@ -114,7 +114,8 @@ class AgentChat:
                 try:
                     response = yield from _separated(self._send(conversation_id, items, streaming), prefix)
                 except openai.BadRequestError as exc:
-                    open_calls = self._open_calls(conversation_id) if round_ == 0 and exc.code != "content_filter" else []
+                    probe = round_ == 0 and exc.code != "content_filter"  # a filtered prompt is not a stuck call
+                    open_calls = self._open_calls(conversation_id) if probe else []
                     if not open_calls:
                         raise
                     # An earlier turn stopped after the agent asked for a tool (throttled, network, Ctrl-C), so the

@@ -123,7 +123,7 @@ class ResponsesChat:
             try:
                 if streaming:
                     return (yield from self._streamed(request))
-                response = self._client.responses.create(**request)
+                response: Response = self._client.responses.create(**request)
                 if response.output_text:
                     yield response.output_text
                 return response
