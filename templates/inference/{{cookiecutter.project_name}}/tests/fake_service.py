@@ -73,7 +73,8 @@ def create(body: dict[str, Any], provider: str = "OpenAI") -> Answer:
     except ValueError as exc:
         return error(400, "invalid_request_error", str(exc))
     if provider == "Mistral AI" and (bad := _bad_call_id(body["messages"])):
-        return error(400, "invalid_request_error", f"Tool call id was {bad} but must be a-z, A-Z, 0-9, with a length of 9.")
+        message = f"Tool call id was {bad} but must be a-z, A-Z, 0-9, with a length of 9."
+        return error(400, "invalid_request_error", message)
     if sum(len(t.text) for t in transcript) > CONTEXT_CHARS:
         return error(400, "context_length_exceeded", "This model's maximum context length was exceeded.")
     users = [t for t in transcript if t.role == "user"]
@@ -94,7 +95,9 @@ def create(body: dict[str, Any], provider: str = "OpenAI") -> Answer:
 def _bad_call_id(messages: list[dict[str, Any]]) -> str | None:
     """The first tool-call id (assistant tool_calls or tool message) outside Mistral's accepted form."""
     for m in messages:
-        ids = [c.get("id", "") for c in m.get("tool_calls") or []] + ([m.get("tool_call_id") or ""] * (m["role"] == "tool"))
+        ids = [c.get("id", "") for c in m.get("tool_calls") or []]
+        if m.get("role") == "tool":
+            ids.append(m.get("tool_call_id") or "")
         for call_id in ids:
             if not MISTRAL_CALL_ID.fullmatch(call_id):
                 return str(call_id)

@@ -178,9 +178,11 @@ def stored(conversation_id: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
 def test_a_reply_cut_at_the_token_limit_is_stored_marked(service: InferenceChat, streaming: bool) -> None:
-    say = (lambda m: "".join(service.stream("conv-long", m))) if streaming else (
-        lambda m: service.reply("conv-long", m).text)
-    assert say(LONG_REPLY).endswith(TRUNCATED_NOTE)
+    if streaming:
+        text = "".join(service.stream("conv-long", LONG_REPLY))
+    else:
+        text = service.reply("conv-long", LONG_REPLY).text
+    assert text.endswith(TRUNCATED_NOTE)
     # Resent on every later turn as history: marked there too, so the model does not take it for a whole answer.
     assert stored("conv-long")[-1] == {"role": "assistant", "content": "Essays have a long history. The first"
                                        + TRUNCATED_NOTE}
@@ -234,11 +236,11 @@ def test_a_mistral_deployment_refuses_other_call_ids(app_env: FakeFoundry) -> No
 
     app_env.runtime.add_deployment("Mistral-Large-3", "Mistral AI")
     client = openai.OpenAI(base_url=app_env.url + "/openai/v1/", api_key="fake-token-for:" + AUDIENCE, max_retries=0)
-    call = {"id": "call_Zx81kq0AbCdEfGhIjKlMnOpQ", "type": "function", "function": {"name": "calculate",
-                                                                                  "arguments": "{}"}}
+    call_id = "call_Zx81kq0AbCdEfGhIjKlMnOpQ"
+    call: dict[str, Any] = {"id": call_id, "type": "function", "function": {"name": "calculate", "arguments": "{}"}}
     with pytest.raises(openai.BadRequestError, match="must be a-z, A-Z, 0-9, with a length of 9"):
         client.chat.completions.create(model="Mistral-Large-3", messages=[
             {"role": "user", "content": "Calculate 1+1"},
             {"role": "assistant", "content": None, "tool_calls": [call]},  # type: ignore[list-item]
-            {"role": "tool", "tool_call_id": call["id"], "content": "2"},
+            {"role": "tool", "tool_call_id": call_id, "content": "2"},
         ])
