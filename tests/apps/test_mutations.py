@@ -87,7 +87,7 @@ MUTATIONS = [
     _m("inference", "truncation-not-marked", "chat.py", [
         ("return content + TRUNCATED_NOTE, TRUNCATED_NOTE", 'return content, ""'),
     ], ["test_inference_chat"], "test_a_reply_cut_at_the_token_limit_is_stored_marked"),
-    _m("inference", "stream-error-handling", "errors.py", [
+    _m("inference", "dropped-connection-message", "errors.py", [
         ('if cause is None or type(cause).__name__ in ("ConnectError", "ConnectTimeout"):', "if True:"),
     ], ["test_failures"], "test_a_connection_dropped_mid_stream_is_one_clear_error"),
     _m("inference", "no-round-separator", "state/loop.py", [

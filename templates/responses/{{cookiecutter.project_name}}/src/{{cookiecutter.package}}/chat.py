@@ -204,6 +204,9 @@ def _separated(pieces: Generator[str, None, Response], prefix: str) -> Generator
 def _check_finish(response: Response) -> str:
     """Why the response stopped: a content-filtered reply raises (not kept), one cut at the token limit is kept
     and gets TRUNCATED_NOTE, a complete one gets nothing."""
+    if response.status == "failed":  # a non-streamed request can answer 200 with a failed response
+        detail = response.error.message if response.error else "no detail given"
+        raise ServiceError(f"the service could not finish the response: {detail}")
     if response.status != "incomplete":
         return ""
     reason = response.incomplete_details.reason if response.incomplete_details else None
