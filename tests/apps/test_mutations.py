@@ -103,6 +103,9 @@ MUTATIONS = [
     _m("agents", "no-content-filter-check", "chat.py", [
         ('details.reason == "content_filter"', "False"),
     ], ["test_failures"], "test_a_filtered_reply_is_one_clear_error"),
+    _m("agents", "no-timeout-message", "errors.py", [
+        ("if isinstance(exc, openai.APITimeoutError):", "if False:"),
+    ], ["test_failures"], "test_a_timeout_is_one_clear_error"),
     _m("agents", "no-round-separator", "chat.py", [
         ('prefix = ROUND_SEPARATOR if said else ""', 'prefix = ""'),
     ], ["test_failures"], "test_a_tool_rounds_preamble_is_set_apart_from_the_answer"),
