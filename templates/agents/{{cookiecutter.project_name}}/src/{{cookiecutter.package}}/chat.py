@@ -199,15 +199,18 @@ def _check(response: Response) -> None:
 
 def _separated(pieces: Generator[str, None, Response], prefix: str) -> Generator[str, None, Response]:
     """The pieces of one request's text, the first one preceded by `prefix`; returns the request's response."""
-    while True:
-        try:
-            piece = next(pieces)
-        except StopIteration as done:
-            response: Response = done.value
-            return response
-        if piece:
-            yield prefix + piece
-            prefix = ""
+    try:
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration as done:
+                response: Response = done.value
+                return response
+            if piece:
+                yield prefix + piece
+                prefix = ""
+    finally:
+        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too
 
 
 def _detail(exc: Exception) -> str:

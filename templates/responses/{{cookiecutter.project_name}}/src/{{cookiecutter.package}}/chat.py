@@ -180,7 +180,7 @@ class ResponsesChat:
             raise stream_ended_early()
         except RuntimeError as exc:
             # The helper raises RuntimeError for a stream that breaks its event order or ends before its final
-            # event; ServiceError is one (it subclasses Exception, not RuntimeError), so it passes through.
+            # event. The ServiceErrors raised above are not RuntimeErrors: they pass through unchanged.
             raise stream_ended_early() from exc
 
     @property
@@ -190,15 +190,18 @@ class ResponsesChat:
 
 def _separated(pieces: Generator[str, None, Response], prefix: str) -> Generator[str, None, Response]:
     """The pieces of one request's text, the first one preceded by `prefix`; returns the request's response."""
-    while True:
-        try:
-            piece = next(pieces)
-        except StopIteration as done:
-            response: Response = done.value
-            return response
-        if piece:
-            yield prefix + piece
-            prefix = ""
+    try:
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration as done:
+                response: Response = done.value
+                return response
+            if piece:
+                yield prefix + piece
+                prefix = ""
+    finally:
+        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too
 
 
 def _check_finish(response: Response) -> str:

@@ -77,12 +77,15 @@ def run_turn(
 
 def _separated(pieces: Generator[str, None, Message], prefix: str) -> Generator[str, None, Message]:
     """The pieces of one request's text, the first one preceded by `prefix`; returns the assistant message."""
-    while True:
-        try:
-            piece = next(pieces)
-        except StopIteration as done:
-            message: Message = done.value
-            return message
-        if piece:
-            yield prefix + piece
-            prefix = ""
+    try:
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration as done:
+                message: Message = done.value
+                return message
+            if piece:
+                yield prefix + piece
+                prefix = ""
+    finally:
+        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too
