@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING
 
 from {{ cookiecutter.package }}.agent import MANAGED_BY, agent_name, project_client
 from {{ cookiecutter.package }}.conversations import ConversationNames
-from {{ cookiecutter.package }}.errors import ServiceError, reply_filtered, service_error, stream_ended_early
+from {{ cookiecutter.package }}.errors import (
+    ServiceError,
+    reply_filtered,
+    service_error,
+    stream_ended_early,
+)
 from {{ cookiecutter.package }}.service import ROUND_SEPARATOR, TRUNCATED_NOTE, Reply, ReplyStream
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.tools import call_tool

@@ -17,7 +17,12 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
-from {{ cookiecutter.package }}.errors import ServiceError, reply_filtered, service_error, stream_ended_early
+from {{ cookiecutter.package }}.errors import (
+    ServiceError,
+    reply_filtered,
+    service_error,
+    stream_ended_early,
+)
 from {{ cookiecutter.package }}.service import TRUNCATED_NOTE, Reply, ReplyStream, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.state import (

@@ -13,8 +13,19 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
-from {{ cookiecutter.package }}.errors import ServiceError, reply_filtered, service_error, stream_ended_early
-from {{ cookiecutter.package }}.service import ROUND_SEPARATOR, TRUNCATED_NOTE, Reply, ReplyStream, new_conversation_id
+from {{ cookiecutter.package }}.errors import (
+    ServiceError,
+    reply_filtered,
+    service_error,
+    stream_ended_early,
+)
+from {{ cookiecutter.package }}.service import (
+    ROUND_SEPARATOR,
+    TRUNCATED_NOTE,
+    Reply,
+    ReplyStream,
+    new_conversation_id,
+)
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.store import ResponseIdStore
 from {{ cookiecutter.package }}.tools import call_tool, responses_tools
