@@ -256,8 +256,10 @@ def test_a_mistral_deployment_refuses_other_call_ids(app_env: FakeFoundry) -> No
     # The fake is as strict as Mistral's API: without the rewrite, the request above would fail like this.
     import openai
 
+    from {{ cookiecutter.package }}.auth import openai_client
+
     app_env.runtime.add_deployment("Mistral-Large-3", "Mistral AI")
-    client = openai.OpenAI(base_url=app_env.url + "/openai/v1/", api_key="fake-token-for:" + AUDIENCE, max_retries=0)
+    client = openai_client(load_settings(), app_env.url + "/openai/v1/")  # the app's keyless client, raw requests
     call_id = "call_Zx81kq0AbCdEfGhIjKlMnOpQ"
     call: dict[str, Any] = {"id": call_id, "type": "function", "function": {"name": "calculate", "arguments": "{}"}}
     with pytest.raises(openai.BadRequestError, match="must be a-z, A-Z, 0-9, with a length of 9"):
