@@ -130,7 +130,7 @@ def _validate_runtime(value: str, answers: dict[str, Any]) -> Runtime:
 
 
 def _validate_location(value: str, answers: dict[str, Any]) -> str:
-    region = value.strip().lower().replace(" ", "")
+    region = catalog.normalize_region(value)
     if region not in catalog.azure_regions():
         close = catalog.suggest(region, catalog.azure_regions())
         did = f"; did you mean {', '.join(close)}?" if close else ""

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 
 from scaffolder import __version__
@@ -82,6 +83,16 @@ def handled(func: F) -> F:
                 traceback.print_exc()
             where = f": {exc.filename}" if exc.filename else ""
             _err(f"error: {exc.strerror or exc}{where}")
+            raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise  # the command's own exit codes and usage errors
+        except Exception as exc:
+            # Anything left (a bug, an SDK failure no layer classified): one line; the traceback with --debug.
+            if _state["debug"]:
+                traceback.print_exc()
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            _err(f"error: unexpected {type(exc).__name__}{': ' + first if first else ''}")
+            _err("hint: re-run with --debug for the traceback, and report it if it persists")
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -428,6 +439,15 @@ PrincipalIdOpt = Annotated[
     str | None,
     typer.Option(envvar="AZURE_PRINCIPAL_ID", help="Object id of the deploying principal (default: signed-in one)."),
 ]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        help="Overall deadline in seconds; a re-run finishes what is left.",
+        envvar="SCAFFOLDER_TIMEOUT",
+    ),
+]
+DEFAULT_TIMEOUT = 3600.0  # the same as scaffolder.provisioning.faults.DEFAULT_TIMEOUT (no import at --help time)
 PrincipalTypeOpt = Annotated[
     PrincipalChoice | None,
     typer.Option(envvar="AZURE_PRINCIPAL_TYPE", help="Deploying principal kind (default: the spec's)."),
@@ -461,8 +481,9 @@ def provision(
     standards: Annotated[
         Path | None, typer.Option("--standards", help="Standards file, enforced again before any write.")
     ] = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
-    """Create the repo's Azure resources through the Azure SDK, exactly as its Bicep declares them."""
+    """Create the repo's Azure resources through the Azure SDK, exactly as its infra/ Bicep declares them."""
     from scaffolder import standards as team
     from scaffolder.provisioning import api, render
 
@@ -474,7 +495,7 @@ def provision(
                                principal_id=principal_id or None,
                                principal_type=principal_type.value if principal_type else None,
                                confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
-                               **args)
+                               timeout=timeout, on_wait=ui.waiting, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return
@@ -495,18 +516,22 @@ def preflight(
     restore: Annotated[bool, typer.Option("--restore", help="Check as if restoring a soft-deleted account.")] = False,
     purge: PurgeOpt = False,
     as_json: JsonOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Check region, models, quota, soft-deleted names and permissions; read-only."""
     from scaffolder.provisioning import api, render
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
-    result = api.preflight(directory, location=location, restore=restore, purge=purge, **args)
+    result = api.preflight(directory, location=location, restore=restore, purge=purge, timeout=timeout,
+                           on_wait=render.waiting, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
         render.render_preflight(result)
     if not result.ok:
-        raise typer.Exit(7)
+        from scaffolder.errors import PreflightError
+
+        raise typer.Exit(PreflightError.exit_code)
 
 
 @app.command()
@@ -525,6 +550,7 @@ def destroy(
     preview: PreviewOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Delete the repo's Azure resources (reverse order); --purge also frees the Foundry account name."""
     from scaffolder.provisioning import api, render
@@ -532,7 +558,7 @@ def destroy(
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     confirm = render.destroy_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json)
     result = api.destroy(directory, location=location, purge=purge, preview=preview, confirm=confirm,
-                         principal_id=principal_id or None, **args)
+                         principal_id=principal_id or None, timeout=timeout, on_wait=render.waiting, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return

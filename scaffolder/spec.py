@@ -198,7 +198,7 @@ class ProjectSpec(_Strict):
     @field_validator("location")
     @classmethod
     def _known_region(cls, value: str) -> str:
-        value = value.strip().lower().replace(" ", "")
+        value = catalog.normalize_region(value)
         regions = catalog.azure_regions()
         if value not in regions:
             close = catalog.suggest(value, regions)

@@ -261,6 +261,11 @@ def _regions() -> dict[str, tuple[str, ...]]:
     return {key: tuple(value) for key, value in _load("regions.yaml").items()}
 
 
+def normalize_region(value: str) -> str:
+    """The one region normaliser: 'Sweden Central' -> 'swedencentral', as ARM and the catalog spell regions."""
+    return "".join(value.split()).lower()
+
+
 def azure_regions() -> tuple[str, ...]:
     """Public Azure region names."""
     return _regions()["azure"]
