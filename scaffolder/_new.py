@@ -10,11 +10,12 @@ from typing import Any
 
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
-from scaffolder.errors import SpecError
-from scaffolder.generate import FileAction, FilePlan, plan_actions, plan_files, write_plan
+from scaffolder.errors import CatalogError, SpecError
+from scaffolder.generate import FileAction, FilePlan, plan_actions, plan_files, with_pristine, write_plan
 from scaffolder.generate._overlay import check_trust, run_hooks
 from scaffolder.prompts import Prompter, Question, resolve
 from scaffolder.spec import (
+    ANSWERS_FILE,
     DEFAULT_LOCATION,
     DEFAULT_MODEL,
     ProjectSpec,
@@ -22,6 +23,7 @@ from scaffolder.spec import (
     check_project_name,
     parse_model_option,
     runtime_mismatch,
+    today,
 )
 from scaffolder.standards import LoadedStandards, enforce
 
@@ -36,6 +38,7 @@ class NewResult:
     dry_run: bool
     warnings: tuple[str, ...] = ()
     backup: Path | None = None  # where the files --force overwrote were kept
+    notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -46,21 +49,52 @@ class NewResult:
             "files": [{"path": a.path, "action": a.verb} for a in self.actions],
             "warnings": list(self.warnings),
             "backup": str(self.backup) if self.backup else None,
+            "notes": list(self.notes),
         }
 
 
-def lifecycle_warnings(spec: ProjectSpec) -> list[str]:
-    """Deployments whose model version is retired, retiring or deprecated per the catalog's dates."""
-    when = spec.decision.date
-    out = []
-    for dep in spec.models:
-        known = catalog.models().get(dep.model)
-        if known is None:
-            continue
-        status = known.status(dep.version, when)
-        if status.state != "current":
-            out.append(f"{status.message} (catalog dates; confirm with `az cognitiveservices account list-models`)")
-    return out
+@dataclass(frozen=True)
+class LifecycleReport:
+    """The lifecycle verdict on a spec's models: refusals (retired), warnings, and which data said so."""
+
+    retired: tuple[str, ...]
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def lifecycle_report(spec: ProjectSpec) -> LifecycleReport:
+    """Judge every deployment on today's date (SOURCE_DATE_EPOCH honoured), the day `check` judges on.
+
+    One rule with `check` (live.judge): a fresh cached region list (`scaffolder models --live --refresh`) when
+    there is one, else the shipped catalog's published dates.
+    """
+    from scaffolder.catalog import live
+
+    verdict = live.judge(spec.location, ((d.model, d.version, ANSWERS_FILE) for d in spec.models), today())
+    confirm = f" (confirm with `scaffolder models --live --location {spec.location}`)"
+    return LifecycleReport(tuple(j.status.message for j in verdict.retired),
+                           tuple(j.status.message + confirm for j in verdict.concerns), verdict.notes)
+
+
+def capability_notes(spec: ProjectSpec) -> list[str]:
+    """What the primary model cannot do that the app would use, from the catalog, and which models can."""
+    known = catalog.models().get(spec.primary.model)
+    if known is None or known.tool_calling is not False or spec.runtime is not Runtime.INFERENCE:
+        return []
+    day = today()
+    able = [m.name for m in catalog.models_for(spec.runtime)
+            if m.kind == "chat" and m.tool_calling and m.status(m.default_version, day).state == "current"]
+    return [f"{known.name} cannot call tools (catalog): the app sends none (APP_MODEL_TOOLS=false in "
+            f".env.example); models that can: {', '.join(able)}"]
+
+
+def refuse_retired(report: LifecycleReport) -> None:
+    """A retired model cannot be deployed: refuse before anything is written (exit 2), naming every one."""
+    if report.retired:
+        raise CatalogError(
+            "; ".join(report.retired),
+            hint="a retired model cannot be deployed; pick a current one (`scaffolder models`)",
+        )
 
 
 def _validate_name(value: str, answers: dict[str, Any]) -> str:
@@ -79,7 +113,7 @@ def _validate_runtime(value: str, answers: dict[str, Any]) -> Runtime:
 
 
 def _validate_location(value: str, answers: dict[str, Any]) -> str:
-    region = value.strip().lower().replace(" ", "")
+    region = catalog.normalize_region(value)
     if region not in catalog.azure_regions():
         close = catalog.suggest(region, catalog.azure_regions())
         did = f"; did you mean {', '.join(close)}?" if close else ""
@@ -101,7 +135,7 @@ def _validate_models(value: str | list[str], answers: dict[str, Any]) -> list[st
     runtime = Runtime(answers["runtime"])
     for item in items:
         dep = parse_model_option(item)
-        if dep["format"] not in catalog.runtimes()[runtime].model_formats:
+        if not catalog.serves(runtime, dep["model"], dep["format"]):
             raise SpecError(runtime_mismatch(dep["model"], runtime), hint="change --model or --runtime")
     return items
 
@@ -225,8 +259,10 @@ def new(
     The standards' overlays are rendered into the repo; their hooks run (in the staged repo, before it
     is moved into place) only with trust.
     """
+    report = lifecycle_report(spec)
+    refuse_retired(report)
     overlays = standards.overlay_dirs() if standards else []
-    plan: FilePlan = plan_files(spec, overlays)
+    plan: FilePlan = with_pristine(plan_files(spec, overlays))
     # A dry run refuses exactly what the real run would (untrusted hooks: exit 4), it only writes nothing.
     check_trust(plan.hooks, trust, plan.needs_trust)
     backups: list[Path] = []
@@ -237,6 +273,6 @@ def new(
         actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)),
                              on_backup=backups.append)
     return NewResult(
-        target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=tuple(lifecycle_warnings(spec)),
-        backup=backups[0] if backups else None,
+        target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=report.warnings,
+        notes=report.notes + tuple(capability_notes(spec)), backup=backups[0] if backups else None,
     )

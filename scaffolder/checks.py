@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffolder import __version__, catalog, infra, safeio
+from scaffolder import __version__, infra, safeio
 from scaffolder.errors import AnswersFileError, ToolError
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
@@ -36,8 +36,8 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        """True when nothing was found."""
-        return not self.findings
+        """True when no finding is an error (warnings, such as a model retiring soon, are reported only)."""
+        return not any(f.severity == "error" for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -107,7 +107,9 @@ def check(
                      + (f" ({', '.join(sorted({f.file for f in drifted}))}); re-generate with --force to update"
                         if drifted else ""))
     findings += consistency(directory, spec)
-    findings += lifecycle(spec)
+    life, life_notes = lifecycle_findings(directory, spec)
+    findings += life
+    notes += life_notes
     if standards is not None:
         layers.append("standards")
         findings += standards_drift(spec, standards)
@@ -232,17 +234,33 @@ def _read(path: Path, repo: Path) -> str:
     return "" if data is None else data.decode("utf-8", errors="replace")
 
 
-def lifecycle(spec: ProjectSpec) -> list[Finding]:
-    """Model versions retired, retiring or deprecated on today's date, per the catalog."""
-    out = []
-    for dep in spec.models:
-        known = catalog.models().get(dep.model)
-        if known is None:
-            continue
-        status = known.status(dep.version, today())
-        if status.state != "current":
-            out.append(Finding(f"lifecycle/{status.state}", "error", ANSWERS_FILE, 0, status.message))
-    return out
+def lifecycle_findings(directory: Path, spec: ProjectSpec) -> tuple[list[Finding], list[str]]:
+    """Lifecycle findings on today's date (SOURCE_DATE_EPOCH honoured), by the rule `new` uses (live.judge).
+
+    Judged: the spec's models and the deployments infra/main.parameters.json actually makes (a hand edit there
+    is what `azd up` deploys). A retired model fails the check; retiring, deprecated or unknown versions warn.
+    """
+    from scaffolder.catalog import live
+
+    deployments = [(d.model, d.version, ANSWERS_FILE) for d in spec.models] + _deployed_models(directory)
+    verdict = live.judge(spec.location, deployments, today())
+    out = [Finding(f"lifecycle/{j.status.state}", "error", j.where, 0, j.status.message) for j in verdict.retired]
+    out += [Finding(f"lifecycle/{j.status.state}", "warning", j.where, 0, j.status.message) for j in verdict.concerns]
+    return out, list(verdict.notes)
+
+
+def _deployed_models(directory: Path) -> list[tuple[str, str, str]]:
+    """(model, version, file) of each modelDeployments entry in infra/main.parameters.json.
+
+    None when the file is unreadable: the consistency check reports that.
+    """
+    rel = "infra/main.parameters.json"
+    try:
+        values = safeio.load_json(_read(directory / rel, directory))["parameters"]["modelDeployments"]["value"]
+        return [(str(d["model"]), str(d["version"]), rel) for d in values
+                if isinstance(d, dict) and d.get("model") and d.get("version")]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return []
 
 
 def standards_drift(spec: ProjectSpec, standards: LoadedStandards) -> list[Finding]:
