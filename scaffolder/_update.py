@@ -27,7 +27,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel
 
-from scaffolder import __version__, catalog, infra
+from scaffolder import __version__, catalog, infra, safeio
 from scaffolder.catalog import Runtime
 from scaffolder.errors import BaseUnavailableError, CatalogError, DirtyTreeError, ScaffolderError, StandardsError
 from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
@@ -501,16 +501,21 @@ def _is_text(data: bytes) -> bool:
 
 
 def _read_ours(directory: Path, rel: str) -> tuple[bytes, int] | None:
-    path = directory / rel
-    if path.is_symlink() or not path.is_file():
+    # Never through a link (a linked folder would put a file from outside the repo into the diff and the
+    # merge), never a FIFO or an unbounded file: the repo may come from a pull request.
+    try:
+        return safeio.read_beneath(directory, rel)
+    except (OSError, safeio.UnsafeInputError):
         return None
-    return path.read_bytes(), path.stat().st_mode & 0o777
 
 
 def _foreign(directory: Path, rel: str) -> bool:
-    """Something that is not a regular file (a symlink, a directory) sits where the generator writes a file."""
+    """A link (the file or a parent folder), a directory or another non-file sits where a file is generated."""
     path = directory / rel
-    return path.is_symlink() or (path.exists() and not path.is_file())
+    if safeio.has_link(directory, rel):
+        return True
+    # A file too large to read bounded is kept as the user's rather than read as missing and replaced.
+    return path.exists() and (not path.is_file() or path.stat().st_size > safeio.MAX_TEXT_BYTES)
 
 
 @dataclass

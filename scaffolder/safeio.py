@@ -60,6 +60,54 @@ def read_bytes(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> bytes:
         os.close(fd)
 
 
+def read_beneath(root: Path, rel: str, *, limit: int = MAX_TEXT_BYTES) -> tuple[bytes, int]:
+    """The bytes and permission bits of the regular file `rel` under `root`, never through a link.
+
+    Each folder is opened relative to the previous one with O_NOFOLLOW, so a link anywhere below `root`
+    (planted before or swapped in during the walk) raises OSError(ELOOP/ENOTDIR) instead of leading out.
+    """
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise UnsafeInputError(f"{rel!r} is not a path below {root}")
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for part in parts[:-1]:
+            nxt = os.open(part, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | nofollow, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        flags = os.O_RDONLY | nofollow | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        leaf = os.open(parts[-1], flags, dir_fd=fd)
+    finally:
+        os.close(fd)
+    try:
+        info = os.fstat(leaf)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeInputError(f"{root / rel} is not a regular file")
+        if info.st_size > limit:
+            raise UnsafeInputError(f"{root / rel} is {info.st_size:,} bytes; the limit is {limit:,}")
+        chunks = []
+        total = 0
+        while chunk := os.read(leaf, 1 << 20):
+            total += len(chunk)
+            if total > limit:
+                raise UnsafeInputError(f"{root / rel} is over {limit:,} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks), info.st_mode & 0o777
+    finally:
+        os.close(leaf)
+
+
+def has_link(root: Path, rel: str) -> bool:
+    """Whether any component of `rel` below `root` (the file itself included) is a symbolic link."""
+    path = root
+    for part in (p for p in rel.split("/") if p not in ("", ".")):
+        path = path / part
+        if path.is_symlink():
+            return True
+    return False
+
+
 def read_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> str:
     """read_bytes decoded as UTF-8 (UnsafeInputError when it is not text)."""
     data = read_bytes(path, limit=limit)

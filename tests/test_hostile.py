@@ -471,3 +471,35 @@ def _no_stray_alarm() -> Iterator[None]:
     import signal
 
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+# --- update reads the repo it merges into (review of issue 10) ---------------------------------------------------
+
+
+def _git_commit_all(root: Path) -> None:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "HOME": str(root)}
+    if not (root / ".git").exists():
+        subprocess.run(["git", "-C", str(root), "init", "-q"], check=True, env=env)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(root), "commit", "-qm", "state"], check=True, env=env)
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_update_never_reads_through_a_linked_folder(repo: Path, tmp_path: Path, dry_run: bool) -> None:
+    """A pull request links src/demo to a folder outside: update must not put its content in the diff,
+    the merge or the conflict markers, and must not write there."""
+    package = repo / "src" / "demo"
+    away = tmp_path / "away"
+    shutil.copytree(package, away)
+    (away / "chat.py").write_text(f"TOKEN={SECRET}\n")
+    shutil.rmtree(package)
+    package.symlink_to(away, target_is_directory=True)
+    _git_commit_all(repo)
+    before = {p.name: p.read_bytes() for p in away.iterdir() if p.is_file()}
+    code, out = run("update", str(repo), "-r", "inference", *(["--dry-run"] if dry_run else []))
+    assert SECRET not in out
+    assert "Traceback" not in out
+    assert {p.name: p.read_bytes() for p in away.iterdir() if p.is_file()} == before
+    assert code in (0, 1, 5), out
