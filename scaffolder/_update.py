@@ -32,7 +32,7 @@ from scaffolder.catalog import Runtime
 from scaffolder.errors import BaseUnavailableError, CatalogError, DirtyTreeError, ScaffolderError, StandardsError
 from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
 from scaffolder.generate._files import template_files
-from scaffolder.generate._plan import PRISTINE_FILE, ROOT_DIR, unpack_pristine
+from scaffolder.generate._plan import PRISTINE_FILE, PRISTINE_MAX_BYTES, ROOT_DIR, unpack_pristine
 from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
 from scaffolder.spec import today as spec_today
 from scaffolder.standards import LoadedStandards, enforce
@@ -424,10 +424,13 @@ def merge_base(
        generation commit), limited to paths the generator produces for the old or the new spec.
     """
     pristine = directory / PRISTINE_FILE
-    if pristine.is_file() and not pristine.is_symlink():
+    if pristine.is_file() and not safeio.has_link(directory, PRISTINE_FILE):
         try:
-            return unpack_pristine(pristine.read_bytes()), f"{PRISTINE_FILE} (what {version} generated)"
-        except (tarfile.TarError, OSError, EOFError, zlib.error, ScaffolderError) as exc:
+            # Read without following links (.scaffolder/ itself may be one) and bounded: a repo from a pull
+            # request may hold anything there.
+            data, _ = safeio.read_beneath(directory, PRISTINE_FILE, limit=PRISTINE_MAX_BYTES)
+            return unpack_pristine(data), f"{PRISTINE_FILE} (what {version} generated)"
+        except (tarfile.TarError, OSError, EOFError, zlib.error, ScaffolderError, safeio.UnsafeInputError) as exc:
             raise BaseUnavailableError(
                 f"{PRISTINE_FILE} is damaged ({exc}); it holds what the generator wrote, the merge base",
                 hint="restore it from git (git checkout -- .scaffolder/), then run update again",

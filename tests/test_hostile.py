@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from scaffolder import safeio
 from scaffolder._new import new
 from scaffolder.cli import app
-from scaffolder.errors import SpecError, TargetExistsError
+from scaffolder.errors import ScaffolderError, SpecError, TargetExistsError
 from scaffolder.generate import _overlay as overlay_mod
 from scaffolder.generate import plan_files, write_plan
 from scaffolder.generate._plan import private_dir
@@ -503,3 +503,38 @@ def test_update_never_reads_through_a_linked_folder(repo: Path, tmp_path: Path, 
     assert "Traceback" not in out
     assert {p.name: p.read_bytes() for p in away.iterdir() if p.is_file()} == before
     assert code in (0, 1, 5), out
+
+
+def test_pristine_archive_entries_are_bounded_not_only_its_files() -> None:
+    """.scaffolder/pristine.tar.gz comes with the repo: directory entries count toward the bound too (before,
+    only files did, so any number of headers was decompressed and held)."""
+    import io
+    import tarfile
+
+    from scaffolder.errors import TemplateError
+    from scaffolder.generate._plan import PRISTINE_MAX_FILES, unpack_pristine
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for i in range(PRISTINE_MAX_FILES + 1):
+            info = tarfile.TarInfo(f"d{i}")
+            info.type = tarfile.DIRTYPE
+            tar.addfile(info)
+    with pytest.raises(TemplateError, match="entries"):
+        unpack_pristine(buf.getvalue())
+
+
+def test_update_does_not_read_a_pristine_archive_through_a_linked_folder(repo: Path, tmp_path: Path) -> None:
+    from scaffolder._update import merge_base
+    from scaffolder.spec import load_answers
+
+    away = tmp_path / "away"
+    shutil.copytree(repo / ".scaffolder", away)
+    shutil.rmtree(repo / ".scaffolder")
+    (repo / ".scaffolder").symlink_to(away, target_is_directory=True)
+    spec, version = load_answers(repo)
+    try:
+        _, source = merge_base(repo, spec, version, [], set())
+    except ScaffolderError as exc:  # a refusal is fine; reading the linked archive is not
+        source = str(exc)
+    assert "pristine" not in source.split("(")[0]

@@ -398,15 +398,19 @@ def unpack_pristine(data: bytes) -> dict[str, PlannedFile]:
     """The files of a pristine archive by path; only regular files with safe relative paths are read."""
     out: dict[str, PlannedFile] = {}
     total = 0
+    count = 0
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for member in tar.getmembers():
-            if not member.isfile():
-                continue
+        # Members one at a time (getmembers would first decompress and hold every header), every member
+        # counted, not only files: a million directory entries or a link declaring a huge size is a bomb too.
+        for member in tar:
             # The archive sits in a user's repo: bound what it may make us hold (a generated repo is ~0.3 MB).
             total += member.size
-            if total > PRISTINE_MAX_BYTES or len(out) >= PRISTINE_MAX_FILES:
+            count += 1
+            if total > PRISTINE_MAX_BYTES or count > PRISTINE_MAX_FILES:
                 raise TemplateError(f"{PRISTINE_FILE} unpacks to more than {PRISTINE_MAX_BYTES // 2**20} MiB "
-                                    f"or {PRISTINE_MAX_FILES} files: not what the generator wrote")
+                                    f"or {PRISTINE_MAX_FILES} entries: not what the generator wrote")
+            if not member.isfile():
+                continue
             rel = safe_relative(member.name, f"{PRISTINE_FILE} entry")
             handle = tar.extractfile(member)
             if handle is None:
