@@ -538,3 +538,31 @@ def test_update_does_not_read_a_pristine_archive_through_a_linked_folder(repo: P
     except ScaffolderError as exc:  # a refusal is fine; reading the linked archive is not
         source = str(exc)
     assert "pristine" not in source.split("(")[0]
+
+
+@pytest.mark.parametrize("plant", [".azure", ".azure/dev", ".azure/dev/.env", ".azure/config.json"])
+def test_provision_env_file_is_never_written_through_a_link(tmp_path: Path, plant: str) -> None:
+    """A repo can carry links under .azure/: provision's .env (and azd's config.json) must not follow them
+    (before: the outputs were written to, and an outside .env read from, wherever the link pointed)."""
+    from scaffolder.errors import ProvisionError
+    from scaffolder.provisioning.api import write_env_file
+    from scaffolder.provisioning.plan import Target
+
+    repo_dir = tmp_path / "repo"
+    repo_dir.mkdir()
+    away = tmp_path / "away"
+    away.mkdir()
+    (away / "dev").mkdir()
+    (away / ".env").write_text(f"TOKEN={SECRET}\n")
+    link = repo_dir / plant
+    link.parent.mkdir(parents=True, exist_ok=True)
+    # A folder link for folders; a dangling link for config.json (exists() is False, write_text follows it).
+    link.symlink_to(away / ("dev" if plant == ".azure/dev" else "x.json") if plant != ".azure" else away)
+    if plant == ".azure/dev/.env":
+        link.unlink()
+        link.symlink_to(away / ".env")
+    before = sorted(p.relative_to(away).as_posix() for p in away.rglob("*"))
+    with pytest.raises(ProvisionError, match="symbolic link"):
+        write_env_file(repo_dir, Target("s", "rg", "eastus2", "dev"), {"OUT": "1"})
+    assert sorted(p.relative_to(away).as_posix() for p in away.rglob("*")) == before
+    assert (away / ".env").read_text() == f"TOKEN={SECRET}\n"

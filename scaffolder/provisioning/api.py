@@ -482,10 +482,27 @@ def _parse_env(text: str) -> dict[str, str]:
 
 def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -> Path:
     """Merge values into `.azure/<env>/.env` (azd's layout) atomically, keeping keys set by others."""
+    from scaffolder import safeio
+
+    # The repo may come from a pull request: a planted link (.azure, the environment folder, .env or a
+    # dangling config.json) would make this read or write a file outside the repo. Refuse, never follow.
+    for rel in (f".azure/{target.environment}/.env", ".azure/config.json"):
+        if safeio.has_link(directory, rel):
+            raise ProvisionError(
+                f"{directory / rel} or a folder above it is a symbolic link; not writing through it",
+                hint="remove the link (azd keeps .azure/ as plain folders), then run provision again",
+            )
     env_dir = directory / ".azure" / target.environment
     env_dir.mkdir(parents=True, exist_ok=True)
     path = env_dir / ".env"
-    current = _parse_env(path.read_text(encoding="utf-8")) if path.exists() else {}
+    current: dict[str, str] = {}
+    if path.exists():
+        try:
+            current = _parse_env(safeio.read_beneath(directory, f".azure/{target.environment}/.env")[0]
+                                 .decode("utf-8", errors="replace"))
+        except (OSError, safeio.UnsafeInputError) as exc:
+            raise ProvisionError(f"cannot read {path}: {safeio.describe(exc)}",
+                                 hint="make it a regular text file (or remove it), then run provision again") from None
     current.update(values)
     text = "".join(f"{k}={_quote(v)}\n" for k, v in sorted(current.items()))
     fd, tmp = tempfile.mkstemp(prefix=".env.", dir=env_dir)
