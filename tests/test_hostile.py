@@ -566,3 +566,30 @@ def test_provision_env_file_is_never_written_through_a_link(tmp_path: Path, plan
         write_env_file(repo_dir, Target("s", "rg", "eastus2", "dev"), {"OUT": "1"})
     assert sorted(p.relative_to(away).as_posix() for p in away.rglob("*")) == before
     assert (away / ".env").read_text() == f"TOKEN={SECRET}\n"
+
+
+@pytest.mark.parametrize("field", ["staging", "entries", "target"])
+def test_planted_journal_beside_the_target_is_not_obeyed(repo: Path, tmp_path: Path, field: str) -> None:
+    """The backup folder sits beside the target, where a checkout or another user may write: a planted
+    journal must not make the next --force run delete or move files outside the target (before: its
+    `staging` was rmtree'd, its `..` entries unlinked, its `target` used as given)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious\n")
+    rel_up = os.path.relpath(victim / "keep.txt", repo)
+    doc: dict[str, object] = {
+        "target": str(repo.parent.resolve() / repo.name), "staging": None, "state": "replacing",
+        "entries": [], "pid": 999_999_999,
+    }
+    if field == "staging":
+        doc["staging"] = str(victim)
+    elif field == "entries":
+        doc["entries"] = [{"path": rel_up, "existed": False}]
+    else:
+        doc["target"] = str(victim)
+        doc["entries"] = [{"path": "keep.txt", "existed": False}]
+    planted = repo.parent / f".{repo.name}.scaffolder-backup-20260101T000000-x"
+    planted.mkdir()
+    (planted / "journal.json").write_text(json.dumps(doc))
+    recover(repo.parent.resolve() / repo.name)
+    assert (victim / "keep.txt").read_text() == "precious\n"

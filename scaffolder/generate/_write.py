@@ -10,9 +10,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
 
+from scaffolder import safeio
 from scaffolder.errors import ScaffolderError, TargetExistsError
 from scaffolder.generate._plan import FilePlan
 
@@ -117,33 +118,61 @@ def _write_journal(backup: Path, doc: dict[str, object]) -> None:
     tmp.replace(backup / JOURNAL)
 
 
-def _roll_back(backup: Path, *, mine: bool = False) -> bool:
+def _journal(backup: Path, target: Path) -> dict[str, Any] | None:
+    """backup/journal.json if it is one this tool wrote for target; None for anything else.
+
+    The folder sits beside the target, where others may write (a shared parent, a checkout): a planted
+    journal must not make the rollback move, delete or rmtree anything outside target and its own folders.
+    """
+    try:
+        if backup.stat().st_uid != os.getuid():
+            return None
+        doc = json.loads(safeio.read_text(backup / JOURNAL))
+    except (OSError, ValueError, safeio.UnsafeInputError):
+        return None
+    prefix = f".{target.name}.{STAGING_TAG}-"
+    if not isinstance(doc, dict) or doc.get("target") != str(target) or not isinstance(doc.get("entries"), list):
+        return None
+    staging = doc.get("staging")
+    if staging is not None and not (
+        isinstance(staging, str) and Path(staging).parent == target.parent and Path(staging).name.startswith(prefix)
+    ):
+        return None
+    for entry in doc["entries"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            return None
+        rel = PurePosixPath(entry["path"])
+        if rel.is_absolute() or not rel.parts or ".." in rel.parts or "\0" in entry["path"]:
+            return None
+        if safeio.has_link(target, entry["path"]):
+            return None
+    return doc
+
+
+def _roll_back(backup: Path, target: Path, *, mine: bool = False) -> bool:
     """Undo an unfinished replacement recorded in backup/journal.json; idempotent. True when one was undone.
 
     Unless `mine` (the run that wrote the journal is undoing its own work), a journal whose run is still
-    alive belongs to a concurrent run and is left alone.
+    alive belongs to a concurrent run and is left alone; so is a journal this tool did not write for target.
     """
-    try:
-        doc = json.loads((backup / JOURNAL).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not (backup / JOURNAL).exists() and not (backup / JOURNAL).is_symlink():
         # Killed before the journal existed: nothing was replaced. (A live run writes it right after mkdtemp,
         # so only a folder some seconds old is taken for abandoned.)
         with contextlib.suppress(OSError):
-            if time.time() - backup.stat().st_mtime > 60:
+            info = backup.stat()
+            if info.st_uid == os.getuid() and time.time() - info.st_mtime > 60:
                 shutil.rmtree(backup, ignore_errors=True)
         return False
-    except (OSError, ValueError):
-        return False
-    if doc.get("state") != "replacing":
+    doc = _journal(backup, target)
+    if doc is None or doc.get("state") != "replacing":
         return False
     owner = doc.get("pid")
     if not mine and isinstance(owner, int) and owner != os.getpid() and _alive(owner):
         return False
-    target = Path(doc["target"])
     for entry in reversed(doc["entries"]):
         dest = target / entry["path"]
         old = backup / OLD_FILES / entry["path"]
-        if entry["existed"]:
+        if entry.get("existed"):
             if old.exists():  # otherwise the old file was never moved aside: it is still in place
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 old.replace(dest)
@@ -175,7 +204,7 @@ def recover(target: Path) -> list[Path]:
     if target.parent.is_dir():
         prefix = f".{target.name}.{BACKUP_TAG}-"
         for backup in sorted(target.parent.glob(f"{prefix}*")):
-            if backup.is_dir() and not backup.is_symlink() and _roll_back(backup):
+            if backup.is_dir() and not backup.is_symlink() and _roll_back(backup, target):
                 rolled.append(backup)
     clean_stale_staging(target)
     return rolled
@@ -298,7 +327,7 @@ def _replace(staging: Path, target: Path) -> Path | None:
         _write_journal(backup, {**journal, "state": "done"})
     except BaseException:
         # Ctrl-C or a failed write: put the old tree back now, not on the next run.
-        _roll_back(backup, mine=True)
+        _roll_back(backup, target, mine=True)
         raise
     if not any(e["existed"] for e in entries):
         shutil.rmtree(backup, ignore_errors=True)
