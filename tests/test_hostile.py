@@ -593,3 +593,25 @@ def test_planted_journal_beside_the_target_is_not_obeyed(repo: Path, tmp_path: P
     (planted / "journal.json").write_text(json.dumps(doc))
     recover(repo.parent.resolve() / repo.name)
     assert (victim / "keep.txt").read_text() == "precious\n"
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    # --json escapes the quotes of a quoted pair: the scrubber must still see it.
+    (json.dumps({"message": 'body {"password": "hunter2-json"}'}), "hunter2-json"),
+    (json.dumps({"message": '"access_token": "hunter2-tok"'}), "hunter2-tok"),
+    # environment dumps and headers name keys with a prefix
+    ("AZURE_OPENAI_API_KEY=hunter2-env", "hunter2-env"),
+    ("SECRET_TOKEN=hunter2-st", "hunter2-st"),
+    ("Ocp-Apim-Subscription-Key: 0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"),
+    ("x-api-key: hunter2-hdr", "hunter2-hdr"),
+    ("push with ghp_" + "A1" * 18, "A1" * 18),
+    ("key id AKIAABCDEFGHIJKLMNOP", "AKIAABCDEFGHIJKLMNOP"),
+])
+def test_scrub_masks_prefixed_names_and_json_escaped_pairs(text: str, secret: str) -> None:
+    assert secret not in scrub(text), scrub(text)
+
+
+def test_scrub_keeps_messages_that_merely_mention_tokens() -> None:
+    for text in ("cannot get token: credential unavailable", "max_tokens=100", "tokens: 5 of 128",
+                 "the key vault name kv-demo is taken"):
+        assert scrub(text) == text
