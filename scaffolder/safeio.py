@@ -39,25 +39,27 @@ def read_bytes(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> bytes:
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     fd = os.open(path, flags)
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (FIFO, socket or device)"
-            raise UnsafeInputError(f"{path} is {kind}")
-        if info.st_size > limit:
-            raise UnsafeInputError(f"{path} is {info.st_size:,} bytes; the limit is {limit:,}")
-        chunks = []
-        total = 0
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > limit:  # the file grew while being read
-                raise UnsafeInputError(f"{path} is over {limit:,} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return _read_fd(fd, path, limit)[0]
     finally:
         os.close(fd)
+
+
+def _read_fd(fd: int, path: Path, limit: int) -> tuple[bytes, int]:
+    """The bytes and permission bits of the open regular file fd, at most `limit` bytes."""
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (FIFO, socket or device)"
+        raise UnsafeInputError(f"{path} is {kind}")
+    if info.st_size > limit:
+        raise UnsafeInputError(f"{path} is {info.st_size:,} bytes; the limit is {limit:,}")
+    chunks = []
+    total = 0
+    while chunk := os.read(fd, 1 << 20):
+        total += len(chunk)
+        if total > limit:  # the file grew while being read
+            raise UnsafeInputError(f"{path} is over {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks), info.st_mode & 0o777
 
 
 def read_beneath(root: Path, rel: str, *, limit: int = MAX_TEXT_BYTES) -> tuple[bytes, int]:
@@ -81,19 +83,7 @@ def read_beneath(root: Path, rel: str, *, limit: int = MAX_TEXT_BYTES) -> tuple[
     finally:
         os.close(fd)
     try:
-        info = os.fstat(leaf)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafeInputError(f"{root / rel} is not a regular file")
-        if info.st_size > limit:
-            raise UnsafeInputError(f"{root / rel} is {info.st_size:,} bytes; the limit is {limit:,}")
-        chunks = []
-        total = 0
-        while chunk := os.read(leaf, 1 << 20):
-            total += len(chunk)
-            if total > limit:
-                raise UnsafeInputError(f"{root / rel} is over {limit:,} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks), info.st_mode & 0o777
+        return _read_fd(leaf, root / rel, limit)
     finally:
         os.close(leaf)
 
