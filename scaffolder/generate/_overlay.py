@@ -186,7 +186,8 @@ def _render_one(
         safe_relative(target, where)
     except TemplateError as exc:
         raise OverlayError(exc.message) from None
-    if target.startswith(PROTECTED[0]) or target == PROTECTED[1]:
+    folded = _fold(target)
+    if folded.startswith(PROTECTED[0]) or folded == PROTECTED[1]:
         raise OverlayError(f"{where} would replace {target}, which the generator owns (infra/, .scaffolder.yml)")
     return target, data
 
@@ -219,8 +220,14 @@ def check_trust(hooks: Sequence[Path], trust: bool, replaced: Sequence[str] = ()
 
 def trust_needed(overlay_paths: Sequence[str], generated: Sequence[str]) -> list[str]:
     """Overlay paths that need --trust: a generated file they replace, or an azd project file (hooks)."""
-    owned = set(generated)
-    return sorted(p for p in overlay_paths if p in owned or p.rsplit("/", 1)[-1] in AZD_PROJECT_FILES)
+    owned = {_fold(p) for p in generated}
+    return sorted(p for p in overlay_paths
+                  if _fold(p) in owned or _fold(p).rsplit("/", 1)[-1] in AZD_PROJECT_FILES)
+
+
+def _fold(path: str) -> str:
+    """A path as a case-insensitive file system sees it (AZURE.YAML is azure.yaml; Windows drops trailing dots)."""
+    return "/".join(part.rstrip(". ") or part for part in path.split("/")).casefold()
 
 
 def run_hooks(hooks: Sequence[Path], repo: Path) -> None:
