@@ -631,3 +631,19 @@ def test_overlay_case_tricks_cannot_reach_protected_files(tmp_path: Path, rel: s
     path = standards_with(tmp_path, "ovl", {rel: "x\n"})
     code, out = run("new", "demo", "-r", "responses", "--no-input", "--standards", str(path), "--dry-run")
     assert code == 3 and "generator owns" in out, out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_stale_staging_cleanup_leaves_other_users_and_update_scratch_alone(tmp_path: Path) -> None:
+    from scaffolder.generate._write import clean_stale_staging
+
+    target = tmp_path / "demo"
+    theirs = tmp_path / ".demo.scaffolder-999999999-abc"
+    theirs.mkdir()
+    os.chown(theirs, 12345, 12345)
+    scratch = tmp_path / ".demo.scaffolder-merge-abc"  # a concurrent `update`'s merge scratch folder
+    scratch.mkdir()
+    mine = tmp_path / ".demo.scaffolder-999999999-def"
+    mine.mkdir()
+    assert clean_stale_staging(target) == [mine]
+    assert theirs.exists() and scratch.exists() and not mine.exists()

@@ -101,8 +101,11 @@ def clean_stale_staging(target: Path) -> list[Path]:
     prefix = f".{target.name}.{STAGING_TAG}-"
     for entry in target.parent.iterdir():
         rest = entry.name.removeprefix(prefix)
-        if rest == entry.name or rest.startswith("backup-") or entry.is_symlink() or not entry.is_dir():
+        if rest == entry.name or rest.startswith(("backup-", "merge-")) or entry.is_symlink() or not entry.is_dir():
             continue
+        with contextlib.suppress(OSError):
+            if entry.stat().st_uid != os.getuid():  # another user's run in a shared folder: not ours to judge
+                continue
         pid = rest.split("-", 1)[0]
         if pid.isdigit() and _alive(int(pid)):
             continue
