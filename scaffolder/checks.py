@@ -220,10 +220,8 @@ def _read_bytes(repo: Path, path: Path) -> bytes | None:
     A pull request can plant a link to a secrets file or /proc/self/environ: such a link is never read,
     so nothing from outside the repo can reach the findings (and the CI log).
     """
-    if not safeio.is_inside(path, repo):
-        return None
     try:
-        return safeio.read_bytes(path, limit=safeio.MAX_TEXT_BYTES)
+        return safeio.read_confined(path, repo, limit=safeio.MAX_TEXT_BYTES)
     except (OSError, safeio.UnsafeInputError):
         return None
 

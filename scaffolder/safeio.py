@@ -88,6 +88,22 @@ def read_beneath(root: Path, rel: str, *, limit: int = MAX_TEXT_BYTES) -> tuple[
         os.close(leaf)
 
 
+def read_confined(path: Path, root: Path, *, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """read_bytes of `path` (links inside `root` allowed) only if it lies in `root`; race-free.
+
+    The path is resolved once and the resolved, link-free path is then opened folder by folder with
+    O_NOFOLLOW: a link swapped in between the check and the read fails instead of leading out of root.
+    """
+    try:
+        real_root = root.resolve()
+        real = path.resolve()
+    except (OSError, RuntimeError):
+        raise UnsafeInputError(f"{path} is a symbolic link loop") from None
+    if not real.is_relative_to(real_root) or real == real_root:
+        raise UnsafeInputError(f"{path} lies outside {root}; not followed")
+    return read_beneath(real_root, real.relative_to(real_root).as_posix(), limit=limit)[0]
+
+
 def has_link(root: Path, rel: str) -> bool:
     """Whether any component of `rel` below `root` (the file itself included) is a symbolic link."""
     path = root

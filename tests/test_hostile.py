@@ -647,3 +647,36 @@ def test_stale_staging_cleanup_leaves_other_users_and_update_scratch_alone(tmp_p
     mine.mkdir()
     assert clean_stale_staging(target) == [mine]
     assert theirs.exists() and scratch.exists() and not mine.exists()
+
+
+@pytest.mark.parametrize("swap", ["file", "folder"])
+def test_check_reads_are_race_free(repo: Path, outside: Path, swap: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link swapped in between check's "is it inside the repo?" and its read must not lead out (before:
+    the path was checked, then opened again following links)."""
+    from scaffolder.checks import _read_bytes
+
+    rel = "docs" if swap == "folder" else "README.md"
+    victim = repo / rel
+    target = repo / "docs" / "x.md" if swap == "folder" else victim
+    if swap == "folder":
+        target.write_text("inside\n")
+        (outside / "x.md").write_text(f"TOKEN={SECRET}\n")
+    real_resolve = Path.resolve
+    swapped = {"done": False}
+
+    def resolve_then_swap(self: Path, strict: bool = False) -> Path:
+        out = real_resolve(self, strict=strict)
+        if self == target and not swapped["done"]:
+            swapped["done"] = True
+            if swap == "folder":
+                shutil.rmtree(victim)
+                victim.symlink_to(outside, target_is_directory=True)
+            else:
+                victim.unlink()
+                victim.symlink_to(outside / "secret.txt")
+        return out
+
+    monkeypatch.setattr(Path, "resolve", resolve_then_swap)
+    data = _read_bytes(repo, target)
+    assert swapped["done"]
+    assert data is None or SECRET.encode() not in data

@@ -95,7 +95,7 @@ class Project:
             self.refused[resolved] = (shown, "lies outside the repo (a link or a path leaving it); not followed")
             return
         try:
-            data = safeio.read_bytes(resolved, limit=safeio.MAX_BICEP_BYTES)
+            data = safeio.read_confined(resolved, self.repo, limit=safeio.MAX_BICEP_BYTES)
         except (OSError, safeio.UnsafeInputError) as exc:
             self.refused[resolved] = (shown, f"cannot be read: {safeio.describe(exc).replace(str(resolved), shown)}")
             return
@@ -129,9 +129,15 @@ class Project:
         if not safeio.is_inside(path, self.repo):
             raise ValueError("the parameters file is a link to a file outside the repo; not followed")
         try:
-            return safeio.read_text(path, limit=safeio.MAX_TEXT_BYTES)
+            data = safeio.read_confined(path, self.repo, limit=safeio.MAX_TEXT_BYTES)
         except (OSError, safeio.UnsafeInputError) as exc:
             raise ValueError(f"the parameters file cannot be read: {safeio.describe(exc)}") from None
+        if b"\0" in data:
+            raise ValueError("the parameters file is binary, not text")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"the parameters file is not UTF-8 text (byte {exc.start})") from None
 
     def key_line(self, key: str) -> int:
         """Line of a parameter's key in the parameters file (1 when not found)."""
