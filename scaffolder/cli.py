@@ -57,6 +57,14 @@ class PrincipalChoice(StrEnum):
     Group = "Group"
 
 
+def _print_json(doc: object) -> None:
+    # --json goes to CI logs and files: scrubbed like every message (a provider error or an ARM operation's
+    # message may quote a key; provision already leaves secret outputs out, this is the net under it).
+    from scaffolder.redact import scrub
+
+    print(scrub(json.dumps(doc, indent=2)))
+
+
 def _err(text: str) -> None:
     # Every message goes through the scrubber: an error quoting a key, a connection string or a token
     # (an SDK's text passed through) must not put it in a terminal or a CI log.
@@ -205,7 +213,7 @@ def new(
     )
     result = _new.new(spec, output / spec.name, force=force, dry_run=dry_run, standards=loaded, trust=trust)
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
+        _print_json(result.as_dict())
         return
     _render_new(result)
 
@@ -403,7 +411,7 @@ def recommend(
     prompter = ConsolePrompter() if interactive_allowed(no_input or as_json) else None
     result = rec.ask(prompter, given) if prompter else rec.recommend(given)
     if as_json:
-        print(json.dumps({**result.as_dict(), "command": result.command(name)}, indent=2))
+        _print_json({**result.as_dict(), "command": result.command(name)})
         return
     _render_recommendation(result, name)
 
@@ -477,7 +485,7 @@ def update(
         allow_dirty=allow_dirty,
     )
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
+        _print_json(result.as_dict())
     else:
         _render_update(result, check_only)
     if check_only:
@@ -608,7 +616,7 @@ def provision(
                                confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
                                timeout=timeout, on_wait=ui.waiting, **args)
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
+        _print_json(result.as_dict())
         return
     render.render_provision(result)
 
@@ -636,7 +644,7 @@ def preflight(
     result = api.preflight(directory, location=location, restore=restore, purge=purge, timeout=timeout,
                            on_wait=render.waiting, **args)
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
+        _print_json(result.as_dict())
     else:
         render.render_preflight(result)
     if not result.ok:
@@ -671,7 +679,7 @@ def destroy(
     result = api.destroy(directory, location=location, purge=purge, preview=preview, confirm=confirm,
                          principal_id=principal_id or None, timeout=timeout, on_wait=render.waiting, **args)
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
+        _print_json(result.as_dict())
         return
     render.render_destroy(result)
 
@@ -707,7 +715,7 @@ def check(
     from scaffolder.redact import scrub
 
     if as_json:
-        print(scrub(json.dumps(result.as_dict(), indent=2)))
+        _print_json(result.as_dict())
     else:
 
         for finding in result.findings:

@@ -680,3 +680,24 @@ def test_check_reads_are_race_free(repo: Path, outside: Path, swap: str, monkeyp
     data = _read_bytes(repo, target)
     assert swapped["done"]
     assert data is None or SECRET.encode() not in data
+
+
+@pytest.mark.parametrize("command", ["provision", "preflight", "destroy"])
+def test_provisioning_json_is_scrubbed(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--json of the provisioning commands carries ARM operation messages and errors verbatim: a message
+    quoting a key must not reach the log (before: only check's --json was scrubbed)."""
+    from scaffolder.provisioning import api
+
+    class Result:
+        ok = True
+
+        def as_dict(self) -> dict[str, object]:
+            return {"operations": [{"message": f"conflict: AccountKey={SECRET};EndpointSuffix=x"}],
+                    "error": f"Bearer {SECRET}"}
+
+    monkeypatch.setattr(api, command, lambda *a, **k: Result())
+    monkeypatch.delenv("SCAFFOLDER_STANDARDS", raising=False)
+    code, out = run(command, str(tmp_path), "-s", "00000000-0000-0000-0000-000000000000", "-g", "rg",
+                    *([] if command == "preflight" else ["--yes"]), "--json")
+    assert code == 0, out
+    assert SECRET not in out and "AccountKey=***" in out
