@@ -701,3 +701,14 @@ def test_provisioning_json_is_scrubbed(command: str, tmp_path: Path, monkeypatch
                     *([] if command == "preflight" else ["--yes"]), "--json")
     assert code == 0, out
     assert SECRET not in out and "AccountKey=***" in out
+
+
+def test_preflight_text_output_is_scrubbed(capsys: pytest.CaptureFixture[str]) -> None:
+    """The text form of preflight prints each check's message (ARM's or the credential's words) as is."""
+    from scaffolder.provisioning.preflight import Check, PreflightResult
+    from scaffolder.provisioning.render import render_preflight
+
+    render_preflight(PreflightResult(checks=[Check("credential", "fail", f"token request said client_secret={SECRET}",
+                                                   fix=f"use AccountKey={SECRET}")]))
+    err = capsys.readouterr().err
+    assert SECRET not in err and "client_secret=***" in err

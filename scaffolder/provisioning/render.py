@@ -28,7 +28,10 @@ def _short_type(resource_type: str) -> str:
 
 
 def _err(text: str, stream: TextIO | None = None) -> None:
-    print(text, file=stream or sys.stderr)
+    # Check messages quote what ARM and the credential said: scrubbed like the CLI's own messages.
+    from scaffolder.redact import scrub
+
+    print(scrub(text), file=stream or sys.stderr)
 
 
 def plan_lines(changes: list[Change]) -> list[str]:
