@@ -28,6 +28,20 @@ Waiting = Callable[[str, float], None]
 # Output names whose values are credentials or carry one: written to .azure/<env>/.env (as azd does) but
 # never printed by --json.
 SECRET_OUTPUT = re.compile(r"CONNECTION_STRING|KEY|SECRET|PASSWORD|TOKEN", re.IGNORECASE)
+# Values that carry a credential whatever the output is called: storage/Service Bus/Event Hubs connection
+# strings, SQL/ADO passwords, SAS tokens and Application Insights connection strings.
+SECRET_VALUE = re.compile(
+    r"AccountKey=|SharedAccessKey=|SharedAccessSignature|Password=|Pwd=|[?&]sig=|InstrumentationKey=",
+    re.IGNORECASE,
+)
+
+
+def is_secret(name: str, value: str, secret_values: frozenset[str] = frozenset()) -> bool:
+    """Whether an output must not be shown: by its name, by what its value looks like, or because it
+    carries the value of a `@secure()` parameter."""
+    return bool(
+        SECRET_OUTPUT.search(name) or SECRET_VALUE.search(value) or any(v in value for v in secret_values)
+    )
 
 
 @dataclass
@@ -44,6 +58,13 @@ class ProvisionResult:
     # Resources of this environment (azd-env-name tag) in the group that infra/ no longer declares:
     # reported by --preview, never deleted.
     removed: list[str] = field(default_factory=list)
+    # `@secure()` outputs: ARM keeps no value for them, so they are neither returned nor written to .env.
+    secure_outputs: frozenset[str] = frozenset()
+    secret_values: frozenset[str] = frozenset()
+
+    def shown_outputs(self) -> dict[str, str]:
+        """The outputs safe to print: endpoints and names, never a credential."""
+        return {k: v for k, v in self.outputs.items() if not is_secret(k, v, self.secret_values)}
 
     @property
     def writes(self) -> int:
@@ -52,7 +73,7 @@ class ProvisionResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form: outputs hold endpoints and names; connection strings and keys are left out."""
-        shown = {k: v for k, v in self.outputs.items() if not SECRET_OUTPUT.search(k)}
+        shown = self.shown_outputs()
         return {
             "subscription_id": self.target.subscription_id,
             "resource_group": self.target.resource_group,
@@ -63,7 +84,7 @@ class ProvisionResult:
             "removed": self.removed,
             "preflight": self.preflight.as_dict() if self.preflight else None,
             "outputs": shown,
-            "outputs_withheld": sorted(set(self.outputs) - set(shown)),
+            "outputs_withheld": sorted((set(self.outputs) - set(shown)) | self.secure_outputs),
             "env_file": str(self.env_file) if self.env_file else None,
         }
 
@@ -373,6 +394,8 @@ def provision(
         ) from None
     result.applied = True
     result.outputs = outputs(session.plan, states)
+    result.secure_outputs = session.plan.secure_outputs
+    result.secret_values = session.plan.secret_values
     result.env_file = write_env_file(Path(directory), session.plan.target, result.outputs)
     return result
 
@@ -432,6 +455,8 @@ def outputs(plan: ResourcePlan, states: Mapping[str, Mapping[str, Any]]) -> dict
         "AZURE_RESOURCE_GROUP": target.resource_group,
     }
     for name, value in plan.outputs.items():
+        if name in plan.secure_outputs:
+            continue  # ARM returns no value for a @secure() output; azd leaves it out of .env too
         try:
             out[name] = _env_value(resolve(value, states))
         except (KeyError, IndexError, TypeError):

@@ -15,10 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffolder.errors import ProvisionError
+from scaffolder.errors import ParameterError, ProvisionError
 from scaffolder.provisioning import registry
 from scaffolder.provisioning.bicepfn import guid, unique_string
-from scaffolder.validate._deploy import Deferred, Deployed, Runtime, Scope, UnsupportedBicep, evaluate
+from scaffolder.validate._deploy import (
+    Deferred,
+    Deployed,
+    InvalidParameter,
+    Runtime,
+    Scope,
+    UnsupportedBicep,
+    evaluate,
+)
 
 RESOURCE_GROUP = "resourceGroup"
 RG_TYPE = "Microsoft.Resources/resourceGroups"
@@ -114,6 +122,9 @@ class ResourcePlan:
     resources: tuple[PlannedResource, ...]
     outputs: Mapping[str, Any] = field(default_factory=dict)
     output_types: Mapping[str, str] = field(default_factory=dict)
+    # `@secure()` outputs (never returned, printed or written to .env) and the values of `@secure()` params.
+    secure_outputs: frozenset[str] = frozenset()
+    secret_values: frozenset[str] = frozenset()
 
     def get(self, key: str) -> PlannedResource:
         """The planned resource with this key."""
@@ -183,6 +194,12 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
     scope = Scope(target.subscription_id, target.resource_group, target.location)
     try:
         evaluated = evaluate(Path(directory), scope, target.azd_env(), {"restoreSoftDeleted": target.restore})
+    except InvalidParameter as exc:
+        raise ParameterError(
+            f"{exc.where}: {exc.construct}; nothing was written",
+            hint="fix the value in infra/main.parameters.json (or the module call) to fit the declaration",
+            code="InvalidTemplate",
+        ) from None
     except UnsupportedBicep as exc:
         raise ProvisionError(
             f"{exc.where}: scaffolder cannot evaluate {exc.construct}; nothing was written",
@@ -257,7 +274,14 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
             )
         )
     outputs = {k: _convert(v, key_of) for k, v in evaluated.outputs.items()}
-    return ResourcePlan(target, tuple(_dependency_order(planned)), outputs, dict(evaluated.output_types))
+    return ResourcePlan(
+        target,
+        tuple(_dependency_order(planned)),
+        outputs,
+        dict(evaluated.output_types),
+        evaluated.secure_outputs,
+        evaluated.secret_values,
+    )
 
 
 def _refs(*values: Any) -> list[Ref]:

@@ -188,8 +188,10 @@ def render_provision(result: ProvisionResult) -> None:
         _err("purged the soft-deleted Foundry account first")
     if result.env_file is not None:
         _err(f"outputs written to {result.env_file}")
+    shown = result.shown_outputs()
     for key in ("AZURE_OPENAI_ENDPOINT", "AZURE_AI_PROJECT_ENDPOINT", "AZURE_AI_MODEL_DEPLOYMENT"):
-        _err(f"  {key}={result.outputs.get(key, '')}")
+        if key in shown:
+            _err(f"  {key}={shown[key]}")
 
 
 def destroy_prompt(*, assume_yes: bool, interactive: bool) -> Callable[[list[str]], bool]:

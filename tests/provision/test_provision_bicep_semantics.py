@@ -1,0 +1,110 @@
+"""The evaluated Bicep behaves as ARM would: secure values stay secret, parameters are validated first,
+duplicate ids and unhandled statements are errors, resourceGroup() is the existing group."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator import ArmEmulator
+
+from scaffolder.errors import ParameterError, ProvisionError
+from scaffolder.provisioning.api import is_secret, provision
+
+SECURE = """
+@secure()
+param dbPassword string = 'hunter2-default'
+
+@secure()
+output DB_CONN string = 'Server=x;Password=${dbPassword}'
+output STORAGE_CONN string = 'AccountKey=abc${dbPassword}'
+output MESSAGE string = 'the password is ${dbPassword}'
+output PLAIN_SAS string = 'https://x.blob.core.windows.net/c?sv=2024&sig=abcdef'
+"""
+
+
+def _append(repo: Path, text: str, file: str = "main.bicep") -> None:
+    path = repo / "infra" / file
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def _set_param(repo: Path, name: str, value: object) -> None:
+    path = repo / "infra" / "main.parameters.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["parameters"][name] = {"value": value}
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def test_secure_outputs_and_secret_values_are_never_returned_printed_or_written(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    _append(repo, SECURE)
+    result = provision(repo, **kw)
+    doc = json.dumps(result.as_dict())
+    assert "hunter2" not in doc
+    assert "sig=abcdef" not in doc
+    withheld = result.as_dict()["outputs_withheld"]
+    assert {"DB_CONN", "STORAGE_CONN", "MESSAGE", "PLAIN_SAS"} <= set(withheld)
+    assert "DB_CONN" not in result.outputs  # ARM keeps no value for a @secure() output
+    env_file = result.env_file.read_text(encoding="utf-8") if result.env_file else ""
+    assert "DB_CONN" not in env_file  # azd leaves secure outputs out of .env (Azure/azure-dev#5477)
+    assert 'STORAGE_CONN="AccountKey=abchunter2-default"' in env_file  # a plain output, as azd writes it
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ENDPOINT", "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zm9v;EndpointSuffix=core.windows.net"),
+        ("ENDPOINT", "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=abc"),
+        ("ENDPOINT", "Server=tcp:x;User ID=u;Password=p"),
+        ("ENDPOINT", "https://x.blob.core.windows.net/c?sv=1&sig=abc"),
+        ("ENDPOINT", "InstrumentationKey=0000;IngestionEndpoint=https://x"),
+        ("DB_PASSWORD", "anything"),
+    ],
+)
+def test_secrets_are_recognised_by_value_as_well_as_by_name(name: str, value: str) -> None:
+    assert is_secret(name, value)
+
+
+def test_plain_outputs_are_shown() -> None:
+    assert not is_secret("AZURE_OPENAI_ENDPOINT", "https://x.openai.azure.com/")
+    assert not is_secret("URL", "https://x/?signature=no", frozenset({"hunter2"}))
+    assert is_secret("URL", "https://x/?p=hunter2", frozenset({"hunter2"}))
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "message"),
+    [
+        ("networkPosture", "private", r"'private' is not an @allowed value of networkPosture"),
+        ("logRetentionInDays", 5, r"logRetentionInDays needs a value >= 30, got 5"),
+        ("logRetentionInDays", 5000, r"logRetentionInDays needs a value <= 730"),
+        ("logRetentionInDays", "5000", r"logRetentionInDays expects int, got string"),
+    ],
+)
+def test_a_parameter_its_declaration_rejects_stops_before_any_request(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any], param: str, value: object, message: str
+) -> None:
+    _set_param(repo, param, value)
+    arm.reset_log()
+    with pytest.raises(ParameterError) as err:
+        provision(repo, **kw)
+    assert err.value.exit_code == 2
+    assert re.search(r"^infra/main\.bicep:\d+: parameter " + message, str(err.value)), str(err.value)
+    assert "nothing was written" in str(err.value)
+    assert arm.writes() == 0
+
+
+def test_a_module_parameter_out_of_bounds_names_the_module_file(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    (repo / "infra" / "modules" / "tagged.bicep").write_text(
+        "@minLength(3)\n@maxLength(5)\nparam label string\n\noutput label string = label\n", encoding="utf-8"
+    )
+    _append(repo, "\nmodule tagged 'modules/tagged.bicep' = {\n  name: 'tagged'\n  params: {\n    label: 'ab'\n  }\n}\n")
+    arm.reset_log()
+    with pytest.raises(ParameterError, match=r"modules/tagged\.bicep:3: parameter label needs length >= 3, got 2"):
+        provision(repo, **kw)
+    assert arm.writes() == 0
