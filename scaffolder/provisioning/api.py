@@ -18,7 +18,14 @@ from scaffolder.errors import CredentialError, PreflightError, ProvisionError, P
 from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for, token_object_id
 from scaffolder.provisioning.engine import Change, Engine, Event, Workers
 from scaffolder.provisioning.faults import DEFAULT_TIMEOUT, Control, RetryPolicy, with_retries
-from scaffolder.provisioning.plan import RESOURCE_GROUP, ResourcePlan, Target, plan_from_bicep, resolve
+from scaffolder.provisioning.plan import (
+    RESOURCE_GROUP,
+    ResourcePlan,
+    Target,
+    plan_from_bicep,
+    resolve,
+    resource_group_resource,
+)
 from scaffolder.provisioning.preflight import ACCOUNT_TYPE, PreflightResult, run_checks
 from scaffolder.spec import ProjectSpec, load_answers
 from scaffolder.standards import LoadedStandards, enforce
@@ -233,11 +240,22 @@ def _open(
         principal_type=opts.principal_type or spec.principal_type,
         restore=restore,
     )
+    # Evaluated before any request, so an unsupported construct or a bad parameter writes (and reads) nothing.
     plan = plan_from_bicep(directory, target)
     control = Control(timeout=timeout, on_wait=opts.on_wait)
     arm = Arm(conn, control)
     policy = opts.retry or RetryPolicy()
+    group = resource_group_resource(target)
+    group_state = with_retries(
+        lambda: arm.get(group, target.resource_group), policy, f"reading {RESOURCE_GROUP}", control
+    )
+    if group_state is not None:
+        where = normalize_region(str(group_state.get("location", "")))
+        if where and where != target.location:
+            # resourceGroup().location is the existing group's location, as in ARM and azd.
+            plan = plan_from_bicep(directory, target, where)
     engine = Engine(plan, arm, retry=policy, on_event=on_event, control=control)
+    engine.prefetched[RESOURCE_GROUP] = group_state
     return _Session(spec, plan, arm, engine, policy, control)
 
 

@@ -152,6 +152,9 @@ class Engine:
     control: Control = field(default_factory=Control)
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
+    # States read before planning (the resource group), used by the survey instead of a second GET.
+    prefetched: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    _written_ids: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _emit(self, event: Event) -> None:
@@ -182,7 +185,10 @@ class Engine:
             return Change(res.key, res.type, name, "create", (waits,), deferred=True)
         name, body = resolved
         label = self._label(res, name)
-        state = with_retries(lambda: self.arm.get(res, name), self.retry, f"reading {label}", self.control)
+        if res.key in self.prefetched:
+            state = self.prefetched.pop(res.key)
+        else:
+            state = with_retries(lambda: self.arm.get(res, name), self.retry, f"reading {label}", self.control)
         if state is None and res.type == "Microsoft.Authorization/roleAssignments":
             # The same grant under another name (made by hand or by another tool) counts as done.
             state = with_retries(
@@ -241,6 +247,16 @@ class Engine:
         resolved = self._resolved(res)
         assert resolved is not None, f"{res.key}: dependencies applied but references unresolved"
         name, body = resolved
+        rid = res.id_for(name).lower()
+        with self._lock:
+            other = self._written_ids.setdefault(rid, res.key)
+        if other != res.key:
+            # Names known only at run time turned out equal: ARM would reject the template as a duplicate.
+            raise ProvisionError(
+                f"{res.where or res.key}: {res.id_for(name)} is also declared as {other}",
+                hint="give each resource its own name",
+                code="InvalidTemplate",
+            )
         label = self._label(res, name)
         if change.action == "update" and "properties.restore" in res.write_only:
             # restore applies to creating over a soft-deleted account; an existing one is just updated.

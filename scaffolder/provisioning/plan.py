@@ -189,9 +189,26 @@ def _mentions(value: Any, ids: Mapping[str, str]) -> set[str]:
     return out
 
 
-def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
-    """The pure plan: what the repo's infra/main.bicep deploys for this target."""
-    scope = Scope(target.subscription_id, target.resource_group, target.location)
+def resource_group_resource(target: Target) -> PlannedResource:
+    """The target resource group: created in the target's location when missing, adopted as it is otherwise."""
+    return PlannedResource(
+        key=RESOURCE_GROUP,
+        type=RG_TYPE,
+        api_version=registry.resource_types()[RG_TYPE.lower()].api_version,
+        parent_id=f"/subscriptions/{target.subscription_id}",
+        name=target.resource_group,
+        body={"location": target.location, "tags": {"azd-env-name": target.environment}},
+        adopt_existing=True,
+    )
+
+
+def plan_from_bicep(directory: Path | str, target: Target, group_location: str | None = None) -> ResourcePlan:
+    """The pure plan: what the repo's infra/main.bicep deploys for this target.
+
+    `group_location` is the location of the resource group when it already exists: `resourceGroup().location`
+    is that group's location in ARM, not the location asked for (which only applies when the group is created).
+    """
+    scope = Scope(target.subscription_id, target.resource_group, group_location or target.location)
     try:
         evaluated = evaluate(Path(directory), scope, target.azd_env(), {"restoreSoftDeleted": target.restore})
     except InvalidParameter as exc:
@@ -208,9 +225,19 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
         ) from None
     deployed = evaluated.resources
     key_of: dict[str, str] = {}
+    where_of: dict[str, str] = {}
     for res in deployed:
         if isinstance(res.name, str):
-            key_of.setdefault(res.id_for(res.name).lower(), res.key)
+            rid = res.id_for(res.name).lower()
+            if rid in key_of:
+                # ARM rejects a template that defines one resource twice; the plan would ping-pong between them.
+                raise ProvisionError(
+                    f"{res.where}: {res.id_for(res.name)} is already declared at {where_of[rid]}; nothing was written",
+                    hint="give each resource its own name, or remove one of the declarations",
+                    code="InvalidTemplate",
+                )
+            key_of[rid] = res.key
+            where_of[rid] = res.where
     reads: list[PlannedResource] = []
     for rid, (rtype, api_version, where) in evaluated.reads.items():
         if rid.lower() not in key_of:
@@ -225,15 +252,7 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
             )
     ids = {rid: key for rid, key in key_of.items()}
     key_of[target.resource_group_id.lower()] = RESOURCE_GROUP  # the parent of top-level resources
-    rg = PlannedResource(
-        key=RESOURCE_GROUP,
-        type=RG_TYPE,
-        api_version=registry.resource_types()[RG_TYPE.lower()].api_version,
-        parent_id=f"/subscriptions/{target.subscription_id}",
-        name=target.resource_group,
-        body={"location": target.location, "tags": {"azd-env-name": target.environment}},
-        adopt_existing=True,
-    )
+    rg = resource_group_resource(target)
     planned: list[PlannedResource] = [rg, *reads]
     last_in_batch: dict[str, str] = {}
     last_under_parent: dict[str, str] = {}

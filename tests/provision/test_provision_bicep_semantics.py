@@ -108,3 +108,44 @@ def test_a_module_parameter_out_of_bounds_names_the_module_file(
     with pytest.raises(ParameterError, match=r"modules/tagged\.bicep:3: parameter label needs length >= 3, got 2"):
         provision(repo, **kw)
     assert arm.writes() == 0
+
+
+DUPLICATE = """
+resource sa 'Microsoft.Storage/storageAccounts@2025-06-01' = {
+  name: 'stdup${resourceToken}'
+  location: location
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+}
+
+resource sb 'Microsoft.Storage/storageAccounts@2025-06-01' = {
+  name: 'stdup${resourceToken}'
+  location: location
+  kind: 'StorageV2'
+  sku: { name: 'Standard_GRS' }
+}
+"""
+
+
+def test_two_declarations_of_one_resource_id_are_an_error(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    _append(repo, DUPLICATE)
+    arm.reset_log()
+    with pytest.raises(ProvisionError, match=r"infra/main\.bicep:\d+: .*stdup.* is already declared at infra/main"):
+        provision(repo, **kw)
+    assert arm.writes() == 0
+
+
+def test_resource_group_location_is_the_existing_groups(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    from emulator import FakeCredential
+
+    from scaffolder.provisioning.arm import Arm, Connection
+    from scaffolder.provisioning.faults import Control
+    from scaffolder.provisioning.plan import Target, resource_group_resource
+
+    target = Target(arm.subscription_id, kw["resource_group"], "westus", kw["environment"])
+    conn = Connection(FakeCredential(), arm.subscription_id, arm.url, arm.ca_path, 0)
+    Arm(conn, Control()).put(resource_group_resource(target), target.resource_group, {"location": "westus"})
+    _append(repo, "\noutput GROUP_LOCATION string = resourceGroup().location\n")
+    result = provision(repo, **kw)
+    assert result.outputs["GROUP_LOCATION"] == "westus"
+    assert arm.writes() > 0
