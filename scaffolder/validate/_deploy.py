@@ -370,6 +370,10 @@ class Deployment:
     def _instance(self, file: BicepFile, label: str, params: Mapping[str, Value]) -> _Instance:
         if file.target_scope not in (None, "resourceGroup"):
             raise UnsupportedBicep(f"{file.name}:1", f"targetScope '{file.target_scope}'")
+        if file.unhandled:
+            node = file.unhandled[0]
+            statement = text(node).split("\n", 1)[0].strip()[:60]
+            raise UnsupportedBicep(_where(file, node), f"the statement `{statement}`")
         evaluator = ConcreteEvaluator(self, label, file, params)
         inst = _Instance(file, label, evaluator)
         self._instances[id(evaluator)] = inst

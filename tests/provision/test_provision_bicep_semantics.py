@@ -149,3 +149,25 @@ def test_resource_group_location_is_the_existing_groups(arm: ArmEmulator, repo: 
     result = provision(repo, **kw)
     assert result.outputs["GROUP_LOCATION"] == "westus"
     assert arm.writes() > 0
+
+
+def _plan(repo: Path) -> Any:
+    from scaffolder.provisioning.plan import Target, plan_from_bicep
+
+    return plan_from_bicep(repo, Target("00000000-0000-0000-0000-000000000000", "rg-x", "eastus2", "dev"))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["import { foo } from 'modules/types.bicep'", "import * as types from 'modules/missing.bicep'"],
+)
+def test_a_statement_the_evaluator_does_not_follow_is_an_error(repo: Path, statement: str) -> None:
+    main = repo / "infra" / "main.bicep"
+    main.write_text(statement + "\n" + main.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(ProvisionError, match=r"infra/main\.bicep:1: scaffolder cannot evaluate the statement `import"):
+        _plan(repo)
+
+
+def test_object_members_are_found_case_insensitively_as_in_arm(repo: Path) -> None:
+    _append(repo, "\nvar shapes = {\n  Account: 'acct'\n}\noutput SHAPE string = shapes.account\n")
+    assert _plan(repo).outputs["SHAPE"] == "acct"
