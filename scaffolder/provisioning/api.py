@@ -256,6 +256,7 @@ def _open(
             plan = plan_from_bicep(directory, target, where)
     engine = Engine(plan, arm, retry=policy, on_event=on_event, control=control)
     engine.prefetched[RESOURCE_GROUP] = group_state
+    engine.sent = load_sent(Path(directory), target)
     return _Session(spec, plan, arm, engine, policy, control)
 
 
@@ -403,6 +404,7 @@ def provision(
     try:
         states = session.engine.apply(changes) if pending else dict(session.engine.states)
     except KeyboardInterrupt:
+        save_sent(Path(directory), session.plan.target, session.engine.sent)
         session.control.cancelled.set()
         written = sum(1 for c in pending if c.key in session.engine.states and c.key not in _before(changes))
         raise ProvisionInterrupted(
@@ -410,6 +412,10 @@ def provision(
             "a write in flight may still complete in Azure",
             hint="re-run the same command to finish: it reads what exists and writes only what is missing",
         ) from None
+    except BaseException:
+        save_sent(Path(directory), session.plan.target, session.engine.sent)  # what did get written
+        raise
+    save_sent(Path(directory), session.plan.target, session.engine.sent)
     result.applied = True
     result.outputs = outputs(session.plan, states)
     result.secure_outputs = session.plan.secure_outputs
@@ -503,6 +509,35 @@ def _parse_env(text: str) -> dict[str, str]:
             value = re.sub(r"\\(.)", lambda m: _UNESCAPES.get(m.group(1), m.group(1)), value[1:-1], flags=re.S)
         out[key.strip()] = value
     return out
+
+
+SENT_FILE = "provision-state.json"
+
+
+def load_sent(directory: Path, target: Target) -> dict[str, dict[str, Any]]:
+    """What the last run sent and which paths ARM normalised (empty when unknown or unreadable)."""
+    path = directory / ".azure" / target.environment / SENT_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}  # a cache: without it a re-run compares as before and may write once more
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+
+def save_sent(directory: Path, target: Target, sent: Mapping[str, Mapping[str, Any]]) -> None:
+    """Keep body digests and normalised paths (never a body: it may hold a secret) in .azure/<env>/."""
+    if not sent:
+        return
+    env_dir = directory / ".azure" / target.environment
+    env_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".state.", dir=env_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            json.dump(dict(sorted(sent.items())), fh, indent=1, sort_keys=True)
+        Path(tmp).replace(env_dir / SENT_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -> Path:

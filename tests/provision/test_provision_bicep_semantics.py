@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from emulator import ArmEmulator
+from emulator import schema as bicep_types
 
 from scaffolder.errors import ParameterError, ProvisionError
 from scaffolder.provisioning.api import is_secret, provision
@@ -171,3 +172,79 @@ def test_a_statement_the_evaluator_does_not_follow_is_an_error(repo: Path, state
 def test_object_members_are_found_case_insensitively_as_in_arm(repo: Path) -> None:
     _append(repo, "\nvar shapes = {\n  Account: 'acct'\n}\noutput SHAPE string = shapes.account\n")
     assert _plan(repo).outputs["SHAPE"] == "acct"
+
+
+NORMALISED = """
+resource normalised 'Microsoft.Storage/storageAccounts@2025-06-01' = {
+  name: 'stn${resourceToken}'
+  location: 'East US 2'
+  kind: 'StorageV2'
+  sku: {
+    name: 'standard_lrs'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+  }
+}
+"""
+
+
+def _like_arm(resource: dict[str, Any]) -> None:
+    """What a resource provider does to a body: canonical region and enum casing, a value it never returns."""
+    resource["location"] = "".join(str(resource["location"]).split()).lower()
+    resource["sku"]["name"] = "Standard_LRS"
+    props = resource["properties"]
+    props["accessTier"] = str(props.get("accessTier", "")).capitalize()
+    props.pop("allowSharedKeyAccess", None)  # stands in for a write-only value (a Key Vault secret's value)
+
+
+@pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types for the storage type data")
+def test_rerun_writes_nothing_when_arm_normalises_or_withholds_values(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    arm.normalisers["microsoft.storage/storageaccounts"] = _like_arm
+    _append(repo, NORMALISED)
+    provision(repo, **kw)
+    arm.reset_log()
+    again = provision(repo, **kw)
+    assert [c.key for c in again.changes if c.action != "unchanged"] == []
+    assert arm.writes() == 0
+    # A real edit of a normalised property is still applied.
+    main = repo / "infra" / "main.bicep"
+    main.write_text(main.read_text(encoding="utf-8").replace("accessTier: 'Hot'", "accessTier: 'Cool'"))
+    preview = provision(repo, preview=True, **kw)
+    assert [(c.type, c.action) for c in preview.changes if c.action != "unchanged"] == [
+        ("Microsoft.Storage/storageAccounts", "update")
+    ]
+
+
+def test_state_file_holds_digests_never_bodies(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    _append(repo, "\n@secure()\nparam tagSecret string = 'hunter2-default'\n")
+    provision(repo, **kw)
+    state = (repo / ".azure" / kw["environment"] / "provision-state.json").read_text(encoding="utf-8")
+    assert "hunter2" not in state
+    assert '"normalised"' in state
+
+
+@pytest.mark.parametrize(
+    ("desired", "actual"),
+    [
+        ({"location": "East US 2"}, {"location": "eastus2"}),
+        ({"sku": {"name": "standard_lrs"}}, {"sku": {"name": "Standard_LRS"}}),
+        ({"properties": {"accessTier": "hot"}}, {"properties": {"accessTier": "Hot"}}),
+    ],
+)
+def test_arm_normalised_spellings_are_no_difference(desired: dict[str, Any], actual: dict[str, Any]) -> None:
+    from scaffolder.provisioning.engine import diff
+
+    assert diff(desired, actual) == []
+
+
+def test_case_matters_outside_enum_like_tokens() -> None:
+    from scaffolder.provisioning.engine import diff
+
+    assert diff({"tags": {"a": "X"}}, {"tags": {"a": "x"}}) == ["tags"]
+    assert diff({"properties": {"text": "Hello world"}}, {"properties": {"text": "hello world"}}) == [
+        "properties.text"
+    ]
