@@ -417,6 +417,13 @@ def provision(
         raise
     save_sent(Path(directory), session.plan.target, session.engine.sent)
     result.applied = True
+    # The applied result names what was written: run-time names (role assignments) resolved, ids included.
+    result.changes = [
+        dataclasses.replace(c, name=str(states[c.key].get("name") or c.name), id=states[c.key].get("id"))
+        if isinstance(states.get(c.key), Mapping)
+        else c
+        for c in changes
+    ]
     result.outputs = outputs(session.plan, states)
     result.secure_outputs = session.plan.secure_outputs
     result.secret_values = session.plan.secret_values

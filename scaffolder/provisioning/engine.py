@@ -89,11 +89,15 @@ class Change:
     state: dict[str, Any] | None = None
     # Not read yet: a resource it needs does not exist, so it is looked at again right before writing.
     deferred: bool = False
+    # Keys of the resources a deferred change waits for (dependency notes, apart from property differences).
+    after: tuple[str, ...] = ()
+    # The ARM id once applied (names known only at run time are resolved by then).
+    id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (no resource state: it can hold endpoints but never secrets, yet it is noise)."""
-        fields = ("key", "type", "name", "action", "differences", "deferred")
-        return {f: list(self.differences) if f == "differences" else getattr(self, f) for f in fields}
+        fields = ("key", "type", "name", "id", "action", "differences", "after", "deferred")
+        return {f: list(v) if isinstance(v := getattr(self, f), tuple) else v for f in fields}
 
 
 @dataclass(frozen=True)
@@ -202,8 +206,7 @@ class Engine:
         if resolved is None:
             # A parent, scope or referenced resource does not exist yet: nothing to read until it does.
             name = res.name if isinstance(res.name, str) else None
-            waits = f"after {', '.join(missing) or 'its references'}"
-            return Change(res.key, res.type, name, "create", (waits,), deferred=True)
+            return Change(res.key, res.type, name, "create", (), deferred=True, after=tuple(sorted(missing)))
         name, body = resolved
         label = self._label(res, name)
         if res.key in self.prefetched:

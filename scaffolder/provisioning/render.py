@@ -37,6 +37,8 @@ def plan_lines(changes: list[Change]) -> list[str]:
     for c in changes:
         name = c.name or "(guid of scope, principal and role)"
         diff = f"  ({', '.join(c.differences)})" if c.differences and c.action != "unchanged" else ""
+        if c.deferred:
+            diff += f"  (after {', '.join(c.after) or 'its references'})"
         lines.append(f"  {SYMBOLS[c.action]} {c.action:<9} {_short_type(c.type):<42} {name}{diff}")
     counts = {a: sum(1 for c in changes if c.action == a) for a in SYMBOLS}
     lines.append(f"plan: {counts['create']} to create, {counts['update']} to update, {counts['unchanged']} unchanged")

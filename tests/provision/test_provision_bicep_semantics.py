@@ -248,3 +248,19 @@ def test_case_matters_outside_enum_like_tokens() -> None:
     assert diff({"properties": {"text": "Hello world"}}, {"properties": {"text": "hello world"}}) == [
         "properties.text"
     ]
+
+
+def test_json_after_apply_names_every_write_and_keeps_dependencies_apart(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    preview = provision(repo, preview=True, **kw).as_dict()
+    waiting = [c for c in preview["changes"] if c["deferred"]]
+    assert waiting, "a fresh group: resources under it wait for their parents"
+    for change in waiting:
+        assert change["differences"] == [] and change["after"], change
+    applied = provision(repo, **kw).as_dict()
+    for change in applied["changes"]:
+        assert change["name"], change
+        assert change["id"] and change["id"].lower().endswith(change["name"].lower()), change
+    roles = [c for c in applied["changes"] if c["type"] == "Microsoft.Authorization/roleAssignments"]
+    assert roles and all(re.fullmatch(r"[0-9a-f-]{36}", c["name"]) for c in roles)
