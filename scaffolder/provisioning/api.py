@@ -44,8 +44,7 @@ SECRET_VALUE = re.compile(
 
 
 def is_secret(name: str, value: str, secret_values: frozenset[str] = frozenset()) -> bool:
-    """Whether an output must not be shown: by its name, by what its value looks like, or because it
-    carries the value of a `@secure()` parameter."""
+    """Whether an output must not be shown: by name, by the look of its value, or carrying a secure param."""
     return bool(
         SECRET_OUTPUT.search(name) or SECRET_VALUE.search(value) or any(v in value for v in secret_values)
     )

@@ -385,8 +385,10 @@ class Deployment:
         return inst
 
     def _bind(self, inst: _Instance) -> None:
-        """Check every parameter's value against its declaration before anything is planned, as ARM's
-        template validation does: a wrong value is an error, never a silently different deployment."""
+        """Check every parameter's value against its declaration before anything is planned.
+
+        As ARM's template validation does: a wrong value is an error, never a silently different deployment.
+        """
         ev = inst.evaluator
         for name, decl in inst.file.params.items():
             value = ev.param(name)

@@ -104,7 +104,9 @@ def test_a_module_parameter_out_of_bounds_names_the_module_file(
     (repo / "infra" / "modules" / "tagged.bicep").write_text(
         "@minLength(3)\n@maxLength(5)\nparam label string\n\noutput label string = label\n", encoding="utf-8"
     )
-    _append(repo, "\nmodule tagged 'modules/tagged.bicep' = {\n  name: 'tagged'\n  params: {\n    label: 'ab'\n  }\n}\n")
+    _append(
+        repo, "\nmodule tagged 'modules/tagged.bicep' = {\n  name: 'tagged'\n  params: {\n    label: 'ab'\n  }\n}\n"
+    )
     arm.reset_log()
     with pytest.raises(ParameterError, match=r"modules/tagged\.bicep:3: parameter label needs length >= 3, got 2"):
         provision(repo, **kw)
