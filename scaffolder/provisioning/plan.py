@@ -17,7 +17,6 @@ from typing import Any
 
 from scaffolder.errors import ParameterError, ProvisionError
 from scaffolder.provisioning import registry
-from scaffolder.provisioning.bicepfn import guid, unique_string
 from scaffolder.validate._deploy import (
     Deferred,
     Deployed,
@@ -27,6 +26,7 @@ from scaffolder.validate._deploy import (
     UnsupportedBicep,
     evaluate,
 )
+from scaffolder.validate.bicepfn import guid, unique_string
 
 RESOURCE_GROUP = "resourceGroup"
 RG_TYPE = "Microsoft.Resources/resourceGroups"

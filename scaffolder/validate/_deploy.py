@@ -17,7 +17,6 @@ from pathlib import Path
 
 import tree_sitter as ts
 
-from scaffolder.provisioning.bicepfn import guid, unique_string
 from scaffolder.validate._eval import (
     BUILTINS,
     Alt,
@@ -47,6 +46,7 @@ from scaffolder.validate._model import (
     text,
 )
 from scaffolder.validate._project import AZD_VAR, Project, load_project
+from scaffolder.validate.bicepfn import guid, unique_string
 
 # Members of a resource symbol known before it exists; every other member is a runtime value.
 STATIC_MEMBERS = ("id", "name", "type", "apiVersion")

@@ -18,7 +18,6 @@ from typing import Literal
 
 import tree_sitter as ts
 
-from scaffolder.provisioning.bicepfn import guid, unique_string
 from scaffolder.validate._model import (
     BicepFile,
     Decl,
@@ -34,6 +33,7 @@ from scaffolder.validate._model import (
     string_value,
     text,
 )
+from scaffolder.validate.bicepfn import guid, unique_string
 
 Kind = Literal["string", "int", "bool", "array", "object", "null", "any"]
 Scalar = str | int | bool | None

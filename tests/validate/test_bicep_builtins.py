@@ -90,3 +90,16 @@ def test_builtin_matches_the_documented_example(name: str, args: list[object], e
 def test_builtin_gives_no_value_where_arm_fails_or_formats_differently(name: str, args: list[object]) -> None:
     result = BUILTINS[name]([from_json(a, (0, 0)) for a in args])
     assert not is_known(result), to_plain(result)
+
+
+def test_validate_does_not_pull_in_provisioning() -> None:
+    """`check` runs the evaluator without the provisioning package (layering: provisioning uses validate)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scaffolder.validate, scaffolder.validate._deploy, scaffolder.validate._eval; "
+        "print(sorted(m for m in sys.modules if m.startswith('scaffolder.provisioning')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
