@@ -122,3 +122,19 @@ def test_write_permission_is_derived_except_for_the_resource_group() -> None:
         if entry.type != "Microsoft.Resources/resourceGroups":
             expected = f"{entry.type}/write"
         assert entry.write_permission == expected
+
+
+def test_library_code_does_not_print() -> None:
+    """provisioning/ and validate/ return data and take callbacks; only the CLI side renders."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "scaffolder"
+    offenders = []
+    for path in [*(root / "provisioning").rglob("*.py"), *(root / "validate").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rich"):
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []

@@ -1,4 +1,4 @@
-"""Terminal rendering for provision/preflight/destroy: rich on a TTY, plain lines otherwise (stderr).
+"""CLI-side rendering for provision/preflight/destroy: rich on a TTY, plain lines otherwise (stderr).
 
 Nothing here prints a token or credential: only resource names, actions, property paths and outputs.
 """
