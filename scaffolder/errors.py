@@ -113,3 +113,11 @@ class ToolError(ScaffolderError):
     """An external validation tool (checkov, pycep) is missing or failed to run: not a finding."""
 
     exit_code = 9
+
+
+class DirtyTreeError(ScaffolderError):
+    """`update` found uncommitted changes in the repo's git work tree and --allow-dirty was not given."""
+
+
+class BaseUnavailableError(ScaffolderError):
+    """`update` cannot reconstruct what the recorded tool version generated (the merge base)."""
