@@ -722,8 +722,16 @@ class Evaluator:
             prop = node.child_by_field_name("property")
             if obj is None or prop is None:
                 return ANY
+            if obj.type == "ternary_expression":
+                # The grammar reads `c ? x : a.b` as `(c ? x : a).b`; Bicep binds `.b` to `a` only.
+                name = text(prop)
+                return self._tail_access(obj, lambda v: self.member(v, name, scope, node), scope)
             return self.member(self.eval(obj, scope), text(prop), scope, node)
         if t == "subscript_expression":
+            obj = node.child_by_field_name("object")
+            if obj is not None and obj.type == "ternary_expression":
+                # Same mis-association as above for `c ? x : a[0]`: not guessed at.
+                return Unknown("any", origin="an index after a ternary (add parentheses)")
             return self._subscript(node, scope)
         if t == "call_expression":
             return self._call(node, scope)
@@ -823,6 +831,24 @@ class Evaluator:
         if isinstance(c, Lit) and isinstance(c.value, bool):
             return self.eval(cons if c.value else alt, env)
         return _alt([self.eval(cons, env), self.eval(alt, env)])
+
+    def _tail_access(self, node: ts.Node, access: Callable[[Value], Value], env: Mapping[str, Value]) -> Value:
+        """`c ? x : a.b` as Bicep means it: the access applies to the last alternative only."""
+        cond = node.child_by_field_name("condition")
+        cons = node.child_by_field_name("consequence")
+        alt = node.child_by_field_name("alternative")
+        if cond is None or cons is None or alt is None:
+            return ANY
+
+        def last() -> Value:
+            if alt.type == "ternary_expression":
+                return self._tail_access(alt, access, env)
+            return access(self.eval(alt, env))
+
+        c = self.eval(cond, env)
+        if isinstance(c, Lit) and isinstance(c.value, bool):
+            return self.eval(cons, env) if c.value else last()
+        return _alt([self.eval(cons, env), last()])
 
     def _subscript(self, node: ts.Node, env: Mapping[str, Value]) -> Value:
         obj = node.child_by_field_name("object")

@@ -266,3 +266,16 @@ def test_json_after_apply_names_every_write_and_keeps_dependencies_apart(
         assert change["id"] and change["id"].lower().endswith(change["name"].lower()), change
     roles = [c for c in applied["changes"] if c["type"] == "Microsoft.Authorization/roleAssignments"]
     assert roles and all(re.fullmatch(r"[0-9a-f-]{36}", c["name"]) for c in roles)
+
+
+def test_a_member_after_a_ternary_binds_to_the_last_alternative(repo: Path) -> None:
+    # The tree-sitter grammar reads `c ? x : a.b` as `(c ? x : a).b`; Bicep means `c ? x : (a.b)`.
+    _append(
+        repo,
+        "\nvar pick = {\n  b: 'inner'\n}\nvar whole = {\n  b: 'other'\n}\n"
+        "output OTHER string = length(environmentName) > 100 ? 'x' : pick.b\n"
+        "output FIRST string = length(environmentName) > 0 ? 'first' : pick.b\n",
+    )
+    plan = _plan(repo)
+    assert plan.outputs["OTHER"] == "inner"
+    assert plan.outputs["FIRST"] == "first"
