@@ -603,8 +603,9 @@ def provision(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Create the repo's Azure resources through the Azure SDK, exactly as its infra/ Bicep declares them."""
+    from scaffolder import _render_provision as render
     from scaffolder import standards as team
-    from scaffolder.provisioning import api, render
+    from scaffolder.provisioning import api
 
     found = team.discover(standards)
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
@@ -638,7 +639,8 @@ def preflight(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Check region, models, quota, soft-deleted names and permissions; read-only."""
-    from scaffolder.provisioning import api, render
+    from scaffolder import _render_provision as render
+    from scaffolder.provisioning import api
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     result = api.preflight(directory, location=location, restore=restore, purge=purge, timeout=timeout,
@@ -672,7 +674,8 @@ def destroy(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Delete the repo's Azure resources (reverse order); --purge also frees the Foundry account name."""
-    from scaffolder.provisioning import api, render
+    from scaffolder import _render_provision as render
+    from scaffolder.provisioning import api
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     confirm = render.destroy_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json)

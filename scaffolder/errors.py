@@ -69,6 +69,12 @@ class ProvisionError(ScaffolderError):
         self.code = code
 
 
+class ParameterError(ProvisionError):
+    """A parameter value the Bicep's declaration rejects; found before anything was written."""
+
+    exit_code = 2
+
+
 class PreflightError(ProvisionError):
     """A preflight check failed before anything was written."""
 
