@@ -705,8 +705,8 @@ def test_provisioning_json_is_scrubbed(command: str, tmp_path: Path, monkeypatch
 
 def test_preflight_text_output_is_scrubbed(capsys: pytest.CaptureFixture[str]) -> None:
     """The text form of preflight prints each check's message (ARM's or the credential's words) as is."""
+    from scaffolder._render_provision import render_preflight
     from scaffolder.provisioning.preflight import Check, PreflightResult
-    from scaffolder.provisioning.render import render_preflight
 
     render_preflight(PreflightResult(checks=[Check("credential", "fail", f"token request said client_secret={SECRET}",
                                                    fix=f"use AccountKey={SECRET}")]))
