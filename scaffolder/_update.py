@@ -33,6 +33,7 @@ from scaffolder.errors import BaseUnavailableError, CatalogError, DirtyTreeError
 from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
 from scaffolder.generate._files import template_files
 from scaffolder.generate._plan import PRISTINE_FILE, ROOT_DIR, unpack_pristine
+from scaffolder.generate._write import linked_component
 from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
 from scaffolder.spec import today as spec_today
 from scaffolder.standards import LoadedStandards, enforce
@@ -502,15 +503,15 @@ def _is_text(data: bytes) -> bool:
 
 def _read_ours(directory: Path, rel: str) -> tuple[bytes, int] | None:
     path = directory / rel
-    if path.is_symlink() or not path.is_file():
+    if linked_component(directory, rel) is not None or not path.is_file():
         return None
     return path.read_bytes(), path.stat().st_mode & 0o777
 
 
 def _foreign(directory: Path, rel: str) -> bool:
-    """Something that is not a regular file (a symlink, a directory) sits where the generator writes a file."""
+    """Not a regular file (a symlink, a directory) where the generator writes a file, or behind a linked folder."""
     path = directory / rel
-    return path.is_symlink() or (path.exists() and not path.is_file())
+    return linked_component(directory, rel) is not None or (path.exists() and not path.is_file())
 
 
 @dataclass
@@ -667,6 +668,8 @@ def update(
     write_plan(staged, directory, force=True)
     for rel in merged.deletes:
         path = directory / rel
+        if linked_component(directory, rel) is not None:
+            continue  # a link appeared since the merge was computed: never delete through it
         path.unlink(missing_ok=True)
         parent = path.parent
         while parent != directory and parent.is_dir() and not any(parent.iterdir()):

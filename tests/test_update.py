@@ -355,6 +355,40 @@ def test_user_symlink_where_a_file_is_generated_is_left_alone(tmp_path: Path) ->
     assert {"path": "README.md", "action": "kept-edited"} in result.as_dict()["changes"]
 
 
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_linked_parent_folder_is_never_read_written_or_deleted_through(tmp_path: Path) -> None:
+    repo = generate(tmp_path, "inference")
+    outside = tmp_path / "outside"
+    (repo / "src" / "demo").rename(outside)
+    (repo / "src" / "demo").symlink_to(outside, target_is_directory=True)
+    before = _tree(outside)
+    assert any(k.startswith("state/") for k in before)
+    result = update(repo, {"runtime": "responses"})
+    assert _tree(outside) == before  # nothing written, deleted or created outside the repo
+    actions = {c.path: c.action for c in result.changes}
+    assert actions["src/demo/chat.py"] == "kept-edited"
+    assert all(a == "kept-edited" for p, a in actions.items() if p.startswith("src/demo/"))
+
+
+def test_new_force_refuses_to_write_through_a_linked_folder(tmp_path: Path) -> None:
+    from scaffolder.errors import TargetExistsError
+
+    repo = generate(tmp_path, "inference")
+    outside = tmp_path / "outside"
+    (repo / "infra").rename(outside)
+    (repo / "infra").symlink_to(outside, target_is_directory=True)
+    for f in outside.rglob("*.bicep"):
+        f.write_text("// mine\n")
+    before = _tree(outside)
+    spec, _ = load_answers(repo)
+    with pytest.raises(TargetExistsError, match="symbolic link"):
+        new(spec, repo, force=True)
+    assert _tree(outside) == before
+
+
 # --- older repos and the answers file ---------------------------------------------------------------------------
 
 

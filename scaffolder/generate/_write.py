@@ -24,6 +24,23 @@ class FileAction:
     verb: Verb
 
 
+def linked_component(root: Path, rel: str | os.PathLike[str]) -> Path | None:
+    """The first component of root/rel (below root) that is a symlink, or a non-directory parent; else None.
+
+    Writing, reading or deleting through a linked parent folder would reach outside the repo, so every path
+    component is checked, not only the last one.
+    """
+    parts = Path(rel).parts
+    here = root
+    for i, part in enumerate(parts):
+        here = here / part
+        if here.is_symlink():
+            return here
+        if i < len(parts) - 1 and here.exists() and not here.is_dir():
+            return here
+    return None
+
+
 def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
@@ -44,6 +61,13 @@ def plan_actions(plan: FilePlan, target: Path, *, force: bool) -> list[FileActio
     actions = []
     for f in plan.files:
         dest = target / f.path
+        linked = linked_component(target, f.path) if target.is_dir() else None
+        if linked is not None:
+            raise TargetExistsError(
+                f"{linked} is a symbolic link (or not a folder) on the way to {f.path}; writing through it could "
+                "reach outside the repo",
+                hint="replace the link with a real folder or file, then run again; nothing was written",
+            )
         blocker = next((p for p in dest.parents if p != target and p.is_relative_to(target) and p.is_file()), None)
         if blocker is not None:
             raise TargetExistsError(
@@ -97,7 +121,11 @@ def write_plan(
             # Everything rendered fine; only now touch the user's directory, one atomic replace per file
             # (files a trusted hook added in staging included).
             for staged in sorted(p for p in staging.rglob("*") if p.is_file()):
-                dest = target / staged.relative_to(staging)
+                rel = staged.relative_to(staging)
+                dest = target / rel
+                if linked_component(target, rel) is not None:
+                    # Checked in plan_actions too; a link that appeared since must still not be followed.
+                    raise ScaffolderError(f"{target / rel} is behind a symbolic link; not written through it")
                 if dest.is_file() and dest.read_bytes() == staged.read_bytes():
                     continue
                 dest.parent.mkdir(parents=True, exist_ok=True)
