@@ -29,7 +29,14 @@ from pydantic import BaseModel
 
 from scaffolder import __version__, catalog, infra
 from scaffolder.catalog import Runtime
-from scaffolder.errors import BaseUnavailableError, CatalogError, DirtyTreeError, ScaffolderError, StandardsError
+from scaffolder.errors import (
+    BaseUnavailableError,
+    CatalogError,
+    DirtyTreeError,
+    ScaffolderError,
+    StandardsError,
+    UpdateInterrupted,
+)
 from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
 from scaffolder.generate._files import template_files
 from scaffolder.generate._plan import PRISTINE_FILE, ROOT_DIR, unpack_pristine
@@ -664,9 +671,27 @@ def update(
     if dry_run or not (merged.writes or merged.deletes):
         return result
     # Overlay hooks ran when the repo was generated; they expect a whole repo, so update does not run them.
-    staged = FilePlan(spec, tuple(merged.writes[k] for k in sorted(merged.writes)))
-    write_plan(staged, directory, force=True)
-    for rel in merged.deletes:
+    # The answers file and the archive (the next merge base) go last, after every other write and delete: an
+    # interrupted update keeps the old base, so running update again finishes it (files already written
+    # equal theirs and are skipped).
+    files = [merged.writes[k] for k in sorted(merged.writes) if k not in _BOOKKEEPING]
+    books = [merged.writes[k] for k in _BOOKKEEPING if k in merged.writes]
+    try:
+        if files:
+            write_plan(FilePlan(spec, tuple(files)), directory, force=True)
+        _delete(directory, merged.deletes)
+        if books:
+            write_plan(FilePlan(spec, tuple(books)), directory, force=True)
+    except KeyboardInterrupt:
+        raise UpdateInterrupted(
+            f"update of {directory} interrupted before it finished; {ANSWERS_FILE} still records the old "
+            "generation", hint="run the same `scaffolder update` again to finish it",
+        ) from None
+    return result
+
+
+def _delete(directory: Path, deletes: list[str]) -> None:
+    for rel in deletes:
         path = directory / rel
         if linked_component(directory, rel) is not None:
             continue  # a link appeared since the merge was computed: never delete through it
@@ -675,4 +700,3 @@ def update(
         while parent != directory and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
-    return result

@@ -389,6 +389,36 @@ def test_new_force_refuses_to_write_through_a_linked_folder(tmp_path: Path) -> N
     assert _tree(outside) == before
 
 
+@pytest.mark.parametrize("after", [0, 1, 4, 8, 12])
+def test_interrupted_update_is_finished_by_running_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: int
+) -> None:
+    from scaffolder.errors import UpdateInterrupted
+
+    reference = generate(tmp_path / "a", "inference")
+    update(reference, {"runtime": "responses"})
+    repo = generate(tmp_path / "b", "inference")
+    original = Path.replace
+    count = [0]
+
+    def interrupting_replace(self: Path, target: Path) -> Path:  # Ctrl-C after `after` atomic replaces
+        count[0] += 1
+        if count[0] > after:
+            raise KeyboardInterrupt
+        return original(self, target)
+
+    monkeypatch.setattr(Path, "replace", interrupting_replace)
+    with pytest.raises(UpdateInterrupted, match="interrupted") as caught:
+        update(repo, {"runtime": "responses"})
+    assert "run the same" in (caught.value.hint or "")
+    monkeypatch.setattr(Path, "replace", original)
+    spec, _ = load_answers(repo)
+    assert spec.runtime.value == "inference"  # the answers file still records the old generation
+    update(repo, {"runtime": "responses"})
+    assert snapshot(repo) == snapshot(reference)
+    assert not update(repo).update_available
+
+
 # --- older repos and the answers file ---------------------------------------------------------------------------
 
 
