@@ -419,6 +419,34 @@ def test_interrupted_update_is_finished_by_running_it_again(
     assert not update(repo).update_available
 
 
+def test_archive_listing_extra_paths_never_deletes_user_files_or_git(tmp_path: Path) -> None:
+    import gzip
+    import io
+    import tarfile
+
+    repo = generate(tmp_path, "inference")
+    commit_all(repo)
+    (repo / "notes.md").write_text("my secret notes\n")
+    head = (repo / ".git" / "HEAD").read_bytes()
+    archive = repo / PRISTINE_FILE
+    buf = io.BytesIO()
+    with (tarfile.open(fileobj=io.BytesIO(archive.read_bytes()), mode="r:gz") as src,
+          gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as z, tarfile.open(fileobj=z, mode="w") as out):
+        for m in src.getmembers():
+            out.addfile(m, src.extractfile(m))
+        for name, data in [("notes.md", b"my secret notes\n"), (".git/HEAD", head)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            out.addfile(info, io.BytesIO(data))
+    archive.write_bytes(buf.getvalue())
+    commit_all(repo)
+    result = update(repo)
+    assert (repo / "notes.md").read_text() == "my secret notes\n"
+    assert (repo / ".git" / "HEAD").read_bytes() == head
+    assert not any(c.action == "delete" for c in result.changes)
+    assert any("never writes" in n and ".git/HEAD" in n for n in result.notes)
+
+
 # --- older repos and the answers file ---------------------------------------------------------------------------
 
 
