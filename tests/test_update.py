@@ -482,6 +482,22 @@ def test_repo_of_the_previous_release_updates_cleanly_from_its_generation_commit
     assert not update(repo, allow_dirty=True).update_available
 
 
+def test_edit_made_before_the_first_commit_of_an_old_repo_is_flagged_for_review(tmp_path: Path) -> None:
+    repo = _fixture_copy(tmp_path / "demo")
+    with (repo / "README.md").open("a") as readme:
+        readme.write("MY EDIT BEFORE FIRST COMMIT\n")
+    commit_all(repo)
+    result = update(repo)
+    assert result.base_source.startswith("git commit")
+    actions = {c.path: c.action for c in result.changes}
+    assert actions["README.md"] == "update" and "README.md" in result.review
+    assert "README.md" in result.as_dict()["review"]
+    assert any(n.startswith("review ") and "README.md" in n for n in result.notes)
+    # A repo with a pristine archive has an exact base: nothing to review.
+    fresh = generate(tmp_path / "fresh", "inference")
+    assert update(fresh, {"runtime": "responses"}).review == ()
+
+
 def test_repo_of_the_previous_release_without_git_says_what_is_missing(tmp_path: Path) -> None:
     repo = _fixture_copy(tmp_path / "demo")
     with pytest.raises(BaseUnavailableError, match=r"0\.1\.0"):
