@@ -599,6 +599,10 @@ def merge_trees(
                     out.writes[rel] = t
                     out.bookkeeping.append(rel)
                 continue
+            # A CRLF working copy (Windows, core.autocrlf) is compared and merged as LF, written back as CRLF.
+            crlf = mine is not None and b"\r\n" in mine[0] and _is_text(mine[0])
+            if mine is not None and crlf:
+                mine = (mine[0].replace(b"\r\n", b"\n"), mine[1])
             if t is None:
                 assert b is not None
                 if mine is None:
@@ -624,7 +628,7 @@ def merge_trees(
             if b is not None and ours == b.content:
                 if unconfirmed(rel, b):
                     out.review.append(rel)
-                out.writes[rel] = t
+                out.writes[rel] = _crlf(t, t.mode) if crlf else t
                 out.changes.append(FileChange(rel, "update"))
                 continue
             if b is not None and b.content == t.content:
@@ -635,9 +639,16 @@ def merge_trees(
                 continue  # a binary file both changed: kept as it is, listed
             merged, conflicts = merge_text(ours, base_bytes, t.content, labels, engine, scratch)
             if merged != ours:
-                out.writes[rel] = PlannedFile(PurePosixPath(rel), merged, mode)
+                done = PlannedFile(PurePosixPath(rel), merged, mode)
+                out.writes[rel] = _crlf(done, mode) if crlf else done
             out.changes.append(FileChange(rel, "conflict" if conflicts else "merge"))
     return out
+
+
+def _crlf(f: PlannedFile, mode: int) -> PlannedFile:
+    """`f` with CRLF line endings (for a working copy that uses them)."""
+    lf = f.content.replace(b"\r\n", b"\n")
+    return PlannedFile(f.path, lf.replace(b"\n", b"\r\n"), mode)
 
 
 def _diff(directory: Path, merged: _Merged) -> str:

@@ -447,6 +447,28 @@ def test_archive_listing_extra_paths_never_deletes_user_files_or_git(tmp_path: P
     assert any("never writes" in n and ".git/HEAD" in n for n in result.notes)
 
 
+def test_crlf_working_copies_merge_without_conflicts_and_keep_crlf(tmp_path: Path) -> None:
+    repo = generate(tmp_path, "inference")
+    readme = repo / "README.md"
+    title, rest = readme.read_text().split("\n", 1)
+    readme.write_text(f"{title}\nOur addition.\n{rest}")
+    names = ["README.md", ".env.example", "src/demo/settings.py", "pyproject.toml"]
+    for name in names:
+        path = repo / name
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    result = update(repo, {"runtime": "responses"})
+    assert not result.conflicts
+    actions = {c.path: c.action for c in result.changes}
+    assert actions["README.md"] == "merge"
+    fresh = generate(tmp_path / "fresh", "responses")
+    for name in names:
+        data = (repo / name).read_bytes()
+        assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b""), name  # CRLF kept, no mix
+        if name != "README.md":
+            assert data.replace(b"\r\n", b"\n") == (fresh / name).read_bytes(), name
+    assert b"\r\nOur addition.\r\n" in readme.read_bytes()
+
+
 # --- older repos and the answers file ---------------------------------------------------------------------------
 
 
