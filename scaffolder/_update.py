@@ -35,6 +35,7 @@ from scaffolder.errors import (
     DirtyTreeError,
     ScaffolderError,
     StandardsError,
+    UnresolvedConflictsError,
     UpdateInterrupted,
 )
 from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
@@ -424,6 +425,32 @@ def _git_base(directory: Path, recorded: dict[str, Any], candidates: set[str]) -
     raise LookupError
 
 
+CONFLICT_MARKER = "<<<<<<< yours ("
+
+
+def _refuse_unresolved(directory: Path, paths: set[str]) -> None:
+    """Refuse to go on while a generated file still holds the conflict markers a previous update wrote.
+
+    After a conflict the archive already records the new generation, so a marked-up file would otherwise read
+    as the user's own edit and the repo as up to date.
+    """
+    marked = []
+    for rel in sorted(paths):
+        path = directory / rel
+        if rel in _BOOKKEEPING or linked_component(directory, rel) is not None or not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            data = handle.read(_MARKER_SCAN_LIMIT)
+        if any(line.startswith(CONFLICT_MARKER.encode()) for line in data.splitlines()):
+            marked.append(rel)
+    if marked:
+        shown = ", ".join(marked[:5]) + (f" and {len(marked) - 5} more" if len(marked) > 5 else "")
+        raise UnresolvedConflictsError(f"unresolved conflicts from a previous update in {shown}", hint=CONFLICT_HINT)
+
+
+_MARKER_SCAN_LIMIT = 4 * 1024 * 1024  # generated text files are far smaller; a bigger one is not scanned past this
+
+
 def _owned(
     base: Mapping[str, PlannedFile], spec_before: ProjectSpec, spec: ProjectSpec, overlays: list[Path],
     theirs: set[str],
@@ -553,6 +580,7 @@ class _Merged:
     changes: list[FileChange] = field(default_factory=list)
     bookkeeping: list[str] = field(default_factory=list)
     review: list[str] = field(default_factory=list)
+    binary: list[str] = field(default_factory=list)
 
 
 def _same_files(base: Mapping[str, PlannedFile], theirs: Mapping[str, PlannedFile]) -> bool:
@@ -636,6 +664,7 @@ def merge_trees(
             base_bytes = b.content if b is not None else b""
             if not (_is_text(ours) and _is_text(base_bytes) and _is_text(t.content)):
                 out.changes.append(FileChange(rel, "conflict"))
+                out.binary.append(rel)
                 continue  # a binary file both changed: kept as it is, listed
             merged, conflicts = merge_text(ours, base_bytes, t.content, labels, engine, scratch)
             if merged != ours:
@@ -705,6 +734,7 @@ def update(
     plan = with_pristine(plan_files(spec, overlays))
     theirs = {str(f.path): f for f in plan.files}
     base, source = merge_base(directory, spec_before, version, overlays, set(theirs))
+    _refuse_unresolved(directory, set(theirs) | set(base))
     base, ignored = _owned(base, spec_before, spec, overlays, set(theirs))
     if ignored:
         shown = ", ".join(ignored[:3]) + (f" and {len(ignored) - 3} more" if len(ignored) > 3 else "")
@@ -717,6 +747,9 @@ def update(
     if source.startswith("git commit"):
         confirm = {str(f.path): f for f in plan_files(spec_before, overlays, tool_version=version).files}
     merged = merge_trees(directory, base, theirs, labels=labels, engine=engine, confirm=confirm)
+    if merged.binary:
+        notes.append(f"binary file(s) both you and the generator changed: {', '.join(merged.binary)}; yours kept as "
+                     f"is (no markers written), the new generation is in {PRISTINE_FILE}")
     if merged.review:
         shown = ", ".join(merged.review[:5]) + (f" and {len(merged.review) - 5} more" if len(merged.review) > 5
                                                  else "")

@@ -121,3 +121,7 @@ class UpdateInterrupted(ScaffolderError):
     """`update` was interrupted part-way (Ctrl-C); running it again finishes the job."""
 
     exit_code = 130
+
+
+class UnresolvedConflictsError(ScaffolderError):
+    """`update` (or --check) found conflict markers a previous update wrote and nobody resolved yet."""
