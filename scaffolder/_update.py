@@ -35,12 +35,13 @@ from scaffolder.errors import (
     DirtyTreeError,
     ScaffolderError,
     StandardsError,
+    TemplateError,
     UnresolvedConflictsError,
     UpdateInterrupted,
 )
 from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
 from scaffolder.generate._files import template_files
-from scaffolder.generate._plan import PRISTINE_FILE, ROOT_DIR, unpack_pristine
+from scaffolder.generate._plan import PRISTINE_FILE, PRISTINE_MAX_TAR_BYTES, ROOT_DIR, unpack_pristine
 from scaffolder.generate._write import linked_component
 from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
 from scaffolder.spec import today as spec_today
@@ -362,6 +363,30 @@ def _git(directory: Path, *args: str, binary: bool = False) -> subprocess.Comple
         return None
 
 
+def _git_archive(top: Path, commit: str, path: str) -> bytes:
+    """`git archive` of one commit's folder, read with a bound (a repo can be far bigger than what we generated)."""
+    exe = shutil.which("git")
+    if exe is None:
+        raise LookupError
+    with subprocess.Popen([exe, "-C", str(top), "archive", "--format=tar", commit, path],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        data = proc.stdout.read(GIT_BASE_MAX_BYTES + 1)
+        if len(data) > GIT_BASE_MAX_BYTES:
+            proc.kill()
+            raise BaseUnavailableError(
+                f"the generation commit {commit[:12]} holds more than {GIT_BASE_MAX_BYTES // 2**20} MiB under "
+                f"{path}; too big to read as the merge base",
+                hint="commit the repo as generated on its own, or re-generate it with the recorded version",
+            )
+        if proc.wait(timeout=60) != 0:
+            raise LookupError
+    return data
+
+
+GIT_BASE_MAX_BYTES = 256 * 2**20
+
+
 def _in_git_work_tree(directory: Path) -> bool:
     done = _git(directory, "rev-parse", "--is-inside-work-tree")
     return done is not None and done.returncode == 0 and done.stdout.strip() == "true"
@@ -407,13 +432,11 @@ def _git_base(directory: Path, recorded: dict[str, Any], candidates: set[str]) -
             recorded.get("version"), recorded.get("spec")
         ):
             continue
-        archive = _git(top, "archive", "--format=tar", commit, prefix or ".", binary=True)
-        if archive is None or archive.returncode != 0:
-            raise LookupError
+        archive = _git_archive(top, commit, prefix or ".")
         import io
 
         out: dict[str, PlannedFile] = {}
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout), mode="r:") as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
             for member in tar.getmembers():
                 rel = member.name.removeprefix(prefix)
                 if not member.isfile() or rel not in candidates:
@@ -484,8 +507,10 @@ def merge_base(
        generation commit), limited to paths the generator produces for the old or the new spec.
     """
     pristine = directory / PRISTINE_FILE
-    if pristine.is_file() and not pristine.is_symlink():
+    if pristine.is_file() and linked_component(directory, PRISTINE_FILE) is None:
         try:
+            if pristine.stat().st_size > PRISTINE_MAX_TAR_BYTES:
+                raise TemplateError(f"{pristine.stat().st_size} bytes, more than a generated archive can be")
             return unpack_pristine(pristine.read_bytes()), f"{PRISTINE_FILE} (what {version} generated)"
         except (tarfile.TarError, OSError, EOFError, zlib.error, ScaffolderError) as exc:
             raise BaseUnavailableError(

@@ -19,7 +19,14 @@ from scaffolder._new import new, resolve_spec
 from scaffolder._update import merge_text, recorded_options, update
 from scaffolder.checks import check
 from scaffolder.cli import app
-from scaffolder.errors import AnswersFileError, BaseUnavailableError, CatalogError, DirtyTreeError, StandardsError
+from scaffolder.errors import (
+    AnswersFileError,
+    BaseUnavailableError,
+    CatalogError,
+    DirtyTreeError,
+    StandardsError,
+    TemplateError,
+)
 from scaffolder.generate import plan_files, with_pristine
 from scaffolder.generate._plan import PRISTINE_FILE, unpack_pristine
 from scaffolder.spec import ANSWERS_FILE, load_answers, migrate_answers
@@ -582,3 +589,28 @@ def test_damaged_or_oversized_archive_is_a_clear_error(tmp_path: Path, monkeypat
     (repo / PRISTINE_FILE).write_bytes(b"not a gzip")
     result = runner.invoke(app, ["update", str(repo)])
     assert result.exit_code == 1 and "damaged" in result.stderr and "git checkout" in result.stderr
+
+
+def test_gzip_bomb_archive_stops_decompressing_at_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    from scaffolder.generate import _plan
+
+    monkeypatch.setattr(_plan, "PRISTINE_MAX_TAR_BYTES", 2**20)
+    bomb = gzip.compress(b"\0" * (8 * 2**20), mtime=0)  # 8 MiB of zeros in ~8 KiB
+    reads: list[int] = []
+    original = gzip.GzipFile.read
+
+    def counting_read(self: gzip.GzipFile, size: int = -1) -> bytes:
+        data = original(self, size)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(gzip.GzipFile, "read", counting_read)
+    with pytest.raises(TemplateError, match="decompresses to more than 1 MiB"):
+        unpack_pristine(bomb)
+    assert sum(reads) <= 2**20 + 1  # never inflated past the bound
+    repo = generate(tmp_path, "responses")
+    (repo / PRISTINE_FILE).write_bytes(bomb)
+    with pytest.raises(BaseUnavailableError, match="damaged"):
+        update(repo)
