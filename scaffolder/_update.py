@@ -101,8 +101,12 @@ class UpdateResult:
         """Whether the update changes any file besides the generator's own bookkeeping."""
         return any(c.action not in ("kept-edited", "kept-deleted") for c in self.changes)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (no file contents; `diff` only with dry_run)."""
+    def as_dict(self, *, include_diff: bool | None = None) -> dict[str, Any]:
+        """JSON-ready summary: counts per action and paths; `diff` only when asked (by default with dry_run)."""
+        include_diff = self.dry_run if include_diff is None else include_diff
+        counts: dict[str, int] = {}
+        for c in self.changes:
+            counts[c.action] = counts.get(c.action, 0) + 1
         return {
             "directory": str(self.directory),
             "dry_run": self.dry_run,
@@ -113,11 +117,12 @@ class UpdateResult:
             "merge_engine": self.merge_engine,
             "runtime_before": self.spec_before.runtime.value,
             "runtime": self.spec.runtime.value,
+            "counts": counts,
             "changes": [{"path": c.path, "action": c.action} for c in self.changes],
             "conflicts": list(self.conflicts),
             "review": list(self.review),
             "notes": list(self.notes),
-            **({"diff": self.diff} if self.dry_run else {}),
+            **({"diff": self.diff} if include_diff and self.dry_run else {}),
         }
 
 

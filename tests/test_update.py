@@ -313,7 +313,15 @@ def test_check_exit_codes_and_json(tmp_path: Path) -> None:
     doc = json.loads(available.stdout)
     assert doc["update_available"] is True
     assert {"path": "infra/main.parameters.json", "action": "update"} in doc["changes"]
+    assert doc["counts"]["update"] == sum(c["action"] == "update" for c in doc["changes"]) >= 1
+    assert "diff" not in doc  # a bot's check gets paths and counts, not the whole diff
     assert "team" not in (repo / "infra/main.parameters.json").read_text()
+    with_diff = json.loads(runner.invoke(app, ["update", str(repo), "--check", "--json", "--diff", "--tag",
+                                               "team=ai"]).stdout)
+    assert "+++ b/infra/main.parameters.json" in with_diff["diff"]
+    plain = runner.invoke(app, ["update", str(repo), "--check", "--tag", "team=ai"])
+    assert plain.exit_code == 2 and "+++ b/" not in plain.stdout
+    assert "+++ b/" in runner.invoke(app, ["update", str(repo), "--check", "--diff", "--tag", "team=ai"]).stdout
 
 
 def test_incompatible_model_is_refused_naming_replacements_before_writing(tmp_path: Path) -> None:
