@@ -640,8 +640,9 @@ def merge_trees(
         return confirm is not None and (rel not in confirm or confirm[rel].content != b.content)
 
     out = _Merged()
-    # A private scratch directory beside the repo (never elsewhere) for git merge-file's three inputs.
-    with tempfile.TemporaryDirectory(prefix=f".{directory.name}.scaffolder-merge-", dir=directory.parent) as tmp:
+    # git merge-file's three inputs (copies of the user's files) go in a private (0700) folder in the system
+    # temp dir, removed at the end: nothing is written beside the repo, outside it, that could linger.
+    with tempfile.TemporaryDirectory(prefix="scaffolder-merge-") as tmp:
         scratch = Path(tmp)
         for rel in sorted(set(base) | set(theirs)):
             b, t = base.get(rel), theirs.get(rel)
@@ -682,6 +683,10 @@ def merge_trees(
                 continue
             ours, mode = mine
             if ours == t.content:
+                if _exe(mode) != _exe(t.mode) and (b is None or _exe(b.mode) == _exe(mode)):
+                    # Only the executable bit changed in the generator (and the user never changed it).
+                    out.writes[rel] = _crlf(t, t.mode) if crlf else t
+                    out.changes.append(FileChange(rel, "update"))
                 continue
             if b is not None and ours == b.content:
                 if unconfirmed(rel, b):
@@ -702,6 +707,10 @@ def merge_trees(
                 out.writes[rel] = _crlf(done, mode) if crlf else done
             out.changes.append(FileChange(rel, "conflict" if conflicts else "merge"))
     return out
+
+
+def _exe(mode: int) -> bool:
+    return mode & 0o111 != 0
 
 
 def _crlf(f: PlannedFile, mode: int) -> PlannedFile:

@@ -622,3 +622,56 @@ def test_gzip_bomb_archive_stops_decompressing_at_the_bound(tmp_path: Path, monk
     (repo / PRISTINE_FILE).write_bytes(bomb)
     with pytest.raises(BaseUnavailableError, match="damaged"):
         update(repo)
+
+
+def test_executable_bit_change_in_the_generator_reaches_the_repo(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from scaffolder.generate._plan import pack_pristine
+
+    repo = generate(tmp_path, "inference")
+    target = "README.md"
+    # Pretend the previous generation wrote README.md executable (and the repo has it so): this version's
+    # plain file must then arrive as a mode-only update.
+    base = unpack_pristine((repo / PRISTINE_FILE).read_bytes())
+    from scaffolder.generate import PlannedFile
+
+    base[target] = PlannedFile(base[target].path, base[target].content, 0o755)
+    (repo / PRISTINE_FILE).write_bytes(pack_pristine(base.values()))
+    (repo / target).chmod(0o755)
+    with tarfile.open(fileobj=io.BytesIO((repo / PRISTINE_FILE).read_bytes()), mode="r:gz") as tar:
+        assert tar.getmember(target).mode & 0o111
+    result = update(repo)
+    assert {c.path: c.action for c in result.changes}.get(target) == "update"
+    assert (repo / target).stat().st_mode & 0o111 == 0
+    assert not update(repo).update_available
+    # A bit the user set themselves (the base has it plain) is theirs: kept.
+    (repo / target).chmod(0o755)
+    assert not update(repo).update_available and (repo / target).stat().st_mode & 0o111
+
+
+def test_merge_scratch_folder_is_in_the_system_temp_dir_not_beside_the_repo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scaffolder import _update
+
+    repo = generate(tmp_path / "parent", "inference")
+    (repo / ".env.example").write_text("# mine\n" + (repo / ".env.example").read_text())
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    seen: list[Path] = []
+    original = _update.merge_text
+
+    def recording(*args: object, **kwargs: object) -> tuple[bytes, int]:
+        scratch = args[5]
+        assert isinstance(scratch, Path)
+        seen.append(scratch)
+        assert sorted(p.name for p in repo.parent.iterdir()) == ["demo"]  # nothing beside the repo
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_update, "merge_text", recording)
+    update(repo, {"runtime": "responses"})
+    assert seen and all(p.parent == system_tmp for p in seen)
+    assert list(system_tmp.iterdir()) == []  # removed afterwards

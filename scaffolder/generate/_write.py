@@ -126,8 +126,9 @@ def write_plan(
                 if linked_component(target, rel) is not None:
                     # Checked in plan_actions too; a link that appeared since must still not be followed.
                     raise ScaffolderError(f"{target / rel} is behind a symbolic link; not written through it")
-                if dest.is_file() and dest.read_bytes() == staged.read_bytes():
-                    continue
+                if (dest.is_file() and dest.read_bytes() == staged.read_bytes()
+                        and (dest.stat().st_mode & 0o111 != 0) == (staged.stat().st_mode & 0o111 != 0)):
+                    continue  # identical, executable bit included
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 staged.replace(dest)
     except OSError as exc:
