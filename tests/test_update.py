@@ -201,13 +201,17 @@ def test_overlapping_edit_is_a_conflict_with_diff3_markers_and_exit_1(tmp_path: 
 def test_deleted_file_stays_deleted_and_edited_leftover_is_kept(tmp_path: Path) -> None:
     repo = generate(tmp_path, "inference")
     (repo / "docs" / "conversation-state.md").unlink()  # deleted by the user, and no longer generated
-    (repo / "tests" / "test_chat.py").unlink()  # deleted by the user, still generated and changed by the switch
+    (repo / "src" / "demo" / "settings.py").unlink()  # deleted by the user, still generated, changed by the switch
     store = repo / "src" / "demo" / "state" / "store.py"
     store.write_text(store.read_text() + "\n# kept on purpose\n")
     result = update(repo, {"runtime": "responses"})
     actions = {c.path: c.action for c in result.changes}
-    assert not (repo / "tests" / "test_chat.py").exists()
-    assert actions.get("tests/test_chat.py") in ("kept-deleted", None)
+    assert not (repo / "src" / "demo" / "settings.py").exists()
+    # The switch really changes that file (so this exercises kept-deleted, not "unchanged").
+    fresh = plan_files(resolve_spec(name="demo", runtime="responses", location="eastus2"))
+    inference_plan = plan_files(resolve_spec(name="demo", runtime="inference", location="eastus2"))
+    assert fresh.text("src/demo/settings.py") != inference_plan.text("src/demo/settings.py")
+    assert actions["src/demo/settings.py"] == "kept-deleted"
     assert store.is_file() and actions["src/demo/state/store.py"] == "kept-edited"
     assert not (repo / "src" / "demo" / "state" / "loop.py").exists()
     assert actions["src/demo/state/loop.py"] == "delete"
@@ -215,8 +219,11 @@ def test_deleted_file_stays_deleted_and_edited_leftover_is_kept(tmp_path: Path) 
 
 @st.composite
 def user_edit(draw: st.DrawFn, files: list[str], texts: dict[str, list[str]]) -> tuple[str, int, str]:
+    """An inserted line of a unique token, or (line "") the deletion of the line at `where`."""
     path = draw(st.sampled_from(files))
     where = draw(st.integers(min_value=0, max_value=len(texts[path])))
+    if texts[path] and where < len(texts[path]) and draw(st.booleans()):
+        return path, where, ""
     token = draw(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=6, max_size=12))
     return path, where, f"user-edit-{token}"
 
@@ -237,31 +244,57 @@ def _text_files(root: Path) -> dict[str, list[str]]:
     return out
 
 
+def _overrides(target: str) -> dict[str, object]:
+    return {"runtime": target} if target != "inference" else {"tags": {"team": "ai"}}
+
+
 @pytest.mark.parametrize("engine", ["git", "library"])
 def test_random_user_edits_survive_an_update(inference_repo: Path, engine: str) -> None:
     texts = _text_files(inference_repo)
     files = sorted(texts)
+    theirs: dict[str, dict[str, bytes]] = {}
+    for target in RUNTIMES:  # what an update of the unedited repo gives: the files the user never touched
+        with tempfile.TemporaryDirectory() as tmp:
+            reference = Path(tmp) / "demo"
+            shutil.copytree(inference_repo, reference)
+            update(reference, _overrides(target))
+            theirs[target] = snapshot(reference)
 
     @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
     @given(edits=st.lists(user_edit(files, texts), min_size=1, max_size=3, unique_by=lambda e: e[0]),
-           target=st.sampled_from(["responses", "agents", "inference"]))
+           target=st.sampled_from(list(RUNTIMES)))
     def run(edits: list[tuple[str, int, str]], target: str) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             repo = Path(tmp) / "demo"
             shutil.copytree(inference_repo, repo)
+            edited: dict[str, bytes] = {}
             for path, where, line in edits:
                 lines = list(texts[path])
-                lines.insert(where, line + "\n")
+                if line:
+                    lines.insert(where, line + "\n")
+                else:
+                    del lines[where]
                 (repo / path).write_text("".join(lines))
-            overrides = {"runtime": target} if target != "inference" else {"tags": {"team": "ai"}}
-            result = update(repo, overrides, merge_engine=engine)  # type: ignore[arg-type]
+                edited[path] = "".join(lines).encode()
+            result = update(repo, _overrides(target), merge_engine=engine)  # type: ignore[arg-type]
             conflicts = set(result.conflicts)
+            after = snapshot(repo)
             for path, _, line in edits:
-                text = (repo / path).read_text()
-                assert line in text, (path, result.changes)
+                assert path in after, (path, result.changes)  # an edited file is never removed
+                text = after[path].decode()
+                if line:
+                    assert line in text, (path, result.changes)
                 if path not in conflicts:
                     assert "<<<<<<<" not in text
-            assert not (conflicts - {p for p, _, _ in edits})  # only files the user touched can conflict
+                if (texts[path] and path in theirs[target]
+                        and theirs[target][path] == "".join(texts[path]).encode()):
+                    assert after[path] == edited[path]  # the update did not touch it: the user's text as is
+            assert not (conflicts - set(edited))  # only files the user touched can conflict
+            # Every file the user did not touch is exactly what the update of the unedited repo gives.
+            for rel in set(after) | set(theirs[target]):
+                if rel in edited or rel in (ANSWERS_FILE, PRISTINE_FILE):
+                    continue
+                assert after.get(rel) == theirs[target].get(rel), rel
 
     run()
 
