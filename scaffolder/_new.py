@@ -37,6 +37,7 @@ class NewResult:
     actions: tuple[FileAction, ...]
     dry_run: bool
     warnings: tuple[str, ...] = ()
+    backup: Path | None = None  # where the files --force overwrote were kept
     notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
@@ -47,6 +48,7 @@ class NewResult:
             "spec": self.spec.model_dump(mode="json"),
             "files": [{"path": a.path, "action": a.verb} for a in self.actions],
             "warnings": list(self.warnings),
+            "backup": str(self.backup) if self.backup else None,
             "notes": list(self.notes),
         }
 
@@ -261,13 +263,16 @@ def new(
     refuse_retired(report)
     overlays = standards.overlay_dirs() if standards else []
     plan: FilePlan = with_pristine(plan_files(spec, overlays))
+    # A dry run refuses exactly what the real run would (untrusted hooks: exit 4), it only writes nothing.
+    check_trust(plan.hooks, trust, plan.needs_trust)
+    backups: list[Path] = []
     if dry_run:
         actions = plan_actions(plan, target, force=force)
     else:
-        check_trust(plan.hooks, trust)
         hooks = plan.hooks
-        actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)))
+        actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)),
+                             on_backup=backups.append)
     return NewResult(
         target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=report.warnings,
-        notes=report.notes + tuple(capability_notes(spec)),
+        notes=report.notes + tuple(capability_notes(spec)), backup=backups[0] if backups else None,
     )

@@ -12,6 +12,7 @@ markers and listed. Everything is computed before anything is written, then writ
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import shutil
@@ -814,17 +815,23 @@ def update(
     # equal theirs and are skipped).
     files = [merged.writes[k] for k in sorted(merged.writes) if k not in _BOOKKEEPING]
     books = [merged.writes[k] for k in _BOOKKEEPING if k in merged.writes]
+    backups: list[Path] = []
     try:
         if files:
-            write_plan(FilePlan(spec, tuple(files)), directory, force=True)
+            write_plan(FilePlan(spec, tuple(files)), directory, force=True, on_backup=backups.append)
         _delete(directory, merged.deletes)
         if books:
-            write_plan(FilePlan(spec, tuple(books)), directory, force=True)
+            write_plan(FilePlan(spec, tuple(books)), directory, force=True, on_backup=backups.append)
     except KeyboardInterrupt:
         raise UpdateInterrupted(
             f"update of {directory} interrupted before it finished; {ANSWERS_FILE} still records the old "
             "generation", hint="run the same `scaffolder update` again to finish it",
         ) from None
+    if backups:
+        # The shared writer keeps the files it overwrote beside the repo; say where, rather than leave them unseen.
+        shown = ", ".join(str(b) for b in backups)
+        result = dataclasses.replace(result, notes=(*result.notes, f"the files this update replaced are kept in "
+                                                    f"{shown} (delete when satisfied)"))
     return result
 
 

@@ -58,7 +58,11 @@ class PrincipalChoice(StrEnum):
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    # Every message goes through the scrubber: an error quoting a key, a connection string or a token
+    # (an SDK's text passed through) must not put it in a terminal or a CI log.
+    from scaffolder.redact import scrub
+
+    print(scrub(text), file=sys.stderr)
 
 
 def handled(func: F) -> F:
@@ -70,7 +74,7 @@ def handled(func: F) -> F:
             return func(*args, **kwargs)
         except ScaffolderError as exc:
             if _state["debug"]:
-                traceback.print_exc()
+                _err(traceback.format_exc().rstrip())
             _err(f"error: {exc.message}")
             if exc.hint:
                 _err(f"hint: {exc.hint}")
@@ -85,7 +89,7 @@ def handled(func: F) -> F:
         except OSError as exc:
             # The machine said no (permissions, a full disk, a missing path): one line, not a traceback.
             if _state["debug"]:
-                traceback.print_exc()
+                _err(traceback.format_exc().rstrip())
             where = f": {exc.filename}" if exc.filename else ""
             _err(f"error: {exc.strerror or exc}{where}")
             raise typer.Exit(1) from None
@@ -238,6 +242,8 @@ def _render_new(result: Any) -> None:
     if result.dry_run:
         _err(f"dry run: {len(result.actions)} files would be written to {result.target}")
         return
+    if result.backup is not None:
+        _err(f"the overwritten files' previous versions are in {result.backup}")
     _err(f"{spec.name}: {spec.runtime.value} runtime, {spec.location}, {len(result.actions)} files in {result.target}")
     _err(f"next: cd {result.target} && azd up   (or see README.md for az and local runs)")
 
@@ -595,8 +601,9 @@ def provision(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Create the repo's Azure resources through the Azure SDK, exactly as its infra/ Bicep declares them."""
+    from scaffolder import _render_provision as render
     from scaffolder import standards as team
-    from scaffolder.provisioning import api, render
+    from scaffolder.provisioning import api
 
     found = team.discover(standards)
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
@@ -630,7 +637,8 @@ def preflight(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Check region, models, quota, soft-deleted names and permissions; read-only."""
-    from scaffolder.provisioning import api, render
+    from scaffolder import _render_provision as render
+    from scaffolder.provisioning import api
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     result = api.preflight(directory, location=location, restore=restore, purge=purge, timeout=timeout,
@@ -664,7 +672,8 @@ def destroy(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Delete the repo's Azure resources (reverse order); --purge also frees the Foundry account name."""
-    from scaffolder.provisioning import api, render
+    from scaffolder import _render_provision as render
+    from scaffolder.provisioning import api
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     confirm = render.destroy_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json)
@@ -704,11 +713,14 @@ def check(
     found = team.discover(standards)
     result = checks.check(directory, standards=team.load(found) if found else None, checkov=checkov_venv,
                           offline_only=offline)
+    from scaffolder.redact import scrub
+
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(scrub(json.dumps(result.as_dict(), indent=2)))
     else:
+
         for finding in result.findings:
-            print(str(finding))
+            print(scrub(str(finding)))
         for note in result.notes:
             _err(f"note: {note}")
         warned = sum(f.severity == "warning" for f in result.findings)

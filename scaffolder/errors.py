@@ -69,6 +69,12 @@ class ProvisionError(ScaffolderError):
         self.code = code
 
 
+class ParameterError(ProvisionError):
+    """A parameter value the Bicep's declaration rejects; found before anything was written."""
+
+    exit_code = 2
+
+
 class PreflightError(ProvisionError):
     """A preflight check failed before anything was written."""
 
@@ -93,8 +99,12 @@ class StandardsError(ScaffolderError):
     exit_code = 3
 
 
+class OverlayError(StandardsError):
+    """An overlay of the standards is unusable: outside its folder, failing to render, too large, unsafe."""
+
+
 class UntrustedOverlayError(ScaffolderError):
-    """An overlay carries executable hooks and --trust was not given."""
+    """An overlay carries executable hooks (or replaces generator-owned files) and --trust was not given."""
 
     exit_code = 4
 

@@ -454,14 +454,18 @@ def test_interrupted_update_is_finished_by_running_it_again(
     from scaffolder.errors import UpdateInterrupted
 
     reference = generate(tmp_path / "a", "inference")
-    update(reference, {"runtime": "responses"})
+    done = update(reference, {"runtime": "responses"})
+    # The shared writer keeps the overwritten files beside the repo: the update says where.
+    kept = [n for n in done.notes if "this update replaced are kept in" in n]
+    assert kept and any(p.name.startswith(".demo.scaffolder-backup-") and p.name in kept[0]
+                        for p in (tmp_path / "a").iterdir())
     repo = generate(tmp_path / "b", "inference")
     original = Path.replace
     count = [0]
 
     def interrupting_replace(self: Path, target: Path) -> Path:  # Ctrl-C after `after` atomic replaces
         count[0] += 1
-        if count[0] > after:
+        if count[0] == after + 1:  # one Ctrl-C; the writer's own rollback may then move files back
             raise KeyboardInterrupt
         return original(self, target)
 

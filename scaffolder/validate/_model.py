@@ -347,6 +347,9 @@ class BicepFile:
     resources: list[Resource] = field(default_factory=list)
     modules: list[Module] = field(default_factory=list)
     target_scope: str | None = None
+    # Top-level statements indexed as no declaration (`import`, `using`, `extension`, ...): the concrete
+    # evaluator refuses them rather than deploy as if they were not there.
+    unhandled: list[ts.Node] = field(default_factory=list)
 
     @property
     def root(self) -> ts.Node:
@@ -398,10 +401,10 @@ class BicepFile:
         return next((m for m in self.modules if m.name == name), None)
 
 
-def load(path: Path, name: str | None = None, source: bytes | None = None) -> BicepFile:
-    """Parse a Bicep file and index its top-level declarations."""
+def load(path: Path, name: str | None = None, source: bytes | None = None, tree: ts.Tree | None = None) -> BicepFile:
+    """Parse a Bicep file (unless its tree is given) and index its top-level declarations."""
     data = path.read_bytes() if source is None else source
-    tree = parse_bytes(data)
+    tree = parse_bytes(data) if tree is None else tree
     bf = BicepFile(path=path, name=name or path.name, source=data, tree=tree)
     pending: tuple[ts.Node, ...] = ()
     for node in tree.root_node.named_children:
@@ -419,12 +422,14 @@ def load(path: Path, name: str | None = None, source: bytes | None = None) -> Bi
             bf.target_scope = string_value(value[0]) if value else None
             continue
         if node.type == "import_statement":
+            bf.unhandled.append(node)
             for ident in node.named_children:
                 if ident.type == "identifier":
                     bf.decls.append(Decl("import", text(ident), node, ident))
             continue
         kind = _DECL_NODES.get(node.type)
         if kind is None:
+            bf.unhandled.append(node)
             continue
         if kind == "resource":
             res = _resource(node, decorators, None)
