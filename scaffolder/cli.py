@@ -459,6 +459,9 @@ def update(
         False
     ),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    show_diff: Annotated[
+        bool, typer.Option("--diff", help="With --check: include the whole diff (stdout, or the JSON's diff).")
+    ] = False,
 ) -> None:
     """Re-apply the generator to a repo (three-way merge, your edits kept): runtime, templates, standards, models.
 
@@ -484,18 +487,21 @@ def update(
         dry_run=dry_run or check_only,
         allow_dirty=allow_dirty,
     )
+    # --check answers "is there an update" with counts and paths; the diff (thousands of lines for a switch)
+    # only when asked for.
+    with_diff = dry_run or show_diff
     if as_json:
-        _print_json(result.as_dict())
+        _print_json(result.as_dict(include_diff=with_diff))
     else:
-        _render_update(result, check_only)
+        _render_update(result, check_only, show_diff=with_diff)
     if check_only:
         raise typer.Exit(2 if result.update_available else 0)
     if result.conflicts:
         raise typer.Exit(1)
 
 
-def _render_update(result: Any, check_only: bool) -> None:
-    if result.dry_run and not check_only and result.diff:
+def _render_update(result: Any, check_only: bool, *, show_diff: bool = False) -> None:
+    if result.dry_run and (show_diff or not check_only) and result.diff:
         sys.stdout.write(result.diff)
     for change in result.changes:
         _err(f"  {change.action:>12} {change.path}")

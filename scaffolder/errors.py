@@ -125,3 +125,13 @@ class DirtyTreeError(ScaffolderError):
 
 class BaseUnavailableError(ScaffolderError):
     """`update` cannot reconstruct what the recorded tool version generated (the merge base)."""
+
+
+class UpdateInterrupted(ScaffolderError):
+    """`update` was interrupted part-way (Ctrl-C); running it again finishes the job."""
+
+    exit_code = 130
+
+
+class UnresolvedConflictsError(ScaffolderError):
+    """`update` (or --check) found conflict markers a previous update wrote and nobody resolved yet."""
