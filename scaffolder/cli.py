@@ -476,10 +476,14 @@ def check(
     install_checkov: Annotated[
         bool, typer.Option("--install-checkov", help="Create the checkov venv in the user cache first (pip).")
     ] = False,
-    offline: Annotated[bool, typer.Option(help="Skip external tools (checkov, bicep build).")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Skip external tools (checkov, bicep build).")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Differences from the generator fail too [default: standards' check.strict]."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
-    """Validate a generated repo for CI: Bicep, security, schema, consistency, standards, model lifecycle."""
+    """Validate a repo for CI: errors (deployment, security, standards) fail; differences from the generator inform."""
     from scaffolder import checks
     from scaffolder import standards as team
 
@@ -490,18 +494,27 @@ def check(
         checkov_venv = install_checkov_venv(checks.user_checkov_venv())
     found = team.discover(standards)
     result = checks.check(directory, standards=team.load(found) if found else None, checkov=checkov_venv,
-                          offline_only=offline)
+                          offline_only=offline, strict=strict or None)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
-        for finding in result.findings:
-            print(str(finding))
-        for note in result.notes:
-            _err(f"note: {note}")
-        verdict = "ok" if result.ok else f"{len(result.findings)} finding(s)"
-        _err(f"check {verdict}: {', '.join(result.layers)}")
+        _render_check(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _render_check(result: Any) -> None:
+    for title, findings in (("errors", result.errors), ("information (does not fail the check; --strict makes it)",
+                                                        result.information)):
+        if findings:
+            print(f"{title}:")
+            for finding in findings:
+                print(str(finding))
+    for note in result.notes:
+        _err(f"note: {note}")
+    counts = f"{len(result.errors)} error(s), {len(result.information)} information"
+    verdict = f"ok ({counts})" if result.ok else f"failed: {counts}" + (" (strict)" if result.strict else "")
+    _err(f"check {verdict}: {', '.join(result.layers)}")
 
 
 def main() -> None:

@@ -109,6 +109,12 @@ class Monitoring(_Strict):
     log_retention_days: int | None = Field(default=None, ge=30, le=730)
 
 
+class CheckRules(_Strict):
+    """How `scaffolder check` treats differences from the generator: information, or (strict) failures."""
+
+    strict: bool = False
+
+
 class Defaults(_Strict):
     """Defaults for `new` when a flag is absent."""
 
@@ -145,6 +151,7 @@ class Standards(_Strict):
     monitoring: Monitoring = Monitoring()
     defaults: Defaults = Defaults()
     overlays: tuple[str, ...] = ()
+    check: CheckRules = CheckRules()
 
     @model_validator(mode="after")
     def _defaults_obey_rules(self) -> Standards:
