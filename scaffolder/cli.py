@@ -361,6 +361,11 @@ def recommend(
     ] = None,
     name: Annotated[str, typer.Option(metavar="NAME", help="Project name for the suggested command.")] = "NAME",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", metavar="FILE", help="Also write the answers and the recommendation (JSON) to FILE, "
+                     "for `scaffolder new --decision FILE`."),
+    ] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; unanswered = not asked.")] = False,
 ) -> None:
     """Recommend a runtime from five questions: reasons, what you give up, and the command to run."""
@@ -371,15 +376,31 @@ def recommend(
     flags = {"state": state, "tools": tools, "models": partner_models, "connectors": connectors,
              "multi_agent": multi_agent}
     given.update({k: v.value for k, v in flags.items() if v is not None})
-    prompter = ConsolePrompter() if interactive_allowed(no_input or as_json) else None
+    # Questions go to stderr, so `--json > file` on a terminal still asks them (stdin and stderr decide).
+    prompter = ConsolePrompter() if interactive_allowed(no_input) else None
     result = rec.ask(prompter, given) if prompter else rec.recommend(given)
+    doc = {**result.as_dict(), "command": result.command(name)}
+    if save is not None:
+        replaced = save.exists()
+        _write_new_file(save, json.dumps(doc, indent=2) + "\n")
+        _err(f"answers saved to {save}" + (" (it replaced the previous file)" if replaced else "")
+             + f": `scaffolder new {name} --decision {save}` uses them")
     if as_json:
-        print(json.dumps({**result.as_dict(), "command": result.command(name)}, indent=2))
+        print(json.dumps(doc, indent=2))
         return
-    _render_recommendation(result, name)
+    _render_recommendation(result, name, saved=save)
 
 
-def _render_recommendation(result: Any, name: str) -> None:
+def _write_new_file(path: Path, text: str) -> None:
+    """Write text to path, refusing to replace anything but a file of ours (nothing overwritten silently)."""
+    from scaffolder.errors import SpecError
+
+    if path.exists() and not path.is_file():
+        raise SpecError(f"--save {path}: not a regular file", hint="name a file to create")
+    path.write_text(text, encoding="utf-8")
+
+
+def _render_recommendation(result: Any, name: str, saved: Path | None = None) -> None:
     from scaffolder import catalog
 
     print(f"Recommended runtime: {result.runtime.value} ({catalog.runtimes()[result.runtime].title})")
@@ -390,9 +411,12 @@ def _render_recommendation(result: Any, name: str) -> None:
             print(f"\n{title}:")
             for item in items:
                 print(f"  - {item}")
+    if saved is not None:
+        print(f"\nGenerate it:\n  scaffolder new {name} --decision {saved}")
+        return
     print(f"\nGenerate it:\n  {result.command(name)}")
-    print("  (to record these answers in docs/adr of the repo: save `scaffolder recommend ... --json` to a file "
-          "and add --decision FILE)")
+    print("  (to record these answers in docs/adr of the repo: rerun with --save FILE and use "
+          "`scaffolder new --decision FILE`)")
 
 
 class CloudChoice(StrEnum):

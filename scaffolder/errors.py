@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 
 class ScaffolderError(Exception):
@@ -107,3 +109,11 @@ class ToolError(ScaffolderError):
     """An external validation tool (checkov, pycep) is missing or failed to run: not a finding."""
 
     exit_code = 9
+
+
+def yaml_problem(path: Path | str, exc: Any) -> str:
+    """A YAML parse error in words: "FILE line N, column M: problem", without the parser's internals."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "not valid YAML"
+    where = f"{path} line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(path)
+    return f"{where}: {problem}"

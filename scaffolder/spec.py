@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaffolder import catalog
 from scaffolder.catalog import CatalogModel, Runtime
-from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError
+from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError, yaml_problem
 from scaffolder.standards import DEFAULT_ABBREVIATIONS, Naming
 
 ANSWERS_FILE = ".scaffolder.yml"
@@ -377,7 +377,7 @@ def load_answers(directory: Path) -> tuple[ProjectSpec, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise AnswersFileError(f"cannot read {path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise AnswersFileError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
+        raise AnswersFileError(yaml_problem(path, exc), hint="restore it from version control (git checkout)") from None
     if not isinstance(doc, dict) or "spec" not in doc:
         raise AnswersFileError(f"{path} has no 'spec' section")
     try:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
-from scaffolder.errors import StandardsError
+from scaffolder.errors import SpecError, StandardsError
 
 ENV_VAR = "SCAFFOLDER_STANDARDS"
 USER_FILES = ("standards.yml", "standards.yaml", "standards.toml")
@@ -205,7 +205,9 @@ def load(path: Path) -> LoadedStandards:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise StandardsError(f"cannot read standards file {path}: {exc.strerror}", hint="check --standards") from None
+        # A wrong path is bad input (exit 2), not a broken standard (exit 3).
+        raise SpecError(f"cannot read standards file {path}: {exc.strerror}",
+                        hint="check --standards, $SCAFFOLDER_STANDARDS or ~/.config/foundry-scaffolder/") from None
     text = raw.decode("utf-8", errors="replace")
     try:
         doc = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
