@@ -9,6 +9,7 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,13 +105,15 @@ def check(
     bicep: str | None = None,
     offline_only: bool = False,
     strict: bool | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> CheckResult:
     """Run every check on a generated repo; never raises for findings (the caller decides the exit code).
 
     `checkov` is a venv holding checkov and `bicep` a Bicep CLI (defaults: found as `locate_checkov` and
     PATH say); `offline_only` skips both external tools. Differences from the generator are information,
     validated like the rest (user-added Bicep files and resources go through every layer); `strict` (default:
-    the standards' `check.strict`) makes them fail the check too.
+    the standards' `check.strict`) makes them fail the check too. `progress(file, done, total)` hears of each
+    file checkov finished.
     """
     spec, version = load_answers(directory)
     if strict is None:
@@ -140,15 +143,19 @@ def check(
     from scaffolder.validate import validate_repo
 
     venv = None if offline_only else (checkov if isinstance(checkov, Checkov) else locate_checkov(checkov))
-    if venv is None:
+    if offline_only:
+        notes.append("checkov and `bicep build` skipped because of --offline (the offline layers ran)")
+    elif venv is None:
         notes.append("checkov not found: its security checks were skipped (`scaffolder check --install-checkov`)")
+    if isinstance(venv, Path):
+        venv = Checkov(venv, on_file=progress)
     layers += ["syntax", "semantics", "policies", "types"] + (["checkov"] if venv else [])
     findings += validate_repo(directory, checkov=venv)
     bicep_exe = None if offline_only else (bicep or shutil.which("bicep"))
     if bicep_exe:
         layers.append("bicep build")
         findings += bicep_build(directory, bicep_exe)
-    else:
+    elif not offline_only:
         notes.append("no Bicep CLI on PATH: `bicep build` skipped (offline checks ran)")
     return CheckResult(directory, tuple(sorted_findings(findings)), tuple(notes), tuple(layers), strict)
 

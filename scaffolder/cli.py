@@ -628,13 +628,20 @@ def check(
         checkov_venv = install_checkov_venv(checks.user_checkov_venv())
     found = team.discover(standards)
     result = checks.check(directory, standards=team.load(found) if found else None, checkov=checkov_venv,
-                          offline_only=offline, strict=strict or None)
+                          offline_only=offline, strict=strict or None,
+                          progress=_checkov_progress if sys.stderr.isatty() else None)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
         _render_check(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _checkov_progress(file: str, done: int, total: int) -> None:
+    # One line rewritten in place on a terminal: checkov takes seconds per file.
+    end = "\n" if done == total else ""
+    print(f"\rcheckov: {done}/{total} files scanned ({file})\x1b[K", end=end, file=sys.stderr, flush=True)
 
 
 def _render_check(result: Any) -> None:
