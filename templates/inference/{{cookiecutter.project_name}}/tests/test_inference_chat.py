@@ -19,6 +19,7 @@ from {{ cookiecutter.package }}.chat import InferenceChat, make_service
 from {{ cookiecutter.package }}.errors import ServiceError, SettingsError
 from {{ cookiecutter.package }}.settings import load_settings
 from {{ cookiecutter.package }}.state import estimate_tokens, open_store, trim_messages
+from {{ cookiecutter.package }}.tools import TOOLS
 
 AUDIENCE = TOKEN_SCOPE.removesuffix("/.default")
 
@@ -50,7 +51,8 @@ def test_second_turn_sends_the_whole_history(app_env: FakeFoundry, service: Infe
         assert call.authorization == f"Bearer fake-token-for:{AUDIENCE}"
         assert call.query == {}, "the v1 surface takes no api-version"
         assert "api-key" not in call.headers
-        assert [t["function"]["name"] for t in call.body["tools"]] == ["get_current_time", "calculate"]
+        # Derived from TOOLS: a tool added there (as the README invites) is sent too, and this test still holds.
+        assert [t["function"]["name"] for t in call.body["tools"]] == list(TOOLS)
 
 
 def test_history_is_trimmed_to_the_token_budget(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
