@@ -94,6 +94,8 @@ def handled(func: F) -> F:
         except ScaffolderError as exc:
             if _state["debug"]:
                 traceback.print_exc()
+                if exc.detail:
+                    _err(exc.detail)
             _err(f"error: {exc.message}")
             if exc.hint:
                 _err(f"hint: {exc.hint}")
@@ -519,12 +521,30 @@ def provision(
     found = team.discover(standards)
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     ui = render.ProgressPrinter(render.confirm_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json))
-    with ui:
-        result = api.provision(directory, location=location, restore=restore, purge=purge, preview=preview,
-                               principal_id=principal_id or None,
-                               principal_type=principal_type.value if principal_type else None,
-                               confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
-                               **args)
+    from scaffolder.errors import CredentialError
+
+    try:
+        with ui:
+            result = api.provision(directory, location=location, restore=restore, purge=purge, preview=preview,
+                                   principal_id=principal_id or None,
+                                   principal_type=principal_type.value if principal_type else None,
+                                   confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
+                                   **args)
+    except CredentialError as exc:
+        if not preview:
+            raise
+        # No credential: the plan can still be shown from the repo alone, clearly marked as not compared.
+        from scaffolder.provisioning import offline
+
+        plan = offline.offline_plan(directory, subscription_id=subscription, resource_group=resource_group,
+                                    location=location, environment=env, principal_id=principal_id or None,
+                                    principal_type=principal_type.value if principal_type else None,
+                                    restore=restore)
+        if as_json:
+            print(json.dumps({**offline.plan_as_dict(plan), "credential": exc.message}, indent=2))
+        else:
+            offline.render_offline_plan(plan, exc.message)
+        return
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return

@@ -16,6 +16,8 @@ class ScaffolderError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # The whole story (e.g. every credential tried), shown with --debug only.
+        self.detail: str | None = None
 
     def __str__(self) -> str:
         return self.message
