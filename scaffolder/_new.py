@@ -323,9 +323,10 @@ def git_init(target: Path) -> str:
         return subprocess.run([exe, *args], cwd=target, env=env, capture_output=True, text=True, timeout=60,
                               check=False)
 
-    identity: list[str] = []
+    # No signing prompt (pinentry) in the middle of `new`: the generated commit is a plain base for `update`.
+    identity: list[str] = ["-c", "commit.gpgsign=false"]
     if run("config", "user.email").returncode != 0:
-        identity = ["-c", "user.name=foundry-scaffolder", "-c", "user.email=foundry-scaffolder@localhost"]
+        identity += ["-c", "user.name=foundry-scaffolder", "-c", "user.email=foundry-scaffolder@localhost"]
     from scaffolder import __version__
 
     for args in (["init", "-q"], ["add", "-A"],
