@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from scaffolder._new import new
-from scaffolder.cli import app, next_steps
-from scaffolder.provisioning.credentials import credential_error
+from scaffolder.cli import app
 from tests.helpers import make_spec
 
 runner = CliRunner()
@@ -28,6 +28,12 @@ Visit https://aka.ms/azsdk/python/identity/environmentcredential/troubleshoot to
 To mitigate this issue, please refer to the troubleshooting guidelines here at https://aka.ms/azsdk/python/identity/defaultazurecredential/troubleshoot."""
 
 CLI_NOT_LOGGED_IN = UNAVAILABLE.replace("Azure CLI not found on path", "Please run 'az login' to set up an account")
+
+
+def credential_error(text: str, **kwargs: Any) -> Any:
+    from scaffolder.provisioning.credentials import credential_error as explain
+
+    return explain(text, **kwargs)
 
 
 def test_the_credential_that_failed_is_named_with_its_reason_in_one_line() -> None:
@@ -72,6 +78,8 @@ def test_debug_shows_every_credential_tried(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_next_steps_match_the_tools_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scaffolder.cli import next_steps
+
     monkeypatch.setenv("PATH", str(tmp_path))
     assert next_steps(tmp_path / "demo")[0].startswith(f"scaffolder provision {tmp_path / 'demo'} -s ")
     azd = tmp_path / "azd"

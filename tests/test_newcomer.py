@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scaffolder import catalog
-from scaffolder._new import new, partner_model
+from scaffolder._new import new
 from scaffolder.catalog import Runtime
 from scaffolder.cli import app
 from scaffolder.decision import load_answers_file
@@ -73,6 +73,8 @@ def test_partner_models_now_deploys_a_partner_model_through_new_decision(tmp_pat
     assert spec["runtime"] == "inference"
     formats = [m["format"] for m in spec["models"]]
     assert "OpenAI" in formats and any(f != "OpenAI" for f in formats), formats
+    from scaffolder._new import partner_model
+
     partner = partner_model(Runtime("inference"))
     assert partner is not None and catalog.models()[partner].format != "OpenAI"
 
