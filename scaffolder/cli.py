@@ -31,6 +31,9 @@ class _Group(TyperGroup):
         try:
             code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
         except typer.TyperException as exc:  # click's UsageError and kin (typer vendors click)
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `scaffolder`: the help, not an error line
+                print(exc.format_message())
+                return 2 if not standalone_mode else sys.exit(2)
             _err(f"error: {exc.format_message()}")
             ctx = getattr(exc, "ctx", None)
             if ctx is not None:

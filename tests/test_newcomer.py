@@ -235,3 +235,9 @@ def test_generated_repo_is_a_git_repo_with_an_initial_commit(tmp_path: Path, mon
     skipped = runner.invoke(app, ["new", "other", "-r", "responses", "-o", str(tmp_path), "--no-input", "--no-git"])
     assert skipped.exit_code == 0 and not (tmp_path / "other" / ".git").exists()
     assert "git:" not in skipped.stderr
+
+
+def test_bare_scaffolder_prints_the_help() -> None:
+    done = runner.invoke(app, [])
+    assert done.exit_code == 2
+    assert done.stdout.startswith("Usage: scaffolder [OPTIONS] COMMAND") and "error:" not in done.stdout + done.stderr
