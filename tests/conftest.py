@@ -78,6 +78,17 @@ def run_slow(config: pytest.Config) -> bool:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if run_slow(config):
+        # Read back by examples() while test modules import (collection comes after configure).
+        os.environ[SLOW_ENV] = "1"
+
+
+def examples(full: int) -> int:
+    """Hypothesis examples for a property: all of them in the exhaustive run, a fifth in the everyday one."""
+    return full if os.environ.get(SLOW_ENV, "") not in ("", "0") else max(full // 5, 20)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if run_slow(config):
         return

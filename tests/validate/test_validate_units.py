@@ -13,6 +13,7 @@ from scaffolder.validate._eval import Alt, Arr, Evaluator, Lit, Unknown, to_plai
 from scaffolder.validate._model import load, string_value
 from scaffolder.validate._project import azd_value
 from scaffolder.validate._rules import _words
+from tests.conftest import examples
 
 
 def _eval(tmp_path: Path, source: str, name: str = "x", **params: object) -> object:
@@ -65,7 +66,7 @@ def _c_div(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     a=st.integers(-10_000, 10_000),
     b=st.integers(-10_000, 10_000).filter(lambda v: v != 0),
@@ -89,7 +90,7 @@ def _bicep_literal(value: str) -> str:
     return f"'{escaped}'"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]) | st.sampled_from("\n\t'$\\{}"),
                max_size=40))
 def test_string_literals_round_trip(value: str) -> None:
