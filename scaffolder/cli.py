@@ -282,6 +282,8 @@ def _render_new(result: Any) -> None:
             _err(f"  {action.verb:>9} {action.path}")
     for warning in result.warnings:
         _err(f"warning: {warning}")
+    for note in result.notes:
+        _err(f"note: {note}")
     if result.dry_run:
         _err(f"dry run: {len(result.actions)} files would be written to {result.target}")
         return
@@ -308,13 +310,26 @@ def next_steps(target: Path) -> list[str]:
 @handled
 def models(
     runtime: Annotated[RuntimeChoice | None, typer.Option("--runtime", "-r", help="Only models it serves.")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column (format, kind, SKUs, max output...).")] = False,
+    live: Annotated[bool, typer.Option("--live", help="Also read the region's models from Azure and mark "
+                                       "where they disagree with the shipped catalog (needs --location).")] = False,
+    location: Annotated[str, typer.Option("--location", "-l", help="Region for --live / --refresh.")] = "",
+    subscription: SubscriptionOpt = "",
+    refresh: Annotated[bool, typer.Option("--refresh", help="With --live: store the region's list in the user "
+                                          "cache; `new` and `check` use it for 7 days.")] = False,
+    cloud: Annotated[str, typer.Option(help="With --live: AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = (
+        "AzureCloud"),
+    arm_endpoint: ArmEndpointOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
-    """List the model catalog: format, default version, SKUs and the runtimes that serve each model."""
+    """List the model catalog: status on today's date, retirement, tool calling, context window, runtimes."""
     from scaffolder import catalog
     from scaffolder.spec import today
 
     day = today()
+    if live or refresh:
+        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day)
+        return
     rows = list(catalog.models().values())
     if runtime is not None:
         rows = catalog.models_for(catalog.Runtime(runtime.value))
@@ -324,16 +339,77 @@ def models(
         doc = [{**m.model_dump(mode="json"), "status": m.status(m.default_version, day).state} for m in rows]
         print(json.dumps(doc, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    header, body = _model_rows(rows, day, wide)
+    print(_columns(header, body))
+    stale = catalog.staleness_note(day)
+    if stale:
+        _err(f"note: {stale}")
 
-    table = Table("model", "format", "kind", "version", "status", "SKUs", "runtimes", box=None, pad_edge=False)
+
+def _model_rows(rows: list[Any], day: Any, wide: bool) -> tuple[list[str], list[list[str]]]:
+    """The table's cells: a narrow set that fits 80 columns, or every column with --wide."""
+
+    def tokens(n: int | None) -> str:
+        if not n:
+            return "?"
+        return f"{n // 1000}k" if n >= 10_000 else str(n)
+
+    def runtimes(m: Any) -> str:
+        return "all" if len(m.runtimes) == 3 else ",".join(r.value for r in m.runtimes)
+
+    body = []
     for m in rows:
-        state = m.status(m.default_version, day).state
-        table.add_row(m.name, m.format, m.kind, m.default_version, state, ", ".join(m.skus), ", ".join(m.runtimes))
-    console = Console()
-    # Piped output keeps whole names (no ellipsis) so that grep and scripts see every value.
-    Console(width=None if console.is_terminal else 200).print(table)
+        st = m.status(m.default_version, day)
+        life = m.lifecycle.get(m.default_version)
+        retires = str(life.retires) if life and life.retires else "-"
+        tools = {True: "yes", False: "no", None: "?"}[m.tool_calling]
+        if wide:
+            body.append([m.name, m.format, m.kind, m.default_version, st.state, retires, st.replacement or "-",
+                         tools, tokens(m.context_window), tokens(m.max_output_tokens), ", ".join(m.skus),
+                         ", ".join(r.value for r in m.runtimes)])
+        else:
+            body.append([m.name, st.state, retires, tools, tokens(m.context_window), runtimes(m)])
+    if wide:
+        return ["model", "format", "kind", "version", "status", "retires", "replacement", "tools", "context",
+                "max out", "SKUs", "runtimes"], body
+    return ["model", "status", "retires", "tools", "context", "runtimes"], body
+
+
+def _columns(header: list[str], body: list[list[str]]) -> str:
+    """Left-aligned columns two spaces apart; cells are never cut (the narrow set is chosen to fit 80)."""
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [header, *body]]
+    return "\n".join(lines)
+
+
+def _models_live(location: str, subscription: str, refresh: bool, cloud: str, arm_endpoint: str | None,
+                 as_json: bool, day: Any) -> None:
+    from scaffolder.catalog import live
+    from scaffolder.errors import SpecError
+    from scaffolder.provisioning.arm import CLOUDS
+
+    if not location:
+        raise SpecError("--live needs --location", hint="e.g. scaffolder models --live --location eastus2")
+    if cloud not in CLOUDS:
+        raise SpecError(f"unknown cloud {cloud!r}; choose one of: {', '.join(CLOUDS)}")
+    snapshot = live.fetch(location, subscription, cloud=cloud, arm_endpoint=arm_endpoint)
+    saved = live.save(snapshot) if refresh else None
+    rows = live.merge(snapshot, day)
+    if as_json:
+        doc = {"location": snapshot.location, "fetched": snapshot.fetched.isoformat(),
+               "cache": str(saved) if saved else None,
+               "models": [{"name": r.name, "version": r.version, "format": r.format, "catalog": r.shipped,
+                           "azure": r.live, "agreement": r.agreement, "detail": r.detail} for r in rows]}
+        print(json.dumps(doc, indent=2))
+        return
+    mark = {"both": "", "disagree": "DIFFERS", "shipped only": "catalog only", "live only": "Azure only"}
+    body = [[r.name, r.version, r.shipped, r.live, mark[r.agreement]] for r in rows]
+    print(_columns(["model", "version", "catalog", "azure", "agreement"], body))
+    for r in rows:
+        if r.agreement == "disagree":
+            _err(f"differs: {r.name} {r.version}: {r.detail}")
+    _err(f"{snapshot.location}: {len(snapshot.models)} model versions from Azure on {snapshot.fetched.date()}"
+         + (f"; saved to {saved} (used by `new` and `check` for {live.FRESH_DAYS} days)" if saved else ""))
 
 
 class YesNo(StrEnum):
@@ -676,7 +752,9 @@ def _render_check(result: Any) -> None:
                 print(str(finding))
     for note in result.notes:
         _err(f"note: {note}")
-    counts = f"{len(result.errors)} error(s), {len(result.information)} information"
+    warned = sum(f.severity == "warning" for f in result.information)
+    counts = f"{len(result.errors)} error(s), {len(result.information)} information" + (
+        f" (of which {warned} warning(s))" if warned else "")
     verdict = f"ok ({counts})" if result.ok else f"failed: {counts}" + (" (strict)" if result.strict else "")
     _err(f"check {verdict}: {', '.join(result.layers)}")
 

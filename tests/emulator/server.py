@@ -171,6 +171,7 @@ class ArmEmulator:
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.offers: dict[str, list[Offer]] = {}
+        self.model_capabilities: dict[str, dict[str, str]] = {}  # models.list capabilities by model name
         self.quota: dict[tuple[str, str], int] = {}
         self.busy_accounts: dict[str, str] = {}  # account id -> operation id holding it
         self.max_parallel_account_writes = 0
@@ -652,6 +653,10 @@ class ArmEmulator:
                 }
                 if o.deprecation:
                     model["deprecation"] = {"inference": o.deprecation}
+                # Model capabilities as ARM lists them ({"maxContextToken": "128000", ...}); set by the live
+                # catalog tests (scaffolder models --live) through `model_capabilities`, keyed by model name.
+                if o.name in self.model_capabilities:
+                    model["capabilities"] = dict(self.model_capabilities[o.name])
                 items.append({"kind": "AIServices", "skuName": "S0", "model": model})
             return 200, {"value": items}, {}
         if tail == "usages":
