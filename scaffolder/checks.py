@@ -19,7 +19,7 @@ from scaffolder.errors import ToolError
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
 from scaffolder.validate import Checkov
-from scaffolder.validate._findings import Finding, Severity, sorted_findings
+from scaffolder.validate._findings import Finding, sorted_findings
 
 # Files the generator writes from the answers file: a difference is reported (info), the user's version kept.
 OWNED = ("infra/", "azure.yaml", ".env.example", ANSWERS_FILE)
@@ -132,7 +132,7 @@ def check(
                      + (f" ({', '.join(sorted({f.file for f in drifted}))}); `{_update_command(directory)}` "
                         "brings in this version's templates, keeping your edits" if drifted else ""))
     findings += consistency(directory, spec)
-    life, life_notes = lifecycle_findings(spec)
+    life, life_notes = lifecycle_findings(directory, spec)
     findings += life
     notes += life_notes
     if standards is not None:
@@ -332,39 +332,33 @@ def _read(path: Path) -> str:
         return ""
 
 
-def lifecycle(spec: ProjectSpec) -> list[Finding]:
-    """Model versions retired (error) or retiring / deprecated (warning) today, per the catalog's dates."""
-    return lifecycle_findings(spec)[0]
+def lifecycle_findings(directory: Path, spec: ProjectSpec) -> tuple[list[Finding], list[str]]:
+    """Lifecycle findings on today's date (SOURCE_DATE_EPOCH honoured), by the rule `new` uses (live.judge).
 
-
-def lifecycle_findings(spec: ProjectSpec) -> tuple[list[Finding], list[str]]:
-    """Lifecycle findings on today's date (SOURCE_DATE_EPOCH honoured), with the same rule as `new`.
-
-    A retired
-    model fails the check, retiring or deprecated ones warn. A fresh cached region list wins over the shipped
-    dates; the notes say which data was used.
+    Judged: the spec's models and the deployments infra/main.parameters.json actually makes (a hand edit there
+    is what `azd up` deploys). A retired model fails the check; retiring, deprecated or unknown versions warn.
     """
     from scaffolder.catalog import live
 
-    day = today()
-    snapshot = live.fresh(spec.location, day)
-    out = []
-    for dep in spec.models:
-        known = catalog.models().get(dep.model)
-        if known is None:
-            continue
-        status = live.status(known, dep.version, day, snapshot)
-        if status.state != "current":
-            severity: Severity = "error" if status.state == "retired" else "warning"
-            out.append(Finding(f"lifecycle/{status.state}", severity, ANSWERS_FILE, 0, status.message))
-    if snapshot is not None:
-        notes = [f"model lifecycle from {snapshot.describe()}"]
-    else:
-        notes = [f"model lifecycle from the shipped catalog (sources read {catalog.sources_date()})"]
-        stale = catalog.staleness_note(day)
-        if stale:
-            notes.append(stale)
-    return out, notes
+    deployments = [(d.model, d.version, ANSWERS_FILE) for d in spec.models] + _deployed_models(directory)
+    verdict = live.judge(spec.location, deployments, today())
+    out = [Finding(f"lifecycle/{j.status.state}", "error", j.where, 0, j.status.message) for j in verdict.retired]
+    out += [Finding(f"lifecycle/{j.status.state}", "warning", j.where, 0, j.status.message) for j in verdict.concerns]
+    return out, list(verdict.notes)
+
+
+def _deployed_models(directory: Path) -> list[tuple[str, str, str]]:
+    """(model, version, file) of each modelDeployments entry in infra/main.parameters.json.
+
+    None when the file is unreadable: the consistency check reports that.
+    """
+    rel = "infra/main.parameters.json"
+    try:
+        values = json.loads(_read(directory / rel))["parameters"]["modelDeployments"]["value"]
+        return [(str(d["model"]), str(d["version"]), rel) for d in values
+                if isinstance(d, dict) and d.get("model") and d.get("version")]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return []
 
 
 def standards_drift(spec: ProjectSpec, standards: LoadedStandards) -> list[Finding]:

@@ -10,13 +10,19 @@ import traceback
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import click
 import typer
 from typer.core import TyperGroup
 
 from scaffolder import __version__
-from scaffolder.errors import ScaffolderError
+from scaffolder.errors import ScaffolderError, SpecError
+
+if TYPE_CHECKING:  # annotations only: the catalog is imported lazily (`--help` stays fast)
+    import datetime as dt
+
+    from scaffolder.catalog import CatalogModel, Runtime
 
 
 class _Group(TyperGroup):
@@ -117,6 +123,16 @@ def handled(func: F) -> F:
                 traceback.print_exc()
             where = f": {exc.filename}" if exc.filename else ""
             _err(f"error: {exc.strerror or exc}{where}")
+            raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise  # the command's own exit codes and usage errors
+        except Exception as exc:
+            # Anything left (a bug, an SDK failure no layer classified): one line; the traceback with --debug.
+            if _state["debug"]:
+                traceback.print_exc()
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            _err(f"error: unexpected {type(exc).__name__}{': ' + first if first else ''}")
+            _err("hint: re-run with --debug for the traceback, and report it if it persists")
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -328,7 +344,11 @@ def models(
 
     day = today()
     if live or refresh:
-        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day)
+        if wide:
+            raise SpecError("--wide is for the shipped catalog's table; --live/--refresh shows the comparison",
+                            hint="drop --wide, or run `scaffolder models --wide` without --live")
+        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day,
+                     catalog.Runtime(runtime.value) if runtime is not None else None)
         return
     rows = list(catalog.models().values())
     if runtime is not None:
@@ -346,7 +366,7 @@ def models(
         _err(f"note: {stale}")
 
 
-def _model_rows(rows: list[Any], day: Any, wide: bool) -> tuple[list[str], list[list[str]]]:
+def _model_rows(rows: list[CatalogModel], day: dt.date, wide: bool) -> tuple[list[str], list[list[str]]]:
     """The table's cells: a narrow set that fits 80 columns, or every column with --wide."""
 
     def tokens(n: int | None) -> str:
@@ -354,7 +374,7 @@ def _model_rows(rows: list[Any], day: Any, wide: bool) -> tuple[list[str], list[
             return "?"
         return f"{n // 1000}k" if n >= 10_000 else str(n)
 
-    def runtimes(m: Any) -> str:
+    def runtimes(m: CatalogModel) -> str:
         return "all" if len(m.runtimes) == 3 else ",".join(r.value for r in m.runtimes)
 
     body = []
@@ -383,18 +403,22 @@ def _columns(header: list[str], body: list[list[str]]) -> str:
 
 
 def _models_live(location: str, subscription: str, refresh: bool, cloud: str, arm_endpoint: str | None,
-                 as_json: bool, day: Any) -> None:
+                 as_json: bool, day: dt.date, runtime: Runtime | None) -> None:
+    from scaffolder import catalog
     from scaffolder.catalog import live
     from scaffolder.errors import SpecError
     from scaffolder.provisioning.arm import CLOUDS
 
     if not location:
-        raise SpecError("--live needs --location", hint="e.g. scaffolder models --live --location eastus2")
+        raise SpecError("--live/--refresh needs --location", hint="e.g. scaffolder models --live --location eastus2")
     if cloud not in CLOUDS:
         raise SpecError(f"unknown cloud {cloud!r}; choose one of: {', '.join(CLOUDS)}")
     snapshot = live.fetch(location, subscription, cloud=cloud, arm_endpoint=arm_endpoint)
     saved = live.save(snapshot) if refresh else None
     rows = live.merge(snapshot, day)
+    if runtime is not None:  # models the catalog does not know have no known runtime: --runtime hides them
+        serving = {m.name for m in catalog.models_for(runtime)}
+        rows = [r for r in rows if r.name in serving]
     if as_json:
         doc = {"location": snapshot.location, "fetched": snapshot.fetched.isoformat(),
                "cache": str(saved) if saved else None,
@@ -500,6 +524,98 @@ def _render_recommendation(result: Any, name: str, saved: Path | None = None) ->
           "`scaffolder new --decision FILE`)")
 
 
+@app.command()
+@handled
+def update(
+    directory: Annotated[Path, typer.Argument(help="The generated repo (holds .scaffolder.yml).")] = Path(),
+    runtime: Annotated[
+        RuntimeChoice | None, typer.Option("--runtime", "-r", help="Switch the app to this runtime.")
+    ] = None,
+    location: Annotated[str | None, typer.Option("--location", "-l", help="Move to another Azure region.")] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Replace the model deployments (as for `new`), repeatable."),
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Add or change a resource tag KEY=VALUE.")] = None,
+    standards: Annotated[
+        Path | None, typer.Option("--standards", help="Team standards file to apply [default: as for `new`].")
+    ] = None,
+    decision: Annotated[
+        Path | None, typer.Option("--decision", help="Answers of `scaffolder recommend` for the new ADR record.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff; write nothing.")] = False,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Exit 0 when up to date, 2 when an update exists; write nothing.")
+    ] = False,
+    allow_dirty: Annotated[bool, typer.Option("--allow-dirty", help="Update a git tree with uncommitted changes.")] = (
+        False
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Re-apply the generator to a repo (three-way merge, your edits kept): runtime, templates, standards, models.
+
+    Exit 1 on conflicts (written with diff3 markers and listed), 2 with --check when an update exists.
+    """
+    from scaffolder import _update
+    from scaffolder import standards as team
+    from scaffolder.decision import load_answers_file
+
+    found = team.discover(standards)
+    # Only what the user gave: everything else stays as .scaffolder.yml records it.
+    overrides: dict[str, Any] = {
+        "runtime": runtime.value if runtime else None,
+        "location": location,
+        "models": model or None,
+        "tags": _parse_tags(tag) if tag else None,
+    }
+    result = _update.update(
+        directory,
+        overrides,
+        standards=team.load(found) if found else None,
+        decision_answers=load_answers_file(decision) if decision else None,
+        dry_run=dry_run or check_only,
+        allow_dirty=allow_dirty,
+    )
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        _render_update(result, check_only)
+    if check_only:
+        raise typer.Exit(2 if result.update_available else 0)
+    if result.conflicts:
+        raise typer.Exit(1)
+
+
+def _render_update(result: Any, check_only: bool) -> None:
+    if result.dry_run and not check_only and result.diff:
+        sys.stdout.write(result.diff)
+    for change in result.changes:
+        _err(f"  {change.action:>12} {change.path}")
+    for note in result.notes:
+        _err(f"note: {note}")
+    before, after = result.spec_before.runtime.value, result.spec.runtime.value
+    switch = f", runtime {before} -> {after}" if before != after else ""
+    where = f"{result.directory} (base: {result.base_source}{switch})"
+    if check_only:
+        _err(f"update available for {where}" if result.update_available else f"up to date: {where}")
+        return
+    if not result.update_available:
+        _err(f"up to date: {where}")
+        return
+    verb = "would change" if result.dry_run else "changed"
+    _err(f"update {verb} {sum(c.action not in ('kept-edited', 'kept-deleted') for c in result.changes)} file(s) "
+         f"in {where}")
+    if result.conflicts:
+        _err(f"error: {len(result.conflicts)} conflict(s): {', '.join(result.conflicts)}")
+        _err(f"hint: {_update_hint()}")
+
+
+def _update_hint() -> str:
+    from scaffolder._update import CONFLICT_HINT
+
+    return CONFLICT_HINT
+
+
 class CloudChoice(StrEnum):
     """CLI choices for --cloud (ARM endpoint and Entra authority)."""
 
@@ -549,6 +665,15 @@ PrincipalIdOpt = Annotated[
     typer.Option(metavar="ID", envvar="AZURE_PRINCIPAL_ID",
                  help="Object id of the deploying principal [default: the signed-in one]."),
 ]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        help="Overall deadline in seconds; a re-run finishes what is left.",
+        envvar="SCAFFOLDER_TIMEOUT",
+    ),
+]
+DEFAULT_TIMEOUT = 3600.0  # the same as scaffolder.provisioning.faults.DEFAULT_TIMEOUT (no import at --help time)
 PrincipalTypeOpt = Annotated[
     PrincipalChoice | None,
     typer.Option(envvar="AZURE_PRINCIPAL_TYPE",
@@ -592,8 +717,9 @@ def provision(
         Path | None,
         typer.Option("--standards", metavar="FILE", help="Standards file, enforced again before any write."),
     ] = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
-    """Create the repo's Azure resources through the Azure SDK, exactly as its Bicep declares them."""
+    """Create the repo's Azure resources through the Azure SDK, exactly as its infra/ Bicep declares them."""
     from scaffolder import standards as team
     from scaffolder.provisioning import api, render
 
@@ -608,7 +734,7 @@ def provision(
                                    principal_id=principal_id or None,
                                    principal_type=principal_type.value if principal_type else None,
                                    confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
-                                   **args)
+                                   timeout=timeout, on_wait=ui.waiting, **args)
     except CredentialError as exc:
         if not preview:
             raise
@@ -647,18 +773,22 @@ def preflight(
                            "free); purges nothing.")
     ] = False,
     as_json: JsonOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Check region, models, quota, soft-deleted names and permissions; read-only."""
     from scaffolder.provisioning import api, render
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
-    result = api.preflight(directory, location=location, restore=restore, purge=purge, **args)
+    result = api.preflight(directory, location=location, restore=restore, purge=purge, timeout=timeout,
+                           on_wait=render.waiting, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
         render.render_preflight(result)
     if not result.ok:
-        raise typer.Exit(7)
+        from scaffolder.errors import PreflightError
+
+        raise typer.Exit(PreflightError.exit_code)
 
 
 @app.command()
@@ -677,6 +807,7 @@ def destroy(
     preview: PreviewOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Delete the repo's Azure resources (reverse order); --purge also frees the Foundry account name."""
     from scaffolder.provisioning import api, render
@@ -684,7 +815,7 @@ def destroy(
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     confirm = render.destroy_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json)
     result = api.destroy(directory, location=location, purge=purge, preview=preview, confirm=confirm,
-                         principal_id=principal_id or None, **args)
+                         principal_id=principal_id or None, timeout=timeout, on_wait=render.waiting, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return

@@ -113,6 +113,14 @@ class ToolError(ScaffolderError):
     exit_code = 9
 
 
+class DirtyTreeError(ScaffolderError):
+    """`update` found uncommitted changes in the repo's git work tree and --allow-dirty was not given."""
+
+
+class BaseUnavailableError(ScaffolderError):
+    """`update` cannot reconstruct what the recorded tool version generated (the merge base)."""
+
+
 def yaml_problem(path: Path | str, exc: Any) -> str:
     """A YAML parse error in words: "FILE line N, column M: problem", without the parser's internals."""
     mark = getattr(exc, "problem_mark", None)

@@ -6,6 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis profiles: quick locally, thorough in CI (CI=true) or when HYPOTHESIS_PROFILE names one.
+settings.register_profile("fast", max_examples=30)
+settings.register_profile("thorough", max_examples=400, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("thorough" if os.environ.get("CI") else "fast"))
 
 pytest_plugins = ["pytester"]  # tests/test_suite_setup.py runs this conftest on probe suites
 
@@ -110,3 +116,15 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if name.startswith(_LEAKY_PREFIXES) and name != CHECKOV_ENV:
             monkeypatch.delenv(name, raising=False)
     return home
+
+
+# -- issue-8: one clock and an empty model cache for every test ---------------------------------------------
+PINNED_EPOCH = "1795910400"  # 2026-11-29: model lifecycle verdicts (new, check, models) depend on the day
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock_and_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin SOURCE_DATE_EPOCH and isolate XDG_CACHE_HOME (the live model cache), so no test depends on the real
+    date or on the developer's cache. A test about the real clock deletes SOURCE_DATE_EPOCH itself."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", PINNED_EPOCH)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scaffolder.provisioning.plan import GuidName, ResourcePlan, Target, build_plan
+from scaffolder.provisioning.plan import Lazy, ResourcePlan, Target, plan_from_bicep
 from scaffolder.spec import load_answers
 
 NOT_COMPARED = "not compared with Azure (no credential): every resource is listed as the Bicep declares it"
@@ -39,13 +39,12 @@ def offline_plan(
         principal_type=principal_type or spec.principal_type,
         restore=restore,
     )
-    return build_plan(spec, target)
+    return plan_from_bicep(directory, target)
 
 
-def _name(value: str | GuidName) -> str:
-    if isinstance(value, GuidName):
-        return "guid(" + ", ".join(str(p) for p in value.parts) + ")"
-    return value
+def _name(value: str | Lazy) -> str:
+    # A name computed from another resource's runtime value (Lazy) is shown as the expression it waits for.
+    return value if isinstance(value, str) else str(value)
 
 
 def plan_as_dict(plan: ResourcePlan) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def test_preflight_exit_code_and_json(arm: ArmEmulator, repo: Path, cli_env: lis
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["ok"] is True
     bad = _run("preflight", str(repo), *cli_env, "--location", "westeurope")
-    assert bad.exit_code == 7
+    assert bad.exit_code == 7, bad.stderr
     assert "FAIL" in bad.stderr and "westeurope" in bad.stderr
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from fake_foundry import FakeFoundry
+from fake_foundry import FILTERED_PROMPT, FakeFoundry
 
 from {{ cookiecutter.package }}.api import create_app
 
@@ -77,3 +77,8 @@ def test_empty_message_is_rejected(app_env: FakeFoundry, api: str) -> None:
     status, _, _ = call(api + "/chat", {"message": ""})
     assert status == 422
     assert app_env.requests == []
+
+
+def test_a_filtered_prompt_is_a_400(app_env: FakeFoundry, api: str) -> None:
+    status, _, body = call(api + "/chat", {"message": FILTERED_PROMPT})
+    assert status == 400 and "content filter" in body["detail"]

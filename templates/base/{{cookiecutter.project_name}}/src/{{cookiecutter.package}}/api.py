@@ -13,7 +13,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from {{ cookiecutter.package }}.errors import ServiceError, SettingsError
+from {{ cookiecutter.package }}.errors import ContentFilterError, ServiceError, SettingsError
 from {{ cookiecutter.package }}.service import ChatService
 
 
@@ -63,6 +63,8 @@ def create_app(service_factory: Callable[[], ChatService] = _default_service) ->
             reply = service().reply(request.conversation_id, request.message)
         except SettingsError as exc:
             raise HTTPException(status_code=500, detail=str(exc)) from None
+        except ContentFilterError as exc:  # the caller's content, not a service failure
+            raise HTTPException(status_code=400, detail=str(exc)) from None
         except ServiceError as exc:
             if exc.status == 429:
                 headers = {"Retry-After": str(int(exc.retry_after or 1))}
