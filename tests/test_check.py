@@ -102,8 +102,8 @@ def _customise(repo: Path, *, capacity: int = 50) -> None:
     params = repo / "infra" / "main.parameters.json"
     doc = json.loads(params.read_text())
     deployment = doc["parameters"]["modelDeployments"]["value"][0]
-    deployment.update(model="gpt-5-mini", name="gpt-5-mini", version="2025-08-07", capacity=capacity)
-    doc["parameters"]["primaryModelDeployment"]["value"] = "gpt-5-mini"
+    deployment.update(model="gpt-5.4", name="gpt-5.4", version="2026-03-05", capacity=capacity)
+    doc["parameters"]["primaryModelDeployment"]["value"] = "gpt-5.4"
     params.write_text(json.dumps(doc, indent=2) + "\n")
     (repo / "infra" / "storage.bicep").write_text(STORAGE)
     main = repo / "infra" / "main.bicep"
@@ -117,8 +117,8 @@ def test_customised_repo_passes_with_information_naming_the_reconciling_command(
     assert {f.rule for f in result.findings} == {"drift/models", "drift/changed"}
     models = next(f for f in result.findings if f.rule == "drift/models")
     assert models.expected == "gpt-5.4-mini@2026-03-17 GlobalStandard capacity 10"
-    assert models.found == "gpt-5-mini@2025-08-07 GlobalStandard capacity 50"
-    assert models.fix == f"scaffolder update {repo} --model gpt-5-mini@2025-08-07,sku=GlobalStandard,capacity=50"
+    assert models.found == "gpt-5.4@2026-03-05 GlobalStandard capacity 50"
+    assert models.fix == f"scaffolder update {repo} --model gpt-5.4@2026-03-05,sku=GlobalStandard,capacity=50"
     main = next(f for f in result.findings if f.rule == "drift/changed")
     assert main.file == "infra/main.bicep" and main.found.startswith("\"module storage 'storage.bicep' = {\"")
     assert "infra/storage.bicep" not in {f.file for f in result.findings}, "a user-added file is not drift"
