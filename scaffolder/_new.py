@@ -40,6 +40,7 @@ class NewResult:
     actions: tuple[FileAction, ...]
     dry_run: bool
     warnings: tuple[str, ...] = ()
+    backup: Path | None = None  # where the files --force overwrote were kept
     notes: tuple[str, ...] = ()
     git: str = "not asked"
 
@@ -51,6 +52,7 @@ class NewResult:
             "spec": self.spec.model_dump(mode="json"),
             "files": [{"path": a.path, "action": a.verb} for a in self.actions],
             "warnings": list(self.warnings),
+            "backup": str(self.backup) if self.backup else None,
             "notes": list(self.notes),
             "git": self.git,
         }
@@ -312,14 +314,17 @@ def new(
     if outer is not None:
         warnings.append(f"{target} is inside the git work tree of another project ({outer}): the generated repo "
                         "becomes part of it (no `git init`); generate it elsewhere with -o DIR to keep it separate")
+    # A dry run refuses exactly what the real run would (untrusted hooks: exit 4), it only writes nothing.
+    check_trust(plan.hooks, trust, plan.needs_trust)
     if dry_run:
         actions = plan_actions(plan, target, force=force)
         return NewResult(target=target, spec=spec, actions=tuple(actions), dry_run=True, warnings=tuple(warnings),
                          notes=notes)
-    check_trust(plan.hooks, trust)
     hooks = plan.hooks
+    backups: list[Path] = []
     fresh = not (target / ".git").exists()
-    actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)))
+    actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)),
+                         on_backup=backups.append)
     state = "not asked"
     if git:
         if outer is not None:
@@ -331,7 +336,7 @@ def new(
             if not state.startswith("initialised"):
                 warnings.append(f"git: {state}")
     return NewResult(target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=tuple(warnings),
-                     notes=notes, git=state)
+                     notes=notes, backup=backups[0] if backups else None, git=state)
 
 
 def enclosing_work_tree(target: Path) -> Path | None:

@@ -90,7 +90,11 @@ class PrincipalChoice(StrEnum):
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    # Every message goes through the scrubber: an error quoting a key, a connection string or a token
+    # (an SDK's text passed through) must not put it in a terminal or a CI log.
+    from scaffolder.redact import scrub
+
+    print(scrub(text), file=sys.stderr)
 
 
 def handled(func: F) -> F:
@@ -102,7 +106,7 @@ def handled(func: F) -> F:
             return func(*args, **kwargs)
         except ScaffolderError as exc:
             if _state["debug"]:
-                traceback.print_exc()
+                _err(traceback.format_exc().rstrip())
                 if exc.detail:
                     _err(exc.detail)
             _err(f"error: {exc.message}")
@@ -120,7 +124,7 @@ def handled(func: F) -> F:
         except OSError as exc:
             # The machine said no (permissions, a full disk, a missing path): one line, not a traceback.
             if _state["debug"]:
-                traceback.print_exc()
+                _err(traceback.format_exc().rstrip())
             where = f": {exc.filename}" if exc.filename else ""
             _err(f"error: {exc.strerror or exc}{where}")
             raise typer.Exit(1) from None
@@ -303,6 +307,8 @@ def _render_new(result: Any) -> None:
     if result.dry_run:
         _err(f"dry run: {len(result.actions)} files would be written to {result.target}")
         return
+    if result.backup is not None:
+        _err(f"the overwritten files' previous versions are in {result.backup}")
     _err(f"{spec.name}: {spec.runtime.value} runtime, {spec.location}, {len(result.actions)} files in {result.target}")
     if result.git != "not asked":
         _err(f"git: {result.git}")
@@ -860,8 +866,10 @@ def check(
     result = checks.check(directory, standards=team.load(found) if found else None, checkov=checkov_venv,
                           offline_only=offline, strict=strict or None,
                           progress=_checkov_progress if sys.stderr.isatty() else None)
+    from scaffolder.redact import scrub
+
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(scrub(json.dumps(result.as_dict(), indent=2)))
     else:
         _render_check(result)
     if not result.ok:
@@ -875,12 +883,15 @@ def _checkov_progress(file: str, done: int, total: int) -> None:
 
 
 def _render_check(result: Any) -> None:
+    from scaffolder.redact import scrub
+
     for title, findings in (("errors", result.errors), ("information (does not fail the check; --strict makes it)",
                                                         result.information)):
         if findings:
             print(f"{title}:")
             for finding in findings:
-                print(str(finding))
+                # Findings quote repo files: scrubbed like every other message (a key pasted into Bicep).
+                print(scrub(str(finding)))
     for note in result.notes:
         _err(f"note: {note}")
     warned = sum(f.severity == "warning" for f in result.information)

@@ -97,8 +97,12 @@ class StandardsError(ScaffolderError):
     exit_code = 3
 
 
+class OverlayError(StandardsError):
+    """An overlay of the standards is unusable: outside its folder, failing to render, too large, unsafe."""
+
+
 class UntrustedOverlayError(ScaffolderError):
-    """An overlay carries executable hooks and --trust was not given."""
+    """An overlay carries executable hooks (or replaces generator-owned files) and --trust was not given."""
 
     exit_code = 4
 
@@ -124,6 +128,7 @@ class BaseUnavailableError(ScaffolderError):
 def yaml_problem(path: Path | str, exc: Any) -> str:
     """A YAML parse error in words: "FILE line N, column M: problem", without the parser's internals."""
     mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or "not valid YAML"
+    # The bounded loader raises plain YAMLErrors (alias bomb, depth) whose message is the problem itself.
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())[:300] or "not valid YAML"
     where = f"{path} line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(path)
     return f"{where}: {problem}"

@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import stat
 import tarfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from scaffolder import __version__, catalog, infra
 from scaffolder._resources import bicep_dir, templates_dir
 from scaffolder.errors import TemplateError
 from scaffolder.generate._files import safe_relative, template_files
-from scaffolder.generate._overlay import as_planned, render_overlays
+from scaffolder.generate._overlay import as_planned, render_overlays, trust_needed
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, RuntimeDecision
 
 ROOT_DIR = "{{cookiecutter.project_name}}"
@@ -47,6 +48,8 @@ class FilePlan:
     spec: ProjectSpec
     files: tuple[PlannedFile, ...] = field(default_factory=tuple)
     hooks: tuple[Path, ...] = ()
+    # Overlay paths that replace generated files or define azd hooks: written only with --trust.
+    needs_trust: tuple[str, ...] = ()
 
     def paths(self) -> list[str]:
         """Relative paths, POSIX style."""
@@ -188,12 +191,45 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     # Compiling the templates is most of `new`'s own time; Jinja's bytecode cache (keyed by template name
     # and source checksum, so an edited template is recompiled) makes the next run skip it.
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = Path(base) / "foundry-scaffolder" / f"jinja-{__version__}"
+    folder = private_dir(Path(base) / "foundry-scaffolder" / f"jinja-{__version__}")
+    return jinja2.FileSystemBytecodeCache(str(folder)) if folder is not None else None
+
+
+def private_dir(folder: Path) -> Path | None:
+    """folder, created 0700 (parents too), when it is a real directory owned by us and closed to others.
+
+    Its files are loaded as code (marshalled bytecode), so, as Jinja's own default cache does, a folder
+    another user owns or can write, or a link, is not used: None (rendering then just compiles).
+    """
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        for part in [*reversed(_missing(folder))]:
+            part.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    try:
+        info = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        return None
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        try:
+            folder.chmod(0o700)
+        except OSError:
+            return None
+        if stat.S_IMODE(folder.lstat().st_mode) & 0o077:
+            return None
+    return folder
+
+
+def _missing(folder: Path) -> list[Path]:
+    missing = []
+    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 def _environment() -> SandboxedEnvironment:
@@ -254,6 +290,7 @@ def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = (), tool_version: s
         if layer_dir.is_dir():
             files.update(_render_tree(layer_dir, env, ctx))
     extra, hooks = render_overlays(overlays, env, ctx)
+    gated = trust_needed(list(extra), list(files))
     files.update({path: PlannedFile(**kw, source="overlay") for path, kw in as_planned(extra).items()})
     files.update(_bicep_files())
     params = json.dumps(infra.azd_parameters_file(spec), indent=2) + "\n"
@@ -264,7 +301,7 @@ def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = (), tool_version: s
     files[ANSWERS_FILE] = PlannedFile(
         PurePosixPath(ANSWERS_FILE), spec.to_answers(tool_version).encode(), source="spec"
     )
-    return FilePlan(spec, tuple(files[k] for k in sorted(files)), tuple(hooks))
+    return FilePlan(spec, tuple(files[k] for k in sorted(files)), tuple(hooks), tuple(gated))
 
 
 def with_pristine(plan: FilePlan) -> FilePlan:
@@ -276,7 +313,7 @@ def with_pristine(plan: FilePlan) -> FilePlan:
     """
     archive = PlannedFile(PurePosixPath(PRISTINE_FILE), pack_pristine(plan.files), source="spec")
     files = sorted((*(f for f in plan.files if str(f.path) != PRISTINE_FILE), archive), key=lambda f: str(f.path))
-    return FilePlan(plan.spec, tuple(files), plan.hooks)
+    return FilePlan(plan.spec, tuple(files), plan.hooks, plan.needs_trust)
 
 
 ADR_DIR = "docs/adr"

@@ -244,7 +244,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._()-]{0,63}$")
 
 def check_environment_name(name: str) -> str:
     """Refuse environment names azd would refuse (and any that could leave .azure/)."""
-    if not _ENV_NAME.match(name) or ".." in name:
+    if not _ENV_NAME.fullmatch(name) or ".." in name:
         raise SpecError(
             f"environment name {name!r} must be 1-64 letters, digits, '.', '_', '(', ')' or '-', "
             "start with a letter or digit, and not contain '..'",
