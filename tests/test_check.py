@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 from pathlib import Path
 
@@ -136,6 +137,25 @@ def test_user_added_bicep_goes_through_the_same_layers(repo: Path) -> None:
     assert [(f.rule, f.file) for f in result.errors] == [("semantics/undefined-symbol", "infra/storage.bicep")]
 
 
+def test_the_printed_update_command_names_the_standards_and_reconciles(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fix is a command to paste: run exactly what check printed, then check has nothing left to say about it.
+    team = tmp_path / "team.yml"
+    team.write_text("name: team\n")
+    _customise(repo)
+    result = check(repo, standards=load(team), offline_only=True)
+    models = next(f for f in result.findings if f.rule == "drift/models")
+    assert models.fix == (f"scaffolder update {repo} --model gpt-5.4@2026-03-05,sku=GlobalStandard,capacity=50 "
+                          f"--standards {team.resolve()}")
+    assert all(f.fix.endswith(f"--standards {team.resolve()}") for f in result.information)
+    monkeypatch.delenv("SCAFFOLDER_STANDARDS", raising=False)
+    done = runner.invoke(app, shlex.split(models.fix)[1:])
+    assert done.exit_code == 0, done.stderr
+    after = check(repo, standards=load(team), offline_only=True)
+    assert "drift/models" not in rules(after), [str(f) for f in after.findings]
+
+
 def test_strict_drift_from_the_flag_or_the_standards(repo: Path, tmp_path: Path) -> None:
     _customise(repo)
     assert check(repo, offline_only=True).ok
@@ -228,7 +248,8 @@ def test_generated_under_standards_then_standards_change(tmp_path: Path) -> None
     path.write_text("name: team\ntags:\n  owner: platform\n  cost-center: null\n")
     result = check(tmp_path / "r", standards=load(path), offline_only=True)
     assert rules(result) == {"standards/tags"}
-    assert any("changed since generation" in n for n in result.notes)
+    assert any("changed since generation" in n and f"`scaffolder update {tmp_path / 'r'} --standards {path.resolve()}`"
+               in n for n in result.notes)
 
 
 def test_not_a_generated_repo(tmp_path: Path) -> None:
