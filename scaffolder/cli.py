@@ -761,7 +761,9 @@ def provision(
         if as_json:
             print(json.dumps({**offline.plan_as_dict(plan), "credential": exc.message}, indent=2))
         else:
-            offline.render_offline_plan(plan, exc.message)
+            from scaffolder._render_provision import render_offline_plan
+
+            render_offline_plan(plan, exc.message)
         return
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,8 @@ def offline_plan(
     return plan_from_bicep(directory, target)
 
 
-def _name(value: str | Lazy) -> str:
+def display_name(value: str | Lazy) -> str:
+    """A resource name for display (a Lazy one as the expression it waits for)."""
     # A name computed from another resource's runtime value (Lazy) is shown as the expression it waits for.
     return value if isinstance(value, str) else str(value)
 
@@ -53,20 +53,9 @@ def plan_as_dict(plan: ResourcePlan) -> dict[str, Any]:
         "compared_with_azure": False,
         "note": NOT_COMPARED,
         "resources": [
-            {"order": i, "key": r.key, "type": r.type, "api_version": r.api_version, "name": _name(r.name),
+            {"order": i, "key": r.key, "type": r.type, "api_version": r.api_version, "name": display_name(r.name),
              "depends_on": list(r.depends_on), "body": json.loads(json.dumps(r.body, default=str))}
             for i, r in enumerate(plan.resources, 1)
         ],
     }
 
-
-def render_offline_plan(plan: ResourcePlan, reason: str) -> None:
-    """The plan on stderr, one resource a line and its body indented, under a header saying what it is not."""
-    err = sys.stderr
-    print(f"note: {reason}", file=err)
-    print(f"plan ({NOT_COMPARED}):", file=err)
-    for i, r in enumerate(plan.resources, 1):
-        print(f"  {i:>2}. {r.type}@{r.api_version}  {_name(r.name)}", file=err)
-        body = json.dumps(r.body, indent=2, sort_keys=True, default=str)
-        print("\n".join("        " + line for line in body.splitlines()), file=err)
-    print("preview only: nothing was read or written in Azure", file=err)
