@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,7 @@ class NewResult:
     warnings: tuple[str, ...] = ()
     backup: Path | None = None  # where the files --force overwrote were kept
     notes: tuple[str, ...] = ()
+    git: str = "not asked"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -50,6 +54,7 @@ class NewResult:
             "warnings": list(self.warnings),
             "backup": str(self.backup) if self.backup else None,
             "notes": list(self.notes),
+            "git": self.git,
         }
 
 
@@ -97,11 +102,23 @@ def refuse_retired(report: LifecycleReport) -> None:
         )
 
 
+def suggest_project_name(value: str) -> str | None:
+    """A valid name close to value (`My_App` -> `my-app`), or None when none is."""
+    candidate = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9]+", "-", value.strip().lower())).strip("-")
+    candidate = re.sub(r"^[^a-z]+", "", candidate)
+    try:
+        return check_project_name(candidate) if candidate != value else None
+    except ValueError:
+        return None
+
+
 def _validate_name(value: str, answers: dict[str, Any]) -> str:
     try:
         return check_project_name(value)
     except ValueError as exc:
-        raise SpecError(str(exc), hint="fix the NAME argument") from None
+        close = suggest_project_name(value)
+        hint = f"try {close!r}, or fix the NAME argument" if close else "fix the NAME argument"
+        raise SpecError(str(exc), hint=hint) from None
 
 
 def _validate_runtime(value: str, answers: dict[str, Any]) -> Runtime:
@@ -133,8 +150,16 @@ def _validate_models(value: str | list[str], answers: dict[str, Any]) -> list[st
     raw = value.split(";") if isinstance(value, str) else value
     items = [v.strip() for v in raw if v.strip()]
     runtime = Runtime(answers["runtime"])
+    formats = sorted({f for profile in catalog.runtimes().values() for f in profile.model_formats})
     for item in items:
         dep = parse_model_option(item)
+        if dep["format"] not in formats:
+            # A near-miss publisher (format=Mistral) is a typo, not a model the runtime cannot serve.
+            close = catalog.suggest(dep["format"], formats) or [f for f in formats if f.lower().startswith(
+                dep["format"].lower()[:4])]
+            did = f"did you mean {' or '.join(repr(f) for f in close)}? " if close else ""
+            raise SpecError(f"--model {item!r}: unknown format {dep['format']!r}; {did}valid formats: "
+                            f"{', '.join(formats)}", hint="format= is the model's publisher as Azure names it")
         if not catalog.serves(runtime, dep["model"], dep["format"]):
             raise SpecError(runtime_mismatch(dep["model"], runtime), hint="change --model or --runtime")
     return items
@@ -154,9 +179,25 @@ QUESTIONS = [
              default=lambda a: a["_defaults"].get("location") or os.environ.get("AZURE_LOCATION") or DEFAULT_LOCATION,
              validate=_validate_location),
     Question("models", "--model", "Model(s), ';'-separated",
-             default=lambda a: a["_defaults"].get("model") or DEFAULT_MODEL,
+             default=lambda a: _default_models(a),
              validate=_validate_models, help="`scaffolder models --runtime R` lists what each runtime serves."),
 ]
+
+
+def partner_model(runtime: Runtime) -> str | None:
+    """The catalog's first current chat model outside the OpenAI family that runtime serves (None: it serves none)."""
+    day = today()
+    for m in catalog.models_for(runtime):
+        if m.format != "OpenAI" and m.kind == "chat" and m.status(m.default_version, day).state == "current":
+            return m.name
+    return None
+
+
+def _default_models(answers: dict[str, Any]) -> str:
+    chosen = answers["_defaults"].get("model") or DEFAULT_MODEL
+    # `recommend --partner-models now`: a model outside the OpenAI family is deployed too, not only offered.
+    partner = partner_model(Runtime(answers["runtime"])) if answers.get("_partner_now") else None
+    return f"{chosen};{partner}" if partner and partner != chosen else chosen
 
 
 def resolve_spec(
@@ -191,6 +232,7 @@ def resolve_spec(
     given: dict[str, Any] = {
         "name": name, "runtime": runtime, "location": location, "models": list(models), "_defaults": defaults,
     }
+    given["_partner_now"] = decided.get("models") == "now"
     if not runtime and decided:
         given["runtime"] = recommend.recommend(decided).runtime.value
     elif not runtime and prompter is not None:
@@ -199,6 +241,7 @@ def resolve_spec(
             rec = recommend.ask(prompter)
             decided = {k: v for k, v in rec.answers.items() if v != recommend.NOT_ASKED}
             given["recommended"] = rec.runtime.value
+            given["_partner_now"] = decided.get("models") == "now"
             _explain(rec)
     answers = resolve(QUESTIONS, given, prompter)
     deployments = [parse_model_option(m, default_capacity=capacity) for m in answers["models"]]
@@ -253,26 +296,85 @@ def new(
     dry_run: bool = False,
     standards: LoadedStandards | None = None,
     trust: bool = False,
+    git: bool = False,
 ) -> NewResult:
     """Generate the repo for spec into target; with dry_run, report the actions without writing.
 
     The standards' overlays are rendered into the repo; their hooks run (in the staged repo, before it
-    is moved into place) only with trust.
+    is moved into place) only with trust. With git (the CLI's default), a new repo gets `git init` and an
+    initial commit when git is on PATH, unless it lands inside another project's work tree (said in a warning).
     """
     report = lifecycle_report(spec)
     refuse_retired(report)
     overlays = standards.overlay_dirs() if standards else []
     plan: FilePlan = with_pristine(plan_files(spec, overlays))
+    warnings = list(report.warnings)
+    notes = report.notes + tuple(capability_notes(spec))
+    outer = enclosing_work_tree(target)
+    if outer is not None:
+        warnings.append(f"{target} is inside the git work tree of another project ({outer}): the generated repo "
+                        "becomes part of it (no `git init`); generate it elsewhere with -o DIR to keep it separate")
     # A dry run refuses exactly what the real run would (untrusted hooks: exit 4), it only writes nothing.
     check_trust(plan.hooks, trust, plan.needs_trust)
-    backups: list[Path] = []
     if dry_run:
         actions = plan_actions(plan, target, force=force)
-    else:
-        hooks = plan.hooks
-        actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)),
-                             on_backup=backups.append)
-    return NewResult(
-        target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=report.warnings,
-        notes=report.notes + tuple(capability_notes(spec)), backup=backups[0] if backups else None,
-    )
+        return NewResult(target=target, spec=spec, actions=tuple(actions), dry_run=True, warnings=tuple(warnings),
+                         notes=notes)
+    hooks = plan.hooks
+    backups: list[Path] = []
+    fresh = not (target / ".git").exists()
+    actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)),
+                         on_backup=backups.append)
+    state = "not asked"
+    if git:
+        if outer is not None:
+            state = f"skipped: inside the work tree of {outer}"
+        elif not fresh:
+            state = "skipped: the directory already is a git repo"
+        else:
+            state = git_init(target)
+            if not state.startswith("initialised"):
+                warnings.append(f"git: {state}")
+    return NewResult(target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=tuple(warnings),
+                     notes=notes, backup=backups[0] if backups else None, git=state)
+
+
+def enclosing_work_tree(target: Path) -> Path | None:
+    """The top of the git work tree target would land in (a `.git` in one of its parents), if any."""
+    for parent in target.resolve().parents:
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+def git_init(target: Path) -> str:
+    """`git init` and one commit of everything generated; the outcome in words (git missing or failing is no error).
+
+    The commit is what `scaffolder update` merges from. It uses the user's git identity when one is set,
+    else the tool's; SOURCE_DATE_EPOCH, when set, dates it (reproducible builds).
+    """
+    exe = shutil.which("git")
+    if exe is None:
+        return "skipped: git is not on PATH"
+    env = dict(os.environ)
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        stamp = f"@{int(os.environ['SOURCE_DATE_EPOCH'])} +0000"
+        env.update(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, *args], cwd=target, env=env, capture_output=True, text=True, timeout=60,
+                              check=False)
+
+    # No signing prompt (pinentry) in the middle of `new`: the generated commit is a plain base for `update`.
+    identity: list[str] = ["-c", "commit.gpgsign=false"]
+    if run("config", "user.email").returncode != 0:
+        identity += ["-c", "user.name=foundry-scaffolder", "-c", "user.email=foundry-scaffolder@localhost"]
+    from scaffolder import __version__
+
+    for args in (["init", "-q"], ["add", "-A"],
+                 [*identity, "commit", "-q", "--no-verify", "-m", f"Generated by foundry-scaffolder {__version__}"]):
+        done = run(*args)
+        if done.returncode != 0:
+            verb = next(a for a in args if a in {"init", "add", "commit"})
+            return f"failed: git {verb}: {(done.stderr or done.stdout).strip()[:200]}"
+    return "initialised with an initial commit"

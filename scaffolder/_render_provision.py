@@ -16,6 +16,7 @@ from scaffolder.provisioning.preflight import PreflightResult
 
 if TYPE_CHECKING:
     from scaffolder.provisioning.api import DestroyResult, ProvisionResult
+    from scaffolder.provisioning.plan import ResourcePlan
 
 SYMBOLS = {"create": "+", "update": "~", "unchanged": "="}
 COLOURS = {"create": "green", "update": "yellow", "unchanged": "dim"}
@@ -230,3 +231,20 @@ def render_destroy(result: DestroyResult) -> None:
         _err("purged the soft-deleted Foundry account: its name is free again")
     elif result.deleted:
         _err("the Foundry account is soft-deleted for 48 hours; `scaffolder destroy --purge` frees its name")
+
+
+def render_offline_plan(plan: ResourcePlan, reason: str) -> None:
+    """The plan on stderr, one resource a line and its body indented, under a header saying what it is not."""
+    import json
+
+    from scaffolder.provisioning.offline import NOT_COMPARED
+    from scaffolder.provisioning.offline import display_name as _name
+
+    err = sys.stderr
+    print(f"note: {reason}", file=err)
+    print(f"plan ({NOT_COMPARED}):", file=err)
+    for i, r in enumerate(plan.resources, 1):
+        print(f"  {i:>2}. {r.type}@{r.api_version}  {_name(r.name)}", file=err)
+        body = json.dumps(r.body, indent=2, sort_keys=True, default=str)
+        print("\n".join("        " + line for line in body.splitlines()), file=err)
+    print("preview only: nothing was read or written in Azure", file=err)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import shlex
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffolder import __version__, infra, safeio
+from scaffolder import __version__, catalog, infra, safeio
 from scaffolder.errors import AnswersFileError, ToolError
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
 from scaffolder.validate import Checkov
 from scaffolder.validate._findings import Finding, sorted_findings
 
-# Files the generator owns: they must match a re-generation from the answers file.
+# Files the generator writes from the answers file: a difference is reported (info), the user's version kept.
 OWNED = ("infra/", "azure.yaml", ".env.example", ANSWERS_FILE)
 # bicep build diagnostics: "<file>(<line>,<col>) : Error BCP037: <message>"
 _BICEP_DIAG = re.compile(
@@ -27,26 +30,44 @@ _BICEP_DIAG = re.compile(
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Findings (any one fails the check) and notes (what was skipped and why)."""
+    """Findings and notes (what was skipped and why).
+
+    Errors (what breaks deployment or security) fail the check; information (differences from what the
+    generator would write, each with the command that reconciles them) fails it only when `strict`.
+    """
 
     directory: Path
     findings: tuple[Finding, ...]
     notes: tuple[str, ...] = ()
     layers: tuple[str, ...] = field(default_factory=tuple)
+    strict: bool = False
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """Findings that fail the check: errors, and with strict everything else too."""
+        return tuple(f for f in self.findings if self.strict or f.severity == "error")
+
+    @property
+    def information(self) -> tuple[Finding, ...]:
+        """Findings reported without failing the check (none under strict)."""
+        return tuple(f for f in self.findings if f not in self.errors)
 
     @property
     def ok(self) -> bool:
-        """True when no finding is an error (warnings, such as a model retiring soon, are reported only)."""
-        return not any(f.severity == "error" for f in self.findings)
+        """True when nothing fails the check (warnings, such as a model retiring soon, and information do not)."""
+        return not self.errors
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "directory": str(self.directory),
             "ok": self.ok,
+            "strict": self.strict,
             "layers": list(self.layers),
             "findings": [
-                {"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line, "message": f.message}
+                {"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line, "message": f.message,
+                 "fails": f in self.errors}
+                | {k: v for k, v in (("expected", f.expected), ("found", f.found), ("fix", f.fix)) if v}
                 for f in self.findings
             ],
             "notes": list(self.notes),
@@ -82,30 +103,39 @@ def check(
     checkov: Path | Checkov | None = None,
     bicep: str | None = None,
     offline_only: bool = False,
+    strict: bool | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> CheckResult:
     """Run every check on a generated repo; never raises for findings (the caller decides the exit code).
 
     `checkov` is a venv holding checkov and `bicep` a Bicep CLI (defaults: found as `locate_checkov` and
-    PATH say); `offline_only` skips both external tools.
+    PATH say); `offline_only` skips both external tools. Differences from the generator are information,
+    validated like the rest (user-added Bicep files and resources go through every layer); `strict` (default:
+    the standards' `check.strict`) makes them fail the check too. `progress(file, done, total)` hears of each
+    file checkov finished.
     """
     answers = directory / ANSWERS_FILE
     if answers.is_symlink() and not safeio.is_inside(answers, directory):
         raise AnswersFileError(f"{answers} is a link to a file outside the repo; not followed",
                                hint="commit the answers file itself, not a link")
     spec, version = load_answers(directory)
+    if strict is None:
+        strict = bool(standards and standards.standards.check.strict)
     findings: list[Finding] = []
     notes: list[str] = []
     layers = ["answers", "drift", "consistency", "lifecycle"]
     overlays = standards.overlay_dirs() if standards else []
-    drifted = drift(directory, spec, overlays, version)
-    if version == __version__:
+    standards_file = standards.source if standards else None
+    drifted = drift(directory, spec, overlays, version, standards_file)
+    if version == __version__ or strict:
         findings += drifted
     else:
-        # Another tool version's templates may differ without any hand edit: report, don't fail.
+        # Another tool version's templates may differ without any hand edit: a note, not a finding per file.
         notes.append(f"generated by foundry-scaffolder {version}, checked with {__version__}: "
                      f"{len(drifted)} generated file(s) differ from this version's templates"
-                     + (f" ({', '.join(sorted({f.file for f in drifted}))}); re-generate with --force to update"
-                        if drifted else ""))
+                     + (f" ({', '.join(sorted({f.file for f in drifted}))}); "
+                        f"`{_update_command(directory, standards=standards_file)}` "
+                        "brings in this version's templates, keeping your edits" if drifted else ""))
     findings += consistency(directory, spec)
     life, life_notes = lifecycle_findings(directory, spec)
     findings += life
@@ -114,62 +144,160 @@ def check(
         layers.append("standards")
         findings += standards_drift(spec, standards)
         if spec.standards and spec.standards.sha256 != standards.sha256:
-            notes.append(f"the standards file changed since generation ({standards.source})")
+            notes.append(f"the standards file changed since generation ({standards.source}): "
+                         f"`{_update_command(directory, standards=standards.source)}` applies it")
     else:
         notes.append("no standards file in force (--standards, $SCAFFOLDER_STANDARDS or the user config)")
     from scaffolder.validate import validate_repo
 
     venv = None if offline_only else (checkov if isinstance(checkov, Checkov) else locate_checkov(checkov))
-    if venv is None:
+    if offline_only:
+        notes.append("checkov and `bicep build` skipped because of --offline (the offline layers ran)")
+    elif venv is None:
         notes.append("checkov not found: its security checks were skipped (`scaffolder check --install-checkov`)")
+    if isinstance(venv, Path):
+        venv = Checkov(venv, on_file=progress)
     layers += ["syntax", "semantics", "policies", "types"] + (["checkov"] if venv else [])
     findings += validate_repo(directory, checkov=venv)
     bicep_exe = None if offline_only else (bicep or shutil.which("bicep"))
     if bicep_exe:
         layers.append("bicep build")
         findings += bicep_build(directory, bicep_exe)
-    else:
+    elif not offline_only:
         notes.append("no Bicep CLI on PATH: `bicep build` skipped (offline checks ran)")
-    return CheckResult(directory, tuple(sorted_findings(findings)), tuple(notes), tuple(layers))
+    return CheckResult(directory, tuple(sorted_findings(findings)), tuple(notes), tuple(layers), strict)
 
 
-def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str = __version__) -> list[Finding]:
-    """Generator-owned files that differ from (or are missing against) a re-generation from the answers."""
+def _update_command(directory: Path, *options: str, standards: Path | None = None) -> str:
+    # `scaffolder update` (three-way merge of the generator's output with the repo's edits) reconciles; the
+    # standards file this check used is named so the update renders the same overlays and rules.
+    where = "." if directory.resolve() == Path.cwd().resolve() else shlex.quote(str(directory))
+    extra = ["--standards", shlex.quote(str(standards))] if standards is not None else []
+    return " ".join(["scaffolder", "update", where, *options, *extra])
+
+
+def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str = __version__,
+          standards_file: Path | None = None) -> list[Finding]:
+    """Files the generator writes that differ from (or are missing against) a re-generation from the answers.
+
+    All information: the repo is the user's. A change of the model deployments in main.parameters.json is
+    reported once, with the deployments on both sides and the `update --model` command that records them.
+    Bicep files the generator does not write are the user's own and are not reported here: every validation
+    layer reads them like the generated ones.
+    """
     from scaffolder.generate import plan_files
 
     plan = plan_files(spec, overlays, tool_version=version)
     out = []
+    take_theirs = _update_command(directory, standards=standards_file)
     for f in plan.files:
         path = str(f.path)
         if not (path.startswith(OWNED[0]) or path in OWNED[1:]) or path == ANSWERS_FILE:
             continue
         on_disk = directory / path
         if on_disk.is_symlink() and not safeio.is_inside(on_disk, directory):
+            # Never followed: a planted link must not bring outside content into the findings (or the CI log).
             out.append(Finding("drift/changed", "error", path, 0,
-                               "is a link to a file outside the repo (not followed); commit the generated file"))
+                               "is a link to a file outside the repo (not followed); commit the generated file",
+                               fix=take_theirs))
             continue
-        current = _read_bytes(directory, on_disk)
-        if current is None:
-            out.append(Finding("drift/missing", "error", path, 0, "generated file is missing"))
-        elif current != f.content:
-            line = _first_difference(current, f.content)
-            out.append(Finding("drift/changed", "error", path, line,
-                               "differs from what the answers file generates; edit the spec and re-generate"))
-    planned = {str(f.path) for f in plan.files}
-    infra_dir = directory / "infra"
-    extras = infra_dir.rglob("*.bicep") if safeio.is_inside(infra_dir, directory) else iter(())
-    for extra in sorted(p for p in extras if p.is_file() or p.is_symlink()):
-        rel = extra.relative_to(directory).as_posix()
-        if rel not in planned:
-            out.append(Finding("drift/extra", "error", rel, 0, "Bicep file not produced by the generator"))
+        if not on_disk.exists() and not on_disk.is_symlink():
+            out.append(Finding("drift/missing", "info", path, 0, "a file the generator writes is missing",
+                               expected="the generated file", found="no file", fix=take_theirs))
+            continue
+        actual = _read_bytes(directory, on_disk)
+        if actual is None:
+            out.append(Finding("drift/changed", "info", path, 0,
+                               "cannot be compared: not a regular file, unreadable or too large",
+                               expected="the generated file", found="an unreadable file", fix=take_theirs))
+            continue
+        if actual == f.content:
+            continue
+        if path == "infra/main.parameters.json":
+            models = _model_drift(directory, spec, actual, standards_file)
+            if models is not None:
+                out.append(models)
+                if _without_models(actual) == _without_models(f.content):
+                    continue
+        line, expected, found = _first_difference(f.content, actual)
+        out.append(Finding("drift/changed", "info", path, line,
+                           "differs from what .scaffolder.yml generates (your version is kept and validated)",
+                           expected=expected, found=found, fix=take_theirs))
     return out
 
 
-def _first_difference(a: bytes, b: bytes) -> int:
-    for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), 1):
-        if x != y:
-            return i
-    return min(len(a.splitlines()), len(b.splitlines())) + 1
+def _deployment_text(dep: dict[str, Any]) -> str:
+    text = f"{dep.get('model')}@{dep.get('version')} {dep.get('sku')} capacity {dep.get('capacity')}"
+    return text + (f" as {dep.get('name')}" if dep.get("name") != dep.get("model") else "")
+
+
+def _model_option(dep: dict[str, Any]) -> str:
+    option = f"{dep.get('model')}@{dep.get('version')},sku={dep.get('sku')},capacity={dep.get('capacity')}"
+    if dep.get("name") != dep.get("model"):
+        option += f",deployment={dep.get('name')}"
+    if dep.get("model") not in catalog.models():
+        option += f",format={dep.get('format')}"
+    return shlex.quote(option)
+
+
+def _deployments(content: bytes) -> list[dict[str, Any]] | None:
+    try:
+        value = safeio.load_json(content.decode("utf-8", errors="replace"))["parameters"]["modelDeployments"]["value"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, list) and all(isinstance(d, dict) for d in value) else None
+
+
+def _without_models(content: bytes) -> Any:
+    try:
+        doc = safeio.load_json(content.decode("utf-8", errors="replace"))
+        doc["parameters"].pop("modelDeployments", None)
+        doc["parameters"].pop("primaryModelDeployment", None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return doc
+
+
+def _model_drift(
+    directory: Path, spec: ProjectSpec, actual: bytes, standards_file: Path | None = None
+) -> Finding | None:
+    """The model deployments of main.parameters.json against the spec's, with the command recording them."""
+    found = _deployments(actual)
+    keys = ("name", "model", "version", "format", "sku", "capacity")
+    expected = infra.model_deployments(spec)
+    if found is None or [{k: d.get(k) for k in keys} for d in found] == [{k: d[k] for k in keys} for d in expected]:
+        return None
+    fix = _update_command(directory, *(f"--model {_model_option(d)}" for d in found), standards=standards_file)
+    return Finding("drift/models", "info", "infra/main.parameters.json", _line_of(actual, '"modelDeployments"'),
+                   "model deployments differ from .scaffolder.yml (yours are deployed and kept)",
+                   expected="; ".join(_deployment_text(d) for d in expected),
+                   found="; ".join(_deployment_text(d) for d in found), fix=fix)
+
+
+def _line_of(content: bytes, needle: str) -> int:
+    lines = content.decode("utf-8", errors="replace").splitlines()
+    return next((i for i, line in enumerate(lines, 1) if needle in line), 0)
+
+
+def _first_difference(expected: bytes, actual: bytes) -> tuple[int, str, str]:
+    """The first changed block (difflib): its line in the repo, and its first non-blank line on each side."""
+    want = expected.decode("utf-8", errors="replace").splitlines()
+    have = actual.decode("utf-8", errors="replace").splitlines()
+    blocks = [op for op in difflib.SequenceMatcher(None, want, have, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if not blocks:  # only line endings differ
+        return 1, "the same lines with other line endings", "other line endings"
+    _, i1, i2, j1, j2 = blocks[0]
+    removed = sum(b[2] - b[1] for b in blocks)
+    added = sum(b[4] - b[3] for b in blocks)
+    summary = f" ({added} line(s) added, {removed} removed in all)"
+    return j1 + 1, _shown(want[i1:i2], "nothing here"), _shown(have[j1:j2], "nothing here") + summary
+
+
+def _shown(lines: list[str], empty: str) -> str:
+    line = next((x.strip() for x in lines if x.strip()), "")
+    if not line:
+        return empty if not lines else "blank line(s)"
+    return repr(line if len(line) <= 100 else line[:97] + "...")
 
 
 def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
@@ -208,9 +336,13 @@ def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
             out.append(Finding("consistency/parameters", "error", "infra/main.parameters.json", 0,
                                "not a valid ARM parameters file"))
         else:
-            if deployed != [d["name"] for d in infra.model_deployments(spec)]:
+            # Which models are deployed is the user's choice (drift/models reports it); the app calling a
+            # deployment that is not deployed breaks it.
+            primary = values.get("primaryModelDeployment", {}).get("value")
+            if isinstance(primary, str) and "${" not in primary and primary not in deployed:
                 out.append(Finding("consistency/parameters", "error", "infra/main.parameters.json", 0,
-                                   f"model deployments {deployed} differ from the spec's"))
+                                   f"primaryModelDeployment {primary!r} (the deployment the app calls) is not among "
+                                   f"the model deployments {deployed}"))
     return out
 
 

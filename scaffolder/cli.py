@@ -7,13 +7,14 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import click
 import typer
+from typer.core import TyperGroup
 
 from scaffolder import __version__
 from scaffolder.errors import ScaffolderError, SpecError
@@ -23,12 +24,43 @@ if TYPE_CHECKING:  # annotations only: the catalog is imported lazily (`--help` 
 
     from scaffolder.catalog import CatalogModel, Runtime
 
+
+class _Group(TyperGroup):
+    """The command group: usage errors as one line plus a hint (exit 2), --debug accepted anywhere."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--debug" in argv[1:]:
+            # `scaffolder new demo --debug` as well as `scaffolder --debug new demo`.
+            argv = ["--debug", *(a for a in argv if a != "--debug")]
+        try:
+            code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.TyperException as exc:  # click's UsageError and kin (typer vendors click)
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `scaffolder`: the help, not an error line
+                print(exc.format_message())
+                return 2 if not standalone_mode else sys.exit(2)
+            _err(f"error: {exc.format_message()}")
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                _err(f"hint: `{ctx.command_path} --help` lists the arguments and options")
+            code = getattr(exc, "exit_code", 2)
+        except typer.Abort:
+            _err("\nstopped by user")
+            code = 130
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="scaffolder",
+    cls=_Group,
     help="Pick a Microsoft Foundry runtime and generate a keyless, least-privilege starter repo.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    rich_markup_mode="rich",
+    # Plain click help: rich markup would eat "[default: ...]" and "[@VERSION]" and print <bool> metavars.
+    rich_markup_mode=None,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,12 +115,15 @@ def handled(func: F) -> F:
         except ScaffolderError as exc:
             if _state["debug"]:
                 _err(traceback.format_exc().rstrip())
+                if exc.detail:
+                    _err(exc.detail)
             _err(f"error: {exc.message}")
             if exc.hint:
                 _err(f"hint: {exc.hint}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            _err("stopped by user")
+            # Ctrl-C at a prompt leaves the cursor after the question: end that line first.
+            _err(("\n" if sys.stderr.isatty() else "") + "stopped by user")
             raise typer.Exit(130) from None
         except BrokenPipeError:
             # `scaffolder models | head`: the reader left; stop quietly, as Unix tools do.
@@ -137,53 +172,75 @@ def _root(
 @app.command()
 @handled
 def new(
-    name: Annotated[str | None, typer.Argument(help="Project name (lowercase, digits, hyphens).")] = None,
+    name: Annotated[
+        str | None,
+        typer.Argument(metavar="NAME", help="Project name (lowercase, digits, hyphens), or a path whose last part "
+                       "is the name (./apps/my-app)."),
+    ] = None,
+    project_name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", help="Project name when NAME is a path [default: its "
+                                 "last part].")
+    ] = None,
     runtime: Annotated[
-        RuntimeChoice | None, typer.Option("--runtime", "-r", help="Foundry runtime the app is built on.")
+        RuntimeChoice | None,
+        typer.Option("--runtime", "-r", help="Foundry runtime the app is built on [default: asked on a terminal, "
+                     "or from --decision or the standards]."),
     ] = None,
     location: Annotated[
-        str | None, typer.Option("--location", "-l", help="Azure region [default: $AZURE_LOCATION or eastus2].")
+        str | None,
+        typer.Option("--location", "-l", metavar="REGION", help="Azure region [default: $AZURE_LOCATION or eastus2]."),
     ] = None,
     model: Annotated[
         list[str] | None,
         typer.Option(
             "--model",
             "-m",
+            metavar="MODEL",
             help="Model to deploy, repeatable: NAME[@VERSION][,sku=S][,capacity=N][,deployment=D]"
             "[,format=PUBLISHER] (format for models outside the catalog). The first is the one the app calls.",
         ),
     ] = None,
     capacity: Annotated[
         int | None,
-        typer.Option(min=1, help="Default capacity (thousands of tokens per minute) for every model."),
+        typer.Option(min=1, metavar="N", help="Default capacity (thousands of tokens per minute) for every model."),
     ] = None,
     network: Annotated[NetworkChoice, typer.Option(help="Network posture of the Foundry resource.")] = (
         NetworkChoice.public
     ),
     allow_ip: Annotated[
-        list[str] | None, typer.Option("--allow-ip", help="Public IPv4 or CIDR let in (ip-restricted), repeatable.")
+        list[str] | None,
+        typer.Option("--allow-ip", metavar="CIDR", help="Public IPv4 or CIDR let in (ip-restricted), repeatable."),
     ] = None,
     monitoring: Annotated[bool, typer.Option(help="Log Analytics + Application Insights.")] = True,
     principal_type: Annotated[
         PrincipalChoice, typer.Option(help="Deploying principal: User locally, ServicePrincipal in CI.")
     ] = PrincipalChoice.User,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Parent directory of the new repo.")] = Path(),
-    force: Annotated[bool, typer.Option(help="Write into a non-empty directory (differing files are overwritten).")] = (
-        False
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="DIR", help="Parent directory of the new repo [default: the "
+                           "current one].", show_default=False)
+    ] = Path(),
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty directory (differing files are overwritten).")
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be written; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; fail listing missing values.")] = False,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Resource tag KEY=VALUE, repeatable.")] = None,
+    no_git: Annotated[
+        bool, typer.Option("--no-git", help="Skip `git init` and the initial commit (done when git is on PATH).")
+    ] = False,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", metavar="KEY=VALUE", help="Resource tag, repeatable.")
+    ] = None,
     standards: Annotated[
         Path | None,
-        typer.Option("--standards", help="Team standards file [default: $SCAFFOLDER_STANDARDS, then "
+        typer.Option("--standards", metavar="FILE", help="Team standards file [default: $SCAFFOLDER_STANDARDS, then "
                      "~/.config/foundry-scaffolder/standards.yml]."),
     ] = None,
-    trust: Annotated[bool, typer.Option(help="Run the hooks of the standards' overlays.")] = False,
+    trust: Annotated[bool, typer.Option("--trust", help="Run the hooks of the standards' overlays.")] = False,
     decision: Annotated[
         Path | None,
-        typer.Option("--decision", help="Answers of `scaffolder recommend` (YAML/JSON) for the ADR; picks the "
+        typer.Option("--decision", metavar="FILE", help="Answers of `scaffolder recommend` (YAML/JSON) for the ADR; "
+                     "picks the "
                      "runtime when --runtime is absent."),
     ] = None,
 ) -> None:
@@ -196,6 +253,13 @@ def new(
     found = team.discover(standards)
     loaded = team.load(found) if found else None
     prompter = ConsolePrompter() if interactive_allowed(no_input or as_json) else None
+    target: Path | None = None
+    if name and (name in {".", ".."} or "/" in name or os.sep in name):
+        # A path, as `cargo new`, `uv init` and `dotnet new -o` take: its last part names the project.
+        target = output / name
+        name = project_name or target.resolve().name
+    elif project_name:
+        name = project_name
     spec = _new.resolve_spec(
         name=name,
         runtime=runtime.value if runtime else None,
@@ -211,7 +275,8 @@ def new(
         standards=loaded,
         prompter=prompter,
     )
-    result = _new.new(spec, output / spec.name, force=force, dry_run=dry_run, standards=loaded, trust=trust)
+    result = _new.new(spec, target or output / spec.name, force=force, dry_run=dry_run, standards=loaded,
+                      trust=trust, git=not no_git)
     if as_json:
         _print_json(result.as_dict())
         return
@@ -253,7 +318,22 @@ def _render_new(result: Any) -> None:
     if result.backup is not None:
         _err(f"the overwritten files' previous versions are in {result.backup}")
     _err(f"{spec.name}: {spec.runtime.value} runtime, {spec.location}, {len(result.actions)} files in {result.target}")
-    _err(f"next: cd {result.target} && azd up   (or see README.md for az and local runs)")
+    if result.git != "not asked":
+        _err(f"git: {result.git}")
+    for step in next_steps(result.target):
+        _err(f"next: {step}")
+
+
+def next_steps(target: Path) -> list[str]:
+    """What to run after `new`, for the tools this machine has: azd when on PATH, else the built-in provisioner."""
+    import shlex
+    import shutil
+
+    where = shlex.quote(str(target))
+    if shutil.which("azd"):
+        return [f"cd {where} && azd up"]
+    return [f"scaffolder provision {where} -s <subscription id> -g <resource group>   (azd is not on PATH; "
+            "`azd up` does the same once installed)"]
 
 
 @app.command()
@@ -395,9 +475,16 @@ def recommend(
     ] = None,
     connectors: Annotated[YesNo | None, typer.Option(help="SharePoint, Fabric or Bing grounding?")] = None,
     multi_agent: Annotated[YesNo | None, typer.Option(help="Several agents coordinating?")] = None,
-    answers: Annotated[Path | None, typer.Option("--answers", help="Answers file (YAML/JSON mapping).")] = None,
-    name: Annotated[str, typer.Option(help="Project name for the suggested command.")] = "NAME",
+    answers: Annotated[
+        Path | None, typer.Option("--answers", metavar="FILE", help="Answers file (YAML/JSON mapping).")
+    ] = None,
+    name: Annotated[str, typer.Option(metavar="NAME", help="Project name for the suggested command.")] = "NAME",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", metavar="FILE", help="Also write the answers and the recommendation (JSON) to FILE, "
+                     "for `scaffolder new --decision FILE`."),
+    ] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; unanswered = not asked.")] = False,
 ) -> None:
     """Recommend a runtime from five questions: reasons, what you give up, and the command to run."""
@@ -408,15 +495,31 @@ def recommend(
     flags = {"state": state, "tools": tools, "models": partner_models, "connectors": connectors,
              "multi_agent": multi_agent}
     given.update({k: v.value for k, v in flags.items() if v is not None})
-    prompter = ConsolePrompter() if interactive_allowed(no_input or as_json) else None
+    # Questions go to stderr, so `--json > file` on a terminal still asks them (stdin and stderr decide).
+    prompter = ConsolePrompter() if interactive_allowed(no_input) else None
     result = rec.ask(prompter, given) if prompter else rec.recommend(given)
+    doc = {**result.as_dict(), "command": result.command(name)}
+    if save is not None:
+        replaced = save.exists()
+        _write_new_file(save, json.dumps(doc, indent=2) + "\n")
+        _err(f"answers saved to {save}" + (" (it replaced the previous file)" if replaced else "")
+             + f": `scaffolder new {name} --decision {save}` uses them")
     if as_json:
-        _print_json({**result.as_dict(), "command": result.command(name)})
+        _print_json(doc)
         return
-    _render_recommendation(result, name)
+    _render_recommendation(result, name, saved=save)
 
 
-def _render_recommendation(result: Any, name: str) -> None:
+def _write_new_file(path: Path, text: str) -> None:
+    """Write text to path, refusing to replace anything but a file of ours (nothing overwritten silently)."""
+    from scaffolder.errors import SpecError
+
+    if path.exists() and not path.is_file():
+        raise SpecError(f"--save {path}: not a regular file", hint="name a file to create")
+    path.write_text(text, encoding="utf-8")
+
+
+def _render_recommendation(result: Any, name: str, saved: Path | None = None) -> None:
     from scaffolder import catalog
 
     print(f"Recommended runtime: {result.runtime.value} ({catalog.runtimes()[result.runtime].title})")
@@ -427,9 +530,12 @@ def _render_recommendation(result: Any, name: str) -> None:
             print(f"\n{title}:")
             for item in items:
                 print(f"  - {item}")
+    if saved is not None:
+        print(f"\nGenerate it:\n  scaffolder new {name} --decision {saved}")
+        return
     print(f"\nGenerate it:\n  {result.command(name)}")
-    print("  (to record these answers in docs/adr of the repo: save `scaffolder recommend ... --json` to a file "
-          "and add --decision FILE)")
+    print("  (to record these answers in docs/adr of the repo: rerun with --save FILE and use "
+          "`scaffolder new --decision FILE`)")
 
 
 @app.command()
@@ -538,31 +644,46 @@ class CloudChoice(StrEnum):
     AzureChinaCloud = "AzureChinaCloud"
 
 
-RepoDir = Annotated[Path, typer.Argument(help="Generated repo (holds .scaffolder.yml).")]
+RepoDir = Annotated[
+    Path, typer.Argument(metavar="DIR", help="Generated repo (holds .scaffolder.yml) [default: the current directory].",
+                         show_default=False)
+]
 SubscriptionOpt = Annotated[
-    str, typer.Option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id.")
+    str, typer.Option("--subscription", "-s", metavar="ID", envvar="AZURE_SUBSCRIPTION_ID", show_default=False,
+                      help="Azure subscription id (required).")
 ]
 GroupOpt = Annotated[
     str,
-    typer.Option("--resource-group", "-g", envvar="AZURE_RESOURCE_GROUP", help="Resource group (created if missing)."),
+    typer.Option("--resource-group", "-g", metavar="NAME", envvar="AZURE_RESOURCE_GROUP", show_default=False,
+                 help="Resource group, created if missing (required)."),
+]
+ExistingGroupOpt = Annotated[
+    str,
+    typer.Option("--resource-group", "-g", metavar="NAME", envvar="AZURE_RESOURCE_GROUP", show_default=False,
+                 help="Resource group (required; read, never created)."),
 ]
 LocationOpt = Annotated[
-    str | None, typer.Option("--location", "-l", envvar="AZURE_LOCATION", help="Region (default: the spec's region).")
+    str | None, typer.Option("--location", "-l", metavar="REGION", envvar="AZURE_LOCATION",
+                             help="Region [default: the spec's region].")
 ]
-EnvOpt = Annotated[str, typer.Option("--env", "-e", envvar="AZURE_ENV_NAME", help="azd environment name.")]
+EnvOpt = Annotated[str, typer.Option("--env", "-e", metavar="NAME", envvar="AZURE_ENV_NAME",
+                                     help="azd environment name [default: dev].",
+                                     show_default=False)]
 CloudOpt = Annotated[CloudChoice, typer.Option(help="Azure cloud: ARM endpoint and sign-in authority.")]
 ArmEndpointOpt = Annotated[
     str | None,
-    typer.Option(envvar="SCAFFOLDER_ARM_ENDPOINT", help="Custom ARM endpoint URL (sovereign or private cloud)."),
+    typer.Option(metavar="URL", envvar="SCAFFOLDER_ARM_ENDPOINT",
+                 help="Custom ARM endpoint URL (sovereign or private cloud)."),
 ]
-TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Entra tenant to sign in to.")]
+TenantOpt = Annotated[str | None, typer.Option("--tenant", metavar="ID", help="Entra tenant to sign in to.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 PreviewOpt = Annotated[bool, typer.Option("--preview", help="Show the plan; change nothing.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 PurgeOpt = Annotated[bool, typer.Option("--purge", help="Purge the soft-deleted Foundry account (frees its name).")]
 PrincipalIdOpt = Annotated[
     str | None,
-    typer.Option(envvar="AZURE_PRINCIPAL_ID", help="Object id of the deploying principal (default: signed-in one)."),
+    typer.Option(metavar="ID", envvar="AZURE_PRINCIPAL_ID",
+                 help="Object id of the deploying principal [default: the signed-in one]."),
 ]
 TimeoutOpt = Annotated[
     float,
@@ -575,12 +696,21 @@ TimeoutOpt = Annotated[
 DEFAULT_TIMEOUT = 3600.0  # the same as scaffolder.provisioning.faults.DEFAULT_TIMEOUT (no import at --help time)
 PrincipalTypeOpt = Annotated[
     PrincipalChoice | None,
-    typer.Option(envvar="AZURE_PRINCIPAL_TYPE", help="Deploying principal kind (default: the spec's)."),
+    typer.Option(envvar="AZURE_PRINCIPAL_TYPE",
+                 help="Deploying principal kind [default: the spec's]."),
 ]
 
 
 def _arm_args(subscription: str, resource_group: str, env: str, cloud: CloudChoice, arm_endpoint: str | None,
               tenant: str | None) -> dict[str, Any]:
+    from scaffolder.errors import SpecError
+
+    # Required, but settable from the environment as azd does: checked here so that missing one is bad input (2).
+    needed = (("--subscription/-s (or $AZURE_SUBSCRIPTION_ID)", subscription),
+              ("--resource-group/-g (or $AZURE_RESOURCE_GROUP)", resource_group))
+    missing = [flag for flag, value in needed if not value]
+    if missing:
+        raise SpecError(f"missing {' and '.join(missing)}", hint="e.g. -s <subscription id> -g rg-demo")
     return {"subscription_id": subscription, "resource_group": resource_group, "environment": env,
             "cloud": cloud.value, "arm_endpoint": arm_endpoint, "tenant_id": tenant}
 
@@ -604,7 +734,8 @@ def provision(
     yes: YesOpt = False,
     as_json: JsonOpt = False,
     standards: Annotated[
-        Path | None, typer.Option("--standards", help="Standards file, enforced again before any write.")
+        Path | None,
+        typer.Option("--standards", metavar="FILE", help="Standards file, enforced again before any write."),
     ] = None,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
@@ -616,12 +747,32 @@ def provision(
     found = team.discover(standards)
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     ui = render.ProgressPrinter(render.confirm_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json))
-    with ui:
-        result = api.provision(directory, location=location, restore=restore, purge=purge, preview=preview,
-                               principal_id=principal_id or None,
-                               principal_type=principal_type.value if principal_type else None,
-                               confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
-                               timeout=timeout, on_wait=ui.waiting, **args)
+    from scaffolder.errors import CredentialError
+
+    try:
+        with ui:
+            result = api.provision(directory, location=location, restore=restore, purge=purge, preview=preview,
+                                   principal_id=principal_id or None,
+                                   principal_type=principal_type.value if principal_type else None,
+                                   confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
+                                   timeout=timeout, on_wait=ui.waiting, **args)
+    except CredentialError as exc:
+        if not preview:
+            raise
+        # No credential: the plan can still be shown from the repo alone, clearly marked as not compared.
+        from scaffolder.provisioning import offline
+
+        plan = offline.offline_plan(directory, subscription_id=subscription, resource_group=resource_group,
+                                    location=location, environment=env, principal_id=principal_id or None,
+                                    principal_type=principal_type.value if principal_type else None,
+                                    restore=restore)
+        if as_json:
+            print(json.dumps({**offline.plan_as_dict(plan), "credential": exc.message}, indent=2))
+        else:
+            from scaffolder._render_provision import render_offline_plan
+
+            render_offline_plan(plan, exc.message)
+        return
     if as_json:
         _print_json(result.as_dict())
         return
@@ -633,14 +784,17 @@ def provision(
 def preflight(
     directory: RepoDir = Path(),
     subscription: SubscriptionOpt = "",
-    resource_group: GroupOpt = "",
+    resource_group: ExistingGroupOpt = "",
     location: LocationOpt = None,
     env: EnvOpt = "dev",
     cloud: CloudOpt = CloudChoice.AzureCloud,
     arm_endpoint: ArmEndpointOpt = None,
     tenant: TenantOpt = None,
     restore: Annotated[bool, typer.Option("--restore", help="Check as if restoring a soft-deleted account.")] = False,
-    purge: PurgeOpt = False,
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Check as if `provision --purge` follows (a soft-deleted name counts as "
+                           "free); purges nothing.")
+    ] = False,
     as_json: JsonOpt = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
@@ -666,7 +820,7 @@ def preflight(
 def destroy(
     directory: RepoDir = Path(),
     subscription: SubscriptionOpt = "",
-    resource_group: GroupOpt = "",
+    resource_group: ExistingGroupOpt = "",
     location: LocationOpt = None,
     env: EnvOpt = "dev",
     cloud: CloudOpt = CloudChoice.AzureCloud,
@@ -696,20 +850,29 @@ def destroy(
 @app.command()
 @handled
 def check(
-    directory: Annotated[Path, typer.Argument(help="The generated repo.")] = Path(),
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The generated repo [default: the current directory].",
+                             show_default=False)
+    ] = Path(),
     standards: Annotated[
-        Path | None, typer.Option("--standards", help="Standards file [default: as for `new`].")
+        Path | None, typer.Option("--standards", metavar="FILE", help="Standards file [default: as for `new`].")
     ] = None,
     checkov_venv: Annotated[
-        Path | None, typer.Option("--checkov-venv", help="A venv holding checkov [default: found, or skipped].")
+        Path | None,
+        typer.Option("--checkov-venv", metavar="DIR", help="A venv holding checkov [default: "
+                     "$SCAFFOLDER_CHECKOV_VENV, the user cache's, or skipped]."),
     ] = None,
     install_checkov: Annotated[
         bool, typer.Option("--install-checkov", help="Create the checkov venv in the user cache first (pip).")
     ] = False,
-    offline: Annotated[bool, typer.Option(help="Skip external tools (checkov, bicep build).")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Skip external tools (checkov, bicep build).")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Differences from the generator fail too [default: standards' check.strict]."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
-    """Validate a generated repo for CI: Bicep, security, schema, consistency, standards, model lifecycle."""
+    """Validate a repo for CI: errors (deployment, security, standards) fail; differences from the generator inform."""
     from scaffolder import checks
     from scaffolder import standards as team
 
@@ -720,23 +883,39 @@ def check(
         checkov_venv = install_checkov_venv(checks.user_checkov_venv())
     found = team.discover(standards)
     result = checks.check(directory, standards=team.load(found) if found else None, checkov=checkov_venv,
-                          offline_only=offline)
-    from scaffolder.redact import scrub
-
+                          offline_only=offline, strict=strict or None,
+                          progress=_checkov_progress if sys.stderr.isatty() else None)
     if as_json:
         _print_json(result.as_dict())
     else:
-
-        for finding in result.findings:
-            print(scrub(str(finding)))
-        for note in result.notes:
-            _err(f"note: {note}")
-        warned = sum(f.severity == "warning" for f in result.findings)
-        verdict = (("ok" + (f" ({warned} warning(s))" if warned else "")) if result.ok
-                   else f"{len(result.findings)} finding(s)")
-        _err(f"check {verdict}: {', '.join(result.layers)}")
+        _render_check(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _checkov_progress(file: str, done: int, total: int) -> None:
+    # One line rewritten in place on a terminal: checkov takes seconds per file.
+    end = "\n" if done == total else ""
+    print(f"\rcheckov: {done}/{total} files scanned ({file})\x1b[K", end=end, file=sys.stderr, flush=True)
+
+
+def _render_check(result: Any) -> None:
+    from scaffolder.redact import scrub
+
+    for title, findings in (("errors", result.errors), ("information (does not fail the check; --strict makes it)",
+                                                        result.information)):
+        if findings:
+            print(f"{title}:")
+            for finding in findings:
+                # Findings quote repo files: scrubbed like every other message (a key pasted into Bicep).
+                print(scrub(str(finding)))
+    for note in result.notes:
+        _err(f"note: {note}")
+    warned = sum(f.severity == "warning" for f in result.information)
+    counts = f"{len(result.errors)} error(s), {len(result.information)} information" + (
+        f" (of which {warned} warning(s))" if warned else "")
+    verdict = f"ok ({counts})" if result.ok else f"failed: {counts}" + (" (strict)" if result.strict else "")
+    _err(f"check {verdict}: {', '.join(result.layers)}")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
-from scaffolder.errors import SpecError
+from scaffolder.errors import SpecError, yaml_problem
 from scaffolder.prompts import Prompter, Question, resolve
 
 NOT_ASKED = "not asked"
@@ -101,6 +101,10 @@ def validate_answers(answers: Mapping[str, Any]) -> dict[str, str]:
         if q is None:
             raise SpecError(f"unknown question {key!r}; questions: {', '.join(by_key)}")
         text = ("yes" if value else "no") if isinstance(value, bool) else str(value).strip().lower()
+        # y/n (and any unambiguous start: l for later) as people type at a prompt; "n" is ambiguous for now/no.
+        starts = [c for c in q.choices if text and c.startswith(text)]
+        if text not in q.choices and len(starts) == 1:
+            text = starts[0]
         if text not in q.choices:
             raise SpecError(f"{key}: {text!r} is not one of {', '.join(q.choices)}", hint=f"use {q.flag}")
         out[key] = text
@@ -208,7 +212,8 @@ def load_answers_file(path: Path) -> dict[str, str]:
     try:
         doc = safeio.load_yaml(text)
     except yaml.YAMLError as exc:
-        raise SpecError(f"answers file {path} is not valid YAML/JSON: {' '.join(str(exc).split())[:300]}") from None
+        raise SpecError(f"answers file {yaml_problem(path, exc)}", hint="fix the file, or save it again with "
+                        "`scaffolder recommend --save FILE`") from None
     if isinstance(doc, dict) and isinstance(doc.get("answers"), dict):
         doc = doc["answers"]  # the JSON that `scaffolder recommend --json` prints
     if not isinstance(doc, dict):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 
 class ScaffolderError(Exception):
@@ -14,6 +16,8 @@ class ScaffolderError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # The whole story (e.g. every credential tried), shown with --debug only.
+        self.detail: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -135,3 +139,12 @@ class UpdateInterrupted(ScaffolderError):
 
 class UnresolvedConflictsError(ScaffolderError):
     """`update` (or --check) found conflict markers a previous update wrote and nobody resolved yet."""
+
+
+def yaml_problem(path: Path | str, exc: Any) -> str:
+    """A YAML parse error in words: "FILE line N, column M: problem", without the parser's internals."""
+    mark = getattr(exc, "problem_mark", None)
+    # The bounded loader raises plain YAMLErrors (alias bomb, depth) whose message is the problem itself.
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())[:300] or "not valid YAML"
+    where = f"{path} line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(path)
+    return f"{where}: {problem}"

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaffolder import catalog
 from scaffolder.catalog import CatalogModel, Runtime
-from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError
+from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError, yaml_problem
 from scaffolder.standards import DEFAULT_ABBREVIATIONS, Naming
 
 ANSWERS_FILE = ".scaffolder.yml"
@@ -464,7 +464,7 @@ def load_answers(directory: Path) -> tuple[ProjectSpec, str]:
     try:
         doc = safeio.load_yaml(text)
     except yaml.YAMLError as exc:
-        raise AnswersFileError(f"{path} is not valid YAML: {' '.join(str(exc).split())[:300]}") from None
+        raise AnswersFileError(yaml_problem(path, exc), hint="restore it from version control (git checkout)") from None
     if not isinstance(doc, dict) or "spec" not in doc:
         raise AnswersFileError(f"{path} has no 'spec' section")
     doc = migrate_answers(doc, where=str(path))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
-from scaffolder.errors import StandardsError
+from scaffolder.errors import SpecError, StandardsError
 
 ENV_VAR = "SCAFFOLDER_STANDARDS"
 USER_FILES = ("standards.yml", "standards.yaml", "standards.toml")
@@ -109,6 +109,12 @@ class Monitoring(_Strict):
     log_retention_days: int | None = Field(default=None, ge=30, le=730)
 
 
+class CheckRules(_Strict):
+    """How `scaffolder check` treats differences from the generator: information, or (strict) failures."""
+
+    strict: bool = False
+
+
 class Defaults(_Strict):
     """Defaults for `new` when a flag is absent."""
 
@@ -145,6 +151,7 @@ class Standards(_Strict):
     monitoring: Monitoring = Monitoring()
     defaults: Defaults = Defaults()
     overlays: tuple[str, ...] = ()
+    check: CheckRules = CheckRules()
 
     @model_validator(mode="after")
     def _defaults_obey_rules(self) -> Standards:
@@ -210,7 +217,22 @@ def load(path: Path) -> LoadedStandards:
     """Read and validate a standards file (YAML or TOML); errors name the file and line."""
     from scaffolder import safeio
 
-    raw, text = safeio.read_config(path, StandardsError, "standards file", hint="check --standards")
+    try:
+        raw = safeio.read_bytes(path)
+    except OSError as exc:
+        # A wrong path is bad input (exit 2), not a broken standard (exit 3).
+        raise SpecError(f"cannot read standards file {path}: {safeio.describe(exc)}",
+                        hint="check --standards, $SCAFFOLDER_STANDARDS or ~/.config/foundry-scaffolder/") from None
+    except safeio.UnsafeInputError as exc:
+        # A FIFO, a device or an oversized file is a broken standard (exit 3), refused before it is parsed.
+        raise StandardsError(f"cannot read standards file {path}: {exc}", hint="check --standards") from None
+    if b"\0" in raw:
+        raise StandardsError(f"cannot read standards file {path}: binary, not text", hint="check --standards")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StandardsError(f"cannot read standards file {path}: not UTF-8 text (byte {exc.start})",
+                             hint="check --standards") from None
     try:
         doc = safeio.load_toml(text) if path.suffix == ".toml" else safeio.load_yaml(text)
     except safeio.UnsafeInputError as exc:

@@ -1,4 +1,4 @@
-"""Suite-wide fixtures: every test runs with an isolated HOME and no Azure/scaffolder environment leaking in."""
+"""Suite-wide fixtures: an isolated HOME, the outside data (../shared) found in one place, slow tests opt-in."""
 
 from __future__ import annotations
 
@@ -13,10 +13,95 @@ settings.register_profile("fast", max_examples=30)
 settings.register_profile("thorough", max_examples=400, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("thorough" if os.environ.get("CI") else "fast"))
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+pytest_plugins = ["pytester"]  # tests/test_suite_setup.py runs this conftest on probe suites
 
+REPO = Path(__file__).resolve().parents[1]
+
+# The outside data the suite reads in place (never copied into the repo): Bicep type data and the azd schema.
+# One variable points elsewhere (or at an empty directory, to check the suite without it).
+SHARED_ENV = "SCAFFOLDER_SHARED_DIR"
+# Opt-in for the exhaustive tests marked `slow` (the 12-repo matrix under checkov, installed generated repos).
+SLOW_ENV = "SCAFFOLDER_SLOW_TESTS"
+# The one checkov venv: the user cache the CLI uses (`scaffolder check --install-checkov`), resolved here
+# before the per-test HOME isolation below changes what ~ means.
+CHECKOV_ENV = "SCAFFOLDER_CHECKOV_VENV"
+
+
+def _shared_root() -> Path:
+    env = os.environ.get(SHARED_ENV)
+    return Path(env).expanduser().resolve() if env else (REPO.parent / "shared").resolve()
+
+
+def _user_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+SHARED = _shared_root()
+CHECKOV_VENV = _user_cache() / "foundry-scaffolder" / "checkov-venv"
 _LEAKY_PREFIXES = ("AZURE_", "SCAFFOLDER_", "ARM_", "MSI_", "IDENTITY_")
+
+
+def shared_path(*parts: str) -> Path:
+    """A path inside the outside data, or a skip naming what is missing and how to provide it.
+
+    Every test that reads ../shared goes through here (directly or through a fixture below), so a clone
+    without it skips those tests for one stated reason instead of failing.
+    """
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"outside data absent: {path} not found (put shared/ beside the clone or set {SHARED_ENV})")
+    return path
+
+
+def has_shared(*parts: str) -> bool:
+    """Whether the outside data holds parts (for helpers that cannot skip, e.g. the emulator)."""
+    return SHARED.joinpath(*parts).exists()
+
+
+@pytest.fixture(scope="session")
+def bicep_types_dir() -> Path:
+    """../shared/bicep-types (Bicep's type data), read in place."""
+    return shared_path("bicep-types", "microsoft.cognitiveservices").parent
+
+
+@pytest.fixture(scope="session")
+def azd_schema_dir() -> Path:
+    """../shared/azd-schema (azure.yaml's JSON schema and its refs), read in place."""
+    return shared_path("azd-schema", "azure.yaml.json").parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow", action="store_true", default=False,
+        help=f"also run the tests marked slow (the exhaustive CI run; or set {SLOW_ENV}=1)",
+    )
+
+
+def run_slow(config: pytest.Config) -> bool:
+    """Whether this run includes the slow tests: --slow, SCAFFOLDER_SLOW_TESTS=1, or `-m slow` asked for them."""
+    return bool(config.getoption("--slow")) or os.environ.get(SLOW_ENV, "") not in ("", "0") or (
+        "slow" in (config.getoption("-m") or "")
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if run_slow(config):
+        # Read back by examples() while test modules import (collection comes after configure).
+        os.environ[SLOW_ENV] = "1"
+
+
+def examples(full: int) -> int:
+    """Hypothesis examples for a property: all of them in the exhaustive run, a fifth in the everyday one."""
+    return full if os.environ.get(SLOW_ENV, "") not in ("", "0") else max(full // 5, 20)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if run_slow(config):
+        return
+    skip = pytest.mark.skip(reason=f"slow: runs in CI (.ci/run); add --slow or set {SLOW_ENV}=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
@@ -26,8 +111,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("USERPROFILE", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     for name in list(os.environ):
-        if name.startswith(_LEAKY_PREFIXES) and name != "SCAFFOLDER_CHECKOV_VENV":
+        if name.startswith(_LEAKY_PREFIXES) and name != CHECKOV_ENV:
             monkeypatch.delenv(name, raising=False)
     return home
 

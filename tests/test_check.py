@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 from pathlib import Path
 
@@ -37,13 +38,17 @@ def test_fresh_repo_of_every_runtime_passes(tmp_path: Path, runtime: str) -> Non
     assert {"drift", "consistency", "lifecycle", "syntax", "semantics", "types"} <= set(result.layers)
 
 
-def test_hand_edit_to_bicep_is_drift_and_a_policy_breach(repo: Path) -> None:
+def test_hand_edit_to_bicep_is_information_and_a_policy_breach_an_error(repo: Path) -> None:
     account = repo / "infra" / "modules" / "foundry-account.bicep"
     account.write_text(account.read_text().replace("disableLocalAuth: true", "disableLocalAuth: false"))
     result = check(repo, offline_only=True)
     assert {"drift/changed", "policy/local-auth-disabled"} <= rules(result)
     changed = next(f for f in result.findings if f.rule == "drift/changed")
     assert changed.file == "infra/modules/foundry-account.bicep" and changed.line > 0
+    assert changed.severity == "info" and changed not in result.errors
+    assert changed.expected == "'disableLocalAuth: true'" and changed.found.startswith("'disableLocalAuth: false'")
+    assert changed.fix == f"scaffolder update {repo}"
+    assert [f.rule for f in result.errors] == ["policy/local-auth-disabled"] and not result.ok
 
 
 def test_parameters_edited_by_hand(repo: Path) -> None:
@@ -51,14 +56,117 @@ def test_parameters_edited_by_hand(repo: Path) -> None:
     doc = json.loads(params.read_text())
     doc["parameters"]["modelDeployments"]["value"][0]["name"] = "renamed"
     params.write_text(json.dumps(doc, indent=2))
-    assert {"drift/changed", "consistency/parameters"} <= rules(check(repo, offline_only=True))
+    result = check(repo, offline_only=True)
+    # The app still calls primaryModelDeployment, which is no longer deployed: that breaks the app.
+    assert [f.rule for f in result.errors] == ["consistency/parameters"]
+    assert "drift/models" in rules(result)
 
 
-def test_missing_and_extra_infra_files(repo: Path) -> None:
+def test_missing_generated_file_is_information_and_the_broken_reference_an_error(repo: Path) -> None:
     (repo / "infra" / "modules" / "monitoring.bicep").unlink()
-    (repo / "infra" / "extra.bicep").write_text("param x string\n")
-    found = rules(check(repo, offline_only=True))
-    assert {"drift/missing", "drift/extra"} <= found
+    result = check(repo, offline_only=True)
+    assert [f.rule for f in result.errors] == ["semantics/module-not-found"]
+    assert "drift/missing" in {f.rule for f in result.information}
+
+
+STORAGE = """@description('Where the account lives.')
+param location string
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'st${uniqueString(resourceGroup().id)}'
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+output id string = storage.id
+"""
+STORAGE_MODULE = """
+module storage 'storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+  }
+}
+"""
+
+
+def _customise(repo: Path, *, capacity: int = 50) -> None:
+    """What a team does to its repo: another model and more capacity, a storage module wired into main.bicep."""
+    params = repo / "infra" / "main.parameters.json"
+    doc = json.loads(params.read_text())
+    deployment = doc["parameters"]["modelDeployments"]["value"][0]
+    deployment.update(model="gpt-5.4", name="gpt-5.4", version="2026-03-05", capacity=capacity)
+    doc["parameters"]["primaryModelDeployment"]["value"] = "gpt-5.4"
+    params.write_text(json.dumps(doc, indent=2) + "\n")
+    (repo / "infra" / "storage.bicep").write_text(STORAGE)
+    main = repo / "infra" / "main.bicep"
+    main.write_text(main.read_text() + STORAGE_MODULE)
+
+
+def test_customised_repo_passes_with_information_naming_the_reconciling_command(repo: Path) -> None:
+    _customise(repo)
+    result = check(repo, offline_only=True)
+    assert result.ok, [str(f) for f in result.errors]
+    assert {f.rule for f in result.findings} == {"drift/models", "drift/changed"}
+    models = next(f for f in result.findings if f.rule == "drift/models")
+    assert models.expected == "gpt-5.4-mini@2026-03-17 GlobalStandard capacity 10"
+    assert models.found == "gpt-5.4@2026-03-05 GlobalStandard capacity 50"
+    assert models.fix == f"scaffolder update {repo} --model gpt-5.4@2026-03-05,sku=GlobalStandard,capacity=50"
+    main = next(f for f in result.findings if f.rule == "drift/changed")
+    assert main.file == "infra/main.bicep" and main.found.startswith("\"module storage 'storage.bicep' = {\"")
+    assert "infra/storage.bicep" not in {f.file for f in result.findings}, "a user-added file is not drift"
+
+
+def test_user_added_bicep_goes_through_the_same_layers(repo: Path) -> None:
+    _customise(repo)
+    storage = repo / "infra" / "storage.bicep"
+    storage.write_text(STORAGE + (Path(__file__).parent / "fixtures/bicep/local-auth-disabled/bad.bicep").read_text()
+                       .replace("param location string = resourceGroup().location\n", ""))
+    result = check(repo, offline_only=True)
+    assert "policy/local-auth-disabled" in {f.rule for f in result.errors if f.file == "infra/storage.bicep"}
+    storage.write_text(STORAGE.replace("output id string = storage.id", "output id string = missing.id"))
+    result = check(repo, offline_only=True)
+    assert [(f.rule, f.file) for f in result.errors] == [("semantics/undefined-symbol", "infra/storage.bicep")]
+
+
+def test_the_printed_update_command_names_the_standards_and_reconciles(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fix is a command to paste: run exactly what check printed, then check has nothing left to say about it.
+    team = tmp_path / "team.yml"
+    team.write_text("name: team\n")
+    _customise(repo)
+    result = check(repo, standards=load(team), offline_only=True)
+    models = next(f for f in result.findings if f.rule == "drift/models")
+    assert models.fix == (f"scaffolder update {repo} --model gpt-5.4@2026-03-05,sku=GlobalStandard,capacity=50 "
+                          f"--standards {team.resolve()}")
+    assert all(f.fix.endswith(f"--standards {team.resolve()}") for f in result.information)
+    monkeypatch.delenv("SCAFFOLDER_STANDARDS", raising=False)
+    done = runner.invoke(app, shlex.split(models.fix)[1:])
+    assert done.exit_code == 0, done.stderr
+    after = check(repo, standards=load(team), offline_only=True)
+    assert "drift/models" not in rules(after), [str(f) for f in after.findings]
+
+
+def test_strict_drift_from_the_flag_or_the_standards(repo: Path, tmp_path: Path) -> None:
+    _customise(repo)
+    assert check(repo, offline_only=True).ok
+    strict = check(repo, offline_only=True, strict=True)
+    assert not strict.ok and {f.rule for f in strict.errors} == {"drift/models", "drift/changed"}
+    rules_file = tmp_path / "standards.yml"
+    rules_file.write_text("name: team\ncheck:\n  strict: true\n")
+    assert not check(repo, standards=load(rules_file), offline_only=True).ok
+    assert runner.invoke(app, ["check", str(repo), "--offline"]).exit_code == 0
+    failed = runner.invoke(app, ["check", str(repo), "--offline", "--strict"])
+    assert failed.exit_code == 1 and "failed: 2 error(s), 0 information (strict)" in failed.stderr
 
 
 def test_env_example_and_settings_consistency(repo: Path) -> None:
@@ -140,7 +248,8 @@ def test_generated_under_standards_then_standards_change(tmp_path: Path) -> None
     path.write_text("name: team\ntags:\n  owner: platform\n  cost-center: null\n")
     result = check(tmp_path / "r", standards=load(path), offline_only=True)
     assert rules(result) == {"standards/tags"}
-    assert any("changed since generation" in n for n in result.notes)
+    assert any("changed since generation" in n and f"`scaffolder update {tmp_path / 'r'} --standards {path.resolve()}`"
+               in n for n in result.notes)
 
 
 def test_not_a_generated_repo(tmp_path: Path) -> None:
@@ -155,9 +264,16 @@ def test_cli_json_and_exit_codes(repo: Path) -> None:
     doc = json.loads(ok.stdout)
     assert doc["ok"] is True and doc["findings"] == []
     (repo / "azure.yaml").write_text("name: changed\n")
+    info = runner.invoke(app, ["check", str(repo), "--offline"])
+    assert info.exit_code == 0
+    assert "azure.yaml:1: info [drift/changed]" in info.stdout
+    doc = json.loads(runner.invoke(app, ["check", str(repo), "--offline", "--json"]).stdout)
+    (finding,) = doc["findings"]
+    assert finding["fails"] is False and finding["fix"] == f"scaffolder update {repo}"
+    (repo / "infra" / "main.parameters.json").write_text("{")
     bad = runner.invoke(app, ["check", str(repo), "--offline"])
     assert bad.exit_code == 1
-    assert "azure.yaml:1: error [drift/changed]" in bad.stdout
+    assert "infra/main.parameters.json:0: error [consistency/parameters]" in bad.stdout
 
 
 def _fake_bicep(tmp_path: Path, stderr: str, code: int) -> str:
@@ -204,3 +320,29 @@ def test_repo_from_another_tool_version_reports_template_changes_as_notes(repo: 
     result = check(repo, offline_only=True)
     assert result.ok
     assert any("generated by foundry-scaffolder 0.0.9" in n and "azure.yaml" in n for n in result.notes)
+
+
+def test_offline_says_checkov_was_skipped_because_of_it(repo: Path) -> None:
+    result = check(repo, offline_only=True)
+    assert any("checkov and `bicep build` skipped because of --offline" in n for n in result.notes)
+    assert not any("checkov not found" in n or "no Bicep CLI" in n for n in result.notes)
+
+
+def test_the_suite_and_the_cli_share_one_checkov_venv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import tests.conftest as suite
+    from scaffolder.checks import user_checkov_venv
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert suite._user_cache() / "foundry-scaffolder" / "checkov-venv" == user_checkov_venv()
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert 'CHECKOV_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/foundry-scaffolder/checkov-venv"' in ci
+    assert ".cache/checkov-venv" not in (Path(__file__).parent / "validate" / "conftest.py").read_text()
+
+
+def test_expression_names_are_recognised_for_checkov_name_rules() -> None:
+    from scaffolder.validate import _expression_name
+
+    source = b"resource s 'Microsoft.Storage/storageAccounts@2023-05-01' = {\n  name: NAME\n}\n"
+    assert _expression_name(source.replace(b"NAME", b"'st${uniqueString(resourceGroup().id)}'"), 1) is not None
+    assert _expression_name(source.replace(b"NAME", b"storageName"), 1) == "storageName"
+    assert _expression_name(source.replace(b"NAME", b"'Bad_Name'"), 1) is None

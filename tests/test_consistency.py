@@ -15,7 +15,6 @@ import yaml
 from scaffolder import catalog, infra
 from scaffolder.generate import plan_files
 from scaffolder.spec import ProjectSpec
-from tests.conftest import SHARED
 from tests.helpers import make_spec
 
 RUNTIMES = ["responses", "agents", "inference"]
@@ -103,8 +102,8 @@ def test_roles_follow_runtime(runtime: str) -> None:
     assert params["developerProjectRoles"]["value"] == params["appProjectRoles"]["value"]
 
 
-def _azd_registry() -> referencing.Registry:  # type: ignore[type-arg]
-    refs = SHARED / "azd-schema" / "refs"
+def _azd_registry(schema_dir: Path) -> referencing.Registry:  # type: ignore[type-arg]
+    refs = schema_dir / "refs"
     prefix = "https://raw.githubusercontent.com/Azure/azure-dev/main/cli/azd/extensions/"
 
     def retrieve(uri: str) -> referencing.Resource:  # type: ignore[type-arg]
@@ -114,22 +113,19 @@ def _azd_registry() -> referencing.Registry:  # type: ignore[type-arg]
     return referencing.Registry(retrieve=retrieve)  # type: ignore[call-arg]
 
 
-@pytest.mark.skipif(not (SHARED / "azd-schema").is_dir(), reason="shared/azd-schema not beside the repo")
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_azure_yaml_validates_against_azd_schema(runtime: str) -> None:
-    schema = json.loads((SHARED / "azd-schema" / "azure.yaml.json").read_text())
+def test_azure_yaml_validates_against_azd_schema(runtime: str, azd_schema_dir: Path) -> None:
+    schema = json.loads((azd_schema_dir / "azure.yaml.json").read_text())
     doc = yaml.safe_load(plan_files(make_spec(runtime)).text("azure.yaml"))
-    validator = jsonschema.Draft201909Validator(schema, registry=_azd_registry())
+    validator = jsonschema.Draft201909Validator(schema, registry=_azd_registry(azd_schema_dir))
     errors = sorted(validator.iter_errors(doc), key=str)
     assert not errors, errors[0].message
     assert doc["infra"] == {"provider": "bicep", "path": "infra", "module": "main"}
 
 
-def test_azd_schema_rejects_a_broken_azure_yaml() -> None:
-    if not (SHARED / "azd-schema").is_dir():
-        pytest.skip("shared/azd-schema not beside the repo")
-    schema = json.loads((SHARED / "azd-schema" / "azure.yaml.json").read_text())
-    validator = jsonschema.Draft201909Validator(schema, registry=_azd_registry())
+def test_azd_schema_rejects_a_broken_azure_yaml(azd_schema_dir: Path) -> None:
+    schema = json.loads((azd_schema_dir / "azure.yaml.json").read_text())
+    validator = jsonschema.Draft201909Validator(schema, registry=_azd_registry(azd_schema_dir))
     assert list(validator.iter_errors({"name": "Bad_Name", "infra": {"provider": "pulumi"}}))
 
 

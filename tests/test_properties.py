@@ -20,6 +20,7 @@ from scaffolder._new import new, resolve_spec
 from scaffolder.checks import check
 from scaffolder.errors import ScaffolderError
 from scaffolder.spec import load_answers
+from tests.conftest import examples
 
 # Mostly plausible input (so that about half the examples generate a repo), plus arbitrary junk.
 valid_names = st.from_regex(r"[a-z][a-z0-9]{0,12}(-[a-z0-9]{1,8}){0,2}", fullmatch=True)
@@ -39,7 +40,7 @@ def _model_args(items: list[tuple[str, int | None]]) -> list[str]:
     return [name if cap is None else f"{name},capacity={cap}" for name, cap in items]
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=names, runtime=runtimes, location=locations, items=models)
 def test_valid_repo_or_one_clear_error_and_nothing_written(
     name: str, runtime: str, location: str, items: list[tuple[str, int | None]]

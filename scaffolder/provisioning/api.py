@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
-from scaffolder.errors import CredentialError, PreflightError, ProvisionError, ProvisionInterrupted, SpecError
+from scaffolder.errors import PreflightError, ProvisionError, ProvisionInterrupted, SpecError
 from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for, token_object_id
 from scaffolder.provisioning.engine import Change, Engine, Event, Workers
 from scaffolder.provisioning.faults import DEFAULT_TIMEOUT, Control, RetryPolicy, with_retries
@@ -317,13 +317,9 @@ def _caller_object_id(credential: Any, scopes: list[str]) -> str | None:
     try:
         return token_object_id(credential, scopes)
     except ClientAuthenticationError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CredentialError(
-            f"no Azure credential available: {first}",
-            hint="sign in with `az login` or `azd auth login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID/... "
-            "for a service principal; --tenant picks the directory",
-            code="CredentialUnavailable",
-        ) from None
+        from scaffolder.provisioning.credentials import credential_error
+
+        raise credential_error(str(exc) or type(exc).__name__) from None
 
 
 def _survey(session: _Session) -> list[Change]:

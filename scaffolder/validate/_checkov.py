@@ -14,8 +14,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -134,8 +134,11 @@ def _sha(content: bytes) -> str:
 class Checkov:
     """checkov and pycep from a venv, with results cached by file content (identical files scan once)."""
 
-    def __init__(self, venv: Path, *, policies: Path | None = POLICIES_DIR, jobs: int | None = None) -> None:
+    def __init__(self, venv: Path, *, policies: Path | None = POLICIES_DIR, jobs: int | None = None,
+                 on_file: Callable[[str, int, int], None] | None = None) -> None:
         self.venv = venv
+        # Called as each scan finishes (file, done, total): checkov takes seconds per file, a terminal shows it.
+        self.on_file = on_file
         self.policies = policies
         self.jobs = jobs or max(os.cpu_count() or 1, 1)
         self._reports: dict[str, CheckovReport] = {}
@@ -181,8 +184,12 @@ class Checkov:
                 todo.setdefault(digest, (name, content))
         if todo:
             with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-                for report in pool.map(lambda item: self._run(*item), todo.values()):
+                futures = [pool.submit(self._run, *item) for item in todo.values()]
+                for done, future in enumerate(as_completed(futures), 1):
+                    report = future.result()
                     self._reports[report.sha256] = report
+                    if self.on_file is not None:
+                        self.on_file(report.file, done, len(futures))
         out = []
         for name, content in files:
             cached = self._reports[_sha(content)]

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+# error: breaks deployment or security; info: a difference from the generator (the user's choice to keep).
+Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,10 @@ class Finding:
     line: int
     message: str
     col: int = 0
+    # For differences from the generator: what it would write, what the repo holds, the command that reconciles.
+    expected: str = ""
+    found: str = ""
+    fix: str = ""
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         """Order by place, then rule, then text: the same input always lists the same way."""
@@ -26,7 +31,9 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" + (f":{self.col}" if self.col else "")
-        return f"{where}: {self.severity} [{self.rule}] {self.message}"
+        text = f"{where}: {self.severity} [{self.rule}] {self.message}"
+        details = [("expected", self.expected), ("found", self.found), ("to reconcile", self.fix)]
+        return text + "".join(f"\n    {label}: {value}" for label, value in details if value)
 
 
 def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:

@@ -44,3 +44,32 @@ def test_generated_repo_is_lint_clean(repo: tuple[str, AppRepo]) -> None:
 def test_generated_repo_type_checks_strictly(repo: tuple[str, AppRepo]) -> None:
     result = repo[1].mypy()
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+EXTRA_TOOL = '''        Tool(
+            "word_count",
+            "Count the words of a text.",
+            {
+                "type": "object",
+                "properties": {"text": {"type": "string", "description": "any text"}},
+                "required": ["text"],
+                "additionalProperties": False,
+            },
+            lambda text: str(len(text.split())),
+        ),
+'''
+
+
+def test_generated_tests_pass_with_a_tool_added_to_TOOLS(repo: tuple[str, AppRepo]) -> None:
+    # The generated README invites adding function tools to TOOLS; the repo's own tests must keep passing.
+    app = repo[1]
+    tools = app.root / "src" / app.package / "tools.py"
+    original = tools.read_text()
+    end = original.index("    )\n}\n", original.index("TOOLS: dict[str, Tool] = {"))
+    tools.write_text(original[:end] + EXTRA_TOOL + original[end:])
+    try:
+        run = app.pytest()
+    finally:
+        tools.write_text(original)
+    assert run.returncode == 0, run.output[-6000:]
+    assert not {"failed", "error", "errors"} & set(run.counts), run.counts

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-SHARED_TYPES = Path(__file__).resolve().parents[3] / "shared" / "bicep-types"
+from tests.conftest import SHARED
+
+# Found like every other use of the outside data (tests/conftest.py: ../shared or $SCAFFOLDER_SHARED_DIR).
+SHARED_TYPES = SHARED / "bicep-types"
 REQUIRED, READ_ONLY = 1, 2
 # Set from the URL, never in a PUT body.
 URL_PROPERTIES = {"id", "name", "type", "apiVersion"}

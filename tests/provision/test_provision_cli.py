@@ -87,8 +87,8 @@ def test_destroy_with_purge(arm: ArmEmulator, repo: Path, cli_env: list[str]) ->
 
 def test_missing_subscription_is_one_line(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     result = _run("provision", str(repo), "--resource-group", RG)
-    assert result.exit_code == 2  # bad input, not a provisioning failure
-    assert "no subscription given" in result.stderr and "AZURE_SUBSCRIPTION_ID" in result.stderr
+    assert result.exit_code == 2  # bad input (issue 9): a required value is missing
+    assert "missing --subscription/-s" in result.stderr and "AZURE_SUBSCRIPTION_ID" in result.stderr
 
 
 def test_tenant_and_cloud_reach_the_credential(
@@ -156,7 +156,7 @@ def test_no_credential_is_two_lines_and_exit_8(repo: Path, cli_env: list[str], m
             exclude_workload_identity_credential=True,
         ),
     )
-    result = _run("provision", str(repo), *cli_env, "--preview")
+    result = _run("provision", str(repo), *cli_env, "--yes")
     assert result.exit_code == 8
     lines = result.stderr.strip().splitlines()
     assert (

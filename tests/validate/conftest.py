@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from scaffolder.validate import Checkov, find_checkov_venv, install_checkov_venv
+from tests.conftest import CHECKOV_VENV
 from tests.validate.cases import (
     CHECKOV_DEFECTS,
     MATRIX,
@@ -18,10 +19,6 @@ from tests.validate.cases import (
     write_repo,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-TYPES_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "bicep-types"
-CHECKOV_VENV = REPO / ".cache" / "checkov-venv"
-
 
 @pytest.fixture(scope="session")
 def matrix_repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -31,12 +28,9 @@ def matrix_repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def types_dir() -> Path:
-    """The shared bicep-types data, read in place (the repo never carries a copy)."""
-    path = TYPES_DIR.resolve()
-    if not (path / "microsoft.cognitiveservices").is_dir():
-        pytest.fail(f"bicep-types data not found at {path} (expected ../shared/bicep-types beside the clone)")
-    return path
+def types_dir(bicep_types_dir: Path) -> Path:
+    """The shared bicep-types data, read in place (skips, naming it, when absent: tests/conftest.py)."""
+    return bicep_types_dir
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +49,7 @@ def distinct_bicep(matrix_repos: dict[str, Path]) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def checkov() -> Checkov:
-    """checkov 3.3.30 from $SCAFFOLDER_CHECKOV_VENV, else .cache/checkov-venv (created there when missing)."""
+    """checkov 3.3.30 from $SCAFFOLDER_CHECKOV_VENV, else the user cache the CLI uses (created there when missing)."""
     venv = find_checkov_venv(CHECKOV_VENV) or install_checkov_venv(CHECKOV_VENV)
     return Checkov(venv, jobs=os.cpu_count() or 2)
 

@@ -28,3 +28,39 @@ def test_checkov_catches_a_hand_edit(tmp_path: Path, warm_checkov: Checkov) -> N
     account.write_text(account.read_text().replace("disableLocalAuth: true", "disableLocalAuth: false"))
     rules = {f.rule for f in check(tmp_path / "repo", checkov=warm_checkov).findings}
     assert {"checkov/CKV_AZURE_236", "policy/local-auth-disabled", "drift/changed"} <= rules
+
+
+STORAGE = """@description('Where the account lives.')
+param location string
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: NAME
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+"""
+
+
+@pytest.mark.slow
+def test_name_rule_on_an_expression_name_is_information_and_progress_is_reported(
+    tmp_path: Path, checkov: Checkov
+) -> None:
+    new(make_spec("responses"), tmp_path / "repo")
+    storage = tmp_path / "repo" / "infra" / "storage.bicep"
+    seen: list[tuple[str, int, int]] = []
+    storage.write_text(STORAGE.replace("NAME", "'st${uniqueString(resourceGroup().id)}'"))
+    result = check(tmp_path / "repo", checkov=checkov.venv, progress=lambda *a: seen.append(a))
+    named = [f for f in result.findings if f.rule == "checkov/CKV_AZURE_43"]
+    assert [f.severity for f in named] == ["info"] and "built from an expression" in named[0].message
+    assert seen and seen[-1][1] == seen[-1][2] == len(seen), "one progress call per scanned file"
+    storage.write_text(STORAGE.replace("NAME", "'Bad_Name'"))
+    result = check(tmp_path / "repo", checkov=checkov.venv)
+    assert [f.severity for f in result.findings if f.rule == "checkov/CKV_AZURE_43"] == ["error"]

@@ -19,6 +19,7 @@ from {{ cookiecutter.package }}.errors import ContentFilterError, ServiceError, 
 from {{ cookiecutter.package }}.service import TRUNCATED_NOTE
 from {{ cookiecutter.package }}.settings import load_settings
 from {{ cookiecutter.package }}.state import estimate_tokens, open_store, trim_messages
+from {{ cookiecutter.package }}.tools import TOOLS
 
 # Fixtures (tests/conftest.py): `app_env` is the fake Foundry with the app's settings pointing at it and
 # tokens from its managed-identity endpoint; `service` is the chat service built from those settings.
@@ -48,7 +49,8 @@ def test_second_turn_sends_the_whole_history(app_env: FakeFoundry, service: Infe
         assert call.authorization == f"Bearer fake-token-for:{AUDIENCE}"
         assert call.query == {}, "the v1 surface takes no api-version"
         assert "api-key" not in call.headers
-        assert [t["function"]["name"] for t in call.body["tools"]] == ["get_current_time", "calculate"]
+        # Derived from TOOLS: a tool added there (as the README invites) is sent too, and this test still holds.
+        assert [t["function"]["name"] for t in call.body["tools"]] == list(TOOLS)
 
 
 def test_history_is_trimmed_to_the_token_budget(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,245 @@
+"""A newcomer's first hour (issue 9, points 4-6): answers carried through, arguments as typed, truthful help/errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+from typer.testing import CliRunner
+
+from scaffolder import catalog
+from scaffolder._new import new
+from scaffolder.catalog import Runtime
+from scaffolder.cli import app
+from scaffolder.decision import load_answers_file
+from tests.helpers import make_spec
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[1]
+SCAFFOLDER = [sys.executable, "-m", "scaffolder"]
+
+
+def _tty_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "CI" and not k.startswith("AZURE_")}
+    env.update({"TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "200"})
+    return env
+
+
+# -- 4. choosing a runtime carries through ------------------------------------------------------------------------
+
+def test_recommend_save_then_new_decision(tmp_path: Path) -> None:
+    saved = tmp_path / "decision.json"
+    done = runner.invoke(app, ["recommend", "--state", "yes", "--partner-models", "later", "--no-input",
+                               "--save", str(saved)])
+    assert done.exit_code == 0, done.output
+    assert f"scaffolder new NAME --decision {saved}" in done.stdout
+    assert load_answers_file(saved) == {"state": "yes", "models": "later"}
+    made = runner.invoke(app, ["new", "bot", "-o", str(tmp_path), "--decision", str(saved), "--no-input"])
+    assert made.exit_code == 0, made.output
+    assert "runtime: responses" in (tmp_path / "bot" / ".scaffolder.yml").read_text()
+
+
+def test_recommend_asks_on_the_terminal_when_stdout_is_redirected(tmp_path: Path) -> None:
+    out = tmp_path / "decision.json"
+    command = " ".join([*SCAFFOLDER, "recommend", "--json"]) + f" > {out}"
+    child = pexpect.spawn("/bin/sh", ["-c", command], env=_tty_env(), encoding="utf-8", timeout=30,
+                          dimensions=(40, 200))
+    for answer in ("y", "n", "now", "n", "n"):
+        child.expect(r"\[Enter: skip\]")
+        child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    doc = json.loads(out.read_text())
+    assert doc["answers"] == {"state": "yes", "tools": "no", "models": "now", "connectors": "no",
+                              "multi_agent": "no"}
+    assert "not asked" not in out.read_text()
+
+
+def test_partner_models_now_deploys_a_partner_model_through_new_decision(tmp_path: Path) -> None:
+    decision = tmp_path / "d.yml"
+    decision.write_text("models: now\n")
+    made = runner.invoke(app, ["new", "bot", "-o", str(tmp_path), "--decision", str(decision), "--no-input",
+                               "--json", "--dry-run"])
+    assert made.exit_code == 0, made.output
+    spec = json.loads(made.stdout)["spec"]
+    assert spec["runtime"] == "inference"
+    formats = [m["format"] for m in spec["models"]]
+    assert "OpenAI" in formats and any(f != "OpenAI" for f in formats), formats
+    from scaffolder._new import partner_model
+
+    partner = partner_model(Runtime("inference"))
+    assert partner is not None and catalog.models()[partner].format != "OpenAI"
+
+
+# -- 5. arguments as people type them ---------------------------------------------------------------------------
+
+def test_new_takes_a_path(tmp_path: Path) -> None:
+    done = runner.invoke(app, ["new", str(tmp_path / "apps" / "my-app"), "-r", "responses", "--no-input", "--no-git"])
+    assert done.exit_code == 0, done.output
+    assert "name: my-app" in (tmp_path / "apps" / "my-app" / ".scaffolder.yml").read_text()
+    named = runner.invoke(app, ["new", str(tmp_path / "svc" / "x"), "--name", "billing", "-r", "responses",
+                                "--no-input", "--no-git"])
+    assert named.exit_code == 0, named.output
+    assert "name: billing" in (tmp_path / "svc" / "x" / ".scaffolder.yml").read_text()
+
+
+def test_new_relative_path_from_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    done = runner.invoke(app, ["new", "./apps/my-app", "-r", "agents", "--no-input", "--no-git"])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "apps" / "my-app" / "infra" / "main.bicep").is_file()
+
+
+def test_bad_name_suggests_a_valid_one() -> None:
+    done = runner.invoke(app, ["new", "My_App", "-r", "responses", "--no-input", "--dry-run"])
+    assert done.exit_code == 2
+    assert "hint: try 'my-app'" in done.stderr
+
+
+def test_generating_inside_another_work_tree_says_so(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    result = new(make_spec("responses"), tmp_path / "demo", git=True)
+    assert any(f"inside the git work tree of another project ({tmp_path})" in w for w in result.warnings)
+    assert result.git.startswith("skipped") and not (tmp_path / "demo" / ".git").exists()
+
+
+def test_near_miss_format_lists_the_valid_formats() -> None:
+    done = runner.invoke(app, ["new", "bot", "-r", "inference", "-m", "Mistral-Large-2512@1,format=Mistral",
+                               "--no-input", "--dry-run"])
+    assert done.exit_code == 2
+    assert "unknown format 'Mistral'; did you mean 'Mistral AI'?" in done.stderr
+    assert "valid formats: " in done.stderr and "OpenAI" in done.stderr
+    assert "not served by" not in done.stderr
+
+
+# -- 6. help and errors that tell the truth ----------------------------------------------------------------------
+
+def _help(*command: str) -> str:
+    done = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+    assert done.exit_code == 0
+    return done.stdout
+
+
+def test_help_has_no_bool_metavars_and_shows_defaults() -> None:
+    for command in ("new", "recommend", "check", "provision", "preflight", "destroy", "models"):
+        text = _help(command)
+        assert "<bool>" not in text and "╭" not in text, command
+        assert not re.search(r"\w \.(\s|$)", text), f"{command}: a stray space where a default vanished"
+    text = " ".join(_help("new").split())
+    assert "[default: $AZURE_LOCATION or eastus2]" in text
+    assert "NAME[@VERSION][,sku=S]" in text.replace(" ", "")
+
+
+def test_preflight_help_says_what_preflight_does() -> None:
+    text = " ".join(_help("preflight").split())
+    assert "created if missing" not in text
+    assert "Purge the soft-deleted" not in text and "purges nothing" in text
+    assert "created if missing" in " ".join(_help("provision").split())
+
+
+def test_readme_does_not_call_runtime_required() -> None:
+    row = next(line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("| `--runtime/-r`"))
+    assert "required" not in row
+
+
+def test_debug_after_the_subcommand(tmp_path: Path) -> None:
+    done = runner.invoke(app, ["check", str(tmp_path), "--offline", "--debug"])
+    assert done.exit_code == 2
+    assert "Traceback" in done.stderr and "not a repo generated by foundry-scaffolder" in done.stderr
+
+
+def test_usage_errors_are_one_line_and_a_hint_with_exit_2() -> None:
+    done = runner.invoke(app, ["new", "demo", "--runtim", "responses"])
+    assert done.exit_code == 2
+    lines = done.stderr.splitlines()
+    assert lines == ["error: No such option: --runtim (Possible options: --runtime, --trust)",
+                     "hint: `scaffolder new --help` lists the arguments and options"]
+    proc = subprocess.run([*SCAFFOLDER, "models", "--runtime", "nope"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 2 and proc.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("command", ["provision", "preflight", "destroy"])
+def test_missing_subscription_or_group_is_bad_input(command: str, tmp_path: Path) -> None:
+    done = runner.invoke(app, [command, str(tmp_path), "-g", "rg"])
+    assert done.exit_code == 2
+    assert done.stderr.startswith("error: missing --subscription/-s")
+    done = runner.invoke(app, [command, str(tmp_path), "-s", "sub"])
+    assert done.exit_code == 2 and "--resource-group/-g" in done.stderr
+
+
+def test_missing_standards_file_is_bad_input_not_a_broken_standard(tmp_path: Path) -> None:
+    done = runner.invoke(app, ["new", "demo", "-r", "responses", "--standards", str(tmp_path / "nope.yml"),
+                               "--dry-run", "--no-input"])
+    assert done.exit_code == 2 and "cannot read standards file" in done.stderr
+
+
+def test_yaml_errors_in_user_files_say_where_in_words(tmp_path: Path) -> None:
+    bad = tmp_path / "d.yml"
+    bad.write_text("state: yes\n  tools: [\n")
+    done = runner.invoke(app, ["new", "demo", "-r", "responses", "--decision", str(bad), "--dry-run", "--no-input"])
+    assert done.exit_code == 2
+    assert f"{bad} line 2, column 8: mapping values are not allowed here" in done.stderr
+    assert "<unicode string>" not in done.stderr and "^" not in done.stderr
+    repo = tmp_path / "repo"
+    new(make_spec("responses"), repo)
+    (repo / ".scaffolder.yml").write_text("spec: [\n")
+    checked = runner.invoke(app, ["check", str(repo), "--offline"])
+    assert checked.exit_code == 2 and re.search(r"\.scaffolder\.yml line \d+, column \d+: ", checked.stderr)
+
+
+def test_yes_no_questions_take_y_and_n() -> None:
+    from scaffolder.decision import validate_answers
+
+    assert validate_answers({"state": "y", "connectors": "N", "models": "l"}) == {
+        "state": "yes", "connectors": "no", "models": "later"}
+
+
+def test_ctrl_c_at_a_prompt_ends_the_line(tmp_path: Path) -> None:
+    child = pexpect.spawn(SCAFFOLDER[0], [*SCAFFOLDER[1:], "new", "-o", str(tmp_path)], env=_tty_env(),
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("Project name")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    after = child.before
+    assert child.exitstatus == 130
+    line = next(x for x in after.splitlines() if "stopped by user" in x)
+    assert line.strip() == "stopped by user", repr(after)
+
+
+# -- 9. generated repos: git init + initial commit ---------------------------------------------------------------
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.skipif(not shutil.which("git"), reason="git is not on PATH")
+def test_generated_repo_is_a_git_repo_with_an_initial_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    done = runner.invoke(app, ["new", "demo", "-r", "responses", "-o", str(tmp_path), "--no-input"])
+    assert done.exit_code == 0, done.output
+    assert "git: initialised with an initial commit" in done.stderr
+    repo = tmp_path / "demo"
+    from scaffolder import __version__
+
+    assert _git(repo, "log", "--format=%s|%at").strip() == f"Generated by foundry-scaffolder {__version__}|1767225600"
+    assert _git(repo, "status", "--porcelain") == "", "everything generated is committed"
+    tracked = set(_git(repo, "ls-files").split())
+    assert {".scaffolder.yml", "infra/main.bicep", "pyproject.toml"} <= tracked
+    skipped = runner.invoke(app, ["new", "other", "-r", "responses", "-o", str(tmp_path), "--no-input", "--no-git"])
+    assert skipped.exit_code == 0 and not (tmp_path / "other" / ".git").exists()
+    assert "git:" not in skipped.stderr
+
+
+def test_bare_scaffolder_prints_the_help() -> None:
+    done = runner.invoke(app, [])
+    assert done.exit_code == 2
+    assert done.stdout.startswith("Usage: scaffolder [OPTIONS] COMMAND") and "error:" not in done.stdout + done.stderr

@@ -1,0 +1,78 @@
+"""The suite itself: outside data found in one place and skipped with one reason when absent; slow tests opt-in."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+UNITS = "tests/validate/test_validate_units.py"
+
+
+def _pytest(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SCAFFOLDER_", "PYTEST_"))}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", *args],
+                          cwd=REPO, env={**clean, **env}, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_tests_reading_outside_data_skip_with_one_reason_when_it_is_absent(tmp_path: Path) -> None:
+    run = _pytest(UNITS + "::test_bicep_types_backend_reports_unknown_versions_and_providers",
+                  "tests/test_consistency.py::test_azd_schema_rejects_a_broken_azure_yaml",
+                  SCAFFOLDER_SHARED_DIR=str(tmp_path))
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert re.search(r"\b2 skipped\b", run.stdout), run.stdout[-2000:]
+    reasons = re.findall(r"^SKIPPED \[\d+\] \S+: (.*)$", run.stdout, flags=re.MULTILINE)
+    assert len(reasons) == 2
+    assert all(r.startswith(f"outside data absent: {tmp_path}") and "SCAFFOLDER_SHARED_DIR" in r for r in reasons)
+
+
+def test_no_test_reads_outside_data_except_through_the_conftest_helper() -> None:
+    # One place decides where ../shared is; a test computing the path itself would not skip (or skip differently).
+    offenders = []
+    for path in (REPO / "tests").rglob("*.py"):
+        if (path.name == "conftest.py" and path.parent.name == "tests") or "snapshots" in path.parts:
+            continue
+        text = path.read_text()
+        if re.search(r"""["']shared["']|parents\[\d\]\s*/\s*["']\.\.["']""", text):
+            offenders.append(path.relative_to(REPO).as_posix())
+    assert offenders == []
+
+
+SLOW_PROBE = """
+import pytest
+
+@pytest.mark.slow
+def test_exhaustive():
+    pass
+
+def test_everyday():
+    pass
+"""
+
+
+def _probe(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str, **env: str) -> pytest.RunResult:
+    pytester.makeconftest((REPO / "tests" / "conftest.py").read_text())
+    pytester.makepyfile(test_probe=SLOW_PROBE)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return pytester.runpytest_inprocess("-rs", *args)
+
+
+def test_slow_tests_are_skipped_by_default_with_their_reason(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _probe(pytester, monkeypatch)
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*slow: runs in CI (.ci/run); add --slow or set SCAFFOLDER_SLOW_TESTS=1*"])
+
+
+@pytest.mark.parametrize(("args", "env"), [(("--slow",), {}), ((), {"SCAFFOLDER_SLOW_TESTS": "1"})])
+def test_slow_tests_run_when_asked(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    _probe(pytester, monkeypatch, *args, **env).assert_outcomes(passed=2)
