@@ -43,6 +43,13 @@ class NetworkChoice(StrEnum):
     ip_restricted = "ip-restricted"
 
 
+class HostingChoice(StrEnum):
+    """CLI choices for --hosting (mirrors scaffolder.spec.HOSTING_CHOICES)."""
+
+    container_apps = "container-apps"
+    none = "none"
+
+
 class PrincipalChoice(StrEnum):
     """CLI choices for --principal-type."""
 
@@ -136,6 +143,11 @@ def new(
         list[str] | None, typer.Option("--allow-ip", help="Public IPv4 or CIDR let in (ip-restricted), repeatable.")
     ] = None,
     monitoring: Annotated[bool, typer.Option(help="Log Analytics + Application Insights.")] = True,
+    hosting: Annotated[
+        HostingChoice | None,
+        typer.Option(help="Where the app runs in Azure: container-apps (azd up builds and deploys it) or none "
+                     "(infra only) [default: the standards' choice, else container-apps]."),
+    ] = None,
     principal_type: Annotated[
         PrincipalChoice, typer.Option(help="Deploying principal: User locally, ServicePrincipal in CI.")
     ] = PrincipalChoice.User,
@@ -177,6 +189,7 @@ def new(
         network=network.value,
         allow_ips=allow_ip or [],
         monitoring=monitoring,
+        hosting=hosting.value if hosting else None,
         principal_type=principal_type.value,
         decision_answers=load_answers_file(decision) if decision else None,
         tags=_parse_tags(tag or []),
