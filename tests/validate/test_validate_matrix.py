@@ -40,6 +40,19 @@ def test_matrix_has_twelve_distinct_specs(matrix_repos: dict[str, Path]) -> None
         assert (repo / "infra" / "main.parameters.json").is_file()
 
 
+# The project's App Insights connection needs API 2025-12-01 (the first stable version whose type data knows the
+# 'AppInsights' category); the SDK backend describes 2025-09-01 only and says so, as a warning, for that module.
+SDK_GAP = "infra/modules/project-appinsights-connection.bicep"
+
+
+def _beyond_sdk(findings: list[Any], backend_name: str) -> list[Any]:
+    if backend_name != "sdk":
+        return findings
+    gap = [f for f in findings if f.file == SDK_GAP and f.rule == "types/no-type-data" and "2025-12-01" in f.message]
+    assert backend_name != "sdk" or len(gap) == 3, gap  # account, project (existing) and the connection
+    return [f for f in findings if f not in gap]
+
+
 @per_combo
 def test_syntax_semantics_policies_clean(combo_id: str, matrix_repos: dict[str, Path]) -> None:
     project = load_project(matrix_repos[combo_id])
@@ -56,7 +69,7 @@ def test_types_clean_static_and_rendered(
 ) -> None:
     backend = BicepTypes(types_dir) if backend_name == "bicep-types" else SdkModels()
     project = load_project(matrix_repos[combo_id])
-    assert check_types(project, backend) == []
+    assert _beyond_sdk(check_types(project, backend), backend_name) == []
     assert check_rendered_types(project, backend) == []
 
 
@@ -65,7 +78,7 @@ def test_validate_repo_without_checkov_is_clean_and_deterministic(
     combo_id: str, matrix_repos: dict[str, Path], types_dir: Path
 ) -> None:
     assert validate_repo(matrix_repos[combo_id], types_dir=types_dir) == []
-    assert validate_repo(matrix_repos[combo_id]) == []  # SDK backend
+    assert _beyond_sdk(validate_repo(matrix_repos[combo_id]), "sdk") == []  # SDK backend
 
 
 def _by_type(combo_id: str, repos: dict[str, Path]) -> dict[str, list[dict[str, Any]]]:
