@@ -263,8 +263,8 @@ def test_hosting_rule_refuses_and_defaults(tmp_path: Path) -> None:
     path.write_text("hosting: {allowed: [none]}\n", encoding="utf-8")
     loaded = load(path)
     assert make_spec(standards=loaded).hosting == "none"  # the default follows what is allowed
-    with pytest.raises(StandardsError, match="hosting.allowed"):
+    with pytest.raises(StandardsError, match=r"hosting\.allowed"):
         make_spec(hosting="container-apps", standards=loaded)
     path.write_text("hosting: {required: none, allowed: [container-apps]}\n", encoding="utf-8")
-    with pytest.raises(Exception, match="not in hosting.allowed"):
+    with pytest.raises(Exception, match=r"not in hosting\.allowed"):
         load(path)
