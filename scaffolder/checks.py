@@ -19,7 +19,7 @@ from scaffolder.validate import Checkov
 from scaffolder.validate._findings import Finding, sorted_findings
 
 # Files the generator owns: they must match a re-generation from the answers file.
-OWNED = ("infra/", "azure.yaml", ".env.example", ANSWERS_FILE)
+OWNED = ("infra/", "azure.yaml", ".env.example", "Dockerfile", ".dockerignore", ANSWERS_FILE)
 # bicep build diagnostics: "<file>(<line>,<col>) : Error BCP037: <message>"
 _BICEP_DIAG = re.compile(
     r"^(?P<file>.+?)\((?P<line>\d+),(?P<col>\d+)\) : (?P<sev>Error|Warning) (?P<code>\w+): (?P<msg>.*)$"

@@ -22,7 +22,10 @@ from {{ cookiecutter.package }}.settings import load_settings
 
 AUDIENCE = TOKEN_SCOPE.removesuffix("/.default")
 BEARER = "Bearer fake-token-for:" + AUDIENCE
-_LEAKY = ("AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_")
+_LEAKY = (
+    "AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_",
+    "APPLICATIONINSIGHTS_", "OTEL_",
+)
 
 
 @pytest.fixture(autouse=True)

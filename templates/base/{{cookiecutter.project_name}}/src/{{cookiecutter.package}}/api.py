@@ -248,6 +248,16 @@ async def _plain(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+def _record_on_span(status: int, rid: str) -> None:
+    # The request id on the current (FastAPI) span, so a caller's id finds the trace; no-op without telemetry.
+    from opentelemetry import trace
+
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute("app.request_id", rid)
+        span.set_attribute("app.error_status", status)
+
+
 def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
@@ -269,6 +279,11 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
+    if startup is not None:
+        from {{ cookiecutter.package }} import telemetry
+
+        if telemetry.configure(startup, app):
+            log.info("telemetry: exporting to Application Insights with the app's Entra credential")
     if startup is not None and startup.app_auth_disabled:
         log.warning("APP_AUTH_DISABLED=true: the API accepts calls WITHOUT a token; for local development only")
     lock = threading.Lock()
@@ -342,6 +357,7 @@ def create_app(
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         rid = getattr(request.state, "request_id", "")
+        _record_on_span(exc.status, rid)
         extra = f" ({exc.log_detail})" if exc.log_detail else ""
         log.warning("request %s: %d %s%s", rid, exc.status, exc.message, extra)
         return JSONResponse({"detail": exc.message, "request_id": rid}, status_code=exc.status, headers=exc.headers)
