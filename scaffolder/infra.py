@@ -137,7 +137,7 @@ def azd_parameters_file(spec: ProjectSpec) -> dict[str, Any]:
         "location": f"${{AZURE_LOCATION={spec.location}}}",
         "principalId": "${AZURE_PRINCIPAL_ID}",
         "principalType": f"${{AZURE_PRINCIPAL_TYPE={spec.principal_type}}}",
-        # the audience callers get tokens for (README, "Calling the API"); empty refuses every call
+        # the audience callers get tokens for (README, "Deploy and call the API"); empty refuses every call
         "apiAuthAudience": "${APP_AUTH_AUDIENCE}",
     }
     if spec.hosting == "container-apps":

@@ -17,15 +17,8 @@ param pullPrincipalId string
 // learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers#acrpull)
 var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
 
-// checkov:skip=CKV_AZURE_139: a Basic registry cannot disable public access (Premium only); Entra ID auth gates it
-// checkov:skip=CKV_AZURE_163: vulnerability scanning is Defender for Containers, a subscription-level plan
-// checkov:skip=CKV_AZURE_164: content trust needs the Premium SKU; images come only from azd's own remote build
-// checkov:skip=CKV_AZURE_165: geo-replication needs the Premium SKU; one region is enough for a starter
-// checkov:skip=CKV_AZURE_166: quarantine needs the Premium SKU
-// checkov:skip=CKV_AZURE_167: the untagged-manifest retention policy needs the Premium SKU
-// checkov:skip=CKV_AZURE_233: zone redundancy needs the Premium SKU
-// checkov:skip=CKV_AZURE_237: dedicated data endpoints need the Premium SKU
 resource registry 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
+  // checkov:skip=CKV_AZURE_139: a Basic registry cannot turn public access off (Premium only); pushes and pulls need Entra ID tokens (admin user off, no anonymous pull)
   name: name
   location: location
   tags: tags
