@@ -17,6 +17,7 @@ BICEP_ROLE_KEYS = {
     "foundry-user": "foundryUser",
     "cognitive-services-openai-user": "cognitiveServicesOpenAiUser",
     "cognitive-services-user": "cognitiveServicesUser",
+    "reader": "reader",
     # not in role-assignments.bicep's map: monitoring.bicep grants it on the Application Insights component
     "monitoring-metrics-publisher": "monitoringMetricsPublisher",
     # not in role-assignments.bicep's map: monitoring.bicep grants it to the developer on the component

@@ -99,7 +99,9 @@ def test_roles_follow_runtime(runtime: str) -> None:
     got = (params["appAccountRoles"]["value"], params["appProjectRoles"]["value"],
            params["projectIdentityAccountRoles"]["value"])
     assert got == expected
-    assert params["developerAccountRoles"]["value"] == params["appAccountRoles"]["value"]
+    # the developer gets the app's data roles; on agents also Reader on the resource (the portal's minimum)
+    extra = ["reader"] if runtime == "agents" else []
+    assert params["developerAccountRoles"]["value"] == params["appAccountRoles"]["value"] + extra
     assert params["developerProjectRoles"]["value"] == params["appProjectRoles"]["value"]
 
 
@@ -115,10 +117,11 @@ def _azd_registry() -> referencing.Registry:  # type: ignore[type-arg]
 
 
 @pytest.mark.skipif(not (SHARED / "azd-schema").is_dir(), reason="shared/azd-schema not beside the repo")
+@pytest.mark.parametrize("hosting", ["container-apps", "none"])
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_azure_yaml_validates_against_azd_schema(runtime: str) -> None:
+def test_azure_yaml_validates_against_azd_schema(runtime: str, hosting: str) -> None:
     schema = json.loads((SHARED / "azd-schema" / "azure.yaml.json").read_text())
-    doc = yaml.safe_load(plan_files(make_spec(runtime)).text("azure.yaml"))
+    doc = yaml.safe_load(plan_files(make_spec(runtime, hosting=hosting)).text("azure.yaml"))
     validator = jsonschema.Draft201909Validator(schema, registry=_azd_registry())
     errors = sorted(validator.iter_errors(doc), key=str)
     assert not errors, errors[0].message

@@ -26,7 +26,7 @@ from scaffolder.validate import (
 )
 from scaffolder.validate._eval import Unknown, to_plain
 from scaffolder.validate._schema import sdk_api_version
-from tests.validate.cases import ALLOW_IP, COMBOS, MATRIX, MATRIX_IDS
+from tests.validate.cases import ALLOW_IP, COMBOS, MATRIX, MATRIX_IDS, RUNTIMES, write_repo
 
 per_combo = pytest.mark.parametrize("combo_id", MATRIX_IDS)
 
@@ -168,3 +168,40 @@ def test_longest_project_name_fits_every_name_limit(runtime: str, types_dir: Pat
     assert validate_repo(repo, types_dir=types_dir) == []
     names = [to_plain(r.body)["name"] for r in render(load_project(repo))]  # type: ignore[index]
     assert names and all(isinstance(n, str) for n in names), "every name renders to a concrete string"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_hosting_none_is_clean_and_creates_no_hosting(runtime: str, types_dir: Path, tmp_path: Path) -> None:
+    """The matrix above is the default (container-apps); `--hosting none` drops the hosting resources, cleanly."""
+    spec = resolve_spec(name=f"val-{runtime}", runtime=runtime, location="eastus2", hosting="none")
+    repo = write_repo(spec, tmp_path / runtime)
+    assert validate_repo(repo, types_dir=types_dir) == []
+    assert validate_repo(repo) == []
+    types = {res.type for res in render(load_project(repo))}
+    assert not {"Microsoft.App/containerApps", "Microsoft.App/managedEnvironments",
+                "Microsoft.ContainerRegistry/registries"} & types
+
+
+@per_combo
+def test_hosting_resources_are_keyless_and_least_privilege(combo_id: str, matrix_repos: dict[str, Path]) -> None:
+    rendered = _by_type(combo_id, matrix_repos)
+    (registry,) = rendered["Microsoft.ContainerRegistry/registries"]
+    assert registry["properties"] == {"adminUserEnabled": False, "anonymousPullEnabled": False}
+    (app,) = rendered["Microsoft.App/containerApps"]
+    assert app["identity"]["type"] == "UserAssigned" and app["tags"]["azd-service-name"] == "api"
+    config, template = app["properties"]["configuration"], app["properties"]["template"]
+    assert config["ingress"]["external"] is True and config["ingress"]["allowInsecure"] is False
+    (container,) = template["containers"]
+    names = {e["name"] for e in container["env"]}
+    assert {"AZURE_CLIENT_ID", "AZURE_OPENAI_ENDPOINT", "AZURE_AI_PROJECT_ENDPOINT", "APP_AUTH_TENANT_ID",
+            "APP_AUTH_AUDIENCE", "APPLICATIONINSIGHTS_CONNECTION_STRING"} <= names
+    assert container["resources"]["memory"] == "1Gi"
+    (env,) = rendered["Microsoft.App/managedEnvironments"]
+    assert env["properties"]["appLogsConfiguration"] == {"destination": "azure-monitor"}
+    diagnostics = rendered.get("Microsoft.Insights/diagnosticSettings", [])
+    assert len(diagnostics) == (1 if COMBOS[combo_id].monitoring else 0)
+    # the only grant on the registry: AcrPull, for the app identity (a service principal)
+    module = (matrix_repos[combo_id] / "infra/modules/container-registry.bicep").read_text()
+    assert module.count("Microsoft.Authorization/roleAssignments") == 1
+    assert "var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'" in module
+    assert "principalType: 'ServicePrincipal'" in module
