@@ -307,6 +307,7 @@ module containerApp 'modules/container-app.bicep' = if (hostingEnabled) {
 
 // Outputs are named as the environment variables the app reads; azd writes them to .azure/<env>/.env.
 output AZURE_OPENAI_ENDPOINT string = account.outputs.openAiEndpoint
+output AZURE_OPENAI_BASE_URL string = '${account.outputs.openAiEndpoint}openai/v1/'
 output AZURE_AI_PROJECT_ENDPOINT string = project.outputs.endpoint
 output AZURE_AI_MODEL_DEPLOYMENT string = primaryModelDeployment
 output AZURE_AI_MODEL_DEPLOYMENTS array = deployments.outputs.names

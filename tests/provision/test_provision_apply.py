@@ -60,7 +60,9 @@ def test_resources_match_the_plan_names_tags_and_roles(arm: ArmEmulator, repo: P
     foundry_user = "53ca6127-db72-4b80-b1b0-d745d6d5456d"
     publisher = "3913510d-42f4-4e42-8a64-420c390055eb"  # Monitoring Metrics Publisher, as published by Azure
     assert sorted(by_principal[identity["properties"]["principalId"]]) == sorted([foundry_user, publisher])
-    assert by_principal[FakeCredential().object_id] == [foundry_user]
+    # the developer: Foundry User on the project, Reader on the resource (the portal's documented minimum)
+    reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    assert sorted(by_principal[FakeCredential().object_id]) == sorted([foundry_user, reader])
     project = arm.of_type("Microsoft.CognitiveServices/accounts/projects")[0]
     assert by_principal[project["identity"]["principalId"]] == [foundry_user]
 
@@ -78,7 +80,8 @@ def test_outputs_go_to_the_azd_env_file(arm: ArmEmulator, repo: Path, kw: dict[s
     assert lines["AZURE_SUBSCRIPTION_ID"] == f'"{arm.subscription_id}"'
     assert lines["AZURE_LOCATION"] == '"eastus2"'
     name = result.outputs["AZURE_AI_ACCOUNT_NAME"]
-    assert lines["AZURE_OPENAI_ENDPOINT"] == f'"https://{name}.openai.azure.com/openai/v1/"'
+    assert lines["AZURE_OPENAI_ENDPOINT"] == f'"https://{name}.openai.azure.com/"'
+    assert lines["AZURE_OPENAI_BASE_URL"] == f'"https://{name}.openai.azure.com/openai/v1/"'
     assert lines["AZURE_AI_PROJECT_ENDPOINT"] == f'"https://{name}.services.ai.azure.com/api/projects/demo"'
     assert lines["AZURE_AI_MODEL_DEPLOYMENTS"] == '"[\\"gpt-5.4-mini\\", \\"gpt-5.4\\"]"'
     assert lines["APPLICATIONINSIGHTS_CONNECTION_STRING"].startswith('"InstrumentationKey=')
