@@ -4,7 +4,8 @@ Off unless APPLICATIONINSIGHTS_CONNECTION_STRING is set (never needed locally or
 keeps local auth off, so the exporter authenticates with the app's credential (Monitoring Metrics Publisher
 in infra/); the connection string only says where to send. OpenAI calls are traced by the OpenTelemetry
 project's own instrumentation (opentelemetry-instrumentation-openai-v2: gen_ai.* attributes, no message
-content unless OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true).
+content unless OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true); it covers chat completions, not
+the Responses API{% if cookiecutter.runtime == "agents" %} (azure-ai-projects' instrumentor does, see below){% endif %}.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ def configure(settings: Settings, app: FastAPI | None = None) -> bool:
                 enable_live_metrics=False,
             )
             OpenAIInstrumentor().instrument()  # type: ignore[no-untyped-call]
+{%- if cookiecutter.runtime == "agents" %}
+            # openai-v2 does not wrap the Responses API the agent runs through; azure-ai-projects' instrumentor
+            # does (gen_ai.* spans for responses and conversations). It is a preview: it only acts when
+            # AZURE_EXPERIMENTAL_ENABLE_GENAI_TRACING=true, which infra/ does not set for you.
+            from azure.ai.projects.telemetry import AIProjectInstrumentor
+
+            AIProjectInstrumentor().instrument()
+{%- endif %}
             _configured.append(True)
     if app is not None:
         # the distro instruments FastAPI apps created after it is configured; this one already exists
