@@ -235,6 +235,8 @@ def _render_new(result: Any) -> None:
         return
     _err(f"{spec.name}: {spec.runtime.value} runtime, {spec.location}, {len(result.actions)} files in {result.target}")
     _err(f"next: cd {result.target} && azd up   (or see README.md for az and local runs)")
+    if result.spec.hosting == "container-apps":
+        _err("      azd up also deploys the API to Container Apps; `azd deploy` ships code changes only")
 
 
 @app.command()
