@@ -3,9 +3,10 @@
 Every call but /healthz needs a token for APP_AUTH_AUDIENCE from tenant APP_AUTH_TENANT_ID (signature checked
 against the tenant's published keys, issuer, audience, expiry and tenant). A conversation belongs to the caller
 who started it (the token's oid, else sub): anyone else gets 404. Errors carry one line and a request id;
-endpoints, tenant ids and role names go to the log only. Start it with `{{ cookiecutter.project_name }} serve`
-or `uvicorn {{ cookiecutter.package }}.api:app`; APP_AUTH_DISABLED=true switches authentication off for local
-development, loudly.
+endpoints, tenant ids and role names go to the log only. Start it with
+`{{ cookiecutter.project_name }} serve`
+or `uvicorn {{ cookiecutter.package }}.api:app`;
+APP_AUTH_DISABLED=true switches authentication off for local development, loudly.
 """
 
 from __future__ import annotations
