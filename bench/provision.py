@@ -28,16 +28,17 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "provision"))
 
 from emulator import ArmEmulator, FakeCredential, Offer  # noqa: E402
 from helpers import make_spec  # noqa: E402
+from provkit import write_repo  # noqa: E402
 
-from scaffolder import __version__  # noqa: E402
 from scaffolder.provisioning.api import provision  # noqa: E402
 from scaffolder.provisioning.arm import Arm, Connection  # noqa: E402
 from scaffolder.provisioning.engine import Engine, Event, RetryPolicy  # noqa: E402
-from scaffolder.provisioning.plan import ResourcePlan, Target, build_plan  # noqa: E402
-from scaffolder.spec import ANSWERS_FILE, ProjectSpec  # noqa: E402
+from scaffolder.provisioning.plan import ResourcePlan, Target, plan_from_bicep  # noqa: E402
+from scaffolder.spec import ProjectSpec  # noqa: E402
 
 LRO_TYPES = {
     "Microsoft.CognitiveServices/accounts",
@@ -105,7 +106,7 @@ def run_parallel(spec: ProjectSpec, repo: Path, latency: float) -> tuple[float, 
     return whole, apply_phase, rerun_writes, conflicts
 
 
-def run_serial(spec: ProjectSpec, latency: float) -> float:
+def run_serial(spec: ProjectSpec, repo: Path, latency: float) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         arm = _emulator(Path(tmp), spec, latency)
         try:
@@ -116,7 +117,7 @@ def run_serial(spec: ProjectSpec, latency: float) -> float:
             target = Target(
                 arm.subscription_id, kw["resource_group"], spec.location, "bench", FakeCredential().object_id
             )
-            engine = Engine(build_plan(spec, target), Arm(conn), retry=kw["retry"], max_workers=1)
+            engine = Engine(plan_from_bicep(repo, target), Arm(conn), retry=kw["retry"], max_workers=1)
             changes = engine.survey()
             t0 = time.perf_counter()
             engine.apply(changes)
@@ -134,10 +135,8 @@ def main() -> None:
 
     spec = make_spec("agents", models=MODELS[: args.deployments], capacity=10)
     with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp) / "repo"
-        repo.mkdir()
-        (repo / ANSWERS_FILE).write_text(spec.to_answers(__version__), encoding="utf-8")
-        plan = build_plan(spec, Target("s", "rg-bench", spec.location, "bench", "me"))
+        repo = write_repo(Path(tmp) / "repo", spec)  # answers file + the generated infra/ it provisions
+        plan = plan_from_bicep(repo, Target("s", "rg-bench", spec.location, "bench", "me"))
         cp = critical_path(plan, args.latency)
         wholes, applies, serials, rerun, conflicts = [], [], [], [], []
         for _ in range(args.runs):
@@ -146,7 +145,7 @@ def main() -> None:
             applies.append(apply_phase)
             rerun.append(writes)
             conflicts.append(conflict)
-            serials.append(run_serial(spec, args.latency))
+            serials.append(run_serial(spec, repo, args.latency))
 
     apply_med, whole_med, serial_med = (statistics.median(x) for x in (applies, wholes, serials))
     print(

@@ -10,7 +10,7 @@ from typing import Any
 
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
-from scaffolder.errors import SpecError
+from scaffolder.errors import CatalogError, SpecError
 from scaffolder.generate import FileAction, FilePlan, plan_actions, plan_files, write_plan
 from scaffolder.generate._overlay import check_trust, run_hooks
 from scaffolder.prompts import Prompter, Question, resolve
@@ -35,6 +35,7 @@ class NewResult:
     actions: tuple[FileAction, ...]
     dry_run: bool
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -44,21 +45,73 @@ class NewResult:
             "spec": self.spec.model_dump(mode="json"),
             "files": [{"path": a.path, "action": a.verb} for a in self.actions],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
 
-def lifecycle_warnings(spec: ProjectSpec) -> list[str]:
-    """Deployments whose model version is retired, retiring or deprecated per the catalog's dates."""
+@dataclass(frozen=True)
+class LifecycleReport:
+    """The lifecycle verdict on a spec's models: refusals (retired), warnings, and which data said so."""
+
+    retired: tuple[str, ...]
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def lifecycle_report(spec: ProjectSpec) -> LifecycleReport:
+    """Judge every deployment on the spec's date (SOURCE_DATE_EPOCH honoured).
+
+    A fresh cached region list
+    (`scaffolder models --live --refresh`) when there is one, else the shipped catalog's published dates.
+    """
+    from scaffolder.catalog import live
+
     when = spec.decision.date
-    out = []
+    snapshot = live.fresh(spec.location, when)
+    retired, warnings = [], []
     for dep in spec.models:
         known = catalog.models().get(dep.model)
         if known is None:
             continue
-        status = known.status(dep.version, when)
-        if status.state != "current":
-            out.append(f"{status.message} (catalog dates; confirm with `az cognitiveservices account list-models`)")
-    return out
+        status = live.status(known, dep.version, when, snapshot)
+        if status.state == "retired":
+            retired.append(status.message)
+        elif status.state != "current":
+            warnings.append(f"{status.message} (confirm with `scaffolder models --live --location {spec.location}`)")
+    if snapshot is not None:
+        notes = [f"model lifecycle from {snapshot.describe()}"]
+    else:
+        notes = [f"model lifecycle from the shipped catalog (sources read {catalog.sources_date()})"]
+        stale = catalog.staleness_note(when)
+        if stale:
+            notes.append(stale)
+    return LifecycleReport(tuple(retired), tuple(warnings), tuple(notes))
+
+
+def capability_notes(spec: ProjectSpec) -> list[str]:
+    """What the primary model cannot do that the app would use, from the catalog, and which models can."""
+    known = catalog.models().get(spec.primary.model)
+    if known is None or known.tool_calling is not False or spec.runtime is not Runtime.INFERENCE:
+        return []
+    day = spec.decision.date
+    able = [m.name for m in catalog.models_for(spec.runtime)
+            if m.kind == "chat" and m.tool_calling and m.status(m.default_version, day).state == "current"]
+    return [f"{known.name} cannot call tools (catalog): the app sends none (APP_MODEL_TOOLS=false in "
+            f".env.example); models that can: {', '.join(able)}"]
+
+
+def lifecycle_warnings(spec: ProjectSpec) -> list[str]:
+    """Deployments whose model version is retiring or deprecated (retired ones are refused by `new`)."""
+    return list(lifecycle_report(spec).warnings)
+
+
+def refuse_retired(report: LifecycleReport) -> None:
+    """A retired model cannot be deployed: refuse before anything is written (exit 2)."""
+    if report.retired:
+        raise CatalogError(
+            report.retired[0] + (f" (and {len(report.retired) - 1} more)" if len(report.retired) > 1 else ""),
+            hint="a retired model cannot be deployed; pick a current one (`scaffolder models`)",
+        )
 
 
 def _validate_name(value: str, answers: dict[str, Any]) -> str:
@@ -77,7 +130,7 @@ def _validate_runtime(value: str, answers: dict[str, Any]) -> Runtime:
 
 
 def _validate_location(value: str, answers: dict[str, Any]) -> str:
-    region = value.strip().lower().replace(" ", "")
+    region = catalog.normalize_region(value)
     if region not in catalog.azure_regions():
         close = catalog.suggest(region, catalog.azure_regions())
         did = f"; did you mean {', '.join(close)}?" if close else ""
@@ -99,7 +152,7 @@ def _validate_models(value: str | list[str], answers: dict[str, Any]) -> list[st
     runtime = Runtime(answers["runtime"])
     for item in items:
         dep = parse_model_option(item)
-        if dep["format"] not in catalog.runtimes()[runtime].model_formats:
+        if not catalog.serves(runtime, dep["model"], dep["format"]):
             raise SpecError(runtime_mismatch(dep["model"], runtime), hint="change --model or --runtime")
     return items
 
@@ -238,6 +291,8 @@ def new(
     The standards' overlays are rendered into the repo; their hooks run (in the staged repo, before it
     is moved into place) only with trust.
     """
+    report = lifecycle_report(spec)
+    refuse_retired(report)
     overlays = standards.overlay_dirs() if standards else []
     plan: FilePlan = plan_files(spec, overlays)
     if dry_run:
@@ -247,5 +302,6 @@ def new(
         hooks = plan.hooks
         actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)))
     return NewResult(
-        target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=tuple(lifecycle_warnings(spec))
+        target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=report.warnings,
+        notes=report.notes + tuple(capability_notes(spec)),
     )

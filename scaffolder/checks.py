@@ -16,7 +16,7 @@ from scaffolder.errors import ToolError
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
 from scaffolder.validate import Checkov
-from scaffolder.validate._findings import Finding, sorted_findings
+from scaffolder.validate._findings import Finding, Severity, sorted_findings
 
 # Files the generator owns: they must match a re-generation from the answers file.
 OWNED = ("infra/", "azure.yaml", ".env.example", "Dockerfile", ".dockerignore", ANSWERS_FILE)
@@ -37,8 +37,8 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        """True when nothing was found."""
-        return not self.findings
+        """True when no finding is an error (warnings, such as a model retiring soon, are reported only)."""
+        return not any(f.severity == "error" for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -104,7 +104,9 @@ def check(
                      + (f" ({', '.join(sorted({f.file for f in drifted}))}); re-generate with --force to update"
                         if drifted else ""))
     findings += consistency(directory, spec)
-    findings += lifecycle(spec)
+    life, life_notes = lifecycle_findings(spec)
+    findings += life
+    notes += life_notes
     if standards is not None:
         layers.append("standards")
         findings += standards_drift(spec, standards)
@@ -211,16 +213,38 @@ def _read(path: Path) -> str:
 
 
 def lifecycle(spec: ProjectSpec) -> list[Finding]:
-    """Model versions retired, retiring or deprecated on today's date, per the catalog."""
+    """Model versions retired (error) or retiring / deprecated (warning) today, per the catalog's dates."""
+    return lifecycle_findings(spec)[0]
+
+
+def lifecycle_findings(spec: ProjectSpec) -> tuple[list[Finding], list[str]]:
+    """Lifecycle findings on today's date (SOURCE_DATE_EPOCH honoured), with the same rule as `new`.
+
+    A retired
+    model fails the check, retiring or deprecated ones warn. A fresh cached region list wins over the shipped
+    dates; the notes say which data was used.
+    """
+    from scaffolder.catalog import live
+
+    day = today()
+    snapshot = live.fresh(spec.location, day)
     out = []
     for dep in spec.models:
         known = catalog.models().get(dep.model)
         if known is None:
             continue
-        status = known.status(dep.version, today())
+        status = live.status(known, dep.version, day, snapshot)
         if status.state != "current":
-            out.append(Finding(f"lifecycle/{status.state}", "error", ANSWERS_FILE, 0, status.message))
-    return out
+            severity: Severity = "error" if status.state == "retired" else "warning"
+            out.append(Finding(f"lifecycle/{status.state}", severity, ANSWERS_FILE, 0, status.message))
+    if snapshot is not None:
+        notes = [f"model lifecycle from {snapshot.describe()}"]
+    else:
+        notes = [f"model lifecycle from the shipped catalog (sources read {catalog.sources_date()})"]
+        stale = catalog.staleness_note(day)
+        if stale:
+            notes.append(stale)
+    return out, notes
 
 
 def standards_drift(spec: ProjectSpec, standards: LoadedStandards) -> list[Finding]:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 
 from scaffolder import __version__
@@ -89,6 +90,16 @@ def handled(func: F) -> F:
                 traceback.print_exc()
             where = f": {exc.filename}" if exc.filename else ""
             _err(f"error: {exc.strerror or exc}{where}")
+            raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise  # the command's own exit codes and usage errors
+        except Exception as exc:
+            # Anything left (a bug, an SDK failure no layer classified): one line; the traceback with --debug.
+            if _state["debug"]:
+                traceback.print_exc()
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            _err(f"error: unexpected {type(exc).__name__}{': ' + first if first else ''}")
+            _err("hint: re-run with --debug for the traceback, and report it if it persists")
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -230,6 +241,8 @@ def _render_new(result: Any) -> None:
             _err(f"  {action.verb:>9} {action.path}")
     for warning in result.warnings:
         _err(f"warning: {warning}")
+    for note in result.notes:
+        _err(f"note: {note}")
     if result.dry_run:
         _err(f"dry run: {len(result.actions)} files would be written to {result.target}")
         return
@@ -243,13 +256,26 @@ def _render_new(result: Any) -> None:
 @handled
 def models(
     runtime: Annotated[RuntimeChoice | None, typer.Option("--runtime", "-r", help="Only models it serves.")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column (format, kind, SKUs, max output...).")] = False,
+    live: Annotated[bool, typer.Option("--live", help="Also read the region's models from Azure and mark "
+                                       "where they disagree with the shipped catalog (needs --location).")] = False,
+    location: Annotated[str, typer.Option("--location", "-l", help="Region for --live / --refresh.")] = "",
+    subscription: SubscriptionOpt = "",
+    refresh: Annotated[bool, typer.Option("--refresh", help="With --live: store the region's list in the user "
+                                          "cache; `new` and `check` use it for 7 days.")] = False,
+    cloud: Annotated[str, typer.Option(help="With --live: AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = (
+        "AzureCloud"),
+    arm_endpoint: ArmEndpointOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
-    """List the model catalog: format, default version, SKUs and the runtimes that serve each model."""
+    """List the model catalog: status on today's date, retirement, tool calling, context window, runtimes."""
     from scaffolder import catalog
     from scaffolder.spec import today
 
     day = today()
+    if live or refresh:
+        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day)
+        return
     rows = list(catalog.models().values())
     if runtime is not None:
         rows = catalog.models_for(catalog.Runtime(runtime.value))
@@ -259,16 +285,77 @@ def models(
         doc = [{**m.model_dump(mode="json"), "status": m.status(m.default_version, day).state} for m in rows]
         print(json.dumps(doc, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    header, body = _model_rows(rows, day, wide)
+    print(_columns(header, body))
+    stale = catalog.staleness_note(day)
+    if stale:
+        _err(f"note: {stale}")
 
-    table = Table("model", "format", "kind", "version", "status", "SKUs", "runtimes", box=None, pad_edge=False)
+
+def _model_rows(rows: list[Any], day: Any, wide: bool) -> tuple[list[str], list[list[str]]]:
+    """The table's cells: a narrow set that fits 80 columns, or every column with --wide."""
+
+    def tokens(n: int | None) -> str:
+        if not n:
+            return "?"
+        return f"{n // 1000}k" if n >= 10_000 else str(n)
+
+    def runtimes(m: Any) -> str:
+        return "all" if len(m.runtimes) == 3 else ",".join(r.value for r in m.runtimes)
+
+    body = []
     for m in rows:
-        state = m.status(m.default_version, day).state
-        table.add_row(m.name, m.format, m.kind, m.default_version, state, ", ".join(m.skus), ", ".join(m.runtimes))
-    console = Console()
-    # Piped output keeps whole names (no ellipsis) so that grep and scripts see every value.
-    Console(width=None if console.is_terminal else 200).print(table)
+        st = m.status(m.default_version, day)
+        life = m.lifecycle.get(m.default_version)
+        retires = str(life.retires) if life and life.retires else "-"
+        tools = {True: "yes", False: "no", None: "?"}[m.tool_calling]
+        if wide:
+            body.append([m.name, m.format, m.kind, m.default_version, st.state, retires, st.replacement or "-",
+                         tools, tokens(m.context_window), tokens(m.max_output_tokens), ", ".join(m.skus),
+                         ", ".join(r.value for r in m.runtimes)])
+        else:
+            body.append([m.name, st.state, retires, tools, tokens(m.context_window), runtimes(m)])
+    if wide:
+        return ["model", "format", "kind", "version", "status", "retires", "replacement", "tools", "context",
+                "max out", "SKUs", "runtimes"], body
+    return ["model", "status", "retires", "tools", "context", "runtimes"], body
+
+
+def _columns(header: list[str], body: list[list[str]]) -> str:
+    """Left-aligned columns two spaces apart; cells are never cut (the narrow set is chosen to fit 80)."""
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [header, *body]]
+    return "\n".join(lines)
+
+
+def _models_live(location: str, subscription: str, refresh: bool, cloud: str, arm_endpoint: str | None,
+                 as_json: bool, day: Any) -> None:
+    from scaffolder.catalog import live
+    from scaffolder.errors import SpecError
+    from scaffolder.provisioning.arm import CLOUDS
+
+    if not location:
+        raise SpecError("--live needs --location", hint="e.g. scaffolder models --live --location eastus2")
+    if cloud not in CLOUDS:
+        raise SpecError(f"unknown cloud {cloud!r}; choose one of: {', '.join(CLOUDS)}")
+    snapshot = live.fetch(location, subscription, cloud=cloud, arm_endpoint=arm_endpoint)
+    saved = live.save(snapshot) if refresh else None
+    rows = live.merge(snapshot, day)
+    if as_json:
+        doc = {"location": snapshot.location, "fetched": snapshot.fetched.isoformat(),
+               "cache": str(saved) if saved else None,
+               "models": [{"name": r.name, "version": r.version, "format": r.format, "catalog": r.shipped,
+                           "azure": r.live, "agreement": r.agreement, "detail": r.detail} for r in rows]}
+        print(json.dumps(doc, indent=2))
+        return
+    mark = {"both": "", "disagree": "DIFFERS", "shipped only": "catalog only", "live only": "Azure only"}
+    body = [[r.name, r.version, r.shipped, r.live, mark[r.agreement]] for r in rows]
+    print(_columns(["model", "version", "catalog", "azure", "agreement"], body))
+    for r in rows:
+        if r.agreement == "disagree":
+            _err(f"differs: {r.name} {r.version}: {r.detail}")
+    _err(f"{snapshot.location}: {len(snapshot.models)} model versions from Azure on {snapshot.fetched.date()}"
+         + (f"; saved to {saved} (used by `new` and `check` for {live.FRESH_DAYS} days)" if saved else ""))
 
 
 class YesNo(StrEnum):
@@ -367,6 +454,15 @@ PrincipalIdOpt = Annotated[
     str | None,
     typer.Option(envvar="AZURE_PRINCIPAL_ID", help="Object id of the deploying principal (default: signed-in one)."),
 ]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        help="Overall deadline in seconds; a re-run finishes what is left.",
+        envvar="SCAFFOLDER_TIMEOUT",
+    ),
+]
+DEFAULT_TIMEOUT = 3600.0  # the same as scaffolder.provisioning.faults.DEFAULT_TIMEOUT (no import at --help time)
 PrincipalTypeOpt = Annotated[
     PrincipalChoice | None,
     typer.Option(envvar="AZURE_PRINCIPAL_TYPE", help="Deploying principal kind (default: the spec's)."),
@@ -400,8 +496,9 @@ def provision(
     standards: Annotated[
         Path | None, typer.Option("--standards", help="Standards file, enforced again before any write.")
     ] = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
-    """Create the repo's Azure resources through the Azure SDK, exactly as its Bicep declares them."""
+    """Create the repo's Azure resources through the Azure SDK, exactly as its infra/ Bicep declares them."""
     from scaffolder import standards as team
     from scaffolder.provisioning import api, render
 
@@ -413,7 +510,7 @@ def provision(
                                principal_id=principal_id or None,
                                principal_type=principal_type.value if principal_type else None,
                                confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
-                               **args)
+                               timeout=timeout, on_wait=ui.waiting, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return
@@ -434,18 +531,22 @@ def preflight(
     restore: Annotated[bool, typer.Option("--restore", help="Check as if restoring a soft-deleted account.")] = False,
     purge: PurgeOpt = False,
     as_json: JsonOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Check region, models, quota, soft-deleted names and permissions; read-only."""
     from scaffolder.provisioning import api, render
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
-    result = api.preflight(directory, location=location, restore=restore, purge=purge, **args)
+    result = api.preflight(directory, location=location, restore=restore, purge=purge, timeout=timeout,
+                           on_wait=render.waiting, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
         render.render_preflight(result)
     if not result.ok:
-        raise typer.Exit(7)
+        from scaffolder.errors import PreflightError
+
+        raise typer.Exit(PreflightError.exit_code)
 
 
 @app.command()
@@ -464,6 +565,7 @@ def destroy(
     preview: PreviewOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Delete the repo's Azure resources (reverse order); --purge also frees the Foundry account name."""
     from scaffolder.provisioning import api, render
@@ -471,7 +573,7 @@ def destroy(
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     confirm = render.destroy_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json)
     result = api.destroy(directory, location=location, purge=purge, preview=preview, confirm=confirm,
-                         principal_id=principal_id or None, **args)
+                         principal_id=principal_id or None, timeout=timeout, on_wait=render.waiting, **args)
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return
@@ -513,7 +615,9 @@ def check(
             print(str(finding))
         for note in result.notes:
             _err(f"note: {note}")
-        verdict = "ok" if result.ok else f"{len(result.findings)} finding(s)"
+        warned = sum(f.severity == "warning" for f in result.findings)
+        verdict = (("ok" + (f" ({warned} warning(s))" if warned else "")) if result.ok
+                   else f"{len(result.findings)} finding(s)")
         _err(f"check {verdict}: {', '.join(result.layers)}")
     if not result.ok:
         raise typer.Exit(1)

@@ -138,6 +138,8 @@ def recommend(answers: Mapping[str, Any]) -> Recommendation:
         for r in fired
         if r.require is None and r.prefer and r.prefer.get(chosen, 0) == 0
     )
+    if given.get("models") in ("now", "later"):
+        reasons += (_partner_capabilities(),)
     if not reasons:
         reasons = (f"no answer needs more than {titles[chosen]} offers; it is the simplest runtime here",)
     return Recommendation(
@@ -149,6 +151,19 @@ def recommend(answers: Mapping[str, Any]) -> Recommendation:
         conflicts=tuple(conflicts),
         scores={rt.value: s for rt, s in scores.items()},
     )
+
+
+def _partner_capabilities() -> str:
+    """The catalog's word on non-OpenAI models: which runtimes serve them and which can call tools (current only)."""
+    from scaffolder.spec import today
+
+    day = today()
+    partner = [m for m in catalog.models().values()
+               if m.format != "OpenAI" and m.kind == "chat" and m.status(m.default_version, day).state == "current"]
+    served = sorted({r.value for m in partner for r in m.runtimes})
+    tools = [m.name for m in partner if m.tool_calling]
+    return (f"per the model catalog, current non-OpenAI models ({', '.join(m.name for m in partner)}) are served by "
+            f"{', '.join(served)} only; with tool calling: {', '.join(tools) or 'none'}")
 
 
 def decision_questions() -> list[Question]:

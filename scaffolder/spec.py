@@ -204,7 +204,7 @@ class ProjectSpec(_Strict):
     @field_validator("location")
     @classmethod
     def _known_region(cls, value: str) -> str:
-        value = value.strip().lower().replace(" ", "")
+        value = catalog.normalize_region(value)
         regions = catalog.azure_regions()
         if value not in regions:
             close = catalog.suggest(value, regions)
@@ -225,7 +225,7 @@ class ProjectSpec(_Strict):
         if dupes:
             raise ValueError(f"deployment names must be unique; repeated: {', '.join(dupes)}")
         for dep in self.models:
-            if dep.format not in profile.model_formats:
+            if not catalog.serves(self.runtime, dep.model, dep.format):
                 raise ValueError(runtime_mismatch(dep.model, self.runtime))
         known = catalog.models().get(self.models[0].model)
         if known is not None and known.kind != "chat":
@@ -255,16 +255,23 @@ class ProjectSpec(_Strict):
 
 
 def runtime_mismatch(model: str, runtime: Runtime) -> str:
+    """Why the runtime cannot serve the model, from the catalog's capability data, and what would."""
     profile = catalog.runtimes()[runtime]
     today_ = today()
     serving = [
         m.name
         for m in catalog.models_for(runtime)
-        if m.kind == "chat" and m.status(m.default_version, today_).state != "retired"
+        if m.kind == "chat" and m.status(m.default_version, today_).state == "current"
     ]
+    known = catalog.models().get(model)
+    if known is not None:
+        served_by = ", ".join(r.value for r in known.runtimes) or "no runtime of this tool"
+        why = f"the catalog lists it for {served_by} only"
+    else:
+        why = f"its publisher is not one of {', '.join(profile.model_formats)}"
     other = [r.value for r in Runtime if r != runtime and model in _serving_names(r)]
     alt = f"use --runtime {other[0]}, or " if other else ""
-    return f"{model} is not served by the {profile.title}; {alt}pick one of: {', '.join(serving)}"
+    return f"{model} is not served by the {profile.title} ({why}); {alt}pick one of: {', '.join(serving)}"
 
 
 def _serving_names(runtime: Runtime) -> set[str]:

@@ -102,7 +102,8 @@ def test_lifecycle_states_on_given_days() -> None:
     assert mini.status("2025-04-14", dt.date(2026, 5, 1)).state == "deprecated"
     assert mini.status("2025-04-14", dt.date(2026, 9, 1)).state == "retiring"
     retired = mini.status("2025-04-14", dt.date(2026, 10, 14))
-    assert retired.state == "retired" and "replacement: gpt-5-mini" in retired.message
+    assert retired.state == "retired" and "replacement: gpt-5.4-mini" in retired.message
+    assert retired.replacement == "gpt-5.4-mini"
     assert catalog.models()["gpt-5.4-mini"].status("2026-03-17", dt.date(2026, 11, 25)).state == "current"
 
 
@@ -111,7 +112,10 @@ def test_every_lifecycle_entry_names_a_known_version_and_replacement() -> None:
     for m in models.values():
         for version, life in m.lifecycle.items():
             assert version in m.versions, (m.name, version)
-            assert life.replacement is None or life.replacement in models, (m.name, life.replacement)
+            # A replacement outside the catalog is allowed only as the source names it (shown "not in this catalog").
+            assert life.replacement is None or life.replacement in models or life.replacement_by == "source", (
+                m.name, life.replacement)
+            assert life.source in catalog.sources(), (m.name, version, life.source)
             if life.deprecated and life.retires:
                 assert life.deprecated < life.retires
 

@@ -70,11 +70,57 @@ def test_env_example_and_settings_consistency(repo: Path) -> None:
     assert {"consistency/env-example", "consistency/settings"} <= found
 
 
-def test_retired_model_is_a_lifecycle_finding(tmp_path: Path) -> None:
+JAN_2026 = "1767225600"  # 2026-01-01
+NOV_2026 = "1795910400"  # 2026-11-29
+JAN_2027 = "1798761600"  # 2027-01-01
+
+
+def test_retired_model_is_a_lifecycle_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", JAN_2026)  # generated while gpt-4.1-mini was current
     new(make_spec("responses", models=["gpt-4.1-mini"]), tmp_path / "old")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", NOV_2026)
     result = check(tmp_path / "old", offline_only=True)
-    assert rules(result) == {"lifecycle/retired"}
-    assert "replacement: gpt-5-mini" in result.findings[0].message
+    assert rules(result) == {"lifecycle/retired"} and not result.ok
+    assert result.findings[0].severity == "error"
+    assert "retired on 2026-10-14; replacement: gpt-5.4-mini" in result.findings[0].message
+    assert "model lifecycle from the shipped catalog (sources read 2026-11-29)" in result.notes
+
+
+def test_retired_partner_model_fails_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")  # 2025-12-01: before Mistral-Large-2411 retired
+    new(make_spec("inference", models=["Mistral-Large-2411", "gpt-5.4-mini"]), tmp_path / "m")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", NOV_2026)
+    result = check(tmp_path / "m", offline_only=True)
+    assert not result.ok
+    (finding,) = [f for f in result.findings if f.rule.startswith("lifecycle/")]
+    assert finding.rule == "lifecycle/retired"
+    assert finding.message == "Mistral-Large-2411 2 retired on 2026-01-30; replacement: Mistral-medium-2505"
+
+
+def test_retiring_model_warns_and_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", NOV_2026)
+    new(make_spec("responses", models=["gpt-5.4-mini"]), tmp_path / "r")
+    assert check(tmp_path / "r", offline_only=True).ok
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", JAN_2027)  # gpt-5.4-mini retires 2027-03-18: within 90 days
+    result = check(tmp_path / "r", offline_only=True)
+    assert result.ok, [str(f) for f in result.findings]
+    (finding,) = result.findings
+    assert (finding.rule, finding.severity) == ("lifecycle/retiring", "warning")
+    cli = runner.invoke(app, ["check", str(tmp_path / "r"), "--offline"])
+    assert cli.exit_code == 0 and "warning [lifecycle/retiring]" in cli.stdout
+
+
+def test_old_catalog_is_one_note_not_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", NOV_2026)
+    new(make_spec("responses", models=["gpt-5.4"]), tmp_path / "r")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1801440000")  # 2027-02-01: 64 days after the sources were read
+    result = check(tmp_path / "r", offline_only=True)
+    stale = [n for n in result.notes if "days ago" in n]
+    assert len(stale) == 1 and "checked against its sources on 2026-11-29 (64 days ago)" in stale[0]
 
 
 def test_standards_drift_after_the_rules_tighten(repo: Path, tmp_path: Path) -> None:

@@ -30,11 +30,11 @@ def test_readme_example_generates_a_repo(tmp_path: Path) -> None:
 
 
 def test_issue_example_inference_two_models(tmp_path: Path) -> None:
-    code, out, err = run("new", "chatbot", "--runtime", "inference", "--model", "Mistral-Large-2411",
+    code, out, err = run("new", "chatbot", "--runtime", "inference", "--model", "Mistral-small-2503",
                          "--model", "gpt-5.4-mini", "--no-input", "--json", "-o", str(tmp_path))
     assert code == 0, err
     doc = json.loads(out)
-    assert [m["model"] for m in doc["spec"]["models"]] == ["Mistral-Large-2411", "gpt-5.4-mini"]
+    assert [m["model"] for m in doc["spec"]["models"]] == ["Mistral-small-2503", "gpt-5.4-mini"]
     assert {f["action"] for f in doc["files"]} == {"create"}
     assert doc["target"].endswith("chatbot")
 
@@ -100,7 +100,10 @@ def test_models_json_by_runtime() -> None:
 def test_models_table() -> None:
     code, out, _ = run("models", "-r", "inference")
     assert code == 0
-    assert "Mistral-Large-2411" in out and "Mistral AI" in out
+    assert "Mistral-small-2503" in out and "Mistral AI" not in out  # the narrow table has no format column
+    code, out, _ = run("models", "-r", "inference", "--wide")
+    assert code == 0
+    assert "Mistral-small-2503" in out and "Mistral AI" in out
 
 
 def test_version() -> None:
@@ -136,14 +139,30 @@ def test_new_imports_no_azure_sdk(tmp_path: Path) -> None:
     assert out.stdout.strip() == ""
 
 
-def test_retired_model_warns_with_replacement(tmp_path: Path) -> None:
+def test_retired_model_is_refused_with_date_and_current_replacement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795910400")  # 2026-11-29
     code, out, err = run("new", "demo", "-r", "responses", "-m", "gpt-4.1-mini", "--no-input", "--json",
                          "-o", str(tmp_path))
-    assert code == 0
-    warnings = json.loads(out)["warnings"]
-    assert len(warnings) == 1 and "retired on 2026-10-14" in warnings[0] and "gpt-5-mini" in warnings[0]
-    _, _, err = run("new", "demo2", "-r", "responses", "-m", "gpt-4.1-mini", "--no-input", "-o", str(tmp_path))
-    assert "warning: gpt-4.1-mini 2025-04-14 retired" in err
+    assert code == 2 and out == ""
+    first = err.splitlines()[0]
+    assert first == "error: gpt-4.1-mini 2025-04-14 retired on 2026-10-14; replacement: gpt-5.4-mini"
+    assert not (tmp_path / "demo").exists()
+
+
+def test_deprecated_model_warns_and_names_a_current_replacement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795910400")  # 2026-11-29: gpt-5.1 deprecated since 2026-11-13
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no cached region list
+    code, out, err = run("new", "demo", "-r", "responses", "-m", "gpt-5.1", "--no-input", "--json",
+                         "-o", str(tmp_path))
+    assert code == 0, err
+    doc = json.loads(out)
+    (warning,) = doc["warnings"]
+    assert "deprecated since 2026-11-13" in warning and "replacement: gpt-5.4" in warning
+    assert doc["notes"] == ["model lifecycle from the shipped catalog (sources read 2026-11-29)"]
 
 
 def test_models_json_carries_status() -> None:

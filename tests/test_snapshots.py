@@ -22,7 +22,7 @@ SPECS = {
     "agents": {"name": "snap-agents", "runtime": "agents", "location": "swedencentral",
                "network": "ip-restricted", "allow_ips": ["20.1.2.3"]},
     "inference": {"name": "snap-inference", "runtime": "inference", "location": "eastus2",
-                  "models": ["Mistral-Large-2411", "gpt-5.4-mini"], "monitoring": False},
+                  "models": ["Mistral-small-2503", "gpt-5.4-mini"], "monitoring": False},
 }
 
 

@@ -30,7 +30,7 @@ tags:
 regions:
   allowed: [swedencentral, eastus2]
 models:
-  allowed: [gpt-4.1-mini, gpt-4.1, Mistral-Large-2411]
+  allowed: [gpt-5.4-mini, gpt-5.4, Mistral-small-2503]
   skus: [GlobalStandard, DataZoneStandard]
   max_capacity: 50
 network:
@@ -40,7 +40,7 @@ monitoring:
   log_retention_days: 90
 defaults:
   runtime: responses
-  model: gpt-4.1
+  model: gpt-5.4
   location: swedencentral
 """
 RESTRICTED = {"network": "ip-restricted", "allow_ips": ["20.1.2.3"]}
@@ -59,7 +59,7 @@ def contoso(tmp_path: Path):
 
 def test_defaults_tags_naming_and_retention_flow_into_the_spec(contoso) -> None:
     spec = make_spec(None, location=None, tags={"owner": "alice"}, standards=contoso, **RESTRICTED)
-    assert (spec.runtime.value, spec.location, spec.primary.model) == ("responses", "swedencentral", "gpt-4.1")
+    assert (spec.runtime.value, spec.location, spec.primary.model) == ("responses", "swedencentral", "gpt-5.4")
     assert spec.tags == {"cost-center": "1234", "owner": "alice"}
     assert spec.log_retention_days == 90
     assert spec.standards is not None and spec.standards.name == "contoso platform"
@@ -88,9 +88,9 @@ def test_long_names_keep_the_whole_token(tmp_path: Path) -> None:
     ("overrides", "rule", "allowed"),
     [
         ({"location": "uksouth"}, "regions.allowed", "allowed: swedencentral, eastus2"),
-        ({"models": ["gpt-4o"]}, "models.allowed", "gpt-4.1-mini, gpt-4.1, Mistral-Large-2411"),
-        ({"models": ["gpt-4.1,sku=Standard"]}, "models.skus", "GlobalStandard, DataZoneStandard"),
-        ({"models": ["gpt-4.1,capacity=80"]}, "models.max_capacity", "ceiling of 50"),
+        ({"models": ["gpt-4o"]}, "models.allowed", "gpt-5.4-mini, gpt-5.4, Mistral-small-2503"),
+        ({"models": ["gpt-5.4,sku=Standard"]}, "models.skus", "GlobalStandard, DataZoneStandard"),
+        ({"models": ["gpt-5.4,capacity=80"]}, "models.max_capacity", "ceiling of 50"),
         ({"network": "public", "allow_ips": []}, "network.required", "require ip-restricted"),
         ({"monitoring": False}, "monitoring.required", "monitoring is required"),
         ({"tags": {}}, "tags", "tag 'owner' is required"),

@@ -27,27 +27,34 @@ class _Frozen(BaseModel):
 
 
 class Lifecycle(_Frozen):
-    """Published lifecycle dates of one model version (ISO dates)."""
+    """Published lifecycle of one model version (ISO dates) and the source that publishes it."""
 
+    stage: str | None = None  # as the source labels it: GA, Preview, Legacy, Deprecated, Retired
     deprecated: dt.date | None = None
     retires: dt.date | None = None
     not_before: dt.date | None = None
     replacement: str | None = None
+    replacement_by: Literal["source", "catalog"] = "source"  # "catalog": the source names none; our suggestion
+    source: str | None = None
 
 
 RETIRING_WITHIN_DAYS = 90
+# The shipped catalog is a snapshot: past this age `new` and `check` say so (a note, never a failure).
+STALE_AFTER_DAYS = 60
 
 
 @dataclass(frozen=True)
 class LifecycleStatus:
-    """Where a model version stands on a given day."""
+    """Where a model version stands on a given day, and the current model to move to (if any)."""
 
     state: Literal["current", "retiring", "deprecated", "retired", "unknown"]
     message: str
+    replacement: str | None = None
+    date: dt.date | None = None
 
 
 class CatalogModel(_Frozen):
-    """One deployable model: its publisher format, versions, SKUs and the runtimes that serve it."""
+    """One deployable model: publisher format, versions, SKUs, the runtimes that serve it, capabilities."""
 
     name: str
     format: str
@@ -57,6 +64,10 @@ class CatalogModel(_Frozen):
     skus: tuple[str, ...]
     default_capacity: int
     runtimes: tuple[Runtime, ...]
+    tool_calling: bool | None = None  # None: not published (the app then keeps tools on; overridable)
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    capabilities: str | None = None  # source id of the capability figures
     note: str | None = None
     lifecycle: dict[str, Lifecycle] = {}
 
@@ -66,22 +77,64 @@ class CatalogModel(_Frozen):
         return self.skus[0]
 
     def status(self, version: str, today: dt.date) -> LifecycleStatus:
-        """Retired, retiring (within RETIRING_WITHIN_DAYS), deprecated (no new customers) or current."""
+        """Retired, retiring (within RETIRING_WITHIN_DAYS), deprecated (no new customers) or current.
+
+        The replacement offered is always a model that is current on `today` (issue: a suggested replacement
+        must itself be usable): the published one when it is, else the one it is replaced by, and so on.
+        """
         life = self.lifecycle.get(version)
         label = f"{self.name} {version}"
         if life is None:
             return LifecycleStatus("current", f"{label}: no retirement published in the catalog")
-        instead = f"; replacement: {life.replacement}" if life.replacement else ""
+        instead, instead_text = current_replacement(life.replacement, today)
+        tail = f"; {instead_text}" if instead_text else ""
         if life.retires and life.retires <= today:
-            return LifecycleStatus("retired", f"{label} retired on {life.retires}{instead}")
+            return LifecycleStatus("retired", f"{label} retired on {life.retires}{tail}", instead, life.retires)
         if life.retires and (life.retires - today).days <= RETIRING_WITHIN_DAYS:
-            return LifecycleStatus("retiring", f"{label} retires on {life.retires}{instead}")
-        if life.deprecated and life.deprecated <= today:
+            return LifecycleStatus("retiring", f"{label} retires on {life.retires}{tail}", instead, life.retires)
+        if (life.deprecated and life.deprecated <= today) or (
+            life.deprecated is None and life.stage in ("Deprecated", "Legacy")
+        ):
+            since = f" since {life.deprecated}" if life.deprecated else f" ({life.stage.lower() if life.stage else ''})"
             until = f", retires {life.retires}" if life.retires else ""
             return LifecycleStatus(
-                "deprecated", f"{label} is deprecated since {life.deprecated} (no new customers{until}){instead}"
+                "deprecated", f"{label} is deprecated{since} (no new customers{until}){tail}", instead, life.retires
             )
-        return LifecycleStatus("current", f"{label}: retires no earlier than {life.retires or life.not_before}")
+        when = life.retires or life.not_before
+        text = f"{label}: retires on {when}" if when else f"{label}: {life.stage or 'no retirement published'}"
+        return LifecycleStatus("current", text, None, when)
+
+
+def current_replacement(name: str | None, today: dt.date) -> tuple[str | None, str]:
+    """The first model of the replacement chain starting at `name` that is current on `today`, and how to say it."""
+    if not name:
+        return None, ""
+    known = models()
+    if name not in known:
+        return None, f"replacement: {name} (not in this catalog)"
+    seen: set[str] = set()
+    candidate: str | None = name
+    while candidate and candidate in known and candidate not in seen:
+        seen.add(candidate)
+        model = known[candidate]
+        life = model.lifecycle.get(model.default_version)
+        if _plain_state(life, today) == "current":
+            said = f"replacement: {candidate}"
+            return candidate, said if candidate == name else f"{said} ({name}, the published one, is not current)"
+        candidate = life.replacement if life else None
+    return None, f"published replacement {name} is not current either; see `scaffolder models`"
+
+
+def _plain_state(life: Lifecycle | None, today: dt.date) -> str:
+    if life is None:
+        return "current"
+    if life.retires and (life.retires - today).days <= RETIRING_WITHIN_DAYS:
+        return "retiring"
+    if (life.deprecated and life.deprecated <= today) or (
+        life.deprecated is None and life.stage in ("Deprecated", "Legacy")
+    ):
+        return "deprecated"
+    return "current"
 
 
 class Role(_Frozen):
@@ -141,11 +194,47 @@ def _load(name: str) -> Any:
     return yaml.load(text, Loader=YAML_LOADER)
 
 
+class Source(_Frozen):
+    """A public page the catalog's facts come from, with the date the page itself carries."""
+
+    key: str
+    title: str
+    url: str
+    file: str | None = None
+    ms_date: dt.date
+
+
+@cache
+def _models_doc() -> dict[str, Any]:
+    doc: dict[str, Any] = _load("models.yaml")
+    return doc
+
+
 @cache
 def models() -> dict[str, CatalogModel]:
     """All catalog models by name, in file order."""
-    data = _load("models.yaml")["models"]
+    data = _models_doc()["models"]
     return {name: CatalogModel(name=name, **body) for name, body in data.items()}
+
+
+@cache
+def sources() -> dict[str, Source]:
+    """The pages the model catalog cites, by id."""
+    return {k: Source(key=k, **v) for k, v in _models_doc()["sources"].items()}
+
+
+def sources_date() -> dt.date:
+    """When the model catalog's sources were last read in full."""
+    return dt.date.fromisoformat(str(_models_doc()["sources_date"]))
+
+
+def staleness_note(today: dt.date) -> str | None:
+    """One line when the shipped catalog's sources are older than STALE_AFTER_DAYS; None otherwise."""
+    age = (today - sources_date()).days
+    if age <= STALE_AFTER_DAYS:
+        return None
+    return (f"the shipped model catalog was checked against its sources on {sources_date()} ({age} days ago); "
+            "lifecycle dates may have moved: `scaffolder models --live --refresh --location L` reads them from Azure")
 
 
 @cache
@@ -172,6 +261,11 @@ def _regions() -> dict[str, tuple[str, ...]]:
     return {key: tuple(value) for key, value in _load("regions.yaml").items()}
 
 
+def normalize_region(value: str) -> str:
+    """The one region normaliser: 'Sweden Central' -> 'swedencentral', as ARM and the catalog spell regions."""
+    return "".join(value.split()).lower()
+
+
 def azure_regions() -> tuple[str, ...]:
     """Public Azure region names."""
     return _regions()["azure"]
@@ -186,6 +280,31 @@ def runtime_regions(runtime: Runtime) -> tuple[str, ...]:
 def models_for(runtime: Runtime) -> list[CatalogModel]:
     """Catalog models the runtime can serve."""
     return [m for m in models().values() if runtime in m.runtimes]
+
+
+def serves(runtime: Runtime, model: str, fmt: str) -> bool:
+    """Whether the runtime serves the model: the catalog's per-model runtimes; outside the catalog, the publisher."""
+    known = models().get(model)
+    if known is not None:
+        return runtime in known.runtimes
+    return fmt in runtimes()[runtime].model_formats
+
+
+# Without a published context window the generated app keeps a conservative budget (about 32k characters).
+DEFAULT_CONTEXT_TOKENS = 8000
+
+
+def context_budget(model: str) -> int:
+    """Default token budget of the inference app's history for this model.
+
+    Its context window minus room for
+    the longest answer (at most half the window), or DEFAULT_CONTEXT_TOKENS when the window is not published.
+    """
+    known = models().get(model)
+    if known is None or not known.context_window:
+        return DEFAULT_CONTEXT_TOKENS
+    reserve = min(known.max_output_tokens or 0, known.context_window // 2)
+    return known.context_window - reserve
 
 
 def suggest(value: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list[str]:

@@ -103,7 +103,7 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "agent_setup": spec.agent_setup,
         "tool_version": tool_version,
         "env_vars": [v.model_dump() for v in env],
-        **_layer_context(spec.runtime.value),
+        **_layer_context(spec.runtime.value, _catalog_defaults(spec)),
         "grants": [
             {
                 "principal": g.principal,
@@ -117,7 +117,21 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
     }
 
 
-def _layer_context(runtime: str) -> dict[str, Any]:
+def _catalog_defaults(spec: ProjectSpec) -> dict[str, Any]:
+    """App-setting defaults that follow the primary model's catalog capabilities.
+
+    A layer declares the setting;
+    this only changes its default): the history budget from the context window, tools off when the model
+    cannot call them (None, not published: tools stay on).
+    """
+    primary = catalog.models().get(spec.primary.model)
+    return {
+        "APP_CONTEXT_TOKENS": catalog.context_budget(spec.primary.model),
+        "APP_MODEL_TOOLS": primary is None or primary.tool_calling is not False,
+    }
+
+
+def _layer_context(runtime: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge templates/base/layer.yaml and the runtime's: dependencies, CLI modules, app settings, README parts."""
     deps: list[str] = []
     dev_deps: list[str] = []
@@ -140,6 +154,8 @@ def _layer_context(runtime: str) -> dict[str, Any]:
             kind = _SETTING_TYPES.get(body.get("type", "str"))
             if kind is None or not isinstance(body.get("default"), kind):
                 raise TemplateError(f"{layer}/{LAYER_FILE}: setting {name} needs a default of type {body.get('type')}")
+            if overrides and name in overrides:
+                body = {**body, "default": overrides[name]}
             settings[name] = {
                 "name": name,
                 "field": name.lower(),

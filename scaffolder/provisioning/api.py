@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -11,17 +12,22 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from scaffolder.errors import CredentialError, PreflightError, ProvisionError, ProvisionInterrupted, SpecError
 from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for, token_object_id
-from scaffolder.provisioning.engine import Change, Engine, Event, RetryPolicy, with_retries
-from scaffolder.provisioning.plan import ResourcePlan, Target, build_plan
-from scaffolder.provisioning.preflight import PreflightResult, run_checks
+from scaffolder.provisioning.engine import Change, Engine, Event, Workers
+from scaffolder.provisioning.faults import DEFAULT_TIMEOUT, Control, RetryPolicy, with_retries
+from scaffolder.provisioning.plan import RESOURCE_GROUP, ResourcePlan, Target, plan_from_bicep, resolve
+from scaffolder.provisioning.preflight import ACCOUNT_TYPE, PreflightResult, run_checks
 from scaffolder.spec import ProjectSpec, load_answers
 from scaffolder.standards import LoadedStandards, enforce
 
 Confirm = Callable[[list[Change]], bool]
+Waiting = Callable[[str, float], None]
+# Output names whose values are credentials or carry one: written to .azure/<env>/.env (as azd does) but
+# never printed by --json.
+SECRET_OUTPUT = re.compile(r"CONNECTION_STRING|KEY|SECRET|PASSWORD|TOKEN", re.IGNORECASE)
 
 
 @dataclass
@@ -35,6 +41,9 @@ class ProvisionResult:
     outputs: dict[str, str] = field(default_factory=dict)
     env_file: Path | None = None
     purged: bool = False
+    # Resources of this environment (azd-env-name tag) in the group that infra/ no longer declares:
+    # reported by --preview, never deleted.
+    removed: list[str] = field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -42,7 +51,8 @@ class ProvisionResult:
         return sum(1 for c in self.changes if c.action != "unchanged") if self.applied else 0
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON form (outputs hold endpoints and names, never a key or token)."""
+        """JSON form: outputs hold endpoints and names; connection strings and keys are left out."""
+        shown = {k: v for k, v in self.outputs.items() if not SECRET_OUTPUT.search(k)}
         return {
             "subscription_id": self.target.subscription_id,
             "resource_group": self.target.resource_group,
@@ -50,8 +60,10 @@ class ProvisionResult:
             "environment": self.target.environment,
             "applied": self.applied,
             "changes": [c.as_dict() for c in self.changes],
+            "removed": self.removed,
             "preflight": self.preflight.as_dict() if self.preflight else None,
-            "outputs": self.outputs,
+            "outputs": shown,
+            "outputs_withheld": sorted(set(self.outputs) - set(shown)),
             "env_file": str(self.env_file) if self.env_file else None,
         }
 
@@ -107,6 +119,47 @@ def default_credential(authority: str, tenant_id: str | None) -> Any:
     return _TenantCredential(cred, tenant_id)
 
 
+class ArmKwargs(TypedDict, total=False):
+    """The options every ARM command shares, as keyword arguments of provision/preflight/destroy."""
+
+    subscription_id: str
+    resource_group: str
+    location: str | None
+    environment: str
+    credential: Any
+    tenant_id: str | None
+    cloud: str
+    arm_endpoint: str | None
+    principal_id: str | None
+    principal_type: str | None
+    retry: RetryPolicy | None
+    connection_verify: str | bool | None
+    polling_interval: float | None
+    timeout: float | None
+    on_wait: Waiting | None
+
+
+@dataclass(frozen=True)
+class ArmOptions:
+    """The options every ARM command shares, built once (from the keyword arguments or by the CLI)."""
+
+    subscription_id: str = ""
+    resource_group: str = ""
+    location: str | None = None
+    environment: str = "dev"
+    credential: Any = None
+    tenant_id: str | None = None
+    cloud: str = "AzureCloud"
+    arm_endpoint: str | None = None
+    principal_id: str | None = None
+    principal_type: str | None = None
+    retry: RetryPolicy | None = None
+    connection_verify: str | bool | None = None
+    polling_interval: float | None = None
+    timeout: float | None = DEFAULT_TIMEOUT
+    on_wait: Waiting | None = None
+
+
 @dataclass
 class _Session:
     spec: ProjectSpec
@@ -114,62 +167,57 @@ class _Session:
     arm: Arm
     engine: Engine
     retry: RetryPolicy
+    control: Control
 
 
 def _open(
     directory: Path | str,
+    opts: ArmOptions,
     *,
-    subscription_id: str,
-    resource_group: str,
-    location: str | None,
-    environment: str,
-    credential: Any,
-    tenant_id: str | None,
-    cloud: str,
-    arm_endpoint: str | None,
-    principal_id: str | None,
-    principal_type: str | None,
-    restore: bool,
-    retry: RetryPolicy | None,
-    connection_verify: str | bool | None,
-    polling_interval: float | None,
-    on_event: Callable[[Event], None] | None,
+    restore: bool = False,
+    on_event: Callable[[Event], None] | None = None,
 ) -> _Session:
+    subscription_id, resource_group, timeout = opts.subscription_id, opts.resource_group, opts.timeout
     if not subscription_id:
-        raise ProvisionError("no subscription given", hint="pass --subscription or set AZURE_SUBSCRIPTION_ID")
+        raise SpecError("no subscription given", hint="pass --subscription or set AZURE_SUBSCRIPTION_ID")
     if not resource_group:
-        raise ProvisionError("no resource group given", hint="pass --resource-group or set AZURE_RESOURCE_GROUP")
-    check_environment_name(environment)
+        raise SpecError("no resource group given", hint="pass --resource-group or set AZURE_RESOURCE_GROUP")
+    if timeout is not None and timeout <= 0:
+        raise SpecError(f"--timeout {timeout:g} must be a positive number of seconds", hint="e.g. --timeout 3600")
+    check_environment_name(opts.environment)
     spec, _ = load_answers(Path(directory))
     # Without any logging set up, Python's last-resort handler would print azure-identity's multi-line
     # credential-chain warnings; a NullHandler stops that and still lets records reach configured handlers.
     azure_logger = logging.getLogger("azure")
     if not any(isinstance(h, logging.NullHandler) for h in azure_logger.handlers):
         azure_logger.addHandler(logging.NullHandler())
-    endpoint, authority = arm_endpoint_for(cloud, arm_endpoint)
-    cred = credential if credential is not None else default_credential(authority, tenant_id)
+    endpoint, authority = arm_endpoint_for(opts.cloud, opts.arm_endpoint)
+    cred = opts.credential if opts.credential is not None else default_credential(authority, opts.tenant_id)
     conn = Connection(
         credential=cred,
         subscription_id=subscription_id,
         arm_endpoint=endpoint,
-        connection_verify=connection_verify,
-        polling_interval=_poll_interval() if polling_interval is None else polling_interval,
+        connection_verify=opts.connection_verify,
+        polling_interval=_poll_interval() if opts.polling_interval is None else opts.polling_interval,
     )
+    principal_id = opts.principal_id
     if principal_id is None:
         principal_id = _caller_object_id(cred, conn.scopes) or ""
     target = Target(
         subscription_id=subscription_id,
         resource_group=resource_group,
-        location=normalize_region(location or spec.location),
-        environment=environment,
+        location=normalize_region(opts.location or spec.location),
+        environment=opts.environment,
         principal_id=principal_id,
-        principal_type=principal_type or spec.principal_type,
+        principal_type=opts.principal_type or spec.principal_type,
         restore=restore,
     )
-    plan = build_plan(spec, target)
-    arm = Arm(conn)
-    policy = retry or RetryPolicy()
-    return _Session(spec, plan, arm, Engine(plan, arm, retry=policy, on_event=on_event), policy)
+    plan = plan_from_bicep(directory, target)
+    control = Control(timeout=timeout, on_wait=opts.on_wait)
+    arm = Arm(conn, control)
+    policy = opts.retry or RetryPolicy()
+    engine = Engine(plan, arm, retry=policy, on_event=on_event, control=control)
+    return _Session(spec, plan, arm, engine, policy, control)
 
 
 # azd's environment-name rule; the name becomes a path (.azure/<env>/) and part of resource names.
@@ -189,7 +237,9 @@ def check_environment_name(name: str) -> str:
 
 def normalize_region(region: str) -> str:
     """'Sweden Central' -> 'swedencentral', as ARM and the catalog spell regions."""
-    return region.strip().lower().replace(" ", "")
+    from scaffolder.catalog import normalize_region as normalise
+
+    return normalise(region)
 
 
 POLL_INTERVAL_ENV = "SCAFFOLDER_POLL_INTERVAL"
@@ -223,78 +273,60 @@ def _survey(session: _Session) -> list[Change]:
     try:
         return session.engine.survey()
     except KeyboardInterrupt:
-        raise ProvisionInterrupted("stopped while reading; nothing was written") from None
+        session.control.cancelled.set()
+        raise ProvisionInterrupted(
+            "stopped by user while reading; nothing was written", hint="re-run the same command to start again"
+        ) from None
 
 
 def preflight(
     directory: Path | str = ".",
     *,
-    subscription_id: str,
-    resource_group: str,
-    location: str | None = None,
-    environment: str = "dev",
-    credential: Any = None,
-    tenant_id: str | None = None,
-    cloud: str = "AzureCloud",
-    arm_endpoint: str | None = None,
-    principal_id: str | None = None,
-    principal_type: str | None = None,
     restore: bool = False,
     purge: bool = False,
-    retry: RetryPolicy | None = None,
-    connection_verify: str | bool | None = None,
-    polling_interval: float | None = None,
     today: dt.date | None = None,
+    options: ArmOptions | None = None,
+    **arm: Unpack[ArmKwargs],
 ) -> PreflightResult:
     """Run the read-only checks (region, models, quota, soft delete, permissions); never writes."""
-    session = _open(
-        directory,
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-        location=location,
-        environment=environment,
-        credential=credential,
-        tenant_id=tenant_id,
-        cloud=cloud,
-        arm_endpoint=arm_endpoint,
-        principal_id=principal_id,
-        principal_type=principal_type,
-        restore=restore,
-        retry=retry,
-        connection_verify=connection_verify,
-        polling_interval=polling_interval,
-        on_event=None,
-    )
+    session = _open(directory, options or ArmOptions(**arm), restore=restore)
     changes = _survey(session)
-    return run_checks(
-        session.spec, session.plan, session.arm, changes, retry=session.retry, restore=restore, purge=purge, today=today
-    )
+    return _checks(session, changes, restore=restore, purge=purge, today=today)
+
+
+def _checks(
+    session: _Session, changes: list[Change], *, restore: bool, purge: bool, today: dt.date | None
+) -> PreflightResult:
+    try:
+        return run_checks(
+            session.spec,
+            session.plan,
+            session.arm,
+            changes,
+            retry=session.retry,
+            control=session.control,
+            restore=restore,
+            purge=purge,
+            today=today,
+        )
+    except KeyboardInterrupt:
+        session.control.cancelled.set()
+        raise ProvisionInterrupted("stopped by user during preflight; nothing was written") from None
 
 
 def provision(
     directory: Path | str = ".",
     *,
-    subscription_id: str,
-    resource_group: str,
-    location: str | None = None,
-    environment: str = "dev",
-    credential: Any = None,
-    tenant_id: str | None = None,
-    cloud: str = "AzureCloud",
-    arm_endpoint: str | None = None,
-    principal_id: str | None = None,
-    principal_type: str | None = None,
     restore: bool = False,
     purge: bool = False,
     preview: bool = False,
     confirm: Confirm | None = None,
     on_event: Callable[[Event], None] | None = None,
-    retry: RetryPolicy | None = None,
-    connection_verify: str | bool | None = None,
-    polling_interval: float | None = None,
     skip_preflight: bool = False,
     today: dt.date | None = None,
     standards: LoadedStandards | None = None,
+    options: ArmOptions | None = None,
+    **arm: Unpack[ArmKwargs],
 ) -> ProvisionResult:
     """Create or update the generated repo's resources, exactly as its Bicep declares them.
 
@@ -304,60 +336,40 @@ def provision(
     `standards` (if any) are enforced again, on the effective region, before anything is read or written.
     """
     if restore and purge:
-        raise ProvisionError("--restore and --purge exclude each other", hint="restore recovers, purge deletes")
+        raise SpecError("--restore and --purge exclude each other", hint="restore recovers, purge deletes")
+    opts = options or ArmOptions(**arm)
     if standards is not None:
         spec, _ = load_answers(Path(directory))
-        region = normalize_region(location) if location else spec.location
+        region = normalize_region(opts.location) if opts.location else spec.location
         enforce(spec.model_copy(update={"location": region}), standards)
-    session = _open(
-        directory,
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-        location=location,
-        environment=environment,
-        credential=credential,
-        tenant_id=tenant_id,
-        cloud=cloud,
-        arm_endpoint=arm_endpoint,
-        principal_id=principal_id,
-        principal_type=principal_type,
-        restore=restore,
-        retry=retry,
-        connection_verify=connection_verify,
-        polling_interval=polling_interval,
-        on_event=on_event,
-    )
+    session = _open(directory, opts, restore=restore, on_event=on_event)
     changes = _survey(session)
     checks = None
     if not skip_preflight:
-        checks = run_checks(
-            session.spec,
-            session.plan,
-            session.arm,
-            changes,
-            retry=session.retry,
-            restore=restore,
-            purge=purge,
-            today=today,
-        )
+        checks = _checks(session, changes, restore=restore, purge=purge, today=today)
     result = ProvisionResult(session.plan.target, changes, applied=False, preflight=checks)
     if checks is not None and not checks.ok:
         first = checks.failures[0]
         more = f" (and {len(checks.failures) - 1} more)" if len(checks.failures) > 1 else ""
         raise PreflightError(f"preflight: {first.message}{more}", hint=first.fix or None, code=first.name)
     if preview:
+        result.removed = _removed(session, changes)
         return result
     pending = [c for c in changes if c.action != "unchanged"]
     if pending and confirm is not None and not confirm(changes):
         raise ProvisionError("cancelled; nothing was written", hint="--yes skips the question")
     if purge and checks is not None and checks.soft_deleted is not None:
-        _purge(session.arm, session.retry, checks.soft_deleted, resource_group)
+        _purge(session, checks.soft_deleted, opts.resource_group)
         result.purged = True
     try:
         states = session.engine.apply(changes) if pending else dict(session.engine.states)
     except KeyboardInterrupt:
+        session.control.cancelled.set()
+        written = sum(1 for c in pending if c.key in session.engine.states and c.key not in _before(changes))
         raise ProvisionInterrupted(
-            "stopped by user; finished resources are kept", hint="re-run the same command to finish"
+            f"stopped by user: {written} of {len(pending)} resource writes finished and are kept; "
+            "a write in flight may still complete in Azure",
+            hint="re-run the same command to finish: it reads what exists and writes only what is missing",
         ) from None
     result.applied = True
     result.outputs = outputs(session.plan, states)
@@ -365,39 +377,66 @@ def provision(
     return result
 
 
-def _purge(arm: Arm, policy: RetryPolicy, deleted: Mapping[str, Any], fallback_group: str) -> None:
+def _removed(session: _Session, changes: list[Change]) -> list[str]:
+    """Ids of this environment's resources in the group that the plan no longer declares."""
+    plan = session.plan
+    rg = next((c for c in changes if c.key == RESOURCE_GROUP), None)
+    if rg is None or rg.state is None:
+        return []
+    planned = {plan.get(c.key).id_for(c.name).lower() for c in changes if c.name}
+    listed = with_retries(
+        lambda: session.arm.resources_in_group(plan.target.resource_group),
+        session.retry,
+        "listing the resource group",
+        session.control,
+    )
+    return sorted(
+        str(r.get("id"))
+        for r in listed
+        if (r.get("tags") or {}).get("azd-env-name") == plan.target.environment
+        and str(r.get("id", "")).lower() not in planned
+    )
+
+
+def _before(changes: list[Change]) -> set[str]:
+    return {c.key for c in changes if c.state is not None and c.action == "unchanged"}
+
+
+def _purge(session: _Session, deleted: Mapping[str, Any], fallback_group: str) -> None:
     """Purge a soft-deleted account; its id names the location and resource group it was deleted from."""
     group = str(deleted.get("id", "")).split("/resourceGroups/")[-1].split("/")[0] or fallback_group
     location, name = str(deleted.get("location")), str(deleted.get("name"))
-    with_retries(lambda: arm.purge(location, group, name), policy, f"purging soft-deleted account {name}")
+    with_retries(
+        lambda: session.arm.purge(location, group, name),
+        session.retry,
+        f"purging soft-deleted account {name}",
+        session.control,
+    )
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return "" if value is None else str(value)
 
 
 def outputs(plan: ResourcePlan, states: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """main.bicep's outputs plus the azd environment values, as the env vars the app reads."""
-    account = states["account"]
-    project = states["project"]
-    identity = states["identity"]
-    endpoints = (account.get("properties") or {}).get("endpoints") or {}
-    project_endpoints = (project.get("properties") or {}).get("endpoints") or {}
-    connection = ""
-    if plan.monitoring and "appInsights" in states:
-        connection = str((states["appInsights"].get("properties") or {}).get("ConnectionString") or "")
+    """main.bicep's outputs (resolved from what ARM reports) plus the azd environment values, as env vars."""
     target = plan.target
-    return {
+    out = {
         "AZURE_ENV_NAME": target.environment,
         "AZURE_LOCATION": target.location,
         "AZURE_SUBSCRIPTION_ID": target.subscription_id,
         "AZURE_RESOURCE_GROUP": target.resource_group,
-        "AZURE_OPENAI_ENDPOINT": str(endpoints.get("OpenAI Language Model Instance API", "")),
-        "AZURE_OPENAI_BASE_URL": f"{endpoints.get('OpenAI Language Model Instance API', '')}openai/v1/",
-        "AZURE_AI_PROJECT_ENDPOINT": str(project_endpoints.get("AI Foundry API", "")),
-        "AZURE_AI_MODEL_DEPLOYMENT": str(plan.parameters["primaryModelDeployment"]),
-        "AZURE_AI_MODEL_DEPLOYMENTS": json.dumps(list(plan.deployments)),
-        "AZURE_CLIENT_ID": str((identity.get("properties") or {}).get("clientId", "")),
-        "AZURE_AI_ACCOUNT_NAME": plan.names["account"],
-        "AZURE_AI_PROJECT_NAME": plan.names["project"],
-        "APPLICATIONINSIGHTS_CONNECTION_STRING": connection,
     }
+    for name, value in plan.outputs.items():
+        try:
+            out[name] = _env_value(resolve(value, states))
+        except (KeyError, IndexError, TypeError):
+            out[name] = ""  # a runtime value ARM did not report (left empty, as an unset azd value)
+    return out
 
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
@@ -450,87 +489,71 @@ def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -
 def destroy(
     directory: Path | str = ".",
     *,
-    subscription_id: str,
-    resource_group: str,
-    location: str | None = None,
-    environment: str = "dev",
-    credential: Any = None,
-    tenant_id: str | None = None,
-    cloud: str = "AzureCloud",
-    arm_endpoint: str | None = None,
-    principal_id: str | None = None,
     purge: bool = False,
     preview: bool = False,
     confirm: Callable[[list[str]], bool] | None = None,
-    retry: RetryPolicy | None = None,
-    connection_verify: str | bool | None = None,
-    polling_interval: float | None = None,
+    options: ArmOptions | None = None,
+    **shared: Unpack[ArmKwargs],
 ) -> DestroyResult:
-    """Delete the plan's resources in reverse dependency order; `purge` also frees the account name.
+    """Delete the plan's resources in reverse dependency order; `purge` also frees the account names.
 
     The resource group goes too when it is left empty and carries this environment's azd-env-name tag.
     """
-    session = _open(
-        directory,
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-        location=location,
-        environment=environment,
-        credential=credential,
-        tenant_id=tenant_id,
-        cloud=cloud,
-        arm_endpoint=arm_endpoint,
-        principal_id=principal_id,
-        principal_type=None,
-        restore=False,
-        retry=retry,
-        connection_verify=connection_verify,
-        polling_interval=polling_interval,
-        on_event=None,
-    )
-    plan, arm, policy = session.plan, session.arm, session.retry
+    opts = options or ArmOptions(**shared)
+    session = _open(directory, dataclasses.replace(opts, principal_type=None))
+    plan, arm = session.plan, session.arm
     changes = _survey(session)
-    present = [c for c in changes if c.state is not None and c.key != "resourceGroup" and c.name]
+    readonly = {r.key for r in plan.resources if r.read_only}
+    present = [
+        c for c in changes if c.state is not None and c.key != RESOURCE_GROUP and c.name and c.key not in readonly
+    ]
     labels = [f"{c.type.split('/')[-1]}/{c.name}" for c in present]
     result = DestroyResult(plan.target, labels, applied=False)
-    rg_change = next(c for c in changes if c.key == "resourceGroup")
+    rg_change = next(c for c in changes if c.key == RESOURCE_GROUP)
     if preview or (not present and not purge):
         return result
     if confirm is not None and not confirm(labels):
         raise ProvisionError("cancelled; nothing was deleted", hint="--yes skips the question")
+
+    def read(call: Callable[[], Any], what: str) -> Any:
+        return with_retries(call, session.retry, what, session.control)
+
     levels: dict[str, int] = {}
     for res in plan.resources:
         levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
     by_key = {c.key: c for c in present}
-    from concurrent.futures import ThreadPoolExecutor
 
     def remove(key: str) -> None:
         res, name = plan.get(key), by_key[key].name
         assert name is not None
-        with_retries(lambda: arm.delete(res, name), policy, f"deleting {key} ({name})")
+        read(lambda: arm.delete(res, name), f"deleting {key} ({name})")
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    pool = Workers(8)
+    try:
         for level in sorted(set(levels.values()), reverse=True):
-            batch = [k for k in by_key if levels[k] == level]
-            list(pool.map(remove, batch))
+            pool.map(remove, [k for k in by_key if levels[k] == level])
+    except KeyboardInterrupt:
+        session.control.cancelled.set()
+        raise ProvisionInterrupted(
+            "stopped by user while deleting; what was deleted stays deleted",
+            hint="re-run the same command to delete the rest",
+        ) from None
+    finally:
+        pool.close()
     result.applied = True
     if (
         rg_change.state is not None
         and (rg_change.state.get("tags") or {}).get("azd-env-name") == plan.target.environment
     ):
-        left = with_retries(lambda: arm.resources_in_group(plan.target.resource_group), policy, "listing the group")
+        left = read(lambda: arm.resources_in_group(plan.target.resource_group), "listing the group")
         if not left:
-            group = plan.get("resourceGroup")
-            with_retries(lambda: arm.delete(group, plan.target.resource_group), policy, "deleting the resource group")
+            group = plan.get(RESOURCE_GROUP)
+            read(lambda: arm.delete(group, plan.target.resource_group), "deleting the resource group")
             result.resource_group_deleted = True
     if purge:
-        account = plan.names["account"].lower()
-        found = [
-            d
-            for d in with_retries(lambda: list(arm.deleted_accounts()), policy, "listing soft-deleted accounts")
-            if str(d.get("name", "")).lower() == account
-        ]
-        if found:
-            _purge(arm, policy, found[0], plan.target.resource_group)
+        names = {str(r.name).lower() for r in plan.of_type(ACCOUNT_TYPE)}
+        listed = read(lambda: list(arm.deleted_accounts()), "listing soft-deleted accounts")
+        for found in [d for d in listed if str(d.get("name", "")).lower() in names]:
+            _purge(session, found, plan.target.resource_group)
             result.purged = True
     return result

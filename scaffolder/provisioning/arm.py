@@ -1,8 +1,10 @@
-"""Azure SDK access: one client per service, and get/put/delete for each planned resource type.
+"""Azure SDK access: generic by-id get/put/delete for every resource type, plus preflight's reads.
 
-Every call returns ARM JSON as plain dicts (the SDK model serialised with its REST keys), so the
-planner can diff them against the Bicep-shaped bodies. The SDK imports happen here, lazily, so that
-`import scaffolder` and `scaffolder --help` stay fast.
+Resources are written with azure-mgmt-resource's generic `resources.*_by_id` operations: resource id,
+API version and body are the Bicep's, the SDK brings ARM's long-running-operation protocol (ARMPolling)
+and error mapping, and responses come back as the raw ARM JSON (no model in between that could drop a
+property). A type the tool has never seen therefore needs no code. The SDK imports happen here, lazily,
+so that `import scaffolder` and `scaffolder --help` stay fast.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from scaffolder.provisioning.faults import Control, MalformedResponse
 from scaffolder.provisioning.plan import PlannedResource
 
 # Public clouds: ARM endpoint and Entra authority (azure-identity AzureAuthorityHosts values).
@@ -95,10 +98,11 @@ def _rest(model: Any) -> dict[str, Any]:
 
 
 class Arm:
-    """The SDK clients of one connection and the per-type operations the planner needs."""
+    """The SDK clients of one connection: generic by-id resource calls plus the reads preflight needs."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, control: Control | None = None) -> None:
         self.conn = conn
+        self.control = control or Control()
 
     @cached_property
     def cognitive(self) -> Any:
@@ -124,130 +128,54 @@ class Arm:
         c = self.conn
         return AuthorizationManagementClient(c.credential, c.subscription_id, base_url=c.arm_endpoint, **c.kwargs())
 
-    @cached_property
-    def msi(self) -> Any:
-        """ManagedServiceIdentityClient pinned to the Bicep's 2024-11-30."""
-        from azure.mgmt.msi import ManagedServiceIdentityClient
+    # -- generic by-id operations (every resource type, known to the tool or not) -----------------
 
-        c = self.conn
-        return ManagedServiceIdentityClient(
-            c.credential, c.subscription_id, api_version="2024-11-30", base_url=c.arm_endpoint, **c.kwargs()
-        )
+    def _raw(self) -> dict[str, Any]:
+        # The raw ARM JSON, not a model: a model would drop properties it does not know (and the diff
+        # would then see a change on every run).
+        return {"cls": lambda pipeline_response, _deserialized, _headers: _json_body(pipeline_response)}
 
-    @cached_property
-    def insights(self) -> Any:
-        """ApplicationInsightsManagementClient (components 2020-02-02)."""
-        from azure.mgmt.applicationinsights import ApplicationInsightsManagementClient
+    def _polling(self) -> Any:
+        """ARM's LRO protocol (Azure-AsyncOperation / Location) with Retry-After capped and Ctrl-C/deadline honoured."""
+        from azure.mgmt.core.polling.arm_polling import ARMPolling
 
-        c = self.conn
-        return ApplicationInsightsManagementClient(
-            c.credential, c.subscription_id, base_url=c.arm_endpoint, **c.kwargs()
-        )
+        control = self.control
 
-    # -- per-type operations -------------------------------------------------------------------
+        class _Polling(ARMPolling):
+            def _sleep(self, delay: float) -> None:
+                control.wait(delay, "waiting for a long-running operation")
+
+        return _Polling(self.conn.polling_interval)
 
     def get(self, res: PlannedResource, name: str) -> dict[str, Any] | None:
         """Current ARM JSON of the resource, or None when it does not exist."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            return _rest(self._call(res, name, "get", None))
+            found = self.resources.resources.get_by_id(res.id_for(name), api_version=res.api_version, **self._raw())
         except ResourceNotFoundError:
             return None
+        return dict(found)
 
     def put(self, res: PlannedResource, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Create or update; waits for the long-running operation and returns the final resource."""
-        return _rest(self._call(res, name, "put", body))
+        """Create or update by id; waits for the long-running operation and returns the final resource."""
+        self.control.check("writing")
+        poller = self.resources.resources.begin_create_or_update_by_id(
+            res.id_for(name), dict(body), api_version=res.api_version, polling=self._polling(), **self._raw()
+        )
+        return dict(self.control.result(poller) or {})
 
     def delete(self, res: PlannedResource, name: str) -> None:
-        """Delete the resource (waiting for the operation); a missing resource is not an error."""
+        """Delete by id (waiting for the operation); a missing resource is not an error."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            self._call(res, name, "delete", None)
+            poller = self.resources.resources.begin_delete_by_id(
+                res.id_for(name), api_version=res.api_version, polling=self._polling()
+            )
+            self.control.result(poller)
         except ResourceNotFoundError:
             return
-
-    def _call(self, res: PlannedResource, name: str, op: str, body: Mapping[str, Any] | None) -> Any:
-        seg = _segments(res.parent_id)
-        rg = seg.get("resourcegroups", "")
-        t = res.type
-        if t == "Microsoft.Resources/resourceGroups":
-            groups = self.resources.resource_groups
-            if op == "get":
-                return groups.get(name)
-            if op == "put":
-                from azure.mgmt.resource.resources.models import ResourceGroup
-
-                return groups.create_or_update(name, ResourceGroup(**dict(body or {})))
-            return groups.begin_delete(name).result()
-        if t == "Microsoft.CognitiveServices/accounts":
-            accounts = self.cognitive.accounts
-            if op == "get":
-                return accounts.get(rg, name)
-            if op == "put":
-                return accounts.begin_create(rg, name, _model("cognitiveservices", "Account", body)).result()
-            return accounts.begin_delete(rg, name).result()
-        if t == "Microsoft.CognitiveServices/accounts/projects":
-            projects, acct = self.cognitive.projects, seg["accounts"]
-            if op == "get":
-                return projects.get(rg, acct, name)
-            if op == "put":
-                return projects.begin_create(rg, acct, name, _model("cognitiveservices", "Project", body)).result()
-            return projects.begin_delete(rg, acct, name).result()
-        if t == "Microsoft.CognitiveServices/accounts/deployments":
-            deps, acct = self.cognitive.deployments, seg["accounts"]
-            if op == "get":
-                return deps.get(rg, acct, name)
-            if op == "put":
-                model = _model("cognitiveservices", "Deployment", body)
-                return deps.begin_create_or_update(rg, acct, name, model).result()
-            return deps.begin_delete(rg, acct, name).result()
-        if t == "Microsoft.ManagedIdentity/userAssignedIdentities":
-            ids = self.msi.user_assigned_identities
-            if op == "get":
-                return ids.get(rg, name)
-            if op == "put":
-                return ids.create_or_update(rg, name, _model("msi.v2024_11_30", "Identity", body))
-            return ids.delete(rg, name)
-        if t == "Microsoft.Insights/components":
-            comps = self.insights.components
-            if op == "get":
-                return comps.get(rg, name)
-            if op == "put":
-                return comps.create_or_update(
-                    rg, name, _model("applicationinsights.v2020_02_02", "ApplicationInsightsComponent", body)
-                )
-            return comps.delete(rg, name)
-        if t == "Microsoft.OperationalInsights/workspaces":
-            # No SDK release speaks 2025-02-01 (azure-mgmt-loganalytics 14 is 2025-07-01 only): generic client.
-            rid = res.id_for(name)
-            generic = self.resources.resources
-            if op == "get":
-                return generic.get_by_id(rid, api_version=res.api_version)
-            if op == "put":
-                from azure.mgmt.resource.resources.models import GenericResource
-
-                return generic.begin_create_or_update_by_id(
-                    rid, GenericResource(**dict(body or {})), api_version=res.api_version
-                ).result()
-            return generic.begin_delete_by_id(rid, api_version=res.api_version).result()
-        if t == "Microsoft.Authorization/roleAssignments":
-            ras = self.authorization.role_assignments
-            if op == "get":
-                return ras.get(res.parent_id, name)
-            if op == "put":
-                from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
-
-                props = dict((body or {})["properties"])
-                params = RoleAssignmentCreateParameters(
-                    role_definition_id=props["roleDefinitionId"],
-                    principal_id=props["principalId"],
-                    principal_type=props["principalType"],
-                )
-                return ras.create(res.parent_id, name, params)
-            return ras.delete(res.parent_id, name)
-        raise ValueError(f"no SDK mapping for {t}")
 
     def equivalent_assignment(self, res: PlannedResource, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """An assignment of the same role to the same principal at the same scope under another name."""
@@ -295,15 +223,13 @@ class Arm:
         return [_rest(r) for r in self.resources.resources.list_by_resource_group(resource_group)]
 
 
-def _model(package: str, name: str, body: Mapping[str, Any] | None) -> Any:
-    """Build an SDK model from Bicep-shaped JSON and make sure no property was silently dropped."""
-    import importlib
-
-    module = importlib.import_module(f"azure.mgmt.{package}.models")
-    cls = getattr(module, name)
-    data = json.loads(json.dumps(body or {}))
-    model = cls.deserialize(data)
-    if model.serialize() != data:
-        # A property the SDK model does not know would be dropped on the wire: a bug in the plan.
-        raise ValueError(f"{package}.{name} cannot carry {data!r}; it would send {model.serialize()!r}")
-    return model
+def _json_body(pipeline_response: Any) -> Any:
+    """The response body as JSON; a body that is not JSON is a MalformedResponse (retried, then reported)."""
+    response = pipeline_response.http_response
+    text = response.text()
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise MalformedResponse(response.status_code, text) from None

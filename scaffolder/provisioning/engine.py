@@ -2,164 +2,75 @@
 
 Idempotence comes from diffing against what ARM reports: a resource whose properties already match
 the plan gets no request at all, so re-running on unchanged infrastructure sends zero writes, and a
-run that stopped half-way (Ctrl-C, a crash, a failed operation) is finished by running it again.
+run that stopped half-way (Ctrl-C, a crash, a failed operation, the deadline) is finished by running it
+again. Workers are daemon threads: a first Ctrl-C returns at once instead of waiting for a poller.
 """
 
 from __future__ import annotations
 
-import json
+import functools
+import queue
 import threading
-import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from scaffolder.errors import CredentialError, ProvisionError
+from scaffolder.errors import ProvisionError
 from scaffolder.provisioning.arm import Arm
-from scaffolder.provisioning.plan import GuidName, PlannedResource, ResourcePlan, resolve
+from scaffolder.provisioning.faults import (
+    ArmFailure,
+    Control,
+    RetryPolicy,
+    arm_error,
+    failure_of,
+    with_retries,
+)
+from scaffolder.provisioning.plan import PlannedResource, ResourcePlan, resolve
+
+__all__ = ["ArmFailure", "Change", "Engine", "Event", "RetryPolicy", "arm_error", "failure_of", "with_retries"]
 
 Action = Literal["create", "update", "unchanged"]
-
-# ARM error codes worth another try after a pause (ARM's own advice for each).
-TRANSIENT_CODES = frozenset(
-    {
-        "RequestConflict",  # another operation on the parent account is running
-        "AnotherOperationInProgress",
-        "Conflict",
-        "TooManyRequests",
-        "RetryableError",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "GatewayTimeout",
-        "PrincipalNotFound",  # a just-created identity has not reached the directory replica yet
-    }
-)
 IN_PROGRESS = frozenset({"accepted", "creating", "updating", "running", "provisioning", "deleting"})
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries for transient ARM failures: Retry-After when ARM sends one, else exponential backoff."""
+class Workers:
+    """A small pool of daemon threads (concurrent.futures joins its threads at exit, so Ctrl-C would hang)."""
 
-    attempts: int = 6
-    base_delay: float = 2.0
-    max_delay: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
+    def __init__(self, size: int) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(size)]
+        for thread in self._threads:
+            thread.start()
 
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before try number attempt+1."""
-        if retry_after is not None:
-            return min(retry_after, self.max_delay)
-        return min(self.base_delay * float(2**attempt), self.max_delay)
-
-
-@dataclass(frozen=True)
-class ArmFailure:
-    """What went wrong in one ARM call: HTTP status, ARM error code and message."""
-
-    status: int | None
-    code: str
-    message: str
-    retry_after: float | None = None
-
-    @property
-    def transient(self) -> bool:
-        """Whether another try may succeed."""
-        if self.code in TRANSIENT_CODES:
-            return True
-        return self.status is not None and (self.status == 429 or self.status >= 500)
-
-
-def failure_of(exc: BaseException) -> ArmFailure | None:
-    """Classify an SDK exception; None for exceptions that are not about an ARM call."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
-
-    if isinstance(exc, ClientAuthenticationError) and exc.response is None:
-        return None  # the credential itself failed: not an ARM answer
-    if isinstance(exc, ServiceRequestError):
-        return ArmFailure(None, "ConnectionError", str(exc).splitlines()[0] if str(exc) else "connection failed")
-    if not isinstance(exc, HttpResponseError):
-        return None
-    response = exc.response
-    status = getattr(response, "status_code", None)
-    code, message = "", ""
-    err = getattr(exc, "error", None)
-    if err is not None and getattr(err, "code", None):
-        code, message = str(err.code), str(getattr(err, "message", "") or "")
-    if not code and response is not None:
-        try:
-            doc = json.loads(response.text())
-        except (ValueError, TypeError):
-            doc = {}
-        inner = doc.get("error") if isinstance(doc, dict) else None
-        if isinstance(inner, dict):
-            code, message = str(inner.get("code", "")), str(inner.get("message", ""))
-    if not code:
-        code = f"HTTP{status}" if status else type(exc).__name__
-    if not message:
-        text = str(getattr(exc, "message", "") or exc)
-        message = text.splitlines()[0] if text else ""
-    retry_after = None
-    if response is not None:
-        header = getattr(response, "headers", {}).get("Retry-After")
-        if header:
-            try:
-                retry_after = max(0.0, float(header))
-            except ValueError:
-                retry_after = None
-    return ArmFailure(status, code, " ".join(message.split()), retry_after)
-
-
-def with_retries(call: Callable[[], Any], retry: RetryPolicy, what: str) -> Any:
-    """Run an ARM call, retrying transient failures with backoff; a permanent one raises ProvisionError."""
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except ProvisionError:
-            raise
-        except Exception as exc:
-            failure = failure_of(exc)
-            if failure is None:
-                if _is_credential_failure(exc):
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    raise CredentialError(
-                        f"{what}: the Azure credential failed: {first}",
-                        hint="sign in again (`az login` / `azd auth login`) and re-run; finished resources are kept",
-                        code="CredentialUnavailable",
-                    ) from None
-                raise
-            if failure.transient and attempt + 1 < retry.attempts:
-                retry.sleep(retry.delay(attempt, failure.retry_after))
-                attempt += 1
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, fn = job
+            if not future.set_running_or_notify_cancel():
                 continue
-            raise arm_error(what, failure, attempts=attempt + 1) from None
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed to the caller through the future
+                future.set_exception(exc)
 
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run fn on a worker."""
+        future: Future[Any] = Future()
+        self._jobs.put((future, fn))
+        return future
 
-def _is_credential_failure(exc: BaseException) -> bool:
-    from azure.core.exceptions import ClientAuthenticationError
+    def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """Fn over items in parallel, results in order (the first failure raised)."""
+        futures = [self.submit(functools.partial(fn, item)) for item in items]
+        return [f.result() for f in futures]
 
-    return isinstance(exc, ClientAuthenticationError) and getattr(exc, "response", None) is None
-
-
-HINTS = {
-    "InsufficientQuota": "lower the model capacity or ask for more quota; `scaffolder preflight` shows what fits",
-    "FlagMustBeSetForRestore": "a soft-deleted account holds this name: re-run with --restore to recover it "
-    "or --purge to delete it for good",
-    "AuthorizationFailed": "the caller needs Contributor and Role Based Access Control Administrator "
-    "(or Owner) on the resource group",
-    "ResourceGroupNotFound": "the resource group is gone; re-run to create it",
-    "InvalidApiVersionParameter": "the endpoint does not offer this API version (sovereign or private cloud?)",
-}
-
-
-def arm_error(what: str, failure: ArmFailure, *, attempts: int = 1) -> ProvisionError:
-    """One line naming the resource, the ARM error code and its message, with a hint where one exists."""
-    tries = f" after {attempts} tries" if attempts > 1 else ""
-    message = f"{what}: {failure.code}{tries}: {failure.message}".rstrip(": ")
-    hint = HINTS.get(failure.code, "fix the cause and re-run: finished resources are kept and not rewritten")
-    return ProvisionError(message, hint=hint, code=failure.code)
+    def close(self) -> None:
+        """Let idle workers end (running ones finish on their own; they are daemons)."""
+        for _ in self._threads:
+            self._jobs.put(None)
 
 
 @dataclass
@@ -177,14 +88,8 @@ class Change:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (no resource state: it can hold endpoints but never secrets, yet it is noise)."""
-        return {
-            "key": self.key,
-            "type": self.type,
-            "name": self.name,
-            "action": self.action,
-            "differences": list(self.differences),
-            "deferred": self.deferred,
-        }
+        fields = ("key", "type", "name", "action", "differences", "deferred")
+        return {f: list(self.differences) if f == "differences" else getattr(self, f) for f in fields}
 
 
 @dataclass(frozen=True)
@@ -244,7 +149,9 @@ class Engine:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     on_event: Callable[[Event], None] | None = None
     max_workers: int = 8
+    control: Control = field(default_factory=Control)
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _emit(self, event: Event) -> None:
@@ -259,8 +166,7 @@ class Engine:
         with self._lock:
             states = dict(self.states)
         try:
-            name = resolve(res.name, states) if isinstance(res.name, GuidName) else str(res.name)
-            return name, resolve(res.body, states)
+            return str(resolve(res.name, states)), resolve(res.body, states)
         except KeyError:
             return None
 
@@ -276,12 +182,22 @@ class Engine:
             return Change(res.key, res.type, name, "create", (waits,), deferred=True)
         name, body = resolved
         label = self._label(res, name)
-        state = with_retries(lambda: self.arm.get(res, name), self.retry, f"reading {label}")
+        state = with_retries(lambda: self.arm.get(res, name), self.retry, f"reading {label}", self.control)
         if state is None and res.type == "Microsoft.Authorization/roleAssignments":
             # The same grant under another name (made by hand or by another tool) counts as done.
-            state = with_retries(lambda: self.arm.equivalent_assignment(res, body), self.retry, f"reading {label}")
+            state = with_retries(
+                lambda: self.arm.equivalent_assignment(res, body), self.retry, f"reading {label}", self.control
+            )
             if state is not None:
                 return Change(res.key, res.type, name, "unchanged", (), state)
+        if res.read_only:
+            if state is None:
+                raise ProvisionError(
+                    f"{res.where or res.key}: the `existing` resource {res.id_for(name)} does not exist",
+                    hint="create it first, or point the Bicep at one that exists",
+                    code="ResourceNotFound",
+                )
+            return Change(res.key, res.type, name, "unchanged", (), state)
         if state is None:
             return Change(res.key, res.type, name, "create")
         if res.adopt_existing:
@@ -299,7 +215,8 @@ class Engine:
         for res in self.plan.resources:
             levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
         changes: dict[str, Change] = {}
-        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+        pool = Workers(self.max_workers)
+        try:
             for level in range(max(levels.values(), default=-1) + 1):
                 batch = [r for r in self.plan.resources if levels[r.key] == level]
                 for res, change in zip(batch, pool.map(self._inspect, batch), strict=True):
@@ -307,11 +224,17 @@ class Engine:
                     if change.state is not None:
                         with self._lock:
                             self.states[res.key] = change.state
+        except KeyboardInterrupt:
+            self.control.cancelled.set()
+            raise
+        finally:
+            pool.close()
         return [changes[k] for k in self.plan.keys]
 
     def _write(self, res: PlannedResource, change: Change) -> dict[str, Any]:
-        if change.deferred:
-            # Planned before a resource it references existed: look again now that it does.
+        if change.deferred and not (res.parent_key and res.parent_key in self.created):
+            # Planned before a resource it references existed: look again now that it does. (Nothing can
+            # exist under a parent this run has just created, so then there is nothing to look at.)
             change = self._inspect(res)
             if change.action == "unchanged" and change.state is not None:
                 return change.state
@@ -323,7 +246,16 @@ class Engine:
             # restore applies to creating over a soft-deleted account; an existing one is just updated.
             body = {**body, "properties": {**body["properties"], "restore": False}}
 
+        tries = 0
+
         def put() -> dict[str, Any]:
+            nonlocal tries
+            tries += 1
+            if tries > 1:
+                # The last try may have reached ARM although its answer was lost: look before writing again.
+                done = self._already_written(res, name, body)
+                if done is not None:
+                    return done
             try:
                 return self.arm.put(res, name, body)
             except Exception as exc:
@@ -333,7 +265,21 @@ class Engine:
                     return self.arm.equivalent_assignment(res, body) or {"name": name, **body}
                 raise
 
-        return dict(with_retries(put, self.retry, f"{'creating' if change.action == 'create' else 'updating'} {label}"))
+        verb = "creating" if change.action == "create" else "updating"
+        return dict(with_retries(put, self.retry, f"{verb} {label}", self.control))
+
+    def _already_written(self, res: PlannedResource, name: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The resource as ARM has it when an earlier try already wrote this body (waiting while it settles)."""
+        current = self.arm.get(res, name)
+        while current is not None and not diff(body, current, res.write_only):
+            state = _provisioning_state(current).lower()
+            if state == "succeeded":
+                return current
+            if state not in IN_PROGRESS:
+                return None  # failed or cancelled: write it again
+            self.control.wait(self.arm.conn.polling_interval, f"waiting for {res.key}")
+            current = self.arm.get(res, name)
+        return None
 
     def apply(self, changes: list[Change]) -> dict[str, dict[str, Any]]:
         """Write every create/update in dependency order, independent branches in parallel.
@@ -345,8 +291,8 @@ class Engine:
         done = {c.key for c in changes if c.action == "unchanged"}
         deps = {r.key: set(r.depends_on) for r in self.plan.resources}
         failures: list[tuple[str, BaseException]] = []
-        running: dict[Future[dict[str, Any]], str] = {}
-        pool = ThreadPoolExecutor(max_workers=self.max_workers)
+        running: dict[Future[Any], str] = {}
+        pool = Workers(self.max_workers)
         try:
             while todo or running:
                 if not failures:
@@ -354,7 +300,7 @@ class Engine:
                         todo.discard(key)
                         res = self.plan.get(key)
                         self._emit(Event(key, "start", by_key[key].action))
-                        running[pool.submit(self._write, res, by_key[key])] = key
+                        running[pool.submit(functools.partial(self._write, res, by_key[key]))] = key
                 if not running:
                     break
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
@@ -368,12 +314,16 @@ class Engine:
                         continue
                     with self._lock:
                         self.states[key] = state
+                        if by_key[key].action == "create":
+                            self.created.add(key)
                     done.add(key)
                     self._emit(Event(key, "done", by_key[key].action))
         except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Workers see the flag at their next wait and stop; the caller exits without joining them.
+            self.control.cancelled.set()
             raise
-        pool.shutdown(wait=True)
+        finally:
+            pool.close()
         if failures:
             first = failures[0][1]
             pending = len([c for c in changes if c.key not in done])

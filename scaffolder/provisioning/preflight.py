@@ -8,25 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scaffolder import catalog
+from scaffolder.provisioning import registry
 from scaffolder.provisioning.arm import Arm
-from scaffolder.provisioning.engine import Change, RetryPolicy, with_retries
-from scaffolder.provisioning.plan import ResourcePlan
+from scaffolder.provisioning.engine import Change
+from scaffolder.provisioning.faults import Control, RetryPolicy, with_retries
+from scaffolder.provisioning.plan import RESOURCE_GROUP, ResourcePlan
 from scaffolder.spec import ProjectSpec
 from scaffolder.spec import today as spec_today
 
 Status = Literal["ok", "warn", "fail", "skip"]
-# Writes provisioning makes; the caller needs each on the resource group.
-REQUIRED_ACTIONS = (
-    "Microsoft.Authorization/roleAssignments/write",
-    "Microsoft.CognitiveServices/accounts/write",
-    "Microsoft.ManagedIdentity/userAssignedIdentities/write",
-)
-MONITORING_ACTIONS = ("Microsoft.OperationalInsights/workspaces/write", "Microsoft.Insights/components/write")
+ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
+DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
 RETIRING_WITHIN = dt.timedelta(days=90)
 
 
@@ -75,6 +72,256 @@ def _date(text: Any) -> dt.date | None:
         return None
 
 
+@dataclass(frozen=True)
+class Context:
+    """What every check reads: the spec, the plan, ARM, the survey's changes and the run's options."""
+
+    spec: ProjectSpec
+    plan: ResourcePlan
+    arm: Arm
+    changes: Mapping[str, Change]
+    retry: RetryPolicy
+    control: Control
+    restore: bool
+    purge: bool
+    today: dt.date
+
+    def read(self, call: Callable[[], Any], what: str) -> Any:
+        """One ARM read with the run's retries, deadline and Ctrl-C handling."""
+        return with_retries(call, self.retry, what, self.control)
+
+    @property
+    def location(self) -> str:
+        """The target region."""
+        return self.plan.target.location
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A model deployment as the evaluated Bicep declares it."""
+
+    key: str
+    name: str
+    format: str
+    model: str
+    version: str
+    sku: str
+    capacity: int
+
+    @property
+    def label(self) -> str:
+        """'gpt-5.4-mini 2026-03-17 (GlobalStandard)'."""
+        return f"{self.model} {self.version} ({self.sku})"
+
+
+def deployments(plan: ResourcePlan) -> list[Deployment]:
+    """Every model deployment in the plan (names and values from the Bicep, user edits included)."""
+    out = []
+    for res in plan.of_type(DEPLOYMENT_TYPE):
+        body = res.body
+        sku = body.get("sku") or {}
+        model = (body.get("properties") or {}).get("model") or {}
+        out.append(
+            Deployment(
+                res.key,
+                str(res.name),
+                str(model.get("format", "")),
+                str(model.get("name", "")),
+                str(model.get("version", "")),
+                str(sku.get("name", "")),
+                int(sku.get("capacity") or 0),
+            )
+        )
+    return out
+
+
+def check_region(ctx: Context, result: PreflightResult) -> None:
+    """1. The region offers the runtime."""
+    regions = catalog.runtime_regions(ctx.spec.runtime)
+    title = catalog.runtimes()[ctx.spec.runtime].title
+    if ctx.location in regions:
+        result.checks.append(Check("region", "ok", f"{title} is offered in {ctx.location}"))
+    else:
+        fix = f"use --location with one of: {', '.join(regions)}"
+        result.checks.append(Check("region", "fail", f"{title} is not offered in {ctx.location}", fix))
+
+
+def check_models(ctx: Context, result: PreflightResult) -> None:
+    """2. Models, versions and SKUs offered in the region, and their retirement dates; 3. quota."""
+    location = ctx.location
+    planned = deployments(ctx.plan)
+    if not planned:
+        return
+    offered: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+    for item in ctx.read(lambda: list(ctx.arm.models(location)), f"listing models in {location}"):
+        model = item.get("model") or {}
+        offered[(model.get("format", ""), model.get("name", ""), model.get("version", ""))] = model
+    usage_names: dict[str, str] = {}
+    for dep in planned:
+        result.checks.append(_model_check(ctx, dep, offered))
+        model = offered.get((dep.format, dep.model, dep.version)) or {}
+        skus = {s.get("name"): s for s in model.get("skus") or []}
+        if dep.sku in skus:
+            usage_names[dep.key] = str(skus[dep.sku].get("usageName") or f"OpenAI.{dep.sku}.{dep.model}")
+    if usage_names:
+        check_quota(ctx, result, [d for d in planned if d.key in usage_names], usage_names)
+
+
+def _model_check(ctx: Context, dep: Deployment, offered: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> Check:
+    location = ctx.location
+    model = offered.get((dep.format, dep.model, dep.version))
+    if model is None:
+        versions = sorted(v for (f, n, v) in offered if (f, n) == (dep.format, dep.model))
+        fix = f"offered versions here: {', '.join(versions)}" if versions else "pick another model or --location"
+        return Check("model", "fail", f"{dep.label} is not offered in {location}", fix)
+    skus = {s.get("name"): s for s in model.get("skus") or []}
+    if dep.sku not in skus:
+        fix = f"offered SKUs: {', '.join(sorted(str(s) for s in skus))}"
+        return Check("model", "fail", f"{dep.label}: SKU {dep.sku} is not offered in {location}", fix)
+    retires = _date((model.get("deprecation") or {}).get("inference"))
+    lifecycle = str(model.get("lifecycleStatus") or "")
+    if retires is not None and retires <= ctx.today:
+        return Check(
+            "model", "fail", f"{dep.label} was retired on {retires}", "pick a newer version (`scaffolder models`)"
+        )
+    if (retires is not None and retires - ctx.today <= RETIRING_WITHIN) or lifecycle.lower().startswith("deprecat"):
+        when = f" on {retires}" if retires else ""
+        return Check(
+            "model", "warn", f"{dep.label} is {lifecycle or 'retiring'}: inference ends{when}", "plan an upgrade"
+        )
+    suffix = f" (retires {retires})" if retires else ""
+    return Check("model", "ok", f"{dep.label} is offered in {location}{suffix}")
+
+
+def check_quota(ctx: Context, result: PreflightResult, planned: list[Deployment], usage_names: dict[str, str]) -> None:
+    """3. Quota per model + SKU, counting capacity this plan already holds."""
+    location = ctx.location
+    usages = {
+        str((u.get("name") or {}).get("value")): u
+        for u in ctx.read(lambda: list(ctx.arm.usages(location)), f"listing quota in {location}")
+    }
+    needed: dict[str, list[Deployment]] = {}
+    for dep in planned:
+        needed.setdefault(usage_names[dep.key], []).append(dep)
+    for usage, deps in needed.items():
+        held = 0
+        for dep in deps:
+            change = ctx.changes.get(dep.key)
+            state = (change.state if change is not None else None) or {}
+            held += int((state.get("sku") or {}).get("capacity") or 0)
+        want = sum(d.capacity for d in deps)
+        info = usages.get(usage)
+        if info is None:
+            result.checks.append(Check("quota", "warn", f"{usage}: no quota entry in {location}", "check the portal"))
+            continue
+        limit = int(info.get("limit") or 0)
+        free = limit - int(info.get("currentValue") or 0) + held
+        if want <= free:
+            result.checks.append(Check("quota", "ok", f"{usage}: {want} requested, {free} available of {limit}"))
+        else:
+            fit = max(free - sum(d.capacity for d in deps[1:]), 0)
+            result.checks.append(
+                Check(
+                    "quota",
+                    "fail",
+                    f"{usage}: {want} requested but only {free} of {limit} available in {location}",
+                    f"lower the capacity to at most {fit} for {deps[0].name}, "
+                    "request more quota, or pick another region",
+                )
+            )
+
+
+def check_soft_delete(ctx: Context, result: PreflightResult) -> None:
+    """4. A soft-deleted account holding a planned account's name."""
+    accounts = ctx.plan.of_type(ACCOUNT_TYPE)
+    if not accounts:
+        return
+    listed = ctx.read(lambda: list(ctx.arm.deleted_accounts()), "listing soft-deleted accounts")
+    for res in accounts:
+        account = str(res.name)
+        change = ctx.changes.get(res.key)
+        deleted = [d for d in listed if str(d.get("name", "")).lower() == account.lower()]
+        if change is not None and change.state is not None:
+            result.checks.append(Check("soft-delete", "ok", f"account {account} exists; no soft-delete conflict"))
+        elif deleted:
+            result.soft_deleted = deleted[0]
+            where = f"{deleted[0].get('location', '?')}"
+            if ctx.restore:
+                result.checks.append(
+                    Check("soft-delete", "ok", f"soft-deleted account {account} ({where}) will be restored")
+                )
+            elif ctx.purge:
+                result.checks.append(
+                    Check("soft-delete", "ok", f"soft-deleted account {account} ({where}) will be purged first")
+                )
+            else:
+                purge_date = (deleted[0].get("properties") or {}).get("scheduledPurgeDate", "")
+                result.checks.append(
+                    Check(
+                        "soft-delete",
+                        "fail",
+                        f"a soft-deleted account named {account} ({where}) holds the name "
+                        f"until {purge_date or 'it is purged'}",
+                        "re-run with --restore to recover it, or --purge to delete it for good",
+                    )
+                )
+        elif ctx.restore:
+            result.checks.append(
+                Check(
+                    "soft-delete",
+                    "fail",
+                    f"--restore given but no soft-deleted account {account} exists",
+                    "drop --restore",
+                )
+            )
+        else:
+            result.checks.append(Check("soft-delete", "ok", f"no soft-deleted account holds {account}"))
+
+
+def required_actions(plan: ResourcePlan) -> list[str]:
+    """The write permission of every type the plan writes (from the registry; `<type>/write` otherwise)."""
+    types = {r.type for r in plan.resources if not r.read_only and not r.adopt_existing}
+    return sorted({registry.write_permission(t) for t in types})
+
+
+def check_permissions(ctx: Context, result: PreflightResult) -> None:
+    """5. The caller may write every planned type (role assignments included) on the resource group."""
+    target = ctx.plan.target
+    rg_change = ctx.changes.get(RESOURCE_GROUP)
+    if rg_change is None or rg_change.state is None:
+        result.checks.append(
+            Check(
+                "permissions",
+                "skip",
+                f"resource group {target.resource_group} does not exist yet "
+                "(creating it needs rights on the subscription)",
+            )
+        )
+        return
+    perms = ctx.read(lambda: ctx.arm.permissions(target.resource_group), "reading the caller's permissions")
+    missing = [a for a in required_actions(ctx.plan) if not _allowed(perms, a)]
+    if missing:
+        result.checks.append(
+            Check(
+                "permissions",
+                "fail",
+                f"the caller lacks {', '.join(missing)} on {target.resource_group}",
+                "ask for Contributor plus Role Based Access Control Administrator (or Owner) on the resource group",
+            )
+        )
+    else:
+        result.checks.append(Check("permissions", "ok", "the caller can create the resources and role assignments"))
+
+
+# The checks, in the order they run and are shown (azd's local preflight keeps one function per check too).
+CHECKS: tuple[Callable[[Context, PreflightResult], None], ...] = (
+    check_region,
+    check_models,
+    check_soft_delete,
+    check_permissions,
+)
+
+
 def run_checks(
     spec: ProjectSpec,
     plan: ResourcePlan,
@@ -82,176 +329,26 @@ def run_checks(
     changes: list[Change],
     *,
     retry: RetryPolicy,
+    control: Control | None = None,
     restore: bool = False,
     purge: bool = False,
     today: dt.date | None = None,
 ) -> PreflightResult:
-    """Run checks 1-5 against ARM (reads only) and return every result, failed or not."""
-    today = today or spec_today()
-    location = plan.target.location
+    """Run every check against ARM (reads only) and return every result, failed or not."""
+    ctx = Context(
+        spec,
+        plan,
+        arm,
+        {c.key: c for c in changes},
+        retry,
+        control or Control(),
+        restore,
+        purge,
+        today or spec_today(),
+    )
     result = PreflightResult()
-    checks = result.checks
-    by_key = {c.key: c for c in changes}
-
-    # 1. region offers the runtime
-    regions = catalog.runtime_regions(spec.runtime)
-    title = catalog.runtimes()[spec.runtime].title
-    if location in regions:
-        checks.append(Check("region", "ok", f"{title} is offered in {location}"))
-    else:
-        checks.append(
-            Check(
-                "region",
-                "fail",
-                f"{title} is not offered in {location}",
-                f"use --location with one of: {', '.join(regions)}",
-            )
-        )
-
-    # 2. models, versions and SKUs offered in the region, and their retirement dates
-    offered: dict[tuple[str, str, str], Mapping[str, Any]] = {}
-    for item in with_retries(lambda: list(arm.models(location)), retry, f"listing models in {location}"):
-        model = item.get("model") or {}
-        offered[(model.get("format", ""), model.get("name", ""), model.get("version", ""))] = model
-    usage_names: dict[str, str] = {}
-    for dep in spec.models:
-        label = f"{dep.model} {dep.version} ({dep.sku})"
-        model = offered.get((dep.format, dep.model, dep.version))
-        if model is None:
-            versions = sorted(v for (f, n, v) in offered if (f, n) == (dep.format, dep.model))
-            fix = f"offered versions here: {', '.join(versions)}" if versions else "pick another model or --location"
-            checks.append(Check("model", "fail", f"{label} is not offered in {location}", fix))
-            continue
-        skus = {s.get("name"): s for s in model.get("skus") or []}
-        if dep.sku not in skus:
-            checks.append(
-                Check(
-                    "model",
-                    "fail",
-                    f"{label}: SKU {dep.sku} is not offered in {location}",
-                    f"offered SKUs: {', '.join(sorted(str(s) for s in skus))}",
-                )
-            )
-            continue
-        usage_names[dep.name] = str(skus[dep.sku].get("usageName") or f"OpenAI.{dep.sku}.{dep.model}")
-        retires = _date((model.get("deprecation") or {}).get("inference"))
-        lifecycle = str(model.get("lifecycleStatus") or "")
-        if retires is not None and retires <= today:
-            checks.append(
-                Check(
-                    "model", "fail", f"{label} was retired on {retires}", "pick a newer version (`scaffolder models`)"
-                )
-            )
-        elif (retires is not None and retires - today <= RETIRING_WITHIN) or lifecycle.lower().startswith("deprecat"):
-            when = f" on {retires}" if retires else ""
-            checks.append(
-                Check("model", "warn", f"{label} is {lifecycle or 'retiring'}: inference ends{when}", "plan an upgrade")
-            )
-        else:
-            suffix = f" (retires {retires})" if retires else ""
-            checks.append(Check("model", "ok", f"{label} is offered in {location}{suffix}"))
-
-    # 3. quota per model + SKU, counting capacity this plan already holds
-    if usage_names:
-        usages = {
-            str((u.get("name") or {}).get("value")): u
-            for u in with_retries(lambda: list(arm.usages(location)), retry, f"listing quota in {location}")
-        }
-        needed: dict[str, list[Any]] = {}
-        for dep in spec.models:
-            if dep.name in usage_names:
-                needed.setdefault(usage_names[dep.name], []).append(dep)
-        for usage, deps in needed.items():
-            held = 0
-            for dep in deps:
-                state = (by_key.get(f"deployment:{dep.name}") or Change("", "", None, "create")).state or {}
-                held += int((state.get("sku") or {}).get("capacity") or 0)
-            want = sum(d.capacity for d in deps)
-            info = usages.get(usage)
-            if info is None:
-                checks.append(Check("quota", "warn", f"{usage}: no quota entry in {location}", "check the portal"))
-                continue
-            limit = int(info.get("limit") or 0)
-            free = limit - int(info.get("currentValue") or 0) + held
-            if want <= free:
-                checks.append(Check("quota", "ok", f"{usage}: {want} requested, {free} available of {limit}"))
-            else:
-                fit = max(free - sum(d.capacity for d in deps[1:]), 0)
-                checks.append(
-                    Check(
-                        "quota",
-                        "fail",
-                        f"{usage}: {want} requested but only {free} of {limit} available in {location}",
-                        f"lower --capacity to at most {fit} for {deps[0].name}, "
-                        "request more quota, or pick another region",
-                    )
-                )
-
-    # 4. a soft-deleted account holding the name
-    account = plan.names["account"]
-    exists = by_key.get("account") is not None and by_key["account"].state is not None
-    deleted = [
-        d
-        for d in with_retries(lambda: list(arm.deleted_accounts()), retry, "listing soft-deleted accounts")
-        if str(d.get("name", "")).lower() == account.lower()
-    ]
-    if exists:
-        checks.append(Check("soft-delete", "ok", f"account {account} exists; no soft-delete conflict"))
-    elif deleted:
-        result.soft_deleted = deleted[0]
-        where = f"{deleted[0].get('location', '?')}"
-        if restore:
-            checks.append(Check("soft-delete", "ok", f"soft-deleted account {account} ({where}) will be restored"))
-        elif purge:
-            checks.append(Check("soft-delete", "ok", f"soft-deleted account {account} ({where}) will be purged first"))
-        else:
-            purge_date = (deleted[0].get("properties") or {}).get("scheduledPurgeDate", "")
-            checks.append(
-                Check(
-                    "soft-delete",
-                    "fail",
-                    f"a soft-deleted account named {account} ({where}) holds the name "
-                    f"until {purge_date or 'it is purged'}",
-                    "re-run with --restore to recover it, or --purge to delete it for good",
-                )
-            )
-    elif restore:
-        checks.append(
-            Check(
-                "soft-delete", "fail", f"--restore given but no soft-deleted account {account} exists", "drop --restore"
-            )
-        )
-    else:
-        checks.append(Check("soft-delete", "ok", f"no soft-deleted account holds {account}"))
-
-    # 5. the caller may create role assignments (and the resources) on the resource group
-    rg_change = by_key.get("resourceGroup")
-    if rg_change is None or rg_change.state is None:
-        checks.append(
-            Check(
-                "permissions",
-                "skip",
-                f"resource group {plan.target.resource_group} does not exist yet "
-                "(creating it needs rights on the subscription)",
-            )
-        )
-    else:
-        perms = with_retries(
-            lambda: arm.permissions(plan.target.resource_group), retry, "reading the caller's permissions"
-        )
-        actions = REQUIRED_ACTIONS + (MONITORING_ACTIONS if plan.monitoring else ())
-        missing = [a for a in actions if not _allowed(perms, a)]
-        if missing:
-            checks.append(
-                Check(
-                    "permissions",
-                    "fail",
-                    f"the caller lacks {', '.join(missing)} on {plan.target.resource_group}",
-                    "ask for Contributor plus Role Based Access Control Administrator (or Owner) on the resource group",
-                )
-            )
-        else:
-            checks.append(Check("permissions", "ok", "the caller can create the resources and role assignments"))
+    for check in CHECKS:
+        check(ctx, result)
     return result
 
 

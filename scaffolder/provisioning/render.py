@@ -8,11 +8,14 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from scaffolder.errors import ProvisionError
 from scaffolder.provisioning.engine import Change, Event
 from scaffolder.provisioning.preflight import PreflightResult
+
+if TYPE_CHECKING:
+    from scaffolder.provisioning.api import DestroyResult, ProvisionResult
 
 SYMBOLS = {"create": "+", "update": "~", "unchanged": "="}
 COLOURS = {"create": "green", "update": "yellow", "unchanged": "dim"}
@@ -61,6 +64,11 @@ def render_preflight(result: PreflightResult) -> None:
         _err(f"  {label:<4} {check.name:<12} {check.message}")
         if check.fix and check.status in ("fail", "warn"):
             _err(f"       {'':<12} fix: {check.fix}")
+
+
+def waiting(what: str, seconds: float) -> None:
+    """Progress while backing off or polling: what is being waited for and for how long."""
+    _err(f"  waiting {seconds:.0f} s: {what}")
 
 
 def confirm_prompt(*, assume_yes: bool, interactive: bool) -> Callable[[list[Change]], bool]:
@@ -126,6 +134,14 @@ class ProgressPrinter:
         if self._progress is not None:
             self._progress.stop()
 
+    def waiting(self, what: str, seconds: float) -> None:
+        """Show a backoff or poll wait (inside the progress display on a TTY)."""
+        with self._lock:
+            if self._progress is not None:
+                self._progress.console.print(f"  waiting {seconds:.0f} s: {what}", style="dim", highlight=False)
+                return
+        waiting(what, seconds)
+
     def __call__(self, event: Event) -> None:
         with self._lock:
             if self._progress is not None:
@@ -152,10 +168,12 @@ class ProgressPrinter:
             progress.advance(self._overall)
 
 
-def render_provision(result: Any) -> None:
+def render_provision(result: ProvisionResult) -> None:
     """Summary after provision: what changed, and where the outputs went."""
     if not result.applied:
         render_plan(result.changes)
+        for rid in result.removed:
+            _err(f"  - removed   {rid.split('/providers/')[-1]}  (no longer in infra/; kept, delete it by hand)")
         if result.preflight is not None:
             render_preflight(result.preflight)
         _err("preview only: nothing was written")
@@ -191,7 +209,7 @@ def destroy_prompt(*, assume_yes: bool, interactive: bool) -> Callable[[list[str
     return ask
 
 
-def render_destroy(result: Any) -> None:
+def render_destroy(result: DestroyResult) -> None:
     """Summary after destroy."""
     if not result.applied:
         for label in result.deleted:

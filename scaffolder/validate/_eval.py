@@ -17,6 +17,7 @@ from typing import Literal
 
 import tree_sitter as ts
 
+from scaffolder.provisioning.bicepfn import guid, unique_string
 from scaffolder.validate._model import (
     BicepFile,
     Decl,
@@ -355,11 +356,22 @@ def _json(args: Sequence[Value]) -> Value:
     return ANY
 
 
+def _literal_strings(args: Sequence[Value]) -> list[str] | None:
+    if args and all(isinstance(a, Lit) and isinstance(a.value, str) for a in args):
+        return [str(a.value) for a in args if isinstance(a, Lit)]
+    return None
+
+
 def _unique_string(args: Sequence[Value]) -> Value:
-    return Lit(_stand_in("uniqueString", args, 13))
+    # Known arguments: ARM's own algorithm (the port provisioning names resources with); else a stand-in.
+    known = _literal_strings(args)
+    return Lit(unique_string(*known) if known else _stand_in("uniqueString", args, 13))
 
 
 def _guid(args: Sequence[Value]) -> Value:
+    known = _literal_strings(args)
+    if known:
+        return Lit(guid(*known))
     return Lit(str(uuid.UUID(bytes=hashlib.sha256(_stand_in("guid", args, 40).encode()).digest()[:16])))
 
 

@@ -31,6 +31,15 @@ def _types(provider: str, version: str) -> list[dict[str, Any]] | None:
     return data
 
 
+def has_type(resource_type: str, api_version: str) -> bool:
+    """Whether the type data knows resource_type@api_version."""
+    types = _types(resource_type.split("/")[0], api_version)
+    wanted = f"{resource_type}@{api_version}".lower()
+    return types is not None and any(
+        e.get("$type") == "ResourceType" and e["name"].lower() == wanted for e in types
+    )
+
+
 def validate(resource_type: str, api_version: str, body: Any) -> list[str]:
     """Problems found in body; an empty list means valid. Raises LookupError if the type data is missing."""
     provider = resource_type.split("/")[0]

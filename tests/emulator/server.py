@@ -27,64 +27,49 @@ from urllib.parse import parse_qs, urlsplit
 
 import trustme
 
+from scaffolder.provisioning.registry import resource_types
+
 from . import schema
 
 TENANT = "72f988bf-0000-4000-8000-000000000000"
 
-# type -> (api-version ARM accepts here, SDK model module, class, long-running)
-TYPES: dict[str, tuple[str, str | None, str | None, bool]] = {
-    "microsoft.resources/resourcegroups": ("2025-04-01", None, None, False),
-    "microsoft.cognitiveservices/accounts": (
-        "2025-09-01",
-        "azure.mgmt.cognitiveservices.models",
-        "Account",
-        True,
-    ),
-    "microsoft.cognitiveservices/accounts/projects": (
-        "2025-09-01",
-        "azure.mgmt.cognitiveservices.models",
-        "Project",
-        True,
-    ),
-    "microsoft.cognitiveservices/accounts/deployments": (
-        "2025-09-01",
-        "azure.mgmt.cognitiveservices.models",
-        "Deployment",
-        True,
-    ),
-    "microsoft.managedidentity/userassignedidentities": (
-        "2024-11-30",
-        "azure.mgmt.msi.v2024_11_30.models",
-        "Identity",
-        False,
-    ),
-    "microsoft.operationalinsights/workspaces": ("2025-02-01", None, None, True),
+# How the emulator treats each type: the SDK model class its PUT bodies must fit (None: Bicep type data
+# only) and whether writes are long-running. API versions and canonical spellings come from the tool's
+# resource type registry (scaffolder/catalog/resource_types.yaml), so a type added there is served here.
+BEHAVIOUR: dict[str, tuple[str | None, str | None, bool]] = {
+    "microsoft.resources/resourcegroups": (None, None, False),
+    "microsoft.cognitiveservices/accounts": ("azure.mgmt.cognitiveservices.models", "Account", True),
+    "microsoft.cognitiveservices/accounts/projects": ("azure.mgmt.cognitiveservices.models", "Project", True),
+    "microsoft.cognitiveservices/accounts/deployments": ("azure.mgmt.cognitiveservices.models", "Deployment", True),
+    "microsoft.managedidentity/userassignedidentities": ("azure.mgmt.msi.v2024_11_30.models", "Identity", False),
+    "microsoft.operationalinsights/workspaces": (None, None, True),
     "microsoft.insights/components": (
-        "2020-02-02",
         "azure.mgmt.applicationinsights.v2020_02_02.models",
         "ApplicationInsightsComponent",
         False,
     ),
     "microsoft.authorization/roleassignments": (
-        "2022-04-01",
         "azure.mgmt.authorization.v2022_04_01.models",
         "RoleAssignmentCreateParameters",
         False,
     ),
 }
-CANONICAL = {
-    "microsoft.resources/resourcegroups": "Microsoft.Resources/resourceGroups",
-    "microsoft.cognitiveservices/accounts": "Microsoft.CognitiveServices/accounts",
-    "microsoft.cognitiveservices/accounts/projects": "Microsoft.CognitiveServices/accounts/projects",
-    "microsoft.cognitiveservices/accounts/deployments": "Microsoft.CognitiveServices/accounts/deployments",
-    "microsoft.managedidentity/userassignedidentities": "Microsoft.ManagedIdentity/userAssignedIdentities",
-    "microsoft.operationalinsights/workspaces": "Microsoft.OperationalInsights/workspaces",
-    "microsoft.insights/components": "Microsoft.Insights/components",
-    "microsoft.authorization/roleassignments": "Microsoft.Authorization/roleAssignments",
+# type -> (api-version ARM accepts here, SDK model module, class, long-running)
+TYPES: dict[str, tuple[str, str | None, str | None, bool]] = {
+    low: (entry.api_version, *BEHAVIOUR.get(low, (None, None, True))) for low, entry in resource_types().items()
 }
+CANONICAL = {low: entry.type for low, entry in resource_types().items()}
 COGNITIVE_API = "2025-09-01"
 AUTHZ_API = "2022-04-01"
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
+
+
+class DropConnection(Exception):
+    """Close the connection without an answer (a TCP reset as the client sees it)."""
+
+
+class MalformedAnswer(Exception):
+    """Answer 200 with a body that is not JSON (a proxy error page, a truncated answer)."""
 
 
 class ArmHttpError(Exception):
@@ -98,7 +83,10 @@ class ArmHttpError(Exception):
 class Fault:
     """A scripted failure: the next `times` requests matching method + path substring get it.
 
-    With lro=True the PUT is accepted and its long-running operation ends Failed with `code`.
+    With lro=True the PUT is accepted and its long-running operation ends Failed with `code`. `kind` plays
+    a transport fault instead of an ARM error: "reset" drops the connection before answering, "reset-after"
+    handles the request and then drops the connection (the answer is lost), "malformed" answers 200 with a
+    body that is not JSON.
     """
 
     method: str
@@ -110,6 +98,7 @@ class Fault:
     retry_after: str | None = None
     lro: bool = False
     hits: int = 0
+    kind: str = "error"
 
     def matches(self, method: str, path: str) -> bool:
         if self.times <= 0 or method != self.method:
@@ -171,6 +160,7 @@ class ArmEmulator:
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.offers: dict[str, list[Offer]] = {}
+        self.model_capabilities: dict[str, dict[str, str]] = {}  # models.list capabilities by model name
         self.quota: dict[tuple[str, str], int] = {}
         self.busy_accounts: dict[str, str] = {}  # account id -> operation id holding it
         self.max_parallel_account_writes = 0
@@ -342,14 +332,25 @@ class ArmEmulator:
             )
             if not headers.get("authorization", "").startswith("Bearer "):
                 raise ArmHttpError(401, "AuthenticationFailed", "missing bearer token")
+            drop_after = False
             for fault in self.faults:
                 if fault.matches(method, path) and not fault.lro:
                     fault.times -= 1
                     fault.hits += 1
+                    if fault.kind == "reset":
+                        raise DropConnection()
+                    if fault.kind == "malformed":
+                        raise MalformedAnswer()
+                    if fault.kind == "reset-after":
+                        drop_after = True
+                        break
                     extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
                     raise ArmHttpError(fault.status, fault.code, fault.message, extra)
             self._settle()
-            return self._route(method, path, query, api_version, body)
+            answer = self._route(method, path, query, api_version, body)
+            if drop_after:
+                raise DropConnection()
+            return answer
 
     def _route(
         self, method: str, path: str, query: dict[str, str], api_version: str | None, body: Any
@@ -394,9 +395,15 @@ class ArmEmulator:
             return self._role_assignment(method, scope, name, query, api_version, body)
         if re.fullmatch(r"/resourcegroups/[^/]+", rest):
             return self._resource(method, path, "microsoft.resources/resourcegroups", api_version, body)
-        m = re.fullmatch(r"/resourcegroups/[^/]+/providers/([^/]+)/([^/]+)/[^/]+(?:/([^/]+)/[^/]+)?", rest)
-        if m:
-            rtype = f"{m.group(1)}/{m.group(2)}" + (f"/{m.group(3)}" if m.group(3) else "")
+        rtype = _type_of(path)
+        if rtype is not None and rtype != "microsoft.resources/resourcegroups":
+            if rtype not in TYPES and api_version and schema.available():
+                # A type outside the registry that Bicep's type data knows is served like ARM would: a
+                # generic long-running resource whose bodies are validated against that type data.
+                canonical = _canonical_type(path)
+                if schema.has_type(canonical, api_version):
+                    TYPES[rtype] = (api_version, None, None, True)
+                    CANONICAL[rtype] = canonical
             if rtype not in TYPES:
                 raise ArmHttpError(400, "NoRegisteredProviderFound", f"type {rtype} is not served by the emulator")
             return self._resource(method, path, rtype, api_version, body)
@@ -528,9 +535,9 @@ class ArmEmulator:
         canonical_id = path
         res: dict[str, Any] = {"id": canonical_id, "name": name, "type": CANONICAL[rtype]}
         props = dict(body.get("properties") or {})
-        for key in ("location", "tags", "kind", "sku", "identity"):
-            if key in body:
-                res[key] = json.loads(json.dumps(body[key]))
+        for key, value in body.items():
+            if key not in ("id", "name", "type", "properties"):
+                res[key] = json.loads(json.dumps(value))
         old_props = (existing or {}).get("properties", {})
         if rtype == "microsoft.cognitiveservices/accounts":
             restore = props.pop("restore", False)
@@ -652,6 +659,10 @@ class ArmEmulator:
                 }
                 if o.deprecation:
                     model["deprecation"] = {"inference": o.deprecation}
+                # Model capabilities as ARM lists them ({"maxContextToken": "128000", ...}); set by the live
+                # catalog tests (scaffolder models --live) through `model_capabilities`, keyed by model name.
+                if o.name in self.model_capabilities:
+                    model["capabilities"] = dict(self.model_capabilities[o.name])
                 items.append({"kind": "AIServices", "skuName": "S0", "model": model})
             return 200, {"value": items}, {}
         if tail == "usages":
@@ -778,14 +789,19 @@ def _type_of(path: str) -> str | None:
     low = path.lower()
     if "/providers/microsoft.authorization/roleassignments" in low:
         return "microsoft.authorization/roleassignments"
-    m = re.fullmatch(
-        r"/subscriptions/[^/]+/resourcegroups/[^/]+/providers/([^/]+)/([^/]+)/[^/]+(?:/([^/]+)/[^/]+)?", low
-    )
+    m = re.fullmatch(r"/subscriptions/[^/]+/resourcegroups/[^/]+/providers/([^/]+)((?:/[^/]+/[^/]+)+)", low)
     if m:
-        return f"{m.group(1)}/{m.group(2)}" + (f"/{m.group(3)}" if m.group(3) else "")
+        return m.group(1) + "".join("/" + seg for seg in m.group(2).strip("/").split("/")[::2])
     if re.fullmatch(r"/subscriptions/[^/]+/resourcegroups/[^/]+", low):
         return "microsoft.resources/resourcegroups"
     return None
+
+
+def _canonical_type(path: str) -> str:
+    """The resource type of a resource path, spelled as in the path (namespace/type[/child...])."""
+    parts = path.strip("/").split("/")
+    rest = parts[parts.index("providers") + 1 :] if "providers" in parts else []
+    return rest[0] + "".join("/" + seg for seg in rest[1::2])
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -810,6 +826,18 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             status, doc, extra = self.arm.handle(method, self.path, headers, body)
+        except DropConnection:
+            self.close_connection = True
+            self.connection.close()
+            return
+        except MalformedAnswer:
+            page = b"<html><body>502 Bad Gateway</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
         except ArmHttpError as err:
             status, doc, extra = err.status, {"error": {"code": err.code, "message": err.message}}, err.headers
         with self.arm.lock:

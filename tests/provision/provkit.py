@@ -7,6 +7,7 @@ from pathlib import Path
 from emulator import ArmEmulator, Offer
 
 from scaffolder import __version__
+from scaffolder.generate import plan_files
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec
 
 RG = "rg-demo"
@@ -29,6 +30,12 @@ def offer_models(arm: ArmEmulator, spec: ProjectSpec, location: str | None = Non
 
 
 def write_repo(path: Path, spec: ProjectSpec) -> Path:
+    """The generated repo's answers file and infra/ (what provisioning reads), as `scaffolder new` writes them."""
     path.mkdir(parents=True, exist_ok=True)
     (path / ANSWERS_FILE).write_text(spec.to_answers(__version__), encoding="utf-8")
+    for item in plan_files(spec).files:
+        if str(item.path).startswith("infra/"):
+            target = path / item.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(item.content)
     return path

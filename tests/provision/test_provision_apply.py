@@ -12,7 +12,11 @@ from provkit import ENV, RG, Sleeps
 from scaffolder.errors import CredentialError, ProvisionError
 from scaffolder.provisioning.api import provision
 from scaffolder.provisioning.engine import Event
-from scaffolder.provisioning.plan import API_VERSIONS
+from scaffolder.provisioning.registry import resource_types
+
+API_VERSIONS = {e.type: e.api_version for e in resource_types().values()}
+DEP_MINI = "deployments.modelDeployment[0]"  # gpt-5.4-mini
+DEP_FULL = "deployments.modelDeployment[1]"  # gpt-5.4
 
 
 def _account_writes(arm: ArmEmulator) -> list[str]:
@@ -32,11 +36,23 @@ def test_clean_apply_then_rerun_sends_no_writes(arm: ArmEmulator, repo: Path, kw
     assert second.outputs == first.outputs
 
 
+_GENERATED_TYPES = {
+    "Microsoft.Resources/resourceGroups",
+    "Microsoft.CognitiveServices/accounts",
+    "Microsoft.CognitiveServices/accounts/projects",
+    "Microsoft.CognitiveServices/accounts/deployments",
+    "Microsoft.ManagedIdentity/userAssignedIdentities",
+    "Microsoft.OperationalInsights/workspaces",
+    "Microsoft.Insights/components",
+    "Microsoft.Authorization/roleAssignments",
+}
+
+
 def test_api_versions_on_the_wire_are_the_bicep_ones(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
     provision(repo, **kw)
     seen = arm.api_versions()
     assert seen == {t: {v} for t, v in API_VERSIONS.items() if t in seen}
-    assert set(seen) == set(API_VERSIONS)
+    assert set(seen) == _GENERATED_TYPES
 
 
 def test_resources_match_the_plan_names_tags_and_roles(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
@@ -112,7 +128,7 @@ def test_changed_capacity_updates_only_that_deployment(
     arm.reset_log()
     result = provision(repo, **kw)
     changed = [(c.key, c.differences) for c in result.changes if c.action != "unchanged"]
-    assert changed == [("deployment:gpt-5.4-mini", ("sku.capacity",))]
+    assert changed == [(DEP_MINI, ("sku.capacity",))]
     assert [m for m, _, _ in arm.responses if m == "PUT"] == ["PUT"]
 
 
@@ -185,14 +201,14 @@ def test_lro_failed_stops_then_rerun_finishes(arm: ArmEmulator, repo: Path, kw: 
     with pytest.raises(ProvisionError) as err:
         provision(repo, **kw)
     assert err.value.code == "ModelCapacityUnavailable"
-    assert "deployment:gpt-5.4" in err.value.message and "not done" in err.value.message
+    assert DEP_FULL in err.value.message and "not done" in err.value.message
     failed = [d for d in arm.of_type("Microsoft.CognitiveServices/accounts/deployments") if d["name"] == "gpt-5.4"]
     assert failed[0]["properties"]["provisioningState"] == "Failed"
     arm.reset_log()
     result = provision(repo, **kw)
     redo = {c.key: c.differences for c in result.changes if c.action != "unchanged"}
-    assert "deployment:gpt-5.4" in redo and "provisioningState=Failed" in redo["deployment:gpt-5.4"]
-    assert "account" not in redo and "project" not in redo
+    assert DEP_FULL in redo and "provisioningState=Failed" in redo[DEP_FULL]
+    assert "account.account" not in redo and "project.project" not in redo
     arm.reset_log()
     provision(repo, **kw)
     assert arm.writes() == 0
@@ -209,11 +225,9 @@ def test_insufficient_quota_names_the_code(arm: ArmEmulator, repo: Path, kw: dic
 def test_soft_deleted_name_without_restore_fails_with_the_arm_code(
     arm: ArmEmulator, repo: Path, kw: dict[str, Any]
 ) -> None:
-    from scaffolder.provisioning.plan import Target, build_plan
-    from scaffolder.spec import load_answers
+    from scaffolder.provisioning.plan import Target, plan_from_bicep
 
-    spec, _ = load_answers(repo)
-    name = build_plan(spec, Target(arm.subscription_id, RG, "eastus2", ENV)).names["account"]
+    name = str(plan_from_bicep(repo, Target(arm.subscription_id, RG, "eastus2", ENV)).get("account.account").name)
     arm.soft_delete("eastus2", RG, name)
     with pytest.raises(ProvisionError) as err:
         provision(repo, skip_preflight=True, **kw)
@@ -274,14 +288,14 @@ def test_interrupted_run_resumes(arm: ArmEmulator, repo: Path, kw: dict[str, Any
         pass
 
     def stop_after_account(event: Event) -> None:
-        if event.key == "account" and event.kind == "done":
+        if event.key == "account.account" and event.kind == "done":
             raise KeyboardInterrupt
 
     with pytest.raises(ProvisionError, match="stopped by user"):
         provision(repo, on_event=stop_after_account, **kw)
     assert arm.of_type("Microsoft.CognitiveServices/accounts")
     result = provision(repo, **kw)
-    assert [c.key for c in result.changes if c.action == "unchanged"][:2] == ["resourceGroup", "account"]
+    assert [c.key for c in result.changes if c.action == "unchanged"][:2] == ["resourceGroup", "account.account"]
     arm.reset_log()
     provision(repo, **kw)
     assert arm.writes() == 0
@@ -295,7 +309,7 @@ def test_resource_left_creating_by_a_crash_is_written_again(arm: ArmEmulator, re
     arm.reset_log()
     result = provision(repo, **kw)
     redo = [(c.key, c.differences) for c in result.changes if c.action != "unchanged"]
-    assert redo == [("deployment:gpt-5.4", ("provisioningState=Creating",))]
+    assert redo == [(DEP_FULL, ("provisioningState=Creating",))]
     assert arm.resource(dep["id"])["properties"]["provisioningState"] == "Succeeded"  # type: ignore[index]
 
 

@@ -1,18 +1,23 @@
-"""The pure plan: Bicep functions, names, role-assignment names and dependency order."""
+"""The plan from the evaluated Bicep: Bicep functions, names, role-assignment names and dependency order."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
+from pathlib import Path
 
 import pytest
 from helpers import make_spec
 from hypothesis import given
 from hypothesis import strategies as st
+from provkit import write_repo
 
 from scaffolder import infra
+from scaffolder.provisioning import registry
 from scaffolder.provisioning.bicepfn import ARM_GUID_NAMESPACE, guid, unique_string
-from scaffolder.provisioning.plan import API_VERSIONS, GuidName, Ref, Target, build_plan, resolve, resource_token
+from scaffolder.provisioning.plan import Lazy, Ref, ResourcePlan, Target, plan_from_bicep, resolve
+from scaffolder.spec import ProjectSpec
 
 # Published uniqueString vectors: a public port's self-test ("verified against Bicep uniqueString() output"),
 # and microsoft/commercial-marketplace-offer-deploy's test against a value an ARM deployment returned.
@@ -69,57 +74,75 @@ def test_functions_refuse_no_arguments() -> None:
         guid()
 
 
-def test_names_follow_bicep_and_infra() -> None:
+def _plan(spec: ProjectSpec, tmp_path: Path, target: Target = TARGET) -> ResourcePlan:
+    return plan_from_bicep(write_repo(tmp_path / "repo", spec), target)
+
+
+def test_names_follow_bicep_and_infra(tmp_path: Path) -> None:
     spec = make_spec("agents")
-    plan = build_plan(spec, TARGET)
+    plan = _plan(spec, tmp_path)
     token = unique_string(TARGET.resource_group_id, "dev").lower()
-    assert resource_token(TARGET) == token
-    assert plan.names == infra.resource_names(spec, "dev", "eastus2", token)
-    assert plan.get("account").name == f"demo-{token}"
-    assert plan.get("identity").name == f"id-demo-{token}"
+    names = infra.resource_names(spec, "dev", "eastus2", token)
+    assert plan.get("account.account").name == names["account"] == f"demo-{token}"
+    assert plan.get("appIdentity.identity").name == names["identity"] == f"id-demo-{token}"
+    assert plan.get("monitoring.workspace").name == names["logAnalytics"]
+    assert plan.get("monitoring.appInsights").name == names["appInsights"]
 
 
-def test_every_resource_uses_the_pinned_api_version_and_tags() -> None:
-    plan = build_plan(make_spec("agents", tags={"team": "ai"}), TARGET)
+def test_every_resource_uses_the_registry_api_version_and_tags(tmp_path: Path) -> None:
+    plan = _plan(make_spec("agents", tags={"team": "ai"}), tmp_path)
     for res in plan.resources:
-        assert res.api_version == API_VERSIONS[res.type]
+        entry = registry.lookup(res.type)
+        assert entry is not None and res.api_version == entry.api_version, res.key
         if "tags" in res.body and res.key != "resourceGroup":
             assert res.body["tags"] == {"team": "ai", "azd-env-name": "dev"}
     assert plan.get("resourceGroup").body["tags"] == {"azd-env-name": "dev"}
 
 
-def test_role_assignment_names_are_guid_of_scope_principal_role() -> None:
-    plan = build_plan(make_spec("agents"), TARGET)
-    dev = plan.get("role:developer:project:foundryUser")
-    project_id = plan.get("project").id_for("demo")
-    assert dev.parent_id == project_id
+def test_role_assignment_names_are_guid_of_scope_principal_role(tmp_path: Path) -> None:
+    plan = _plan(make_spec("agents"), tmp_path)
+    project_id = plan.get("project.project").id_for("demo")
+    dev = plan.get("developerRoles.projectAssignment[0]")
+    assert dev.parent_id == project_id and dev.extension
     assert resolve(dev.name, {}) == guid(project_id, "dev-oid", "53ca6127-db72-4b80-b1b0-d745d6d5456d")
-    app = plan.get("role:app:project:foundryUser")
-    assert isinstance(app.name, GuidName)
-    assert Ref("identity", ("properties", "principalId")) in app.refs
-    states = {"identity": {"properties": {"principalId": "app-oid"}}}
+    app = plan.get("appRoles.projectAssignment[0]")
+    assert isinstance(app.name, Lazy) and app.name.fn == "guid"
+    assert Ref("appIdentity.identity", ("properties", "principalId")) in app.refs
+    states = {"appIdentity.identity": {"properties": {"principalId": "app-oid"}}}
     assert resolve(app.name, states) == guid(project_id, "app-oid", "53ca6127-db72-4b80-b1b0-d745d6d5456d")
     assert resolve(app.body, states)["properties"]["principalId"] == "app-oid"
+    assert "appIdentity.identity" in app.depends_on and "project.project" in app.depends_on
 
 
-def test_no_developer_roles_without_principal_and_no_monitoring_when_off() -> None:
-    plan = build_plan(make_spec("responses", monitoring=False), Target("s", "rg", "eastus2", "dev"))
-    assert not [k for k in plan.keys if k.startswith("role:developer")]
-    assert "workspace" not in plan.keys and "appInsights" not in plan.keys
+def test_no_developer_roles_without_principal_and_no_monitoring_when_off(tmp_path: Path) -> None:
+    plan = _plan(make_spec("responses", monitoring=False), tmp_path, Target("s", "rg", "eastus2", "dev"))
+    assert not [k for k in plan.keys if k.startswith("developerRoles.")]
+    assert not [k for k in plan.keys if k.startswith("monitoring.")]
+    assert plan.outputs["APPLICATIONINSIGHTS_CONNECTION_STRING"] == ""
 
 
-def test_dependency_order_and_deployments_one_at_a_time() -> None:
-    plan = build_plan(make_spec("responses", models=["gpt-5.4-mini", "gpt-5.4", "gpt-5.2"]), TARGET)
+def test_dependency_order_and_deployments_one_at_a_time(tmp_path: Path) -> None:
+    plan = _plan(make_spec("responses", models=["gpt-5.4-mini", "gpt-5.4", "gpt-5.2"]), tmp_path)
     position = {k: i for i, k in enumerate(plan.keys)}
     for res in plan.resources:
         assert all(position[d] < position[res.key] for d in res.depends_on)
-    deps = [plan.get(f"deployment:{n}") for n in plan.deployments]
-    assert deps[0].depends_on == ("project",)
-    assert [d.depends_on for d in deps[1:]] == [(f"deployment:{n}",) for n in plan.deployments[:-1]]
+    deps = [plan.get(f"deployments.modelDeployment[{i}]") for i in range(3)]
+    assert [str(d.name) for d in deps] == ["gpt-5.4-mini", "gpt-5.4", "gpt-5.2"]
+    assert "project.project" in deps[0].depends_on  # the module's dependsOn: [project]
+    for before, after in itertools.pairwise(deps):
+        assert before.key in after.depends_on  # @batchSize(1) and one write per account
 
 
-def test_ip_restricted_network_acls() -> None:
+def test_ip_restricted_network_acls(tmp_path: Path) -> None:
     spec = make_spec("responses", network="ip-restricted", allow_ips=["20.30.40.50", "52.10.0.0/16"])
-    acls = build_plan(spec, TARGET).get("account").body["properties"]["networkAcls"]
+    acls = _plan(spec, tmp_path).get("account.account").body["properties"]["networkAcls"]
     assert acls["defaultAction"] == "Deny"
     assert acls["ipRules"] == [{"value": "20.30.40.50"}, {"value": "52.10.0.0/16"}]
+
+
+def test_restore_flag_reaches_the_account_and_is_write_only(tmp_path: Path) -> None:
+    repo = write_repo(tmp_path / "repo", make_spec("responses"))
+    restored = plan_from_bicep(repo, Target(TARGET.subscription_id, "rg-demo", "eastus2", "dev", restore=True))
+    account = restored.get("account.account")
+    assert account.body["properties"]["restore"] is True
+    assert "properties.restore" in account.write_only

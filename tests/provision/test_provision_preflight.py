@@ -13,7 +13,7 @@ from provkit import ENV, RG, write_repo
 
 from scaffolder.errors import PreflightError
 from scaffolder.provisioning.api import preflight, provision
-from scaffolder.provisioning.plan import Target, build_plan
+from scaffolder.provisioning.plan import Target, plan_from_bicep
 from scaffolder.spec import ProjectSpec
 
 TODAY = dt.date(2026, 11, 25)
@@ -23,8 +23,8 @@ def _check(result: Any, name: str) -> list[Any]:
     return [c for c in result.checks if c.name == name]
 
 
-def _account_name(arm: ArmEmulator, spec: ProjectSpec) -> str:
-    return build_plan(spec, Target(arm.subscription_id, RG, "eastus2", ENV)).names["account"]
+def _account_name(arm: ArmEmulator, spec: ProjectSpec, repo: Path) -> str:
+    return str(plan_from_bicep(repo, Target(arm.subscription_id, RG, "eastus2", ENV)).get("account.account").name)
 
 
 def test_all_checks_pass_on_a_fresh_subscription(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
@@ -88,7 +88,7 @@ def test_quota_counts_capacity_the_deployment_already_holds(arm: ArmEmulator, re
 def test_soft_deleted_account_offers_restore_or_purge(
     arm: ArmEmulator, repo: Path, spec: ProjectSpec, kw: dict[str, Any]
 ) -> None:
-    arm.soft_delete("eastus2", RG, _account_name(arm, spec))
+    arm.soft_delete("eastus2", RG, _account_name(arm, spec, repo))
     check = _check(preflight(repo, today=TODAY, **kw), "soft-delete")[0]
     assert check.status == "fail" and "--restore" in check.fix and "--purge" in check.fix
     with pytest.raises(PreflightError, match="soft-deleted"):

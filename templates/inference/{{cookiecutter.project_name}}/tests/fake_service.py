@@ -22,7 +22,9 @@ CHAT_COMPLETIONS = r"/openai/v1/chat/completions"
 
 def app_env(server: FakeFoundry) -> dict[str, str]:
     """Settings that point the app at the fake (the same names azd writes after provisioning)."""
-    return {"AZURE_OPENAI_ENDPOINT": server.url + BASE_PATH, "AZURE_AI_MODEL_DEPLOYMENT": DEPLOYMENT}
+    # The fake model calls tools, whatever the primary model can do; test_tools_off covers APP_MODEL_TOOLS=false.
+    return {"AZURE_OPENAI_ENDPOINT": server.url + BASE_PATH, "AZURE_AI_MODEL_DEPLOYMENT": DEPLOYMENT,
+            "APP_MODEL_TOOLS": "true"}
 
 
 class ChatCompletionsService:

@@ -98,6 +98,28 @@ def test_tool_call_round_trip(app_env: FakeFoundry, service: InferenceChat, stre
     assert history[1:3] == [asked, output]
 
 
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+def test_tools_off_sends_no_tools_and_says_so_once(
+    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, streaming: bool
+) -> None:
+    server = app_env
+    monkeypatch.setenv("APP_MODEL_TOOLS", "false")  # what `new` writes for a model that cannot call tools
+    with caplog.at_level("WARNING"):
+        chat = make_service(load_settings())
+        for question in ("Calculate (2 + 3) * 4", "and again"):
+            if streaming:
+                assert "".join(chat.stream("conv-off", question))
+            else:
+                assert chat.reply("conv-off", question).text
+    calls = chat_calls(server)
+    assert len(calls) == 2, "no tool round: one request per turn"
+    for call in calls:
+        assert "tools" not in call.body and "tool_choice" not in call.body
+    said = [r.getMessage() for r in caplog.records if "tools are off" in r.getMessage()]
+    assert said == [f"tools are off for deployment '{DEPLOYMENTS[0]}' (APP_MODEL_TOOLS=false: its model cannot "
+                    "call tools)"]
+
+
 def test_streaming_yields_text_as_it_arrives(app_env: FakeFoundry, service: InferenceChat) -> None:
     server, chat = app_env, service
     stream = chat.stream(None, "hello there")

@@ -7,6 +7,7 @@ calls; this module only turns one request into one chat-completions call.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,14 @@ class InferenceChat:
         self._client = client
         self._settings = settings
         self._store = store
-        self._tools = chat_completions_tools()
+        # A model that cannot call tools rejects a request carrying them: APP_MODEL_TOOLS (from the catalog)
+        # turns them off for the whole session, and the app says so once.
+        self._tools = chat_completions_tools() if settings.app_model_tools else []
+        if not self._tools:
+            logging.getLogger(__name__).warning(
+                "tools are off for deployment '%s' (APP_MODEL_TOOLS=false: its model cannot call tools)",
+                settings.azure_ai_model_deployment,
+            )
 
     def reply(self, conversation_id: str | None, message: str) -> Reply:
         """Answer one message (tool calls included) and return the whole reply."""
@@ -100,6 +108,8 @@ class InferenceChat:
     def _request(self, messages: list[Message], allow_tools: bool) -> dict[str, Any]:
         from openai import omit
 
+        if not self._tools:
+            return {"model": self._settings.azure_ai_model_deployment, "messages": messages}
         return {
             "model": self._settings.azure_ai_model_deployment,  # the deployment name, whichever provider's model
             "messages": messages,

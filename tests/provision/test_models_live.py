@@ -1,0 +1,171 @@
+"""The live model catalog against the ARM emulator: models.list merged with the shipped catalog, the user cache,
+`new` and `check` using a fresh cache, and one clear line for each bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator import ArmEmulator, FakeCredential, Fault, Offer
+from typer.testing import CliRunner
+
+from scaffolder.catalog import live
+from scaffolder.cli import app
+from scaffolder.provisioning import api
+
+NOV_29 = "1795910400"  # 2026-11-29
+NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
+LOCATION = "eastus2"
+
+
+@pytest.fixture
+def region(arm: ArmEmulator) -> ArmEmulator:
+    """eastus2 as Azure would list it after a change the shipped catalog has not seen yet."""
+    arm.offer(LOCATION, Offer("gpt-5.4-mini", "2026-03-17", "OpenAI", ("GlobalStandard", "Standard")))
+    # Retired in the region (inference ended 2026-11-20) while the shipped catalog still calls it current.
+    arm.offer(LOCATION, Offer("Mistral-small-2503", "1", "Mistral AI", ("GlobalStandard",), lifecycle="Deprecated",
+                              deprecation="2026-11-20T00:00:00Z"))
+    # Listed by Azure, missing from the shipped catalog.
+    arm.offer(LOCATION, Offer("Mistral-small-2609", "1", "Mistral AI", ("GlobalStandard",)))
+    # Capabilities as Azure lists them: the same context window as the catalog for one, another for the other.
+    arm.offer(LOCATION, Offer("Ministral-3B", "1", "Mistral AI", ("GlobalStandard",)))
+    arm.offer(LOCATION, Offer("Phi-4-mini-instruct", "1", "Microsoft", ("GlobalStandard",)))
+    arm.model_capabilities["Ministral-3B"] = {"chatCompletion": "true", "maxContextToken": "131072"}
+    arm.model_capabilities["Phi-4-mini-instruct"] = {"maxContextToken": "65536", "maxOutputToken": "4096"}
+    return arm
+
+
+@pytest.fixture
+def env(region: ArmEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("SCAFFOLDER_ARM_ENDPOINT", region.url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", region.ca_path)
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", region.subscription_id)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", NOV_29)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setattr(api, "default_credential", lambda authority, tenant_id: FakeCredential())
+    return tmp_path / "xdg-cache"
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args))
+
+
+def test_fetch_and_merge_marks_disagreements(region: ArmEmulator) -> None:
+    snap = live.fetch(LOCATION, region.subscription_id, credential=FakeCredential(), arm_endpoint=region.url,
+                      connection_verify=region.ca_path, now=NOW)
+    assert {(m.name, m.version) for m in snap.models} == {
+        ("gpt-5.4-mini", "2026-03-17"), ("Mistral-small-2503", "1"), ("Mistral-small-2609", "1"),
+        ("Ministral-3B", "1"), ("Phi-4-mini-instruct", "1")}
+    rows = {r.name: r for r in live.merge(snap, NOW.date())}
+    assert (rows["gpt-5.4-mini"].agreement, rows["gpt-5.4-mini"].live) == ("both", "current")
+    small = rows["Mistral-small-2503"]
+    assert (small.agreement, small.shipped, small.live) == ("disagree", "current", "retired")
+    assert "inference until 2026-11-20" in small.detail
+    assert (rows["Mistral-small-2609"].agreement, rows["Mistral-small-2609"].shipped) == ("live only", "-")
+    assert rows["Phi-4"].agreement == "shipped only" and rows["Phi-4"].detail == "not offered in eastus2"
+    assert rows["Ministral-3B"].agreement == "both"
+    phi = rows["Phi-4-mini-instruct"]
+    assert (phi.agreement, phi.detail) == ("disagree", "context window: Azure 65536, catalog 131072")
+    (call,) = [r for r in region.requests if r.path.endswith("/models")]
+    assert call.method == "GET" and call.authorization
+
+
+def test_cli_live_refresh_then_new_and_check_use_the_cache(env: Path, tmp_path: Path) -> None:
+    result = run("models", "--live", "--location", LOCATION, "--refresh")
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert "DIFFERS" in lines["Mistral-small-2503"] and "Azure only" in lines["Mistral-small-2609"]
+    assert "differs: Mistral-small-2503 1: Azure: Deprecated, inference until 2026-11-20" in result.stderr
+    cache = env / "foundry-scaffolder" / "models" / f"{LOCATION}.json"
+    assert f"saved to {cache}" in result.stderr
+    assert json.loads(cache.read_text())["location"] == LOCATION
+
+    refused = run("new", "bot", "-r", "inference", "-m", "Mistral-small-2503", "-m", "gpt-5.4-mini", "--no-input",
+                  "-o", str(tmp_path))
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines()[0] == (
+        "error: Mistral-small-2503 1 retired on 2026-11-20 per Azure's model list for eastus2 (2026-11-29)")
+    assert not (tmp_path / "bot").exists()
+
+    made = run("new", "bot", "-r", "inference", "-m", "Ministral-3B", "--no-input", "-o", str(tmp_path))
+    assert made.exit_code == 0, made.output
+    assert "note: model lifecycle from Azure's model list for eastus2 fetched 2026-11-29 (cache)" in made.stderr
+    checked = run("check", str(tmp_path / "bot"), "--offline")
+    assert "note: model lifecycle from Azure's model list for eastus2 fetched 2026-11-29 (cache)" in checked.stderr
+
+
+def test_check_fails_a_repo_whose_model_retired_in_the_region(env: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    made = run("new", "bot", "-r", "inference", "-m", "Mistral-small-2503", "--no-input", "-o", str(tmp_path))
+    assert made.exit_code == 0, made.output  # no cache yet: the shipped catalog calls it current
+    assert "note: model lifecycle from the shipped catalog" in made.stderr
+    assert run("check", str(tmp_path / "bot"), "--offline").exit_code == 0
+    assert run("models", "--refresh", "--location", LOCATION).exit_code == 0  # --refresh implies --live
+    checked = run("check", str(tmp_path / "bot"), "--offline", "--json")
+    assert checked.exit_code == 1
+    doc = json.loads(checked.stdout)
+    (finding,) = [f for f in doc["findings"] if f["rule"].startswith("lifecycle/")]
+    assert finding["rule"] == "lifecycle/retired" and finding["severity"] == "error"
+    # A cache older than 7 days is ignored: the shipped catalog answers again.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(NOV_29) + 8 * 86400))
+    assert run("check", str(tmp_path / "bot"), "--offline").exit_code == 0
+
+
+@pytest.mark.parametrize("args,code,line", [
+    (["--location", "moonbase1"], 2, "error: unknown Azure region 'moonbase1'"),
+    (["--location", "eastus 2"], 0, ""),  # typed as the portal shows it: normalised
+    ([], 2, "error: --live needs --location"),
+])
+def test_cli_bad_input_is_one_line(env: Path, args: list[str], code: int, line: str) -> None:
+    result = run("models", "--live", *args)
+    assert result.exit_code == code, result.output
+    if line:
+        assert result.stderr.splitlines()[0].startswith(line)
+        assert "Traceback" not in result.output
+
+
+def test_no_credentials_is_one_line(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class NoCredential:
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token\nmore detail")
+
+    monkeypatch.setattr(api, "default_credential", lambda authority, tenant_id: NoCredential())
+    result = run("models", "--live", "--location", LOCATION)
+    assert result.exit_code == 8
+    assert result.stderr.splitlines()[0] == (
+        "error: no Azure credential available: DefaultAzureCredential failed to retrieve a token")
+    assert run("models").exit_code == 0, "the shipped catalog still answers"
+
+
+def test_arm_error_is_one_line(env: Path, region: ArmEmulator) -> None:
+    region.inject(Fault("GET", "/models", status=403, code="AuthorizationFailed",
+                        message="The client does not have authorization to perform action"))
+    result = run("models", "--live", "--location", LOCATION)
+    assert result.exit_code == 6
+    assert result.stderr.splitlines()[0] == (
+        "error: Azure refused the model list for eastus2: AuthorizationFailed: The client does not have "
+        "authorization to perform action")
+
+
+def test_no_subscription_is_one_line(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID")
+    result = run("models", "--live", "--location", LOCATION)
+    assert result.exit_code == 6 and result.stderr.startswith("error: no subscription given")
+
+
+def test_cache_round_trip_and_freshness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    snap = live.Snapshot(LOCATION, NOW, (live.LiveModel("x", "1", "Meta", "Deprecated", dt.date(2027, 1, 2),
+                                                        ("GlobalStandard",), {"chatCompletion": "true"}),))
+    path = live.save(snap)
+    assert path == tmp_path / "foundry-scaffolder" / "models" / "eastus2.json"
+    assert live.load(LOCATION) == snap
+    assert live.fresh(LOCATION, dt.date(2026, 12, 6)) == snap
+    assert live.fresh(LOCATION, dt.date(2026, 12, 7)) is None
+    path.write_text("{not json")
+    assert live.load(LOCATION) is None

@@ -1,0 +1,96 @@
+"""The resource type registry is the one place a type is described: the Bicep, naming, standards, preflight
+and the emulator agree with it (adding a type is one entry plus its Bicep module)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from emulator import schema as bicep_types
+from emulator.server import CANONICAL, TYPES
+from helpers import make_spec
+from provkit import write_repo
+
+from scaffolder import infra, standards
+from scaffolder.provisioning import registry
+from scaffolder.provisioning.plan import Target, plan_from_bicep
+from scaffolder.provisioning.preflight import required_actions
+from scaffolder.validate._model import load
+
+BICEP = Path(__file__).resolve().parents[2] / "bicep"
+ENTRIES = sorted(registry.resource_types().values(), key=lambda e: e.type)
+# The types the hosting work adds; a generic provisioner needs only their entries.
+HOSTING_AND_DATA = {
+    "Microsoft.App/managedEnvironments",
+    "Microsoft.App/containerApps",
+    "Microsoft.ContainerRegistry/registries",
+    "Microsoft.Insights/diagnosticSettings",
+    "Microsoft.Search/searchServices",
+    "Microsoft.Storage/storageAccounts",
+}
+
+
+def test_every_bicep_resource_uses_the_registry_api_version() -> None:
+    found = []
+    for path in sorted(BICEP.rglob("*.bicep")):
+        for res in load(path).all_resources():
+            entry = registry.lookup(res.type)
+            assert entry is not None, f"{path.name}: {res.type} has no entry in catalog/resource_types.yaml"
+            assert res.api_version == entry.api_version, f"{path.name}: {res.type}@{res.api_version}"
+            found.append(res.type)
+    assert "Microsoft.CognitiveServices/accounts/deployments" in found
+
+
+def test_hosting_and_data_types_have_entries() -> None:
+    assert {e.type for e in ENTRIES} >= HOSTING_AND_DATA
+
+
+@pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types")
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.type != "Microsoft.Resources/resourceGroups"], ids=str)
+def test_entry_matches_the_bicep_type_data(entry: registry.ResourceType) -> None:
+    provider = entry.type.split("/")[0].lower()
+    path = bicep_types.SHARED_TYPES / provider / entry.api_version / "types.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    wanted = f"{entry.type}@{entry.api_version}".lower()
+    resource = next(e for e in data if e.get("$type") == "ResourceType" and e["name"].lower() == wanted)
+    body = data[int(resource["body"]["$ref"].rsplit("/", 1)[1])]
+    name = data[int(body["properties"]["name"]["type"]["$ref"].rsplit("/", 1)[1])]
+    # Where the type data bounds the name, the registry says the same.
+    if "maxLength" in name:
+        assert entry.name_max == name["maxLength"], entry.type
+    if "minLength" in name:
+        assert entry.name_min == name["minLength"], entry.type
+    for path_ in entry.write_only:
+        assert path_.startswith("properties."), path_
+    assert entry.write_permission == f"{entry.type}/write" or entry.type == "Microsoft.Resources/resourceGroups"
+
+
+def test_naming_and_standards_kinds_follow_the_registry() -> None:
+    kinds = registry.by_kind()
+    assert set(standards.RESOURCE_KINDS) == set(kinds), "a naming kind needs `kind:` on its registry entry"
+    assert {k: e.name_max for k, e in kinds.items()} == infra.NAME_LIMITS
+    assert {k: e.abbreviation for k, e in kinds.items()} == standards.DEFAULT_ABBREVIATIONS
+
+
+def test_only_foundry_children_are_serialised() -> None:
+    serialised = {e.type for e in ENTRIES if e.serialise_under_parent}
+    assert serialised == {
+        "Microsoft.CognitiveServices/accounts/projects",
+        "Microsoft.CognitiveServices/accounts/deployments",
+    }
+
+
+def test_preflight_asks_for_the_registry_permission_of_every_planned_type(tmp_path: Path) -> None:
+    repo = write_repo(tmp_path / "repo", make_spec("agents"))
+    plan = plan_from_bicep(repo, Target("sub", "rg", "eastus2", "dev", principal_id="me"))
+    written = {r.type for r in plan.resources if r.key != "resourceGroup"}
+    assert required_actions(plan) == sorted(registry.write_permission(t) for t in written)
+    assert "Microsoft.Authorization/roleAssignments/write" in required_actions(plan)
+    assert registry.write_permission("Contoso.Widgets/gadgets") == "Contoso.Widgets/gadgets/write"
+
+
+def test_the_emulator_serves_every_registry_type_at_its_version() -> None:
+    for entry in ENTRIES:
+        low = entry.type.lower()
+        assert TYPES[low][0] == entry.api_version and CANONICAL[low] == entry.type
