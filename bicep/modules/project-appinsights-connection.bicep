@@ -18,11 +18,11 @@ param appInsightsId string
 @description('Connection string of the Application Insights component.')
 param connectionString string
 
-resource account 'Microsoft.CognitiveServices/accounts@2025-12-01' existing = {
+resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' existing = {
   name: accountName
 }
 
-resource project 'Microsoft.CognitiveServices/accounts/projects@2025-12-01' existing = {
+resource project 'Microsoft.CognitiveServices/accounts/projects@2025-09-01' existing = {
   parent: account
   name: projectName
 }
