@@ -115,7 +115,8 @@ def test_role_assignment_names_are_guid_of_scope_principal_role(tmp_path: Path) 
 
 
 def test_no_developer_roles_without_principal_and_no_monitoring_when_off(tmp_path: Path) -> None:
-    plan = _plan(make_spec("responses", hosting="none", monitoring=False), tmp_path, Target("s", "rg", "eastus2", "dev"))
+    plan = _plan(make_spec("responses", hosting="none", monitoring=False),
+                 tmp_path, Target("s", "rg", "eastus2", "dev"))
     assert not [k for k in plan.keys if k.startswith("developerRoles.")]
     assert not [k for k in plan.keys if k.startswith("monitoring.")]
     assert plan.outputs["APPLICATIONINSIGHTS_CONNECTION_STRING"] == ""
