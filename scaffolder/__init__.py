@@ -2,7 +2,8 @@
 
 The public API is small: `resolve_spec` (flags/prompts -> ProjectSpec), `new` (plan and write a
 repo), `plan_files` (the pure file plan), `load_answers` (read a generated repo's spec),
-`recommend` (answers -> runtime), `check` (validate a generated repo), `preflight`, `provision`
+`recommend` (answers -> runtime), `update` (re-apply the generator to a repo: three-way merge, runtime
+switch), `check` (validate a generated repo), `preflight`, `provision`
 and `destroy` (Azure SDK), and the error classes in `scaffolder.errors`; team standards live in
 `scaffolder.standards`. Attributes load lazily so that `scaffolder --help` stays fast.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "ProjectSpec": "scaffolder.spec",
@@ -31,6 +32,8 @@ _LAZY = {
     "check": "scaffolder.checks",
     "CheckResult": "scaffolder.checks",
     "recommend": "scaffolder.decision",
+    "update": "scaffolder._update",
+    "UpdateResult": "scaffolder._update",
     "Recommendation": "scaffolder.decision",
 }
 
@@ -42,6 +45,7 @@ __all__ = [
     "Recommendation",
     "Runtime",
     "ScaffolderError",
+    "UpdateResult",
     "__version__",
     "build_spec",
     "check",
@@ -53,10 +57,12 @@ __all__ = [
     "provision",
     "recommend",
     "resolve_spec",
+    "update",
 ]
 
 if TYPE_CHECKING:
     from scaffolder._new import NewResult, new, resolve_spec
+    from scaffolder._update import UpdateResult, update
     from scaffolder.catalog import Runtime
     from scaffolder.checks import CheckResult, check
     from scaffolder.decision import Recommendation, recommend

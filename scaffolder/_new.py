@@ -11,10 +11,11 @@ from typing import Any
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
 from scaffolder.errors import CatalogError, SpecError
-from scaffolder.generate import FileAction, FilePlan, plan_actions, plan_files, write_plan
+from scaffolder.generate import FileAction, FilePlan, plan_actions, plan_files, with_pristine, write_plan
 from scaffolder.generate._overlay import check_trust, run_hooks
 from scaffolder.prompts import Prompter, Question, resolve
 from scaffolder.spec import (
+    ANSWERS_FILE,
     DEFAULT_LOCATION,
     DEFAULT_MODEL,
     ProjectSpec,
@@ -22,6 +23,7 @@ from scaffolder.spec import (
     check_project_name,
     parse_model_option,
     runtime_mismatch,
+    today,
 )
 from scaffolder.standards import LoadedStandards, enforce
 
@@ -35,6 +37,7 @@ class NewResult:
     actions: tuple[FileAction, ...]
     dry_run: bool
     warnings: tuple[str, ...] = ()
+    backup: Path | None = None  # where the files --force overwrote were kept
     notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
@@ -45,6 +48,7 @@ class NewResult:
             "spec": self.spec.model_dump(mode="json"),
             "files": [{"path": a.path, "action": a.verb} for a in self.actions],
             "warnings": list(self.warnings),
+            "backup": str(self.backup) if self.backup else None,
             "notes": list(self.notes),
         }
 
@@ -59,33 +63,17 @@ class LifecycleReport:
 
 
 def lifecycle_report(spec: ProjectSpec) -> LifecycleReport:
-    """Judge every deployment on the spec's date (SOURCE_DATE_EPOCH honoured).
+    """Judge every deployment on today's date (SOURCE_DATE_EPOCH honoured), the day `check` judges on.
 
-    A fresh cached region list
-    (`scaffolder models --live --refresh`) when there is one, else the shipped catalog's published dates.
+    One rule with `check` (live.judge): a fresh cached region list (`scaffolder models --live --refresh`) when
+    there is one, else the shipped catalog's published dates.
     """
     from scaffolder.catalog import live
 
-    when = spec.decision.date
-    snapshot = live.fresh(spec.location, when)
-    retired, warnings = [], []
-    for dep in spec.models:
-        known = catalog.models().get(dep.model)
-        if known is None:
-            continue
-        status = live.status(known, dep.version, when, snapshot)
-        if status.state == "retired":
-            retired.append(status.message)
-        elif status.state != "current":
-            warnings.append(f"{status.message} (confirm with `scaffolder models --live --location {spec.location}`)")
-    if snapshot is not None:
-        notes = [f"model lifecycle from {snapshot.describe()}"]
-    else:
-        notes = [f"model lifecycle from the shipped catalog (sources read {catalog.sources_date()})"]
-        stale = catalog.staleness_note(when)
-        if stale:
-            notes.append(stale)
-    return LifecycleReport(tuple(retired), tuple(warnings), tuple(notes))
+    verdict = live.judge(spec.location, ((d.model, d.version, ANSWERS_FILE) for d in spec.models), today())
+    confirm = f" (confirm with `scaffolder models --live --location {spec.location}`)"
+    return LifecycleReport(tuple(j.status.message for j in verdict.retired),
+                           tuple(j.status.message + confirm for j in verdict.concerns), verdict.notes)
 
 
 def capability_notes(spec: ProjectSpec) -> list[str]:
@@ -93,23 +81,18 @@ def capability_notes(spec: ProjectSpec) -> list[str]:
     known = catalog.models().get(spec.primary.model)
     if known is None or known.tool_calling is not False or spec.runtime is not Runtime.INFERENCE:
         return []
-    day = spec.decision.date
+    day = today()
     able = [m.name for m in catalog.models_for(spec.runtime)
             if m.kind == "chat" and m.tool_calling and m.status(m.default_version, day).state == "current"]
     return [f"{known.name} cannot call tools (catalog): the app sends none (APP_MODEL_TOOLS=false in "
             f".env.example); models that can: {', '.join(able)}"]
 
 
-def lifecycle_warnings(spec: ProjectSpec) -> list[str]:
-    """Deployments whose model version is retiring or deprecated (retired ones are refused by `new`)."""
-    return list(lifecycle_report(spec).warnings)
-
-
 def refuse_retired(report: LifecycleReport) -> None:
-    """A retired model cannot be deployed: refuse before anything is written (exit 2)."""
+    """A retired model cannot be deployed: refuse before anything is written (exit 2), naming every one."""
     if report.retired:
         raise CatalogError(
-            report.retired[0] + (f" (and {len(report.retired) - 1} more)" if len(report.retired) > 1 else ""),
+            "; ".join(report.retired),
             hint="a retired model cannot be deployed; pick a current one (`scaffolder models`)",
         )
 
@@ -294,14 +277,17 @@ def new(
     report = lifecycle_report(spec)
     refuse_retired(report)
     overlays = standards.overlay_dirs() if standards else []
-    plan: FilePlan = plan_files(spec, overlays)
+    plan: FilePlan = with_pristine(plan_files(spec, overlays))
+    # A dry run refuses exactly what the real run would (untrusted hooks: exit 4), it only writes nothing.
+    check_trust(plan.hooks, trust, plan.needs_trust)
+    backups: list[Path] = []
     if dry_run:
         actions = plan_actions(plan, target, force=force)
     else:
-        check_trust(plan.hooks, trust)
         hooks = plan.hooks
-        actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)))
+        actions = write_plan(plan, target, force=force, before_move=(lambda staged: run_hooks(hooks, staged)),
+                             on_backup=backups.append)
     return NewResult(
         target=target, spec=spec, actions=tuple(actions), dry_run=dry_run, warnings=report.warnings,
-        notes=report.notes + tuple(capability_notes(spec)),
+        notes=report.notes + tuple(capability_notes(spec)), backup=backups[0] if backups else None,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -11,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffolder import __version__, catalog, infra
-from scaffolder.errors import ToolError
+from scaffolder import __version__, infra, safeio
+from scaffolder.errors import AnswersFileError, ToolError
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
 from scaffolder.validate import Checkov
-from scaffolder.validate._findings import Finding, Severity, sorted_findings
+from scaffolder.validate._findings import Finding, sorted_findings
 
 # Files the generator owns: they must match a re-generation from the answers file.
 OWNED = ("infra/", "azure.yaml", ".env.example", "Dockerfile", ".dockerignore", ANSWERS_FILE)
@@ -89,6 +88,10 @@ def check(
     `checkov` is a venv holding checkov and `bicep` a Bicep CLI (defaults: found as `locate_checkov` and
     PATH say); `offline_only` skips both external tools.
     """
+    answers = directory / ANSWERS_FILE
+    if answers.is_symlink() and not safeio.is_inside(answers, directory):
+        raise AnswersFileError(f"{answers} is a link to a file outside the repo; not followed",
+                               hint="commit the answers file itself, not a link")
     spec, version = load_answers(directory)
     findings: list[Finding] = []
     notes: list[str] = []
@@ -104,7 +107,7 @@ def check(
                      + (f" ({', '.join(sorted({f.file for f in drifted}))}); re-generate with --force to update"
                         if drifted else ""))
     findings += consistency(directory, spec)
-    life, life_notes = lifecycle_findings(spec)
+    life, life_notes = lifecycle_findings(directory, spec)
     findings += life
     notes += life_notes
     if standards is not None:
@@ -141,14 +144,21 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
         if not (path.startswith(OWNED[0]) or path in OWNED[1:]) or path == ANSWERS_FILE:
             continue
         on_disk = directory / path
-        if not on_disk.is_file():
+        if on_disk.is_symlink() and not safeio.is_inside(on_disk, directory):
+            out.append(Finding("drift/changed", "error", path, 0,
+                               "is a link to a file outside the repo (not followed); commit the generated file"))
+            continue
+        current = _read_bytes(directory, on_disk)
+        if current is None:
             out.append(Finding("drift/missing", "error", path, 0, "generated file is missing"))
-        elif on_disk.read_bytes() != f.content:
-            line = _first_difference(on_disk.read_bytes(), f.content)
+        elif current != f.content:
+            line = _first_difference(current, f.content)
             out.append(Finding("drift/changed", "error", path, line,
                                "differs from what the answers file generates; edit the spec and re-generate"))
     planned = {str(f.path) for f in plan.files}
-    for extra in sorted(p for p in (directory / "infra").rglob("*.bicep") if p.is_file()):
+    infra_dir = directory / "infra"
+    extras = infra_dir.rglob("*.bicep") if safeio.is_inside(infra_dir, directory) else iter(())
+    for extra in sorted(p for p in extras if p.is_file() or p.is_symlink()):
         rel = extra.relative_to(directory).as_posix()
         if rel not in planned:
             out.append(Finding("drift/extra", "error", rel, 0, "Bicep file not produced by the generator"))
@@ -168,19 +178,19 @@ def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
     wanted = [v.name for v in infra.app_env(spec)]
     main = directory / "infra" / "main.bicep"
     if main.is_file():
-        outputs = set(re.findall(r"^output (\w+) ", _read(main), flags=re.MULTILINE))
+        outputs = set(re.findall(r"^output (\w+) ", _read(main, directory), flags=re.MULTILINE))
         for name in wanted:
             if name not in outputs:
                 out.append(Finding("consistency/output", "error", "infra/main.bicep", 0,
                                    f"{name} is read by the app but is not a Bicep output"))
     example = directory / ".env.example"
     if example.is_file():
-        listed = re.findall(r"^([A-Z][A-Z0-9_]*)=", _read(example), flags=re.MULTILINE)
+        listed = re.findall(r"^([A-Z][A-Z0-9_]*)=", _read(example, directory), flags=re.MULTILINE)
         for name in sorted(set(wanted) - set(listed)):
             out.append(Finding("consistency/env-example", "error", ".env.example", 0, f"{name} is not listed"))
     settings = directory / "src" / spec.package / "settings.py"
     if settings.is_file():
-        text = _read(settings)
+        text = _read(settings, directory)
         for name in wanted:
             # pydantic-settings reads env var NAME into the field `name` (case-insensitive).
             if not re.search(rf"^\s+{name.lower()}\s*:", text, flags=re.MULTILINE):
@@ -192,7 +202,7 @@ def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
     params = directory / "infra" / "main.parameters.json"
     if params.is_file():
         try:
-            values = json.loads(_read(params))["parameters"]
+            values = safeio.load_json(_read(params, directory))["parameters"]
             deployed = [d.get("name") for d in values.get("modelDeployments", {}).get("value", [])]
         except (ValueError, KeyError, TypeError, AttributeError):
             out.append(Finding("consistency/parameters", "error", "infra/main.parameters.json", 0,
@@ -204,47 +214,53 @@ def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
     return out
 
 
-def _read(path: Path) -> str:
-    # A hand-damaged file is a finding elsewhere (drift); reading it must not crash the check.
+def _read_bytes(repo: Path, path: Path) -> bytes | None:
+    """A file of the repo, or None when missing, not a regular file, too large or a link leaving the repo.
+
+    A pull request can plant a link to a secrets file or /proc/self/environ: such a link is never read,
+    so nothing from outside the repo can reach the findings (and the CI log).
+    """
+    if not safeio.is_inside(path, repo):
+        return None
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+        return safeio.read_bytes(path, limit=safeio.MAX_TEXT_BYTES)
+    except (OSError, safeio.UnsafeInputError):
+        return None
 
 
-def lifecycle(spec: ProjectSpec) -> list[Finding]:
-    """Model versions retired (error) or retiring / deprecated (warning) today, per the catalog's dates."""
-    return lifecycle_findings(spec)[0]
+def _read(path: Path, repo: Path) -> str:
+    # A hand-damaged file is a finding elsewhere (drift); reading it must not crash the check.
+    data = _read_bytes(repo, path)
+    return "" if data is None else data.decode("utf-8", errors="replace")
 
 
-def lifecycle_findings(spec: ProjectSpec) -> tuple[list[Finding], list[str]]:
-    """Lifecycle findings on today's date (SOURCE_DATE_EPOCH honoured), with the same rule as `new`.
+def lifecycle_findings(directory: Path, spec: ProjectSpec) -> tuple[list[Finding], list[str]]:
+    """Lifecycle findings on today's date (SOURCE_DATE_EPOCH honoured), by the rule `new` uses (live.judge).
 
-    A retired
-    model fails the check, retiring or deprecated ones warn. A fresh cached region list wins over the shipped
-    dates; the notes say which data was used.
+    Judged: the spec's models and the deployments infra/main.parameters.json actually makes (a hand edit there
+    is what `azd up` deploys). A retired model fails the check; retiring, deprecated or unknown versions warn.
     """
     from scaffolder.catalog import live
 
-    day = today()
-    snapshot = live.fresh(spec.location, day)
-    out = []
-    for dep in spec.models:
-        known = catalog.models().get(dep.model)
-        if known is None:
-            continue
-        status = live.status(known, dep.version, day, snapshot)
-        if status.state != "current":
-            severity: Severity = "error" if status.state == "retired" else "warning"
-            out.append(Finding(f"lifecycle/{status.state}", severity, ANSWERS_FILE, 0, status.message))
-    if snapshot is not None:
-        notes = [f"model lifecycle from {snapshot.describe()}"]
-    else:
-        notes = [f"model lifecycle from the shipped catalog (sources read {catalog.sources_date()})"]
-        stale = catalog.staleness_note(day)
-        if stale:
-            notes.append(stale)
-    return out, notes
+    deployments = [(d.model, d.version, ANSWERS_FILE) for d in spec.models] + _deployed_models(directory)
+    verdict = live.judge(spec.location, deployments, today())
+    out = [Finding(f"lifecycle/{j.status.state}", "error", j.where, 0, j.status.message) for j in verdict.retired]
+    out += [Finding(f"lifecycle/{j.status.state}", "warning", j.where, 0, j.status.message) for j in verdict.concerns]
+    return out, list(verdict.notes)
+
+
+def _deployed_models(directory: Path) -> list[tuple[str, str, str]]:
+    """(model, version, file) of each modelDeployments entry in infra/main.parameters.json.
+
+    None when the file is unreadable: the consistency check reports that.
+    """
+    rel = "infra/main.parameters.json"
+    try:
+        values = safeio.load_json(_read(directory / rel, directory))["parameters"]["modelDeployments"]["value"]
+        return [(str(d["model"]), str(d["version"]), rel) for d in values
+                if isinstance(d, dict) and d.get("model") and d.get("version")]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return []
 
 
 def standards_drift(spec: ProjectSpec, standards: LoadedStandards) -> list[Finding]:

@@ -10,13 +10,18 @@ import traceback
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import click
 import typer
 
 from scaffolder import __version__
-from scaffolder.errors import ScaffolderError
+from scaffolder.errors import ScaffolderError, SpecError
+
+if TYPE_CHECKING:  # annotations only: the catalog is imported lazily (`--help` stays fast)
+    import datetime as dt
+
+    from scaffolder.catalog import CatalogModel, Runtime
 
 app = typer.Typer(
     name="scaffolder",
@@ -60,7 +65,11 @@ class PrincipalChoice(StrEnum):
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    # Every message goes through the scrubber: an error quoting a key, a connection string or a token
+    # (an SDK's text passed through) must not put it in a terminal or a CI log.
+    from scaffolder.redact import scrub
+
+    print(scrub(text), file=sys.stderr)
 
 
 def handled(func: F) -> F:
@@ -72,7 +81,7 @@ def handled(func: F) -> F:
             return func(*args, **kwargs)
         except ScaffolderError as exc:
             if _state["debug"]:
-                traceback.print_exc()
+                _err(traceback.format_exc().rstrip())
             _err(f"error: {exc.message}")
             if exc.hint:
                 _err(f"hint: {exc.hint}")
@@ -87,7 +96,7 @@ def handled(func: F) -> F:
         except OSError as exc:
             # The machine said no (permissions, a full disk, a missing path): one line, not a traceback.
             if _state["debug"]:
-                traceback.print_exc()
+                _err(traceback.format_exc().rstrip())
             where = f": {exc.filename}" if exc.filename else ""
             _err(f"error: {exc.strerror or exc}{where}")
             raise typer.Exit(1) from None
@@ -246,6 +255,8 @@ def _render_new(result: Any) -> None:
     if result.dry_run:
         _err(f"dry run: {len(result.actions)} files would be written to {result.target}")
         return
+    if result.backup is not None:
+        _err(f"the overwritten files' previous versions are in {result.backup}")
     _err(f"{spec.name}: {spec.runtime.value} runtime, {spec.location}, {len(result.actions)} files in {result.target}")
     _err(f"next: cd {result.target} && azd up   (or see README.md for az and local runs)")
     if result.spec.hosting == "container-apps":
@@ -274,7 +285,11 @@ def models(
 
     day = today()
     if live or refresh:
-        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day)
+        if wide:
+            raise SpecError("--wide is for the shipped catalog's table; --live/--refresh shows the comparison",
+                            hint="drop --wide, or run `scaffolder models --wide` without --live")
+        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day,
+                     catalog.Runtime(runtime.value) if runtime is not None else None)
         return
     rows = list(catalog.models().values())
     if runtime is not None:
@@ -292,7 +307,7 @@ def models(
         _err(f"note: {stale}")
 
 
-def _model_rows(rows: list[Any], day: Any, wide: bool) -> tuple[list[str], list[list[str]]]:
+def _model_rows(rows: list[CatalogModel], day: dt.date, wide: bool) -> tuple[list[str], list[list[str]]]:
     """The table's cells: a narrow set that fits 80 columns, or every column with --wide."""
 
     def tokens(n: int | None) -> str:
@@ -300,7 +315,7 @@ def _model_rows(rows: list[Any], day: Any, wide: bool) -> tuple[list[str], list[
             return "?"
         return f"{n // 1000}k" if n >= 10_000 else str(n)
 
-    def runtimes(m: Any) -> str:
+    def runtimes(m: CatalogModel) -> str:
         return "all" if len(m.runtimes) == 3 else ",".join(r.value for r in m.runtimes)
 
     body = []
@@ -329,18 +344,22 @@ def _columns(header: list[str], body: list[list[str]]) -> str:
 
 
 def _models_live(location: str, subscription: str, refresh: bool, cloud: str, arm_endpoint: str | None,
-                 as_json: bool, day: Any) -> None:
+                 as_json: bool, day: dt.date, runtime: Runtime | None) -> None:
+    from scaffolder import catalog
     from scaffolder.catalog import live
     from scaffolder.errors import SpecError
     from scaffolder.provisioning.arm import CLOUDS
 
     if not location:
-        raise SpecError("--live needs --location", hint="e.g. scaffolder models --live --location eastus2")
+        raise SpecError("--live/--refresh needs --location", hint="e.g. scaffolder models --live --location eastus2")
     if cloud not in CLOUDS:
         raise SpecError(f"unknown cloud {cloud!r}; choose one of: {', '.join(CLOUDS)}")
     snapshot = live.fetch(location, subscription, cloud=cloud, arm_endpoint=arm_endpoint)
     saved = live.save(snapshot) if refresh else None
     rows = live.merge(snapshot, day)
+    if runtime is not None:  # models the catalog does not know have no known runtime: --runtime hides them
+        serving = {m.name for m in catalog.models_for(runtime)}
+        rows = [r for r in rows if r.name in serving]
     if as_json:
         doc = {"location": snapshot.location, "fetched": snapshot.fetched.isoformat(),
                "cache": str(saved) if saved else None,
@@ -418,6 +437,103 @@ def _render_recommendation(result: Any, name: str) -> None:
     print(f"\nGenerate it:\n  {result.command(name)}")
     print("  (to record these answers in docs/adr of the repo: save `scaffolder recommend ... --json` to a file "
           "and add --decision FILE)")
+
+
+@app.command()
+@handled
+def update(
+    directory: Annotated[Path, typer.Argument(help="The generated repo (holds .scaffolder.yml).")] = Path(),
+    runtime: Annotated[
+        RuntimeChoice | None, typer.Option("--runtime", "-r", help="Switch the app to this runtime.")
+    ] = None,
+    location: Annotated[str | None, typer.Option("--location", "-l", help="Move to another Azure region.")] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Replace the model deployments (as for `new`), repeatable."),
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Add or change a resource tag KEY=VALUE.")] = None,
+    hosting: Annotated[
+        HostingChoice | None,
+        typer.Option("--hosting", help="Switch where the app runs in Azure: container-apps or none (infra only)."),
+    ] = None,
+    standards: Annotated[
+        Path | None, typer.Option("--standards", help="Team standards file to apply [default: as for `new`].")
+    ] = None,
+    decision: Annotated[
+        Path | None, typer.Option("--decision", help="Answers of `scaffolder recommend` for the new ADR record.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff; write nothing.")] = False,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Exit 0 when up to date, 2 when an update exists; write nothing.")
+    ] = False,
+    allow_dirty: Annotated[bool, typer.Option("--allow-dirty", help="Update a git tree with uncommitted changes.")] = (
+        False
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Re-apply the generator to a repo (three-way merge, your edits kept): runtime, templates, standards, models.
+
+    Exit 1 on conflicts (written with diff3 markers and listed), 2 with --check when an update exists.
+    """
+    from scaffolder import _update
+    from scaffolder import standards as team
+    from scaffolder.decision import load_answers_file
+
+    found = team.discover(standards)
+    # Only what the user gave: everything else stays as .scaffolder.yml records it.
+    overrides: dict[str, Any] = {
+        "runtime": runtime.value if runtime else None,
+        "location": location,
+        "models": model or None,
+        "tags": _parse_tags(tag) if tag else None,
+        "hosting": hosting.value if hosting else None,
+    }
+    result = _update.update(
+        directory,
+        overrides,
+        standards=team.load(found) if found else None,
+        decision_answers=load_answers_file(decision) if decision else None,
+        dry_run=dry_run or check_only,
+        allow_dirty=allow_dirty,
+    )
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        _render_update(result, check_only)
+    if check_only:
+        raise typer.Exit(2 if result.update_available else 0)
+    if result.conflicts:
+        raise typer.Exit(1)
+
+
+def _render_update(result: Any, check_only: bool) -> None:
+    if result.dry_run and not check_only and result.diff:
+        sys.stdout.write(result.diff)
+    for change in result.changes:
+        _err(f"  {change.action:>12} {change.path}")
+    for note in result.notes:
+        _err(f"note: {note}")
+    before, after = result.spec_before.runtime.value, result.spec.runtime.value
+    switch = f", runtime {before} -> {after}" if before != after else ""
+    where = f"{result.directory} (base: {result.base_source}{switch})"
+    if check_only:
+        _err(f"update available for {where}" if result.update_available else f"up to date: {where}")
+        return
+    if not result.update_available:
+        _err(f"up to date: {where}")
+        return
+    verb = "would change" if result.dry_run else "changed"
+    _err(f"update {verb} {sum(c.action not in ('kept-edited', 'kept-deleted') for c in result.changes)} file(s) "
+         f"in {where}")
+    if result.conflicts:
+        _err(f"error: {len(result.conflicts)} conflict(s): {', '.join(result.conflicts)}")
+        _err(f"hint: {_update_hint()}")
+
+
+def _update_hint() -> str:
+    from scaffolder._update import CONFLICT_HINT
+
+    return CONFLICT_HINT
 
 
 class CloudChoice(StrEnum):
@@ -608,11 +724,14 @@ def check(
     found = team.discover(standards)
     result = checks.check(directory, standards=team.load(found) if found else None, checkov=checkov_venv,
                           offline_only=offline)
+    from scaffolder.redact import scrub
+
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(scrub(json.dumps(result.as_dict(), indent=2)))
     else:
+
         for finding in result.findings:
-            print(str(finding))
+            print(scrub(str(finding)))
         for note in result.notes:
             _err(f"note: {note}")
         warned = sum(f.severity == "warning" for f in result.findings)

@@ -202,12 +202,13 @@ def _answer_text(rule: DecisionRule) -> str:
 
 def load_answers_file(path: Path) -> dict[str, str]:
     """Read answers from a YAML or JSON file (a mapping of question -> answer)."""
+    from scaffolder import safeio
+
+    _, text = safeio.read_config(path, SpecError, "answers file")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read answers file {path}: {exc}") from None
+        doc = safeio.load_yaml(text)
     except yaml.YAMLError as exc:
-        raise SpecError(f"answers file {path} is not valid YAML/JSON: {' '.join(str(exc).split())}") from None
+        raise SpecError(f"answers file {path} is not valid YAML/JSON: {' '.join(str(exc).split())[:300]}") from None
     if isinstance(doc, dict) and isinstance(doc.get("answers"), dict):
         doc = doc["answers"]  # the JSON that `scaffolder recommend --json` prints
     if not isinstance(doc, dict):

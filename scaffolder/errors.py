@@ -93,8 +93,12 @@ class StandardsError(ScaffolderError):
     exit_code = 3
 
 
+class OverlayError(StandardsError):
+    """An overlay of the standards is unusable: outside its folder, failing to render, too large, unsafe."""
+
+
 class UntrustedOverlayError(ScaffolderError):
-    """An overlay carries executable hooks and --trust was not given."""
+    """An overlay carries executable hooks (or replaces generator-owned files) and --trust was not given."""
 
     exit_code = 4
 
@@ -107,3 +111,11 @@ class ToolError(ScaffolderError):
     """An external validation tool (checkov, pycep) is missing or failed to run: not a finding."""
 
     exit_code = 9
+
+
+class DirtyTreeError(ScaffolderError):
+    """`update` found uncommitted changes in the repo's git work tree and --allow-dirty was not given."""
+
+
+class BaseUnavailableError(ScaffolderError):
+    """`update` cannot reconstruct what the recorded tool version generated (the merge base)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import keyword
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,12 +21,14 @@ from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, S
 from scaffolder.standards import DEFAULT_ABBREVIATIONS, Naming
 
 ANSWERS_FILE = ".scaffolder.yml"
+# Version of the answers file's layout; `migrate_answers` lifts older layouts (1: no `schema` key).
+ANSWERS_SCHEMA = 2
 DEFAULT_LOCATION = "eastus2"
 DEFAULT_MODEL = "gpt-5.4-mini"
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+NAME_RE = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
 NAME_MAX = 40
-DEPLOYMENT_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+DEPLOYMENT_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 NetworkPosture = Literal["public", "ip-restricted"]
 PrincipalType = Literal["User", "ServicePrincipal", "Group"]
@@ -46,7 +50,7 @@ def check_project_name(value: str) -> str:
         raise ValueError(f"project name {value!r} must be 2-{NAME_MAX} characters long")
     if value != value.lower():
         raise ValueError(f"project name {value!r} must be lowercase (it prefixes Azure DNS names)")
-    if not NAME_RE.match(value):
+    if not NAME_RE.fullmatch(value):
         raise ValueError(
             f"project name {value!r} may hold only lowercase letters, digits and hyphens, "
             "start with a letter and end with a letter or digit"
@@ -55,14 +59,47 @@ def check_project_name(value: str) -> str:
         raise ValueError(f"project name {value!r} must not contain consecutive hyphens")
     if keyword.iskeyword(value.replace("-", "_")):
         raise ValueError(f"project name {value!r} is a Python keyword and cannot name the app package")
+    package = value.replace("-", "_")
+    clash = reserved_packages().get(package)
+    if clash:
+        raise ValueError(
+            f"project name {value!r} would name the app package {package!r}, which shadows {clash}; "
+            f"add a word, e.g. {value}-app or my-{value}"
+        )
     return value
+
+
+@functools.cache
+def reserved_packages() -> dict[str, str]:
+    """Import names an app package must not take: the standard library, the app's dependencies, `tests`.
+
+    Dependencies come from the template layers (so a new dependency is covered without editing a list):
+    the distribution name and its first segment (`azure-identity` imports as `azure`), as importable names.
+    """
+    from scaffolder._resources import templates_dir
+
+    names = {n: "a standard library module" for n in sys.stdlib_module_names}
+    names.update({n: "a folder or module of the generated repo" for n in ("tests", "src", "conftest", "setup")})
+    for layer in templates_dir().iterdir():
+        path = layer / "layer.yaml"
+        if not path.is_file():
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for req in (data.get("dependencies") or []) + (data.get("dev_dependencies") or []):
+            dist = re.split(r"[<>=!~\[;@ ]", str(req), maxsplit=1)[0].strip().lower()
+            for imported in (dist.replace("-", "_").replace(".", "_"), re.split(r"[-_.]", dist)[0]):
+                names.setdefault(imported, f"the app's dependency {dist}")
+    # Imported by the generated code through its dependencies.
+    for dep in ("pydantic", "starlette", "httpx", "anyio", "typing_extensions"):
+        names.setdefault(dep, f"the app's dependency {dep}")
+    return {n: why for n, why in names.items() if n}
 
 
 def check_deployment_name(value: str) -> str:
     """Validate a model deployment name (2-64 letters, digits, '_', '.', '-'; starts alphanumeric)."""
     if not 2 <= len(value) <= 64:
         raise ValueError(f"deployment name {value!r} must be 2-64 characters long")
-    if not DEPLOYMENT_RE.match(value):
+    if not DEPLOYMENT_RE.fullmatch(value):
         raise ValueError(
             f"deployment name {value!r} may hold only letters, digits, '_', '.' and '-', "
             "and must start with a letter or digit"
@@ -126,19 +163,44 @@ class NetworkSpec(_Strict):
         return self
 
 
+def now() -> dt.datetime:
+    """The current UTC time, or the moment SOURCE_DATE_EPOCH pins (reproducible builds convention).
+
+    A set but unusable value is one clear error (exit 2), never silently the real clock: a build that meant to
+    pin the date must not judge model lifecycles on another day.
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or not raw.strip():
+        return dt.datetime.now(dt.UTC)
+    try:
+        seconds = int(raw.strip(), 10)
+        if seconds < 0:
+            raise ValueError(raw)
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise SpecError(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC (before the year 10000), got {shown!r}",
+            hint="unset it, or set e.g. SOURCE_DATE_EPOCH=1795910400 (2026-11-29)",
+        ) from None
+
+
 def today() -> dt.date:
-    """Today's date, or the one SOURCE_DATE_EPOCH pins (reproducible builds convention)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
-    return dt.date.today()
+    """Today's UTC date, or the one SOURCE_DATE_EPOCH pins (see now())."""
+    return now().date()
 
 
 class RuntimeDecision(_Strict):
-    """How the runtime was chosen: the recommend answers (empty when --runtime was given directly)."""
+    """How the runtime was chosen: the recommend answers (empty when --runtime was given directly).
+
+    A decision made by `scaffolder update --runtime` records the runtime it switched from and what the switch
+    changed (written once, when it was made: the ADR is a historical record, not re-derived later).
+    """
 
     answers: dict[str, str] = Field(default_factory=dict)
     date: dt.date = Field(default_factory=today)
+    switched_from: Runtime | None = None
+    changes: tuple[str, ...] = ()
 
     @field_validator("answers", mode="before")
     @classmethod
@@ -149,6 +211,12 @@ class RuntimeDecision(_Strict):
             return validate_answers(value)
         except ScaffolderError as exc:
             raise ValueError(f"decision answers: {exc.message}") from None
+
+
+class PastDecision(RuntimeDecision):
+    """A runtime decision a later switch superseded (kept for the ADR records)."""
+
+    runtime: Runtime
 
 
 class StandardsRef(_Strict):
@@ -179,6 +247,7 @@ class ProjectSpec(_Strict):
     naming: Naming = Field(default_factory=_default_naming)
     log_retention_days: int = Field(default=30, ge=30, le=730)
     decision: RuntimeDecision = Field(default_factory=RuntimeDecision)
+    superseded: tuple[PastDecision, ...] = Field(default=(), description="earlier runtime decisions, oldest first")
     standards: StandardsRef | None = None
 
     @field_validator("name")
@@ -249,7 +318,12 @@ class ProjectSpec(_Strict):
 
     def to_answers(self, tool_version: str) -> str:
         """The answers file text: tool version and spec, no secrets (the spec holds none)."""
-        doc = {"tool": "foundry-scaffolder", "version": tool_version, "spec": self.model_dump(mode="json")}
+        doc = {
+            "tool": "foundry-scaffolder",
+            "schema": ANSWERS_SCHEMA,
+            "version": tool_version,
+            "spec": self.model_dump(mode="json"),
+        }
         header = "# Written by foundry-scaffolder: the spec this repo was generated from. Do not edit by hand.\n"
         return header + yaml.safe_dump(doc, sort_keys=False)
 
@@ -269,9 +343,12 @@ def runtime_mismatch(model: str, runtime: Runtime) -> str:
         why = f"the catalog lists it for {served_by} only"
     else:
         why = f"its publisher is not one of {', '.join(profile.model_formats)}"
+    retired = known is not None and known.status(known.default_version, today_).state == "retired"
     other = [r.value for r in Runtime if r != runtime and model in _serving_names(r)]
-    alt = f"use --runtime {other[0]}, or " if other else ""
-    return f"{model} is not served by the {profile.title} ({why}); {alt}pick one of: {', '.join(serving)}"
+    # Never send the user to another runtime for a model `new` would then refuse as retired.
+    alt = f"use --runtime {other[0]}, or " if other and not retired else ""
+    state = f"; it is also retired ({known.status(known.default_version, today_).message})" if retired and known else ""
+    return f"{model} is not served by the {profile.title} ({why}{state}); {alt}pick one of: {', '.join(serving)}"
 
 
 def _serving_names(runtime: Runtime) -> set[str]:
@@ -300,7 +377,9 @@ def parse_model_option(text: str, *, default_capacity: int | None = None) -> dic
     known: CatalogModel | None = catalog.models().get(name)
     if known is None:
         if "format" not in fields or not version:
-            close = catalog.suggest(name, list(catalog.models()))
+            day = today()
+            states = {m.name: m.status(m.default_version, day).state for m in catalog.models().values()}
+            close = [c + (" (retired)" if states[c] == "retired" else "") for c in catalog.suggest(name, list(states))]
             did = f"; did you mean {', '.join(close)}?" if close else ""
             raise CatalogError(
                 f"unknown model {name!r}{did}",
@@ -386,16 +465,46 @@ def load_answers(directory: Path) -> tuple[ProjectSpec, str]:
             f"{path} not found: not a repo generated by foundry-scaffolder",
             hint="run the command inside a generated repo, or pass its directory",
         )
+    from scaffolder import safeio
+
+    _, text = safeio.read_config(path, AnswersFileError, "answers file")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnswersFileError(f"cannot read {path}: {exc}") from None
+        doc = safeio.load_yaml(text)
     except yaml.YAMLError as exc:
-        raise AnswersFileError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
+        raise AnswersFileError(f"{path} is not valid YAML: {' '.join(str(exc).split())[:300]}") from None
     if not isinstance(doc, dict) or "spec" not in doc:
         raise AnswersFileError(f"{path} has no 'spec' section")
+    doc = migrate_answers(doc, where=str(path))
     try:
         spec = ProjectSpec.model_validate(doc["spec"])
     except ValidationError as exc:
         raise AnswersFileError(f"{path}: {_first_error(exc)}") from None
     return spec, str(doc.get("version", "unknown"))
+
+
+def _schema_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
+    # Schema 2 (this release) records runtime switches: the decision gains `switched_from` and `changes`, the
+    # spec gains `superseded`; all have defaults, so a schema-1 spec reads unchanged once the key is set.
+    return {**doc, "schema": 2}
+
+
+_MIGRATIONS = {1: _schema_1_to_2}
+
+
+def migrate_answers(doc: dict[str, Any], *, where: str = ANSWERS_FILE) -> dict[str, Any]:
+    """Lift an answers document of an older schema to ANSWERS_SCHEMA, one step at a time.
+
+    A newer schema than this tool knows is refused: the repo was written by a newer release.
+    """
+    schema = doc.get("schema", 1)
+    if not isinstance(schema, int) or schema < 1:
+        raise AnswersFileError(f"{where}: schema {schema!r} is not a positive whole number")
+    if schema > ANSWERS_SCHEMA:
+        raise AnswersFileError(
+            f"{where} has schema {schema}, newer than this foundry-scaffolder knows ({ANSWERS_SCHEMA})",
+            hint=f"upgrade foundry-scaffolder to the release that wrote it ({doc.get('version', 'unknown')}) or later",
+        )
+    while schema < ANSWERS_SCHEMA:
+        doc = _MIGRATIONS[schema](doc)
+        schema = doc["schema"]
+    return doc

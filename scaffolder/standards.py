@@ -178,10 +178,23 @@ class LoadedStandards:
     sha256: str
 
     def overlay_dirs(self) -> list[Path]:
-        """Overlay directories, resolved relative to the standards file."""
+        """Overlay directories, resolved relative to the standards file and confined to its folder.
+
+        An absolute path, a `..` or a link leading out of the standards file's folder is refused: whoever
+        writes the standards file must not make `new` copy files from elsewhere on the machine.
+        """
+        from scaffolder.errors import OverlayError
+
+        home = self.source.parent.resolve()
         dirs = []
         for rel in self.standards.overlays:
-            path = (self.source.parent / rel).resolve()
+            if "\0" in rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+                raise OverlayError(f"{self.source}: overlay {rel!r} must be a folder below the standards file's "
+                                   f"folder ({home})", hint="use a relative path such as ./overlays/team")
+            path = (home / rel).resolve()
+            if not path.is_relative_to(home) or path == home:
+                raise OverlayError(f"{self.source}: overlay {rel!r} leads outside the standards file's folder "
+                                   f"({home})", hint="move the overlay below the standards file")
             if not path.is_dir():
                 raise StandardsError(f"{self.source}: overlay {rel!r} is not a directory ({path})")
             dirs.append(path)
@@ -209,13 +222,13 @@ def discover(explicit: Path | None = None) -> Path | None:
 
 def load(path: Path) -> LoadedStandards:
     """Read and validate a standards file (YAML or TOML); errors name the file and line."""
+    from scaffolder import safeio
+
+    raw, text = safeio.read_config(path, StandardsError, "standards file", hint="check --standards")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise StandardsError(f"cannot read standards file {path}: {exc.strerror}", hint="check --standards") from None
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        doc = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        doc = safeio.load_toml(text) if path.suffix == ".toml" else safeio.load_yaml(text)
+    except safeio.UnsafeInputError as exc:
+        raise StandardsError(f"{path}: {exc}", hint="fix the standards file") from None
     except tomllib.TOMLDecodeError as exc:
         raise StandardsError(f"{path}: not valid TOML: {exc}", hint="fix the standards file") from None
     except yaml.MarkedYAMLError as exc:
@@ -243,7 +256,9 @@ def _line_of(text: str, suffix: str, loc: list[str]) -> int | None:
     """Line (1-based) of the key at loc, from YAML node marks or, for TOML, the first line naming the key."""
     if suffix != ".toml":
         try:
-            node: Any = yaml.compose(text)
+            from scaffolder.safeio import BoundedLoader
+
+            node: Any = yaml.compose(text, Loader=BoundedLoader)
         except yaml.YAMLError:
             return None
         line = None

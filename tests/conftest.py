@@ -30,3 +30,15 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if name.startswith(_LEAKY_PREFIXES) and name != "SCAFFOLDER_CHECKOV_VENV":
             monkeypatch.delenv(name, raising=False)
     return home
+
+
+# -- issue-8: one clock and an empty model cache for every test ---------------------------------------------
+PINNED_EPOCH = "1795910400"  # 2026-11-29: model lifecycle verdicts (new, check, models) depend on the day
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock_and_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin SOURCE_DATE_EPOCH and isolate XDG_CACHE_HOME (the live model cache), so no test depends on the real
+    date or on the developer's cache. A test about the real clock deletes SOURCE_DATE_EPOCH itself."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", PINNED_EPOCH)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

@@ -102,7 +102,7 @@ def test_lifecycle_states_on_given_days() -> None:
     assert mini.status("2025-04-14", dt.date(2026, 5, 1)).state == "deprecated"
     assert mini.status("2025-04-14", dt.date(2026, 9, 1)).state == "retiring"
     retired = mini.status("2025-04-14", dt.date(2026, 10, 14))
-    assert retired.state == "retired" and "replacement: gpt-5.4-mini" in retired.message
+    assert retired.state == "retired" and "suggested replacement (not from the source): gpt-5.4-mini" in retired.message
     assert retired.replacement == "gpt-5.4-mini"
     assert catalog.models()["gpt-5.4-mini"].status("2026-03-17", dt.date(2026, 11, 25)).state == "current"
 

@@ -147,7 +147,9 @@ def test_retired_model_is_refused_with_date_and_current_replacement(
                          "-o", str(tmp_path))
     assert code == 2 and out == ""
     first = err.splitlines()[0]
-    assert first == "error: gpt-4.1-mini 2025-04-14 retired on 2026-10-14; replacement: gpt-5.4-mini"
+    # The source names no replacement for gpt-4.1-mini: the catalog's suggestion says so.
+    assert first == ("error: gpt-4.1-mini 2025-04-14 retired on 2026-10-14; suggested replacement (not from the "
+                     "source): gpt-5.4-mini")
     assert not (tmp_path / "demo").exists()
 
 
@@ -161,7 +163,8 @@ def test_deprecated_model_warns_and_names_a_current_replacement(
     assert code == 0, err
     doc = json.loads(out)
     (warning,) = doc["warnings"]
-    assert "deprecated since 2026-11-13" in warning and "replacement: gpt-5.4" in warning
+    assert "deprecated since 2026-11-13" in warning
+    assert "suggested replacement (not from the source): gpt-5.4" in warning
     assert doc["notes"] == ["model lifecycle from the shipped catalog (sources read 2026-11-29)"]
 
 

@@ -96,11 +96,16 @@ def test_model_option_errors(text: str, message: str) -> None:
 
 def test_responses_refuses_partner_models_and_points_to_inference() -> None:
     with pytest.raises(SpecError) as err:
-        make_spec("responses", models=["Mistral-Large-2411"])
+        make_spec("responses", models=["Mistral-small-2503"])
     text = str(err.value)
-    assert text.startswith("Mistral-Large-2411 is not served by the Responses API")
+    assert text.startswith("Mistral-small-2503 is not served by the Responses API")
     assert "use --runtime inference" in text
     assert "gpt-5.4-mini" in text and "gpt-4.1-mini" not in text  # retired models are not suggested
+    # A retired partner model: say so, and do not send the user to a runtime where `new` would refuse it.
+    with pytest.raises(SpecError) as err:
+        make_spec("responses", models=["Mistral-Large-2411"])
+    text = str(err.value)
+    assert "it is also retired" in text and "use --runtime" not in text
 
 
 def test_inference_serves_partner_and_openai_models() -> None:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from scaffolder import infra
 from scaffolder._new import new
 from scaffolder.cli import app
-from scaffolder.errors import TemplateError
+from scaffolder.errors import OverlayError
 from scaffolder.generate import plan_files
 from scaffolder.generate._overlay import HookError, UntrustedOverlayError
 from scaffolder.standards import StandardsError, discover, load
@@ -188,13 +188,13 @@ def test_overlays_render_jinja_and_copy_the_rest(tmp_path: Path) -> None:
 
 def test_overlay_cannot_replace_infra(tmp_path: Path) -> None:
     loaded = overlay_standards(tmp_path, extra={"infra/main.bicep": "// mine\n"})
-    with pytest.raises(TemplateError, match="generator owns"):
+    with pytest.raises(OverlayError, match="generator owns"):
         plan_files(make_spec("agents", standards=loaded), loaded.overlay_dirs())
 
 
 def test_overlay_sandbox_blocks_unsafe_jinja(tmp_path: Path) -> None:
     loaded = overlay_standards(tmp_path, extra={"x.txt.jinja": "{{ cookiecutter.__class__.__mro__ }}"})
-    with pytest.raises(TemplateError):
+    with pytest.raises(OverlayError):
         plan_files(make_spec("agents", standards=loaded), loaded.overlay_dirs())
 
 
@@ -248,7 +248,7 @@ def test_bad_tag_flag() -> None:
 @pytest.mark.parametrize("segment", ["{{ '..' }}", "{{ '.' }}"])
 def test_overlay_paths_cannot_leave_the_repo(tmp_path: Path, segment: str) -> None:
     loaded = overlay_standards(tmp_path, extra={f"{segment}/pwn.txt": "x"})
-    with pytest.raises(TemplateError, match="leaves the generated repo"):
+    with pytest.raises(OverlayError, match="leaves the generated repo"):
         new(make_spec("agents", standards=loaded), tmp_path / "out" / "demo", standards=loaded)
     assert not (tmp_path / "out" / "pwn.txt").exists() and not (tmp_path / "pwn.txt").exists()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -35,7 +36,8 @@ class Lifecycle(_Frozen):
     not_before: dt.date | None = None
     replacement: str | None = None
     replacement_by: Literal["source", "catalog"] = "source"  # "catalog": the source names none; our suggestion
-    source: str | None = None
+    source: str | None = None  # the source of stage, retires and replacement
+    deprecated_source: str | None = None  # the source of `deprecated` (the newer schedule publishes none)
 
 
 RETIRING_WITHIN_DAYS = 90
@@ -43,11 +45,47 @@ RETIRING_WITHIN_DAYS = 90
 STALE_AFTER_DAYS = 60
 
 
+# Where a model version stands; "unknown": a version of a catalog model that the catalog does not list.
+State = Literal["current", "retiring", "deprecated", "retired", "unknown"]
+# ARM's lifecycleStatus values that mean "no new customers" (models.list; Learn spells all three).
+ARM_DEPRECATED = frozenset({"deprecated", "deprecating", "legacy"})
+
+
+def judge_state(retires: dt.date | None, deprecated: bool, today: dt.date) -> State:
+    """The one lifecycle rule (shipped catalog, live list, preflight, replacements).
+
+    Retired on/after its date, retiring within RETIRING_WITHIN_DAYS of it, else deprecated when no longer
+    offered to new customers, else current.
+    """
+    if retires is not None and retires <= today:
+        return "retired"
+    if retires is not None and (retires - today).days <= RETIRING_WITHIN_DAYS:
+        return "retiring"
+    return "deprecated" if deprecated else "current"
+
+
+def arm_date(value: Any) -> dt.date | None:
+    """A date of an ARM models.list entry (deprecation.inference), or None when absent or unparsable."""
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
+def arm_state(model: Mapping[str, Any], today: dt.date) -> tuple[State, dt.date | None, str]:
+    """One ARM models.list `model` object judged by judge_state: (state, inference end, lifecycleStatus)."""
+    retires = arm_date((model.get("deprecation") or {}).get("inference"))
+    lifecycle = str(model.get("lifecycleStatus") or "")
+    return judge_state(retires, lifecycle.lower() in ARM_DEPRECATED, today), retires, lifecycle
+
+
 @dataclass(frozen=True)
 class LifecycleStatus:
     """Where a model version stands on a given day, and the current model to move to (if any)."""
 
-    state: Literal["current", "retiring", "deprecated", "retired", "unknown"]
+    state: State
     message: str
     replacement: str | None = None
     date: dt.date | None = None
@@ -66,6 +104,7 @@ class CatalogModel(_Frozen):
     runtimes: tuple[Runtime, ...]
     tool_calling: bool | None = None  # None: not published (the app then keeps tools on; overridable)
     context_window: int | None = None
+    max_input_tokens: int | None = None  # the input cap, when the source publishes one below the window
     max_output_tokens: int | None = None
     capabilities: str | None = None  # source id of the capability figures
     note: str | None = None
@@ -84,17 +123,20 @@ class CatalogModel(_Frozen):
         """
         life = self.lifecycle.get(version)
         label = f"{self.name} {version}"
+        if version not in self.versions:
+            known = ", ".join(self.versions)
+            return LifecycleStatus("unknown", f"{label}: version not in the catalog (known: {known}); its "
+                                              "lifecycle is unknown")
         if life is None:
             return LifecycleStatus("current", f"{label}: no retirement published in the catalog")
-        instead, instead_text = current_replacement(life.replacement, today)
+        instead, instead_text = current_replacement(life.replacement, today, life.replacement_by)
         tail = f"; {instead_text}" if instead_text else ""
-        if life.retires and life.retires <= today:
+        state = judge_state(life.retires, _deprecated(life, today), today)
+        if state == "retired":
             return LifecycleStatus("retired", f"{label} retired on {life.retires}{tail}", instead, life.retires)
-        if life.retires and (life.retires - today).days <= RETIRING_WITHIN_DAYS:
+        if state == "retiring":
             return LifecycleStatus("retiring", f"{label} retires on {life.retires}{tail}", instead, life.retires)
-        if (life.deprecated and life.deprecated <= today) or (
-            life.deprecated is None and life.stage in ("Deprecated", "Legacy")
-        ):
+        if state == "deprecated":
             since = f" since {life.deprecated}" if life.deprecated else f" ({life.stage.lower() if life.stage else ''})"
             until = f", retires {life.retires}" if life.retires else ""
             return LifecycleStatus(
@@ -105,36 +147,44 @@ class CatalogModel(_Frozen):
         return LifecycleStatus("current", text, None, when)
 
 
-def current_replacement(name: str | None, today: dt.date) -> tuple[str | None, str]:
-    """The first model of the replacement chain starting at `name` that is current on `today`, and how to say it."""
+def _deprecated(life: Lifecycle, today: dt.date) -> bool:
+    """No new customers: from the published deprecation date, or the stage when no date is published."""
+    if life.deprecated is not None:
+        return life.deprecated <= today
+    return life.stage in ("Deprecated", "Legacy")
+
+
+def current_replacement(
+    name: str | None, today: dt.date, by: Literal["source", "catalog"] = "source"
+) -> tuple[str | None, str]:
+    """The first model of the replacement chain starting at `name` that is current on `today`, and how to say it.
+
+    `by` says whose replacement `name` is: the source's, or this catalog's own suggestion (said so). When no link
+    of the chain is current, the first still-deployable (retiring) one is offered with its date.
+    """
     if not name:
         return None, ""
+    whose = "replacement" if by == "source" else "suggested replacement (not from the source)"
     known = models()
     if name not in known:
-        return None, f"replacement: {name} (not in this catalog)"
+        return None, f"{whose}: {name} (not in this catalog)"
     seen: set[str] = set()
     candidate: str | None = name
+    fallback: tuple[str, dt.date | None] | None = None
     while candidate and candidate in known and candidate not in seen:
         seen.add(candidate)
         model = known[candidate]
         life = model.lifecycle.get(model.default_version)
-        if _plain_state(life, today) == "current":
-            said = f"replacement: {candidate}"
-            return candidate, said if candidate == name else f"{said} ({name}, the published one, is not current)"
+        state = judge_state(life.retires, _deprecated(life, today), today) if life else "current"
+        if state == "current":
+            said = f"{whose}: {candidate}"
+            return candidate, said if candidate == name else f"{said} ({name}, the one named, is not current)"
+        if state == "retiring" and fallback is None and life is not None:
+            fallback = (candidate, life.retires)
         candidate = life.replacement if life else None
-    return None, f"published replacement {name} is not current either; see `scaffolder models`"
-
-
-def _plain_state(life: Lifecycle | None, today: dt.date) -> str:
-    if life is None:
-        return "current"
-    if life.retires and (life.retires - today).days <= RETIRING_WITHIN_DAYS:
-        return "retiring"
-    if (life.deprecated and life.deprecated <= today) or (
-        life.deprecated is None and life.stage in ("Deprecated", "Legacy")
-    ):
-        return "deprecated"
-    return "current"
+    if fallback is not None:
+        return fallback[0], f"{whose}: {fallback[0]} (still deployable; retires {fallback[1]})"
+    return None, f"{whose} {name} is no longer deployable and names no current successor; see `scaffolder models`"
 
 
 class Role(_Frozen):
@@ -294,17 +344,24 @@ def serves(runtime: Runtime, model: str, fmt: str) -> bool:
 DEFAULT_CONTEXT_TOKENS = 8000
 
 
+# Share of the usable input the inference app's history may fill by default. The app counts tokens with an
+# offline estimate (4 characters per token) that undercounts code and non-Latin scripts, so the default keeps a
+# margin below the real limit instead of equalling it (docs/conversation-state.md of a generated repo says so).
+CONTEXT_SAFETY = 0.5
+
+
 def context_budget(model: str) -> int:
     """Default token budget of the inference app's history for this model.
 
-    Its context window minus room for
-    the longest answer (at most half the window), or DEFAULT_CONTEXT_TOKENS when the window is not published.
+    Half (CONTEXT_SAFETY) of the usable input: the context window minus room for the longest answer (at most half
+    the window), and never above the published input cap. DEFAULT_CONTEXT_TOKENS when the window is not published.
     """
     known = models().get(model)
     if known is None or not known.context_window:
         return DEFAULT_CONTEXT_TOKENS
     reserve = min(known.max_output_tokens or 0, known.context_window // 2)
-    return known.context_window - reserve
+    usable = min(known.context_window - reserve, known.max_input_tokens or known.context_window)
+    return int(usable * CONTEXT_SAFETY)
 
 
 def suggest(value: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list[str]:

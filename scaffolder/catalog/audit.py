@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from scaffolder import catalog
 from scaffolder.catalog import RETIRING_WITHIN_DAYS, STALE_AFTER_DAYS
@@ -19,17 +21,51 @@ class AuditLine:
     attention: bool  # True: a maintainer must act (a failing exit code); False: information
 
 
-SECTIONS = ("retired", "retiring", "no lifecycle", "replacement", "capabilities", "sources")
+SECTIONS = ("defaults", "retired", "retiring", "no lifecycle", "replacement", "capabilities", "sources")
+README = Path(__file__).resolve().parents[2] / "README.md"  # the repo's README (absent from an installed wheel)
 
 
-def audit(today: dt.date) -> list[AuditLine]:
+def _named_models(readme: Path | None) -> dict[str, str]:
+    """Catalog models the tool itself names: its default model, and each one README.md mentions."""
+    from scaffolder.spec import DEFAULT_MODEL
+
+    named = {DEFAULT_MODEL: "the default model (spec.DEFAULT_MODEL)"}
+    try:
+        text = readme.read_text(encoding="utf-8") if readme is not None else ""
+    except OSError:
+        text = ""
+    for name in catalog.models():
+        if name not in named and re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", text):
+            named[name] = "named in README.md"
+    return named
+
+
+def _defaults(today: dt.date, readme: Path | None) -> list[AuditLine]:
+    """A retiring or retired model the tool defaults to or documents: `new` will soon refuse it."""
+    out = []
+    for name, why in _named_models(readme).items():
+        m = catalog.models().get(name)
+        if m is None:
+            continue
+        status = m.status(m.default_version, today)
+        if status.state in ("retiring", "retired"):
+            days = f" (in {(status.date - today).days} days)" if status.date and status.date > today else ""
+            out.append(AuditLine("defaults", name, f"{why}: {status.message}{days}; `new` refuses it once "
+                                 "retired: change the default / README", True))
+    return out
+
+
+def audit(today: dt.date, readme: Path | None = README) -> list[AuditLine]:
     """What a maintainer must look at on `today`.
 
     Every model version whose retirement passed or falls within RETIRING_WITHIN_DAYS of `today`, models with
     no lifecycle entry or no capability figures, replacements that are not current, and old sources.
     """
-    out: list[AuditLine] = []
+    out: list[AuditLine] = _defaults(today, readme)
     for m in catalog.models().values():
+        if (m.tool_calling is not None or m.context_window or m.max_output_tokens) and not m.capabilities:
+            out.append(AuditLine("capabilities", m.name, "capability figures without a source id (capabilities:)",
+                                 True))
         if not m.lifecycle:
             out.append(AuditLine("no lifecycle", m.name, "no lifecycle entry: add stage/retires from the "
                                  "retirement schedule", True))
@@ -50,6 +86,9 @@ def audit(today: dt.date) -> list[AuditLine]:
                 why = "is not in this catalog" if outside else "leads to no current model"
                 out.append(AuditLine("replacement", f"{m.name} {version}", f"replacement {life.replacement} {why}",
                                      not outside))
+            if life.deprecated and life.deprecated_source not in catalog.sources():
+                out.append(AuditLine("sources", f"{m.name} {version}", "deprecation date without a known "
+                                     f"deprecated_source ({life.deprecated_source!r})", True))
             if life.source and life.source not in catalog.sources():
                 out.append(AuditLine("sources", f"{m.name} {version}", f"unknown source id {life.source!r}", True))
         if m.kind == "chat" and m.status(m.default_version, today).state != "retired" and (
@@ -87,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from scaffolder.spec import today as pinned_today
 
     parser = argparse.ArgumentParser(prog="python -m scaffolder.catalog", description=__doc__)
-    parser.add_argument("--audit", action="store_true", required=True, help="audit the model catalog")
+    parser.add_argument("--audit", action="store_true", help="audit the model catalog (the only action; optional)")
     parser.add_argument("--date", type=dt.date.fromisoformat, default=None,
                         help="audit as of this day (default: today, or SOURCE_DATE_EPOCH)")
     args = parser.parse_args(argv)

@@ -6,19 +6,22 @@ import datetime as dt
 import json
 import os
 import re
+import stat
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from scaffolder import catalog
-from scaffolder.catalog import RETIRING_WITHIN_DAYS, CatalogModel, LifecycleStatus
-from scaffolder.errors import CatalogError, CredentialError, ProvisionError
+from scaffolder.catalog import CatalogModel, LifecycleStatus, State, arm_date, arm_state
+from scaffolder.errors import CatalogError, CredentialError, ProvisionError, SpecError
 
 # A cached region list newer than this many days is used by `new` and `check` instead of the shipped dates.
 FRESH_DAYS = 7
 CACHE_FORMAT = 1
-_STATES_DEPRECATED = {"deprecated", "deprecating", "legacy"}
+# A region's list is well under 1 MiB (~300 models); a bigger cache file is not one of ours.
+MAX_CACHE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def parse_models(items: Iterable[Mapping[str, Any]], location: str, fetched: dt.
         name, version = model.get("name"), model.get("version")
         if not name or not version:
             continue
-        retires = _date((model.get("deprecation") or {}).get("inference"))
+        retires = arm_date((model.get("deprecation") or {}).get("inference"))
         skus = tuple(str(s.get("name")) for s in model.get("skus") or () if s.get("name"))
         caps = {str(k): str(v) for k, v in (model.get("capabilities") or {}).items()}
         key = (str(name), str(version))
@@ -108,15 +111,6 @@ def parse_models(items: Iterable[Mapping[str, Any]], location: str, fetched: dt.
         seen[key] = LiveModel(str(name), str(version), str(model.get("format") or ""),
                               str(model.get("lifecycleStatus") or ""), retires, skus, caps)
     return Snapshot(location, fetched, tuple(seen[k] for k in sorted(seen)))
-
-
-def _date(value: Any) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
-    except ValueError:
-        return None
 
 
 # -- cache ---------------------------------------------------------------------------------------
@@ -136,27 +130,79 @@ def cache_path(location: str) -> Path:
 
 
 def save(snapshot: Snapshot) -> Path:
-    """Write the region's cache atomically (a reader never sees half a file)."""
+    """Write the region's cache atomically: a unique temporary file renamed over it, removed on failure."""
     path = cache_path(snapshot.location)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(snapshot.to_json(), encoding="utf-8")
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{snapshot.location}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(snapshot.to_json())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
-def load(location: str) -> Snapshot | None:
-    """The region's cached list, or None when absent or unreadable (the shipped catalog answers then)."""
+def read(location: str) -> tuple[Snapshot | None, str | None]:
+    """The region's cached list, or None and why it was ignored (None when there is simply no cache).
+
+    Bounded and safe against a hostile or broken cache: a regular file only (no symlink, FIFO or device), at most
+    MAX_CACHE_BYTES, any JSON it cannot use (deep nesting included) ignored, and only a list of this region.
+    """
+    path = cache_path(location)
     try:
-        return Snapshot.from_json(cache_path(location).read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError, TypeError, CatalogError):
-        return None
+        info = path.lstat()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"cached model list {path} unreadable ({exc.strerror}), ignored"
+    if not stat.S_ISREG(info.st_mode):
+        return None, f"cached model list {path} is not a regular file, ignored"
+    if info.st_size > MAX_CACHE_BYTES:
+        return None, f"cached model list {path} is larger than {MAX_CACHE_BYTES // 2**20} MiB, ignored"
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped between lstat and open
+                return None, f"cached model list {path} is not a regular file, ignored"
+            data = f.read(MAX_CACHE_BYTES + 1)
+        if len(data) > MAX_CACHE_BYTES:
+            return None, f"cached model list {path} is larger than {MAX_CACHE_BYTES // 2**20} MiB, ignored"
+        snap = Snapshot.from_json(data.decode("utf-8"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        return None, f"cached model list {path} unreadable ({type(exc).__name__}), ignored"
+    if snap.location != location:
+        return None, f"cached model list {path} is for {snap.location!r}, not {location}, ignored"
+    return snap, None
+
+
+def load(location: str) -> Snapshot | None:
+    """The region's cached list, or None when absent or unusable (the shipped catalog answers then)."""
+    return read(location)[0]
+
+
+def fresh_or_why(location: str, today: dt.date) -> tuple[Snapshot | None, str | None]:
+    """The region's cached list when fetched 0 to FRESH_DAYS days before today.
+
+    Else None and why a cache that exists was not used (None when there is none).
+    """
+    snap, why = read(location)
+    if snap is None:
+        return None, why
+    age = snap.age_days(today)
+    if age < 0:
+        return None, (f"cached model list for {location} fetched {snap.fetched.date()}, after today ({today}), "
+                      "ignored")
+    if age > FRESH_DAYS:
+        return None, (f"cached model list for {location} is {age} days old (more than {FRESH_DAYS}), ignored; "
+                      f"refresh with `scaffolder models --live --refresh --location {location}`")
+    return snap, None
 
 
 def fresh(location: str, today: dt.date) -> Snapshot | None:
     """The region's cached list when it is at most FRESH_DAYS old."""
-    snap = load(location)
-    return snap if snap is not None and snap.is_fresh(today) else None
+    return fresh_or_why(location, today)[0]
 
 
 # -- fetching --------------------------------------------------------------------------------------
@@ -175,8 +221,9 @@ def fetch(
     """Read the region's models from ARM; one clear error for no subscription, region, credential or ARM fault."""
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
-    from scaffolder.provisioning.api import default_credential
-    from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for
+    from scaffolder.provisioning.api import open_arm
+    from scaffolder.provisioning.arm import Arm
+    from scaffolder.spec import now as spec_now
 
     location = location.strip().lower().replace(" ", "")
     if location not in catalog.azure_regions():
@@ -184,11 +231,12 @@ def fetch(
         did = f"; did you mean {', '.join(close)}?" if close else ""
         raise CatalogError(f"unknown Azure region {location!r}{did}", hint="`az account list-locations -o table`")
     if not subscription_id:
-        raise ProvisionError("no subscription given", hint="pass --subscription or set AZURE_SUBSCRIPTION_ID")
-    endpoint, authority = arm_endpoint_for(cloud, arm_endpoint)
-    cred = credential if credential is not None else default_credential(authority, None)
-    arm = Arm(Connection(credential=cred, subscription_id=subscription_id, arm_endpoint=endpoint,
-                         connection_verify=connection_verify, polling_interval=0))
+        raise SpecError("no subscription given for --live/--refresh",
+                        hint="pass --subscription or set AZURE_SUBSCRIPTION_ID")
+    conn = open_arm(subscription_id, cloud=cloud, arm_endpoint=arm_endpoint, credential=credential,
+                    connection_verify=connection_verify)
+    endpoint = conn.arm_endpoint
+    arm = Arm(conn)
     try:
         items = list(arm.models(location))
     except ClientAuthenticationError as exc:
@@ -204,7 +252,9 @@ def fetch(
     except ServiceRequestError as exc:
         raise ProvisionError(f"cannot reach {endpoint}: {str(exc).splitlines()[0]}",
                              hint="check the network, or drop --live to use the shipped catalog") from None
-    return parse_models(items, location, now or dt.datetime.now(dt.UTC))
+    # Stamped with the pinned clock (SOURCE_DATE_EPOCH), the same clock `new` and `check` judge freshness on:
+    # a real-time stamp would be "in the future" for a pinned day and the cache silently never used.
+    return parse_models(items, location, now or spec_now())
 
 
 # -- merging ----------------------------------------------------------------------------------------
@@ -225,15 +275,10 @@ class MergedRow:
     detail: str = ""
 
 
-def live_state(entry: LiveModel, today: dt.date) -> str:
-    """The region's view of one model version, in the catalog's words."""
-    if entry.retires and entry.retires <= today:
-        return "retired"
-    if entry.retires and (entry.retires - today).days <= RETIRING_WITHIN_DAYS:
-        return "retiring"
-    if entry.lifecycle.lower() in _STATES_DEPRECATED:
-        return "deprecated"
-    return "current"
+def live_state(entry: LiveModel, today: dt.date) -> State:
+    """The region's view of one model version, by the catalog's one rule (catalog.judge_state)."""
+    return arm_state({"deprecation": {"inference": entry.retires.isoformat() if entry.retires else None},
+                      "lifecycleStatus": entry.lifecycle}, today)[0]
 
 
 def merge(snapshot: Snapshot, today: dt.date) -> list[MergedRow]:
@@ -279,7 +324,7 @@ def _capability_differences(model: CatalogModel, entry: LiveModel) -> list[str]:
     return out
 
 
-_SEVERITY = {"current": 0, "deprecated": 1, "retiring": 2, "retired": 3}
+_SEVERITY: dict[State, int] = {"current": 0, "unknown": 1, "deprecated": 1, "retiring": 2, "retired": 3}
 
 
 def status(model: CatalogModel, version: str, today: dt.date, snapshot: Snapshot | None) -> LifecycleStatus:
@@ -289,7 +334,7 @@ def status(model: CatalogModel, version: str, today: dt.date, snapshot: Snapshot
     if entry is None or snapshot is None:
         return shipped
     seen = live_state(entry, today)
-    if _SEVERITY[seen] <= _SEVERITY.get(shipped.state, 0):
+    if _SEVERITY[seen] <= _SEVERITY[shipped.state]:
         return shipped
     instead = f"; replacement: {shipped.replacement}" if shipped.replacement else ""
     label = f"{model.name} {version}"
@@ -300,4 +345,62 @@ def status(model: CatalogModel, version: str, today: dt.date, snapshot: Snapshot
         text = f"{label} retires on {entry.retires} {where}{instead}"
     else:
         text = f"{label} is {entry.lifecycle or 'deprecated'} {where}{instead}"
-    return LifecycleStatus(seen, text, shipped.replacement, entry.retires)  # type: ignore[arg-type]
+    return LifecycleStatus(seen, text, shipped.replacement, entry.retires)
+
+
+# -- the one lifecycle verdict of `new` and `check` ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One deployment's lifecycle status and the file that names it."""
+
+    where: str
+    status: LifecycleStatus
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The lifecycle verdict on a set of deployments.
+
+    Retired ones (refused by `new`, errors in `check`), concerns (retiring, deprecated, unknown version:
+    warnings) and which data said so.
+    """
+
+    retired: tuple[Judged, ...]
+    concerns: tuple[Judged, ...]
+    notes: tuple[str, ...]
+
+
+def judge(location: str, deployments: Iterable[tuple[str, str, str]], today: dt.date) -> Judgement:
+    """Judge (model, version, file) deployments on `today`; the one lifecycle verdict of `new` and `check`.
+
+    Data: a fresh cached region list when there is one (a note says when a cache exists but was ignored), else
+    the shipped catalog's published dates.
+
+    `new` turns `retired` into a refusal and `check` into errors; a model the catalog does not know is not judged.
+    """
+    snapshot, why = fresh_or_why(location, today)
+    retired: list[Judged] = []
+    concerns: list[Judged] = []
+    seen: set[tuple[str, str]] = set()
+    for name, version, where in deployments:
+        known = catalog.models().get(name)
+        if known is None or (name, version) in seen:
+            continue
+        seen.add((name, version))
+        verdict = status(known, version, today, snapshot)
+        if verdict.state == "retired":
+            retired.append(Judged(where, verdict))
+        elif verdict.state != "current":
+            concerns.append(Judged(where, verdict))
+    if snapshot is not None:
+        notes = [f"model lifecycle from {snapshot.describe()}"]
+    else:
+        notes = [f"model lifecycle from the shipped catalog (sources read {catalog.sources_date()})"]
+        if why:
+            notes.append(why)
+        stale = catalog.staleness_note(today)
+        if stale:
+            notes.append(stale)
+    return Judgement(tuple(retired), tuple(concerns), tuple(notes))

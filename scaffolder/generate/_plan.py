@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
-from collections.abc import Sequence
+import stat
+import tarfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -17,8 +21,8 @@ from scaffolder import __version__, catalog, infra
 from scaffolder._resources import bicep_dir, templates_dir
 from scaffolder.errors import TemplateError
 from scaffolder.generate._files import safe_relative, template_files
-from scaffolder.generate._overlay import as_planned, render_overlays
-from scaffolder.spec import ANSWERS_FILE, ProjectSpec
+from scaffolder.generate._overlay import as_planned, render_overlays, trust_needed
+from scaffolder.spec import ANSWERS_FILE, ProjectSpec, RuntimeDecision
 
 ROOT_DIR = "{{cookiecutter.project_name}}"
 LAYER_FILE = "layer.yaml"
@@ -44,6 +48,8 @@ class FilePlan:
     spec: ProjectSpec
     files: tuple[PlannedFile, ...] = field(default_factory=tuple)
     hooks: tuple[Path, ...] = ()
+    # Overlay paths that replace generated files or define azd hooks: written only with --trust.
+    needs_trust: tuple[str, ...] = ()
 
     def paths(self) -> list[str]:
         """Relative paths, POSIX style."""
@@ -61,20 +67,20 @@ class FilePlan:
         return self.get(path).content.decode("utf-8")
 
 
-def _decision(spec: ProjectSpec) -> dict[str, Any]:
+def _decision(runtime: catalog.Runtime, decision: RuntimeDecision) -> dict[str, Any]:
     from scaffolder.decision import NOT_ASKED, decision_data, recommend
 
     questions = decision_data().questions
-    answers = spec.decision.answers
+    answers = decision.answers
     rec = recommend(answers) if answers else None
-    gives_up = decision_data().gives_up[spec.runtime]
+    gives_up = decision_data().gives_up[runtime]
     return {
         "asked": bool(answers),
-        "date": spec.decision.date.isoformat(),
+        "date": decision.date.isoformat(),
         "answers": [{"question": q.text, "answer": answers.get(q.key, NOT_ASKED)} for q in questions],
         "recommended": rec.runtime.value if rec else None,
-        "reasons": list(rec.reasons) if rec and rec.runtime == spec.runtime else [],
-        "trade_offs": list(rec.trade_offs) if rec and rec.runtime == spec.runtime else [],
+        "reasons": list(rec.reasons) if rec and rec.runtime == runtime else [],
+        "trade_offs": list(rec.trade_offs) if rec and rec.runtime == runtime else [],
         "conflicts": list(rec.conflicts) if rec else [],
         "gives_up": list(gives_up),
     }
@@ -85,7 +91,8 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
     profile = catalog.runtimes()[spec.runtime]
     env = infra.app_env(spec)
     return {
-        "decision": _decision(spec),
+        "decision": _decision(spec.runtime, spec.decision),
+        "adr": {"number": 1, "status": "accepted"},
         "project_name": spec.name,
         "package": spec.package,
         "runtime": spec.runtime.value,
@@ -104,6 +111,7 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "tool_version": tool_version,
         "env_vars": [v.model_dump() for v in env],
         **_layer_context(spec.runtime.value, _catalog_defaults(spec)),
+        "model_tools": _catalog_defaults(spec)["APP_MODEL_TOOLS"],
         "grants": [
             {
                 "principal": g.principal,
@@ -125,10 +133,14 @@ def _catalog_defaults(spec: ProjectSpec) -> dict[str, Any]:
     cannot call them (None, not published: tools stay on).
     """
     primary = catalog.models().get(spec.primary.model)
-    return {
+    tools = primary is None or primary.tool_calling is not False
+    out: dict[str, Any] = {
         "APP_CONTEXT_TOKENS": catalog.context_budget(spec.primary.model),
-        "APP_MODEL_TOOLS": primary is None or primary.tool_calling is not False,
+        "APP_MODEL_TOOLS": tools,
     }
+    if not tools and spec.runtime is catalog.Runtime.INFERENCE:  # no tools sent: the instructions offer none
+        out["APP_INSTRUCTIONS"] = "You are a helpful assistant; keep answers short."
+    return out
 
 
 def _layer_context(runtime: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -151,11 +163,12 @@ def _layer_context(runtime: str, overrides: dict[str, Any] | None = None) -> dic
         if data.get("readme"):
             readme.append(str(data["readme"]).strip())
         for name, body in (data.get("settings") or {}).items():
+            if overrides and name in overrides:
+                body = {**body, "default": overrides[name]}
+            # Checked after the catalog's override, so a catalog value of the wrong type is caught too.
             kind = _SETTING_TYPES.get(body.get("type", "str"))
             if kind is None or not isinstance(body.get("default"), kind):
                 raise TemplateError(f"{layer}/{LAYER_FILE}: setting {name} needs a default of type {body.get('type')}")
-            if overrides and name in overrides:
-                body = {**body, "default": overrides[name]}
             settings[name] = {
                 "name": name,
                 "field": name.lower(),
@@ -179,12 +192,45 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     # Compiling the templates is most of `new`'s own time; Jinja's bytecode cache (keyed by template name
     # and source checksum, so an edited template is recompiled) makes the next run skip it.
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = Path(base) / "foundry-scaffolder" / f"jinja-{__version__}"
+    folder = private_dir(Path(base) / "foundry-scaffolder" / f"jinja-{__version__}")
+    return jinja2.FileSystemBytecodeCache(str(folder)) if folder is not None else None
+
+
+def private_dir(folder: Path) -> Path | None:
+    """folder, created 0700 (parents too), when it is a real directory owned by us and closed to others.
+
+    Its files are loaded as code (marshalled bytecode), so, as Jinja's own default cache does, a folder
+    another user owns or can write, or a link, is not used: None (rendering then just compiles).
+    """
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        for part in [*reversed(_missing(folder))]:
+            part.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    try:
+        info = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        return None
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        try:
+            folder.chmod(0o700)
+        except OSError:
+            return None
+        if stat.S_IMODE(folder.lstat().st_mode) & 0o077:
+            return None
+    return folder
+
+
+def _missing(folder: Path) -> list[Path]:
+    missing = []
+    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 def _environment() -> SandboxedEnvironment:
@@ -245,13 +291,127 @@ def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = (), tool_version: s
         if layer_dir.is_dir():
             files.update(_render_tree(layer_dir, env, ctx))
     extra, hooks = render_overlays(overlays, env, ctx)
+    gated = trust_needed(list(extra), list(files))
     files.update({path: PlannedFile(**kw, source="overlay") for path, kw in as_planned(extra).items()})
     files.update(_bicep_files())
     params = json.dumps(infra.azd_parameters_file(spec), indent=2) + "\n"
     files["infra/main.parameters.json"] = PlannedFile(
         PurePosixPath("infra/main.parameters.json"), params.encode(), source="spec"
     )
+    files.update(_adr_records(spec, env, ctx))
     files[ANSWERS_FILE] = PlannedFile(
         PurePosixPath(ANSWERS_FILE), spec.to_answers(tool_version).encode(), source="spec"
     )
-    return FilePlan(spec, tuple(files[k] for k in sorted(files)), tuple(hooks))
+    return FilePlan(spec, tuple(files[k] for k in sorted(files)), tuple(hooks), tuple(gated))
+
+
+def with_pristine(plan: FilePlan) -> FilePlan:
+    """The plan plus its pristine archive, as `new` and `update` write it.
+
+    The archive (what the generator produced, byte for byte) lets `update` three-way merge offline against the
+    exact output of this version, whatever later versions change (templates, catalog facts, code). It is kept
+    out of `plan_files` so that the plan stays the text files a user reads and the tests compare.
+    """
+    archive = PlannedFile(PurePosixPath(PRISTINE_FILE), pack_pristine(plan.files), source="spec")
+    files = sorted((*(f for f in plan.files if str(f.path) != PRISTINE_FILE), archive), key=lambda f: str(f.path))
+    return FilePlan(plan.spec, tuple(files), plan.hooks, plan.needs_trust)
+
+
+ADR_DIR = "docs/adr"
+ADR_FIRST = f"{ADR_DIR}/0001-runtime-choice.md"
+_ADR_FIRST_TEMPLATE = f"base/{ROOT_DIR}/{ADR_FIRST}"
+_ADR_SWITCH_TEMPLATE = "base/_adr/runtime-switch.md"
+
+
+def adr_name(number: int, runtime: str) -> str:
+    """File name of ADR record `number` (1: the first choice; later ones: the runtime switches)."""
+    return ADR_FIRST if number == 1 else f"{ADR_DIR}/{number:04d}-runtime-switch-to-{runtime}.md"
+
+
+def _adr_records(spec: ProjectSpec, env: SandboxedEnvironment, ctx: dict[str, Any]) -> dict[str, PlannedFile]:
+    """One ADR record per runtime decision; each superseded one says which record replaced it.
+
+    With no switch this is the record the base layer already rendered; after switches the first record is
+    rendered for the runtime it chose then, and each switch gets its own record.
+    """
+    if not spec.superseded:
+        return {}
+    chain: list[tuple[catalog.Runtime, RuntimeDecision]] = [(d.runtime, d) for d in spec.superseded]
+    chain.append((spec.runtime, spec.decision))
+    out = {}
+    for number, (runtime, decision) in enumerate(chain, 1):
+        path = adr_name(number, runtime.value)
+        if number < len(chain):
+            following = adr_name(number + 1, chain[number][0].value)
+            status = f"superseded by [{following.rsplit('/', 1)[1]}]({following.rsplit('/', 1)[1]})"
+        else:
+            status = "accepted"
+        profile = catalog.runtimes()[runtime]
+        record = {
+            **ctx,
+            "runtime": runtime.value,
+            "runtime_title": profile.title,
+            "runtime_summary": profile.summary,
+            "decision": _decision(runtime, decision),
+            "adr": {
+                "number": number,
+                "status": status,
+                "supersedes": adr_name(number - 1, chain[number - 2][0].value).rsplit("/", 1)[1] if number > 1 else "",
+                "switched_from": decision.switched_from.value if decision.switched_from else "",
+                "switched_from_title": catalog.runtimes()[decision.switched_from].title
+                if decision.switched_from else "",
+                "changes": list(decision.changes),
+            },
+        }
+        template = _ADR_FIRST_TEMPLATE if number == 1 else _ADR_SWITCH_TEMPLATE
+        try:
+            text = env.get_template(template).render(cookiecutter=record)
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template {template} failed to render: {exc}") from exc
+        out[path] = PlannedFile(PurePosixPath(path), text.encode("utf-8"))
+    return out
+
+
+PRISTINE_FILE = ".scaffolder/pristine.tar.gz"
+PRISTINE_MAX_BYTES = 64 * 2**20
+PRISTINE_MAX_FILES = 10_000
+
+
+def pack_pristine(files: Iterable[PlannedFile]) -> bytes:
+    """A reproducible tar.gz of the generated files (fixed times and owners, sorted), answers file excluded."""
+    buffer = io.BytesIO()
+    with (
+        # Level 1: a few times faster than 9 for ~20% more bytes; `new` pays for it on every run.
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=1) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for f in sorted(files, key=lambda f: str(f.path)):
+            if str(f.path) in (ANSWERS_FILE, PRISTINE_FILE):
+                continue
+            info = tarfile.TarInfo(str(f.path))
+            info.size = len(f.content)
+            info.mode = f.mode
+            tar.addfile(info, io.BytesIO(f.content))
+    return buffer.getvalue()
+
+
+def unpack_pristine(data: bytes) -> dict[str, PlannedFile]:
+    """The files of a pristine archive by path; only regular files with safe relative paths are read."""
+    out: dict[str, PlannedFile] = {}
+    total = 0
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if not member.isfile():
+                continue
+            # The archive sits in a user's repo: bound what it may make us hold (a generated repo is ~0.3 MB).
+            total += member.size
+            if total > PRISTINE_MAX_BYTES or len(out) >= PRISTINE_MAX_FILES:
+                raise TemplateError(f"{PRISTINE_FILE} unpacks to more than {PRISTINE_MAX_BYTES // 2**20} MiB "
+                                    f"or {PRISTINE_MAX_FILES} files: not what the generator wrote")
+            rel = safe_relative(member.name, f"{PRISTINE_FILE} entry")
+            handle = tar.extractfile(member)
+            if handle is None:
+                continue
+            mode = EXECUTABLE if member.mode & 0o111 else REGULAR
+            out[rel] = PlannedFile(PurePosixPath(rel), handle.read(), mode)
+    return out

@@ -170,6 +170,28 @@ class _Session:
     control: Control
 
 
+def open_arm(
+    subscription_id: str,
+    *,
+    cloud: str = "AzureCloud",
+    arm_endpoint: str | None = None,
+    credential: Any = None,
+    tenant_id: str | None = None,
+    connection_verify: str | bool | None = None,
+    polling_interval: float = 0,
+) -> Connection:
+    """The ARM connection of provisioning and `models --live`: cloud endpoint, credential, quiet azure logging."""
+    # Without any logging set up, Python's last-resort handler would print azure-identity's multi-line
+    # credential-chain warnings; a NullHandler stops that and still lets records reach configured handlers.
+    azure_logger = logging.getLogger("azure")
+    if not any(isinstance(h, logging.NullHandler) for h in azure_logger.handlers):
+        azure_logger.addHandler(logging.NullHandler())
+    endpoint, authority = arm_endpoint_for(cloud, arm_endpoint)
+    cred = credential if credential is not None else default_credential(authority, tenant_id)
+    return Connection(credential=cred, subscription_id=subscription_id, arm_endpoint=endpoint,
+                      connection_verify=connection_verify, polling_interval=polling_interval)
+
+
 def _open(
     directory: Path | str,
     opts: ArmOptions,
@@ -186,20 +208,16 @@ def _open(
         raise SpecError(f"--timeout {timeout:g} must be a positive number of seconds", hint="e.g. --timeout 3600")
     check_environment_name(opts.environment)
     spec, _ = load_answers(Path(directory))
-    # Without any logging set up, Python's last-resort handler would print azure-identity's multi-line
-    # credential-chain warnings; a NullHandler stops that and still lets records reach configured handlers.
-    azure_logger = logging.getLogger("azure")
-    if not any(isinstance(h, logging.NullHandler) for h in azure_logger.handlers):
-        azure_logger.addHandler(logging.NullHandler())
-    endpoint, authority = arm_endpoint_for(opts.cloud, opts.arm_endpoint)
-    cred = opts.credential if opts.credential is not None else default_credential(authority, opts.tenant_id)
-    conn = Connection(
-        credential=cred,
-        subscription_id=subscription_id,
-        arm_endpoint=endpoint,
+    conn = open_arm(
+        subscription_id,
+        cloud=opts.cloud,
+        arm_endpoint=opts.arm_endpoint,
+        credential=opts.credential,
+        tenant_id=opts.tenant_id,
         connection_verify=opts.connection_verify,
         polling_interval=_poll_interval() if opts.polling_interval is None else opts.polling_interval,
     )
+    cred = conn.credential
     principal_id = opts.principal_id
     if principal_id is None:
         principal_id = _caller_object_id(cred, conn.scopes) or ""
@@ -226,7 +244,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._()-]{0,63}$")
 
 def check_environment_name(name: str) -> str:
     """Refuse environment names azd would refuse (and any that could leave .azure/)."""
-    if not _ENV_NAME.match(name) or ".." in name:
+    if not _ENV_NAME.fullmatch(name) or ".." in name:
         raise SpecError(
             f"environment name {name!r} must be 1-64 letters, digits, '.', '_', '(', ')' or '-', "
             "start with a letter or digit, and not contain '..'",

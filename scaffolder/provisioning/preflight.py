@@ -24,7 +24,6 @@ from scaffolder.spec import today as spec_today
 Status = Literal["ok", "warn", "fail", "skip"]
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
 DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
-RETIRING_WITHIN = dt.timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -61,15 +60,6 @@ class PreflightResult:
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"ok": self.ok, "checks": [c.as_dict() for c in self.checks]}
-
-
-def _date(text: Any) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(str(text)[:10])
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -178,13 +168,12 @@ def _model_check(ctx: Context, dep: Deployment, offered: Mapping[tuple[str, str,
     if dep.sku not in skus:
         fix = f"offered SKUs: {', '.join(sorted(str(s) for s in skus))}"
         return Check("model", "fail", f"{dep.label}: SKU {dep.sku} is not offered in {location}", fix)
-    retires = _date((model.get("deprecation") or {}).get("inference"))
-    lifecycle = str(model.get("lifecycleStatus") or "")
-    if retires is not None and retires <= ctx.today:
+    judged, retires, lifecycle = catalog.arm_state(model, ctx.today)  # the one lifecycle rule (new, check, models)
+    if judged == "retired":
         return Check(
             "model", "fail", f"{dep.label} was retired on {retires}", "pick a newer version (`scaffolder models`)"
         )
-    if (retires is not None and retires - ctx.today <= RETIRING_WITHIN) or lifecycle.lower().startswith("deprecat"):
+    if judged != "current":
         when = f" on {retires}" if retires else ""
         return Check(
             "model", "warn", f"{dep.label} is {lifecycle or 'retiring'}: inference ends{when}", "plan an upgrade"

@@ -92,8 +92,10 @@ def validate_repo(
     the path of a venv holding checkov; without it the checkov layer is skipped.
     """
     project = load_project(path)
+    refused = [Finding("input/refused", "error", shown, 1, f"{shown} {why}") for shown, why in project.refused.values()]
     if not project.files:
-        return [Finding("project/no-bicep", "error", project.display(project.infra), 1, "no Bicep files found")]
+        shown = project.display(project.infra)
+        return refused or [Finding("project/no-bicep", "error", shown, 1, "no Bicep files found")]
     backend: Backend = BicepTypes(types_dir) if types_dir is not None else SdkModels()
     findings = check_syntax(project)
     findings += check_semantics(project)
@@ -104,4 +106,6 @@ def validate_repo(
     if checkov is not None:
         runner = checkov if isinstance(checkov, Checkov) else Checkov(checkov)
         findings += check_checkov(project, runner)
-    return sorted_findings(findings)
+    # Module links are admitted (or refused) lazily by the layers above, so collect refusals last.
+    refused = [Finding("input/refused", "error", shown, 1, f"{shown} {why}") for shown, why in project.refused.values()]
+    return sorted_findings(findings + refused)

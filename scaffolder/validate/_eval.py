@@ -18,6 +18,7 @@ from typing import Literal
 import tree_sitter as ts
 
 from scaffolder.provisioning.bicepfn import guid, unique_string
+from scaffolder.safeio import load_json
 from scaffolder.validate._model import (
     BicepFile,
     Decl,
@@ -350,7 +351,8 @@ def _coalesce(args: Sequence[Value]) -> Value:
 def _json(args: Sequence[Value]) -> Value:
     if len(args) == 1 and isinstance(args[0], Lit) and isinstance(args[0].value, str):
         try:
-            return from_json(json.loads(args[0].value), (0, 0))
+            # Bounded: a json('[[[[...]]]]') literal nested thousands deep must not overflow the stack.
+            return from_json(load_json(args[0].value), (0, 0))
         except ValueError:
             return ANY
     return ANY

@@ -398,10 +398,10 @@ class BicepFile:
         return next((m for m in self.modules if m.name == name), None)
 
 
-def load(path: Path, name: str | None = None, source: bytes | None = None) -> BicepFile:
-    """Parse a Bicep file and index its top-level declarations."""
+def load(path: Path, name: str | None = None, source: bytes | None = None, tree: ts.Tree | None = None) -> BicepFile:
+    """Parse a Bicep file (unless its tree is given) and index its top-level declarations."""
     data = path.read_bytes() if source is None else source
-    tree = parse_bytes(data)
+    tree = parse_bytes(data) if tree is None else tree
     bf = BicepFile(path=path, name=name or path.name, source=data, tree=tree)
     pending: tuple[ts.Node, ...] = ()
     for node in tree.root_node.named_children:

@@ -7,11 +7,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scaffolder import safeio
 from scaffolder.validate._eval import Arr, Item, Lit, Obj, Unknown, Value
-from scaffolder.validate._model import BicepFile, Module, load
+from scaffolder.validate._model import BicepFile, Module, load, parse_bytes
 
 PARAMETERS_FILE = "main.parameters.json"
 # azd substitutes ${VAR} and ${VAR=default} in the parameters file from the environment
+# Generated Bicep nests about a dozen syntax levels; the checkers walk trees recursively, so a file nested
+# far deeper is refused (one finding) instead of ending in a RecursionError.
+MAX_BICEP_DEPTH = 150
 AZD_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}")
 
 
@@ -43,6 +47,8 @@ class Project:
     infra: Path
     files: dict[Path, BicepFile] = field(default_factory=dict)
     single_file: bool = False
+    # Files not read, by resolved path: (shown name, why). A link leaving the repo is never followed.
+    refused: dict[Path, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def main(self) -> BicepFile | None:
@@ -73,26 +79,65 @@ class Project:
         if target is None:
             return None
         if target not in self.files:
-            if not target.is_file():
+            if target in self.refused or not target.is_file():
                 return None
-            self.files[target] = load(target, self.display(target))
-        return self.files[target]
+            self.admit(target, self.display(target))
+        return self.files.get(target)
+
+    def admit(self, path: Path, shown: str) -> None:
+        """Parse one file into `files`, or record in `refused` why it was not read.
+
+        Only regular files inside the repo, at most safeio.MAX_BICEP_BYTES, UTF-8 text (a binary file would
+        make the parser's error recovery super-linear) and nested at most MAX_BICEP_DEPTH syntax levels.
+        """
+        resolved = path.resolve()
+        if not safeio.is_inside(resolved, self.repo):
+            self.refused[resolved] = (shown, "lies outside the repo (a link or a path leaving it); not followed")
+            return
+        try:
+            data = safeio.read_bytes(resolved, limit=safeio.MAX_BICEP_BYTES)
+        except (OSError, safeio.UnsafeInputError) as exc:
+            self.refused[resolved] = (shown, f"cannot be read: {safeio.describe(exc).replace(str(resolved), shown)}")
+            return
+        if b"\0" in data:
+            self.refused[resolved] = (shown, "is binary, not Bicep text")
+            return
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.refused[resolved] = (shown, f"is not UTF-8 text (byte {exc.start})")
+            return
+        tree = parse_bytes(data)
+        if tree_depth(tree.root_node) > MAX_BICEP_DEPTH:
+            self.refused[resolved] = (shown, f"nests deeper than {MAX_BICEP_DEPTH} syntax levels; not checked")
+            return
+        self.files[resolved] = load(resolved, shown, data, tree)
 
     def parameters(self) -> dict[str, object] | None:
         """The parameters file as JSON (None when absent; ValueError when not valid JSON)."""
         path = self.parameters_path
         if not path.is_file():
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = safeio.load_json(self._parameters_text())
         if not isinstance(data, dict):
             raise ValueError("the parameters file is not a JSON object")
         return data
 
+    def _parameters_text(self) -> str:
+        """The parameters file's text; ValueError when it leaves the repo, is too large or not text."""
+        path = self.parameters_path
+        if not safeio.is_inside(path, self.repo):
+            raise ValueError("the parameters file is a link to a file outside the repo; not followed")
+        try:
+            return safeio.read_text(path, limit=safeio.MAX_TEXT_BYTES)
+        except (OSError, safeio.UnsafeInputError) as exc:
+            raise ValueError(f"the parameters file cannot be read: {safeio.describe(exc)}") from None
+
     def key_line(self, key: str) -> int:
         """Line of a parameter's key in the parameters file (1 when not found)."""
         try:
-            lines = self.parameters_path.read_text(encoding="utf-8").splitlines()
-        except OSError:
+            lines = self._parameters_text().splitlines()
+        except ValueError:
             return 1
         needle = json.dumps(key) + ":"
         return next((i + 1 for i, line in enumerate(lines) if needle in line.replace(" :", ":")), 1)
@@ -113,19 +158,38 @@ class Project:
         return out
 
 
+def tree_depth(root: object) -> int:
+    """Deepest nesting of a tree-sitter tree, walked with a cursor (no recursion)."""
+    cursor = root.walk()  # type: ignore[attr-defined]
+    depth = deepest = 0
+    while True:
+        deepest = max(deepest, depth)
+        if depth <= MAX_BICEP_DEPTH and cursor.goto_first_child():
+            depth += 1
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return deepest
+            depth -= 1
+
+
 def load_project(path: Path) -> Project:
     """Load a repo (its infra/ folder), an infra folder itself, or a single Bicep file (modules load on use)."""
     path = path.resolve()
     if path.is_file():
         project = Project(repo=path.parent, infra=path.parent, single_file=True)
-        project.files[path] = load(path, project.display(path))
+        project.admit(path, path.name)
         return project
     if (path / "infra" / "main.bicep").is_file() or (path / "infra").is_dir():
         repo, infra = path, path / "infra"
     else:
         repo, infra = path, path
     project = Project(repo=repo, infra=infra)
-    for bicep in sorted(p for p in infra.rglob("*.bicep") if p.is_file()):
-        resolved = bicep.resolve()
-        project.files[resolved] = load(resolved, project.display(resolved))
+    if not safeio.is_inside(infra, repo):
+        project.refused[infra.resolve()] = (infra.name, "is a link to a folder outside the repo; not followed")
+        return project
+    # rglob does not descend into linked folders; a linked file is admitted only when it stays in the repo.
+    for bicep in sorted(infra.rglob("*.bicep")):
+        if bicep.is_file() or bicep.is_symlink():
+            project.admit(bicep, bicep.relative_to(repo).as_posix())
     return project

@@ -379,6 +379,9 @@ class _FileChecker:
                      f"module {mod.path!r} is not a local file; its contract is not checked", "warning")
             return
         module_file = self.project.module_file(self.file, mod)
+        if module_file is None and target in self.project.refused:
+            self.add("module-refused", mod.path_node, f"module file {mod.path!r} {self.project.refused[target][1]}")
+            return
         if module_file is None:
             self.add("module-not-found", mod.path_node, f"module file {mod.path!r} does not exist")
             return

@@ -117,7 +117,7 @@ def test_check_fails_a_repo_whose_model_retired_in_the_region(env: Path, tmp_pat
 @pytest.mark.parametrize("args,code,line", [
     (["--location", "moonbase1"], 2, "error: unknown Azure region 'moonbase1'"),
     (["--location", "eastus 2"], 0, ""),  # typed as the portal shows it: normalised
-    ([], 2, "error: --live needs --location"),
+    ([], 2, "error: --live/--refresh needs --location"),
 ])
 def test_cli_bad_input_is_one_line(env: Path, args: list[str], code: int, line: str) -> None:
     result = run("models", "--live", *args)
@@ -155,7 +155,7 @@ def test_arm_error_is_one_line(env: Path, region: ArmEmulator) -> None:
 def test_no_subscription_is_one_line(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID")
     result = run("models", "--live", "--location", LOCATION)
-    assert result.exit_code == 6 and result.stderr.startswith("error: no subscription given")
+    assert result.exit_code == 2 and result.stderr.startswith("error: no subscription given")
 
 
 def test_cache_round_trip_and_freshness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,3 +169,88 @@ def test_cache_round_trip_and_freshness(tmp_path: Path, monkeypatch: pytest.Monk
     assert live.fresh(LOCATION, dt.date(2026, 12, 7)) is None
     path.write_text("{not json")
     assert live.load(LOCATION) is None
+
+
+# -- review fixes: the pinned clock, a real credential chain, hostile caches, --runtime/--wide ----------------
+
+
+def test_refresh_stamps_the_pinned_day_so_new_uses_the_cache_on_an_earlier_pinned_day(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pinned day long before the real one: a wall-clock stamp would be "in the future" and silently ignored.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(NOV_29) - 30 * 86400))  # 2026-10-30
+    assert run("models", "--live", "--refresh", "--location", LOCATION).exit_code == 0
+    assert live.load(LOCATION) is not None and live.load(LOCATION).fetched.date() == dt.date(2026, 10, 30)  # type: ignore[union-attr]
+    result = run("new", "demo", "-r", "inference", "-m", "Mistral-small-2503", "-l", LOCATION, "--no-input",
+                 "--dry-run", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output  # region retires it on 2026-11-20: retiring, not refused yet
+    assert "Azure's model list for eastus2 fetched 2026-10-30 (cache)" in result.stderr
+
+
+def test_a_cache_from_the_future_is_ignored_with_a_note(env: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run("models", "--live", "--refresh", "--location", LOCATION).exit_code == 0
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(NOV_29) - 86400))
+    result = run("new", "demo", "-r", "inference", "-m", "Mistral-small-2503", "-l", LOCATION, "--no-input",
+                 "--dry-run", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "fetched 2026-11-29, after today (2026-11-28), ignored" in result.stderr
+
+
+def test_real_credential_chain_without_credentials_is_one_line(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    from azure.identity import DefaultAzureCredential
+
+    # An empty environment and no CLI on PATH: every credential of the real chain is unavailable.
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(api, "default_credential",
+                        lambda authority, tenant_id: DefaultAzureCredential(authority=authority,
+                                                                            exclude_managed_identity_credential=True))
+    import logging
+
+    # As in a fresh process: no handler anywhere (pytest's capture handler on the root logger would hide
+    # Python's last-resort stderr handler, which is what prints azure-identity's chain in a real run).
+    monkeypatch.setattr(logging.getLogger("azure"), "handlers", [])
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    result = run("models", "--live", "--location", LOCATION)
+    assert result.exit_code == 8, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert errors[0].startswith("error: no Azure credential available:")
+    assert len(errors) == 2 and errors[1].startswith("hint:"), result.stderr  # no credential-chain dump
+
+
+@pytest.mark.parametrize("kind", ["deep", "wrong-location", "symlink", "fifo", "huge"])
+def test_hostile_cache_is_ignored_with_a_note(env: Path, tmp_path: Path, kind: str) -> None:
+    import os
+
+    path = live.cache_path(LOCATION)
+    path.parent.mkdir(parents=True)
+    if kind == "deep":
+        path.write_text("[" * 100_000)
+    elif kind == "wrong-location":
+        snap = live.Snapshot("westus", NOW, (live.LiveModel("Mistral-small-2503", "1", "Mistral AI", "Deprecated",
+                                                            dt.date(2026, 11, 1)),))
+        path.write_text(snap.to_json())
+    elif kind == "symlink":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        with path.open("wb") as f:
+            f.truncate(live.MAX_CACHE_BYTES + 1)
+    snap, why = live.fresh_or_why(LOCATION, dt.date(2026, 11, 29))
+    assert snap is None and why is not None and why.endswith("ignored")
+    result = run("new", "demo", "-r", "inference", "-m", "Mistral-small-2503", "-l", LOCATION, "--no-input",
+                 "--dry-run", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "ignored" in result.stderr and "Traceback" not in result.output
+
+
+def test_live_honours_runtime_and_rejects_wide(env: Path) -> None:
+    result = run("models", "--live", "--location", LOCATION, "--runtime", "agents", "--json")
+    assert result.exit_code == 0, result.output
+    names = {m["name"] for m in json.loads(result.stdout)["models"]}
+    assert "gpt-5.4-mini" in names and "Mistral-small-2503" not in names and "Mistral-small-2609" not in names
+    wide = run("models", "--live", "--location", LOCATION, "--wide")
+    assert wide.exit_code == 2 and wide.stderr.startswith("error: --wide is for the shipped catalog")
+    assert run("models", "--refresh").stderr.startswith("error: --live/--refresh needs --location")

@@ -4,7 +4,7 @@ Under the project endpoint {url}/api/projects/<project>:
 - agents (azure-ai-projects, `?api-version=v1`): GET agents/{name}, POST/GET agents/{name}/versions,
   GET agents/{name}/versions/{version}; versions are immutable and numbered 1, 2, ...;
 - the project's OpenAI surface (openai, no api-version): POST openai/v1/conversations,
-  GET openai/v1/conversations/{id}, POST openai/v1/responses running an agent given as
+  GET/DELETE openai/v1/conversations/{id}, POST openai/v1/responses running an agent given as
   `agent_reference` on a conversation that keeps every item (messages, function calls, their outputs).
 https only: azure-core refuses to send a bearer token over plain http. Standard library only (the scaffolder's
 own suite loads it too), like fake_foundry.py.
@@ -19,9 +19,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from fake_foundry import Answer, FakeFoundry, ModelOutput, Recorded, Turn, error, fake_model, words
+from fake_foundry import Answer, FakeFoundry, ModelOutput, Recorded, Turn, error, fake_model, prompt_filtered, words
 
 TLS = True
+# Entra ID audience of the project endpoint and its OpenAI surface, from the docs and the SDK, not from the app:
+# azure-ai-projects 2.x requests https://ai.azure.com/.default (AIProjectClient, get_openai_client), and Learn's
+# /openai/v1/ examples use the same scope (MicrosoftDocs/azure-ai-docs api-version-lifecycle-content.md).
+AUDIENCE = "https://ai.azure.com"
 PROJECT = "{{ cookiecutter.project_name }}"
 PROJECT_PATH = "/api/projects/" + PROJECT
 DEPLOYMENT = "{{ cookiecutter.model_deployment }}"
@@ -66,6 +70,7 @@ class AgentService:
                      self._versioned(lambda _req, m: self.get_version(m["name"], m["version"])))
         server.route("POST", CONVERSATIONS, lambda req, _m: self.create_conversation(req.body or {}))
         server.route("GET", CONVERSATIONS + r"/(?P<id>[^/]+)", lambda _req, m: self.get_conversation(m["id"]))
+        server.route("DELETE", CONVERSATIONS + r"/(?P<id>[^/]+)", lambda _req, m: self.delete_conversation(m["id"]))
         server.route("GET", CONVERSATIONS + r"/(?P<id>[^/]+)/items", lambda req, m: self.list_items(m["id"], req))
         server.route("POST", RESPONSES, lambda req, _m: self.respond(req.body or {}))
 
@@ -157,6 +162,11 @@ class AgentService:
             return error(404, "not_found", f"Conversation with id '{conversation_id}' not found.")
         return Answer(200, _conversation_object(conversation))
 
+    def delete_conversation(self, conversation_id: str) -> Answer:
+        if self.conversations.pop(conversation_id, None) is None:
+            return error(404, "not_found", f"Conversation with id '{conversation_id}' not found.")
+        return Answer(200, {"id": conversation_id, "object": "conversation.deleted", "deleted": True})
+
     def list_items(self, conversation_id: str, req: Recorded) -> Answer:
         conversation = self.conversations.get(conversation_id)
         if conversation is None:
@@ -193,16 +203,18 @@ class AgentService:
             new_turns = _input_turns(body.get("input"), conversation.turns)
         except ValueError as exc:
             return error(400, "invalid_request_error", str(exc))
+        if new_turns and (refused := prompt_filtered(new_turns[-1].text)):
+            return refused
         definition = agent["definition"]
         tools = {t["name"] for t in definition.get("tools") or [] if t.get("type") == "function"}
         output = _agent_model(conversation.turns + new_turns, tools, definition)
         response = _response(conversation.id, agent, output)
-        # Only a completed run adds to the conversation: a refused request leaves it as it was.
-        conversation.turns += new_turns + [
+        # Only a run adds to the conversation: a refused request leaves it as it was. A run the network cut after
+        # this point is on the service all the same (the fake's stream faults act on the wire).
+        conversation.turns += new_turns + ([Turn("assistant", output.text)] if output.text else [])
+        conversation.turns += [
             Turn("tool_call", json.dumps(c.arguments), name=c.name, call_id=c.call_id) for c in output.calls
         ]
-        if output.text:
-            conversation.turns.append(Turn("assistant", output.text))
         if body.get("stream"):
             return Answer(200, response, events=_events(response))
         return Answer(200, response)
@@ -275,25 +287,33 @@ def _input_turns(items: Any, history: list[Turn]) -> list[Turn]:
     return turns
 
 
+# Why a response stopped early, as the Responses API reports it in incomplete_details.reason.
+INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
 def _response(conversation_id: str, agent: dict[str, Any], output: ModelOutput) -> dict[str, Any]:
-    items: list[dict[str, Any]] = [
+    incomplete = INCOMPLETE_REASONS.get(output.stop)
+    items: list[dict[str, Any]] = []
+    if output.text:  # text the model says before its tool calls comes first
+        items.append({
+            "type": "message", "id": "msg_" + uuid.uuid4().hex[:16], "role": "assistant",
+            "status": "incomplete" if incomplete else "completed",
+            "content": [{"type": "output_text", "text": output.text, "annotations": [], "logprobs": []}],
+        })
+    items += [
         {"type": "function_call", "id": "fc_" + uuid.uuid4().hex[:16], "call_id": c.call_id, "name": c.name,
          "arguments": json.dumps(c.arguments), "status": "completed"}
         for c in output.calls
     ]
-    if output.text:
-        items.append({
-            "type": "message", "id": "msg_" + uuid.uuid4().hex[:16], "role": "assistant", "status": "completed",
-            "content": [{"type": "output_text", "text": output.text, "annotations": [], "logprobs": []}],
-        })
     definition = agent["definition"]
     return {
         "id": "resp_" + uuid.uuid4().hex, "object": "response", "created_at": int(time.time()),
-        "status": "completed", "model": definition["model"], "output": items,
+        "status": "incomplete" if incomplete else "completed", "model": definition["model"], "output": items,
         "conversation": {"id": conversation_id}, "previous_response_id": None,
         "instructions": definition.get("instructions"), "tools": definition.get("tools") or [],
         "tool_choice": "auto", "parallel_tool_calls": True, "store": True, "truncation": "disabled",
-        "temperature": 1.0, "top_p": 1.0, "metadata": {}, "error": None, "incomplete_details": None,
+        "temperature": 1.0, "top_p": 1.0, "metadata": {}, "error": None,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
         "text": {"format": {"type": "text"}},
         "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15,
                   "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
@@ -326,5 +346,5 @@ def _events(response: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             events.append(("response.output_text.done", {**where, "content_index": 0, "text": text, "logprobs": []}))
             events.append(("response.content_part.done", {**where, "content_index": 0, "part": item["content"][0]}))
         events.append(("response.output_item.done", {"output_index": index, "item": item}))
-    events.append(("response.completed", {"response": response}))
+    events.append((f"response.{response['status']}", {"response": response}))  # completed or incomplete
     return events

@@ -159,3 +159,49 @@ def test_a_turn_interrupted_after_a_tool_call_does_not_block_the_conversation(
         {"role": "user", "content": "what is my name?"},
     ]
     assert service.reply(first.conversation_id, "calculate 2+2").text == "The calculate tool says: 4"
+
+
+def recorded_names() -> list[tuple[str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(load_settings().app_state_path) as db:
+        return db.execute("SELECT name, conversation_id FROM conversation_names ORDER BY name").fetchall()
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["reply", "stream"])
+def test_a_failed_first_turn_leaves_no_conversation_behind(
+    service: AgentChat, app_env: FakeFoundry, streaming: bool
+) -> None:
+    app_env.runtime.agents.clear()  # the turn fails: no agent yet (`agent sync` not run)
+    with pytest.raises(ServiceError, match="agent sync"):
+        if streaming:
+            "".join(service.stream(None, "hello"))
+        else:
+            service.reply(None, "hello")
+    (created,) = app_env.calls("POST", CONVERSATIONS)
+    (deleted,) = app_env.calls("DELETE", CONVERSATIONS + "/.*")
+    assert deleted.path.endswith("/" + created.response["id"]) and deleted.status == 200
+    assert app_env.runtime.conversations == {}
+    assert recorded_names() == []
+
+
+def test_a_failed_first_turn_of_a_named_conversation_forgets_the_name(
+    service: AgentChat, app_env: FakeFoundry
+) -> None:
+    app_env.runtime.agents.clear()
+    with pytest.raises(ServiceError, match="agent sync"):
+        service.reply("support-7", "my name is Ada")
+    assert app_env.runtime.conversations == {} and recorded_names() == []
+    app_env.runtime.seed()
+    assert service.reply("support-7", "my name is Ada").text == "Nice to meet you, Ada."
+    assert service.reply("support-7", "what is my name?").text == "Your name is Ada."
+    assert len(app_env.runtime.conversations) == 1
+
+
+def test_a_failed_later_turn_keeps_the_conversation(service: AgentChat, app_env: FakeFoundry) -> None:
+    first = service.reply(None, "my name is Ada")
+    app_env.fail_next(times=3)
+    with pytest.raises(ServiceError, match="429"):
+        service.reply(first.conversation_id, "what is my name?")
+    assert app_env.calls("DELETE", CONVERSATIONS + "/.*") == []
+    assert service.reply(first.conversation_id, "what is my name?").text == "Your name is Ada."

@@ -15,12 +15,13 @@ import fake_service
 import pytest
 from fake_foundry import FakeFoundry
 
-from {{ cookiecutter.package }}.auth import TOKEN_SCOPE
 from {{ cookiecutter.package }}.chat import make_service
 from {{ cookiecutter.package }}.service import ChatService
 from {{ cookiecutter.package }}.settings import load_settings
 
-AUDIENCE = TOKEN_SCOPE.removesuffix("/.default")
+# The audience the service documents (tests/fake_service.py), never the app's own constant: a wrong scope in
+# auth.py gets a 401 from the fake, as it would from the service.
+AUDIENCE: str = fake_service.AUDIENCE
 BEARER = "Bearer fake-token-for:" + AUDIENCE
 _LEAKY = (
     "AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_",

@@ -18,6 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 IDENTITY_HEADER = "fake-identity-header"
 TOKEN_PATH = "/msi/token"
 TOKEN_PREFIX = "fake-token-for:"
+# User messages the fake model treats specially, like a real deployment's content filter and token limit do.
+FILTERED_PROMPT = "please trip the prompt filter"  # refused before the model runs: 400 content_filter
+FILTERED_REPLY = "please trip the reply filter"  # the model starts, the filter stops it: finish reason content_filter
+LONG_REPLY = "please write a very long essay"  # cut at the output token limit: finish reason length / max_output_tokens
+SHOW_WORK = "show your work"  # with a tool request: the model says a sentence before calling the tool
+PREAMBLE = "Let me work that out."
 
 
 @dataclass
@@ -53,6 +59,23 @@ class Answer:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     events: list[tuple[str, dict[str, Any]]] | None = None
+    delay: float = 0.0  # seconds to wait before sending anything (longer than the client's timeout = a timeout)
+    drop: bool = False  # close the connection without sending a response
+    stream_fault: StreamFault | None = None  # for `events`: what goes wrong part-way through the stream
+
+
+@dataclass(frozen=True)
+class StreamFault:
+    """A streamed answer that breaks after `after` events (None: every event but the last, the terminal one).
+
+    kind "cut": the body ends cleanly, the terminal event never comes (a proxy or the service gave up);
+    "drop": the connection closes mid-body (the chunked body is never finished); "stall": nothing more is sent
+    for `seconds`, longer than the client's read timeout.
+    """
+
+    kind: str
+    after: int | None = None
+    seconds: float = 0.0
 
 
 Route = Callable[[Recorded, re.Match[str]], Answer]
@@ -61,6 +84,18 @@ Route = Callable[[Recorded, re.Match[str]], Answer]
 def error(status: int, code: str, message: str, **headers: str) -> Answer:
     """An error in the shape Azure OpenAI and Foundry use."""
     return Answer(status, {"error": {"code": code, "message": message}}, dict(headers))
+
+
+def prompt_filtered(text: str) -> Answer | None:
+    """Azure's answer to a prompt its content filter blocks (400, code content_filter), or None."""
+    if FILTERED_PROMPT not in text:
+        return None
+    return Answer(400, {"error": {
+        "code": "content_filter", "param": "prompt", "status": 400,
+        "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+        "innererror": {"code": "ResponsibleAIPolicyViolation",
+                       "content_filter_result": {"violence": {"filtered": True, "severity": "medium"}}},
+    }})
 
 
 class FakeFoundry:
@@ -77,6 +112,8 @@ class FakeFoundry:
         self.token_requests: list[Recorded] = []
         self._routes: list[tuple[str, re.Pattern[str], Route]] = []
         self._faults: list[Answer] = []
+        self._delays: list[float] = []
+        self._stream_faults: list[StreamFault] = []
         self._lock = threading.Lock()
         self._tls = tls
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -115,6 +152,26 @@ class FakeFoundry:
         message = "Requests to the deployment have exceeded the rate limit of your current pricing tier."
         self._faults.extend(error(status, code, message, **headers) for _ in range(times))
 
+    def drop_next(self, times: int = 1) -> None:
+        """The next `times` service requests get no response at all: the connection just closes."""
+        self._faults.extend(Answer(drop=True) for _ in range(times))
+
+    def stall_next(self, seconds: float, times: int = 1) -> None:
+        """The next `times` service requests are answered only after `seconds` (longer than the timeout: a timeout)."""
+        self._delays.extend(seconds for _ in range(times))
+
+    def cut_next_stream(self, after: int | None = None) -> None:
+        """The next streamed answer ends cleanly after `after` events, without its terminal event."""
+        self._stream_faults.append(StreamFault("cut", after))
+
+    def drop_next_stream(self, after: int | None = None) -> None:
+        """The next streamed answer loses its connection after `after` events."""
+        self._stream_faults.append(StreamFault("drop", after))
+
+    def stall_next_stream(self, seconds: float, after: int | None = None) -> None:
+        """The next streamed answer stops sending for `seconds` after `after` events."""
+        self._stream_faults.append(StreamFault("stall", after, seconds))
+
     def calls(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
         """Recorded service requests (token requests excluded), filtered by method and path regex."""
         return [
@@ -124,8 +181,15 @@ class FakeFoundry:
 
     # -- dispatch ----------------------------------------------------------------------------------------
     def _dispatch(self, req: Recorded) -> Answer:
-        req.answer = self._answer(req)
-        return req.answer
+        answer = self._answer(req)
+        if req.path != TOKEN_PATH:
+            with self._lock:
+                if self._delays:
+                    answer.delay = self._delays.pop(0)
+                if answer.events is not None and self._stream_faults:
+                    answer.stream_fault = self._stream_faults.pop(0)
+        req.answer = answer
+        return answer
 
     def _answer(self, req: Recorded) -> Answer:
         if req.path == TOKEN_PATH:
@@ -175,10 +239,17 @@ def _handler_for(server: FakeFoundry) -> type[BaseHTTPRequestHandler]:
                 answer = server._dispatch(req)
             except Exception as exc:  # a broken fake must show up as a failed request, not a hung client
                 answer = req.answer = error(500, "FakeServerError", f"{type(exc).__name__}: {exc}")
-            if answer.events is not None:
-                self._send_events(answer)
-            else:
-                self._send_json(answer)
+            try:
+                if answer.delay:
+                    time.sleep(answer.delay)
+                if answer.drop:
+                    self.close_connection = True  # closed without a status line: the client sees a dropped connection
+                elif answer.events is not None:
+                    self._send_events(answer)
+                else:
+                    self._send_json(answer)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up first (its timeout): nothing to do
+                self.close_connection = True
 
         def _send_json(self, answer: Answer) -> None:
             payload = b"" if answer.body is None else json.dumps(answer.body).encode()
@@ -191,15 +262,30 @@ def _handler_for(server: FakeFoundry) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(payload)
 
         def _send_events(self, answer: Answer) -> None:
+            # Chunked, as the service streams: a connection closed before the last chunk is visibly broken.
             self.send_response(answer.status)
             self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
             self.send_header("connection", "close")
             self.end_headers()
             self.close_connection = True
-            for sequence, (kind, data) in enumerate(answer.events or ()):
+            events = answer.events or []
+            fault = answer.stream_fault
+            stop = None if fault is None else (len(events) - 1 if fault.after is None else fault.after)
+            for sequence, (kind, data) in enumerate(events):
+                if fault is not None and sequence == stop:
+                    if fault.kind == "stall":
+                        time.sleep(fault.seconds)
+                    if fault.kind in ("stall", "drop"):
+                        return  # no closing chunk: the body is incomplete
+                    break
                 payload = json.dumps({"type": kind, "sequence_number": sequence, **data})
-                self.wfile.write(f"event: {kind}\ndata: {payload}\n\n".encode())
-                self.wfile.flush()
+                self._chunk(f"event: {kind}\ndata: {payload}\n\n".encode())
+            self._chunk(b"")
+
+        def _chunk(self, data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
 
         do_GET = do_POST = do_DELETE = _handle  # the names http.server looks up
 
@@ -228,6 +314,7 @@ class ToolCall:
 class ModelOutput:
     text: str = ""
     calls: list[ToolCall] = field(default_factory=list)
+    stop: str = "stop"  # why the model stopped: "stop", "length" (token limit) or "content_filter"
 
 
 _NAME = re.compile(r"\bmy name is (\w+)", re.IGNORECASE)
@@ -248,9 +335,14 @@ def fake_model(transcript: list[Turn], tools: set[str]) -> ModelOutput:
             outputs.insert(0, f"The {turn.name} tool says: {turn.text}")
         return ModelOutput("; ".join(outputs))
     text = last.text
+    if FILTERED_REPLY in text:
+        return ModelOutput("Here is how one would", stop="content_filter")
+    if LONG_REPLY in text:
+        return ModelOutput("Essays have a long history. The first", stop="length")
     if "calculate" in tools and (m := _CALC.search(text)):
         expressions = [e.strip() for e in m.group(1).split(" and ")]
-        return ModelOutput(calls=[ToolCall("calculate", {"expression": e}) for e in expressions])
+        preamble = PREAMBLE if SHOW_WORK in text.lower() else ""
+        return ModelOutput(preamble, calls=[ToolCall("calculate", {"expression": e}) for e in expressions])
     if "get_current_time" in tools and "time" in text.lower():
         return ModelOutput(calls=[ToolCall("get_current_time", {"timezone": "UTC"})])
     if m := _NAME.search(text):

@@ -23,7 +23,7 @@ import jwt
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fake_foundry import FakeFoundry
+from fake_foundry import FILTERED_PROMPT, FakeFoundry
 
 from {{ cookiecutter.package }}.api import create_app
 from {{ cookiecutter.package }}.service import ChatService, Reply, ReplyStream
@@ -270,8 +270,8 @@ def test_stream_sends_server_sent_events_and_the_conversation_continues(
     status, headers, text = call(api + "/chat/stream", {"message": "my name is Ada"}, token)
     assert status == 200 and headers["content-type"].startswith("text/event-stream")
     got = events(text)
-    assert got[0][0] == "start" and got[-1][0] == "done"
-    conversation = got[0][1]["conversation_id"]
+    assert got[0] == ("start", {}) and got[-1][0] == "done"  # a new conversation's id only once its turn succeeded
+    conversation = got[-1][1]["conversation_id"]
     deltas = "".join(data["text"] for name, data in got if name == "delta")
     assert deltas == got[-1][1]["reply"] == "Nice to meet you, Ada."
     status, _, second = call(api + "/chat", {"conversation_id": conversation, "message": "what is my name?"}, token)
@@ -326,3 +326,75 @@ def test_a_second_turn_while_one_runs_is_409(issuer: Issuer, monkeypatch: pytest
         gate.release.set()
         worker.join(10)
         assert status == 409 and results == [200]
+
+
+def test_a_filtered_prompt_is_a_400(app_env: FakeFoundry, issuer: Issuer, api: str) -> None:
+    status, _, body = call(api + "/chat", {"message": FILTERED_PROMPT}, issuer.token())
+    assert status == 400 and "content filter" in body["detail"]
+
+
+def test_a_stream_that_ends_early_is_a_502_and_leaves_no_conversation(
+    app_env: FakeFoundry, issuer: Issuer, api: str
+) -> None:
+    token = issuer.token()
+    status, _, first = call(api + "/chat", {"message": "my name is Ada"}, token)
+    assert status == 200
+    app_env.cut_next_stream(after=3)
+    body = {"conversation_id": first["conversation_id"], "message": "what is my name?"}
+    assert _failure_status(*call(api + "/chat/stream", body, token)) == 502
+    # A new conversation whose first turn is cut is never named, and nothing of it stays.
+    for after in (3, 12):  # before the first text (a plain status) and after it (the stream's last event)
+        app_env.cut_next_stream(after=after)
+        status, headers, answer = call(api + "/chat/stream", {"message": "hello"}, token)
+        assert _failure_status(status, headers, answer) == 502 and "conversation_id" not in json.dumps(answer)
+    assert _conversations(app_env) == [first["conversation_id"]]
+    # The conversation that was cut goes on where it was.
+    status, _, second = call(api + "/chat", body, token)
+    assert (status, second["reply"]) == (200, "Your name is Ada.")
+
+
+def test_a_connection_dropped_before_the_answer_is_a_502_and_leaves_no_conversation(
+    app_env: FakeFoundry, issuer: Issuer, api: str
+) -> None:
+    app_env.drop_next(times=10)
+    status, _, body = call(api + "/chat", {"message": "hello"}, issuer.token())
+    assert status == 502 and "did not arrive complete" in body["detail"]
+    assert _conversations(app_env) == []
+
+
+def _failure_status(status: int, headers: dict[str, str], answer: Any) -> int:
+    # A failure before the first text is the HTTP status; after it, the stream's last event (`error`) carries it.
+    if status != 200:
+        return status
+    name, data = events(answer)[-1]
+    return int(data["status"]) if name == "error" else 200
+
+
+def _conversations(app_env: FakeFoundry) -> list[str]:
+    import os
+    import sqlite3
+
+    with sqlite3.connect(os.environ["APP_STATE_PATH"]) as db:
+        return [row[0] for row in db.execute("SELECT id FROM api_conversations ORDER BY created")]
+{%- if cookiecutter.runtime == "responses" %}
+
+
+def test_a_conversation_gone_from_the_service_is_a_404_then_starts_over(
+    app_env: FakeFoundry, issuer: Issuer, api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from {{ cookiecutter.package }} import chat
+
+    monkeypatch.setattr(chat, "NOT_FOUND_RETRY_DELAYS", (0.01, 0.01, 0.01))
+    token = issuer.token()
+    _, _, first = call(api + "/chat", {"message": "my name is Ada"}, token)
+    body = {"conversation_id": first["conversation_id"], "message": "what is my name?"}
+    app_env.runtime.transient_misses = 10  # intermittently not found, though it exists: 503, unchanged
+    status, _, _ = call(api + "/chat", body, token)
+    assert status == 503
+    app_env.runtime.transient_misses = 0
+    app_env.runtime.stored.clear()  # now really gone
+    status, _, gone = call(api + "/chat", body, token)
+    assert status == 404 and "no longer on the model service" in gone["detail"]
+    status, _, again = call(api + "/chat", body, token)
+    assert (status, again["reply"]) == (200, "I don't know your name yet.")
+{%- endif %}

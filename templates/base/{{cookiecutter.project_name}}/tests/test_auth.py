@@ -15,8 +15,9 @@ from {{ cookiecutter.package }}.errors import ServiceError
 from {{ cookiecutter.package }}.settings import load_settings
 
 
-def test_scope_is_the_runtime_scope() -> None:
-    assert TOKEN_SCOPE == "{{ cookiecutter.token_scope }}"
+def test_scope_is_the_audience_the_service_documents() -> None:
+    # fake_service.AUDIENCE is written down from the service's docs, independently of auth.py.
+    assert TOKEN_SCOPE == fake_service.AUDIENCE + "/.default"
 
 
 def test_every_request_carries_the_bearer_token_and_no_key(app_env: FakeFoundry) -> None:

@@ -6,11 +6,13 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
-from fake_foundry import FakeFoundry
+from fake_foundry import FILTERED_PROMPT, FakeFoundry
 
-from {{ cookiecutter.package }}.cli import main
+from {{ cookiecutter.package }}.cli import main, repl
+from {{ cookiecutter.package }}.service import ChatService
 
 PACKAGE = "{{ cookiecutter.package }}"
 
@@ -66,6 +68,40 @@ def test_repl_reports_a_failed_turn_and_goes_on(
     out = capsys.readouterr()
     assert "error: " in out.err and "429" in out.err
     assert "Nice to meet you, Ada." in out.out
+
+
+def test_repl_survives_a_cut_and_a_dropped_stream(
+    app_env: FakeFoundry, service: ChatService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script: list[tuple[str, Callable[[int | None], None] | None]] = [
+        ("my name is Ada", None),
+        ("tell me a story", app_env.cut_next_stream),  # the stream ends part-way, cleanly
+        ("tell me a story", app_env.drop_next_stream),  # the connection drops part-way
+        ("what is my name?", None),
+    ]
+
+    def read(_prompt: str) -> str:
+        if not script:
+            raise EOFError
+        line, break_next_stream = script.pop(0)
+        if break_next_stream is not None:
+            break_next_stream(3)
+        return line
+
+    out = io.StringIO()
+    assert repl(service, read=read, out=out) == 0
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2, err
+    assert "stream ended before" in errors[0] and "dropped" in errors[1]
+    assert "Traceback" not in err
+    assert out.getvalue().rstrip().endswith("assistant> Your name is Ada.")
+
+
+def test_filtered_prompt_is_one_line(app_env: FakeFoundry, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", FILTERED_PROMPT]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the service's content filter blocked this message") and err.count("\n") == 1
 
 
 def test_missing_setting_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,19 +1,32 @@
 """Chat completions on the fake Foundry (/openai/v1/chat/completions): stateless like the real service, it
 checks that every request carries a well-formed history (each tool call answered by its tool message) and
-answers with the fake model, as JSON or as streamed chunks."""
+answers with the fake model, as JSON or as streamed chunks, with the finish reason the service would send
+("stop", "tool_calls", "length", "content_filter"). A Mistral deployment is as strict about tool-call ids as
+Mistral's API, and generates ids of that form itself."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from typing import Any
 
-from fake_foundry import Answer, FakeFoundry, ModelOutput, Turn, error, fake_model, words
+from fake_foundry import Answer, FakeFoundry, ModelOutput, Turn, error, fake_model, prompt_filtered, words
 
+# Entra ID audience of /openai/v1/, from the docs, not from the app: MicrosoftDocs/azure-ai-docs
+# articles/foundry/foundry-models/includes/code-create-chat-client-entra.md (ms.date 2026-07-31) "Tokens must be
+# issued with scope https://ai.azure.com/.default".
+AUDIENCE = "https://ai.azure.com"
 DEPLOYMENT = "{{ cookiecutter.model_deployment }}"
 # Every deployment of the spec answers, whatever its provider: switching model is changing a setting.
 DEPLOYMENTS = [{% for m in cookiecutter.models %}"{{ m.name }}", {% endfor %}]
+# deployment -> the model's publisher (the spec's `format`): the fake applies that provider's rules.
+PROVIDERS = { {%- for m in cookiecutter.models %}"{{ m.name }}": "{{ m.format }}", {% endfor -%} }
+# Mistral's API accepts only this form of tool-call id, in the assistant's tool_calls and in tool messages; its
+# error text: "Tool call id was <id> but must be a-z, A-Z, 0-9, with a length of 9." (langchain-ai/langchain#24668,
+# anomalyco/opencode#1680).
+MISTRAL_CALL_ID = re.compile(r"[A-Za-z0-9]{9}")
 # Stands in for a model's context window (characters): a longer request is refused like the real service does.
 CONTEXT_CHARS = 200_000
 BASE_PATH = "/openai/v1/"
@@ -32,14 +45,20 @@ class ChatCompletionsService:
 
     def __init__(self) -> None:
         self.deployments = set(DEPLOYMENTS)
+        self.providers = dict(PROVIDERS)
 
     def install(self, server: FakeFoundry) -> None:
         server.route("POST", CHAT_COMPLETIONS, lambda req, _m: self.create(req.body))
 
+    def add_deployment(self, name: str, provider: str) -> None:
+        """Deploy another model (a later `azd provision`), e.g. ("Mistral-Large-3", "Mistral AI")."""
+        self.deployments.add(name)
+        self.providers[name] = provider
+
     def create(self, body: dict[str, Any]) -> Answer:
         if body.get("model") not in self.deployments:
             return error(404, "DeploymentNotFound", f"The API deployment {body.get('model')!r} does not exist.")
-        return create(body)
+        return create(body, self.providers.get(body["model"], "OpenAI"))
 
 
 def install(server: FakeFoundry) -> ChatCompletionsService:
@@ -49,21 +68,42 @@ def install(server: FakeFoundry) -> ChatCompletionsService:
     return service
 
 
-def create(body: dict[str, Any]) -> Answer:
-    """One stateless completion for any deployment name the caller vouches for."""
+def create(body: dict[str, Any], provider: str = "OpenAI") -> Answer:
+    """One stateless completion for any deployment name the caller vouches for, by a model of `provider`."""
     try:
         transcript = transcript_of(body.get("messages"))
     except ValueError as exc:
         return error(400, "invalid_request_error", str(exc))
+    if provider == "Mistral AI" and (bad := _bad_call_id(body["messages"])):
+        message = f"Tool call id was {bad} but must be a-z, A-Z, 0-9, with a length of 9."
+        return error(400, "invalid_request_error", message)
     if sum(len(t.text) for t in transcript) > CONTEXT_CHARS:
         return error(400, "context_length_exceeded", "This model's maximum context length was exceeded.")
+    users = [t for t in transcript if t.role == "user"]
+    if users and (refused := prompt_filtered(users[-1].text)):
+        return refused
     tools = {t["function"]["name"] for t in body.get("tools") or [] if t.get("type") == "function"}
     if body.get("tool_choice") == "none":
         tools = set()
     output = fake_model(transcript, tools)
+    if provider == "Mistral AI":  # Mistral's own ids are already of its accepted form
+        for call in output.calls:
+            call.call_id = uuid.uuid4().hex[:9]
     if body.get("stream"):
         return Answer(events=[("chat.completion.chunk", c) for c in chunks(output, body["model"])])
     return Answer(200, completion(output, body["model"]))
+
+
+def _bad_call_id(messages: list[dict[str, Any]]) -> str | None:
+    """The first tool-call id (assistant tool_calls or tool message) outside Mistral's accepted form."""
+    for m in messages:
+        ids = [c.get("id", "") for c in m.get("tool_calls") or []]
+        if m.get("role") == "tool":
+            ids.append(m.get("tool_call_id") or "")
+        for call_id in ids:
+            if not MISTRAL_CALL_ID.fullmatch(call_id):
+                return str(call_id)
+    return None
 
 
 def _text(content: Any) -> str:
@@ -125,8 +165,7 @@ def completion(output: ModelOutput, model: str) -> dict[str, Any]:
         message["tool_calls"] = _calls(output)
     return {
         **_envelope("chat.completion", model),
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if output.calls else "stop",
-                     "logprobs": None}],
+        "choices": [{"index": 0, "message": message, "finish_reason": _finish_reason(output), "logprobs": None}],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
 
@@ -149,5 +188,9 @@ def chunks(output: ModelOutput, model: str) -> list[dict[str, Any]]:
                                           "function": {"name": call["function"]["name"], "arguments": ""}}]}))
         out += [chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
                 for piece in (arguments[:half], arguments[half:])]
-    out.append(chunk({}, "tool_calls" if output.calls else "stop"))
+    out.append(chunk({}, _finish_reason(output)))
     return out
+
+
+def _finish_reason(output: ModelOutput) -> str:
+    return "tool_calls" if output.calls and output.stop == "stop" else output.stop

@@ -11,16 +11,14 @@ import re
 from typing import Any
 
 import pytest
-from fake_foundry import FakeFoundry, Recorded
-from fake_service import CHAT_COMPLETIONS, DEPLOYMENTS
+from fake_foundry import FILTERED_REPLY, LONG_REPLY, FakeFoundry, Recorded
+from fake_service import AUDIENCE, CHAT_COMPLETIONS, DEPLOYMENTS, MISTRAL_CALL_ID
 
-from {{ cookiecutter.package }}.auth import TOKEN_SCOPE
 from {{ cookiecutter.package }}.chat import InferenceChat, make_service
-from {{ cookiecutter.package }}.errors import ServiceError, SettingsError
+from {{ cookiecutter.package }}.errors import ContentFilterError, ServiceError, SettingsError
+from {{ cookiecutter.package }}.service import TRUNCATED_NOTE
 from {{ cookiecutter.package }}.settings import load_settings
 from {{ cookiecutter.package }}.state import estimate_tokens, open_store, trim_messages
-
-AUDIENCE = TOKEN_SCOPE.removesuffix("/.default")
 
 # Fixtures (tests/conftest.py): `app_env` is the fake Foundry with the app's settings pointing at it and
 # tokens from its managed-identity endpoint; `service` is the chat service built from those settings.
@@ -194,3 +192,79 @@ def test_tool_call_ids_are_portable_across_providers() -> None:
     assert re.fullmatch(r"[A-Za-z0-9]{9}", stored)  # what Mistral requires
     assert stored == portable_call_id(call["id"])  # deterministic
     assert portable_call_id("aB3dE5gH9") == "aB3dE5gH9"  # already portable: kept
+
+
+def stored(conversation_id: str) -> list[dict[str, Any]]:
+    return open_store(load_settings().app_state_path).load(conversation_id)
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+def test_a_reply_cut_at_the_token_limit_is_stored_marked(service: InferenceChat, streaming: bool) -> None:
+    if streaming:
+        text = "".join(service.stream("conv-long", LONG_REPLY))
+    else:
+        text = service.reply("conv-long", LONG_REPLY).text
+    assert text.endswith(TRUNCATED_NOTE)
+    # Resent on every later turn as history: marked there too, so the model does not take it for a whole answer.
+    assert stored("conv-long")[-1] == {"role": "assistant", "content": "Essays have a long history. The first"
+                                       + TRUNCATED_NOTE}
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+def test_a_filtered_reply_is_not_stored(service: InferenceChat, streaming: bool) -> None:
+    service.reply("conv-filter", "My name is Ada")
+    before = stored("conv-filter")
+    with pytest.raises(ContentFilterError):
+        if streaming:
+            "".join(service.stream("conv-filter", FILTERED_REPLY))
+        else:
+            service.reply("conv-filter", FILTERED_REPLY)
+    assert stored("conv-filter") == before
+
+
+@pytest.mark.parametrize("after", [None, 3], ids=["before-the-finish-reason", "part-way"])
+def test_a_cut_stream_is_not_stored(app_env: FakeFoundry, service: InferenceChat, after: int | None) -> None:
+    service.reply("conv-cut", "My name is Ada")
+    before = stored("conv-cut")
+    app_env.cut_next_stream(after)
+    with pytest.raises(ServiceError, match="stream ended before"):
+        "".join(service.stream("conv-cut", "Tell me a long story"))
+    assert stored("conv-cut") == before
+
+
+def test_history_moves_to_a_mistral_deployment(
+    app_env: FakeFoundry, service: InferenceChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OpenAI models name tool calls call_<24 chars>; Mistral refuses any id but 9 letters or digits, also in
+    # the history it is sent, so a conversation only moves to it if the ids were stored in that form.
+    openai_calls = service.reply("conv-move", "Calculate 6*7")
+    assert openai_calls.text == "The calculate tool says: 42"
+    first_id = chat_calls(app_env)[0].response["choices"][0]["message"]["tool_calls"][0]["id"]
+    assert not MISTRAL_CALL_ID.fullmatch(first_id)
+    app_env.runtime.add_deployment("Mistral-Large-3", "Mistral AI")
+    monkeypatch.setenv("AZURE_AI_MODEL_DEPLOYMENT", "Mistral-Large-3")
+    mistral = make_service(load_settings())
+    assert mistral.reply("conv-move", "Calculate 2+2").text == "The calculate tool says: 4"
+    for call in chat_calls(app_env)[2:]:  # after the OpenAI turn (tool round + answer)
+        assert call.body["model"] == "Mistral-Large-3" and call.status == 200
+        ids = [c["id"] for m in call.body["messages"] for c in m.get("tool_calls") or []]
+        ids += [m["tool_call_id"] for m in call.body["messages"] if m["role"] == "tool"]
+        assert ids and all(MISTRAL_CALL_ID.fullmatch(i) for i in ids)
+
+
+def test_a_mistral_deployment_refuses_other_call_ids(app_env: FakeFoundry) -> None:
+    # The fake is as strict as Mistral's API: without the rewrite, the request above would fail like this.
+    import openai
+
+    from {{ cookiecutter.package }}.auth import openai_client
+
+    app_env.runtime.add_deployment("Mistral-Large-3", "Mistral AI")
+    client = openai_client(load_settings(), app_env.url + "/openai/v1/")  # the app's keyless client, raw requests
+    call_id = "call_Zx81kq0AbCdEfGhIjKlMnOpQ"
+    call: dict[str, Any] = {"id": call_id, "type": "function", "function": {"name": "calculate", "arguments": "{}"}}
+    with pytest.raises(openai.BadRequestError, match="must be a-z, A-Z, 0-9, with a length of 9"):
+        client.chat.completions.create(model="Mistral-Large-3", messages=[
+            {"role": "user", "content": "Calculate 1+1"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},  # type: ignore[list-item]
+            {"role": "tool", "tool_call_id": call_id, "content": "2"},
+        ])

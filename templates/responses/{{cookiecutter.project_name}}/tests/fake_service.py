@@ -1,5 +1,7 @@
 """The Responses API on the fake Foundry: server-held state chained by previous_response_id, function calls,
-and streaming with the full event sequence the openai SDK's stream helper validates."""
+streaming with the full event sequence the openai SDK's stream helper validates, and the service's failure modes:
+stored responses that vanish (expired) or that intermittently cannot be found, replies stopped by the content
+filter or the output token limit (status "incomplete")."""
 
 from __future__ import annotations
 
@@ -8,8 +10,12 @@ import time
 import uuid
 from typing import Any
 
-from fake_foundry import Answer, FakeFoundry, ModelOutput, Turn, error, fake_model, words
+from fake_foundry import Answer, FakeFoundry, ModelOutput, Turn, error, fake_model, prompt_filtered, words
 
+# Entra ID audience of /openai/v1/, from the docs, not from the app: MicrosoftDocs/azure-ai-docs
+# articles/foundry/foundry-models/includes/code-create-chat-client-entra.md (ms.date 2026-07-31) "Tokens must be
+# issued with scope https://ai.azure.com/.default".
+AUDIENCE = "https://ai.azure.com"
 DEPLOYMENT = "{{ cookiecutter.model_deployment }}"
 BASE_PATH = "/openai/v1/"
 RESPONSES = r"/openai/v1/responses"
@@ -26,6 +32,12 @@ class ResponsesService:
 
     def __init__(self) -> None:
         self.stored: dict[str, dict[str, Any]] = {}
+        # Azure's /openai/v1/ intermittently answers previous_response_not_found for a response that exists, most
+        # often right after a function-call round (dotnet/extensions#7704, microsoft/agent-framework#6419):
+        # the next `transient_misses` requests that chain from a stored response get that error, and so does
+        # every request chaining from a response with function calls while `miss_after_tool_calls` is set.
+        self.transient_misses = 0
+        self.miss_after_tool_calls = False
 
     def install(self, server: FakeFoundry) -> None:
         server.route("POST", RESPONSES, lambda req, _m: self.create(req.body))
@@ -43,26 +55,35 @@ class ResponsesService:
         if body.get("model") != DEPLOYMENT:
             return error(404, "DeploymentNotFound", f"The API deployment {body.get('model')!r} does not exist.")
         previous = body.get("previous_response_id")
-        if previous is not None and previous not in self.stored:
+        if previous is not None and (previous not in self.stored or self._misses(previous)):
             return error(400, "previous_response_not_found", f"Previous response with id '{previous}' not found.")
         history = self.chain(previous)
         try:
             new_turns = _input_turns(body.get("input"), history)
         except ValueError as exc:
             return error(400, "invalid_request_error", str(exc))
+        if new_turns and (refused := prompt_filtered(new_turns[-1].text)):
+            return refused
         tools = {t["name"] for t in body.get("tools") or [] if t.get("type") == "function"}
         output = fake_model(history + new_turns, tools)
         response = _response(body, previous, output)
         if new_turns and new_turns[-1].text == FAIL_PHRASE:
             return _failed(body, response)
-        out_turns = [Turn("tool_call", name=c.name, call_id=c.call_id) for c in output.calls]
-        if output.text:
-            out_turns.append(Turn("assistant", output.text))
+        out_turns = [Turn("assistant", output.text)] if output.text else []
+        out_turns += [Turn("tool_call", name=c.name, call_id=c.call_id) for c in output.calls]
         if body.get("store", True):
             self.stored[response["id"]] = {"previous": previous, "turns": new_turns + out_turns, "response": response}
         if body.get("stream"):
             return Answer(200, response, events=_events(response))  # body kept for assertions only
         return Answer(200, response)
+
+    def _misses(self, previous: str) -> bool:
+        if self.miss_after_tool_calls and any(t.role == "tool_call" for t in self.stored[previous]["turns"]):
+            return True
+        if self.transient_misses:
+            self.transient_misses -= 1
+            return True
+        return False
 
     def retrieve(self, response_id: str) -> Answer:
         if response_id not in self.stored:
@@ -110,23 +131,32 @@ def _input_turns(items: Any, history: list[Turn]) -> list[Turn]:
     return turns
 
 
+# Why a response stopped early, as the Responses API reports it in incomplete_details.reason.
+INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
 def _response(body: dict[str, Any], previous: str | None, output: ModelOutput) -> dict[str, Any]:
-    items: list[dict[str, Any]] = [
+    incomplete = INCOMPLETE_REASONS.get(output.stop)
+    items: list[dict[str, Any]] = []
+    if output.text:  # text the model says before its tool calls comes first, as the service orders it
+        items.append({
+            "type": "message", "id": "msg_" + uuid.uuid4().hex[:16], "role": "assistant",
+            "status": "incomplete" if incomplete else "completed",
+            "content": [{"type": "output_text", "text": output.text, "annotations": [], "logprobs": []}],
+        })
+    items += [
         {"type": "function_call", "id": "fc_" + uuid.uuid4().hex[:16], "call_id": c.call_id, "name": c.name,
          "arguments": json.dumps(c.arguments), "status": "completed"}
         for c in output.calls
     ]
-    if output.text:
-        items.append({
-            "type": "message", "id": "msg_" + uuid.uuid4().hex[:16], "role": "assistant", "status": "completed",
-            "content": [{"type": "output_text", "text": output.text, "annotations": [], "logprobs": []}],
-        })
     return {
         "id": "resp_" + uuid.uuid4().hex, "object": "response", "created_at": int(time.time()),
-        "status": "completed", "model": DEPLOYMENT, "output": items, "previous_response_id": previous,
+        "status": "incomplete" if incomplete else "completed", "model": DEPLOYMENT, "output": items,
+        "previous_response_id": previous,
         "instructions": body.get("instructions"), "tools": body.get("tools") or [], "tool_choice": "auto",
         "parallel_tool_calls": True, "store": body.get("store", True), "truncation": body.get("truncation", "disabled"),
-        "temperature": 1.0, "top_p": 1.0, "metadata": {}, "error": None, "incomplete_details": None,
+        "temperature": 1.0, "top_p": 1.0, "metadata": {}, "error": None,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
         "text": {"format": {"type": "text"}},
         "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15,
                   "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
@@ -174,5 +204,5 @@ def _events(response: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             events.append(("response.content_part.done",
                            {**where, "content_index": 0, "part": item["content"][0]}))
         events.append(("response.output_item.done", {"output_index": index, "item": item}))
-    events.append(("response.completed", {"response": response}))
+    events.append((f"response.{response['status']}", {"response": response}))  # completed or incomplete
     return events

@@ -6,14 +6,29 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fake_foundry import FakeFoundry
+from fake_foundry import FILTERED_REPLY, LONG_REPLY, FakeFoundry
 from fake_service import DEPLOYMENT, FAIL_PHRASE, RESPONSES
 
+from {{ cookiecutter.package }} import chat
 from {{ cookiecutter.package }}.chat import make_service
-from {{ cookiecutter.package }}.errors import ServiceError
-from {{ cookiecutter.package }}.service import ChatService
+from {{ cookiecutter.package }}.errors import ContentFilterError, ServiceError
+from {{ cookiecutter.package }}.service import TRUNCATED_NOTE, ChatService
 from {{ cookiecutter.package }}.settings import load_settings
 from {{ cookiecutter.package }}.store import ResponseIdStore
+
+
+@pytest.fixture(autouse=True)
+def quick_not_found_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same number of retries, with short waits: the tests count attempts, not seconds."""
+    monkeypatch.setattr(chat, "NOT_FOUND_RETRY_DELAYS", (0.01, 0.02, 0.04))
+
+
+def last_response_id(conversation_id: str) -> str | None:
+    store = ResponseIdStore(load_settings().app_state_path)
+    try:
+        return store.get(conversation_id)
+    finally:
+        store.close()
 
 
 def test_second_turn_sends_previous_response_id_and_only_the_new_message(
@@ -105,10 +120,100 @@ def test_builtin_tools_are_off_by_default(app_env: FakeFoundry, service: ChatSer
 
 def test_expired_conversation_is_reset_with_a_clear_message(app_env: FakeFoundry, service: ChatService) -> None:
     first = service.reply(None, "my name is Ada")
+    gone = last_response_id(first.conversation_id)
     app_env.runtime.stored.clear()  # the service no longer has the stored responses
-    with pytest.raises(ServiceError, match="no longer on the service"):
+    with pytest.raises(ServiceError, match="no longer on the service") as err:
         service.reply(first.conversation_id, "what is my name?")
+    assert err.value.status == 404
+    attempts = app_env.calls("POST", RESPONSES)[1:]
+    assert len(attempts) == 1 + len(chat.NOT_FOUND_RETRY_DELAYS) and {r.status for r in attempts} == {400}
+    # Forgotten only after the service confirmed that the conversation's last response is gone.
+    (confirmed,) = app_env.calls("GET", RESPONSES + "/.*")
+    assert confirmed.path.endswith(f"/{gone}") and confirmed.status == 404
+    assert last_response_id(first.conversation_id) is None
     assert service.reply(first.conversation_id, "what is my name?").text == "I don't know your name yet."
+
+
+def test_a_transient_previous_response_not_found_is_retried(app_env: FakeFoundry, service: ChatService) -> None:
+    first = service.reply(None, "my name is Ada")
+    app_env.runtime.transient_misses = 2  # Azure's intermittent error for a response that exists
+    assert service.reply(first.conversation_id, "what is my name?").text == "Your name is Ada."
+    attempts = app_env.calls("POST", RESPONSES)[1:]
+    assert [r.status for r in attempts] == [400, 400, 200]
+    assert {r.body["previous_response_id"] for r in attempts} == {attempts[0].body["previous_response_id"]}
+
+
+def test_a_missing_in_turn_response_never_forgets_the_conversation(
+    app_env: FakeFoundry, service: ChatService
+) -> None:
+    first = service.reply(None, "my name is Ada")
+    kept = last_response_id(first.conversation_id)
+    app_env.runtime.miss_after_tool_calls = True  # chaining from the tool round's response keeps failing
+    with pytest.raises(ServiceError, match="this turn's own previous response") as err:
+        service.reply(first.conversation_id, "calculate 1+1")
+    assert "\n" not in str(err.value)
+    assert app_env.calls("GET", RESPONSES + "/.*") == []  # the conversation's own response was never in doubt
+    assert last_response_id(first.conversation_id) == kept
+    app_env.runtime.miss_after_tool_calls = False
+    assert service.reply(first.conversation_id, "what is my name?").text == "Your name is Ada."
+
+
+def test_a_last_response_the_service_still_has_is_not_forgotten(
+    app_env: FakeFoundry, service: ChatService
+) -> None:
+    first = service.reply(None, "my name is Ada")
+    kept = last_response_id(first.conversation_id)
+    app_env.runtime.transient_misses = 1 + len(chat.NOT_FOUND_RETRY_DELAYS)  # every attempt of the turn
+    with pytest.raises(ServiceError, match="intermittently") as err:
+        service.reply(first.conversation_id, "what is my name?")
+    assert err.value.status == 503
+    (checked,) = app_env.calls("GET", RESPONSES + "/.*")
+    assert checked.path.endswith(f"/{kept}") and checked.status == 200
+    assert last_response_id(first.conversation_id) == kept
+    assert service.reply(first.conversation_id, "what is my name?").text == "Your name is Ada."
+
+
+@pytest.mark.parametrize("after", [None, 3], ids=["before-response.completed", "part-way"])
+def test_a_cut_stream_does_not_move_the_conversation_on(
+    app_env: FakeFoundry, service: ChatService, after: int | None
+) -> None:
+    first = service.reply(None, "my name is Ada")
+    kept = last_response_id(first.conversation_id)
+    app_env.cut_next_stream(after)
+    with pytest.raises(ServiceError, match="stream ended before"):
+        "".join(service.stream(first.conversation_id, "my name is Bob"))
+    assert last_response_id(first.conversation_id) == kept  # the service stored Bob's turn; the chain skips it
+    assert service.reply(first.conversation_id, "what is my name?").text == "Your name is Ada."
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["reply", "stream"])
+def test_a_filtered_reply_does_not_move_the_conversation_on(
+    app_env: FakeFoundry, service: ChatService, streaming: bool
+) -> None:
+    first = service.reply(None, "my name is Ada")
+    kept = last_response_id(first.conversation_id)
+    with pytest.raises(ContentFilterError):
+        if streaming:
+            "".join(service.stream(first.conversation_id, FILTERED_REPLY))
+        else:
+            service.reply(first.conversation_id, FILTERED_REPLY)
+    assert app_env.calls("POST", RESPONSES)[-1].response["incomplete_details"] == {"reason": "content_filter"}
+    assert last_response_id(first.conversation_id) == kept
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["reply", "stream"])
+def test_a_reply_cut_at_the_token_limit_is_kept_on_the_chain(
+    app_env: FakeFoundry, service: ChatService, streaming: bool
+) -> None:
+    first = service.reply(None, "my name is Ada")
+    if streaming:
+        text = "".join(service.stream(first.conversation_id, LONG_REPLY))
+    else:
+        text = service.reply(first.conversation_id, LONG_REPLY).text
+    assert text.endswith(TRUNCATED_NOTE)
+    cut = app_env.calls("POST", RESPONSES)[-1].response
+    assert cut["status"] == "incomplete" and cut["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert last_response_id(first.conversation_id) == cut["id"]  # "continue" picks it up
 
 
 def test_unknown_deployment_names_the_setting(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:

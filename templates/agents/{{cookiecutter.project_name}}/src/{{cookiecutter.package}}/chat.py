@@ -3,17 +3,28 @@
 Each turn is one `responses.create(conversation=<id>, input=<new items only>, agent_reference=<agent>)`: the
 service holds the history, the agent holds the model, instructions and tools. When the agent asks for a
 function tool, the app runs it (tools.py) and sends the output on the same conversation until the agent answers.
+
+Failure paths: a conversation this app creates for a turn is deleted again (on the service and locally) when that
+first turn fails, so a failed start leaves nothing behind; a cut or dropped stream, a content-filtered prompt or
+reply, throttling past the retries and timeouts are one clear error each; a reply cut at the output token limit is
+kept (it is on the service) and marked.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
 from {{ cookiecutter.package }}.agent import MANAGED_BY, agent_name, project_client
 from {{ cookiecutter.package }}.conversations import ConversationNames
-from {{ cookiecutter.package }}.errors import ServiceError, service_error
-from {{ cookiecutter.package }}.service import Reply, ReplyStream
+from {{ cookiecutter.package }}.errors import (
+    ServiceError,
+    reply_filtered,
+    service_error,
+    stream_ended_early,
+)
+from {{ cookiecutter.package }}.service import ROUND_SEPARATOR, TRUNCATED_NOTE, Reply, ReplyStream
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.tools import call_tool
 
@@ -39,37 +50,56 @@ class AgentChat:
 
     def reply(self, conversation_id: str | None, message: str) -> Reply:
         """Answer one message (tool calls included) and return the whole reply."""
-        shown, server_id = self._conversation(conversation_id)
-        return Reply(shown, "".join(self._turn(server_id, message, streaming=False)))
+        shown, server_id, created = self._conversation(conversation_id)
+        return Reply(shown, "".join(self._first_or_next(shown, server_id, created, message, streaming=False)))
 
     def stream(self, conversation_id: str | None, message: str) -> ReplyStream:
         """Answer one message, yielding text as the agent produces it."""
-        shown, server_id = self._conversation(conversation_id)
-        return ReplyStream(shown, self._turn(server_id, message, streaming=True))
+        shown, server_id, created = self._conversation(conversation_id)
+        return ReplyStream(shown, self._first_or_next(shown, server_id, created, message, streaming=True))
 
     # -- conversations -------------------------------------------------------------------------------------
-    def _conversation(self, requested: str | None) -> tuple[str, str]:
-        """(the id to show, the service's id). None starts a conversation; an unknown id is looked up once."""
+    def _conversation(self, requested: str | None) -> tuple[str, str, bool]:
+        """(the id to show, the service's id, created now). None starts a conversation; an unknown id is looked up."""
         import openai
         from azure.core.exceptions import ClientAuthenticationError
 
         try:
             if requested is None:
                 created = self._create()
-                return created, created
+                return created, created, True
             known = self._names.get(requested)
             if known is not None:
-                return requested, known
+                return requested, known, False
             try:
                 # An id from elsewhere (another machine, the API): the service knows it, so continue it.
-                found = self._client.conversations.retrieve(requested).id
+                found, new = self._client.conversations.retrieve(requested).id, False
             except (openai.NotFoundError, openai.BadRequestError):
                 # Not a service id: a name chosen by the user, for a new conversation.
-                found = self._create()
+                found, new = self._create(), True
             self._names.set(requested, found)
-            return requested, found
+            return requested, found, new
         except (openai.OpenAIError, ClientAuthenticationError) as exc:
             raise self._error(exc) from exc
+
+    def _first_or_next(self, shown: str, server_id: str, created: bool, message: str, streaming: bool) -> Iterator[str]:
+        """The turn; when it was the first of a conversation created for it and it failed, the conversation goes."""
+        try:
+            yield from self._turn(server_id, message, streaming)
+        except BaseException:  # an error, or Ctrl-C / a closed stream: a conversation nobody can continue is removed
+            if created:
+                self._discard(shown, server_id)
+            raise
+
+    def _discard(self, shown: str, server_id: str) -> None:
+        """Delete a conversation on the service and forget its names; best effort (the turn's error is what counts)."""
+        import openai
+        from azure.core.exceptions import ClientAuthenticationError
+
+        self._names.forget(shown, server_id)
+        # The service may be what failed; a conversation left there holds only this failed turn.
+        with contextlib.suppress(openai.OpenAIError, ClientAuthenticationError):
+            self._client.conversations.delete(server_id)
 
     def _create(self) -> str:
         conversation_id = self._client.conversations.create().id
@@ -82,21 +112,27 @@ class AgentChat:
         from azure.core.exceptions import ClientAuthenticationError
 
         items: str | ResponseInputParam = message
+        said = False  # text already shown in this turn: the next round's text is set apart from it
         try:
             for round_ in range(MAX_TOOL_ROUNDS + 1):
+                prefix = ROUND_SEPARATOR if said else ""
                 try:
-                    response = yield from self._send(conversation_id, items, streaming)
-                except openai.BadRequestError:
-                    open_calls = self._open_calls(conversation_id) if round_ == 0 else []
+                    response = yield from _separated(self._send(conversation_id, items, streaming), prefix)
+                except openai.BadRequestError as exc:
+                    probe = round_ == 0 and exc.code != "content_filter"  # a filtered prompt is not a stuck call
+                    open_calls = self._open_calls(conversation_id) if probe else []
                     if not open_calls:
                         raise
                     # An earlier turn stopped after the agent asked for a tool (throttled, network, Ctrl-C), so the
                     # service waits for that output: close the call, then send the message, in one request.
                     items = [_output(call_id, INTERRUPTED) for call_id in open_calls]
                     items.append({"role": "user", "content": message})
-                    response = yield from self._send(conversation_id, items, streaming)
+                    response = yield from _separated(self._send(conversation_id, items, streaming), prefix)
+                said = said or bool(response.output_text)
                 calls = [item for item in response.output if item.type == "function_call"]
                 if not calls:
+                    if response.status == "incomplete":  # cut at the token limit (_check raised for a filter)
+                        yield TRUNCATED_NOTE
                     return
                 items = [_output(c.call_id, call_tool(c.name, c.arguments)) for c in calls]
         except (openai.OpenAIError, ClientAuthenticationError) as exc:
@@ -137,7 +173,7 @@ class AgentChat:
                 elif event.type == "error":
                     raise ServiceError(f"the agent's response failed: {event.message}")
         if final is None:
-            raise ServiceError("the response stream ended before the agent finished; try again")
+            raise stream_ended_early("the agent")
         _check(final)
         return final
 
@@ -161,6 +197,25 @@ def _check(response: Response) -> None:
     if response.status == "failed":
         reason = response.error.message if response.error else "no reason given"
         raise ServiceError(f"the agent's response failed: {reason}")
+    details = response.incomplete_details
+    if response.status == "incomplete" and details is not None and details.reason == "content_filter":
+        raise reply_filtered()
+
+
+def _separated(pieces: Generator[str, None, Response], prefix: str) -> Generator[str, None, Response]:
+    """The pieces of one request's text, the first one preceded by `prefix`; returns the request's response."""
+    try:
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration as done:
+                response: Response = done.value
+                return response
+            if piece:
+                yield prefix + piece
+                prefix = ""
+    finally:
+        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too
 
 
 def _detail(exc: Exception) -> str:

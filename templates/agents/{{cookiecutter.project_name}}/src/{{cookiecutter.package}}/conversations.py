@@ -47,3 +47,8 @@ class ConversationNames:
                 "ON CONFLICT(name) DO UPDATE SET conversation_id = excluded.conversation_id",
                 (name, conversation_id, time.time()),
             )
+
+    def forget(self, *names: str) -> None:
+        """Drop names (a conversation deleted because its first turn failed)."""
+        with closing(self._connect()) as db, db:
+            db.executemany("DELETE FROM conversation_names WHERE name = ?", [(name,) for name in names])

@@ -29,7 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from {{ cookiecutter.package }}.errors import ServiceError, SettingsError
+from {{ cookiecutter.package }}.errors import ContentFilterError, ConversationGoneError, ServiceError, SettingsError
 from {{ cookiecutter.package }}.service import ChatService, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings, read_settings
 
@@ -147,6 +147,10 @@ class Ownership:
             db.execute("INSERT INTO api_conversations VALUES (?, ?, ?)", (conversation_id, owner, time.time()))
         return conversation_id
 
+    def forget(self, owner: str, conversation_id: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM api_conversations WHERE id = ? AND owner = ?", (conversation_id, owner))
+
     def owns(self, owner: str, conversation_id: str) -> bool:
         with self._db() as db:
             row = db.execute("SELECT owner FROM api_conversations WHERE id = ?", (conversation_id,)).fetchone()
@@ -179,6 +183,10 @@ def upstream_error(exc: ServiceError) -> ApiError:
     upstream_id = getattr(cause, "request_id", None) or ""
     detail = f"{exc} (service request id {upstream_id or 'none'})"
     status = exc.status
+    if isinstance(exc, ContentFilterError):
+        # The caller's content, not a service failure: nothing of the turn was kept.
+        return ApiError(400, "the content filter blocked this message or stopped its reply; nothing was kept: "
+                        "rephrase it", log_detail=detail)
     if status == 429:
         retry = str(max(1, int(exc.retry_after or 1)))
         return ApiError(429, "the model service is busy; retry later", log_detail=detail,
@@ -189,7 +197,15 @@ def upstream_error(exc: ServiceError) -> ApiError:
     if status == 409:
         return ApiError(409, "the conversation moved on while this turn ran; send the message again",
                         log_detail=detail)
-    if status is None or status in (502, 503, 504):
+    if isinstance(exc, ConversationGoneError):
+        return ApiError(404, "this conversation is no longer on the model service (stored replies expire); it has "
+                        "been reset: send the message again to start over", log_detail=detail)
+    if status == 502:
+        # The reply stream ended early or the connection dropped mid-answer: the turn was not kept.
+        return ApiError(502, "the model service's reply did not arrive complete; nothing was kept: send the "
+                        "message again", log_detail=detail)
+    if status is None or status in (503, 504):
+        # Unreachable, timed out, or an intermittent not-found: nothing changed, a retry can succeed.
         return ApiError(503, "the model service is unavailable; retry later", log_detail=detail)
     return ApiError(502, "the model service failed to answer", log_detail=detail)
 
@@ -333,13 +349,23 @@ def create_app(
         claims = validator(s).validate(token.strip())
         return Caller(str(claims.get("oid") or claims.get("sub")))
 
-    def conversation(who: Caller, requested: str | None) -> str:
+    def conversation(who: Caller, requested: str | None) -> tuple[str, bool]:
+        """The conversation's id and whether this call created it."""
         ownership = Ownership(settings().app_state_path)
         if requested is None:
-            return ownership.create(who.owner)
+            return ownership.create(who.owner), True
         if not ownership.owns(who.owner, requested):
             raise ApiError(404, "no such conversation")
-        return requested
+        return requested, False
+
+    def forget_if_new(who: Caller, conversation_id: str, new: bool) -> None:
+        # A conversation whose first turn failed was never handed out (the runtime dropped its state too):
+        # its id must not stay valid.
+        if new:
+            try:
+                Ownership(settings().app_state_path).forget(who.owner, conversation_id)
+            except ApiError as exc:
+                log.warning("could not forget conversation %s: %s", conversation_id, exc.log_detail)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
@@ -386,20 +412,29 @@ def create_app(
     # `from __future__ import annotations` could not resolve.
     def chat(request: ChatRequest, who: Caller = Depends(caller)) -> ChatResponse:  # noqa: B008
         # A plain (sync) endpoint: FastAPI runs it in a worker thread, so the blocking SDK call is fine.
-        conversation_id = conversation(who, request.conversation_id)
+        conversation_id, new = conversation(who, request.conversation_id)
         with busy.hold(conversation_id):
             try:
                 reply = service().reply(INTERNAL_PREFIX + conversation_id, request.message)
             except ServiceError as exc:
+                forget_if_new(who, conversation_id, new)
                 raise upstream_error(exc) from None
+            except BaseException:
+                forget_if_new(who, conversation_id, new)
+                raise
         return ChatResponse(conversation_id=conversation_id, reply=reply.text)
 
     @app.post("/chat/stream", response_class=StreamingResponse)
     def chat_stream(
         request: ChatRequest, http: Request, who: Caller = Depends(caller)  # noqa: B008
     ) -> StreamingResponse:
-        """Server-sent events: `start` (conversation_id), `delta` (text)..., then `done` (reply) or `error`."""
-        conversation_id = conversation(who, request.conversation_id)
+        """Server-sent events: `start`, `delta` (text)..., then `done` (conversation_id, reply) or `error`.
+
+        `start` names the conversation only when the caller continues one; a new conversation's id comes with
+        `done`, after its first turn succeeded (a failed first turn leaves no conversation behind, on the
+        service or here).
+        """
+        conversation_id, new = conversation(who, request.conversation_id)
         hold = busy.hold(conversation_id)
         hold.__enter__()
         rid = getattr(http.state, "request_id", "")
@@ -409,25 +444,31 @@ def create_app(
             # The first delta is awaited here, so an early failure is a plain HTTP error with its status.
             first = next(deltas, None)
         except ServiceError as exc:
+            forget_if_new(who, conversation_id, new)
             hold.__exit__(None, None, None)
             raise upstream_error(exc) from None
         except BaseException:
+            forget_if_new(who, conversation_id, new)
             hold.__exit__(None, None, None)
             raise
 
         def events() -> Iterator[bytes]:
+            done = False
             try:
-                yield _sse("start", {"conversation_id": conversation_id})
+                yield _sse("start", {} if new else {"conversation_id": conversation_id})
                 if first is not None:
                     yield _sse("delta", {"text": first})
                 for delta in deltas:
                     yield _sse("delta", {"text": delta})
+                done = True
                 yield _sse("done", {"conversation_id": conversation_id, "reply": stream.text})
             except ServiceError as exc:
                 err = upstream_error(exc)
                 log.warning("request %s: stream ended with %d %s (%s)", rid, err.status, err.message, err.log_detail)
                 yield _sse("error", {"status": err.status, "detail": err.message, "request_id": rid})
             finally:
+                if not done:
+                    forget_if_new(who, conversation_id, new)
                 hold.__exit__(None, None, None)
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

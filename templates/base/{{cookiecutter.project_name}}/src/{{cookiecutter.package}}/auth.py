@@ -12,6 +12,18 @@ if TYPE_CHECKING:
 
     from {{ cookiecutter.package }}.settings import Settings
 
+# The audience this runtime's endpoint documents for Entra ID tokens (checked 2026-11-29). Sources:
+{%- if cookiecutter.runtime == "agents" %}
+# - the project endpoint (/api/projects/<project>, and the OpenAI client it hands out): azure-ai-projects 2.x
+#   requests "https://ai.azure.com/.default" itself (AIProjectClient, get_openai_client);
+{%- endif %}
+# - /openai/v1/ (Responses and chat completions, every provider): MicrosoftDocs/azure-ai-docs
+#   articles/foundry/openai/includes/api-version-lifecycle-content.md (ms.date 2026-03-19) uses
+#   "https://ai.azure.com/.default" in every Entra ID example, and
+#   articles/foundry/foundry-models/includes/code-create-chat-client-entra.md (ms.date 2026-07-31) says
+#   "Tokens must be issued with scope https://ai.azure.com/.default".
+# The older "https://cognitiveservices.azure.com/.default" was still accepted by /openai/v1/ in 2026 (it is used
+# in dotnet/extensions#7704), but the docs no longer show it; tests/fake_service.py accepts only the documented one.
 TOKEN_SCOPE = "{{ cookiecutter.token_scope }}"
 
 

@@ -29,12 +29,46 @@ class ServiceError(AppError):
         self.retry_after = retry_after
 
 
+class ContentFilterError(ServiceError):
+    """The service's content filter blocked the message or stopped the reply; nothing of it was kept."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=400)
+
+
+class ConversationGoneError(ServiceError):
+    """The service no longer holds the conversation (stored responses expire); the app has reset it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=404)
+
+
+def reply_filtered() -> ContentFilterError:
+    """The reply was stopped by the content filter (the prompt itself passed)."""
+    return ContentFilterError(
+        "the service's content filter stopped the reply; it was not kept in the conversation: rephrase your message"
+    )
+
+
+def stream_ended_early(what: str = "the service") -> ServiceError:
+    """A streamed reply that ended before its final event: a cut connection, a proxy timeout, a service restart."""
+    return ServiceError(
+        f"the reply stream ended before {what} finished it; this turn was not kept: send the message again",
+        status=502,
+    )
+
+
 def service_error(exc: Exception, settings: Settings, endpoint: str) -> ServiceError:
     """Translate an openai or azure-identity exception into one clear line (the SDK already retried)."""
     import openai
     from azure.core.exceptions import ClientAuthenticationError
 
     deployment = settings.azure_ai_model_deployment
+    if isinstance(exc, openai.BadRequestError) and exc.code == "content_filter":
+        return ContentFilterError(
+            "the service's content filter blocked this message (it was not sent to the model and the conversation "
+            "is unchanged): rephrase it"
+        )
     if isinstance(exc, ClientAuthenticationError):
         return ServiceError(
             "could not get an Entra ID token: run `az login` (locally) or give the app a managed identity "
@@ -70,8 +104,17 @@ def service_error(exc: Exception, settings: Settings, endpoint: str) -> ServiceE
     if isinstance(exc, openai.APITimeoutError):
         return ServiceError(f"no answer from {endpoint} within {settings.app_timeout_seconds:g}s (APP_TIMEOUT_SECONDS)")
     if isinstance(exc, openai.APIConnectionError):
-        detail = _first_line(exc)
-        return ServiceError(f"cannot reach {endpoint}: check the endpoint setting and your network ({detail})")
+        # openai wraps the transport error; a refused or unresolvable address is "cannot reach", anything else (a
+        # connection closed before or during the answer) is a dropped connection.
+        cause = exc.__cause__
+        detail = _first_line(cause if cause is not None else exc)
+        if cause is None or type(cause).__name__ in ("ConnectError", "ConnectTimeout"):
+            return ServiceError(f"cannot reach {endpoint}: check the endpoint setting and your network ({detail})")
+        return ServiceError(
+            f"the connection to {endpoint} dropped before the reply was complete ({detail}); this turn was not "
+            "kept: send the message again",
+            status=502,
+        )
     if isinstance(exc, openai.APIStatusError):
         return ServiceError(f"the service answered {exc.status_code}: {_detail(exc)}", status=exc.status_code)
     return ServiceError(f"{type(exc).__name__}: {_first_line(exc)}")

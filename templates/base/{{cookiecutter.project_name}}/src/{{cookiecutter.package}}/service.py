@@ -7,6 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+# A reply cut at the model's output token limit is kept in the conversation (so "continue" picks it up) and
+# marked: the user sees this note after the partial text, and an app-held history stores it with the text.
+TRUNCATED_NOTE = "\n[reply cut off at the model's output token limit; say 'continue' for the rest]"
+# Between the text a model says before calling tools and the answer it gives after them.
+ROUND_SEPARATOR = "\n\n"
+
 
 @dataclass(frozen=True)
 class Reply:

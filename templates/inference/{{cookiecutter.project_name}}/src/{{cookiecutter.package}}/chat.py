@@ -2,6 +2,11 @@
 OpenAI...): switching model is changing AZURE_AI_MODEL_DEPLOYMENT. The service keeps nothing between requests,
 so the app owns the conversation: the state layer stores it, trims it to APP_CONTEXT_TOKENS and threads tool
 calls; this module only turns one request into one chat-completions call.
+
+Every answer is checked for its finish reason before it is stored: "stop" and "tool_calls" are complete; a reply
+cut at the token limit ("length") is kept with TRUNCATED_NOTE appended, so neither the user nor a later request
+takes it for a whole answer; a reply stopped by the content filter, or a stream that ends without a finish reason
+(cut connection), is one clear error and nothing of the turn is stored.
 """
 
 from __future__ import annotations
@@ -13,8 +18,13 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
-from {{ cookiecutter.package }}.errors import ServiceError, service_error
-from {{ cookiecutter.package }}.service import Reply, ReplyStream, new_conversation_id
+from {{ cookiecutter.package }}.errors import (
+    ServiceError,
+    reply_filtered,
+    service_error,
+    stream_ended_early,
+)
+from {{ cookiecutter.package }}.service import TRUNCATED_NOTE, Reply, ReplyStream, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.state import (
     ConversationStore,
@@ -45,6 +55,24 @@ def assistant_message(content: str | None, tool_calls: list[dict[str, Any]]) -> 
     if tool_calls:
         message["tool_calls"] = [{**call, "id": portable_call_id(call["id"])} for call in tool_calls]
     return message
+
+
+def finished(content: str, tool_calls: list[dict[str, Any]], finish_reason: str | None) -> tuple[str, str]:
+    """(content to store, text to show after what was already shown) for a finished answer; raises when the
+    answer must not be stored: filtered, cut before its finish reason, or tool calls cut at the token limit."""
+    if finish_reason in ("stop", "tool_calls", "function_call"):
+        return content, ""
+    if finish_reason == "content_filter":
+        raise reply_filtered()
+    if finish_reason == "length" and not tool_calls:
+        return content + TRUNCATED_NOTE, TRUNCATED_NOTE
+    if finish_reason == "length":
+        raise ServiceError(
+            "the reply hit the model's output token limit in the middle of a tool call; this turn was not kept: "
+            "send the message again, or ask for less at once",
+            status=502,
+        )
+    raise stream_ended_early()  # None: the stream ended before the chunk that carries the finish reason
 
 
 def _tool_call(call: ChatCompletionMessageToolCall) -> dict[str, Any]:
@@ -122,17 +150,21 @@ class InferenceChat:
         completion = self._client.chat.completions.create(**self._request(messages, allow_tools))
         if not completion.choices:
             raise ServiceError("the service returned no choices (was the prompt filtered?)")
-        answer = completion.choices[0].message
-        if answer.content:
-            yield answer.content
-        return assistant_message(answer.content, [_tool_call(c) for c in answer.tool_calls or ()])
+        choice = completion.choices[0]
+        calls = [_tool_call(c) for c in choice.message.tool_calls or ()]
+        content, _ = finished(choice.message.content or "", calls, choice.finish_reason)
+        if content:
+            yield content
+        return assistant_message(content, calls)
 
     def _complete_streaming(self, messages: list[Message], allow_tools: bool) -> Generator[str, None, Message]:
         parts: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
+        finish_reason: str | None = None
         with self._client.chat.completions.create(**self._request(messages, allow_tools), stream=True) as chunks:
             for chunk in chunks:
                 for choice in chunk.choices:  # Azure's first chunk has no choices (content-filter results only)
+                    finish_reason = choice.finish_reason or finish_reason
                     delta = choice.delta
                     if delta.content:
                         parts.append(delta.content)
@@ -146,7 +178,11 @@ class InferenceChat:
                         if piece.function is not None:
                             call["function"]["name"] += piece.function.name or ""
                             call["function"]["arguments"] += piece.function.arguments or ""
-        return assistant_message("".join(parts), [calls[i] for i in sorted(calls)])
+        tool_calls = [calls[i] for i in sorted(calls)]
+        content, note = finished("".join(parts), tool_calls, finish_reason)
+        if note:
+            yield note
+        return assistant_message(content, tool_calls)
 
     @property
     def _endpoint(self) -> str:

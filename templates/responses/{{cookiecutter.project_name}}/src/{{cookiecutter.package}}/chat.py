@@ -1,15 +1,32 @@
 """Chat on the Responses API. The service keeps the conversation (store=true): each turn sends only the new
 input with previous_response_id, runs the function tools the model asks for, and remembers the last response id.
+
+Failure paths: only a finished turn moves the conversation on (a failed, filtered or cut-off stream leaves it where
+it was); a reply cut at the output token limit is kept and marked; `previous_response_not_found` is retried with
+backoff, and a conversation is forgotten only when the service confirms its last response is gone.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
-from {{ cookiecutter.package }}.errors import ServiceError, service_error
-from {{ cookiecutter.package }}.service import Reply, ReplyStream, new_conversation_id
+from {{ cookiecutter.package }}.errors import (
+    ConversationGoneError,
+    ServiceError,
+    reply_filtered,
+    service_error,
+    stream_ended_early,
+)
+from {{ cookiecutter.package }}.service import (
+    ROUND_SEPARATOR,
+    TRUNCATED_NOTE,
+    Reply,
+    ReplyStream,
+    new_conversation_id,
+)
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.store import ResponseIdStore
 from {{ cookiecutter.package }}.tools import call_tool, responses_tools
@@ -21,6 +38,10 @@ if TYPE_CHECKING:
 
 # A model that keeps calling tools this many times in one turn is looping; stop and say so.
 MAX_TOOL_ROUNDS = 8
+# Azure's /openai/v1/ intermittently answers previous_response_not_found for a response that exists, most often
+# right after a function-call round, and "retrying the same user turn usually succeeds" (dotnet/extensions#7704,
+# microsoft/agent-framework#6419): wait this long (seconds) before each retry.
+NOT_FOUND_RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 
 def builtin_tools(settings: Settings) -> list[dict[str, Any]]:
@@ -75,15 +96,13 @@ class ResponsesChat:
 
         previous = started_from = self._store.get(conversation_id)
         items: list[dict[str, Any]] = [{"role": "user", "content": message}]
+        said = False  # text already shown in this turn: the next round's text is set apart from it
         try:
             for _ in range(MAX_TOOL_ROUNDS + 1):
                 request = self._request(items, previous)
-                if streaming:
-                    response = yield from self._streamed(request)
-                else:
-                    response = self._client.responses.create(**request)
-                    if response.output_text:
-                        yield response.output_text
+                response = yield from _separated(self._send(request, streaming), ROUND_SEPARATOR if said else "")
+                said = said or bool(response.output_text)
+                note = _check_finish(response)
                 calls = [item for item in response.output if item.type == "function_call"]
                 if not calls:
                     # Only a finished turn moves the conversation on; a failed one leaves it where it was.
@@ -92,6 +111,8 @@ class ResponsesChat:
                             f"conversation {conversation_id} moved on while this turn ran (another request on the "
                             "same conversation); this answer was not kept: send the message again"
                         )
+                    if note:
+                        yield note
                     return
                 items = [
                     {"type": "function_call_output", "call_id": c.call_id, "output": call_tool(c.name, c.arguments)}
@@ -101,35 +122,111 @@ class ResponsesChat:
         except openai.BadRequestError as exc:
             if exc.code != "previous_response_not_found":
                 raise service_error(exc, self._settings, self._endpoint) from exc
-            self._store.forget(conversation_id)
-            raise ServiceError(
-                f"conversation {conversation_id} is no longer on the service (stored responses expire); "
-                "it has been reset: send the message again to start over"
-            ) from exc
+            raise self._not_found(conversation_id, started_from, previous) from exc
         except (openai.OpenAIError, ClientAuthenticationError) as exc:
             raise service_error(exc, self._settings, self._endpoint) from exc
         raise ServiceError(f"the model was still calling tools after {MAX_TOOL_ROUNDS} rounds; turn abandoned")
 
+    def _send(self, request: dict[str, Any], streaming: bool) -> Generator[str, None, Response]:
+        """One request; previous_response_not_found is retried with backoff (nothing has been shown yet then)."""
+        import openai
+
+        for delay in (*NOT_FOUND_RETRY_DELAYS, None):
+            try:
+                if streaming:
+                    return (yield from self._streamed(request))
+                response: Response = self._client.responses.create(**request)
+                if response.output_text:
+                    yield response.output_text
+                return response
+            except openai.BadRequestError as exc:
+                if exc.code != "previous_response_not_found" or delay is None:
+                    raise
+                time.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _not_found(self, conversation_id: str, started_from: str | None, missing: str | None) -> ServiceError:
+        """After the retries: forget the conversation only if the service confirms its last response is gone."""
+        import openai
+        from azure.core.exceptions import ClientAuthenticationError
+
+        if missing != started_from or started_from is None:
+            # The id was this turn's own (a tool round): the conversation itself is intact, never forget it for that.
+            return ServiceError(
+                "the service could not find this turn's own previous response (an intermittent Azure error); the "
+                "conversation is unchanged: send the message again",
+                status=503,
+            )
+        try:
+            self._client.responses.retrieve(started_from)
+        except openai.NotFoundError:
+            self._store.forget(conversation_id, expected=started_from)
+            return ConversationGoneError(
+                f"conversation {conversation_id} is no longer on the service (stored responses expire); "
+                "it has been reset: send the message again to start over"
+            )
+        except (openai.OpenAIError, ClientAuthenticationError) as exc:
+            return service_error(exc, self._settings, self._endpoint)
+        return ServiceError(
+            f"the service intermittently could not find the last response of conversation {conversation_id} (it "
+            "still exists); the conversation is unchanged: send the message again in a moment",
+            status=503,
+        )
+
     def _streamed(self, request: dict[str, Any]) -> Generator[str, None, Response]:
         # The stream helper checks the event order and assembles the final response (function calls included).
-        with self._client.responses.stream(**request) as events:
-            for event in events:
-                if event.type == "response.output_text.delta":
-                    yield event.delta
-                elif event.type == "response.failed":
-                    detail = event.response.error.message if event.response.error else "no detail given"
-                    raise ServiceError(f"the service could not finish the response: {detail}")
-                elif event.type == "error":
-                    raise ServiceError(f"the service reported an error while streaming: {event.message}")
-                elif event.type == "response.incomplete":
-                    # Cut short (for example by max_output_tokens): keep the partial answer and continue from it.
-                    return event.response
-            final: Response = events.get_final_response()
-        return final
+        try:
+            with self._client.responses.stream(**request) as events:
+                for event in events:
+                    if event.type == "response.output_text.delta":
+                        yield event.delta
+                    elif event.type == "response.failed":
+                        detail = event.response.error.message if event.response.error else "no detail given"
+                        raise ServiceError(f"the service could not finish the response: {detail}")
+                    elif event.type == "error":
+                        raise ServiceError(f"the service reported an error while streaming: {event.message}")
+                    elif event.type in ("response.incomplete", "response.completed"):
+                        return event.response  # _check_finish reads why an incomplete one stopped
+            # The events ended without response.completed/incomplete: a cut connection or a proxy giving up.
+            raise stream_ended_early()
+        except RuntimeError as exc:
+            # The helper raises RuntimeError for a stream that breaks its event order or ends before its final
+            # event. The ServiceErrors raised above are not RuntimeErrors: they pass through unchanged.
+            raise stream_ended_early() from exc
 
     @property
     def _endpoint(self) -> str:
         return openai_v1_url(self._settings.azure_openai_endpoint)
+
+
+def _separated(pieces: Generator[str, None, Response], prefix: str) -> Generator[str, None, Response]:
+    """The pieces of one request's text, the first one preceded by `prefix`; returns the request's response."""
+    try:
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration as done:
+                response: Response = done.value
+                return response
+            if piece:
+                yield prefix + piece
+                prefix = ""
+    finally:
+        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too
+
+
+def _check_finish(response: Response) -> str:
+    """Why the response stopped: a content-filtered reply raises (not kept), one cut at the token limit is kept
+    and gets TRUNCATED_NOTE, a complete one gets nothing."""
+    if response.status == "failed":  # a non-streamed request can answer 200 with a failed response
+        detail = response.error.message if response.error else "no detail given"
+        raise ServiceError(f"the service could not finish the response: {detail}")
+    if response.status != "incomplete":
+        return ""
+    reason = response.incomplete_details.reason if response.incomplete_details else None
+    if reason == "content_filter":
+        raise reply_filtered()
+    return TRUNCATED_NOTE
 
 
 def make_service(settings: Settings, credential: TokenCredential | None = None) -> ResponsesChat:

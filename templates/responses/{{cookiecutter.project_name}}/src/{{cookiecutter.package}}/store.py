@@ -66,10 +66,15 @@ class ResponseIdStore:
                 )
         return done.rowcount == 1
 
-    def forget(self, conversation_id: str) -> None:
-        """Drop a conversation (its next turn starts fresh)."""
+    def forget(self, conversation_id: str, expected: str | None = None) -> None:
+        """Drop a conversation (its next turn starts fresh); with `expected`, only while it still ends there."""
         with self._lock:
-            self._db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            if expected is None:
+                self._db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            else:
+                self._db.execute(
+                    "DELETE FROM conversations WHERE id = ? AND last_response_id = ?", (conversation_id, expected)
+                )
 
     def close(self) -> None:
         with self._lock:

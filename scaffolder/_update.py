@@ -1,0 +1,675 @@
+"""`update`: re-apply the generator to a living repo with a three-way merge; the user's edits are kept.
+
+base   = what the recorded spec produced with the recorded tool version (the repo's pristine archive,
+         written by every generation; for repos older than the archive, the generation commit in git)
+theirs = what the updated spec produces with this version
+ours   = the repo as it is
+
+Unchanged files are replaced, files only the user changed are kept, files both changed are merged with
+`git merge-file --diff3` (or the `merge3` library when git is absent); real conflicts are written with diff3
+markers and listed. Everything is computed before anything is written, then written through `new`'s writer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel
+
+from scaffolder import __version__, catalog, infra
+from scaffolder.catalog import Runtime
+from scaffolder.errors import BaseUnavailableError, CatalogError, DirtyTreeError, ScaffolderError, StandardsError
+from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
+from scaffolder.generate._files import template_files
+from scaffolder.generate._plan import PRISTINE_FILE, ROOT_DIR, unpack_pristine
+from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
+from scaffolder.spec import today as spec_today
+from scaffolder.standards import LoadedStandards, enforce
+
+MergeEngine = Literal["auto", "git", "library"]
+Action = Literal[
+    "create",  # new generated file, absent from the repo
+    "update",  # the user never edited it: replaced by the new generation
+    "merge",  # both changed it: merged cleanly
+    "conflict",  # both changed the same lines: written with diff3 markers
+    "delete",  # no longer generated and never edited: removed
+    "kept-edited",  # no longer generated but edited: kept, reported
+    "kept-deleted",  # the user deleted it: stays deleted
+]
+# Files the generator alone writes: always the new generation, never merged, not "an update" by themselves.
+_BOOKKEEPING = (ANSWERS_FILE, PRISTINE_FILE)
+CONFLICT_HINT = (
+    "resolve the <<<<<<< ||||||| ======= >>>>>>> blocks in the files listed, then commit; "
+    "to abort, restore the files from git (git checkout -- . && git clean -fd)"
+)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """What the update does (or would do) to one path."""
+
+    path: str
+    action: Action
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """The outcome of `update`: per-file changes, the spec before and after, notes for the user."""
+
+    directory: Path
+    spec_before: ProjectSpec
+    spec: ProjectSpec
+    version_before: str
+    base_source: str
+    changes: tuple[FileChange, ...]
+    notes: tuple[str, ...] = ()
+    diff: str = ""
+    dry_run: bool = False
+    merge_engine: str = ""
+    bookkeeping: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def conflicts(self) -> tuple[str, ...]:
+        """Paths written (or that would be written) with conflict markers."""
+        return tuple(c.path for c in self.changes if c.action == "conflict")
+
+    @property
+    def update_available(self) -> bool:
+        """Whether the update changes any file besides the generator's own bookkeeping."""
+        return any(c.action not in ("kept-edited", "kept-deleted") for c in self.changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no file contents; `diff` only with dry_run)."""
+        return {
+            "directory": str(self.directory),
+            "dry_run": self.dry_run,
+            "update_available": self.update_available,
+            "version_before": self.version_before,
+            "version": __version__,
+            "base": self.base_source,
+            "merge_engine": self.merge_engine,
+            "runtime_before": self.spec_before.runtime.value,
+            "runtime": self.spec.runtime.value,
+            "changes": [{"path": c.path, "action": c.action} for c in self.changes],
+            "conflicts": list(self.conflicts),
+            "notes": list(self.notes),
+            **({"diff": self.diff} if self.dry_run else {}),
+        }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The spec: the recorded one, with the options the user gave applied through `new`'s own spec-building path.
+
+# resolve_spec parameters that are not a ProjectSpec field of the same name, and how to read them from a spec.
+_FROM_SPEC: dict[str, Callable[[ProjectSpec], Any]] = {
+    "runtime": lambda s: s.runtime.value,
+    "models": lambda s: [model_option(m) for m in s.models],
+    "network": lambda s: s.network.posture,
+    "allow_ips": lambda s: list(s.network.allow_ips),
+}
+# resolve_spec parameters that do not come from the recorded spec.
+_NOT_FROM_SPEC = frozenset({"capacity", "decision_answers", "standards", "prompter"})
+# Spec fields that follow the standards file when one is in force (resolve_spec derives them from it).
+_FROM_STANDARDS = frozenset({"tags", "naming", "log_retention_days", "standards"})
+
+
+def model_option(dep: ModelDeployment) -> str:
+    """A deployment as the `--model` option text that parses back to it (version_upgrade aside)."""
+    text = f"{dep.model}@{dep.version},sku={dep.sku},capacity={dep.capacity},deployment={dep.name}"
+    return text if dep.model in catalog.models() else f"{text},format={dep.format}"
+
+
+def recorded_options(spec: ProjectSpec) -> dict[str, Any]:
+    """The `resolve_spec` keyword arguments that rebuild `spec`.
+
+    A resolve_spec parameter named like a ProjectSpec field is read from that field, so an option added to
+    `new` that way (`--hosting` -> hosting) is kept by `update` and changeable with the same flag, unwired.
+    """
+    from scaffolder._new import resolve_spec
+
+    fields = type(spec).model_fields
+    out: dict[str, Any] = {}
+    for name in inspect.signature(resolve_spec).parameters:
+        if name in _NOT_FROM_SPEC:
+            continue
+        if name in _FROM_SPEC:
+            out[name] = _FROM_SPEC[name](spec)
+        elif name in fields:
+            value = getattr(spec, name)
+            out[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    return out
+
+
+def _spec_fields_of_options() -> set[str]:
+    """ProjectSpec fields that resolve_spec's parameters decide."""
+    from scaffolder._new import resolve_spec
+
+    fields = set(ProjectSpec.model_fields)
+    out = {"runtime", "models", "network"}
+    out |= {p for p in inspect.signature(resolve_spec).parameters if p in fields}
+    return out
+
+
+def _incompatible_models(spec: ProjectSpec, runtime: Runtime) -> None:
+    """Refuse, before anything is written, a runtime that cannot serve the recorded models."""
+    profile = catalog.runtimes()[runtime]
+    bad = [m for m in spec.models if m.format not in profile.model_formats]
+    if not bad:
+        return
+    day = spec_today()
+    compatible = [
+        m.name for m in catalog.models_for(runtime)
+        if m.kind == "chat" and m.status(m.default_version, day).state not in ("retired", "deprecated")
+    ]
+    from scaffolder.spec import DEFAULT_MODEL
+
+    suggested = DEFAULT_MODEL if DEFAULT_MODEL in compatible else (compatible[0] if compatible else "NAME")
+    names = ", ".join(f"{m.model} ({m.format})" for m in bad)
+    raise CatalogError(
+        f"{names} cannot run on the {profile.title}; compatible replacements: {', '.join(compatible)}",
+        hint=f"add --model {suggested} (repeatable) to `scaffolder update "
+        f"--runtime {runtime.value}`; nothing was written",
+    )
+
+
+def _replace_retired(models: tuple[ModelDeployment, ...], runtime: Runtime) -> tuple[list[dict[str, Any]], list[str]]:
+    """Deployments whose model version is retired, swapped for the catalog's replacement (a new deployment)."""
+    from scaffolder.spec import parse_model_option
+
+    day = spec_today()
+    out: list[dict[str, Any]] = []
+    notes: list[str] = []
+    taken = {m.name for m in models}
+    profile = catalog.runtimes()[runtime]
+    for dep in models:
+        known = catalog.models().get(dep.model)
+        life = known.lifecycle.get(dep.version) if known else None
+        status = known.status(dep.version, day) if known else None
+        # The status names the current replacement (the published one may itself be retired by now).
+        wanted = (status.replacement if status else None) or (life.replacement if life else None)
+        replacement = catalog.models().get(wanted) if wanted else None
+        if status is None or status.state != "retired" or replacement is None:
+            out.append(dep.model_dump(mode="json"))
+            continue
+        if replacement.format not in profile.model_formats or replacement.name in taken:
+            notes.append(f"{status.message}; not replaced automatically: pass --model")
+            out.append(dep.model_dump(mode="json"))
+            continue
+        new = parse_model_option(replacement.name)
+        new["capacity"] = dep.capacity
+        new["version_upgrade"] = dep.version_upgrade
+        taken.add(new["name"])
+        out.append(new)
+        # ARM refuses to change a deployment's model in place (CannotChangeDeploymentModel): a new name it is.
+        notes.append(f"{status.message}: deployment {dep.name} becomes {new['name']} "
+                     f"({replacement.name} {new['version']}); the old deployment is removed on the next provision")
+    return out, notes
+
+
+def updated_spec(
+    old: ProjectSpec,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    standards: LoadedStandards | None = None,
+    decision_answers: Mapping[str, Any] | None = None,
+) -> tuple[ProjectSpec, list[str]]:
+    """The recorded spec with the given options applied, validated and checked against the standards.
+
+    `overrides` are `resolve_spec` keyword arguments (only what the user gave). What no option names stays as
+    recorded (naming, tags, retention, the ADR history); the standards file, when given, decides what it
+    governs. A runtime switch without --model refuses models the new runtime cannot serve, naming the
+    compatible ones; a retired model version is replaced by the catalog's replacement. Returns notes too.
+    """
+    from scaffolder import decision as recommend
+    from scaffolder._new import resolve_spec
+
+    given = {k: v for k, v in dict(overrides or {}).items() if v is not None}
+    decided = recommend.validate_answers(dict(decision_answers or {}))
+    if "runtime" not in given and decided:
+        given["runtime"] = recommend.recommend(decided).runtime.value
+    runtime = Runtime(given.get("runtime", old.runtime.value))
+    notes: list[str] = []
+    kwargs = recorded_options(old)
+    if "models" not in given:
+        if runtime != old.runtime:
+            _incompatible_models(old, runtime)
+        # resolve_spec validates the recorded models as options; the deployments themselves (with their
+        # upgrade policy, and retired versions replaced) are set below.
+        kwargs["models"] = [model_option(m) for m in old.models if m.format in
+                            catalog.runtimes()[runtime].model_formats]
+    kwargs.update(given)
+    fresh = resolve_spec(**kwargs, standards=standards, prompter=None)
+    values = fresh.model_dump(mode="json")
+    decided_by_options = _spec_fields_of_options()
+    recorded = old.model_dump(mode="json")
+    for name in ProjectSpec.model_fields:
+        if name in _FROM_STANDARDS and standards is not None:
+            continue
+        if name not in decided_by_options or name in _FROM_STANDARDS:
+            values[name] = recorded[name]
+    if standards is not None:
+        values["tags"] = {**old.tags, **fresh.tags}
+    if "tags" in given:
+        values["tags"] = {**values["tags"], **dict(given["tags"])}
+    if "models" not in given:
+        values["models"], replaced = _replace_retired(old.models, runtime)
+        notes += replaced
+    if runtime != old.runtime:
+        past = PastDecision(runtime=old.runtime, **old.decision.model_dump())
+        values["superseded"] = [*recorded["superseded"], past.model_dump(mode="json")]
+        draft = build_spec({**values, "decision": {"answers": decided}})
+        changes = switch_changes(old, draft)
+        values["decision"] = RuntimeDecision(
+            answers=decided, switched_from=old.runtime, changes=tuple(changes)
+        ).model_dump(mode="json")
+    elif decided:
+        notes.append("--decision answers are recorded in the ADR only with a runtime switch; the runtime is "
+                     f"unchanged ({runtime.value})")
+    spec = build_spec(values)
+    enforce(spec, standards)
+    return spec, notes
+
+
+def _switches() -> dict[str, dict[str, str]]:
+    data = yaml.safe_load((Path(catalog.__file__).parent / "switches.yaml").read_text(encoding="utf-8"))
+    return {"leaving": dict(data["leaving"]), "joining": dict(data["joining"])}
+
+
+def _layer_paths(runtime: Runtime, package: str) -> set[str]:
+    from scaffolder._resources import templates_dir
+
+    root = templates_dir() / runtime.value / ROOT_DIR
+    return {
+        p.relative_to(root).as_posix().replace("{{cookiecutter.package}}", package)
+        for p in template_files(root) if root.is_dir()
+    }
+
+
+def switch_changes(old: ProjectSpec, new: ProjectSpec) -> list[str]:
+    """What a runtime switch changes, in sentences for the ADR and the command's output."""
+    notes = _switches()
+    out = [notes["leaving"][old.runtime.value], notes["joining"][new.runtime.value]]
+    before, after = _layer_paths(old.runtime, old.package), _layer_paths(new.runtime, new.package)
+    gone, added = sorted(before - after), sorted(after - before)
+    if gone:
+        out.append(f"App runtime layer removed (unless you edited it): {', '.join(gone)}.")
+    if added:
+        out.append(f"App runtime layer added: {', '.join(added)}.")
+    env_before, env_after = [v.name for v in infra.app_env(old)], [v.name for v in infra.app_env(new)]
+    dropped = [n for n in env_before if n not in env_after]
+    gained = [n for n in env_after if n not in env_before]
+    if dropped or gained:
+        out.append("Environment variables: " + "; ".join(
+            part for part in (f"no longer read: {', '.join(dropped)}" if dropped else "",
+                              f"now read: {', '.join(gained)}" if gained else "") if part
+        ) + " (.env.example, the Bicep outputs and the app settings follow).")
+
+    def grant_set(spec: ProjectSpec) -> list[str]:
+        return [f"{g.role.name} ({g.role.id}) for the {g.principal} on the {g.scope}" for g in infra.grants(spec)]
+
+    g_before, g_after = grant_set(old), grant_set(new)
+    revoked = [g for g in g_before if g not in g_after]
+    granted = [g for g in g_after if g not in g_before]
+    if revoked:
+        out.append(f"Role assignments removed on the next provision: {'; '.join(revoked)}.")
+    if granted:
+        out.append(f"Role assignments added on the next provision: {'; '.join(granted)}.")
+    p_before, p_after = infra.bicep_parameters(old), infra.bicep_parameters(new)
+    changed = sorted(k for k in set(p_before) | set(p_after) if p_before.get(k) != p_after.get(k))
+    if changed:
+        out.append(f"Bicep parameters changed in infra/main.parameters.json: {', '.join(changed)}.")
+    if [m.name for m in old.models] != [m.name for m in new.models]:
+        out.append(f"Model deployments: {', '.join(m.name for m in old.models)} -> "
+                   f"{', '.join(m.name for m in new.models)}.")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The base: what the recorded spec produced with the recorded version.
+
+
+def _git(directory: Path, *args: str, binary: bool = False) -> subprocess.CompletedProcess[Any] | None:
+    exe = shutil.which("git")
+    if exe is None:
+        return None
+    try:
+        return subprocess.run([exe, "-C", str(directory), *args], capture_output=True, text=not binary,
+                              timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _in_git_work_tree(directory: Path) -> bool:
+    done = _git(directory, "rev-parse", "--is-inside-work-tree")
+    return done is not None and done.returncode == 0 and done.stdout.strip() == "true"
+
+
+def refuse_dirty(directory: Path) -> None:
+    """Refuse uncommitted changes under directory in its git work tree (no git, no work tree: nothing to do)."""
+    if not _in_git_work_tree(directory):
+        return
+    done = _git(directory, "status", "--porcelain", "--", ".")
+    if done is None or done.returncode != 0 or not done.stdout.strip():
+        return
+    rows = [row[3:] for row in done.stdout.splitlines() if row.strip()]
+    shown = ", ".join(rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
+    raise DirtyTreeError(
+        f"{directory} has uncommitted changes ({shown}); update merges into your files",
+        hint="commit or stash them first so the update can be reviewed and undone, or pass --allow-dirty",
+    )
+
+
+def _git_base(directory: Path, recorded: dict[str, Any], candidates: set[str]) -> tuple[dict[str, PlannedFile], str]:
+    """The files of the commit that first recorded this exact answers file (the generation commit)."""
+    if not _in_git_work_tree(directory):
+        raise LookupError
+    top_run = _git(directory, "rev-parse", "--show-toplevel")
+    if top_run is None or top_run.returncode != 0:
+        raise LookupError
+    top = Path(top_run.stdout.strip())
+    prefix = directory.resolve().relative_to(top.resolve()).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    log = _git(directory, "log", "--format=%H", "--reverse", "--", ANSWERS_FILE)
+    if log is None or log.returncode != 0:
+        raise LookupError
+    for commit in log.stdout.split():
+        shown = _git(directory, "show", f"{commit}:{prefix}{ANSWERS_FILE}")
+        if shown is None or shown.returncode != 0:
+            continue
+        try:
+            doc = yaml.safe_load(shown.stdout)
+        except yaml.YAMLError:
+            continue
+        if not isinstance(doc, dict) or (doc.get("version"), doc.get("spec")) != (
+            recorded.get("version"), recorded.get("spec")
+        ):
+            continue
+        archive = _git(top, "archive", "--format=tar", commit, prefix or ".", binary=True)
+        if archive is None or archive.returncode != 0:
+            raise LookupError
+        import io
+
+        out: dict[str, PlannedFile] = {}
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout), mode="r:") as tar:
+            for member in tar.getmembers():
+                rel = member.name.removeprefix(prefix)
+                if not member.isfile() or rel not in candidates:
+                    continue
+                handle = tar.extractfile(member)
+                if handle is not None:
+                    out[rel] = PlannedFile(PurePosixPath(rel), handle.read(), 0o755 if member.mode & 0o111 else 0o644)
+        return out, f"git commit {commit[:12]} (the one that recorded this .scaffolder.yml)"
+    raise LookupError
+
+
+def merge_base(
+    directory: Path, spec: ProjectSpec, version: str, overlays: list[Path], theirs_paths: set[str]
+) -> tuple[dict[str, PlannedFile], str]:
+    """What `spec` generated with `version`, and where that came from.
+
+    1. the pristine archive every generation writes into the repo (exact for any past version, offline);
+    2. this version's own rendering, when the recorded version is this one;
+    3. for repos older than the archive: the git commit that first recorded this exact answers file (the
+       generation commit), limited to paths the generator produces for the old or the new spec.
+    """
+    pristine = directory / PRISTINE_FILE
+    if pristine.is_file() and not pristine.is_symlink():
+        try:
+            return unpack_pristine(pristine.read_bytes()), f"{PRISTINE_FILE} (what {version} generated)"
+        except (tarfile.TarError, OSError, EOFError, zlib.error, ScaffolderError) as exc:
+            raise BaseUnavailableError(
+                f"{PRISTINE_FILE} is damaged ({exc}); it holds what the generator wrote, the merge base",
+                hint="restore it from git (git checkout -- .scaffolder/), then run update again",
+            ) from None
+    old_plan = plan_files(spec, overlays, tool_version=version)
+    if version == __version__:
+        return {str(f.path): f for f in old_plan.files}, f"this version's rendering of the recorded spec ({version})"
+    recorded = yaml.safe_load((directory / ANSWERS_FILE).read_text(encoding="utf-8"))
+    try:
+        return _git_base(directory, recorded, set(old_plan.paths()) | theirs_paths)
+    except LookupError:
+        pass
+    raise BaseUnavailableError(
+        f"cannot tell what foundry-scaffolder {version} generated here: no {PRISTINE_FILE} (written since "
+        f"{__version__}) and no git commit holding this .scaffolder.yml",
+        hint="commit the repo as generated (or check out that commit) and run update there, or install "
+        f"foundry-scaffolder=={version} and re-generate with it into a scratch directory to compare",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The merge.
+
+
+def _engine(choice: MergeEngine) -> str:
+    if choice == "auto":
+        return "git" if shutil.which("git") else "library"
+    if choice == "git" and shutil.which("git") is None:
+        raise ScaffolderError("git is not on PATH", hint="install git, or use the merge3 library engine")
+    return choice
+
+
+def merge_text(ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str], engine: str,
+               scratch: Path) -> tuple[bytes, int]:
+    """Three-way merge of one file; returns the merged bytes and the number of conflicts (diff3 markers)."""
+    if engine == "git":
+        names = ("ours", "base", "theirs")
+        paths = [scratch / n for n in names]
+        for path, data in zip(paths, (ours, base, theirs), strict=True):
+            path.write_bytes(data)
+        exe = shutil.which("git") or "git"
+        done = subprocess.run(
+            [exe, "merge-file", "-p", "--diff3", "-L", labels[0], "-L", labels[1], "-L", labels[2],
+             *(str(p) for p in paths)],
+            capture_output=True, timeout=60, check=False,
+        )
+        # The exit code is the number of conflicts (capped at 127); negative (255 here) is an error.
+        if done.returncode > 127:
+            raise ScaffolderError(f"git merge-file failed: {done.stderr.decode(errors='replace').strip()}")
+        return done.stdout, done.returncode
+    import merge3
+
+    def lines(data: bytes) -> list[str]:
+        return data.decode("utf-8").splitlines(keepends=True)
+
+    merger = merge3.Merge3(lines(base), lines(ours), lines(theirs))
+    conflicts = sum(1 for region in merger.merge_regions() if region[0] == "conflict")
+    text = "".join(merger.merge_lines(name_a=labels[0], name_b=labels[2], name_base=labels[1],
+                                      base_marker="|||||||"))
+    return text.encode("utf-8"), conflicts
+
+
+def _is_text(data: bytes) -> bool:
+    if b"\0" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _read_ours(directory: Path, rel: str) -> tuple[bytes, int] | None:
+    path = directory / rel
+    if path.is_symlink() or not path.is_file():
+        return None
+    return path.read_bytes(), path.stat().st_mode & 0o777
+
+
+def _foreign(directory: Path, rel: str) -> bool:
+    """Something that is not a regular file (a symlink, a directory) sits where the generator writes a file."""
+    path = directory / rel
+    return path.is_symlink() or (path.exists() and not path.is_file())
+
+
+@dataclass
+class _Merged:
+    writes: dict[str, PlannedFile] = field(default_factory=dict)
+    deletes: list[str] = field(default_factory=list)
+    changes: list[FileChange] = field(default_factory=list)
+    bookkeeping: list[str] = field(default_factory=list)
+
+
+def _same_files(base: Mapping[str, PlannedFile], theirs: Mapping[str, PlannedFile]) -> bool:
+    def content(files: Mapping[str, PlannedFile]) -> dict[str, tuple[bytes, int]]:
+        return {k: (f.content, f.mode) for k, f in files.items() if k not in _BOOKKEEPING}
+
+    return content(base) == content(theirs)
+
+
+def merge_trees(
+    directory: Path,
+    base: Mapping[str, PlannedFile],
+    theirs: Mapping[str, PlannedFile],
+    *,
+    labels: tuple[str, str, str],
+    engine: str,
+) -> _Merged:
+    """Decide every path: replace, keep, merge, conflict, delete; nothing is written here."""
+    out = _Merged()
+    # A private scratch directory beside the repo (never elsewhere) for git merge-file's three inputs.
+    with tempfile.TemporaryDirectory(prefix=f".{directory.name}.scaffolder-merge-", dir=directory.parent) as tmp:
+        scratch = Path(tmp)
+        for rel in sorted(set(base) | set(theirs)):
+            b, t = base.get(rel), theirs.get(rel)
+            if _foreign(directory, rel):
+                # The user put a link or a directory there: theirs to keep, never written through or over.
+                out.changes.append(FileChange(rel, "kept-edited"))
+                continue
+            mine = _read_ours(directory, rel)
+            if rel == PRISTINE_FILE and t is not None and mine is not None and _same_files(base, theirs):
+                continue  # same generated files: keep the archive even if another zlib compresses differently
+            if rel in _BOOKKEEPING:
+                if t is not None and (mine is None or mine[0] != t.content):
+                    out.writes[rel] = t
+                    out.bookkeeping.append(rel)
+                continue
+            if t is None:
+                assert b is not None
+                if mine is None:
+                    continue
+                if mine[0] == b.content:
+                    out.deletes.append(rel)
+                    out.changes.append(FileChange(rel, "delete"))
+                else:
+                    out.changes.append(FileChange(rel, "kept-edited"))
+                continue
+            if mine is None:
+                if b is None:
+                    out.writes[rel] = t
+                    out.changes.append(FileChange(rel, "create"))
+                elif b.content != t.content:
+                    out.changes.append(FileChange(rel, "kept-deleted"))
+                continue
+            ours, mode = mine
+            if ours == t.content:
+                continue
+            if b is not None and ours == b.content:
+                out.writes[rel] = t
+                out.changes.append(FileChange(rel, "update"))
+                continue
+            if b is not None and b.content == t.content:
+                continue  # only the user changed it
+            base_bytes = b.content if b is not None else b""
+            if not (_is_text(ours) and _is_text(base_bytes) and _is_text(t.content)):
+                out.changes.append(FileChange(rel, "conflict"))
+                continue  # a binary file both changed: kept as it is, listed
+            merged, conflicts = merge_text(ours, base_bytes, t.content, labels, engine, scratch)
+            if merged != ours:
+                out.writes[rel] = PlannedFile(PurePosixPath(rel), merged, mode)
+            out.changes.append(FileChange(rel, "conflict" if conflicts else "merge"))
+    return out
+
+
+def _diff(directory: Path, merged: _Merged) -> str:
+    chunks: list[str] = []
+    for rel in sorted(set(merged.writes) | set(merged.deletes)):
+        if rel == PRISTINE_FILE:
+            continue
+        mine = _read_ours(directory, rel)
+        before = mine[0].decode("utf-8", errors="replace") if mine else ""
+        after = merged.writes[rel].content.decode("utf-8", errors="replace") if rel in merged.writes else ""
+        chunks.extend(difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True),
+            fromfile=f"a/{rel}" if mine else "/dev/null", tofile=f"b/{rel}" if rel in merged.writes else "/dev/null",
+        ))
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in chunks)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command.
+
+
+def update(
+    directory: Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    standards: LoadedStandards | None = None,
+    decision_answers: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+    allow_dirty: bool = False,
+    merge_engine: MergeEngine = "auto",
+) -> UpdateResult:
+    """Re-apply the generator to a generated repo; with dry_run, compute everything and write nothing.
+
+    Raises before writing anything when the spec is invalid (an incompatible model names the compatible
+    ones), the standards are broken, the git tree is dirty (unless allow_dirty), or the base is unknown.
+    Conflicts are not an exception: they are written with markers and listed in the result.
+    """
+    from scaffolder.spec import load_answers
+
+    directory = directory.resolve()
+    spec_before, version = load_answers(directory)
+    if spec_before.standards is not None and standards is None:
+        # Without the file, its overlay files would read as "no longer generated" and its tags and rules
+        # would go unchecked: ask for it rather than guess.
+        raise StandardsError(
+            f"{directory.name} was generated under the standards {spec_before.standards.name!r} "
+            f"({spec_before.standards.source}), and no standards file is in force",
+            hint="pass --standards FILE (or set $SCAFFOLDER_STANDARDS) so the update applies them",
+        )
+    if not dry_run and not allow_dirty:
+        refuse_dirty(directory)
+    spec, notes = updated_spec(spec_before, overrides, standards=standards, decision_answers=decision_answers)
+    overlays = standards.overlay_dirs() if standards else []
+    plan = with_pristine(plan_files(spec, overlays))
+    theirs = {str(f.path): f for f in plan.files}
+    base, source = merge_base(directory, spec_before, version, overlays, set(theirs))
+    engine = _engine(merge_engine)
+    labels = (f"yours ({directory.name})", f"generated by foundry-scaffolder {version}",
+              f"generated by foundry-scaffolder {__version__}")
+    merged = merge_trees(directory, base, theirs, labels=labels, engine=engine)
+    raw = yaml.safe_load((directory / ANSWERS_FILE).read_text(encoding="utf-8")) or {}
+    if raw.get("schema", 1) != 2 and ANSWERS_FILE in merged.writes:
+        notes.append(f"{ANSWERS_FILE} migrated from schema {raw.get('schema', 1)} to 2")
+    if spec.runtime != spec_before.runtime:
+        notes = [*spec.decision.changes, *notes]
+    result = UpdateResult(
+        directory=directory, spec_before=spec_before, spec=spec, version_before=version, base_source=source,
+        changes=tuple(merged.changes), notes=tuple(notes), dry_run=dry_run, merge_engine=engine,
+        bookkeeping=tuple(merged.bookkeeping), diff=_diff(directory, merged) if dry_run else "",
+    )
+    if dry_run or not (merged.writes or merged.deletes):
+        return result
+    # Overlay hooks ran when the repo was generated; they expect a whole repo, so update does not run them.
+    staged = FilePlan(spec, tuple(merged.writes[k] for k in sorted(merged.writes)))
+    write_plan(staged, directory, force=True)
+    for rel in merged.deletes:
+        path = directory / rel
+        path.unlink(missing_ok=True)
+        parent = path.parent
+        while parent != directory and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    return result
