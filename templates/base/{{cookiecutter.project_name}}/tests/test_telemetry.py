@@ -46,10 +46,9 @@ body = json.dumps({"message": "my name is Ada"}).encode()
 request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
 with urllib.request.urlopen(request, timeout=30) as response:
     print(response.status, json.load(response)["reply"])
-# The server's request span ends after the response is sent, so flush only once the server stopped.
+telemetry.flush()
 server.should_exit = True
 thread.join(10)
-telemetry.flush()
 """
 
 
