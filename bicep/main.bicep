@@ -8,6 +8,13 @@ targetScope = 'resourceGroup'
 @description('azd environment name; together with the resource group it seeds the stable resource token.')
 param environmentName string
 
+// azd reads this metadata: its location prompt offers only regions with quota for the model (usageName
+// '<SKU-prefixed usage>,<capacity>'; github.com/Azure/azure-dev pkg/infra/provisioning/bicep/prompt.go).
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 @description('Azure region for every resource.')
 param location string = resourceGroup().location
 
@@ -39,6 +46,22 @@ param enableMonitoring bool = true
 @maxValue(730)
 @description('Log Analytics retention in days.')
 param logRetentionInDays int = 30
+
+@description('container-apps: the app runs on Azure Container Apps (azd deploy ships it); none: infra only.')
+@allowed([
+  'container-apps'
+  'none'
+])
+param hosting string = 'container-apps'
+
+@description('Image the container app runs; empty runs a placeholder until the first `azd deploy` (azd sets SERVICE_API_IMAGE_NAME).')
+param apiImageName string = ''
+
+@description('Tenant whose tokens the API accepts (azd: AZURE_TENANT_ID); empty: the API refuses every call until it is set.')
+param apiAuthTenantId string = ''
+
+@description('Audience (application ID URI or client id) of the Entra app registration callers get tokens for; empty: the API refuses every call until it is set.')
+param apiAuthAudience string = ''
 
 @description('Object id of the deploying user or CI principal; empty skips its role assignments.')
 param principalId string = ''
@@ -72,7 +95,7 @@ param tags object = {}
 @description('Resource name pattern before the uniqueness token; tokens: {abbr} (per resource type), {project}, {env}, {region}.')
 param namingPattern string = '{abbr}{project}-'
 
-@description('Abbreviations substituted for {abbr}: account, identity, logAnalytics, appInsights.')
+@description('Abbreviations substituted for {abbr}: account, identity, logAnalytics, appInsights (and optionally containerRegistry, containerAppsEnvironment, containerApp).')
 param abbreviations object = {
   account: ''
   identity: 'id-'
@@ -84,19 +107,30 @@ param abbreviations object = {
 param restoreSoftDeleted bool = false
 
 var resourceToken = toLower(uniqueString(resourceGroup().id, environmentName))
+var hostingEnabled = hosting == 'container-apps'
+var hostAbbreviations = union({
+  containerRegistry: 'cr'
+  containerAppsEnvironment: 'cae-'
+  containerApp: 'ca-'
+}, abbreviations)
 var allTags = union(tags, {
   'azd-env-name': environmentName
 })
 var namePrefix = replace(replace(replace(namingPattern, '{project}', projectName), '{env}', environmentName), '{region}', location)
 // Every name ends with the whole 13-character resourceToken (the account name is a global DNS label): the
-// prefix is shortened to fit each type's limit (account 64, workspace 63, identity 128, components 255).
-var accountName = '${take(replace(namePrefix, '{abbr}', abbreviations.account), 51)}${resourceToken}'
+// prefix is shortened to fit each type's limit (account 63 as a DNS label, workspace 63, identity 128,
+// components 255, registry 50 alphanumerics, environment 60, container app 32), lowercased where the type
+// demands it.
+var accountName = toLower('${take(replace(namePrefix, '{abbr}', abbreviations.account), 50)}${resourceToken}')
 var identityName = '${take(replace(namePrefix, '{abbr}', abbreviations.identity), 115)}${resourceToken}'
 var logAnalyticsName = '${take(replace(namePrefix, '{abbr}', abbreviations.logAnalytics), 50)}${resourceToken}'
 var appInsightsName = '${take(replace(namePrefix, '{abbr}', abbreviations.appInsights), 242)}${resourceToken}'
+var registryName = toLower('${take(replace(replace(replace(replace(namePrefix, '{abbr}', hostAbbreviations.containerRegistry), '-', ''), '_', ''), '.', ''), 37)}${resourceToken}')
+var containerEnvName = toLower('${take(replace(replace(namePrefix, '{abbr}', hostAbbreviations.containerAppsEnvironment), '_', '-'), 47)}${resourceToken}')
+var containerAppName = toLower('${take(replace(replace(namePrefix, '{abbr}', hostAbbreviations.containerApp), '_', '-'), 19)}${resourceToken}')
 
 module account 'modules/foundry-account.bicep' = {
-  name: 'foundry-account'
+  name: 'foundry-account-${resourceToken}'
   params: {
     name: accountName
     location: location
@@ -108,7 +142,7 @@ module account 'modules/foundry-account.bicep' = {
 }
 
 module project 'modules/foundry-project.bicep' = {
-  name: 'foundry-project'
+  name: 'foundry-project-${resourceToken}'
   params: {
     accountName: account.outputs.name
     name: projectName
@@ -120,7 +154,7 @@ module project 'modules/foundry-project.bicep' = {
 // Every write to the account is serialised: the project first, then the deployments one at a time
 // (parallel writes fail with RequestConflict).
 module deployments 'modules/model-deployments.bicep' = {
-  name: 'model-deployments'
+  name: 'model-deployments-${resourceToken}'
   params: {
     accountName: account.outputs.name
     deployments: modelDeployments
@@ -131,7 +165,7 @@ module deployments 'modules/model-deployments.bicep' = {
 }
 
 module appIdentity 'modules/app-identity.bicep' = {
-  name: 'app-identity'
+  name: 'app-identity-${resourceToken}'
   params: {
     name: identityName
     location: location
@@ -140,7 +174,7 @@ module appIdentity 'modules/app-identity.bicep' = {
 }
 
 module appRoles 'modules/role-assignments.bicep' = {
-  name: 'app-role-assignments'
+  name: 'app-role-assignments-${resourceToken}'
   params: {
     accountName: account.outputs.name
     projectName: project.outputs.name
@@ -152,7 +186,7 @@ module appRoles 'modules/role-assignments.bicep' = {
 }
 
 module projectIdentityRoles 'modules/role-assignments.bicep' = {
-  name: 'project-identity-role-assignments'
+  name: 'project-identity-role-assignments-${resourceToken}'
   params: {
     accountName: account.outputs.name
     projectName: project.outputs.name
@@ -164,7 +198,7 @@ module projectIdentityRoles 'modules/role-assignments.bicep' = {
 }
 
 module developerRoles 'modules/role-assignments.bicep' = if (!empty(principalId)) {
-  name: 'developer-role-assignments'
+  name: 'developer-role-assignments-${resourceToken}'
   params: {
     accountName: account.outputs.name
     projectName: project.outputs.name
@@ -176,7 +210,7 @@ module developerRoles 'modules/role-assignments.bicep' = if (!empty(principalId)
 }
 
 module monitoring 'modules/monitoring.bicep' = if (enableMonitoring) {
-  name: 'monitoring'
+  name: 'monitoring-${resourceToken}'
   params: {
     workspaceName: logAnalyticsName
     appInsightsName: appInsightsName
@@ -184,11 +218,95 @@ module monitoring 'modules/monitoring.bicep' = if (enableMonitoring) {
     tags: allTags
     retentionInDays: logRetentionInDays
     appPrincipalId: appIdentity.outputs.principalId
+    readerPrincipalId: principalId
+    readerPrincipalType: principalType
+  }
+}
+
+// The project's Application Insights connection: the Foundry portal's tracing reads the app's spans through it.
+module appInsightsConnection 'modules/project-appinsights-connection.bicep' = if (enableMonitoring) {
+  name: 'appinsights-connection-${resourceToken}'
+  params: {
+    accountName: account.outputs.name
+    projectName: project.outputs.name
+    appInsightsId: enableMonitoring ? monitoring.outputs.appInsightsId : ''
+    connectionString: enableMonitoring ? monitoring.outputs.connectionString : ''
+  }
+  dependsOn: [
+    deployments
+  ]
+}
+
+module registry 'modules/container-registry.bicep' = if (hostingEnabled) {
+  name: 'container-registry-${resourceToken}'
+  params: {
+    name: registryName
+    location: location
+    tags: allTags
+    pullPrincipalId: appIdentity.outputs.principalId
+  }
+}
+
+module containerEnvironment 'modules/container-apps-environment.bicep' = if (hostingEnabled) {
+  name: 'container-apps-environment-${resourceToken}'
+  params: {
+    name: containerEnvName
+    location: location
+    tags: allTags
+    logAnalyticsWorkspaceId: enableMonitoring ? monitoring.outputs.workspaceId : ''
+  }
+}
+
+// Every setting the app reads, from this deployment's own values: the same names as the outputs below.
+var appSettings = [
+  {
+    name: 'AZURE_OPENAI_ENDPOINT'
+    value: account.outputs.openAiEndpoint
+  }
+  {
+    name: 'AZURE_AI_PROJECT_ENDPOINT'
+    value: project.outputs.endpoint
+  }
+  {
+    name: 'AZURE_AI_MODEL_DEPLOYMENT'
+    value: primaryModelDeployment
+  }
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: appIdentity.outputs.clientId
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+    value: enableMonitoring ? monitoring.outputs.connectionString : ''
+  }
+  {
+    name: 'APP_AUTH_TENANT_ID'
+    value: apiAuthTenantId
+  }
+  {
+    name: 'APP_AUTH_AUDIENCE'
+    value: apiAuthAudience
+  }
+]
+
+module containerApp 'modules/container-app.bicep' = if (hostingEnabled) {
+  name: 'container-app-${resourceToken}'
+  params: {
+    name: containerAppName
+    location: location
+    tags: allTags
+    serviceName: 'api'
+    environmentId: hostingEnabled ? containerEnvironment.outputs.id : ''
+    identityId: appIdentity.outputs.id
+    registryServer: hostingEnabled ? registry.outputs.loginServer : ''
+    serviceImage: apiImageName
+    env: appSettings
   }
 }
 
 // Outputs are named as the environment variables the app reads; azd writes them to .azure/<env>/.env.
 output AZURE_OPENAI_ENDPOINT string = account.outputs.openAiEndpoint
+output AZURE_OPENAI_BASE_URL string = '${account.outputs.openAiEndpoint}openai/v1/'
 output AZURE_AI_PROJECT_ENDPOINT string = project.outputs.endpoint
 output AZURE_AI_MODEL_DEPLOYMENT string = primaryModelDeployment
 output AZURE_AI_MODEL_DEPLOYMENTS array = deployments.outputs.names
@@ -197,3 +315,9 @@ output AZURE_AI_ACCOUNT_NAME string = account.outputs.name
 output AZURE_AI_PROJECT_NAME string = project.outputs.name
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = enableMonitoring ? monitoring.outputs.connectionString : ''
+output APP_AUTH_TENANT_ID string = apiAuthTenantId
+output APP_AUTH_AUDIENCE string = apiAuthAudience
+// azd pushes images here (AZURE_CONTAINER_REGISTRY_ENDPOINT, github.com/Azure/azure-dev cli/azd/pkg/project/registry_name.go)
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = hostingEnabled ? registry.outputs.loginServer : ''
+output SERVICE_API_NAME string = hostingEnabled ? containerApp.outputs.name : ''
+output SERVICE_API_URI string = hostingEnabled ? containerApp.outputs.uri : ''

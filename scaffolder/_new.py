@@ -210,6 +210,7 @@ def resolve_spec(
     network: str = "public",
     allow_ips: Sequence[str] = (),
     monitoring: bool = True,
+    hosting: str | None = None,
     principal_type: str = "User",
     agent_setup: str = "basic",
     decision_answers: Mapping[str, Any] | None = None,
@@ -252,6 +253,8 @@ def resolve_spec(
         "models": deployments,
         "network": {"posture": network, "allow_ips": list(allow_ips)},
         "monitoring": monitoring,
+        # absent: the standards' required hosting, else the first they allow, else Container Apps
+        "hosting": hosting or _default_hosting(rules),
         "principal_type": principal_type,
         "agent_setup": agent_setup,
         "decision": {"answers": decided},
@@ -267,6 +270,18 @@ def resolve_spec(
     spec = build_spec(values)
     enforce(spec, standards)
     return spec
+
+
+def _default_hosting(rules: Any) -> str:
+    from scaffolder.spec import DEFAULT_HOSTING
+
+    if rules is None:
+        return DEFAULT_HOSTING
+    if rules.hosting.required:
+        return str(rules.hosting.required)
+    if rules.hosting.allowed and DEFAULT_HOSTING not in rules.hosting.allowed:
+        return str(rules.hosting.allowed[0])
+    return DEFAULT_HOSTING
 
 
 _HELP_ME_CHOOSE = Question(

@@ -21,7 +21,7 @@ from scaffolder.validate import Checkov
 from scaffolder.validate._findings import Finding, sorted_findings
 
 # Files the generator writes from the answers file: a difference is reported (info), the user's version kept.
-OWNED = ("infra/", "azure.yaml", ".env.example", ANSWERS_FILE)
+OWNED = ("infra/", "azure.yaml", ".env.example", "Dockerfile", ".dockerignore", ANSWERS_FILE)
 # bicep build diagnostics: "<file>(<line>,<col>) : Error BCP037: <message>"
 _BICEP_DIAG = re.compile(
     r"^(?P<file>.+?)\((?P<line>\d+),(?P<col>\d+)\) : (?P<sev>Error|Warning) (?P<code>\w+): (?P<msg>.*)$"

@@ -81,6 +81,13 @@ class NetworkChoice(StrEnum):
     ip_restricted = "ip-restricted"
 
 
+class HostingChoice(StrEnum):
+    """CLI choices for --hosting (mirrors scaffolder.spec.HOSTING_CHOICES)."""
+
+    container_apps = "container-apps"
+    none = "none"
+
+
 class PrincipalChoice(StrEnum):
     """CLI choices for --principal-type."""
 
@@ -212,6 +219,11 @@ def new(
         typer.Option("--allow-ip", metavar="CIDR", help="Public IPv4 or CIDR let in (ip-restricted), repeatable."),
     ] = None,
     monitoring: Annotated[bool, typer.Option(help="Log Analytics + Application Insights.")] = True,
+    hosting: Annotated[
+        HostingChoice | None,
+        typer.Option(help="Where the app runs in Azure: container-apps (azd up builds and deploys it) or none "
+                     "(infra only) [default: the standards' choice, else container-apps]."),
+    ] = None,
     principal_type: Annotated[
         PrincipalChoice, typer.Option(help="Deploying principal: User locally, ServicePrincipal in CI.")
     ] = PrincipalChoice.User,
@@ -269,6 +281,7 @@ def new(
         network=network.value,
         allow_ips=allow_ip or [],
         monitoring=monitoring,
+        hosting=hosting.value if hosting else None,
         principal_type=principal_type.value,
         decision_answers=load_answers_file(decision) if decision else None,
         tags=_parse_tags(tag or []),
@@ -322,6 +335,8 @@ def _render_new(result: Any) -> None:
         _err(f"git: {result.git}")
     for step in next_steps(result.target):
         _err(f"next: {step}")
+    if result.spec.hosting == "container-apps":
+        _err("      azd up also deploys the API to Container Apps; `azd deploy` ships code changes only")
 
 
 def next_steps(target: Path) -> list[str]:
@@ -551,6 +566,10 @@ def update(
         typer.Option("--model", "-m", help="Replace the model deployments (as for `new`), repeatable."),
     ] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Add or change a resource tag KEY=VALUE.")] = None,
+    hosting: Annotated[
+        HostingChoice | None,
+        typer.Option("--hosting", help="Switch where the app runs in Azure: container-apps or none (infra only)."),
+    ] = None,
     standards: Annotated[
         Path | None, typer.Option("--standards", help="Team standards file to apply [default: as for `new`].")
     ] = None,
@@ -584,6 +603,7 @@ def update(
         "location": location,
         "models": model or None,
         "tags": _parse_tags(tag) if tag else None,
+        "hosting": hosting.value if hosting else None,
     }
     result = _update.update(
         directory,

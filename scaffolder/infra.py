@@ -17,10 +17,17 @@ BICEP_ROLE_KEYS = {
     "foundry-user": "foundryUser",
     "cognitive-services-openai-user": "cognitiveServicesOpenAiUser",
     "cognitive-services-user": "cognitiveServicesUser",
+    "reader": "reader",
     # not in role-assignments.bicep's map: monitoring.bicep grants it on the Application Insights component
     "monitoring-metrics-publisher": "monitoringMetricsPublisher",
+    # not in role-assignments.bicep's map: monitoring.bicep grants it to the developer on the component
+    "log-analytics-reader": "logAnalyticsReader",
+    # not in role-assignments.bicep's map: container-registry.bicep grants it to the app on the registry
+    "acr-pull": "acrPull",
 }
 MONITORING_ROLE = "monitoring-metrics-publisher"
+TRACE_READER_ROLE = "log-analytics-reader"
+PULL_ROLE = "acr-pull"
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class Grant:
 
     principal: Principal
     role: Role
-    scope: Literal["account", "project", "appInsights"]
+    scope: Literal["account", "project", "appInsights", "registry"]
 
 
 def grants(spec: ProjectSpec) -> list[Grant]:
@@ -46,6 +53,9 @@ def grants(spec: ProjectSpec) -> list[Grant]:
         out.extend(Grant(principal, all_roles[g.role], g.scope) for g in chosen)
     if spec.monitoring:
         out.append(Grant("app", all_roles[MONITORING_ROLE], "appInsights"))
+        out.append(Grant("developer", all_roles[TRACE_READER_ROLE], "appInsights"))
+    if spec.hosting == "container-apps":
+        out.append(Grant("app", all_roles[PULL_ROLE], "registry"))
     return out
 
 
@@ -83,6 +93,7 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
         "networkPosture": spec.network.posture,
         "allowedIpRanges": list(spec.network.allow_ips),
         "enableMonitoring": spec.monitoring,
+        "hosting": spec.hosting,
         "appAccountRoles": _role_keys(spec, "app", "account"),
         "appProjectRoles": _role_keys(spec, "app", "project"),
         "developerAccountRoles": _role_keys(spec, "developer", "account"),
@@ -127,7 +138,13 @@ def azd_parameters_file(spec: ProjectSpec) -> dict[str, Any]:
         "location": f"${{AZURE_LOCATION={spec.location}}}",
         "principalId": "${AZURE_PRINCIPAL_ID}",
         "principalType": f"${{AZURE_PRINCIPAL_TYPE={spec.principal_type}}}",
+        # the audience callers get tokens for (README, "Deploy and call the API"); empty refuses every call
+        "apiAuthAudience": "${APP_AUTH_AUDIENCE}",
+        "apiAuthTenantId": "${AZURE_TENANT_ID}",
     }
+    if spec.hosting == "container-apps":
+        # azd records the image it deployed here, so a later `azd provision` keeps it (not the placeholder)
+        azd["apiImageName"] = "${SERVICE_API_IMAGE_NAME}"
     values = {**azd, **bicep_parameters(spec)}
     return {
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",

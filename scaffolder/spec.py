@@ -33,6 +33,11 @@ DEPLOYMENT_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 NetworkPosture = Literal["public", "ip-restricted"]
 PrincipalType = Literal["User", "ServicePrincipal", "Group"]
 AgentSetup = Literal["basic"]
+# Where the app runs in Azure: Container Apps (built from the repo's Dockerfile by `azd up`) or nowhere
+# (infra + a local app, the pre-hosting behaviour).
+Hosting = Literal["container-apps", "none"]
+HOSTING_CHOICES: tuple[Hosting, ...] = ("container-apps", "none")
+DEFAULT_HOSTING: Hosting = "container-apps"
 VersionUpgrade = Literal["OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"]
 
 
@@ -236,6 +241,7 @@ class ProjectSpec(_Strict):
     agent_setup: AgentSetup = "basic"
     network: NetworkSpec = NetworkSpec()
     monitoring: bool = True
+    hosting: Hosting = DEFAULT_HOSTING
     principal_type: PrincipalType = "User"
     tags: dict[str, str] = Field(default_factory=dict)
     naming: Naming = Field(default_factory=_default_naming)
@@ -427,6 +433,7 @@ _FLAGS = {
     "models": "--model",
     "network": "--network / --allow-ip",
     "monitoring": "--monitoring/--no-monitoring",
+    "hosting": "--hosting",
     "principal_type": "--principal-type",
 }
 

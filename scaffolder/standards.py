@@ -96,6 +96,19 @@ class Network(_Strict):
     required: Literal["public", "ip-restricted"] | None = None
 
 
+class Hosting(_Strict):
+    """Where generated apps may run: a required value, or a list of allowed ones."""
+
+    required: Literal["container-apps", "none"] | None = None
+    allowed: tuple[Literal["container-apps", "none"], ...] | None = None
+
+    @model_validator(mode="after")
+    def _required_is_allowed(self) -> Hosting:
+        if self.required and self.allowed is not None and self.required not in self.allowed:
+            raise ValueError(f"hosting.required {self.required!r} is not in hosting.allowed")
+        return self
+
+
 class Security(_Strict):
     """Local (key) auth must stay disabled: the only accepted value, checked in the Bicep by `check`."""
 
@@ -147,6 +160,7 @@ class Standards(_Strict):
     regions: Regions = Regions()
     models: Models = Models()
     network: Network = Network()
+    hosting: Hosting = Hosting()
     security: Security = Security()
     monitoring: Monitoring = Monitoring()
     defaults: Defaults = Defaults()
@@ -325,6 +339,14 @@ def violations(spec: Any, standards: Standards) -> list[Violation]:
     if required and POSTURE_RANK[spec.network.posture] < POSTURE_RANK[required]:
         out.append(Violation("network.required", f"network posture {spec.network.posture} is not allowed; "
                              f"the standards require {required}", f"use --network {required} --allow-ip RANGE"))
+    hosting = standards.hosting
+    if hosting.required and spec.hosting != hosting.required:
+        out.append(Violation("hosting.required", f"hosting {spec.hosting} is not allowed; the standards require "
+                             f"{hosting.required}", f"use --hosting {hosting.required}"))
+    elif hosting.allowed is not None and spec.hosting not in hosting.allowed:
+        out.append(Violation("hosting.allowed", f"hosting {spec.hosting} is not allowed by the standards; "
+                             f"allowed: {', '.join(hosting.allowed) or 'none listed'}",
+                             f"use --hosting {hosting.allowed[0]}" if hosting.allowed else "ask the standards' owner"))
     if standards.monitoring.required and not spec.monitoring:
         out.append(Violation("monitoring.required", "monitoring is required by the standards",
                              "drop --no-monitoring"))

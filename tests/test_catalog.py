@@ -54,7 +54,8 @@ def test_bicep_role_guids_match_roles_yaml_and_carry_their_names() -> None:
     pairs = re.findall(pattern, text)
     assert pairs, "role map not found"
     by_key = {infra.BICEP_ROLE_KEYS[k]: r for k, r in catalog.roles().items()}
-    assert {key for _, key, _ in pairs} == set(by_key) - {"monitoringMetricsPublisher"}
+    elsewhere = {"monitoringMetricsPublisher", "logAnalyticsReader", "acrPull"}  # granted in their own modules
+    assert {key for _, key, _ in pairs} == set(by_key) - elsewhere
     for name, key, guid in pairs:
         assert by_key[key].id == guid
         assert by_key[key].name == name.strip()
@@ -62,6 +63,11 @@ def test_bicep_role_guids_match_roles_yaml_and_carry_their_names() -> None:
     publisher = catalog.roles()[infra.MONITORING_ROLE]
     assert f"var monitoringMetricsPublisher = '{publisher.id}'" in monitoring
     assert f"// {publisher.name}:" in monitoring
+    reader = catalog.roles()[infra.TRACE_READER_ROLE]
+    assert f"var logAnalyticsReader = '{reader.id}'" in monitoring and f"// {reader.name}:" in monitoring
+    registry = (BICEP / "modules" / "container-registry.bicep").read_text()
+    pull = catalog.roles()[infra.PULL_ROLE]
+    assert f"var acrPull = '{pull.id}'" in registry and f"// {pull.name}:" in registry
 
 
 def test_every_role_guid_in_bicep_has_a_name_comment() -> None:

@@ -98,7 +98,9 @@ def test_roles_follow_runtime(runtime: str) -> None:
     got = (params["appAccountRoles"]["value"], params["appProjectRoles"]["value"],
            params["projectIdentityAccountRoles"]["value"])
     assert got == expected
-    assert params["developerAccountRoles"]["value"] == params["appAccountRoles"]["value"]
+    # the developer gets the app's data roles; on agents also Reader on the resource (the portal's minimum)
+    extra = ["reader"] if runtime == "agents" else []
+    assert params["developerAccountRoles"]["value"] == params["appAccountRoles"]["value"] + extra
     assert params["developerProjectRoles"]["value"] == params["appProjectRoles"]["value"]
 
 
@@ -113,10 +115,11 @@ def _azd_registry(schema_dir: Path) -> referencing.Registry:  # type: ignore[typ
     return referencing.Registry(retrieve=retrieve)  # type: ignore[call-arg]
 
 
+@pytest.mark.parametrize("hosting", ["container-apps", "none"])
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_azure_yaml_validates_against_azd_schema(runtime: str, azd_schema_dir: Path) -> None:
+def test_azure_yaml_validates_against_azd_schema(runtime: str, hosting: str, azd_schema_dir: Path) -> None:
     schema = json.loads((azd_schema_dir / "azure.yaml.json").read_text())
-    doc = yaml.safe_load(plan_files(make_spec(runtime)).text("azure.yaml"))
+    doc = yaml.safe_load(plan_files(make_spec(runtime, hosting=hosting)).text("azure.yaml"))
     validator = jsonschema.Draft201909Validator(schema, registry=_azd_registry(azd_schema_dir))
     errors = sorted(validator.iter_errors(doc), key=str)
     assert not errors, errors[0].message
@@ -144,7 +147,8 @@ def test_ci_workflow_uses_oidc_and_no_secrets() -> None:
     steps = [s.get("uses", "") for s in deploy["steps"]]
     assert any(s.startswith("azure/login@") for s in steps)
     assert "secrets." not in json.dumps(wf)
-    assert deploy["env"]["AZURE_PRINCIPAL_TYPE"] == "ServicePrincipal"
+    # azd >= 1.17.1 computes the principal id and type itself (it ignores values set for them)
+    assert "AZURE_PRINCIPAL_TYPE" not in deploy["env"] and "az ad sp show" not in json.dumps(wf)
     assert deploy["needs"] == ["test", "check"]
     check_steps = [s.get("run", "") for s in wf["jobs"]["check"]["steps"]]
     assert "scaffolder check --install-checkov" in check_steps
@@ -157,6 +161,32 @@ def test_shared_folder_is_not_copied_into_repo() -> None:
 
 def test_agents_repo_syncs_the_agent_after_azd_provision() -> None:
     hooks = yaml.safe_load(plan_files(make_spec("agents")).text("azure.yaml"))["hooks"]["postprovision"]
-    assert hooks["posix"]["run"].endswith("demo agent sync") and hooks["posix"]["continueOnError"] is True
-    assert hooks["windows"]["run"].endswith("demo agent sync")
+    # in the repo's own venv (PEP 668 system Pythons refuse a bare pip install), failing loudly
+    assert "python3 -m venv .venv" in hooks["posix"]["run"] and ".venv/bin/demo agent sync" in hooks["posix"]["run"]
+    assert "exit 1" in hooks["posix"]["run"] and hooks["posix"]["continueOnError"] is True
+    assert ".venv/Scripts/demo agent sync" in hooks["windows"]["run"]
     assert "hooks" not in yaml.safe_load(plan_files(make_spec("responses")).text("azure.yaml"))
+    restricted = make_spec("agents", network="ip-restricted", allow_ips=["20.1.2.3"])
+    hooks = yaml.safe_load(plan_files(restricted).text("azure.yaml"))["hooks"]["postprovision"]
+    assert hooks["posix"]["continueOnError"] is False and hooks["windows"]["continueOnError"] is False
+    assert "20.1.2.3" in hooks["posix"]["run"]
+
+
+@pytest.mark.parametrize("hosting", ["container-apps", "none"])
+def test_hosting_follows_into_azure_yaml_params_dockerfile_and_answers(hosting: str) -> None:
+    plan = plan_files(make_spec("responses", hosting=hosting))
+    doc = yaml.safe_load(plan.text("azure.yaml"))
+    params = json.loads(plan.text("infra/main.parameters.json"))["parameters"]
+    assert params["hosting"]["value"] == hosting
+    assert doc["requiredVersions"]["azd"] == ">= 1.17.1"
+    assert yaml.safe_load(plan.text(".scaffolder.yml"))["spec"]["hosting"] == hosting
+    if hosting == "container-apps":
+        service = doc["services"]["api"]
+        assert (service["host"], service["docker"]["remoteBuild"]) == ("containerapp", True)
+        assert params["apiImageName"]["value"] == "${SERVICE_API_IMAGE_NAME}"
+        dockerfile = plan.text("Dockerfile")
+        assert "USER 10001" in dockerfile and "demo.api:app" in dockerfile
+        assert plan.text(".dockerignore").startswith("#")
+    else:
+        assert "services" not in doc and "apiImageName" not in params
+        assert "Dockerfile" not in plan.paths() and ".dockerignore" not in plan.paths()

@@ -251,3 +251,20 @@ def test_overlay_paths_cannot_leave_the_repo(tmp_path: Path, segment: str) -> No
     with pytest.raises(OverlayError, match="leaves the generated repo"):
         new(make_spec("agents", standards=loaded), tmp_path / "out" / "demo", standards=loaded)
     assert not (tmp_path / "out" / "pwn.txt").exists() and not (tmp_path / "pwn.txt").exists()
+
+
+def test_hosting_rule_refuses_and_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "standards.yml"
+    path.write_text("hosting: {required: container-apps}\n", encoding="utf-8")
+    loaded = load(path)
+    assert make_spec(standards=loaded).hosting == "container-apps"
+    with pytest.raises(StandardsError, match=r"hosting none is not allowed.*hosting.required"):
+        make_spec(hosting="none", standards=loaded)
+    path.write_text("hosting: {allowed: [none]}\n", encoding="utf-8")
+    loaded = load(path)
+    assert make_spec(standards=loaded).hosting == "none"  # the default follows what is allowed
+    with pytest.raises(StandardsError, match=r"hosting\.allowed"):
+        make_spec(hosting="container-apps", standards=loaded)
+    path.write_text("hosting: {required: none, allowed: [container-apps]}\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"not in hosting\.allowed"):
+        load(path)

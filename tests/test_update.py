@@ -128,6 +128,18 @@ def test_leaving_inference_says_stored_conversations_do_not_move(tmp_path: Path)
     assert "Foundry User" in result.stderr
 
 
+def test_update_hosting_none_drops_the_container_app_and_keeps_it_recorded(tmp_path: Path) -> None:
+    repo = generate(tmp_path, "responses")
+    assert (repo / "Dockerfile").is_file()
+    result = runner.invoke(app, ["update", str(repo), "--hosting", "none"])
+    assert result.exit_code == 0, result.stderr
+    assert not (repo / "Dockerfile").exists()
+    assert "host: containerapp" not in (repo / "azure.yaml").read_text()
+    assert "hosting: none" in (repo / ".scaffolder.yml").read_text()
+    # The recorded choice is kept by a later plain update.
+    assert not update(repo).update_available
+
+
 def test_switching_back_and_forth_keeps_a_chain_of_records(tmp_path: Path) -> None:
     repo = generate(tmp_path, "responses")
     update(repo, {"runtime": "inference"})

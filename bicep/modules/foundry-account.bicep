@@ -58,5 +58,7 @@ resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' = {
 
 output name string = account.name
 output id string = account.id
-output openAiEndpoint string = '${account.properties.endpoints['OpenAI Language Model Instance API']}openai/v1/'
+// The bare resource endpoint (https://<name>.openai.azure.com/), as azure-ai-evaluation, LangChain and Semantic
+// Kernel expect in AZURE_OPENAI_ENDPOINT; the v1 base URL is derived from it (main.bicep AZURE_OPENAI_BASE_URL).
+output openAiEndpoint string = account.properties.endpoints['OpenAI Language Model Instance API']
 output principalId string = account.identity.principalId

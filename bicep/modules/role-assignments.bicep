@@ -32,6 +32,8 @@ var roleIds = {
   cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
   // Cognitive Services User: call every model on the account, partner (MaaS) models included
   cognitiveServicesUser: 'a97b65f3-24c7-4388-baec-2e87135dc908'
+  // Reader: control-plane reads of the resource (the portal's pages), no data actions
+  reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
 }
 
 resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' existing = {

@@ -105,6 +105,7 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "network_posture": spec.network.posture,
         "allow_ips": list(spec.network.allow_ips),
         "monitoring": spec.monitoring,
+        "hosting": spec.hosting,
         "principal_type": spec.principal_type,
         "agent_setup": spec.agent_setup,
         "tool_version": tool_version,

@@ -796,6 +796,9 @@ def _type_of(path: str) -> str | None:
     low = path.lower()
     if "/providers/microsoft.authorization/roleassignments" in low:
         return "microsoft.authorization/roleassignments"
+    if re.search(r"/providers/microsoft\.insights/diagnosticsettings/[^/]+$", low):
+        # an extension resource on any scope (issue-14: the Container Apps environment's logs), like role assignments
+        return "microsoft.insights/diagnosticsettings"
     m = re.fullmatch(r"/subscriptions/[^/]+/resourcegroups/[^/]+/providers/([^/]+)((?:/[^/]+/[^/]+)+)", low)
     if m:
         return m.group(1) + "".join("/" + seg for seg in m.group(2).strip("/").split("/")[::2])

@@ -29,7 +29,7 @@ def arm(tmp_path: Path) -> Iterator[ArmEmulator]:
 
 @pytest.fixture
 def spec() -> ProjectSpec:
-    return make_spec("agents", models=["gpt-5.4-mini", "gpt-5.4"], capacity=20)
+    return make_spec("agents", hosting="none", models=["gpt-5.4-mini", "gpt-5.4"], capacity=20)
 
 
 @pytest.fixture

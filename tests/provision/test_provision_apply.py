@@ -41,6 +41,7 @@ _GENERATED_TYPES = {
     "Microsoft.CognitiveServices/accounts",
     "Microsoft.CognitiveServices/accounts/projects",
     "Microsoft.CognitiveServices/accounts/deployments",
+    "Microsoft.CognitiveServices/accounts/projects/connections",  # the project's App Insights connection
     "Microsoft.ManagedIdentity/userAssignedIdentities",
     "Microsoft.OperationalInsights/workspaces",
     "Microsoft.Insights/components",
@@ -76,7 +77,10 @@ def test_resources_match_the_plan_names_tags_and_roles(arm: ArmEmulator, repo: P
     foundry_user = "53ca6127-db72-4b80-b1b0-d745d6d5456d"
     publisher = "3913510d-42f4-4e42-8a64-420c390055eb"  # Monitoring Metrics Publisher, as published by Azure
     assert sorted(by_principal[identity["properties"]["principalId"]]) == sorted([foundry_user, publisher])
-    assert by_principal[FakeCredential().object_id] == [foundry_user]
+    # the developer: Foundry User on the project, Reader on the resource (the portal's documented minimum)
+    reader, traces = "acdd72a7-3385-48ef-bd42-f606fba81ae7", "73c42c96-874c-492b-b04d-ab87d138a893"
+    # the developer: Foundry User on the project, Reader on the resource, Log Analytics Reader on the traces
+    assert sorted(by_principal[FakeCredential().object_id]) == sorted([foundry_user, reader, traces])
     project = arm.of_type("Microsoft.CognitiveServices/accounts/projects")[0]
     assert by_principal[project["identity"]["principalId"]] == [foundry_user]
 
@@ -94,7 +98,8 @@ def test_outputs_go_to_the_azd_env_file(arm: ArmEmulator, repo: Path, kw: dict[s
     assert lines["AZURE_SUBSCRIPTION_ID"] == f'"{arm.subscription_id}"'
     assert lines["AZURE_LOCATION"] == '"eastus2"'
     name = result.outputs["AZURE_AI_ACCOUNT_NAME"]
-    assert lines["AZURE_OPENAI_ENDPOINT"] == f'"https://{name}.openai.azure.com/openai/v1/"'
+    assert lines["AZURE_OPENAI_ENDPOINT"] == f'"https://{name}.openai.azure.com/"'
+    assert lines["AZURE_OPENAI_BASE_URL"] == f'"https://{name}.openai.azure.com/openai/v1/"'
     assert lines["AZURE_AI_PROJECT_ENDPOINT"] == f'"https://{name}.services.ai.azure.com/api/projects/demo"'
     assert lines["AZURE_AI_MODEL_DEPLOYMENTS"] == '"[\\"gpt-5.4-mini\\", \\"gpt-5.4\\"]"'
     assert lines["APPLICATIONINSIGHTS_CONNECTION_STRING"].startswith('"InstrumentationKey=')
@@ -121,7 +126,7 @@ def test_changed_capacity_updates_only_that_deployment(
     from provkit import write_repo
 
     provision(repo, **kw)
-    write_repo(repo, make_spec("agents", models=["gpt-5.4-mini,capacity=30", "gpt-5.4"], capacity=20))
+    write_repo(repo, make_spec("agents", hosting="none", models=["gpt-5.4-mini,capacity=30", "gpt-5.4"], capacity=20))
     arm.reset_log()
     result = provision(repo, **kw)
     changed = [(c.key, c.differences) for c in result.changes if c.action != "unchanged"]

@@ -213,7 +213,7 @@ def test_interrupt_while_backing_off_says_what_was_kept(arm: ArmEmulator, repo: 
 
     arm.inject(Fault("PUT", "/providers/Microsoft.ManagedIdentity/", 503, "ServiceUnavailable"))
     # The group is written first; the identity's write fails once and the user presses Ctrl-C during the pause.
-    kept = r"stopped by user: [1-9]\d* of 12 resource writes finished and are kept"
+    kept = r"stopped by user: [1-9]\d* of 15 resource writes finished and are kept"
     with pytest.raises(ProvisionInterrupted, match=kept):
         provision(repo, **{**kw, "retry": RetryPolicy(attempts=2, sleep=interrupt)}, skip_preflight=True)
     provision(repo, **kw)

@@ -79,7 +79,7 @@ def _plan(spec: ProjectSpec, tmp_path: Path, target: Target = TARGET) -> Resourc
 
 
 def test_names_follow_bicep_and_infra(tmp_path: Path) -> None:
-    spec = make_spec("agents")
+    spec = make_spec("agents", hosting="none")
     plan = _plan(spec, tmp_path)
     token = unique_string(TARGET.resource_group_id, "dev").lower()
     names = infra.resource_names(spec, "dev", "eastus2", token)
@@ -90,7 +90,7 @@ def test_names_follow_bicep_and_infra(tmp_path: Path) -> None:
 
 
 def test_every_resource_uses_the_registry_api_version_and_tags(tmp_path: Path) -> None:
-    plan = _plan(make_spec("agents", tags={"team": "ai"}), tmp_path)
+    plan = _plan(make_spec("agents", hosting="none", tags={"team": "ai"}), tmp_path)
     for res in plan.resources:
         entry = registry.lookup(res.type)
         assert entry is not None and res.api_version == entry.api_version, res.key
@@ -100,7 +100,7 @@ def test_every_resource_uses_the_registry_api_version_and_tags(tmp_path: Path) -
 
 
 def test_role_assignment_names_are_guid_of_scope_principal_role(tmp_path: Path) -> None:
-    plan = _plan(make_spec("agents"), tmp_path)
+    plan = _plan(make_spec("agents", hosting="none"), tmp_path)
     project_id = plan.get("project.project").id_for("demo")
     dev = plan.get("developerRoles.projectAssignment[0]")
     assert dev.parent_id == project_id and dev.extension
@@ -115,14 +115,15 @@ def test_role_assignment_names_are_guid_of_scope_principal_role(tmp_path: Path) 
 
 
 def test_no_developer_roles_without_principal_and_no_monitoring_when_off(tmp_path: Path) -> None:
-    plan = _plan(make_spec("responses", monitoring=False), tmp_path, Target("s", "rg", "eastus2", "dev"))
+    plan = _plan(make_spec("responses", hosting="none", monitoring=False),
+                 tmp_path, Target("s", "rg", "eastus2", "dev"))
     assert not [k for k in plan.keys if k.startswith("developerRoles.")]
     assert not [k for k in plan.keys if k.startswith("monitoring.")]
     assert plan.outputs["APPLICATIONINSIGHTS_CONNECTION_STRING"] == ""
 
 
 def test_dependency_order_and_deployments_one_at_a_time(tmp_path: Path) -> None:
-    plan = _plan(make_spec("responses", models=["gpt-5.4-mini", "gpt-5.4", "gpt-5.2"]), tmp_path)
+    plan = _plan(make_spec("responses", hosting="none", models=["gpt-5.4-mini", "gpt-5.4", "gpt-5.2"]), tmp_path)
     position = {k: i for i, k in enumerate(plan.keys)}
     for res in plan.resources:
         assert all(position[d] < position[res.key] for d in res.depends_on)
@@ -134,14 +135,14 @@ def test_dependency_order_and_deployments_one_at_a_time(tmp_path: Path) -> None:
 
 
 def test_ip_restricted_network_acls(tmp_path: Path) -> None:
-    spec = make_spec("responses", network="ip-restricted", allow_ips=["20.30.40.50", "52.10.0.0/16"])
+    spec = make_spec("responses", hosting="none", network="ip-restricted", allow_ips=["20.30.40.50", "52.10.0.0/16"])
     acls = _plan(spec, tmp_path).get("account.account").body["properties"]["networkAcls"]
     assert acls["defaultAction"] == "Deny"
     assert acls["ipRules"] == [{"value": "20.30.40.50"}, {"value": "52.10.0.0/16"}]
 
 
 def test_restore_flag_reaches_the_account_and_is_write_only(tmp_path: Path) -> None:
-    repo = write_repo(tmp_path / "repo", make_spec("responses"))
+    repo = write_repo(tmp_path / "repo", make_spec("responses", hosting="none"))
     restored = plan_from_bicep(repo, Target(TARGET.subscription_id, "rg-demo", "eastus2", "dev", restore=True))
     account = restored.get("account.account")
     assert account.body["properties"]["restore"] is True

@@ -46,7 +46,7 @@ def test_region_without_the_runtime(arm: ArmEmulator, repo: Path, kw: dict[str, 
 
 
 def test_model_version_or_sku_not_offered(arm: ArmEmulator, tmp_path: Path, kw: dict[str, Any]) -> None:
-    spec = make_spec("responses", models=["gpt-5.4-mini", "gpt-5.4"])
+    spec = make_spec("responses", hosting="none", models=["gpt-5.4-mini", "gpt-5.4"])
     arm.offer("eastus2", Offer("gpt-5.4-mini", "2020-01-01", "OpenAI", ("GlobalStandard",)))
     arm.offer("eastus2", Offer("gpt-5.4", spec.models[1].version, "OpenAI", ("Standard",)))
     repo = write_repo(tmp_path / "r", spec)
@@ -59,7 +59,7 @@ def test_model_version_or_sku_not_offered(arm: ArmEmulator, tmp_path: Path, kw: 
 def test_retiring_and_retired_versions_are_flagged_with_dates(
     arm: ArmEmulator, tmp_path: Path, kw: dict[str, Any]
 ) -> None:
-    spec = make_spec("responses", models=["gpt-5.4-mini", "gpt-5.4"])
+    spec = make_spec("responses", hosting="none", models=["gpt-5.4-mini", "gpt-5.4"])
     a, b = spec.models
     arm.offer("eastus2", Offer(a.model, a.version, "OpenAI", (a.sku,), "Deprecating", "2027-01-15"))
     arm.offer("eastus2", Offer(b.model, b.version, "OpenAI", (b.sku,), "Deprecated", "2026-10-01"))

@@ -77,11 +77,12 @@ def test_only_foundry_children_are_serialised() -> None:
     assert serialised == {
         "Microsoft.CognitiveServices/accounts/projects",
         "Microsoft.CognitiveServices/accounts/deployments",
+        "Microsoft.CognitiveServices/accounts/projects/connections",
     }
 
 
 def test_preflight_asks_for_the_registry_permission_of_every_planned_type(tmp_path: Path) -> None:
-    repo = write_repo(tmp_path / "repo", make_spec("agents"))
+    repo = write_repo(tmp_path / "repo", make_spec("agents", hosting="none"))
     plan = plan_from_bicep(repo, Target("sub", "rg", "eastus2", "dev", principal_id="me"))
     written = {r.type for r in plan.resources if r.key != "resourceGroup"}
     assert required_actions(plan) == sorted(registry.write_permission(t) for t in written)

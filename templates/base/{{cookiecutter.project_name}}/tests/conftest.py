@@ -23,7 +23,10 @@ from {{ cookiecutter.package }}.settings import load_settings
 # auth.py gets a 401 from the fake, as it would from the service.
 AUDIENCE: str = fake_service.AUDIENCE
 BEARER = "Bearer fake-token-for:" + AUDIENCE
-_LEAKY = ("AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_")
+_LEAKY = (
+    "AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_",
+    "APPLICATIONINSIGHTS_", "OTEL_",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -52,7 +52,7 @@ def token_provider(
 
 
 def openai_v1_url(endpoint: str) -> str:
-    """The OpenAI v1 base URL: the Bicep output already ends in /openai/v1/; a bare resource URL gets it added."""
+    """The OpenAI v1 base URL: AZURE_OPENAI_ENDPOINT is the bare resource URL, which gets /openai/v1/ added."""
     url = endpoint.strip().rstrip("/") + "/"
     return url if url.endswith("/openai/v1/") else url + "openai/v1/"
 

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("message", nargs="*", help="the message; omit it for an interactive chat with streaming")
     chat.set_defaults(handler=_chat)
 
-    serve = sub.add_parser("serve", help="run the HTTP API: POST /chat, GET /healthz")
+    serve = sub.add_parser("serve", help="run the HTTP API: POST /chat, POST /chat/stream, GET /healthz")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=_serve)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from {{ cookiecutter.package }}.settings import Settings
 
-# The role the deploying principal gets in infra/ (README, "Roles granted").
-ROLE = "{% for g in cookiecutter.grants if g.principal == 'developer' %}{{ g.role }}{% if not loop.last %}, {% endif %}{% endfor %}"
+# The data role the deploying principal gets in infra/ (README, "Roles granted"); Reader and the trace
+# reader grant no data access, so they are not what a 403 from the service is missing.
+ROLE = "{% for g in cookiecutter.grants if g.principal == 'developer' and g.scope in ('account', 'project') and g.role_id != 'acdd72a7-3385-48ef-bd42-f606fba81ae7' %}{{ g.role }}{% if not loop.last %}, {% endif %}{% endfor %}"
 
 
 class AppError(Exception):
@@ -33,6 +34,13 @@ class ContentFilterError(ServiceError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, status=400)
+
+
+class ConversationGoneError(ServiceError):
+    """The service no longer holds the conversation (stored responses expire); the app has reset it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=404)
 
 
 def reply_filtered() -> ContentFilterError:

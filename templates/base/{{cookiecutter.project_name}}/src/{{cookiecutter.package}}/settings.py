@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from {{ cookiecutter.package }}.errors import SettingsError
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["Settings", "SettingsError", "load_settings", "read_settings"]
 
 
 def _azd_default_environment() -> str | None:
@@ -52,13 +52,18 @@ class Settings(BaseSettings):
 REQUIRED = [{% for var in cookiecutter.env_vars if var.required %}"{{ var.name }}"{% if not loop.last %}, {% endif %}{% endfor %}]
 
 
-def load_settings() -> Settings:
-    """Read settings; a missing one is a single clear error naming the variable and how to get it."""
+def read_settings() -> Settings:
+    """Read settings without requiring the service endpoints (the HTTP API's own settings need none of them)."""
     try:
-        settings = Settings(_env_file=_env_files())  # type: ignore[call-arg]
+        return Settings(_env_file=_env_files())  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = ", ".join(f"{str(e['loc'][0]).upper()} ({e['msg'].lower()})" for e in exc.errors())
         raise SettingsError(f"invalid setting(s): {problems}") from None
+
+
+def load_settings() -> Settings:
+    """Read settings; a missing one is a single clear error naming the variable and how to get it."""
+    settings = read_settings()
     missing = [name for name in REQUIRED if not getattr(settings, name.lower()).strip()]
     if missing:
         raise SettingsError(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
+    ConversationGoneError,
     ServiceError,
     reply_filtered,
     service_error,
@@ -160,10 +161,9 @@ class ResponsesChat:
             self._client.responses.retrieve(started_from)
         except openai.NotFoundError:
             self._store.forget(conversation_id, expected=started_from)
-            return ServiceError(
+            return ConversationGoneError(
                 f"conversation {conversation_id} is no longer on the service (stored responses expire); "
-                "it has been reset: send the message again to start over",
-                status=404,
+                "it has been reset: send the message again to start over"
             )
         except (openai.OpenAIError, ClientAuthenticationError) as exc:
             return service_error(exc, self._settings, self._endpoint)

@@ -1,0 +1,121 @@
+// The app's container: runs as the existing user-assigned identity (AZURE_CLIENT_ID), HTTPS ingress, /healthz
+// probes, settings from the deployment's outputs. Until `azd deploy` pushes the first image it runs a public
+// placeholder (as azd's own templates do), then `serviceImage` (azd's SERVICE_API_IMAGE_NAME) keeps it.
+
+@description('Container app name: lowercase letters, digits and hyphens, at most 32 characters.')
+param name string
+
+@description('Azure region.')
+param location string
+
+@description('Tags; azd-service-name tells azd which service deploys here.')
+param tags object
+
+@description('azd service name in azure.yaml.')
+param serviceName string = 'api'
+
+@description('Resource id of the Container Apps managed environment.')
+param environmentId string
+
+@description('Resource id of the user-assigned identity the app runs as (and pulls its image with).')
+param identityId string
+
+@description('Login server of the registry holding the image.')
+param registryServer string
+
+@description('Image to run; empty runs the placeholder until the first `azd deploy`.')
+param serviceImage string = ''
+
+@description('Port the app listens on inside the container.')
+param targetPort int = 8000
+
+@description('Environment variables: objects with name and value.')
+param env array
+
+@minValue(0)
+@maxValue(30)
+@description('Replicas kept running: 1, since the app keeps conversation state in a local file (APP_STATE_PATH).')
+param minReplicas int = 1
+
+@minValue(1)
+@maxValue(30)
+@description('Replica ceiling: 1 while state is a local file; raise it with a shared store.')
+param maxReplicas int = 1
+
+var placeholderImage = 'mcr.microsoft.com/azuredocs/containerapps-helloworld:latest'
+var usePlaceholder = empty(serviceImage)
+var healthProbe = {
+  path: '/healthz'
+  port: targetPort
+  scheme: 'HTTP'
+}
+
+resource app 'Microsoft.App/containerApps@2025-07-01' = {
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    environmentId: environmentId
+    configuration: {
+      activeRevisionsMode: 'Single'
+      ingress: {
+        external: true
+        // the placeholder listens on 80; the app (non-root) on targetPort
+        targetPort: usePlaceholder ? 80 : targetPort
+        transport: 'auto'
+        allowInsecure: false
+      }
+      registries: [
+        {
+          server: registryServer
+          identity: identityId
+        }
+      ]
+    }
+    template: {
+      containers: [
+        {
+          name: serviceName
+          image: usePlaceholder ? placeholderImage : serviceImage
+          env: env
+          // a whole core (the type data types cpu as an integer; 0.5 needs json('0.5'), which the offline
+          // evaluators do not follow) with the memory Consumption pairs with it
+          resources: {
+            cpu: 1
+            memory: '2Gi'
+          }
+          probes: usePlaceholder ? [] : [
+            {
+              type: 'Liveness'
+              httpGet: healthProbe
+              periodSeconds: 30
+              failureThreshold: 3
+            }
+            {
+              type: 'Readiness'
+              httpGet: healthProbe
+              initialDelaySeconds: 2
+              periodSeconds: 10
+            }
+          ]
+        }
+      ]
+      scale: {
+        minReplicas: minReplicas
+        maxReplicas: maxReplicas
+      }
+    }
+  }
+}
+
+output name string = app.name
+output fqdn string = app.properties.configuration.ingress.fqdn
+output uri string = 'https://${app.properties.configuration.ingress.fqdn}'
