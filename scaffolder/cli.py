@@ -333,22 +333,30 @@ def _render_new(result: Any) -> None:
     _err(f"{spec.name}: {spec.runtime.value} runtime, {spec.location}, {len(result.actions)} files in {result.target}")
     if result.git != "not asked":
         _err(f"git: {result.git}")
-    for step in next_steps(result.target):
+    for step in next_steps(result.target, hosted=result.spec.hosting == "container-apps"):
         _err(f"next: {step}")
-    if result.spec.hosting == "container-apps":
-        _err("      azd up also deploys the API to Container Apps; `azd deploy` ships code changes only")
 
 
-def next_steps(target: Path) -> list[str]:
-    """What to run after `new`, for the tools this machine has: azd when on PATH, else the built-in provisioner."""
+def next_steps(target: Path, *, hosted: bool = False) -> list[str]:
+    """What to run after `new`, for the tools this machine has: azd when on PATH, else the built-in provisioner.
+
+    `scaffolder provision` creates the Azure resources only; building and shipping the app's image is azd's
+    (`azd deploy`), so a hosted repo without azd is told both.
+    """
     import shlex
     import shutil
 
     where = shlex.quote(str(target))
     if shutil.which("azd"):
-        return [f"cd {where} && azd up"]
-    return [f"scaffolder provision {where} -s <subscription id> -g <resource group>   (azd is not on PATH; "
-            "`azd up` does the same once installed)"]
+        steps = [f"cd {where} && azd up"]
+        if hosted:
+            steps.append("azd up also builds and deploys the API to Container Apps; `azd deploy` ships code changes")
+        return steps
+    steps = [f"scaffolder provision {where} -s <subscription id> -g <resource group>   (azd is not on PATH)"]
+    if hosted:
+        steps.append("then install azd and run `azd deploy` in the repo to build and ship the API's image "
+                     "(until then the container app runs a placeholder image)")
+    return steps
 
 
 @app.command()

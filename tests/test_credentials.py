@@ -82,10 +82,14 @@ def test_next_steps_match_the_tools_found(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setenv("PATH", str(tmp_path))
     assert next_steps(tmp_path / "demo")[0].startswith(f"scaffolder provision {tmp_path / 'demo'} -s ")
+    # provision creates resources only: a hosted repo is told that azd ships the image
+    assert len(next_steps(tmp_path / "demo")) == 1
+    assert "azd deploy" in next_steps(tmp_path / "demo", hosted=True)[1]
     azd = tmp_path / "azd"
     azd.write_text("#!/bin/sh\nexit 0\n")
     azd.chmod(azd.stat().st_mode | stat.S_IEXEC)
     assert next_steps(tmp_path / "demo") == [f"cd {tmp_path / 'demo'} && azd up"]
+    assert "azd deploy" in next_steps(tmp_path / "demo", hosted=True)[1]
     done = runner.invoke(app, ["new", "demo", "-r", "responses", "-o", str(tmp_path), "--no-input", "--no-git"])
     assert f"next: cd {tmp_path / 'demo'} && azd up" in done.stderr
 
