@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from scaffolder.errors import (
 )
 from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
 from scaffolder.generate._files import template_files
-from scaffolder.generate._plan import PRISTINE_FILE, PRISTINE_MAX_TAR_BYTES, ROOT_DIR, unpack_pristine
+from scaffolder.generate._plan import BACKUPS_DIR, PRISTINE_FILE, PRISTINE_MAX_TAR_BYTES, ROOT_DIR, unpack_pristine
 from scaffolder.generate._write import linked_component
 from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
 from scaffolder.spec import today as spec_today
@@ -835,32 +836,71 @@ def update(
     # equal theirs and are skipped).
     files = [merged.writes[k] for k in sorted(merged.writes) if k not in _BOOKKEEPING]
     books = [merged.writes[k] for k in _BOOKKEEPING if k in merged.writes]
-    backups: list[Path] = []
+    # Nothing is left outside the repo: when git holds every file this run replaces or deletes (tracked and
+    # unchanged), git is the backup; otherwise the old files go to BACKUPS_DIR/<UTC time>/ inside the repo.
+    touched = [k for k in merged.writes if (directory / k).exists()] + list(merged.deletes)
+    keep = None if _git_holds(directory, touched) else _backup_folder(directory)
+    kept: list[Path] = []
     try:
         if files:
-            write_plan(FilePlan(spec, tuple(files)), directory, force=True, on_backup=backups.append)
-        _delete(directory, merged.deletes)
+            write_plan(FilePlan(spec, tuple(files)), directory, force=True, on_backup=kept.append,
+                       backups="none" if keep is None else keep)
+        _delete(directory, merged.deletes, keep)
         if books:
-            write_plan(FilePlan(spec, tuple(books)), directory, force=True, on_backup=backups.append)
+            write_plan(FilePlan(spec, tuple(books)), directory, force=True, on_backup=kept.append,
+                       backups="none" if keep is None else keep)
     except KeyboardInterrupt:
         raise UpdateInterrupted(
             f"update of {directory} interrupted before it finished; {ANSWERS_FILE} still records the old "
             "generation", hint="run the same `scaffolder update` again to finish it",
         ) from None
-    if backups:
-        # The shared writer keeps the files it overwrote beside the repo; say where, rather than leave them unseen.
-        shown = ", ".join(str(b) for b in backups)
-        result = dataclasses.replace(result, notes=(*result.notes, f"the files this update replaced are kept in "
-                                                    f"{shown} (delete when satisfied)"))
+    if keep is None and touched:
+        note = "previous versions are in git: `git diff` / `git checkout -- FILE`"
+    elif keep is not None and keep.is_dir():
+        note = (f"the files this update replaced or deleted are kept in {keep.relative_to(directory).as_posix()}/ "
+                f"(git-ignored; delete when satisfied)")
+    else:
+        note = ""
+    if note:
+        result = dataclasses.replace(result, notes=(*result.notes, note))
     return result
 
 
-def _delete(directory: Path, deletes: list[str]) -> None:
+def _git_holds(directory: Path, paths: list[str]) -> bool:
+    """Whether git has every one of paths tracked and unchanged in the work tree (so it holds their bytes)."""
+    if not paths or not _in_git_work_tree(directory):
+        return False
+    # --ignored and untracked-files=all list every path git does not hold as committed; literal: no pathspec magic.
+    done = _git(directory, "--literal-pathspecs", "status", "--porcelain", "--ignored", "--untracked-files=all",
+                "--", *paths)
+    if done is None or done.returncode != 0 or done.stdout.strip():
+        return False
+    listed = _git(directory, "--literal-pathspecs", "ls-files", "-z", "--", *paths)
+    return (listed is not None and listed.returncode == 0
+            and set(listed.stdout.split("\0")) - {""} >= set(paths))
+
+
+def _backup_folder(directory: Path) -> Path:
+    """A new BACKUPS_DIR/<UTC time> path inside the repo (created when the first old file lands in it)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    folder = directory / BACKUPS_DIR / stamp
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = directory / BACKUPS_DIR / f"{stamp}-{n}"
+    return folder
+
+
+def _delete(directory: Path, deletes: list[str], keep: Path | None = None) -> None:
     for rel in deletes:
         path = directory / rel
         if linked_component(directory, rel) is not None:
             continue  # a link appeared since the merge was computed: never delete through it
-        path.unlink(missing_ok=True)
+        if keep is not None and path.is_file():
+            (keep / rel).parent.mkdir(parents=True, exist_ok=True)
+            path.replace(keep / rel)  # moved whole into the repo's backups, not lost
+        else:
+            path.unlink(missing_ok=True)
         parent = path.parent
         while parent != directory and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()

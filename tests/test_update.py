@@ -50,8 +50,10 @@ def generate(parent: Path, runtime: str, name: str = "demo", **options: object) 
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
+    """The repo's files, without .git and without the old copies update keeps in .scaffolder/backups/."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-            and ".git" not in p.relative_to(root).parts}
+            and ".git" not in p.relative_to(root).parts
+            and not p.relative_to(root).as_posix().startswith(".scaffolder/backups/")}
 
 
 def git(root: Path, *args: str) -> str:
@@ -467,10 +469,9 @@ def test_interrupted_update_is_finished_by_running_it_again(
 
     reference = generate(tmp_path / "a", "inference")
     done = update(reference, {"runtime": "responses"})
-    # The shared writer keeps the overwritten files beside the repo: the update says where.
-    kept = [n for n in done.notes if "this update replaced are kept in" in n]
-    assert kept and any(p.name.startswith(".demo.scaffolder-backup-") and p.name in kept[0]
-                        for p in (tmp_path / "a").iterdir())
+    # No git: the replaced files are kept inside the repo, and the update says where.
+    kept = [n for n in done.notes if "this update replaced or deleted are kept in .scaffolder/backups/" in n]
+    assert kept and sorted(p.name for p in (tmp_path / "a").iterdir()) == ["demo"]
     repo = generate(tmp_path / "b", "inference")
     original = Path.replace
     count = [0]
@@ -491,6 +492,7 @@ def test_interrupted_update_is_finished_by_running_it_again(
     update(repo, {"runtime": "responses"})
     assert snapshot(repo) == snapshot(reference)
     assert not update(repo).update_available
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["demo"]  # no journal, staging or backup left
 
 
 def test_archive_listing_extra_paths_never_deletes_user_files_or_git(tmp_path: Path) -> None:
@@ -724,3 +726,102 @@ def test_merge_scratch_folder_is_in_the_system_temp_dir_not_beside_the_repo(
     update(repo, {"runtime": "responses"})
     assert seen and all(p.parent == system_tmp for p in seen)
     assert list(system_tmp.iterdir()) == []  # removed afterwards
+
+
+# --- nothing left outside the repo ---------------------------------------------------------------------------------
+
+
+def test_update_in_a_clean_git_repo_leaves_nothing_beside_it_and_points_at_git(tmp_path: Path) -> None:
+    repo = generate(tmp_path, "inference")
+    commit_all(repo)
+    chat = (repo / "src" / "demo" / "chat.py").read_bytes()
+    done = update(repo, {"runtime": "responses"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+    assert not (repo / ".scaffolder" / "backups").exists()  # git holds every overwritten byte
+    assert "previous versions are in git: `git diff` / `git checkout -- FILE`" in done.notes
+    # ...and it really does: git gives the replaced file back.
+    assert (repo / "src" / "demo" / "chat.py").read_bytes() != chat
+    git(repo, "checkout", "--", "src/demo/chat.py")
+    assert (repo / "src" / "demo" / "chat.py").read_bytes() == chat
+
+
+def test_update_without_git_keeps_replaced_and_deleted_files_in_the_repo_backups(tmp_path: Path) -> None:
+    repo = generate(tmp_path, "inference")
+    before = snapshot(repo)
+    done = update(repo, {"runtime": "responses"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+    (stamp,) = list((repo / ".scaffolder" / "backups").iterdir())
+    assert len(stamp.name) == len("20260101T000000Z") and stamp.name.endswith("Z")
+    kept = {p.relative_to(stamp).as_posix(): p.read_bytes() for p in stamp.rglob("*") if p.is_file()}
+    touched = {c.path for c in done.changes if c.action in ("update", "merge", "conflict", "delete")}
+    touched |= {b for b in done.bookkeeping if b in before}
+    assert touched and set(kept) == touched  # every replaced or deleted file, nothing else
+    assert all(kept[rel] == before[rel] for rel in kept)  # byte for byte the old version
+    assert any(c.action == "delete" for c in done.changes)  # the switch deletes files: those are kept too
+    assert any(".scaffolder/backups/" in n and "git-ignored" in n for n in done.notes)
+    # Ignored by the generated .gitignore, outside the archive, unseen by check and by the next update.
+    assert ".scaffolder/backups/" in (repo / ".gitignore").read_text().splitlines()
+    assert not any(k.startswith(".scaffolder/backups") for k in unpack_pristine((repo / PRISTINE_FILE).read_bytes()))
+    assert not [f for f in check(repo).findings if f.severity == "error"]
+    again = update(repo)
+    assert not again.update_available and not again.changes
+    assert len(list((repo / ".scaffolder" / "backups").iterdir())) == 1
+
+
+def test_update_with_allow_dirty_keeps_backups_in_the_repo(tmp_path: Path) -> None:
+    repo = generate(tmp_path, "inference")
+    commit_all(repo)
+    (repo / "src" / "demo" / "chat.py").write_text((repo / "src" / "demo" / "chat.py").read_text() + "# mine\n")
+    edited = (repo / "src" / "demo" / "chat.py").read_bytes()
+    update(repo, {"runtime": "responses"}, allow_dirty=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+    (stamp,) = list((repo / ".scaffolder" / "backups").iterdir())
+    assert (stamp / "src" / "demo" / "chat.py").read_bytes() == edited  # the uncommitted edit is not lost
+    assert git(repo, "status", "--porcelain", "--", ".scaffolder/backups") == ""  # git-ignored
+
+
+def test_update_killed_after_replacing_leaves_nothing_beside_the_repo_after_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scaffolder.generate import _write
+
+    repo = generate(tmp_path, "inference")
+    reference = generate(tmp_path / "ref", "inference")
+    update(reference, {"runtime": "responses"})
+
+    def killed(backup: Path, doc: dict[str, object]) -> None:
+        raise SystemExit(9)  # the process dies after the journal says "discard", before the move
+
+    monkeypatch.setattr(_write, "_discard", killed)
+    with pytest.raises(SystemExit):
+        update(repo, {"runtime": "responses"})
+    monkeypatch.undo()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".demo.scaffolder-backup-")]
+    assert leftovers  # the run died with its journal beside the repo
+    update(repo, {"runtime": "responses"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "ref"]
+    assert snapshot(repo) == snapshot(reference)
+    kept = [p for p in (repo / ".scaffolder" / "backups").rglob("*") if p.is_file()]
+    assert kept  # the killed run's old files were finished into the repo's backups, not dropped
+
+
+def test_backups_are_never_in_the_archive_nor_read_from_it(tmp_path: Path) -> None:
+    from pathlib import PurePosixPath
+
+    from scaffolder.generate._plan import PlannedFile, pack_pristine
+
+    files = [PlannedFile(PurePosixPath("a.txt"), b"a\n"),
+             PlannedFile(PurePosixPath(".scaffolder/backups/20260101T000000Z/a.txt"), b"old\n")]
+    assert set(unpack_pristine(pack_pristine(files))) == {"a.txt"}
+    # A hand-made archive listing a backup path: never taken as a base (update would merge into or delete it).
+    import gzip
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as z, tarfile.open(fileobj=z, mode="w") as out:
+        info = tarfile.TarInfo(".scaffolder/backups/x/chat.py")
+        info.size = 3
+        out.addfile(info, io.BytesIO(b"x\n\n"))
+    assert unpack_pristine(buf.getvalue()) == {}

@@ -373,6 +373,14 @@ def _adr_records(spec: ProjectSpec, env: SandboxedEnvironment, ctx: dict[str, An
 
 
 PRISTINE_FILE = ".scaffolder/pristine.tar.gz"
+# Where `update` keeps the files it overwrote when git does not hold them: in the repo (git-ignored), never part
+# of the generated tree, the pristine archive, check's walk or update's comparisons.
+BACKUPS_DIR = ".scaffolder/backups"
+
+
+def is_backup_path(rel: str) -> bool:
+    """Whether a repo-relative POSIX path lies under BACKUPS_DIR."""
+    return rel == BACKUPS_DIR or rel.startswith(BACKUPS_DIR + "/")
 PRISTINE_MAX_BYTES = 64 * 2**20
 PRISTINE_MAX_FILES = 10_000
 # The tar stream of a full archive: contents plus a header and padding (and room for a long-name record) per file.
@@ -388,7 +396,7 @@ def pack_pristine(files: Iterable[PlannedFile]) -> bytes:
         tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for f in sorted(files, key=lambda f: str(f.path)):
-            if str(f.path) in (ANSWERS_FILE, PRISTINE_FILE):
+            if str(f.path) in (ANSWERS_FILE, PRISTINE_FILE) or is_backup_path(str(f.path)):
                 continue
             info = tarfile.TarInfo(str(f.path))
             info.size = len(f.content)
@@ -422,8 +430,8 @@ def unpack_pristine(data: bytes) -> dict[str, PlannedFile]:
                 continue
             rel = safe_relative(member.name, f"{PRISTINE_FILE} entry")
             handle = tar.extractfile(member)
-            if handle is None:
-                continue
+            if handle is None or is_backup_path(rel):
+                continue  # update's backups are never a base: it must not merge into or delete them
             mode = EXECUTABLE if member.mode & 0o111 else REGULAR
             out[rel] = PlannedFile(PurePosixPath(rel), handle.read(), mode)
     return out

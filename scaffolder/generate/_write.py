@@ -180,11 +180,22 @@ def _roll_back(backup: Path, target: Path, *, mine: bool = False) -> bool:
         # so only a folder some seconds old is taken for abandoned.)
         with contextlib.suppress(OSError):
             info = backup.stat()
-            if info.st_uid == os.getuid() and time.time() - info.st_mtime > 60:
+            # The run's own folder (Ctrl-C while writing the first journal) is removed at once.
+            if info.st_uid == os.getuid() and (mine or time.time() - info.st_mtime > 60):
                 shutil.rmtree(backup, ignore_errors=True)
         return False
     doc = _journal(backup, target)
-    if doc is None or doc.get("state") != "replacing":
+    if doc is None:
+        return False
+    if doc.get("state") == "discard":
+        keep_in = doc.get("keep_in")
+        # keep_in comes from a file beside the target: old files may only move to a folder inside it.
+        if keep_in is not None and not (isinstance(keep_in, str) and Path(keep_in).is_relative_to(target)
+                                        and ".." not in Path(keep_in).parts):
+            return False
+        _discard(backup, doc)  # the replacement finished; finish moving its old files (or dropping them)
+        return False
+    if doc.get("state") != "replacing":
         return False
     owner = doc.get("pid")
     if not mine and isinstance(owner, int) and owner != os.getpid() and _alive(owner):
@@ -238,6 +249,18 @@ def _missing_parents(folder: Path) -> list[Path]:
     return missing
 
 
+def _discard(backup: Path, doc: dict[str, object]) -> None:
+    """Move a finished replacement's old files into doc["keep_in"] (inside the target), or drop them; idempotent."""
+    keep_in = doc.get("keep_in")
+    old_root = backup / OLD_FILES
+    if isinstance(keep_in, str) and old_root.is_dir():
+        for old in sorted(p for p in old_root.rglob("*") if p.is_file() or p.is_symlink()):
+            dest = Path(keep_in) / old.relative_to(old_root)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            old.replace(dest)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
 def write_plan(
     plan: FilePlan,
     target: Path,
@@ -245,6 +268,7 @@ def write_plan(
     force: bool,
     before_move: Callable[[Path], None] | None = None,
     on_backup: Callable[[Path], None] | None = None,
+    backups: Path | Literal["beside", "none"] = "beside",
 ) -> list[FileAction]:
     """Write the plan to target atomically and return what was done to each file.
 
@@ -254,6 +278,11 @@ def write_plan(
     interrupted run is rolled back at once (Ctrl-C) or by the next run (a killed process), so the tree
     is never left half old, half new; after success the backup keeps the overwritten files
     (`on_backup` is told where). Parent folders created for target are removed again when the run fails.
+
+    `backups` says where the overwritten files stay after success: "beside" (the backup folder next to target,
+    for `new --force`), a folder inside target (moved there, then nothing is left beside target), or "none"
+    (dropped, when the caller knows another copy exists, e.g. a clean git work tree). The journal and staging
+    area beside target exist only during the run (or until the next run finishes a killed one).
     """
     target = target.absolute()
     if target.parent.exists():
@@ -279,6 +308,13 @@ def write_plan(
             staging.rename(target)
         else:
             backup = _replace(staging, target)
+            if backup is not None and backups != "beside":
+                doc = json.loads((backup / JOURNAL).read_text(encoding="utf-8"))
+                keep_in = None if backups == "none" else str(Path(backups).absolute())
+                # Recorded first: a run killed while moving is finished by the next run's recover().
+                _write_journal(backup, {**doc, "state": "discard", "keep_in": keep_in})
+                _discard(backup, {"keep_in": keep_in})
+                backup = None if keep_in is None else Path(keep_in)
             if backup is not None and on_backup is not None:
                 on_backup(backup)
     except OSError as exc:
@@ -338,8 +374,8 @@ def _replace(staging: Path, target: Path) -> Path | None:
         "target": str(target), "staging": str(staging), "state": "replacing", "entries": entries,
         "pid": os.getpid(),
     }
-    _write_journal(backup, journal)
     try:
+        _write_journal(backup, journal)  # inside the try: a Ctrl-C here must not leave the folder behind
         for entry in entries:
             rel = str(entry["path"])
             dest = target / rel

@@ -194,8 +194,12 @@ def load_project(path: Path) -> Project:
     if not safeio.is_inside(infra, repo):
         project.refused[infra.resolve()] = (infra.name, "is a link to a folder outside the repo; not followed")
         return project
+    from scaffolder.generate._plan import is_backup_path  # local: validate must not load the generator eagerly
+
     # rglob does not descend into linked folders; a linked file is admitted only when it stays in the repo.
     for bicep in sorted(infra.rglob("*.bicep")):
+        if is_backup_path(bicep.relative_to(repo).as_posix()):
+            continue  # old copies `update` kept, not part of the project
         if bicep.is_file() or bicep.is_symlink():
             project.admit(bicep, bicep.relative_to(repo).as_posix())
     return project
