@@ -145,9 +145,10 @@ class FakeFoundry:
         """Serve `method` on paths fully matching the regex `pattern`."""
         self._routes.append((method, re.compile(pattern), handler))
 
-    def fail_next(self, times: int = 1, status: int = 429, retry_after_ms: int = 1) -> None:
-        """The next `times` service requests fail with `status` (429 carries Azure's retry-after headers)."""
-        headers = {"retry-after-ms": str(retry_after_ms), "retry-after": "0"} if status == 429 else {}
+    def fail_next(self, times: int = 1, status: int = 429, retry_after_ms: int = 1, retry_after: str = "7") -> None:
+        """The next `times` service requests fail with `status` (429 carries Azure's retry-after headers: the SDK
+        waits `retry_after_ms`, which it reads first, and the app reports `retry_after` to its own clients)."""
+        headers = {"retry-after-ms": str(retry_after_ms), "retry-after": retry_after} if status == 429 else {}
         code = "429" if status == 429 else "InternalServerError"
         message = "Requests to the deployment have exceeded the rate limit of your current pricing tier."
         self._faults.extend(error(status, code, message, **headers) for _ in range(times))

@@ -134,3 +134,34 @@ def test_settings_command_shows_resolved_settings(app_env: FakeFoundry, capsys: 
     out = capsys.readouterr().out
     assert "APP_MAX_RETRIES=2" in out
     assert f"AZURE_AI_MODEL_DEPLOYMENT={os.environ['AZURE_AI_MODEL_DEPLOYMENT']}" in out
+
+
+class _InterruptOnReply(io.StringIO):
+    """A terminal where the user presses Ctrl-C as the first words of a reply appear."""
+
+    def write(self, text: str) -> int:
+        if text.strip() and not text.startswith("assistant>"):
+            raise KeyboardInterrupt
+        return super().write(text)
+
+
+def test_ctrl_c_mid_reply_closes_the_stream_and_says_the_conversation(
+    service: ChatService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ada = service.reply(None, "my name is Ada").conversation_id
+    lines = ["tell me a story", "never read"]
+    assert repl(service, ada, read=lambda _prompt: lines.pop(0), out=_InterruptOnReply()) == 0
+    err = capsys.readouterr().err
+    assert "[interrupted]" in err and f"conversation: {ada}" in err  # the id to resume with `-c`
+    assert lines == ["never read"]  # Ctrl-C ends the chat, as it does at the prompt
+    assert service.reply(ada, "what is my name?").text == "Your name is Ada."
+
+
+def test_a_closed_stream_ends_and_the_conversation_goes_on(service: ChatService) -> None:
+    ada = service.reply(None, "my name is Ada").conversation_id
+    stream = service.stream(ada, "tell me a long story about dragons")
+    first = next(iter(stream))
+    assert first
+    stream.close()  # a reader gone after one delta: the request's stream is closed now, not at garbage collection
+    assert list(stream) == []  # nothing more comes from a closed stream
+    assert service.reply(ada, "what is my name?").text == "Your name is Ada."

@@ -25,6 +25,7 @@ from {{ cookiecutter.package }}.service import (
     Reply,
     ReplyStream,
     new_conversation_id,
+    separated,
 )
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.store import ResponseIdStore
@@ -99,7 +100,7 @@ class ResponsesChat:
         try:
             for _ in range(MAX_TOOL_ROUNDS + 1):
                 request = self._request(items, previous)
-                response = yield from _separated(self._send(request, streaming), ROUND_SEPARATOR if said else "")
+                response = yield from separated(self._send(request, streaming), ROUND_SEPARATOR if said else "")
                 said = said or bool(response.output_text)
                 note = _check_finish(response)
                 calls = [item for item in response.output if item.type == "function_call"]
@@ -198,21 +199,6 @@ class ResponsesChat:
     def _endpoint(self) -> str:
         return openai_v1_url(self._settings.azure_openai_endpoint)
 
-
-def _separated(pieces: Generator[str, None, Response], prefix: str) -> Generator[str, None, Response]:
-    """The pieces of one request's text, the first one preceded by `prefix`; returns the request's response."""
-    try:
-        while True:
-            try:
-                piece = next(pieces)
-            except StopIteration as done:
-                response: Response = done.value
-                return response
-            if piece:
-                yield prefix + piece
-                prefix = ""
-    finally:
-        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too
 
 
 def _check_finish(response: Response) -> str:
