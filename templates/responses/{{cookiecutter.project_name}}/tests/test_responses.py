@@ -251,5 +251,6 @@ def test_a_turn_racing_another_on_the_same_conversation_fails_loudly(app_env: Fa
     service = make_service(load_settings())
     first = service.reply(None, "hello")
     service._store = Racing(load_settings().app_state_path)
-    with pytest.raises(ServiceError, match="moved on while this turn ran"):
+    with pytest.raises(ServiceError, match="moved on while this turn ran") as err:
         service.reply(first.conversation_id, "and again")
+    assert err.value.status == 409  # a conflict: the API answers 409

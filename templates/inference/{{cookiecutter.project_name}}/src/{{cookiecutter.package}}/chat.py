@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
     ServiceError,
+    moved_on,
     reply_filtered,
     service_error,
     stream_ended_early,
@@ -27,6 +28,7 @@ from {{ cookiecutter.package }}.errors import (
 from {{ cookiecutter.package }}.service import TRUNCATED_NOTE, Reply, ReplyStream, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.state import (
+    ConversationMovedOn,
     ConversationStore,
     Message,
     ToolLoopError,
@@ -132,6 +134,8 @@ class InferenceChat:
             raise service_error(exc, self._settings, self._endpoint) from exc
         except ToolLoopError as exc:
             raise ServiceError(f"{exc}; turn abandoned") from exc
+        except ConversationMovedOn as exc:
+            raise moved_on(conversation_id) from exc
 
     def _request(self, messages: list[Message], allow_tools: bool) -> dict[str, Any]:
         from openai import omit

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
     ServiceError,
+    moved_on,
     reply_filtered,
     service_error,
     stream_ended_early,
@@ -107,10 +108,7 @@ class ResponsesChat:
                 if not calls:
                     # Only a finished turn moves the conversation on; a failed one leaves it where it was.
                     if not self._store.advance(conversation_id, started_from, response.id):
-                        raise ServiceError(
-                            f"conversation {conversation_id} moved on while this turn ran (another request on the "
-                            "same conversation); this answer was not kept: send the message again"
-                        )
+                        raise moved_on(conversation_id)
                     if note:
                         yield note
                     return

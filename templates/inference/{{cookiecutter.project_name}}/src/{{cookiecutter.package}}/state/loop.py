@@ -58,6 +58,9 @@ def run_turn(
     base_budget = token_budget - sum(estimate_tokens(m) for m in system)
     turn: list[Message] = [{"role": "user", "content": user_text}]
     said = False
+    # Compare-and-set: the turn is stored only if no other turn was stored meanwhile (ConversationMovedOn), so
+    # the history never holds an answer next to a turn the model did not see.
+    started_at = store.length(conversation_id)
     for round_no in range(max_tool_rounds + 1):
         # Older turns get what this turn leaves of the budget: the same result as trim.trim_messages on the
         # whole conversation, because the newest turn is always kept whole.
@@ -68,7 +71,7 @@ def run_turn(
         outputs = tool_outputs(assistant, run_tool)
         turn += [assistant, *outputs]
         if not outputs:
-            store.append(conversation_id, turn)
+            store.append(conversation_id, turn, expected_length=started_at)
             return assistant
     raise ToolLoopError(f"the model still called tools after {max_tool_rounds} rounds with tools disabled")
 
