@@ -24,6 +24,8 @@ FILTERED_REPLY = "please trip the reply filter"  # the model starts, the filter 
 LONG_REPLY = "please write a very long essay"  # cut at the output token limit: finish reason length / max_output_tokens
 SHOW_WORK = "show your work"  # with a tool request: the model says a sentence before calling the tool
 PREAMBLE = "Let me work that out."
+CUT_TOOL_CALL = "calculate it all at length"  # the token limit cuts the reply mid tool call: finish reason length
+KEEP_CALLING = "keep calculating forever"  # the model calls a tool every round for as long as it is offered tools
 
 
 @dataclass
@@ -328,6 +330,9 @@ def fake_model(transcript: list[Turn], tools: set[str]) -> ModelOutput:
     "calculate A and B" asks for two calculate calls at once (parallel tool calls).
     """
     last = transcript[-1] if transcript else Turn("user")
+    asked = next((t.text for t in reversed(transcript) if t.role == "user"), "")
+    if KEEP_CALLING in asked and "calculate" in tools:
+        return ModelOutput(calls=[ToolCall("calculate", {"expression": "1+1"})])
     if last.role == "tool":
         outputs: list[str] = []
         for turn in reversed(transcript):
@@ -338,6 +343,8 @@ def fake_model(transcript: list[Turn], tools: set[str]) -> ModelOutput:
     text = last.text
     if FILTERED_REPLY in text:
         return ModelOutput("Here is how one would", stop="content_filter")
+    if CUT_TOOL_CALL in text and "calculate" in tools:
+        return ModelOutput(calls=[ToolCall("calculate", {"expression": "1+"})], stop="length")
     if LONG_REPLY in text:
         return ModelOutput("Essays have a long history. The first", stop="length")
     if "calculate" in tools and (m := _CALC.search(text)):

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_foundry import FILTERED_REPLY, LONG_REPLY, FakeFoundry, Recorded
+from fake_foundry import FILTERED_REPLY, KEEP_CALLING, LONG_REPLY, FakeFoundry, Recorded
 from fake_service import AUDIENCE, CHAT_COMPLETIONS, DEPLOYMENTS, MISTRAL_CALL_ID
 
 from {{ cookiecutter.package }}.chat import InferenceChat, make_service
 from {{ cookiecutter.package }}.errors import ContentFilterError, ServiceError, SettingsError
 from {{ cookiecutter.package }}.service import TRUNCATED_NOTE
 from {{ cookiecutter.package }}.settings import load_settings
-from {{ cookiecutter.package }}.state import SQLiteConversationStore, estimate_tokens, open_store, trim_messages
+from {{ cookiecutter.package }}.state import MAX_TOOL_ROUNDS, SQLiteConversationStore, estimate_tokens, open_store, trim_messages
 
 # Fixtures (tests/conftest.py): `app_env` is the fake Foundry with the app's settings pointing at it and
 # tokens from its managed-identity endpoint; `service` is the chat service built from those settings.
@@ -301,3 +301,18 @@ def test_a_turn_racing_another_on_the_same_conversation_fails_loudly(
     assert err.value.status == 409  # a conflict: the API answers 409
     contents = [m["content"] for m in store.load(first.conversation_id)]
     assert "one" not in contents and contents[-2:] == ["two", "2"]  # the racing turn stands, this one is not kept
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["reply", "stream"])
+def test_the_last_round_forbids_tools_so_the_turn_ends_in_an_answer(
+    app_env: FakeFoundry, service: InferenceChat, streaming: bool
+) -> None:
+    # The fake model calls a tool every round while it may; the 9th request must say tool_choice "none".
+    if streaming:
+        text = "".join(service.stream(None, KEEP_CALLING))
+    else:
+        text = service.reply(None, KEEP_CALLING).text
+    assert text == "The calculate tool says: 2"
+    calls = chat_calls(app_env)
+    assert len(calls) == MAX_TOOL_ROUNDS + 1
+    assert [c.body.get("tool_choice") for c in calls] == [None] * MAX_TOOL_ROUNDS + ["none"]

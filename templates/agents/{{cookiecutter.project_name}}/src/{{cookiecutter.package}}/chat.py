@@ -20,6 +20,7 @@ from {{ cookiecutter.package }}.agent import MANAGED_BY, agent_name, project_cli
 from {{ cookiecutter.package }}.conversations import ConversationNames
 from {{ cookiecutter.package }}.errors import (
     ServiceError,
+    cut_mid_tool_call,
     reply_filtered,
     service_error,
     stream_ended_early,
@@ -130,6 +131,8 @@ class AgentChat:
                     response = yield from separated(self._send(conversation_id, items, streaming), prefix)
                 said = said or bool(response.output_text)
                 calls = [item for item in response.output if item.type == "function_call"]
+                if calls and response.status == "incomplete":  # cut mid tool call: its arguments may be cut too
+                    raise cut_mid_tool_call()
                 if not calls:
                     if response.status == "incomplete":  # cut at the token limit (_check raised for a filter)
                         yield TRUNCATED_NOTE

@@ -47,6 +47,16 @@ def reply_filtered() -> ContentFilterError:
     )
 
 
+def cut_mid_tool_call() -> ServiceError:
+    """A reply cut at the output token limit while the model was writing a tool call: the call's arguments may be
+    cut too, so it is not run and nothing of the turn is kept."""
+    return ServiceError(
+        "the reply hit the model's output token limit in the middle of a tool call; this turn was not kept: "
+        "send the message again, or ask for less at once",
+        status=502,
+    )
+
+
 def moved_on(conversation_id: str) -> ServiceError:
     """Another turn on the same conversation finished while this one ran; this one is not kept (HTTP 409)."""
     return ServiceError(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
     ServiceError,
+    cut_mid_tool_call,
     moved_on,
     reply_filtered,
     service_error,
@@ -69,11 +70,7 @@ def finished(content: str, tool_calls: list[dict[str, Any]], finish_reason: str 
     if finish_reason == "length" and not tool_calls:
         return content + TRUNCATED_NOTE, TRUNCATED_NOTE
     if finish_reason == "length":
-        raise ServiceError(
-            "the reply hit the model's output token limit in the middle of a tool call; this turn was not kept: "
-            "send the message again, or ask for less at once",
-            status=502,
-        )
+        raise cut_mid_tool_call()
     raise stream_ended_early()  # None: the stream ended before the chunk that carries the finish reason
 
 

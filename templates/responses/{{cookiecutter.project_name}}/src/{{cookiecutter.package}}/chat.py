@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
     ServiceError,
+    cut_mid_tool_call,
     moved_on,
     reply_filtered,
     service_error,
@@ -105,6 +106,8 @@ class ResponsesChat:
                 said = said or bool(response.output_text)
                 note = _check_finish(response)
                 calls = [item for item in response.output if item.type == "function_call"]
+                if note and calls:  # cut at the token limit mid tool call: its arguments may be cut, never run it
+                    raise cut_mid_tool_call()
                 if not calls:
                     # Only a finished turn moves the conversation on; a failed one leaves it where it was.
                     if not self._store.advance(conversation_id, started_from, response.id):
