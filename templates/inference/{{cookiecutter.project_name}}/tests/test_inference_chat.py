@@ -285,7 +285,8 @@ def test_a_turn_racing_another_on_the_same_conversation_fails_loudly(
             history = super().load(conversation_id, token_budget)
             if not self.raced:
                 self.raced = True
-                self.append(conversation_id, [{"role": "user", "content": "two"}, {"role": "assistant", "content": "2"}])
+                racing = [{"role": "user", "content": "two"}, {"role": "assistant", "content": "2"}]
+                self.append(conversation_id, racing)
             return history
 
     service = make_service(load_settings())
@@ -308,10 +309,7 @@ def test_the_last_round_forbids_tools_so_the_turn_ends_in_an_answer(
     app_env: FakeFoundry, service: InferenceChat, streaming: bool
 ) -> None:
     # The fake model calls a tool every round while it may; the 9th request must say tool_choice "none".
-    if streaming:
-        text = "".join(service.stream(None, KEEP_CALLING))
-    else:
-        text = service.reply(None, KEEP_CALLING).text
+    text = "".join(service.stream(None, KEEP_CALLING)) if streaming else service.reply(None, KEEP_CALLING).text
     assert text == "The calculate tool says: 2"
     calls = chat_calls(app_env)
     assert len(calls) == MAX_TOOL_ROUNDS + 1
