@@ -12,6 +12,7 @@ markers and listed. Everything is computed before anything is written, then writ
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import shutil
@@ -29,10 +30,20 @@ from pydantic import BaseModel
 
 from scaffolder import __version__, catalog, infra
 from scaffolder.catalog import Runtime
-from scaffolder.errors import BaseUnavailableError, CatalogError, DirtyTreeError, ScaffolderError, StandardsError
+from scaffolder.errors import (
+    BaseUnavailableError,
+    CatalogError,
+    DirtyTreeError,
+    ScaffolderError,
+    StandardsError,
+    TemplateError,
+    UnresolvedConflictsError,
+    UpdateInterrupted,
+)
 from scaffolder.generate import FilePlan, PlannedFile, plan_files, with_pristine, write_plan
 from scaffolder.generate._files import template_files
-from scaffolder.generate._plan import PRISTINE_FILE, ROOT_DIR, unpack_pristine
+from scaffolder.generate._plan import PRISTINE_FILE, PRISTINE_MAX_TAR_BYTES, ROOT_DIR, unpack_pristine
+from scaffolder.generate._write import linked_component
 from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
 from scaffolder.spec import today as spec_today
 from scaffolder.standards import LoadedStandards, enforce
@@ -78,6 +89,8 @@ class UpdateResult:
     dry_run: bool = False
     merge_engine: str = ""
     bookkeeping: tuple[str, ...] = field(default_factory=tuple)
+    # Replaced or deleted from a git-history base this version cannot confirm as generated: to be reviewed.
+    review: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def conflicts(self) -> tuple[str, ...]:
@@ -89,8 +102,12 @@ class UpdateResult:
         """Whether the update changes any file besides the generator's own bookkeeping."""
         return any(c.action not in ("kept-edited", "kept-deleted") for c in self.changes)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (no file contents; `diff` only with dry_run)."""
+    def as_dict(self, *, include_diff: bool | None = None) -> dict[str, Any]:
+        """JSON-ready summary: counts per action and paths; `diff` only when asked (by default with dry_run)."""
+        include_diff = self.dry_run if include_diff is None else include_diff
+        counts: dict[str, int] = {}
+        for c in self.changes:
+            counts[c.action] = counts.get(c.action, 0) + 1
         return {
             "directory": str(self.directory),
             "dry_run": self.dry_run,
@@ -101,10 +118,12 @@ class UpdateResult:
             "merge_engine": self.merge_engine,
             "runtime_before": self.spec_before.runtime.value,
             "runtime": self.spec.runtime.value,
+            "counts": counts,
             "changes": [{"path": c.path, "action": c.action} for c in self.changes],
             "conflicts": list(self.conflicts),
+            "review": list(self.review),
             "notes": list(self.notes),
-            **({"diff": self.diff} if self.dry_run else {}),
+            **({"diff": self.diff} if include_diff and self.dry_run else {}),
         }
 
 
@@ -350,6 +369,30 @@ def _git(directory: Path, *args: str, binary: bool = False) -> subprocess.Comple
         return None
 
 
+def _git_archive(top: Path, commit: str, path: str) -> bytes:
+    """`git archive` of one commit's folder, read with a bound (a repo can be far bigger than what we generated)."""
+    exe = shutil.which("git")
+    if exe is None:
+        raise LookupError
+    with subprocess.Popen([exe, "-C", str(top), "archive", "--format=tar", commit, path],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        data = proc.stdout.read(GIT_BASE_MAX_BYTES + 1)
+        if len(data) > GIT_BASE_MAX_BYTES:
+            proc.kill()
+            raise BaseUnavailableError(
+                f"the generation commit {commit[:12]} holds more than {GIT_BASE_MAX_BYTES // 2**20} MiB under "
+                f"{path}; too big to read as the merge base",
+                hint="commit the repo as generated on its own, or re-generate it with the recorded version",
+            )
+        if proc.wait(timeout=60) != 0:
+            raise LookupError
+    return data
+
+
+GIT_BASE_MAX_BYTES = 256 * 2**20
+
+
 def _in_git_work_tree(directory: Path) -> bool:
     done = _git(directory, "rev-parse", "--is-inside-work-tree")
     return done is not None and done.returncode == 0 and done.stdout.strip() == "true"
@@ -395,13 +438,11 @@ def _git_base(directory: Path, recorded: dict[str, Any], candidates: set[str]) -
             recorded.get("version"), recorded.get("spec")
         ):
             continue
-        archive = _git(top, "archive", "--format=tar", commit, prefix or ".", binary=True)
-        if archive is None or archive.returncode != 0:
-            raise LookupError
+        archive = _git_archive(top, commit, prefix or ".")
         import io
 
         out: dict[str, PlannedFile] = {}
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout), mode="r:") as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
             for member in tar.getmembers():
                 rel = member.name.removeprefix(prefix)
                 if not member.isfile() or rel not in candidates:
@@ -411,6 +452,54 @@ def _git_base(directory: Path, recorded: dict[str, Any], candidates: set[str]) -
                     out[rel] = PlannedFile(PurePosixPath(rel), handle.read(), 0o755 if member.mode & 0o111 else 0o644)
         return out, f"git commit {commit[:12]} (the one that recorded this .scaffolder.yml)"
     raise LookupError
+
+
+CONFLICT_MARKER = "<<<<<<< yours ("
+
+
+def _refuse_unresolved(directory: Path, paths: set[str]) -> None:
+    """Refuse to go on while a generated file still holds the conflict markers a previous update wrote.
+
+    After a conflict the archive already records the new generation, so a marked-up file would otherwise read
+    as the user's own edit and the repo as up to date.
+    """
+    marked = []
+    for rel in sorted(paths):
+        path = directory / rel
+        if rel in _BOOKKEEPING or linked_component(directory, rel) is not None or not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            data = handle.read(_MARKER_SCAN_LIMIT)
+        if any(line.startswith(CONFLICT_MARKER.encode()) for line in data.splitlines()):
+            marked.append(rel)
+    if marked:
+        shown = ", ".join(marked[:5]) + (f" and {len(marked) - 5} more" if len(marked) > 5 else "")
+        raise UnresolvedConflictsError(f"unresolved conflicts from a previous update in {shown}", hint=CONFLICT_HINT)
+
+
+_MARKER_SCAN_LIMIT = 4 * 1024 * 1024  # generated text files are far smaller; a bigger one is not scanned past this
+
+
+def _owned(
+    base: Mapping[str, PlannedFile], spec_before: ProjectSpec, spec: ProjectSpec, overlays: list[Path],
+    theirs: set[str],
+) -> tuple[dict[str, PlannedFile], list[str]]:
+    """The base limited to paths the generator owns; the rest (a crafted or corrupted archive) is ignored.
+
+    Owned: what this version generates for the new or the recorded spec, and every runtime layer's files; never
+    anything under .git/. Only owned paths can ever be deleted as "no longer generated".
+    """
+    owned = set(theirs) | set(str(p) for p in plan_files(spec_before, overlays).paths())
+    for runtime in Runtime:
+        owned |= _layer_paths(runtime, spec_before.package) | _layer_paths(runtime, spec.package)
+    kept: dict[str, PlannedFile] = {}
+    ignored: list[str] = []
+    for rel, f in base.items():
+        if ".git" in PurePosixPath(rel).parts or rel not in owned:
+            ignored.append(rel)
+        else:
+            kept[rel] = f
+    return kept, sorted(ignored)
 
 
 def merge_base(
@@ -424,8 +513,10 @@ def merge_base(
        generation commit), limited to paths the generator produces for the old or the new spec.
     """
     pristine = directory / PRISTINE_FILE
-    if pristine.is_file() and not pristine.is_symlink():
+    if pristine.is_file() and linked_component(directory, PRISTINE_FILE) is None:
         try:
+            if pristine.stat().st_size > PRISTINE_MAX_TAR_BYTES:
+                raise TemplateError(f"{pristine.stat().st_size} bytes, more than a generated archive can be")
             return unpack_pristine(pristine.read_bytes()), f"{PRISTINE_FILE} (what {version} generated)"
         except (tarfile.TarError, OSError, EOFError, zlib.error, ScaffolderError) as exc:
             raise BaseUnavailableError(
@@ -502,15 +593,15 @@ def _is_text(data: bytes) -> bool:
 
 def _read_ours(directory: Path, rel: str) -> tuple[bytes, int] | None:
     path = directory / rel
-    if path.is_symlink() or not path.is_file():
+    if linked_component(directory, rel) is not None or not path.is_file():
         return None
     return path.read_bytes(), path.stat().st_mode & 0o777
 
 
 def _foreign(directory: Path, rel: str) -> bool:
-    """Something that is not a regular file (a symlink, a directory) sits where the generator writes a file."""
+    """Not a regular file (a symlink, a directory) where the generator writes a file, or behind a linked folder."""
     path = directory / rel
-    return path.is_symlink() or (path.exists() and not path.is_file())
+    return linked_component(directory, rel) is not None or (path.exists() and not path.is_file())
 
 
 @dataclass
@@ -519,6 +610,8 @@ class _Merged:
     deletes: list[str] = field(default_factory=list)
     changes: list[FileChange] = field(default_factory=list)
     bookkeeping: list[str] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)
+    binary: list[str] = field(default_factory=list)
 
 
 def _same_files(base: Mapping[str, PlannedFile], theirs: Mapping[str, PlannedFile]) -> bool:
@@ -535,11 +628,22 @@ def merge_trees(
     *,
     labels: tuple[str, str, str],
     engine: str,
+    confirm: Mapping[str, PlannedFile] | None = None,
 ) -> _Merged:
-    """Decide every path: replace, keep, merge, conflict, delete; nothing is written here."""
+    """Decide every path: replace, keep, merge, conflict, delete; nothing is written here.
+
+    `confirm`, for a base read from git history, is this version's rendering of the recorded spec: a file
+    replaced or deleted whose base differs from it may hold edits made before the first commit, so it is listed
+    in `review` (the base cannot tell such an edit from what the old version generated).
+    """
+
+    def unconfirmed(rel: str, b: PlannedFile) -> bool:
+        return confirm is not None and (rel not in confirm or confirm[rel].content != b.content)
+
     out = _Merged()
-    # A private scratch directory beside the repo (never elsewhere) for git merge-file's three inputs.
-    with tempfile.TemporaryDirectory(prefix=f".{directory.name}.scaffolder-merge-", dir=directory.parent) as tmp:
+    # git merge-file's three inputs (copies of the user's files) go in a private (0700) folder in the system
+    # temp dir, removed at the end: nothing is written beside the repo, outside it, that could linger.
+    with tempfile.TemporaryDirectory(prefix="scaffolder-merge-") as tmp:
         scratch = Path(tmp)
         for rel in sorted(set(base) | set(theirs)):
             b, t = base.get(rel), theirs.get(rel)
@@ -555,11 +659,17 @@ def merge_trees(
                     out.writes[rel] = t
                     out.bookkeeping.append(rel)
                 continue
+            # A CRLF working copy (Windows, core.autocrlf) is compared and merged as LF, written back as CRLF.
+            crlf = mine is not None and b"\r\n" in mine[0] and _is_text(mine[0])
+            if mine is not None and crlf:
+                mine = (mine[0].replace(b"\r\n", b"\n"), mine[1])
             if t is None:
                 assert b is not None
                 if mine is None:
                     continue
                 if mine[0] == b.content:
+                    if unconfirmed(rel, b):
+                        out.review.append(rel)
                     out.deletes.append(rel)
                     out.changes.append(FileChange(rel, "delete"))
                 else:
@@ -574,9 +684,15 @@ def merge_trees(
                 continue
             ours, mode = mine
             if ours == t.content:
+                if _exe(mode) != _exe(t.mode) and (b is None or _exe(b.mode) == _exe(mode)):
+                    # Only the executable bit changed in the generator (and the user never changed it).
+                    out.writes[rel] = _crlf(t, t.mode) if crlf else t
+                    out.changes.append(FileChange(rel, "update"))
                 continue
             if b is not None and ours == b.content:
-                out.writes[rel] = t
+                if unconfirmed(rel, b):
+                    out.review.append(rel)
+                out.writes[rel] = _crlf(t, t.mode) if crlf else t
                 out.changes.append(FileChange(rel, "update"))
                 continue
             if b is not None and b.content == t.content:
@@ -584,12 +700,24 @@ def merge_trees(
             base_bytes = b.content if b is not None else b""
             if not (_is_text(ours) and _is_text(base_bytes) and _is_text(t.content)):
                 out.changes.append(FileChange(rel, "conflict"))
+                out.binary.append(rel)
                 continue  # a binary file both changed: kept as it is, listed
             merged, conflicts = merge_text(ours, base_bytes, t.content, labels, engine, scratch)
             if merged != ours:
-                out.writes[rel] = PlannedFile(PurePosixPath(rel), merged, mode)
+                done = PlannedFile(PurePosixPath(rel), merged, mode)
+                out.writes[rel] = _crlf(done, mode) if crlf else done
             out.changes.append(FileChange(rel, "conflict" if conflicts else "merge"))
     return out
+
+
+def _exe(mode: int) -> bool:
+    return mode & 0o111 != 0
+
+
+def _crlf(f: PlannedFile, mode: int) -> PlannedFile:
+    """`f` with CRLF line endings (for a working copy that uses them)."""
+    lf = f.content.replace(b"\r\n", b"\n")
+    return PlannedFile(f.path, lf.replace(b"\n", b"\r\n"), mode)
 
 
 def _diff(directory: Path, merged: _Merged) -> str:
@@ -646,10 +774,28 @@ def update(
     plan = with_pristine(plan_files(spec, overlays))
     theirs = {str(f.path): f for f in plan.files}
     base, source = merge_base(directory, spec_before, version, overlays, set(theirs))
+    _refuse_unresolved(directory, set(theirs) | set(base))
+    base, ignored = _owned(base, spec_before, spec, overlays, set(theirs))
+    if ignored:
+        shown = ", ".join(ignored[:3]) + (f" and {len(ignored) - 3} more" if len(ignored) > 3 else "")
+        notes.append(f"{PRISTINE_FILE} lists {len(ignored)} path(s) the generator never writes ({shown}); "
+                     "ignored, never deleted")
     engine = _engine(merge_engine)
     labels = (f"yours ({directory.name})", f"generated by foundry-scaffolder {version}",
               f"generated by foundry-scaffolder {__version__}")
-    merged = merge_trees(directory, base, theirs, labels=labels, engine=engine)
+    confirm = None
+    if source.startswith("git commit"):
+        confirm = {str(f.path): f for f in plan_files(spec_before, overlays, tool_version=version).files}
+    merged = merge_trees(directory, base, theirs, labels=labels, engine=engine, confirm=confirm)
+    if merged.binary:
+        notes.append(f"binary file(s) both you and the generator changed: {', '.join(merged.binary)}; yours kept as "
+                     f"is (no markers written), the new generation is in {PRISTINE_FILE}")
+    if merged.review:
+        shown = ", ".join(merged.review[:5]) + (f" and {len(merged.review) - 5} more" if len(merged.review) > 5
+                                                 else "")
+        notes.append(f"review {len(merged.review)} file(s) replaced or deleted from a git-history base ({source}): "
+                     f"{shown}; edits made before that commit read as generated text and are not kept "
+                     "(git diff HEAD shows them)")
     raw = yaml.safe_load((directory / ANSWERS_FILE).read_text(encoding="utf-8")) or {}
     if raw.get("schema", 1) != 2 and ANSWERS_FILE in merged.writes:
         notes.append(f"{ANSWERS_FILE} migrated from schema {raw.get('schema', 1)} to 2")
@@ -658,18 +804,44 @@ def update(
     result = UpdateResult(
         directory=directory, spec_before=spec_before, spec=spec, version_before=version, base_source=source,
         changes=tuple(merged.changes), notes=tuple(notes), dry_run=dry_run, merge_engine=engine,
-        bookkeeping=tuple(merged.bookkeeping), diff=_diff(directory, merged) if dry_run else "",
+        bookkeeping=tuple(merged.bookkeeping), review=tuple(merged.review),
+        diff=_diff(directory, merged) if dry_run else "",
     )
     if dry_run or not (merged.writes or merged.deletes):
         return result
     # Overlay hooks ran when the repo was generated; they expect a whole repo, so update does not run them.
-    staged = FilePlan(spec, tuple(merged.writes[k] for k in sorted(merged.writes)))
-    write_plan(staged, directory, force=True)
-    for rel in merged.deletes:
+    # The answers file and the archive (the next merge base) go last, after every other write and delete: an
+    # interrupted update keeps the old base, so running update again finishes it (files already written
+    # equal theirs and are skipped).
+    files = [merged.writes[k] for k in sorted(merged.writes) if k not in _BOOKKEEPING]
+    books = [merged.writes[k] for k in _BOOKKEEPING if k in merged.writes]
+    backups: list[Path] = []
+    try:
+        if files:
+            write_plan(FilePlan(spec, tuple(files)), directory, force=True, on_backup=backups.append)
+        _delete(directory, merged.deletes)
+        if books:
+            write_plan(FilePlan(spec, tuple(books)), directory, force=True, on_backup=backups.append)
+    except KeyboardInterrupt:
+        raise UpdateInterrupted(
+            f"update of {directory} interrupted before it finished; {ANSWERS_FILE} still records the old "
+            "generation", hint="run the same `scaffolder update` again to finish it",
+        ) from None
+    if backups:
+        # The shared writer keeps the files it overwrote beside the repo; say where, rather than leave them unseen.
+        shown = ", ".join(str(b) for b in backups)
+        result = dataclasses.replace(result, notes=(*result.notes, f"the files this update replaced are kept in "
+                                                    f"{shown} (delete when satisfied)"))
+    return result
+
+
+def _delete(directory: Path, deletes: list[str]) -> None:
+    for rel in deletes:
         path = directory / rel
+        if linked_component(directory, rel) is not None:
+            continue  # a link appeared since the merge was computed: never delete through it
         path.unlink(missing_ok=True)
         parent = path.parent
         while parent != directory and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
-    return result

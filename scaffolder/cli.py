@@ -451,6 +451,9 @@ def update(
         False
     ),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    show_diff: Annotated[
+        bool, typer.Option("--diff", help="With --check: include the whole diff (stdout, or the JSON's diff).")
+    ] = False,
 ) -> None:
     """Re-apply the generator to a repo (three-way merge, your edits kept): runtime, templates, standards, models.
 
@@ -476,18 +479,21 @@ def update(
         dry_run=dry_run or check_only,
         allow_dirty=allow_dirty,
     )
+    # --check answers "is there an update" with counts and paths; the diff (thousands of lines for a switch)
+    # only when asked for.
+    with_diff = dry_run or show_diff
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(json.dumps(result.as_dict(include_diff=with_diff), indent=2))
     else:
-        _render_update(result, check_only)
+        _render_update(result, check_only, show_diff=with_diff)
     if check_only:
         raise typer.Exit(2 if result.update_available else 0)
     if result.conflicts:
         raise typer.Exit(1)
 
 
-def _render_update(result: Any, check_only: bool) -> None:
-    if result.dry_run and not check_only and result.diff:
+def _render_update(result: Any, check_only: bool, *, show_diff: bool = False) -> None:
+    if result.dry_run and (show_diff or not check_only) and result.diff:
         sys.stdout.write(result.diff)
     for change in result.changes:
         _err(f"  {change.action:>12} {change.path}")
@@ -595,8 +601,9 @@ def provision(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Create the repo's Azure resources through the Azure SDK, exactly as its infra/ Bicep declares them."""
+    from scaffolder import _render_provision as render
     from scaffolder import standards as team
-    from scaffolder.provisioning import api, render
+    from scaffolder.provisioning import api
 
     found = team.discover(standards)
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
@@ -630,7 +637,8 @@ def preflight(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Check region, models, quota, soft-deleted names and permissions; read-only."""
-    from scaffolder.provisioning import api, render
+    from scaffolder import _render_provision as render
+    from scaffolder.provisioning import api
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     result = api.preflight(directory, location=location, restore=restore, purge=purge, timeout=timeout,
@@ -664,7 +672,8 @@ def destroy(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Delete the repo's Azure resources (reverse order); --purge also frees the Foundry account name."""
-    from scaffolder.provisioning import api, render
+    from scaffolder import _render_provision as render
+    from scaffolder.provisioning import api
 
     args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     confirm = render.destroy_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json)

@@ -69,6 +69,12 @@ class ProvisionError(ScaffolderError):
         self.code = code
 
 
+class ParameterError(ProvisionError):
+    """A parameter value the Bicep's declaration rejects; found before anything was written."""
+
+    exit_code = 2
+
+
 class PreflightError(ProvisionError):
     """A preflight check failed before anything was written."""
 
@@ -119,3 +125,13 @@ class DirtyTreeError(ScaffolderError):
 
 class BaseUnavailableError(ScaffolderError):
     """`update` cannot reconstruct what the recorded tool version generated (the merge base)."""
+
+
+class UpdateInterrupted(ScaffolderError):
+    """`update` was interrupted part-way (Ctrl-C); running it again finishes the job."""
+
+    exit_code = 130
+
+
+class UnresolvedConflictsError(ScaffolderError):
+    """`update` (or --check) found conflict markers a previous update wrote and nobody resolved yet."""

@@ -374,6 +374,8 @@ def _adr_records(spec: ProjectSpec, env: SandboxedEnvironment, ctx: dict[str, An
 PRISTINE_FILE = ".scaffolder/pristine.tar.gz"
 PRISTINE_MAX_BYTES = 64 * 2**20
 PRISTINE_MAX_FILES = 10_000
+# The tar stream of a full archive: contents plus a header and padding (and room for a long-name record) per file.
+PRISTINE_MAX_TAR_BYTES = PRISTINE_MAX_BYTES + PRISTINE_MAX_FILES * 4096 + 2**20
 
 
 def pack_pristine(files: Iterable[PlannedFile]) -> bytes:
@@ -398,7 +400,13 @@ def unpack_pristine(data: bytes) -> dict[str, PlannedFile]:
     """The files of a pristine archive by path; only regular files with safe relative paths are read."""
     out: dict[str, PlannedFile] = {}
     total = 0
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+    # Decompress at most what a full archive can hold (gzip bomb: bounded CPU and memory), then read the tar.
+    with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as unzipped:
+        raw = unzipped.read(PRISTINE_MAX_TAR_BYTES + 1)
+    if len(raw) > PRISTINE_MAX_TAR_BYTES:
+        raise TemplateError(f"{PRISTINE_FILE} decompresses to more than {PRISTINE_MAX_TAR_BYTES // 2**20} MiB: "
+                            "not what the generator wrote")
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
         for member in tar.getmembers():
             if not member.isfile():
                 continue

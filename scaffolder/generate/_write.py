@@ -27,6 +27,23 @@ class FileAction:
     verb: Verb
 
 
+def linked_component(root: Path, rel: str | os.PathLike[str]) -> Path | None:
+    """The first component of root/rel (below root) that is a symlink, or a non-directory parent; else None.
+
+    Writing, reading or deleting through a linked parent folder would reach outside the repo, so every path
+    component is checked, not only the last one.
+    """
+    parts = Path(rel).parts
+    here = root
+    for i, part in enumerate(parts):
+        here = here / part
+        if here.is_symlink():
+            return here
+        if i < len(parts) - 1 and here.exists() and not here.is_dir():
+            return here
+    return None
+
+
 def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
@@ -273,8 +290,13 @@ def _replace(staging: Path, target: Path) -> Path | None:
     for staged in sorted(p for p in staging.rglob("*") if p.is_file() and not p.is_symlink()):
         rel = staged.relative_to(staging).as_posix()
         dest = target / rel
-        if dest.is_file() and not dest.is_symlink() and dest.read_bytes() == staged.read_bytes():
-            continue
+        if linked_component(target, rel) is not None:
+            # Checked in plan_actions too; a link that appeared since must still not be followed (nothing
+            # has been moved yet).
+            raise TargetExistsError(f"{dest} is behind a symbolic link; not written through it")
+        if (dest.is_file() and dest.read_bytes() == staged.read_bytes()
+                and (dest.stat().st_mode & 0o111 != 0) == (staged.stat().st_mode & 0o111 != 0)):
+            continue  # identical, executable bit included
         entries.append({"path": rel, "existed": dest.exists() or dest.is_symlink()})
     if not entries:
         return None

@@ -18,7 +18,14 @@ from scaffolder.errors import CredentialError, PreflightError, ProvisionError, P
 from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for, token_object_id
 from scaffolder.provisioning.engine import Change, Engine, Event, Workers
 from scaffolder.provisioning.faults import DEFAULT_TIMEOUT, Control, RetryPolicy, with_retries
-from scaffolder.provisioning.plan import RESOURCE_GROUP, ResourcePlan, Target, plan_from_bicep, resolve
+from scaffolder.provisioning.plan import (
+    RESOURCE_GROUP,
+    ResourcePlan,
+    Target,
+    plan_from_bicep,
+    resolve,
+    resource_group_resource,
+)
 from scaffolder.provisioning.preflight import ACCOUNT_TYPE, PreflightResult, run_checks
 from scaffolder.spec import ProjectSpec, load_answers
 from scaffolder.standards import LoadedStandards, enforce
@@ -28,6 +35,19 @@ Waiting = Callable[[str, float], None]
 # Output names whose values are credentials or carry one: written to .azure/<env>/.env (as azd does) but
 # never printed by --json.
 SECRET_OUTPUT = re.compile(r"CONNECTION_STRING|KEY|SECRET|PASSWORD|TOKEN", re.IGNORECASE)
+# Values that carry a credential whatever the output is called: storage/Service Bus/Event Hubs connection
+# strings, SQL/ADO passwords, SAS tokens and Application Insights connection strings.
+SECRET_VALUE = re.compile(
+    r"AccountKey=|SharedAccessKey=|SharedAccessSignature|Password=|Pwd=|[?&]sig=|InstrumentationKey=",
+    re.IGNORECASE,
+)
+
+
+def is_secret(name: str, value: str, secret_values: frozenset[str] = frozenset()) -> bool:
+    """Whether an output must not be shown: by name, by the look of its value, or carrying a secure param."""
+    return bool(
+        SECRET_OUTPUT.search(name) or SECRET_VALUE.search(value) or any(v in value for v in secret_values)
+    )
 
 
 @dataclass
@@ -44,6 +64,13 @@ class ProvisionResult:
     # Resources of this environment (azd-env-name tag) in the group that infra/ no longer declares:
     # reported by --preview, never deleted.
     removed: list[str] = field(default_factory=list)
+    # `@secure()` outputs: ARM keeps no value for them, so they are neither returned nor written to .env.
+    secure_outputs: frozenset[str] = frozenset()
+    secret_values: frozenset[str] = frozenset()
+
+    def shown_outputs(self) -> dict[str, str]:
+        """The outputs safe to print: endpoints and names, never a credential."""
+        return {k: v for k, v in self.outputs.items() if not is_secret(k, v, self.secret_values)}
 
     @property
     def writes(self) -> int:
@@ -52,7 +79,7 @@ class ProvisionResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form: outputs hold endpoints and names; connection strings and keys are left out."""
-        shown = {k: v for k, v in self.outputs.items() if not SECRET_OUTPUT.search(k)}
+        shown = self.shown_outputs()
         return {
             "subscription_id": self.target.subscription_id,
             "resource_group": self.target.resource_group,
@@ -63,7 +90,7 @@ class ProvisionResult:
             "removed": self.removed,
             "preflight": self.preflight.as_dict() if self.preflight else None,
             "outputs": shown,
-            "outputs_withheld": sorted(set(self.outputs) - set(shown)),
+            "outputs_withheld": sorted((set(self.outputs) - set(shown)) | self.secure_outputs),
             "env_file": str(self.env_file) if self.env_file else None,
         }
 
@@ -230,11 +257,23 @@ def _open(
         principal_type=opts.principal_type or spec.principal_type,
         restore=restore,
     )
+    # Evaluated before any request, so an unsupported construct or a bad parameter writes (and reads) nothing.
     plan = plan_from_bicep(directory, target)
     control = Control(timeout=timeout, on_wait=opts.on_wait)
     arm = Arm(conn, control)
     policy = opts.retry or RetryPolicy()
+    group = resource_group_resource(target)
+    group_state = with_retries(
+        lambda: arm.get(group, target.resource_group), policy, f"reading {RESOURCE_GROUP}", control
+    )
+    if group_state is not None:
+        where = normalize_region(str(group_state.get("location", "")))
+        if where and where != target.location:
+            # resourceGroup().location is the existing group's location, as in ARM and azd.
+            plan = plan_from_bicep(directory, target, where)
     engine = Engine(plan, arm, retry=policy, on_event=on_event, control=control)
+    engine.prefetched[RESOURCE_GROUP] = group_state
+    engine.sent = load_sent(Path(directory), target)
     return _Session(spec, plan, arm, engine, policy, control)
 
 
@@ -382,6 +421,7 @@ def provision(
     try:
         states = session.engine.apply(changes) if pending else dict(session.engine.states)
     except KeyboardInterrupt:
+        save_sent(Path(directory), session.plan.target, session.engine.sent)
         session.control.cancelled.set()
         written = sum(1 for c in pending if c.key in session.engine.states and c.key not in _before(changes))
         raise ProvisionInterrupted(
@@ -389,8 +429,21 @@ def provision(
             "a write in flight may still complete in Azure",
             hint="re-run the same command to finish: it reads what exists and writes only what is missing",
         ) from None
+    except BaseException:
+        save_sent(Path(directory), session.plan.target, session.engine.sent)  # what did get written
+        raise
+    save_sent(Path(directory), session.plan.target, session.engine.sent)
     result.applied = True
+    # The applied result names what was written: run-time names (role assignments) resolved, ids included.
+    result.changes = [
+        dataclasses.replace(c, name=str(states[c.key].get("name") or c.name), id=states[c.key].get("id"))
+        if isinstance(states.get(c.key), Mapping)
+        else c
+        for c in changes
+    ]
     result.outputs = outputs(session.plan, states)
+    result.secure_outputs = session.plan.secure_outputs
+    result.secret_values = session.plan.secret_values
     result.env_file = write_env_file(Path(directory), session.plan.target, result.outputs)
     return result
 
@@ -450,6 +503,8 @@ def outputs(plan: ResourcePlan, states: Mapping[str, Mapping[str, Any]]) -> dict
         "AZURE_RESOURCE_GROUP": target.resource_group,
     }
     for name, value in plan.outputs.items():
+        if name in plan.secure_outputs:
+            continue  # ARM returns no value for a @secure() output; azd leaves it out of .env too
         try:
             out[name] = _env_value(resolve(value, states))
         except (KeyError, IndexError, TypeError):
@@ -478,6 +533,35 @@ def _parse_env(text: str) -> dict[str, str]:
             value = re.sub(r"\\(.)", lambda m: _UNESCAPES.get(m.group(1), m.group(1)), value[1:-1], flags=re.S)
         out[key.strip()] = value
     return out
+
+
+SENT_FILE = "provision-state.json"
+
+
+def load_sent(directory: Path, target: Target) -> dict[str, dict[str, Any]]:
+    """What the last run sent and which paths ARM normalised (empty when unknown or unreadable)."""
+    path = directory / ".azure" / target.environment / SENT_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}  # a cache: without it a re-run compares as before and may write once more
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+
+def save_sent(directory: Path, target: Target, sent: Mapping[str, Mapping[str, Any]]) -> None:
+    """Keep body digests and normalised paths (never a body: it may hold a secret) in .azure/<env>/."""
+    if not sent:
+        return
+    env_dir = directory / ".azure" / target.environment
+    env_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".state.", dir=env_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            json.dump(dict(sorted(sent.items())), fh, indent=1, sort_keys=True)
+        Path(tmp).replace(env_dir / SENT_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -> Path:

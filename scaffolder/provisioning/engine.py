@@ -9,13 +9,17 @@ again. Workers are daemon threads: a first Ctrl-C returns at once instead of wai
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import queue
+import re
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from scaffolder.catalog import normalize_region
 from scaffolder.errors import ProvisionError
 from scaffolder.provisioning.arm import Arm
 from scaffolder.provisioning.faults import (
@@ -85,11 +89,15 @@ class Change:
     state: dict[str, Any] | None = None
     # Not read yet: a resource it needs does not exist, so it is looked at again right before writing.
     deferred: bool = False
+    # Keys of the resources a deferred change waits for (dependency notes, apart from property differences).
+    after: tuple[str, ...] = ()
+    # The ARM id once applied (names known only at run time are resolved by then).
+    id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (no resource state: it can hold endpoints but never secrets, yet it is noise)."""
-        fields = ("key", "type", "name", "action", "differences", "deferred")
-        return {f: list(self.differences) if f == "differences" else getattr(self, f) for f in fields}
+        fields = ("key", "type", "name", "id", "action", "differences", "after", "deferred")
+        return {f: list(v) if isinstance(v := getattr(self, f), tuple) else v for f in fields}
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,16 @@ class Event:
     kind: Literal["start", "done", "failed"]
     action: Action
     detail: str = ""
+
+
+# An enum-like token ('Standard_LRS', 'Hot', 'TLS1_2'): ARM's resource providers match these case-insensitively
+# and answer them in canonical casing.
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+
+
+def body_digest(body: Any) -> str:
+    """A stable digest of a request body."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def diff(desired: Any, actual: Any, write_only: tuple[str, ...] = (), path: str = "") -> list[str]:
@@ -129,9 +147,13 @@ def diff(desired: Any, actual: Any, write_only: tuple[str, ...] = (), path: str 
             for p in diff(d, a, write_only, f"{path}[{i}]")
         ]
     last = path.rsplit(".", 1)[-1]
-    if isinstance(desired, str) and isinstance(actual, str) and (last.endswith(("Id", "id")) or last == "location"):
-        # ARM ids and region names compare case-insensitively.
-        return [] if desired.lower() == actual.lower() else [path]
+    if isinstance(desired, str) and isinstance(actual, str):
+        if last == "location":
+            # ARM answers regions in canonical form: 'East US 2' is 'eastus2'.
+            return [] if normalize_region(desired) == normalize_region(actual) else [path]
+        if last.endswith(("Id", "id")) or (_TOKEN.fullmatch(desired) and _TOKEN.fullmatch(actual)):
+            # Ids and enum-like tokens (sku names, tiers, kinds) compare case-insensitively, as ARM does.
+            return [] if desired.lower() == actual.lower() else [path]
     return [] if desired == actual and type(desired) is type(actual) else [path]
 
 
@@ -152,6 +174,12 @@ class Engine:
     control: Control = field(default_factory=Control)
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
+    # States read before planning (the resource group), used by the survey instead of a second GET.
+    prefetched: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    _written_ids: dict[str, str] = field(default_factory=dict)
+    # Per resource id (lower case): digest of the body last sent and the paths ARM answered differently.
+    # Loaded from and saved to .azure/<env>/ by the caller, like azd's deployment-state cache.
+    sent: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _emit(self, event: Event) -> None:
@@ -178,11 +206,13 @@ class Engine:
         if resolved is None:
             # A parent, scope or referenced resource does not exist yet: nothing to read until it does.
             name = res.name if isinstance(res.name, str) else None
-            waits = f"after {', '.join(missing) or 'its references'}"
-            return Change(res.key, res.type, name, "create", (waits,), deferred=True)
+            return Change(res.key, res.type, name, "create", (), deferred=True, after=tuple(sorted(missing)))
         name, body = resolved
         label = self._label(res, name)
-        state = with_retries(lambda: self.arm.get(res, name), self.retry, f"reading {label}", self.control)
+        if res.key in self.prefetched:
+            state = self.prefetched.pop(res.key)
+        else:
+            state = with_retries(lambda: self.arm.get(res, name), self.retry, f"reading {label}", self.control)
         if state is None and res.type == "Microsoft.Authorization/roleAssignments":
             # The same grant under another name (made by hand or by another tool) counts as done.
             state = with_retries(
@@ -203,6 +233,11 @@ class Engine:
         if res.adopt_existing:
             return Change(res.key, res.type, name, "unchanged", (), state)
         found = diff(body, state, res.write_only)
+        last = self.sent.get(res.id_for(name).lower())
+        if found and last is not None and last.get("body") == body_digest(body):
+            # The same body as last time: differences ARM itself introduced then are not changes.
+            normalised = set(last.get("normalised") or ())
+            found = [p for p in found if p not in normalised]
         provisioning = _provisioning_state(state)
         if provisioning.lower() != "succeeded":
             # Left behind by an interrupted or failed run: PUT it again to finish or repair it.
@@ -241,6 +276,16 @@ class Engine:
         resolved = self._resolved(res)
         assert resolved is not None, f"{res.key}: dependencies applied but references unresolved"
         name, body = resolved
+        rid = res.id_for(name).lower()
+        with self._lock:
+            other = self._written_ids.setdefault(rid, res.key)
+        if other != res.key:
+            # Names known only at run time turned out equal: ARM would reject the template as a duplicate.
+            raise ProvisionError(
+                f"{res.where or res.key}: {res.id_for(name)} is also declared as {other}",
+                hint="give each resource its own name",
+                code="InvalidTemplate",
+            )
         label = self._label(res, name)
         if change.action == "update" and "properties.restore" in res.write_only:
             # restore applies to creating over a soft-deleted account; an existing one is just updated.
@@ -266,7 +311,12 @@ class Engine:
                 raise
 
         verb = "creating" if change.action == "create" else "updating"
-        return dict(with_retries(put, self.retry, f"{verb} {label}", self.control))
+        state = dict(with_retries(put, self.retry, f"{verb} {label}", self.control))
+        # What ARM normalised or left out of its answer (write-only values, canonical casing, defaults):
+        # a re-run that would send the same body again skips these paths instead of writing for ever.
+        with self._lock:
+            self.sent[rid] = {"body": body_digest(body), "normalised": diff(body, state, res.write_only)}
+        return state
 
     def _already_written(self, res: PlannedResource, name: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """The resource as ARM has it when an earlier try already wrote this body (waiting while it settles)."""

@@ -15,10 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffolder.errors import ProvisionError
+from scaffolder.errors import ParameterError, ProvisionError
 from scaffolder.provisioning import registry
-from scaffolder.provisioning.bicepfn import guid, unique_string
-from scaffolder.validate._deploy import Deferred, Deployed, Runtime, Scope, UnsupportedBicep, evaluate
+from scaffolder.validate._deploy import (
+    Deferred,
+    Deployed,
+    InvalidParameter,
+    Runtime,
+    Scope,
+    UnsupportedBicep,
+    evaluate,
+)
+from scaffolder.validate.bicepfn import guid, unique_string
 
 RESOURCE_GROUP = "resourceGroup"
 RG_TYPE = "Microsoft.Resources/resourceGroups"
@@ -114,6 +122,9 @@ class ResourcePlan:
     resources: tuple[PlannedResource, ...]
     outputs: Mapping[str, Any] = field(default_factory=dict)
     output_types: Mapping[str, str] = field(default_factory=dict)
+    # `@secure()` outputs (never returned, printed or written to .env) and the values of `@secure()` params.
+    secure_outputs: frozenset[str] = frozenset()
+    secret_values: frozenset[str] = frozenset()
 
     def get(self, key: str) -> PlannedResource:
         """The planned resource with this key."""
@@ -178,11 +189,34 @@ def _mentions(value: Any, ids: Mapping[str, str]) -> set[str]:
     return out
 
 
-def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
-    """The pure plan: what the repo's infra/main.bicep deploys for this target."""
-    scope = Scope(target.subscription_id, target.resource_group, target.location)
+def resource_group_resource(target: Target) -> PlannedResource:
+    """The target resource group: created in the target's location when missing, adopted as it is otherwise."""
+    return PlannedResource(
+        key=RESOURCE_GROUP,
+        type=RG_TYPE,
+        api_version=registry.resource_types()[RG_TYPE.lower()].api_version,
+        parent_id=f"/subscriptions/{target.subscription_id}",
+        name=target.resource_group,
+        body={"location": target.location, "tags": {"azd-env-name": target.environment}},
+        adopt_existing=True,
+    )
+
+
+def plan_from_bicep(directory: Path | str, target: Target, group_location: str | None = None) -> ResourcePlan:
+    """The pure plan: what the repo's infra/main.bicep deploys for this target.
+
+    `group_location` is the location of the resource group when it already exists: `resourceGroup().location`
+    is that group's location in ARM, not the location asked for (which only applies when the group is created).
+    """
+    scope = Scope(target.subscription_id, target.resource_group, group_location or target.location)
     try:
         evaluated = evaluate(Path(directory), scope, target.azd_env(), {"restoreSoftDeleted": target.restore})
+    except InvalidParameter as exc:
+        raise ParameterError(
+            f"{exc.where}: {exc.construct}; nothing was written",
+            hint="fix the value in infra/main.parameters.json (or the module call) to fit the declaration",
+            code="InvalidTemplate",
+        ) from None
     except UnsupportedBicep as exc:
         raise ProvisionError(
             f"{exc.where}: scaffolder cannot evaluate {exc.construct}; nothing was written",
@@ -191,9 +225,19 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
         ) from None
     deployed = evaluated.resources
     key_of: dict[str, str] = {}
+    where_of: dict[str, str] = {}
     for res in deployed:
         if isinstance(res.name, str):
-            key_of.setdefault(res.id_for(res.name).lower(), res.key)
+            rid = res.id_for(res.name).lower()
+            if rid in key_of:
+                # ARM rejects a template that defines one resource twice; the plan would ping-pong between them.
+                raise ProvisionError(
+                    f"{res.where}: {res.id_for(res.name)} is already declared at {where_of[rid]}; nothing was written",
+                    hint="give each resource its own name, or remove one of the declarations",
+                    code="InvalidTemplate",
+                )
+            key_of[rid] = res.key
+            where_of[rid] = res.where
     reads: list[PlannedResource] = []
     for rid, (rtype, api_version, where) in evaluated.reads.items():
         if rid.lower() not in key_of:
@@ -208,15 +252,7 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
             )
     ids = {rid: key for rid, key in key_of.items()}
     key_of[target.resource_group_id.lower()] = RESOURCE_GROUP  # the parent of top-level resources
-    rg = PlannedResource(
-        key=RESOURCE_GROUP,
-        type=RG_TYPE,
-        api_version=registry.resource_types()[RG_TYPE.lower()].api_version,
-        parent_id=f"/subscriptions/{target.subscription_id}",
-        name=target.resource_group,
-        body={"location": target.location, "tags": {"azd-env-name": target.environment}},
-        adopt_existing=True,
-    )
+    rg = resource_group_resource(target)
     planned: list[PlannedResource] = [rg, *reads]
     last_in_batch: dict[str, str] = {}
     last_under_parent: dict[str, str] = {}
@@ -257,7 +293,14 @@ def plan_from_bicep(directory: Path | str, target: Target) -> ResourcePlan:
             )
         )
     outputs = {k: _convert(v, key_of) for k, v in evaluated.outputs.items()}
-    return ResourcePlan(target, tuple(_dependency_order(planned)), outputs, dict(evaluated.output_types))
+    return ResourcePlan(
+        target,
+        tuple(_dependency_order(planned)),
+        outputs,
+        dict(evaluated.output_types),
+        evaluated.secure_outputs,
+        evaluated.secret_values,
+    )
 
 
 def _refs(*values: Any) -> list[Ref]:

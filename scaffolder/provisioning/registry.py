@@ -37,7 +37,7 @@ def resource_types() -> dict[str, ResourceType]:
             name_min=int(item["name"]["min"]),
             name_max=int(item["name"]["max"]),
             abbreviation=str(item["abbreviation"]),
-            write_permission=item["write_permission"],
+            write_permission=item.get("write_permission") or f"{item['type']}/write",
             serialise_under_parent=bool(item.get("serialise_under_parent", False)),
             write_only=tuple(item.get("write_only", ())),
             kind=item.get("kind"),

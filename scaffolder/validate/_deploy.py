@@ -17,7 +17,6 @@ from pathlib import Path
 
 import tree_sitter as ts
 
-from scaffolder.provisioning.bicepfn import guid, unique_string
 from scaffolder.validate._eval import (
     BUILTINS,
     Alt,
@@ -30,6 +29,8 @@ from scaffolder.validate._eval import (
     Unknown,
     Value,
     from_json,
+    is_known,
+    param_problems,
     to_plain,
 )
 from scaffolder.validate._model import (
@@ -45,6 +46,7 @@ from scaffolder.validate._model import (
     text,
 )
 from scaffolder.validate._project import AZD_VAR, Project, load_project
+from scaffolder.validate.bicepfn import guid, unique_string
 
 # Members of a resource symbol known before it exists; every other member is a runtime value.
 STATIC_MEMBERS = ("id", "name", "type", "apiVersion")
@@ -57,6 +59,10 @@ class UnsupportedBicep(Exception):
         super().__init__(f"{where}: {construct}")
         self.where = where
         self.construct = construct
+
+
+class InvalidParameter(UnsupportedBicep):
+    """A parameter value its declaration rejects (type, @allowed, @minValue/@maxValue, @minLength/@maxLength)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,10 @@ class Evaluated:
     outputs: dict[str, object]
     output_types: dict[str, str]
     reads: dict[str, tuple[str, str, str]]  # resource id -> (type, api version, where) of `existing` reads
+    # main.bicep's `@secure()` outputs (ARM keeps no value for them) and the string values of every
+    # `@secure()` parameter, so callers can withhold anything that carries one.
+    secure_outputs: frozenset[str] = frozenset()
+    secret_values: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -166,6 +176,17 @@ def _plain_str(value: object) -> str:
     return "null" if value is None else str(value)
 
 
+def _strings(data: object) -> list[str]:
+    """Every string inside plain data (a secure object's values)."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for v in data.values() for s in _strings(v)]
+    if isinstance(data, list):
+        return [s for v in data for s in _strings(v)]
+    return []
+
+
 def _is_runtime(value: Value) -> bool:
     return isinstance(value, (Runtime, Deferred))
 
@@ -187,6 +208,9 @@ class ConcreteEvaluator(Evaluator):
         """A parameter: given, else its default; one without either cannot be deployed."""
         if name not in self.params:
             decl = self._param_decls[name]
+            type_node = decl.type_node
+            if decl.value is None and type_node is not None and text(type_node).endswith("?"):
+                return Lit(None)  # a nullable parameter without a value is null, as ARM binds it
             if decl.value is None:
                 raise self.fail(decl.name_node, f"parameter {name} has no value and no default")
         return super().param(name)
@@ -340,11 +364,16 @@ class Deployment:
         self._modules: dict[tuple[int, str, int | None], _Instance] = {}
         self._instances: dict[int, _Instance] = {}
         self._walked: set[tuple[int, str, int | None]] = set()
+        self.secret_values: set[str] = set()
 
     # -- instances --------------------------------------------------------------------------------------
     def _instance(self, file: BicepFile, label: str, params: Mapping[str, Value]) -> _Instance:
         if file.target_scope not in (None, "resourceGroup"):
             raise UnsupportedBicep(f"{file.name}:1", f"targetScope '{file.target_scope}'")
+        if file.unhandled:
+            node = file.unhandled[0]
+            statement = text(node).split("\n", 1)[0].strip()[:60]
+            raise UnsupportedBicep(_where(file, node), f"the statement `{statement}`")
         evaluator = ConcreteEvaluator(self, label, file, params)
         inst = _Instance(file, label, evaluator)
         self._instances[id(evaluator)] = inst
@@ -352,7 +381,24 @@ class Deployment:
         unknown = sorted(set(params) - declared)
         if unknown:
             raise UnsupportedBicep(f"{file.name}:1", f"values given for undeclared parameters {unknown}")
+        self._bind(inst)
         return inst
+
+    def _bind(self, inst: _Instance) -> None:
+        """Check every parameter's value against its declaration before anything is planned.
+
+        As ARM's template validation does: a wrong value is an error, never a silently different deployment.
+        """
+        ev = inst.evaluator
+        for name, decl in inst.file.params.items():
+            value = ev.param(name)
+            for severity, message in param_problems(value, decl):
+                if severity == "error":
+                    raise InvalidParameter(_where(inst.file, decl.name_node), f"parameter {message}")
+            if decl.decorator("secure") is not None and is_known(value):
+                plain = to_plain(value)
+                found = [plain] if isinstance(plain, str) else _strings(plain)
+                self.secret_values |= {v for v in found if len(v) >= 4}
 
     def run(self, params: Mapping[str, Value]) -> Evaluated:
         """Evaluate main.bicep with these parameter values: every resource and output."""
@@ -366,14 +412,19 @@ class Deployment:
         self._walk(root)
         outputs: dict[str, object] = {}
         types: dict[str, str] = {}
+        secure: set[str] = set()
         for name, decl in main.outputs.items():
             if decl.value is None:
                 continue
+            if decl.decorator("secure") is not None:
+                secure.add(name)
             value = self._final(root.evaluator, root.evaluator.eval(decl.value), decl.value)
             outputs[name] = value
             type_node = decl.type_node
             types[name] = text(type_node) if type_node is not None else "any"
-        return Evaluated(self.resources, outputs, types, self.reads)
+        return Evaluated(
+            self.resources, outputs, types, self.reads, frozenset(secure), frozenset(self.secret_values)
+        )
 
     def _walk(self, inst: _Instance) -> None:
         for res in inst.file.all_resources():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,6 @@ from typing import Literal
 
 import tree_sitter as ts
 
-from scaffolder.provisioning.bicepfn import guid, unique_string
 from scaffolder.safeio import load_json
 from scaffolder.validate._model import (
     BicepFile,
@@ -34,6 +34,7 @@ from scaffolder.validate._model import (
     string_value,
     text,
 )
+from scaffolder.validate.bicepfn import guid, unique_string
 
 Kind = Literal["string", "int", "bool", "array", "object", "null", "any"]
 Scalar = str | int | bool | None
@@ -266,7 +267,8 @@ def _contains(args: Sequence[Value]) -> Value:
             if isinstance(container, Lit) and isinstance(container.value, str) and isinstance(item.value, str):
                 return Lit(item.value in container.value)
             if isinstance(container, Obj) and isinstance(item.value, str):
-                return Lit(item.value in container.items)
+                # Object keys compare case-insensitively; strings and array items case-sensitively.
+                return Lit(item.value.lower() in {k.lower() for k in container.items})
             if isinstance(container, Arr) and not container.open and is_known(container):
                 return Lit(item.value in [to_plain(i.value) for i in container.items])
     return Unknown("bool")
@@ -309,10 +311,40 @@ def _string_fn(fn: Callable[..., object], arity: int | None = None) -> Callable[
 
 def _format(fmt: object, *values: object) -> str:
     assert isinstance(fmt, str)
-    out = fmt
-    for i, v in enumerate(values):
-        out = out.replace("{" + str(i) + "}", _str(v) if not isinstance(v, str) else v)
-    return out
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(0) in ("{{", "}}"):
+            return m.group(0)[0]
+        index = int(m.group(1))
+        if m.group(2) or index >= len(values):
+            # A .NET format specifier ({0:N0}) or a missing argument: not guessed at.
+            raise ValueError(m.group(0))
+        v = values[index]
+        return v if isinstance(v, str) else _str(v)
+
+    return re.sub(r"\{\{|\}\}|\{(\d+)(,[^}]*|:[^}]*)?\}", one, fmt)
+
+
+def _substring(s: object, start: object, length: object = None) -> str:
+    # ARM fails the deployment when the range leaves the string (it does not clip as Python slicing does).
+    n = len(s) - start if isinstance(s, str) and isinstance(start, int) and length is None else length
+    if not (isinstance(s, str) and isinstance(start, int) and isinstance(n, int)):
+        raise TypeError("substring(string, int, int)")
+    if start < 0 or n < 0 or start > len(s) or start + n > len(s):
+        raise ValueError(f"substring({start}, {n}) outside a string of {len(s)}")
+    return s[start : start + n]
+
+
+def _case(s: object, upper: bool) -> str:
+    # .NET's ToUpperInvariant/ToLowerInvariant map one character to one character (ß stays ß), unlike
+    # Python's full case mapping ('ß'.upper() == 'SS').
+    if not isinstance(s, str):
+        raise TypeError("a string")
+    out = []
+    for ch in s:
+        mapped = ch.upper() if upper else ch.lower()
+        out.append(mapped if len(mapped) == 1 else ch)
+    return "".join(out)
 
 
 def _slice(args: Sequence[Value], *, skip: bool) -> Value:
@@ -427,7 +459,7 @@ BUILTINS: dict[str, Builtin] = {
     "deployer": _returns("object"),
     "deployment": _returns("object"),
     "empty": _empty,
-    "endsWith": _string_fn(lambda s, x: s.endswith(x), 2),
+    "endsWith": _string_fn(lambda s, x: s.lower().endswith(x.lower()), 2),  # case-insensitive in ARM
     "environment": _returns("object"),
     "extensionResourceId": _returns("string"),
     "filter": _returns("array"),
@@ -476,17 +508,17 @@ BUILTINS: dict[str, Builtin] = {
     "skip": lambda a: _slice(a, skip=True),
     "sort": _returns("array"),
     "split": _string_fn(lambda s, d: s.split(d), 2),
-    "startsWith": _string_fn(lambda s, x: s.startswith(x), 2),
+    "startsWith": _string_fn(lambda s, x: s.lower().startswith(x.lower()), 2),  # case-insensitive in ARM
     "string": _string_fn(lambda v: v if isinstance(v, str) else _str(v), 1),
     "subscription": _subscription,
     "subscriptionResourceId": _returns("string"),
-    "substring": _string_fn(lambda s, i, n=None: s[int(i):] if n is None else s[int(i):int(i) + int(n)]),
+    "substring": _string_fn(_substring),
     "take": lambda a: _slice(a, skip=False),
     "tenant": _returns("object"),
     "tenantResourceId": _returns("string"),
-    "toLower": _string_fn(lambda s: s.lower(), 1),
+    "toLower": _string_fn(lambda s: _case(s, upper=False), 1),
     "toObject": _returns("object"),
-    "toUpper": _string_fn(lambda s: s.upper(), 1),
+    "toUpper": _string_fn(lambda s: _case(s, upper=True), 1),
     "trim": _string_fn(lambda s: s.strip(), 1),
     "tryGet": _returns("any"),
     "union": _union,
@@ -627,7 +659,10 @@ class Evaluator:
         if isinstance(base, Alt):
             return _alt([self.member(o, prop, env, node) for o in base.options])
         if isinstance(base, Obj):
-            item = base.items.get(prop)
+            # ARM looks object properties up case-insensitively (`abbreviations.Account` finds `account`).
+            item = base.items.get(prop) or next(
+                (i for k, i in base.items.items() if k.lower() == prop.lower()), None
+            )
             if item is None and base.closed:
                 known = ", ".join(sorted(base.items)) or "none"
                 self.problem(node, f"the object has no property {prop!r} (it has: {known})")
@@ -689,8 +724,16 @@ class Evaluator:
             prop = node.child_by_field_name("property")
             if obj is None or prop is None:
                 return ANY
+            if obj.type == "ternary_expression":
+                # The grammar reads `c ? x : a.b` as `(c ? x : a).b`; Bicep binds `.b` to `a` only.
+                name = text(prop)
+                return self._tail_access(obj, lambda v: self.member(v, name, scope, node), scope)
             return self.member(self.eval(obj, scope), text(prop), scope, node)
         if t == "subscript_expression":
+            obj = node.child_by_field_name("object")
+            if obj is not None and obj.type == "ternary_expression":
+                # Same mis-association as above for `c ? x : a[0]`: not guessed at.
+                return Unknown("any", origin="an index after a ternary (add parentheses)")
             return self._subscript(node, scope)
         if t == "call_expression":
             return self._call(node, scope)
@@ -791,6 +834,24 @@ class Evaluator:
             return self.eval(cons if c.value else alt, env)
         return _alt([self.eval(cons, env), self.eval(alt, env)])
 
+    def _tail_access(self, node: ts.Node, access: Callable[[Value], Value], env: Mapping[str, Value]) -> Value:
+        """`c ? x : a.b` as Bicep means it: the access applies to the last alternative only."""
+        cond = node.child_by_field_name("condition")
+        cons = node.child_by_field_name("consequence")
+        alt = node.child_by_field_name("alternative")
+        if cond is None or cons is None or alt is None:
+            return ANY
+
+        def last() -> Value:
+            if alt.type == "ternary_expression":
+                return self._tail_access(alt, access, env)
+            return access(self.eval(alt, env))
+
+        c = self.eval(cond, env)
+        if isinstance(c, Lit) and isinstance(c.value, bool):
+            return self.eval(cons, env) if c.value else last()
+        return _alt([self.eval(cons, env), last()])
+
     def _subscript(self, node: ts.Node, env: Mapping[str, Value]) -> Value:
         obj = node.child_by_field_name("object")
         index = node.child_by_field_name("index")
@@ -804,7 +865,7 @@ class Evaluator:
             if isinstance(base, Arr) and isinstance(key.value, int) and not isinstance(key.value, bool):
                 if base.open:
                     return base.items[0].value if base.items else ANY
-                if -len(base.items) <= key.value < len(base.items):
+                if 0 <= key.value < len(base.items):  # ARM has no negative indices
                     return base.items[key.value].value
                 self.problem(node, f"index {key.value} is out of range for an array of {len(base.items)}")
                 return ANY

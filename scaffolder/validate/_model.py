@@ -347,6 +347,9 @@ class BicepFile:
     resources: list[Resource] = field(default_factory=list)
     modules: list[Module] = field(default_factory=list)
     target_scope: str | None = None
+    # Top-level statements indexed as no declaration (`import`, `using`, `extension`, ...): the concrete
+    # evaluator refuses them rather than deploy as if they were not there.
+    unhandled: list[ts.Node] = field(default_factory=list)
 
     @property
     def root(self) -> ts.Node:
@@ -419,12 +422,14 @@ def load(path: Path, name: str | None = None, source: bytes | None = None, tree:
             bf.target_scope = string_value(value[0]) if value else None
             continue
         if node.type == "import_statement":
+            bf.unhandled.append(node)
             for ident in node.named_children:
                 if ident.type == "identifier":
                     bf.decls.append(Decl("import", text(ident), node, ident))
             continue
         kind = _DECL_NODES.get(node.type)
         if kind is None:
+            bf.unhandled.append(node)
             continue
         if kind == "resource":
             res = _resource(node, decorators, None)

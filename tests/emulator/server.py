@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -156,6 +157,9 @@ class ArmEmulator:
         self.responses: list[tuple[str, str, int]] = []
         self.resources: dict[str, dict[str, Any]] = {}
         self.deleted_accounts: dict[str, dict[str, Any]] = {}
+        # Optional per-type normalisation of a stored resource (lower-case type -> hook), as real resource
+        # providers do: canonical casing of enums and regions, write-only properties left out of reads.
+        self.normalisers: dict[str, Callable[[dict[str, Any]], None]] = {}
         self.operations: dict[str, Operation] = {}
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
@@ -496,6 +500,9 @@ class ArmEmulator:
         if account_id is not None:
             self._claim_account(account_id)
         resource = self._materialise(rtype, path, body, existing)
+        hook = self.normalisers.get(rtype)
+        if hook is not None:
+            hook(resource)
         for fault in self.faults:
             if fault.lro and fault.matches("PUT", path):
                 fault.times -= 1

@@ -130,7 +130,7 @@ def test_ci_principal_from_the_environment(
 
 
 def test_rich_progress_on_a_terminal(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
-    from scaffolder.provisioning.render import ProgressPrinter
+    from scaffolder._render_provision import ProgressPrinter
 
     seen: list[int] = []
     with ProgressPrinter(lambda changes: seen.append(len(changes)) is None, tty=True) as ui:

@@ -15,9 +15,9 @@ from provkit import write_repo
 
 from scaffolder import infra
 from scaffolder.provisioning import registry
-from scaffolder.provisioning.bicepfn import ARM_GUID_NAMESPACE, guid, unique_string
 from scaffolder.provisioning.plan import Lazy, Ref, ResourcePlan, Target, plan_from_bicep, resolve
 from scaffolder.spec import ProjectSpec
+from scaffolder.validate.bicepfn import ARM_GUID_NAMESPACE, guid, unique_string
 
 # Published uniqueString vectors: a public port's self-test ("verified against Bicep uniqueString() output"),
 # and microsoft/commercial-marketplace-offer-deploy's test against a value an ARM deployment returned.

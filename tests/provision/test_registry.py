@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from emulator import ArmEmulator
 from emulator import schema as bicep_types
-from emulator.server import CANONICAL, TYPES
 from helpers import make_spec
 from provkit import write_repo
 
@@ -63,7 +63,6 @@ def test_entry_matches_the_bicep_type_data(entry: registry.ResourceType) -> None
         assert entry.name_min == name["minLength"], entry.type
     for path_ in entry.write_only:
         assert path_.startswith("properties."), path_
-    assert entry.write_permission == f"{entry.type}/write" or entry.type == "Microsoft.Resources/resourceGroups"
 
 
 def test_naming_and_standards_kinds_follow_the_registry() -> None:
@@ -90,7 +89,52 @@ def test_preflight_asks_for_the_registry_permission_of_every_planned_type(tmp_pa
     assert registry.write_permission("Contoso.Widgets/gadgets") == "Contoso.Widgets/gadgets/write"
 
 
-def test_the_emulator_serves_every_registry_type_at_its_version() -> None:
+def test_the_emulator_refuses_an_api_version_the_registry_does_not_pin(arm: ArmEmulator) -> None:
+    """Over HTTP: the registry's version is accepted, any other version of the same type is refused."""
+    from emulator import FakeCredential
+
+    from scaffolder.errors import ProvisionError
+    from scaffolder.provisioning.arm import Arm, Connection
+    from scaffolder.provisioning.faults import Control
+    from scaffolder.provisioning.plan import PlannedResource
+
+    entry = registry.lookup("Microsoft.ManagedIdentity/userAssignedIdentities")
+    assert entry is not None
+    client = Arm(Connection(FakeCredential(), arm.subscription_id, arm.url, arm.ca_path, 0), Control())
+    rg = f"/subscriptions/{arm.subscription_id}/resourceGroups/rg-reg"
+    rg_entry = registry.lookup("Microsoft.Resources/resourceGroups")
+    assert rg_entry is not None
+    group = PlannedResource(
+        "rg", rg_entry.type, rg_entry.api_version, f"/subscriptions/{arm.subscription_id}", "rg-reg", {}
+    )
+    client.put(group, "rg-reg", {"location": "eastus2"})
+    good = PlannedResource("id", entry.type, entry.api_version, rg, "id-a", {})
+    assert client.put(good, "id-a", {"location": "eastus2"})["name"] == "id-a"
+    stale = PlannedResource("id", entry.type, "2018-11-30", rg, "id-b", {})
+    with pytest.raises(Exception) as err:
+        client.put(stale, "id-b", {"location": "eastus2"})
+    assert not isinstance(err.value, ProvisionError) and "2018-11-30" in str(err.value)
+
+
+def test_write_permission_is_derived_except_for_the_resource_group() -> None:
     for entry in ENTRIES:
-        low = entry.type.lower()
-        assert TYPES[low][0] == entry.api_version and CANONICAL[low] == entry.type
+        expected = "Microsoft.Resources/subscriptions/resourceGroups/write"
+        if entry.type != "Microsoft.Resources/resourceGroups":
+            expected = f"{entry.type}/write"
+        assert entry.write_permission == expected
+
+
+def test_library_code_does_not_print() -> None:
+    """provisioning/ and validate/ return data and take callbacks; only the CLI side renders."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "scaffolder"
+    offenders = []
+    for path in [*(root / "provisioning").rglob("*.py"), *(root / "validate").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rich"):
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []

@@ -1,4 +1,4 @@
-"""Terminal rendering for provision/preflight/destroy: rich on a TTY, plain lines otherwise (stderr).
+"""CLI-side rendering for provision/preflight/destroy: rich on a TTY, plain lines otherwise (stderr).
 
 Nothing here prints a token or credential: only resource names, actions, property paths and outputs.
 """
@@ -37,6 +37,8 @@ def plan_lines(changes: list[Change]) -> list[str]:
     for c in changes:
         name = c.name or "(guid of scope, principal and role)"
         diff = f"  ({', '.join(c.differences)})" if c.differences and c.action != "unchanged" else ""
+        if c.deferred:
+            diff += f"  (after {', '.join(c.after) or 'its references'})"
         lines.append(f"  {SYMBOLS[c.action]} {c.action:<9} {_short_type(c.type):<42} {name}{diff}")
     counts = {a: sum(1 for c in changes if c.action == a) for a in SYMBOLS}
     lines.append(f"plan: {counts['create']} to create, {counts['update']} to update, {counts['unchanged']} unchanged")
@@ -188,8 +190,10 @@ def render_provision(result: ProvisionResult) -> None:
         _err("purged the soft-deleted Foundry account first")
     if result.env_file is not None:
         _err(f"outputs written to {result.env_file}")
+    shown = result.shown_outputs()
     for key in ("AZURE_OPENAI_ENDPOINT", "AZURE_AI_PROJECT_ENDPOINT", "AZURE_AI_MODEL_DEPLOYMENT"):
-        _err(f"  {key}={result.outputs.get(key, '')}")
+        if key in shown:
+            _err(f"  {key}={shown[key]}")
 
 
 def destroy_prompt(*, assume_yes: bool, interactive: bool) -> Callable[[list[str]], bool]:
