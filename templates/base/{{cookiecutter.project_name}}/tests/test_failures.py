@@ -10,7 +10,12 @@ import pytest
 from fake_foundry import CUT_TOOL_CALL, FILTERED_PROMPT, FILTERED_REPLY, LONG_REPLY, PREAMBLE, SHOW_WORK, FakeFoundry
 
 from {{ cookiecutter.package }}.chat import make_service
-from {{ cookiecutter.package }}.errors import MAX_RETRY_AFTER, ContentFilterError, ServiceError, retry_after_seconds
+from {{ cookiecutter.package }}.errors import (
+    MAX_RETRY_AFTER,
+    ContentFilterError,
+    ServiceError,
+    retry_after_seconds,
+)
 from {{ cookiecutter.package }}.service import ROUND_SEPARATOR, TRUNCATED_NOTE, ChatService
 from {{ cookiecutter.package }}.settings import load_settings
 

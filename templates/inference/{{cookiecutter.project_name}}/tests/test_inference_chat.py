@@ -19,7 +19,13 @@ from {{ cookiecutter.package }}.chat import InferenceChat, make_service
 from {{ cookiecutter.package }}.errors import ContentFilterError, ServiceError, SettingsError
 from {{ cookiecutter.package }}.service import TRUNCATED_NOTE
 from {{ cookiecutter.package }}.settings import load_settings
-from {{ cookiecutter.package }}.state import MAX_TOOL_ROUNDS, SQLiteConversationStore, estimate_tokens, open_store, trim_messages
+from {{ cookiecutter.package }}.state import (
+    MAX_TOOL_ROUNDS,
+    SQLiteConversationStore,
+    estimate_tokens,
+    open_store,
+    trim_messages,
+)
 
 # Fixtures (tests/conftest.py): `app_env` is the fake Foundry with the app's settings pointing at it and
 # tokens from its managed-identity endpoint; `service` is the chat service built from those settings.

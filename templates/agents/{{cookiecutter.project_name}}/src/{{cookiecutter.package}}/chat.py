@@ -25,7 +25,13 @@ from {{ cookiecutter.package }}.errors import (
     service_error,
     stream_ended_early,
 )
-from {{ cookiecutter.package }}.service import ROUND_SEPARATOR, TRUNCATED_NOTE, Reply, ReplyStream, separated
+from {{ cookiecutter.package }}.service import (
+    ROUND_SEPARATOR,
+    TRUNCATED_NOTE,
+    Reply,
+    ReplyStream,
+    separated,
+)
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.tools import call_tool
 
