@@ -115,9 +115,9 @@ def service_error(exc: Exception, settings: Settings, endpoint: str) -> ServiceE
             f"(AZURE_CLIENT_ID) in Azure; `--verbose` shows each credential tried. Detail: {_first_line(exc)}"
         )
     if isinstance(exc, openai.RateLimitError):
-        # openai retries a 429 at most APP_MAX_RETRIES times, honouring Retry-After only up to 60 s, using its own
-        # backoff up to 120 s, and not retrying at all beyond that (openai/_base_client.py, MAX_RETRY_AFTER_DELAY):
-        # so this message claims no number of retries.
+        # openai retries a 429 at most APP_MAX_RETRIES times, waiting the service's retry-after(-ms) up to 120 s and
+        # not retrying at all beyond that (openai 3.57 _base_client.py: _calculate_retry_timeout, _should_retry,
+        # MAX_RETRY_AFTER_DELAY): so this message claims no number of retries.
         retry_after = retry_after_seconds(exc.response.headers.get("retry-after"))
         wait = f"try again in {retry_after}s" if retry_after else "try again in a moment"
         return ServiceError(
