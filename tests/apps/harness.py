@@ -20,12 +20,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from scaffolder import catalog
-
 # Resolved at import time, before the suite's per-test HOME isolation: the real pip cache keeps installs warm.
 PIP_CACHE = Path(os.environ.get("PIP_CACHE_DIR") or Path.home() / ".cache" / "pip")
 _LEAKY = ("AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_", "PYTEST_",
           "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "SCAFFOLDER_")
+# The one audience Foundry's /openai/v1/ and project endpoints accept, hard-coded (not read from the catalog) so a
+# wrong token_scope in the catalog fails these CLI runs: "Tokens must be issued with scope
+# `https://ai.azure.com/.default`" (MicrosoftDocs/azure-ai-docs, articles/foundry/foundry-models/includes/
+# code-create-chat-client-entra.md, ms.date 2026-07-31).
+AUDIENCE = "https://ai.azure.com"
 _SUMMARY = re.compile(r"^=*\s*(?P<body>(?:\d+ \w+(?:, )?)+) in (?P<secs>[\d.]+)s", re.MULTILINE)
 
 
@@ -129,11 +132,13 @@ def scaffolder_command() -> list[str]:
     return [sys.executable, "-c", "from scaffolder.cli import main; main()"]
 
 
-def build_app(runtime: str, workdir: Path, project: str | None = None) -> AppRepo:
-    """`scaffolder new`, then a venv with `pip install -e .[dev]` (binary wheels preferred, the shared pip cache)."""
+def build_app(runtime: str, workdir: Path, project: str | None = None, models: tuple[str, ...] = ()) -> AppRepo:
+    """`scaffolder new` (with `--model` for each of `models`, the first the primary; none: the runtime's default),
+    then a venv with `pip install -e .[dev]` (binary wheels preferred, the shared pip cache)."""
     project = project or f"{runtime}-app"
     env = clean_env()
-    _must(_run([*scaffolder_command(), "new", project, "--runtime", runtime, "--no-input"], workdir, env, 120),
+    chosen = [arg for model in models for arg in ("--model", model)]
+    _must(_run([*scaffolder_command(), "new", project, "--runtime", runtime, *chosen, "--no-input"], workdir, env, 120),
           "scaffolder new")
     root = workdir / project
     venv = workdir / ".venv"
@@ -156,9 +161,9 @@ class LiveFake:
 
 @contextmanager
 def fake_foundry(repo: AppRepo, state_dir: Path) -> Iterator[LiveFake]:
-    """Start the repo's own fake service; only tokens for the catalog's scope of this runtime are accepted."""
+    """Start the repo's own fake service; only tokens for AUDIENCE are accepted."""
     foundry_mod, service_mod = repo.load_fakes()
-    audience = catalog.runtimes()[repo.runtime].token_scope.removesuffix("/.default")
+    audience = AUDIENCE
     extra: dict[str, str] = {}
     tls = None
     if getattr(service_mod, "TLS", False):

@@ -109,6 +109,38 @@ MUTATIONS = [
     _m("agents", "no-round-separator", "chat.py", [
         ('prefix = ROUND_SEPARATOR if said else ""', 'prefix = ""'),
     ], ["test_failures"], "test_a_tool_rounds_preamble_is_set_apart_from_the_answer"),
+    # -- review-11 fixes (base, shared by all runtimes: checked on responses)
+    _m("responses", "retry-after-dropped", "errors.py", [
+        ("retry_after=retry_after,", "retry_after=None,"),
+    ], ["test_failures"], "test_a_throttled_turns_retry_after_is_finite_and_capped"),
+    _m("responses", "retry-after-uncapped", "errors.py", [
+        ("if not math.isfinite(seconds) or seconds > MAX_RETRY_AFTER:", "if False:"),
+    ], ["test_failures"], "test_a_throttled_turns_retry_after_is_finite_and_capped"),
+    _m("responses", "ctrl-c-mid-reply-escapes", "cli.py", [
+        ("except KeyboardInterrupt:  # Ctrl-C mid-reply", "except ZeroDivisionError:  # Ctrl-C mid-reply"),
+    ], ["test_cli"], "test_ctrl_c_mid_reply_closes_the_stream_and_says_the_conversation"),
+    _m("responses", "repl-leaves-stream-open", "cli.py", [
+        ("                stream.close()", "                pass"),
+    ], ["test_cli"], "test_ctrl_c_mid_reply_closes_the_stream_and_says_the_conversation"),
+    _m("responses", "reply-stream-close-noop", "service.py", [
+        ("        if close is not None:\n            close()", "        pass"),
+    ], ["test_cli"], "test_a_closed_stream_ends_and_the_conversation_goes_on"),
+    _m("responses", "runs-a-cut-tool-call", "chat.py", [
+        ("                if note and calls:", "                if False:"),
+    ], ["test_failures"], "test_a_reply_cut_mid_tool_call_runs_no_tool_and_keeps_nothing"),
+    _m("agents", "runs-a-cut-tool-call", "chat.py", [
+        ('if calls and response.status == "incomplete":', "if False:"),
+    ], ["test_failures"], "test_a_reply_cut_mid_tool_call_runs_no_tool_and_keeps_nothing"),
+    _m("inference", "runs-a-cut-tool-call", "chat.py", [
+        ('if finish_reason == "length":\n        raise cut_mid_tool_call()',
+         "if False:\n        raise cut_mid_tool_call()"),
+    ], ["test_failures"], "test_a_reply_cut_mid_tool_call_runs_no_tool_and_keeps_nothing"),
+    _m("inference", "no-compare-and-set", "state/loop.py", [
+        ("expected_length=started_at", "expected_length=None"),
+    ], ["test_inference_chat"], "test_a_turn_racing_another_on_the_same_conversation_fails_loudly"),
+    _m("inference", "tools-on-the-last-round", "chat.py", [
+        ('"tool_choice": omit if allow_tools else "none"', '"tool_choice": omit'),
+    ], ["test_inference_chat"], "test_the_last_round_forbids_tools_so_the_turn_ends_in_an_answer"),
 ]
 
 _FAILED = re.compile(r"^FAILED \S+::(\w+)", re.MULTILINE)

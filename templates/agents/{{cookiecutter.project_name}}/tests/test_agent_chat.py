@@ -7,7 +7,7 @@ from pathlib import Path
 import fake_service
 import pytest
 from conftest import BEARER
-from fake_foundry import FakeFoundry, Turn
+from fake_foundry import KEEP_CALLING, FakeFoundry, Turn
 
 from {{ cookiecutter.package }}.agent import DEFAULT_AGENT_NAME, declared_agent, project_client, sync
 from {{ cookiecutter.package }}.chat import INTERRUPTED, AgentChat, make_service
@@ -205,3 +205,16 @@ def test_a_failed_later_turn_keeps_the_conversation(service: AgentChat, app_env:
         service.reply(first.conversation_id, "what is my name?")
     assert app_env.calls("DELETE", CONVERSATIONS + "/.*") == []
     assert service.reply(first.conversation_id, "what is my name?").text == "Your name is Ada."
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["reply", "stream"])
+def test_a_model_that_keeps_calling_tools_is_stopped_with_one_line(app_env: FakeFoundry, streaming: bool) -> None:
+    service = make_service(load_settings())
+    with pytest.raises(ServiceError, match="still calling tools after 8 rounds") as err:
+        if streaming:
+            "".join(service.stream(None, KEEP_CALLING))
+        else:
+            service.reply(None, KEEP_CALLING)
+    assert "\n" not in str(err.value)
+    asked = [r for r in app_env.requests if r.method == "POST" and r.path.endswith("/responses")]
+    assert len(asked) == 9  # the first request and 8 rounds of tool outputs, then it gives up

@@ -24,6 +24,8 @@ FILTERED_REPLY = "please trip the reply filter"  # the model starts, the filter 
 LONG_REPLY = "please write a very long essay"  # cut at the output token limit: finish reason length / max_output_tokens
 SHOW_WORK = "show your work"  # with a tool request: the model says a sentence before calling the tool
 PREAMBLE = "Let me work that out."
+CUT_TOOL_CALL = "calculate it all at length"  # the token limit cuts the reply mid tool call: finish reason length
+KEEP_CALLING = "keep calculating forever"  # the model calls a tool every round for as long as it is offered tools
 
 
 @dataclass
@@ -145,9 +147,10 @@ class FakeFoundry:
         """Serve `method` on paths fully matching the regex `pattern`."""
         self._routes.append((method, re.compile(pattern), handler))
 
-    def fail_next(self, times: int = 1, status: int = 429, retry_after_ms: int = 1) -> None:
-        """The next `times` service requests fail with `status` (429 carries Azure's retry-after headers)."""
-        headers = {"retry-after-ms": str(retry_after_ms), "retry-after": "0"} if status == 429 else {}
+    def fail_next(self, times: int = 1, status: int = 429, retry_after_ms: int = 1, retry_after: str = "7") -> None:
+        """The next `times` service requests fail with `status` (429 carries Azure's retry-after headers: the SDK
+        waits `retry_after_ms`, which it reads first, and the app reports `retry_after` to its own clients)."""
+        headers = {"retry-after-ms": str(retry_after_ms), "retry-after": retry_after} if status == 429 else {}
         code = "429" if status == 429 else "InternalServerError"
         message = "Requests to the deployment have exceeded the rate limit of your current pricing tier."
         self._faults.extend(error(status, code, message, **headers) for _ in range(times))
@@ -327,6 +330,9 @@ def fake_model(transcript: list[Turn], tools: set[str]) -> ModelOutput:
     "calculate A and B" asks for two calculate calls at once (parallel tool calls).
     """
     last = transcript[-1] if transcript else Turn("user")
+    asked = next((t.text for t in reversed(transcript) if t.role == "user"), "")
+    if KEEP_CALLING in asked and "calculate" in tools:
+        return ModelOutput(calls=[ToolCall("calculate", {"expression": "1+1"})])
     if last.role == "tool":
         outputs: list[str] = []
         for turn in reversed(transcript):
@@ -337,6 +343,8 @@ def fake_model(transcript: list[Turn], tools: set[str]) -> ModelOutput:
     text = last.text
     if FILTERED_REPLY in text:
         return ModelOutput("Here is how one would", stop="content_filter")
+    if CUT_TOOL_CALL in text and "calculate" in tools:
+        return ModelOutput(calls=[ToolCall("calculate", {"expression": "1+"})], stop="length")
     if LONG_REPLY in text:
         return ModelOutput("Essays have a long history. The first", stop="length")
     if "calculate" in tools and (m := _CALC.search(text)):

@@ -79,7 +79,8 @@ def test_throttling_after_retries_is_one_clear_error(app_env: FakeFoundry, servi
         service.reply(None, "hello")
     assert err.value.status == 429
     message = str(err.value)
-    assert "429" in message and "2 retries" in message and "\n" not in message
+    assert "429" in message and "try again in 7s" in message and "\n" not in message
+    assert err.value.retry_after == 7  # the fake's Retry-After, passed on to the API's clients
     assert [r.status for r in app_env.requests] == [429, 429, 429]
 
 

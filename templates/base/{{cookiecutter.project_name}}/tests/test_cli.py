@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 from fake_foundry import FILTERED_PROMPT, FakeFoundry
 
 from {{ cookiecutter.package }}.cli import main, repl
-from {{ cookiecutter.package }}.service import ChatService
+from {{ cookiecutter.package }}.service import ChatService, Reply, ReplyStream
 
 PACKAGE = "{{ cookiecutter.package }}"
 
@@ -134,3 +135,66 @@ def test_settings_command_shows_resolved_settings(app_env: FakeFoundry, capsys: 
     out = capsys.readouterr().out
     assert "APP_MAX_RETRIES=2" in out
     assert f"AZURE_AI_MODEL_DEPLOYMENT={os.environ['AZURE_AI_MODEL_DEPLOYMENT']}" in out
+
+
+class _InterruptOnReply(io.StringIO):
+    """A terminal where the user presses Ctrl-C as the first words of a reply appear."""
+
+    def write(self, text: str) -> int:
+        if text.strip() and not text.startswith("assistant>"):
+            raise KeyboardInterrupt
+        return super().write(text)
+
+
+class _Watching:
+    """The app's own chat service, with each stream's close() counted (a real service and real streams)."""
+
+    def __init__(self, inner: ChatService) -> None:
+        self.inner = inner
+        self.streams: list[ReplyStream] = []
+        self.closed = 0
+
+    def reply(self, conversation_id: str | None, message: str) -> Reply:
+        return self.inner.reply(conversation_id, message)
+
+    def stream(self, conversation_id: str | None, message: str) -> ReplyStream:
+        watcher = self
+
+        class Watched(ReplyStream):
+            def close(self) -> None:
+                watcher.closed += 1
+                super().close()
+
+        inner = self.inner.stream(conversation_id, message)
+        stream = Watched(inner.conversation_id, inner._deltas)
+        self.streams.append(stream)
+        return stream
+
+
+def test_ctrl_c_mid_reply_closes_the_stream_and_says_the_conversation(
+    service: ChatService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ada = service.reply(None, "my name is Ada").conversation_id
+    lines = ["tell me a story", "never read"]
+    watching = _Watching(service)
+    try:
+        code = repl(watching, ada, read=lambda _prompt: lines.pop(0), out=_InterruptOnReply())
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C mid-reply escaped the REPL: the conversation id was never printed")
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "[interrupted]" in err and f"conversation: {ada}" in err  # the id to resume with `-c`
+    assert lines == ["never read"]  # Ctrl-C ends the chat, as it does at the prompt
+    assert watching.closed == 1  # the request's stream was closed then, not left to the garbage collector
+    assert inspect.getgeneratorstate(watching.streams[0]._deltas) == inspect.GEN_CLOSED  # type: ignore[arg-type]
+    assert service.reply(ada, "what is my name?").text == "Your name is Ada."
+
+
+def test_a_closed_stream_ends_and_the_conversation_goes_on(service: ChatService) -> None:
+    ada = service.reply(None, "my name is Ada").conversation_id
+    stream = service.stream(ada, "tell me a long story about dragons")
+    first = next(iter(stream))
+    assert first
+    stream.close()  # a reader gone after one delta: the request's stream is closed now, not at garbage collection
+    assert list(stream) == []  # nothing more comes from a closed stream
+    assert service.reply(ada, "what is my name?").text == "Your name is Ada."

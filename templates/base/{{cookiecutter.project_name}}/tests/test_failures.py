@@ -7,10 +7,15 @@ without an answer, throttling past the retries, and a content filter on prompts 
 from __future__ import annotations
 
 import pytest
-from fake_foundry import FILTERED_PROMPT, FILTERED_REPLY, LONG_REPLY, PREAMBLE, SHOW_WORK, FakeFoundry
+from fake_foundry import CUT_TOOL_CALL, FILTERED_PROMPT, FILTERED_REPLY, LONG_REPLY, PREAMBLE, SHOW_WORK, FakeFoundry
 
 from {{ cookiecutter.package }}.chat import make_service
-from {{ cookiecutter.package }}.errors import ContentFilterError, ServiceError
+from {{ cookiecutter.package }}.errors import (
+    MAX_RETRY_AFTER,
+    ContentFilterError,
+    ServiceError,
+    retry_after_seconds,
+)
 from {{ cookiecutter.package }}.service import ROUND_SEPARATOR, TRUNCATED_NOTE, ChatService
 from {{ cookiecutter.package }}.settings import load_settings
 
@@ -139,3 +144,39 @@ def test_a_reply_cut_at_the_token_limit_is_kept_and_marked(
 def test_a_tool_rounds_preamble_is_set_apart_from_the_answer(service: ChatService, streaming: bool) -> None:
     text = say(service, None, f"{SHOW_WORK}: calculate 2+2", streaming)
     assert text == PREAMBLE + ROUND_SEPARATOR + "The calculate tool says: 4"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("0", 0), ("7", 7), ("2.5", 3), ("86400", MAX_RETRY_AFTER), ("9" * 400, MAX_RETRY_AFTER), ("soon", None)],
+)
+def test_a_throttled_turns_retry_after_is_finite_and_capped(
+    app_env: FakeFoundry, service: ChatService, header: str, expected: int | None
+) -> None:
+    app_env.fail_next(times=3, retry_after=header)  # the SDK waits retry-after-ms; the app reports Retry-After
+    with pytest.raises(ServiceError) as err:
+        service.reply(None, "hello")
+    assert err.value.status == 429 and err.value.retry_after == expected
+    assert "429" in one_line(err)
+
+
+def test_retry_after_as_an_http_date() -> None:
+    now = 784111777.0  # Sun, 06 Nov 1994 08:49:37 GMT
+    assert retry_after_seconds("Sun, 06 Nov 1994 08:50:37 GMT", now=now) == 60
+    assert retry_after_seconds("Sun, 06 Nov 1994 08:40:37 GMT", now=now) == 0  # already past
+    assert retry_after_seconds("Mon, 07 Nov 1994 08:49:37 GMT", now=now) == MAX_RETRY_AFTER
+    assert retry_after_seconds("Sun, 99 Nov 1994 25:61:61 GMT", now=now) is None
+
+
+@STREAMING
+def test_a_reply_cut_mid_tool_call_runs_no_tool_and_keeps_nothing(
+    app_env: FakeFoundry, service: ChatService, ada: str, streaming: bool
+) -> None:
+    before = len(app_env.requests)
+    with pytest.raises(ServiceError) as err:
+        say(service, ada, CUT_TOOL_CALL, streaming)
+    assert err.value.status == 502 and "token limit in the middle of a tool call" in one_line(err)
+    sent = [r.body for r in app_env.requests[before:] if r.method == "POST" and r.body]
+    # The call's arguments ("1+") were cut: no tool output ever went back to the model.
+    assert not any("function_call_output" in str(body) or "'role': 'tool'" in str(body) for body in sent)
+    assert still_knows_ada(service, ada)

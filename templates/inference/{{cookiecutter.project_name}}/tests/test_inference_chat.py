@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_foundry import FILTERED_REPLY, LONG_REPLY, FakeFoundry, Recorded
+from fake_foundry import FILTERED_REPLY, KEEP_CALLING, LONG_REPLY, FakeFoundry, Recorded
 from fake_service import AUDIENCE, CHAT_COMPLETIONS, DEPLOYMENTS, MISTRAL_CALL_ID
 
 from {{ cookiecutter.package }}.chat import InferenceChat, make_service
 from {{ cookiecutter.package }}.errors import ContentFilterError, ServiceError, SettingsError
 from {{ cookiecutter.package }}.service import TRUNCATED_NOTE
 from {{ cookiecutter.package }}.settings import load_settings
-from {{ cookiecutter.package }}.state import estimate_tokens, open_store, trim_messages
+from {{ cookiecutter.package }}.state import (
+    MAX_TOOL_ROUNDS,
+    SQLiteConversationStore,
+    estimate_tokens,
+    open_store,
+    trim_messages,
+)
 from {{ cookiecutter.package }}.tools import TOOLS
 
 # Fixtures (tests/conftest.py): `app_env` is the fake Foundry with the app's settings pointing at it and
@@ -234,12 +241,13 @@ def test_a_cut_stream_is_not_stored(app_env: FakeFoundry, service: InferenceChat
     assert stored("conv-cut") == before
 
 
-def test_history_moves_to_a_mistral_deployment(
-    app_env: FakeFoundry, service: InferenceChat, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_history_moves_to_a_mistral_deployment(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
     # OpenAI models name tool calls call_<24 chars>; Mistral refuses any id but 9 letters or digits, also in
-    # the history it is sent, so a conversation only moves to it if the ids were stored in that form.
-    openai_calls = service.reply("conv-move", "Calculate 6*7")
+    # the history it is sent, so a conversation only moves to it if the ids were stored in that form. The first
+    # turn runs on an OpenAI deployment of its own, whatever the project's primary model is (Mistral too).
+    app_env.runtime.add_deployment("gpt-test", "OpenAI")
+    monkeypatch.setenv("AZURE_AI_MODEL_DEPLOYMENT", "gpt-test")
+    openai_calls = make_service(load_settings()).reply("conv-move", "Calculate 6*7")
     assert openai_calls.text == "The calculate tool says: 42"
     first_id = chat_calls(app_env)[0].response["choices"][0]["message"]["tool_calls"][0]["id"]
     assert not MISTRAL_CALL_ID.fullmatch(first_id)
@@ -270,3 +278,47 @@ def test_a_mistral_deployment_refuses_other_call_ids(app_env: FakeFoundry) -> No
             {"role": "assistant", "content": None, "tool_calls": [call]},  # type: ignore[list-item]
             {"role": "tool", "tool_call_id": call_id, "content": "2"},
         ])
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["reply", "stream"])
+def test_a_turn_racing_another_on_the_same_conversation_fails_loudly(
+    app_env: FakeFoundry, tmp_path: Path, streaming: bool
+) -> None:
+    class Racing(SQLiteConversationStore):
+        """Another request stores a turn on the conversation right after this turn first read it."""
+
+        raced = False
+
+        def load(self, conversation_id: str, token_budget: int | None = None) -> list[Any]:
+            history = super().load(conversation_id, token_budget)
+            if not self.raced:
+                self.raced = True
+                racing = [{"role": "user", "content": "two"}, {"role": "assistant", "content": "2"}]
+                self.append(conversation_id, racing)
+            return history
+
+    service = make_service(load_settings())
+    first = service.reply(None, "my name is Ada")
+    store = Racing(tmp_path / "racing.sqlite3")
+    store.append(first.conversation_id, service._store.load(first.conversation_id))
+    service._store = store
+    with pytest.raises(ServiceError, match="moved on while this turn ran") as err:
+        if streaming:
+            "".join(service.stream(first.conversation_id, "one"))
+        else:
+            service.reply(first.conversation_id, "one")
+    assert err.value.status == 409  # a conflict: the API answers 409
+    contents = [m["content"] for m in store.load(first.conversation_id)]
+    assert "one" not in contents and contents[-2:] == ["two", "2"]  # the racing turn stands, this one is not kept
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["reply", "stream"])
+def test_the_last_round_forbids_tools_so_the_turn_ends_in_an_answer(
+    app_env: FakeFoundry, service: InferenceChat, streaming: bool
+) -> None:
+    # The fake model calls a tool every round while it may; the 9th request must say tool_choice "none".
+    text = "".join(service.stream(None, KEEP_CALLING)) if streaming else service.reply(None, KEEP_CALLING).text
+    assert text == "The calculate tool says: 2"
+    calls = chat_calls(app_env)
+    assert len(calls) == MAX_TOOL_ROUNDS + 1
+    assert [c.body.get("tool_choice") for c in calls] == [None] * MAX_TOOL_ROUNDS + ["none"]

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fake_foundry import FILTERED_REPLY, LONG_REPLY, FakeFoundry
+from fake_foundry import FILTERED_REPLY, KEEP_CALLING, LONG_REPLY, FakeFoundry
 from fake_service import DEPLOYMENT, FAIL_PHRASE, RESPONSES
 
 from {{ cookiecutter.package }} import chat
@@ -253,5 +253,19 @@ def test_a_turn_racing_another_on_the_same_conversation_fails_loudly(app_env: Fa
     service = make_service(load_settings())
     first = service.reply(None, "hello")
     service._store = Racing(load_settings().app_state_path)
-    with pytest.raises(ServiceError, match="moved on while this turn ran"):
+    with pytest.raises(ServiceError, match="moved on while this turn ran") as err:
         service.reply(first.conversation_id, "and again")
+    assert err.value.status == 409  # a conflict: the API answers 409
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["reply", "stream"])
+def test_a_model_that_keeps_calling_tools_is_stopped_with_one_line(app_env: FakeFoundry, streaming: bool) -> None:
+    service = make_service(load_settings())
+    with pytest.raises(ServiceError, match="still calling tools after 8 rounds") as err:
+        if streaming:
+            "".join(service.stream(None, KEEP_CALLING))
+        else:
+            service.reply(None, KEEP_CALLING)
+    assert "\n" not in str(err.value)
+    asked = [r for r in app_env.requests if r.method == "POST" and r.path.endswith("/responses")]
+    assert len(asked) == 9  # the first request and 8 rounds of tool outputs, then it gives up

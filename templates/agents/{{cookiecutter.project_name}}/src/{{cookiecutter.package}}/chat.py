@@ -20,11 +20,18 @@ from {{ cookiecutter.package }}.agent import MANAGED_BY, agent_name, project_cli
 from {{ cookiecutter.package }}.conversations import ConversationNames
 from {{ cookiecutter.package }}.errors import (
     ServiceError,
+    cut_mid_tool_call,
     reply_filtered,
     service_error,
     stream_ended_early,
 )
-from {{ cookiecutter.package }}.service import ROUND_SEPARATOR, TRUNCATED_NOTE, Reply, ReplyStream
+from {{ cookiecutter.package }}.service import (
+    ROUND_SEPARATOR,
+    TRUNCATED_NOTE,
+    Reply,
+    ReplyStream,
+    separated,
+)
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.tools import call_tool
 
@@ -117,7 +124,7 @@ class AgentChat:
             for round_ in range(MAX_TOOL_ROUNDS + 1):
                 prefix = ROUND_SEPARATOR if said else ""
                 try:
-                    response = yield from _separated(self._send(conversation_id, items, streaming), prefix)
+                    response = yield from separated(self._send(conversation_id, items, streaming), prefix)
                 except openai.BadRequestError as exc:
                     probe = round_ == 0 and exc.code != "content_filter"  # a filtered prompt is not a stuck call
                     open_calls = self._open_calls(conversation_id) if probe else []
@@ -127,9 +134,11 @@ class AgentChat:
                     # service waits for that output: close the call, then send the message, in one request.
                     items = [_output(call_id, INTERRUPTED) for call_id in open_calls]
                     items.append({"role": "user", "content": message})
-                    response = yield from _separated(self._send(conversation_id, items, streaming), prefix)
+                    response = yield from separated(self._send(conversation_id, items, streaming), prefix)
                 said = said or bool(response.output_text)
                 calls = [item for item in response.output if item.type == "function_call"]
+                if calls and response.status == "incomplete":  # cut mid tool call: its arguments may be cut too
+                    raise cut_mid_tool_call()
                 if not calls:
                     if response.status == "incomplete":  # cut at the token limit (_check raised for a filter)
                         yield TRUNCATED_NOTE
@@ -201,21 +210,6 @@ def _check(response: Response) -> None:
     if response.status == "incomplete" and details is not None and details.reason == "content_filter":
         raise reply_filtered()
 
-
-def _separated(pieces: Generator[str, None, Response], prefix: str) -> Generator[str, None, Response]:
-    """The pieces of one request's text, the first one preceded by `prefix`; returns the request's response."""
-    try:
-        while True:
-            try:
-                piece = next(pieces)
-            except StopIteration as done:
-                response: Response = done.value
-                return response
-            if piece:
-                yield prefix + piece
-                prefix = ""
-    finally:
-        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too
 
 
 def _detail(exc: Exception) -> str:

@@ -29,7 +29,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from {{ cookiecutter.package }}.errors import ContentFilterError, ConversationGoneError, ServiceError, SettingsError
+from {{ cookiecutter.package }}.errors import (
+    ContentFilterError,
+    ConversationGoneError,
+    ServiceError,
+    SettingsError,
+)
 from {{ cookiecutter.package }}.service import ChatService, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings, read_settings
 

@@ -109,6 +109,7 @@ def repl(
             break
         if not line:
             continue
+        stream = None
         try:
             stream = service.stream(conversation_id, line)
             out.write("assistant> ")
@@ -120,6 +121,12 @@ def repl(
         except AppError as exc:  # one failed turn does not end the chat
             out.write("\n")
             print(f"error: {exc}", file=sys.stderr)
+        except KeyboardInterrupt:  # Ctrl-C mid-reply: close the request's stream now, then end and say the id
+            print("\n[interrupted]", file=sys.stderr)
+            break
+        finally:
+            if stream is not None:
+                stream.close()
     if conversation_id:
         print(f"conversation: {conversation_id}", file=sys.stderr)
     return 0

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from {{ cookiecutter.package }}.settings import Settings
 
+# The longest Retry-After (seconds) the app passes on: a service asking for longer gets this, so a client is never
+# told to wait a day, and a huge or malformed value can never become inf or overflow an int.
+MAX_RETRY_AFTER = 300
 # The data role the deploying principal gets in infra/ (README, "Roles granted"); Reader and the trace
 # reader grant no data access, so they are not what a 403 from the service is missing.
 ROLE = "{% for g in cookiecutter.grants if g.principal == 'developer' and g.scope in ('account', 'project') and g.role_id != 'acdd72a7-3385-48ef-bd42-f606fba81ae7' %}{{ g.role }}{% if not loop.last %}, {% endif %}{% endfor %}"
@@ -50,6 +55,49 @@ def reply_filtered() -> ContentFilterError:
     )
 
 
+def cut_mid_tool_call() -> ServiceError:
+    """A reply cut at the output token limit while the model was writing a tool call: the call's arguments may be
+    cut too, so it is not run and nothing of the turn is kept."""
+    return ServiceError(
+        "the reply hit the model's output token limit in the middle of a tool call; this turn was not kept: "
+        "send the message again, or ask for less at once",
+        status=502,
+    )
+
+
+def moved_on(conversation_id: str) -> ServiceError:
+    """Another turn on the same conversation finished while this one ran; this one is not kept (HTTP 409)."""
+    return ServiceError(
+        f"conversation {conversation_id} moved on while this turn ran (another request on the same conversation); "
+        "this answer was not kept: send the message again",
+        status=409,
+    )
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> int | None:
+    """A Retry-After header (seconds or an HTTP-date) as whole seconds in [0, MAX_RETRY_AFTER]; None if absent or
+    unreadable. Finite and capped whatever the service sends."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    seconds: float
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        import time
+
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds):
+        return None
+    if not math.isfinite(seconds) or seconds > MAX_RETRY_AFTER:
+        return MAX_RETRY_AFTER
+    return max(0, math.ceil(seconds))
+
+
 def stream_ended_early(what: str = "the service") -> ServiceError:
     """A streamed reply that ended before its final event: a cut connection, a proxy timeout, a service restart."""
     return ServiceError(
@@ -75,13 +123,16 @@ def service_error(exc: Exception, settings: Settings, endpoint: str) -> ServiceE
             f"(AZURE_CLIENT_ID) in Azure; `--verbose` shows each credential tried. Detail: {_first_line(exc)}"
         )
     if isinstance(exc, openai.RateLimitError):
-        retry = exc.response.headers.get("retry-after")
+        # openai retries a 429 at most APP_MAX_RETRIES times, waiting the service's retry-after(-ms) up to 120 s and
+        # not retrying at all beyond that (openai 3.57 _base_client.py: _calculate_retry_timeout, _should_retry,
+        # MAX_RETRY_AFTER_DELAY): so this message claims no number of retries.
+        retry_after = retry_after_seconds(exc.response.headers.get("retry-after"))
+        wait = f"try again in {retry_after}s" if retry_after else "try again in a moment"
         return ServiceError(
-            f"the service is throttling deployment '{deployment}' (429) and still was after "
-            f"{settings.app_max_retries} retries: try again in a moment, or raise the deployment's capacity "
-            "(tokens per minute) in infra/main.parameters.json",
+            f"the service is throttling deployment '{deployment}' (429): {wait}, or raise the deployment's "
+            "capacity (tokens per minute) in infra/main.parameters.json",
             status=429,
-            retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None,
+            retry_after=retry_after,
         )
     if isinstance(exc, openai.AuthenticationError):
         return ServiceError(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 # A reply cut at the model's output token limit is kept in the conversation (so "continue" picks it up) and
 # marked: the user sees this note after the partial text, and an app-held history stores it with the text.
 TRUNCATED_NOTE = "\n[reply cut off at the model's output token limit; say 'continue' for the rest]"
 # Between the text a model says before calling tools and the answer it gives after them.
 ROUND_SEPARATOR = "\n\n"
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,13 @@ class ReplyStream:
     def text(self) -> str:
         return "".join(self._parts)
 
+    def close(self) -> None:
+        """Stop early (Ctrl-C, a client gone): closes the request's stream and runs the turn's cleanup now, not
+        whenever the garbage collector gets to it."""
+        close = getattr(self._deltas, "close", None)
+        if close is not None:
+            close()
+
 
 class ChatService(Protocol):
     """A multi-turn chat: the same conversation id continues a conversation, None starts a new one."""
@@ -51,3 +60,23 @@ class ChatService(Protocol):
 def new_conversation_id() -> str:
     """A fresh, unguessable conversation id."""
     return uuid.uuid4().hex
+
+
+def separated(pieces: Generator[str, None, R], prefix: str) -> Generator[str, None, R]:
+    """The pieces of one request's text, the first one preceded by `prefix`; returns the request's result.
+
+    Used between tool rounds: `prefix` is ROUND_SEPARATOR once the turn has shown text, so a round's preamble is
+    set apart from the answer that follows it.
+    """
+    try:
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration as done:
+                result: R = done.value
+                return result
+            if piece:
+                yield prefix + piece
+                prefix = ""
+    finally:
+        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
     ServiceError,
+    cut_mid_tool_call,
+    moved_on,
     reply_filtered,
     service_error,
     stream_ended_early,
@@ -27,6 +29,7 @@ from {{ cookiecutter.package }}.errors import (
 from {{ cookiecutter.package }}.service import TRUNCATED_NOTE, Reply, ReplyStream, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.state import (
+    ConversationMovedOn,
     ConversationStore,
     Message,
     ToolLoopError,
@@ -67,11 +70,7 @@ def finished(content: str, tool_calls: list[dict[str, Any]], finish_reason: str 
     if finish_reason == "length" and not tool_calls:
         return content + TRUNCATED_NOTE, TRUNCATED_NOTE
     if finish_reason == "length":
-        raise ServiceError(
-            "the reply hit the model's output token limit in the middle of a tool call; this turn was not kept: "
-            "send the message again, or ask for less at once",
-            status=502,
-        )
+        raise cut_mid_tool_call()
     raise stream_ended_early()  # None: the stream ended before the chunk that carries the finish reason
 
 
@@ -132,6 +131,8 @@ class InferenceChat:
             raise service_error(exc, self._settings, self._endpoint) from exc
         except ToolLoopError as exc:
             raise ServiceError(f"{exc}; turn abandoned") from exc
+        except ConversationMovedOn as exc:
+            raise moved_on(conversation_id) from exc
 
     def _request(self, messages: list[Message], allow_tools: bool) -> dict[str, Any]:
         from openai import omit

@@ -16,6 +16,8 @@ from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
     ConversationGoneError,
     ServiceError,
+    cut_mid_tool_call,
+    moved_on,
     reply_filtered,
     service_error,
     stream_ended_early,
@@ -26,6 +28,7 @@ from {{ cookiecutter.package }}.service import (
     Reply,
     ReplyStream,
     new_conversation_id,
+    separated,
 )
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.store import ResponseIdStore
@@ -100,17 +103,16 @@ class ResponsesChat:
         try:
             for _ in range(MAX_TOOL_ROUNDS + 1):
                 request = self._request(items, previous)
-                response = yield from _separated(self._send(request, streaming), ROUND_SEPARATOR if said else "")
+                response = yield from separated(self._send(request, streaming), ROUND_SEPARATOR if said else "")
                 said = said or bool(response.output_text)
                 note = _check_finish(response)
                 calls = [item for item in response.output if item.type == "function_call"]
+                if note and calls:  # cut at the token limit mid tool call: its arguments may be cut, never run it
+                    raise cut_mid_tool_call()
                 if not calls:
                     # Only a finished turn moves the conversation on; a failed one leaves it where it was.
                     if not self._store.advance(conversation_id, started_from, response.id):
-                        raise ServiceError(
-                            f"conversation {conversation_id} moved on while this turn ran (another request on the "
-                            "same conversation); this answer was not kept: send the message again"
-                        )
+                        raise moved_on(conversation_id)
                     if note:
                         yield note
                     return
@@ -198,21 +200,6 @@ class ResponsesChat:
     def _endpoint(self) -> str:
         return openai_v1_url(self._settings.azure_openai_endpoint)
 
-
-def _separated(pieces: Generator[str, None, Response], prefix: str) -> Generator[str, None, Response]:
-    """The pieces of one request's text, the first one preceded by `prefix`; returns the request's response."""
-    try:
-        while True:
-            try:
-                piece = next(pieces)
-            except StopIteration as done:
-                response: Response = done.value
-                return response
-            if piece:
-                yield prefix + piece
-                prefix = ""
-    finally:
-        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too
 
 
 def _check_finish(response: Response) -> str:

@@ -8,6 +8,7 @@ from {{ cookiecutter.package }}.state.loop import (
     tool_outputs,
 )
 from {{ cookiecutter.package }}.state.store import (
+    ConversationMovedOn,
     ConversationStore,
     InMemoryConversationStore,
     SQLiteConversationStore,
@@ -23,6 +24,7 @@ from {{ cookiecutter.package }}.state.trim import (
 __all__ = [
     "MAX_TOOL_ROUNDS",
     "Completer",
+    "ConversationMovedOn",
     "ConversationStore",
     "InMemoryConversationStore",
     "Message",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator
 
+from {{ cookiecutter.package }}.service import ROUND_SEPARATOR, separated
 from {{ cookiecutter.package }}.state.store import ConversationStore
 from {{ cookiecutter.package }}.state.trim import Message, estimate_tokens
 
@@ -16,9 +17,6 @@ ToolRunner = Callable[[str, str], str]
 
 # Rounds of tool calls allowed in one turn; the last request then disables tools so the turn ends in an answer.
 MAX_TOOL_ROUNDS = 8
-# Shown between the text a model says before calling tools and the text it says after them (display only: each
-# round's text is stored in its own assistant message).
-ROUND_SEPARATOR = "\n\n"
 
 
 class ToolLoopError(RuntimeError):
@@ -60,32 +58,20 @@ def run_turn(
     base_budget = token_budget - sum(estimate_tokens(m) for m in system)
     turn: list[Message] = [{"role": "user", "content": user_text}]
     said = False
+    # Compare-and-set: the turn is stored only if no other turn was stored meanwhile (ConversationMovedOn), so
+    # the history never holds an answer next to a turn the model did not see.
+    started_at = store.length(conversation_id)
     for round_no in range(max_tool_rounds + 1):
         # Older turns get what this turn leaves of the budget: the same result as trim.trim_messages on the
         # whole conversation, because the newest turn is always kept whole.
         earlier = store.load(conversation_id, base_budget - sum(estimate_tokens(m) for m in turn))
         pieces = complete([*system, *earlier, *turn], round_no < max_tool_rounds)
-        assistant = yield from _separated(pieces, ROUND_SEPARATOR if said else "")
+        assistant = yield from separated(pieces, ROUND_SEPARATOR if said else "")
         said = said or bool(assistant.get("content"))
         outputs = tool_outputs(assistant, run_tool)
         turn += [assistant, *outputs]
         if not outputs:
-            store.append(conversation_id, turn)
+            store.append(conversation_id, turn, expected_length=started_at)
             return assistant
     raise ToolLoopError(f"the model still called tools after {max_tool_rounds} rounds with tools disabled")
 
-
-def _separated(pieces: Generator[str, None, Message], prefix: str) -> Generator[str, None, Message]:
-    """The pieces of one request's text, the first one preceded by `prefix`; returns the assistant message."""
-    try:
-        while True:
-            try:
-                piece = next(pieces)
-            except StopIteration as done:
-                message: Message = done.value
-                return message
-            if piece:
-                yield prefix + piece
-                prefix = ""
-    finally:
-        pieces.close()  # a reader that stops early (Ctrl-C, a closed stream) closes the request's stream too

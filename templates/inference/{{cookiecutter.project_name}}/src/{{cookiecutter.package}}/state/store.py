@@ -14,6 +14,10 @@ from {{ cookiecutter.package }}.state.trim import Message, estimate_tokens, sele
 MEMORY = "memory"
 
 
+class ConversationMovedOn(RuntimeError):
+    """An append expected the conversation at one length and found it longer: another turn finished meanwhile."""
+
+
 class ConversationStore(Protocol):
     """Where chat-completions messages (JSON objects) of each conversation are kept, in order.
 
@@ -22,8 +26,17 @@ class ConversationStore(Protocol):
     The system prompt is not stored: it comes from the settings on every request.
     """
 
-    def append(self, conversation_id: str, messages: Iterable[Message]) -> None:
-        """Add messages at the end of a conversation (created on first append)."""
+    def append(
+        self, conversation_id: str, messages: Iterable[Message], expected_length: int | None = None
+    ) -> None:
+        """Add messages at the end of a conversation (created on first append).
+
+        With `expected_length`, append only if the conversation still has exactly that many messages, checked in
+        the same transaction; otherwise raise ConversationMovedOn and append nothing.
+        """
+
+    def length(self, conversation_id: str) -> int:
+        """How many messages the conversation holds (0 for an unknown one)."""
 
     def load(self, conversation_id: str, token_budget: int | None = None) -> list[Message]:
         """The conversation's messages, oldest first; with a budget, only the newest whole turns that fit.
@@ -49,12 +62,22 @@ class InMemoryConversationStore:
         self._rows: dict[str, list[tuple[int, bool, str]]] = {}
         self._lock = threading.Lock()
 
-    def append(self, conversation_id: str, messages: Iterable[Message]) -> None:
-        """Add messages at the end of a conversation."""
+    def append(
+        self, conversation_id: str, messages: Iterable[Message], expected_length: int | None = None
+    ) -> None:
+        """Add messages at the end of a conversation (only at `expected_length` messages, when given)."""
         # Stored as JSON text, like SQLite: non-JSON values fail here, and callers can't mutate history later.
         rows = [(estimate_tokens(m), starts_turn(m), _encode(m)) for m in messages]
         with self._lock:
-            self._rows.setdefault(conversation_id, []).extend(rows)
+            stored = self._rows.setdefault(conversation_id, [])
+            if expected_length is not None and len(stored) != expected_length:
+                raise ConversationMovedOn(conversation_id)
+            stored.extend(rows)
+
+    def length(self, conversation_id: str) -> int:
+        """How many messages the conversation holds."""
+        with self._lock:
+            return len(self._rows.get(conversation_id, []))
 
     def load(self, conversation_id: str, token_budget: int | None = None) -> list[Message]:
         """Messages oldest first, trimmed to the budget when one is given."""
@@ -107,15 +130,21 @@ class SQLiteConversationStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
-    def append(self, conversation_id: str, messages: Iterable[Message]) -> None:
-        """Add messages at the end of a conversation, in one transaction."""
+    def append(
+        self, conversation_id: str, messages: Iterable[Message], expected_length: int | None = None
+    ) -> None:
+        """Add messages at the end of a conversation, in one transaction (only at `expected_length` messages,
+        when given: the check and the insert share the IMMEDIATE transaction, so other processes cannot slip in)."""
         encoded = [(estimate_tokens(m), starts_turn(m), _encode(m)) for m in messages]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                (last,) = self._db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?", (conversation_id,)
+                (last, count) = self._db.execute(
+                    "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM messages WHERE conversation_id = ?",
+                    (conversation_id,),
                 ).fetchone()
+                if expected_length is not None and count != expected_length:
+                    raise ConversationMovedOn(conversation_id)
                 self._db.executemany(
                     "INSERT INTO messages (conversation_id, seq, tokens, starts_turn, body) VALUES (?, ?, ?, ?, ?)",
                     [(conversation_id, last + i, t, s, b) for i, (t, s, b) in enumerate(encoded, start=1)],
@@ -143,6 +172,14 @@ class SQLiteConversationStore:
             finally:
                 cursor.close()  # ends the read transaction of a partly read statement
         return [json.loads(body) for body in bodies]
+
+    def length(self, conversation_id: str) -> int:
+        """How many messages the conversation holds."""
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = ?", (conversation_id,)
+            ).fetchone()
+        return int(count)
 
     def delete(self, conversation_id: str) -> None:
         """Forget a conversation."""
