@@ -28,12 +28,27 @@ from {{ cookiecutter.package }}.telemetry import configure
 IKEY = "00000000-0000-4000-8000-000000000001"
 
 SCRIPT = """
-import json, socket, threading, time, urllib.request
+import json, logging, socket, threading, time, urllib.request
 import uvicorn
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.trace import SpanKind
 from {{ cookiecutter.package }} import telemetry
 from {{ cookiecutter.package }}.api import create_app
 
+logging.basicConfig(level=logging.WARNING)  # the app's own exception reaches stderr if a request fails
 app = create_app()
+# The server span of /chat ends after the response is sent, so the client can get its answer first; flushing
+# then (under load) exported the batch without it. Wait until it has ended (it is queued for export by then:
+# processors run in the order they were added) before flushing.
+served = threading.Event()
+
+class ServerSpanEnded(SpanProcessor):
+    def on_end(self, span):
+        if span.kind is SpanKind.SERVER:
+            served.set()
+
+trace.get_tracer_provider().add_span_processor(ServerSpanEnded())
 sock = socket.socket()
 sock.bind(("127.0.0.1", 0))
 server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
@@ -46,6 +61,7 @@ body = json.dumps({"message": "my name is Ada"}).encode()
 request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
 with urllib.request.urlopen(request, timeout=30) as response:
     print(response.status, json.load(response)["reply"])
+assert served.wait(30), "the /chat server span never ended"
 telemetry.flush()
 server.should_exit = True
 thread.join(10)

@@ -10,6 +10,7 @@ the Responses API{% if cookiecutter.runtime == "agents" %} (azure-ai-projects' i
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -34,11 +35,19 @@ def configure(settings: Settings, app: FastAPI | None = None) -> bool:
 
             from {{ cookiecutter.package }}.auth import credential
 
+            # The distro's default sampler (azure-monitor-opentelemetry >= 1.8) is rate-limited to 5 traces a
+            # second and adapts over time, so which requests are kept depends on timing: a busy or slow start
+            # drops the first ones. Keep every trace unless the operator chose a sampler with OTEL_TRACES_SAMPLER
+            # (and OTEL_TRACES_SAMPLER_ARG), which then wins.{% if cookiecutter.runtime == "agents" %} It also
+            # matters for correctness here: azure-ai-projects' Responses instrumentor raises AttributeError on a
+            # sampled-out (non-recording) span, which failed the chat turn with a 500.{% endif %}
+            sampling: dict[str, float] = {} if os.environ.get("OTEL_TRACES_SAMPLER") else {"sampling_ratio": 1.0}
             configure_azure_monitor(
                 connection_string=connection,
                 credential=credential(settings),
                 logger_name="{{ cookiecutter.package }}",
                 enable_live_metrics=False,
+                **sampling,
             )
             OpenAIInstrumentor().instrument()  # type: ignore[no-untyped-call]
 {%- if cookiecutter.runtime == "agents" %}
