@@ -112,6 +112,9 @@ def test_provision_preview_without_a_credential_shows_the_plan_offline(
     assert shown.exit_code == 0, shown.stderr
     assert "not compared with Azure" in shown.stderr and "nothing was read or written in Azure" in shown.stderr
     assert "Microsoft.CognitiveServices/accounts@" in shown.stderr
+    # names computed from values known only after deployment read as the Bicep call, not a Python repr
+    assert "Lazy(" not in shown.stderr and "Ref(" not in shown.stderr
+    assert "guid('/subscriptions/00000000-0000-0000-0000-000000000000/" in shown.stderr
     doc = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
     assert doc["compared_with_azure"] is False
     types = [r["type"] for r in doc["resources"]]

@@ -79,6 +79,11 @@ class Lazy:
     fn: str
     args: tuple[Any, ...]
 
+    def __str__(self) -> str:
+        # Shown in previews as the Bicep call it waits for, e.g. guid('/subscriptions/...', <id.properties.x>, '...').
+        shown = (f"'{a}'" if isinstance(a, str) else str(a) for a in self.args)
+        return f"{self.fn}({', '.join(shown)})"
+
 
 @dataclass(frozen=True)
 class PlannedResource:
