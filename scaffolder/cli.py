@@ -521,6 +521,11 @@ def recommend(
     # Questions go to stderr, so `--json > file` on a terminal still asks them (stdin and stderr decide).
     prompter = ConsolePrompter() if interactive_allowed(no_input) else None
     result = rec.ask(prompter, given) if prompter else rec.recommend(given)
+    if prompter is None and not given:
+        # Nothing answered and nobody to ask (no terminal, or --no-input): say so rather than silently save or
+        # print five "not asked" answers.
+        _err("note: no answers given and no terminal to ask on: every question is 'not asked'; answer with "
+             "--state/--tools/--partner-models/--connectors/--multi-agent, or run on a terminal")
     doc = {**result.as_dict(), "command": result.command(name)}
     if save is not None:
         replaced = save.exists()

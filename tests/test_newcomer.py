@@ -46,6 +46,15 @@ def test_recommend_save_then_new_decision(tmp_path: Path) -> None:
     assert "runtime: responses" in (tmp_path / "bot" / ".scaffolder.yml").read_text()
 
 
+def test_recommend_without_answers_or_terminal_says_nothing_was_asked(tmp_path: Path) -> None:
+    saved = tmp_path / "decision.json"
+    done = runner.invoke(app, ["recommend", "--json", "--save", str(saved)])
+    assert done.exit_code == 0, done.output
+    assert "no answers given and no terminal to ask on" in done.stderr
+    answered = runner.invoke(app, ["recommend", "--state", "yes", "--json"])
+    assert "no answers given" not in answered.stderr
+
+
 def test_recommend_asks_on_the_terminal_when_stdout_is_redirected(tmp_path: Path) -> None:
     out = tmp_path / "decision.json"
     command = " ".join([*SCAFFOLDER, "recommend", "--json"]) + f" > {out}"
