@@ -935,8 +935,10 @@ def _checkov_progress(file: str, done: int, total: int) -> None:
 def _render_check(result: Any) -> None:
     from scaffolder.redact import scrub
 
-    for title, findings in (("errors", result.errors), ("information (does not fail the check; --strict makes it)",
-                                                        result.information)):
+    # Under strict, information findings fail too: the heading says why an "info" line stands among the errors.
+    errors_title = "errors (strict: information fails the check too)" if result.strict else "errors"
+    for title, findings in ((errors_title, result.errors), ("information (does not fail the check; --strict makes it)",
+                                                            result.information)):
         if findings:
             print(f"{title}:")
             for finding in findings:
