@@ -41,7 +41,10 @@ def _built(runtime: str, tmp_path_factory: pytest.TempPathFactory) -> AppRepo:
         if record.is_file():
             fields = json.loads(record.read_text())
             return AppRepo(runtime, fields["project"], Path(fields["root"]), Path(fields["venv"]), 0.0)
-        repo = build_app(runtime, where / "work")
+        work = where / "work"
+        shutil.rmtree(work, ignore_errors=True)  # what a build that failed half-way left behind
+        work.mkdir()
+        repo = build_app(runtime, work)
         print(f"\n{runtime}: venv + pip install -e .[dev] took {repo.install_seconds:.1f}s")
         record.write_text(json.dumps({"project": repo.project, "root": str(repo.root), "venv": str(repo.venv)}))
         return repo
