@@ -252,7 +252,7 @@ def test_an_unexpected_exception_is_one_line_without_debug(
     def boom(*_: Any, **__: Any) -> Any:
         raise RuntimeError("something nobody classified\nsecond line")
 
-    monkeypatch.setattr(api, "provision", boom)
+    monkeypatch.setattr(api.Provisioner, "apply", boom)
     result = CliRunner().invoke(app, ["provision", str(repo), *args, "--yes"])
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == "error: unexpected RuntimeError: something nobody classified"

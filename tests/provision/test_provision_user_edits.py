@@ -166,10 +166,11 @@ def test_preview_reports_a_removed_resource_and_deletes_nothing(
     result = provision(repo, preview=True, **kw)
     assert arm.writes() == 0
     removed = sorted(r.split("/")[-2] for r in result.removed)
-    # Removal is found among the resource group's top-level resources; the project's connection (a child of a
-    # resource that stays) is not reported by the preview.
-    assert removed == ["components", "workspaces"]
+    # The top-level resources (tagged with the environment) and the project's App Insights connection, a child
+    # of a project that stays: listed, none deleted.
+    assert removed == ["components", "connections", "workspaces"]
     assert len(arm.of_type("Microsoft.Insights/components")) == 1
+    assert len(arm.of_type("Microsoft.CognitiveServices/accounts/projects/connections")) == 1
 
 
 def test_unsupported_construct_is_one_error_with_file_and_line(
