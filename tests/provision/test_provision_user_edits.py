@@ -21,27 +21,16 @@ from scaffolder.errors import ProvisionError
 from scaffolder.provisioning.api import provision
 from scaffolder.provisioning.engine import diff
 from scaffolder.provisioning.plan import Target, plan_from_bicep, resolve
+from tests.helpers import storage_account
 
-STORAGE = """
-// Added by hand after generation: a type provisioning has no code for.
-resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
-  name: 'st${resourceToken}'
-  location: location
-  tags: allTags
-  kind: 'StorageV2'
-  sku: {
-    name: 'Standard_LRS'
-  }
-  properties: {
-    allowSharedKeyAccess: false
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-  }
-}
-
+STORAGE = (
+    "\n// Added by hand after generation: a type provisioning has no code for.\n"
+    + storage_account("'st${resourceToken}'", api_version="2025-06-01", tags="allTags")
+    + """
 output STORAGE_ACCOUNT_NAME string = storage.name
 output STORAGE_BLOB_ENDPOINT string = storage.properties.primaryEndpoints.blob
 """
+)
 
 
 def _edit(repo: Path, capacity: int = 7) -> None:
