@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from scaffolder.catalog import normalize_region
 from scaffolder.errors import PreflightError, ProvisionError, ProvisionInterrupted, SpecError
 from scaffolder.provisioning import registry
 from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for, token_object_id
@@ -230,10 +231,10 @@ def _open(
     on_event: Callable[[Event], None] | None = None,
 ) -> _Session:
     subscription_id, resource_group, timeout = opts.subscription_id, opts.resource_group, opts.timeout
-    if not subscription_id:
-        raise SpecError("no subscription given", hint="pass --subscription or set AZURE_SUBSCRIPTION_ID")
-    if not resource_group:
-        raise SpecError("no resource group given", hint="pass --resource-group or set AZURE_RESOURCE_GROUP")
+    for value, what, flag, var in ((subscription_id, "subscription", "--subscription", "AZURE_SUBSCRIPTION_ID"),
+                                   (resource_group, "resource group", "--resource-group", "AZURE_RESOURCE_GROUP")):
+        if not value:
+            raise SpecError(f"no {what} given", hint=f"pass {flag} or set {var}")
     if timeout is not None and timeout <= 0:
         raise SpecError(f"--timeout {timeout:g} must be a positive number of seconds", hint="e.g. --timeout 3600")
     check_environment_name(opts.environment)
@@ -293,13 +294,6 @@ def check_environment_name(name: str) -> str:
             hint="use --env (or AZURE_ENV_NAME), e.g. --env dev",
         )
     return name
-
-
-def normalize_region(region: str) -> str:
-    """'Sweden Central' -> 'swedencentral', as ARM and the catalog spell regions."""
-    from scaffolder.catalog import normalize_region as normalise
-
-    return normalise(region)
 
 
 POLL_INTERVAL_ENV = "SCAFFOLDER_POLL_INTERVAL"

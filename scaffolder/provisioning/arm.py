@@ -83,11 +83,6 @@ def token_object_id(credential: Any, scopes: list[str]) -> str | None:
     return oid if isinstance(oid, str) and oid else None
 
 
-def _segments(resource_id: str) -> dict[str, str]:
-    parts = resource_id.strip("/").split("/")
-    return {parts[i].lower(): parts[i + 1] for i in range(0, len(parts) - 1, 2)}
-
-
 def _rest(model: Any) -> dict[str, Any]:
     if model is None:
         return {}

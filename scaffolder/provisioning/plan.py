@@ -106,14 +106,6 @@ class PlannedResource:
     # The planned resource this one lives under (its `parent` or `scope`), if the plan deploys it.
     parent_key: str | None = None
 
-    @property
-    def refs(self) -> tuple[Ref, ...]:
-        """Refs in the name and body, in order."""
-        found: list[Ref] = []
-        _collect_refs(self.name, found)
-        _collect_refs(self.body, found)
-        return tuple(found)
-
     def id_for(self, name: str) -> str:
         """The ARM id of this resource given its (resolved) name."""
         return Deployed(self.key, self.type, "", self.parent_id, "", self.extension, {}, "").id_for(name)

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ArmEmulator
-from emulator import schema as bicep_types
-from provkit import ENV, RG
 
 from scaffolder.errors import ProvisionError
 from scaffolder.provisioning.api import provision
 from scaffolder.provisioning.engine import diff
 from scaffolder.provisioning.plan import Target, plan_from_bicep, resolve
+from tests.emulator import ArmEmulator
+from tests.emulator import schema as bicep_types
 from tests.helpers import storage_account
+from tests.provision.provkit import ENV, RG
 
 STORAGE = (
     "\n// Added by hand after generation: a type provisioning has no code for.\n"
@@ -47,7 +47,7 @@ def _edit(repo: Path, capacity: int = 7) -> None:
 
 
 def _target(arm: ArmEmulator, kw: dict[str, Any]) -> Target:
-    from emulator import FakeCredential
+    from tests.emulator import FakeCredential
 
     return Target(arm.subscription_id, RG, "eastus2", ENV, principal_id=FakeCredential().object_id)
 
