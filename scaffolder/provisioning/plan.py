@@ -106,6 +106,11 @@ class PlannedResource:
     # The planned resource this one lives under (its `parent` or `scope`), if the plan deploys it.
     parent_key: str | None = None
 
+    @property
+    def refs(self) -> tuple[Ref, ...]:
+        """Refs in the name and body, in order."""
+        return tuple(_refs(self.name, self.body))
+
     def id_for(self, name: str) -> str:
         """The ARM id of this resource given its (resolved) name."""
         return Deployed(self.key, self.type, "", self.parent_id, "", self.extension, {}, "").id_for(name)
