@@ -175,6 +175,66 @@ def test_usage_errors_are_one_line_and_a_hint_with_exit_2() -> None:
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 2 and proc.stderr.startswith("error: ")
 
 
+def _commands() -> list[str]:
+    from typer.main import get_command
+
+    return sorted(get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def test_help_metavars_are_words_and_ranges_are_sentences() -> None:
+    commands = _commands()
+    assert {"new", "check", "provision", "update"} <= set(commands)
+    for command in ["", *commands]:
+        text = _help(*([command] if command else []))
+        assert not re.search(r"<(str|path|float|int|file|directory|text|bool)>", text), (command, text)
+        assert not re.search(r"\bx\s*[<>]=|<=\s*x\b", text), (command, text)
+        assert "[default: NAME]" not in text, command
+    assert "[at least 1]" in _help("new") and "--capacity N" in _help("new")
+    assert "--timeout SECONDS" in _help("provision")
+    assert "--standards FILE" in _help("update") and "--decision FILE" in _help("update")
+    assert re.search(r"^  DIR\s", _help("update"), flags=re.MULTILINE)
+    assert re.search(r"^  NAME\s+Project name", _help("new"), flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("args, flag, choices", [
+    (["new", "x", "--runtime"], "--runtime", "responses, agents, inference"),
+    (["new", "x", "-r"], "--runtime", "responses, agents, inference"),
+    (["new", "x", "-r", "responses", "--network"], "--network", "public, ip-restricted"),
+])
+def test_a_missing_option_value_names_the_choices_and_the_fix(args: list[str], flag: str, choices: str) -> None:
+    done = runner.invoke(app, args)
+    assert done.exit_code == 2
+    error, hint = done.stderr.splitlines()
+    assert error == f"error: {flag} needs a value: one of {choices}"
+    assert hint.startswith(f"hint: e.g. `scaffolder new ... {flag} ") and "scaffolder new --help" in hint
+    done = runner.invoke(app, ["new", "x", "--location"])
+    assert done.exit_code == 2
+    assert done.stderr.splitlines() == ["error: --location needs a value",
+                                        "hint: give it one: `--location REGION`; `scaffolder new --help` lists the "
+                                        "arguments and options"]
+
+
+@pytest.mark.parametrize("args, line", [
+    (["new", "x", "-r", "bogus"],
+     "error: --runtime 'bogus' is not a choice; valid choices: responses, agents, inference"),
+    (["new", "x", "-r", "agent"],
+     "error: --runtime 'agent' is not a choice; did you mean 'agents'? valid choices: responses, agents, inference"),
+    (["new", "x", "-r", "responses", "--network", "ip"],
+     "error: --network 'ip' is not a choice; did you mean 'ip-restricted'? valid choices: public, ip-restricted"),
+    (["models", "--runtime", "inferense"],
+     "error: --runtime 'inferense' is not a choice; did you mean 'inference'? valid choices: responses, agents, "
+     "inference"),
+    (["new", "x", "-r", "responses", "--capacity", "0"], "error: --capacity '0' is out of range: at least 1"),
+    (["provision", ".", "--timeout", "soon"], "error: --timeout 'soon' is not a number"),
+])
+def test_bad_option_values_are_one_line_in_words(args: list[str], line: str) -> None:
+    done = runner.invoke(app, args)
+    assert done.exit_code == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and lines[0] == line and lines[1].startswith("hint: ")
+    assert "Value error" not in done.stderr and "Input should be" not in done.stderr
+
+
 @pytest.mark.parametrize("command", ["provision", "preflight", "destroy"])
 def test_missing_subscription_or_group_is_bad_input(command: str, tmp_path: Path) -> None:
     done = runner.invoke(app, [command, str(tmp_path), "-g", "rg"])
