@@ -123,7 +123,8 @@ def _bad_input(exc: Exception) -> object | None:
     errors = getattr(cause, "errors", None)
     if callable(errors):
         try:
-            return errors()[0].get("input")
+            given: object = errors()[0].get("input")
+            return given
         except (IndexError, TypeError, AttributeError):
             return None
     return None
@@ -150,7 +151,7 @@ def _metavar(param: Any) -> str:
 class _Argument(TyperArgument):
     """An argument whose help shows its metavar alone (typer would add "<str>")."""
 
-    def display_type_rich(self, ctx: click.Context) -> str | None:
+    def display_type_rich(self, ctx: Any) -> str | None:
         return None
 
 
