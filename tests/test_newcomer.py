@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from scaffolder import catalog
@@ -19,6 +21,7 @@ from scaffolder._new import new
 from scaffolder.catalog import Runtime
 from scaffolder.cli import app
 from scaffolder.decision import load_answers_file
+from tests.conftest import examples
 from tests.helpers import make_spec
 
 runner = CliRunner()
@@ -255,13 +258,70 @@ def test_yaml_errors_in_user_files_say_where_in_words(tmp_path: Path) -> None:
     bad.write_text("state: yes\n  tools: [\n")
     done = runner.invoke(app, ["new", "demo", "-r", "responses", "--decision", str(bad), "--dry-run", "--no-input"])
     assert done.exit_code == 2
-    assert f"{bad} line 2, column 8: mapping values are not allowed here" in done.stderr
+    assert f"{bad} line 2, column 8: a ':' where none can be" in done.stderr
     assert "<unicode string>" not in done.stderr and "^" not in done.stderr
     repo = tmp_path / "repo"
     new(make_spec("responses"), repo)
     (repo / ".scaffolder.yml").write_text("spec: [\n")
     checked = runner.invoke(app, ["check", str(repo), "--offline"])
     assert checked.exit_code == 2 and re.search(r"\.scaffolder\.yml line \d+, column \d+: ", checked.stderr)
+
+
+# Broken YAML as people write it, and what the one line says (PyYAML's internals never reach the user).
+BROKEN_YAML = [
+    ("regions: [eastus2\n", "line 2, column 1: the file ends inside a list opened on line 1; a ']' is missing"),
+    ("regions: [eastus2\nmodels: x\n",
+     "line 2, column 7: the list opened on line 1 is not closed: a ',' or ']' is missing before ':'"),
+    ("defaults: {location: x\n", "line 2, column 1: the file ends inside a {...} mapping opened on line 1; a '}' is "
+                                  "missing"),
+    ("name: 'abc\n", "line 2, column 1: the file ends inside a quoted string opened on line 1; its closing quote is "
+                     "missing"),
+    ("\tregions: []\n", "line 1, column 1: a tab character: YAML indents with spaces only"),
+    ("a:\n  - 1\n b: 2\n", "line 3, column 2: this line is indented differently from the block opened on line 1"),
+    ("a: *nope\n", "line 1, column 4: the alias *nope refers to no anchor &nope above it"),
+    ("a: @x\n", "line 1, column 4: a value cannot start with '@': put the value in quotes"),
+]
+_INTERNALS = re.compile(r"<[a-z ]+>|but got|while (parsing|scanning)|\^|<unicode string>")
+
+
+@pytest.mark.parametrize("text, said", BROKEN_YAML)
+def test_yaml_errors_read_the_same_in_standards_and_answers_files(tmp_path: Path, text: str, said: str) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(text)
+    standards = runner.invoke(app, ["new", "demo", "-r", "responses", "--standards", str(bad), "--dry-run",
+                                    "--no-input"])
+    answers = runner.invoke(app, ["recommend", "--answers", str(bad), "--no-input"])
+    for done, prefix, hint in ((standards, "", "fix the standards file"), (answers, "answers file ", "fix the file")):
+        error, hint_line = done.stderr.splitlines()
+        assert error.startswith(f"error: {prefix}{bad} {said}"), error
+        assert hint_line.startswith(f"hint: {hint}")
+        assert not _INTERNALS.search(done.stderr), done.stderr
+    assert standards.exit_code == 3 and answers.exit_code == 2
+
+
+def test_toml_standards_errors_use_the_same_form(tmp_path: Path) -> None:
+    bad = tmp_path / "s.toml"
+    bad.write_text('[regions]\nallowed = ["eastus2"\nx = 1\n')
+    done = runner.invoke(app, ["new", "demo", "-r", "responses", "--standards", str(bad), "--dry-run", "--no-input"])
+    assert done.exit_code == 3
+    assert re.match(rf"error: {re.escape(str(bad))} line 3, column \d+: \w", done.stderr), done.stderr
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.text(alphabet="ab:-[]{}'\"\t\n #&*!@|>?,.", max_size=40))
+def test_no_yaml_error_shows_parser_internals(text: str) -> None:
+    import yaml
+
+    from scaffolder.errors import yaml_problem
+
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        said = yaml_problem("f.yml", exc)
+        assert not _INTERNALS.search(said), (text, said)
+        assert re.match(r"f\.yml( line \d+, column \d+)?: \S", said), said
+    except ValueError:  # a bad !!int: PyYAML's constructor, not its parser
+        pass
 
 
 def test_yes_no_questions_take_y_and_n() -> None:
