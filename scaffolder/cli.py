@@ -648,10 +648,13 @@ def recommend(
     prompter = ConsolePrompter() if interactive_allowed(no_input) else None
     result = rec.ask(prompter, given) if prompter else rec.recommend(given)
     if prompter is None and not given:
-        # Nothing answered and nobody to ask (no terminal, or --no-input): say so rather than silently save or
-        # print five "not asked" answers.
-        _err("note: no answers given and no terminal to ask on: every question is 'not asked'; answer with "
-             "--state/--tools/--partner-models/--connectors/--multi-agent, or run on a terminal")
+        if not no_input:
+            # Nothing answered and nobody to ask: a script calling recommend without its answers made a mistake
+            # (as `gh` refuses to prompt without a terminal and names the flags); --no-input accepts "not asked".
+            raise SpecError("no answers given and no terminal to ask on",
+                            hint="pass --state/--tools/--partner-models/--connectors/--multi-agent or --answers FILE "
+                                 "(add --no-input to recommend with every question 'not asked')")
+        _err("note: --no-input and no answers: every question is 'not asked'")
     doc = {**result.as_dict(), "command": result.command(name)}
     if save is not None:
         replaced = save.exists()

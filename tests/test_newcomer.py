@@ -49,13 +49,25 @@ def test_recommend_save_then_new_decision(tmp_path: Path) -> None:
     assert "runtime: responses" in (tmp_path / "bot" / ".scaffolder.yml").read_text()
 
 
-def test_recommend_without_answers_or_terminal_says_nothing_was_asked(tmp_path: Path) -> None:
+def test_recommend_without_answers_or_terminal_is_bad_input(tmp_path: Path) -> None:
     saved = tmp_path / "decision.json"
     done = runner.invoke(app, ["recommend", "--json", "--save", str(saved)])
-    assert done.exit_code == 0, done.output
-    assert "no answers given and no terminal to ask on" in done.stderr
+    assert done.exit_code == 2, done.output
+    assert done.stderr.splitlines() == [
+        "error: no answers given and no terminal to ask on",
+        "hint: pass --state/--tools/--partner-models/--connectors/--multi-agent or --answers FILE (add --no-input "
+        "to recommend with every question 'not asked')"]
+    assert not saved.exists() and done.stdout == ""
+    # The same from a real process with stdin not a terminal (a CI step), and with CI=true on a terminal.
+    proc = subprocess.run([*SCAFFOLDER, "recommend"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: no answers given"), proc.stderr
+    # Asked for explicitly: every question 'not asked', said once.
+    chosen = runner.invoke(app, ["recommend", "--no-input", "--json"])
+    assert chosen.exit_code == 0 and "every question is 'not asked'" in chosen.stderr
+    assert json.loads(chosen.stdout)["answers"]["state"] == "not asked"
     answered = runner.invoke(app, ["recommend", "--state", "yes", "--json"])
-    assert "no answers given" not in answered.stderr
+    assert answered.exit_code == 0 and "not asked'" not in answered.stderr
 
 
 def test_recommend_asks_on_the_terminal_when_stdout_is_redirected(tmp_path: Path) -> None:
@@ -75,20 +87,34 @@ def test_recommend_asks_on_the_terminal_when_stdout_is_redirected(tmp_path: Path
     assert "not asked" not in out.read_text()
 
 
-def test_partner_models_now_deploys_a_partner_model_through_new_decision(tmp_path: Path) -> None:
+def test_partner_models_now_makes_the_app_call_the_partner_model(tmp_path: Path) -> None:
     decision = tmp_path / "d.yml"
     decision.write_text("models: now\n")
     made = runner.invoke(app, ["new", "bot", "-o", str(tmp_path), "--decision", str(decision), "--no-input",
-                               "--json", "--dry-run"])
+                               "--no-git"])
     assert made.exit_code == 0, made.output
-    spec = json.loads(made.stdout)["spec"]
-    assert spec["runtime"] == "inference"
-    formats = [m["format"] for m in spec["models"]]
-    assert "OpenAI" in formats and any(f != "OpenAI" for f in formats), formats
     from scaffolder._new import partner_model
 
     partner = partner_model(Runtime("inference"))
-    assert partner is not None and catalog.models()[partner].format != "OpenAI"
+    assert partner is not None
+    known = catalog.models()[partner]
+    assert known.format != "OpenAI" and known.tool_calling  # the app sends its TOOLS to it
+    repo = tmp_path / "bot"
+    params = json.loads((repo / "infra" / "main.parameters.json").read_text())["parameters"]
+    deployed = [d["model"] for d in params["modelDeployments"]["value"]]
+    # The app calls the partner model; the OpenAI default stays deployed as the hedge (partner deployments come
+    # last in the array: Marketplace terms can fail them without stopping the rest).
+    assert params["primaryModelDeployment"]["value"] == partner and partner in deployed
+    assert any(catalog.models()[m].format == "OpenAI" for m in deployed), deployed
+    assert f"note: the app calls {partner} first (`recommend --partner-models now`)" in made.stderr
+    assert "set primaryModelDeployment in infra/main.parameters.json" in made.stderr
+    checked = runner.invoke(app, ["check", str(repo), "--offline"])
+    assert checked.exit_code == 0, checked.output
+    # Without the decision nothing changes: the OpenAI default is the one the app calls.
+    plain = runner.invoke(app, ["new", "plain", "-r", "inference", "-o", str(tmp_path), "--no-input", "--no-git",
+                                "--json", "--dry-run"])
+    models = json.loads(plain.stdout)["spec"]["models"]
+    assert [m["format"] for m in models] == ["OpenAI"]
 
 
 # -- 5. arguments as people type them ---------------------------------------------------------------------------
