@@ -1032,6 +1032,12 @@ def check(
         bool,
         typer.Option("--strict", help="Differences from the generator fail too [default: standards' check.strict]."),
     ] = False,
+    accept: Annotated[
+        bool,
+        typer.Option("--accept", help="Record today's differences from the generator as intended in "
+                     ".scaffolder/accepted.yml (commit it): later checks, --strict too, skip them until either side "
+                     "changes. Errors are never accepted."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Validate a repo for CI: errors (deployment, security, standards) fail; differences from the generator inform."""
@@ -1047,6 +1053,8 @@ def check(
     result = checks.check(directory, standards=team.load(found) if found else None, checkov=checkov_venv,
                           offline_only=offline, strict=strict or None,
                           progress=_checkov_progress if sys.stderr.isatty() else None)
+    if accept:
+        result = checks.accept(result)
     if as_json:
         _print_json(result.as_dict())
     else:
