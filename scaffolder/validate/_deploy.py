@@ -31,6 +31,7 @@ from scaffolder.validate._eval import (
     from_json,
     is_known,
     param_problems,
+    static_param,
     to_plain,
 )
 from scaffolder.validate._model import (
@@ -47,7 +48,7 @@ from scaffolder.validate._model import (
     string_value,
     text,
 )
-from scaffolder.validate._project import AZD_VAR, Project, load_project
+from scaffolder.validate._project import AZD_VAR, Project, azd_converted, load_project
 from scaffolder.validate.bicepfn import guid, unique_string
 
 # Members of a resource symbol known before it exists; every other member is a runtime value.
@@ -737,7 +738,11 @@ def evaluate(
     params: dict[str, Value] = {}
     for name, entry in (raw or {}).items() if isinstance(raw, dict) else ():
         if isinstance(entry, dict) and "value" in entry:
-            params[str(name)] = from_json(azd_substitute(entry["value"], env), (project.key_line(str(name)), 1))
+            value = azd_substitute(entry["value"], env)
+            decl = main.params.get(str(name))
+            if isinstance(value, str) and decl is not None:
+                value = azd_converted(value, static_param(decl).kind)  # "false" for a bool is false, as azd sends it
+            params[str(name)] = from_json(value, (project.key_line(str(name)), 1))
         elif isinstance(entry, dict) and "reference" in entry:
             raise UnsupportedBicep(
                 f"infra/{project.parameters_path.name}:{project.key_line(str(name))}", "a Key Vault reference"

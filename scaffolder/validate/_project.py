@@ -55,12 +55,17 @@ def azd_value(data: object, at: tuple[int, int], declared: Kind = "any") -> Valu
     return Unknown("any")
 
 
-def _azd_converted(text: str, declared: Kind) -> Value:
+def azd_converted(text: str, declared: Kind) -> str | int | bool:
+    """A substituted string as azd passes it for a parameter of the declared kind (see azd_value)."""
     if declared == "bool" and text in _GO_BOOL:
-        return Lit(_GO_BOOL[text])
+        return _GO_BOOL[text]
     if declared == "int" and _GO_INT.fullmatch(text) and -(2**63) <= int(text) < 2**63:
-        return Lit(int(text))
-    return Lit(text)
+        return int(text)
+    return text
+
+
+def _azd_converted(text: str, declared: Kind) -> Value:
+    return Lit(azd_converted(text, declared))
 
 
 @dataclass
