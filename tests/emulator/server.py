@@ -787,12 +787,18 @@ class ArmEmulator:
 def _user_identities(arm: ArmEmulator, res: dict[str, Any]) -> None:
     """ARM answers each user-assigned identity with its principalId and clientId (read-only in the type data)."""
     identity = res.get("identity")
-    if not identity or not identity.get("userAssignedIdentities"):
+    if not identity:
+        return
+    if "UserAssigned" in str(identity.get("type")) and not identity.get("userAssignedIdentities"):
+        # ARM refuses a UserAssigned identity that names none (the code and wording here are the emulator's)
+        raise ArmHttpError(400, "InvalidIdentity", "identity type UserAssigned names no user-assigned identity")
+    if not identity.get("userAssignedIdentities"):
         return
     filled: dict[str, Any] = {}
     for rid in identity["userAssignedIdentities"]:
         found = arm.resources.get(rid.lower())
         if found is None:
+            # the code and wording are the emulator's: ARM refuses an identity that does not exist
             raise ArmHttpError(400, "InvalidUserAssignedIdentity", f"user-assigned identity {rid} was not found")
         filled[rid] = {"principalId": found["properties"]["principalId"], "clientId": found["properties"]["clientId"]}
     res["identity"] = {**identity, "userAssignedIdentities": filled}
