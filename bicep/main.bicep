@@ -8,8 +8,10 @@ targetScope = 'resourceGroup'
 @description('azd environment name; together with the resource group it seeds the stable resource token.')
 param environmentName string
 
-// azd reads this metadata: its location prompt offers only regions with quota for the model (usageName
-// '<SKU-prefixed usage>,<capacity>'; github.com/Azure/azure-dev pkg/infra/provisioning/bicep/prompt.go).
+// azd reads this metadata: its location prompt offers only regions with quota for the models. The generator
+// lists each quota the deployments draw on, '<usage name>,<capacity>', when Azure's model list for the region was
+// cached (`scaffolder models --live --refresh`); usage names are constants (github.com/Azure/azure-dev
+// pkg/infra/provisioning/bicep/prompt.go; Learn "Work with Azure Developer CLI metadata for Bicep input parameters").
 @metadata({
   azd: {
     type: 'location'

@@ -21,6 +21,7 @@ from scaffolder.spec import (
     ANSWERS_FILE,
     DEFAULT_LOCATION,
     DEFAULT_MODEL,
+    ModelDeployment,
     ProjectSpec,
     build_spec,
     check_project_name,
@@ -79,6 +80,43 @@ def lifecycle_report(spec: ProjectSpec) -> LifecycleReport:
     confirm = f" (confirm with `scaffolder models --live --location {spec.location}`)"
     return LifecycleReport(tuple(j.status.message for j in verdict.retired),
                            tuple(j.status.message + confirm for j in verdict.concerns), verdict.notes)
+
+
+def with_quota_usage(spec: ProjectSpec) -> tuple[ProjectSpec, tuple[str, ...]]:
+    """The spec with each deployment's quota usage name from a fresh cached region list, and a note when none.
+
+    The name (Azure's models.list `skus[].usageName`) goes into azd's location metadata so that `azd up` offers
+    only regions with quota for the models. It is recorded in the spec, so `check` and `update` regenerate the
+    same main.bicep whatever the cache holds later. Deployments that already carry one keep it.
+    """
+    from pydantic import ValidationError
+
+    from scaffolder.catalog import live
+
+    if all(d.quota_usage for d in spec.models):
+        return spec, ()
+    snapshot = live.fresh(spec.location, today())
+    refresh = f"`scaffolder models --live --location {spec.location} --refresh`"
+    if snapshot is None:
+        return spec, (f"azd's location prompt will not check model quota: no fresh model list for {spec.location} "
+                      f"is cached ({refresh}, then `scaffolder update`, adds it)",)
+    models: list[ModelDeployment] = []
+    unknown: list[str] = []
+    for dep in spec.models:
+        entry = snapshot.find(dep.model, dep.version) if dep.quota_usage is None else None
+        usage = entry.usage_names.get(dep.sku) if entry is not None else None
+        if usage:
+            try:
+                dep = ModelDeployment.model_validate({**dep.model_dump(), "quota_usage": usage})
+            except ValidationError:  # a cache entry that is no usage name is not written into Bicep
+                usage = None
+        if dep.quota_usage is None:
+            unknown.append(f"{dep.model} {dep.version} ({dep.sku})")
+        models.append(dep)
+    updated = spec.model_copy(update={"models": tuple(models)})  # each deployment was validated above
+    note = (f"azd's location prompt will not check quota for {', '.join(unknown)}: {snapshot.describe()} gives "
+            "no usage name for it") if unknown else None
+    return updated, (note,) if note else ()
 
 
 def capability_notes(spec: ProjectSpec) -> list[str]:
@@ -337,10 +375,11 @@ def new(
     """
     report = lifecycle_report(spec)
     refuse_retired(report)
+    spec, quota_notes = with_quota_usage(spec)
     overlays = standards.overlay_dirs() if standards else []
     plan: FilePlan = with_pristine(plan_files(spec, overlays))
     warnings = list(report.warnings)
-    notes = report.notes + tuple(capability_notes(spec)) + tuple(partner_notes(spec))
+    notes = report.notes + quota_notes + tuple(capability_notes(spec)) + tuple(partner_notes(spec))
     outer = enclosing_work_tree(target)
     if outer is not None:
         warnings.append(f"{target} is inside the git work tree of another project ({outer}): the generated repo "

@@ -84,6 +84,38 @@ def model_deployments(spec: ProjectSpec) -> list[dict[str, Any]]:
     ]
 
 
+# main.bicep's location metadata as the Bicep source carries it; `main_bicep` adds the spec's quota usages inside.
+_LOCATION_METADATA = "    type: 'location'\n  }\n})\n"
+
+
+def quota_usages(spec: ProjectSpec) -> list[str]:
+    """The `usageName` entries of azd, `<usage name>,<capacity>`: each quota the deployments draw on, capacities summed.
+
+    Deployments without a recorded quota usage (no fresh region list when they were added) are left out: a
+    usage name Azure does not list would make azd's location prompt find no region at all.
+    """
+    totals: dict[str, int] = {}
+    for dep in spec.models:
+        if dep.quota_usage:
+            totals[dep.quota_usage] = totals.get(dep.quota_usage, 0) + dep.capacity
+    return [f"{usage},{capacity}" for usage, capacity in totals.items()]
+
+
+def main_bicep(source: str, spec: ProjectSpec) -> str:
+    """The repo's infra/main.bicep: the shipped file with the spec's quota usages in azd's location metadata.
+
+    azd reads `usageName` only as constant strings (docs "Work with Azure Developer CLI metadata for Bicep input
+    parameters", ms.date 2025-09-16), so the values are written into the file, as the official templates do.
+    """
+    entries = quota_usages(spec)
+    if not entries:
+        return source
+    if source.count(_LOCATION_METADATA) != 1:
+        raise ValueError("bicep/main.bicep lost its azd location metadata block")
+    listed = "".join(f"      '{entry}'\n" for entry in entries)
+    return source.replace(_LOCATION_METADATA, f"    type: 'location'\n    usageName: [\n{listed}    ]\n  }}\n}})\n")
+
+
 def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
     """Values of main.bicep's spec-driven parameters (environment, location and principal come from azd)."""
     return {

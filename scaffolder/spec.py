@@ -121,6 +121,13 @@ class ModelDeployment(_Strict):
     sku: str = "GlobalStandard"
     capacity: int = Field(default=10, ge=1, le=100_000)
     version_upgrade: VersionUpgrade = "OnceCurrentVersionExpired"
+    # The quota this deployment draws on (a Microsoft.CognitiveServices/locations/usages name), as Azure's model
+    # list gives it per SKU (`scaffolder models --live --refresh`). It goes into main.bicep's azd location metadata,
+    # which is written as a literal, hence the narrow pattern. None when no fresh region list was cached: azd's
+    # usage names do not always follow the model name (OpenAI.GlobalStandard.gpt4.1-mini, Azure/azure-dev#8563),
+    # and a name Azure does not list makes azd's location prompt find no region at all.
+    quota_usage: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+                                    description="quota usage name from Azure's model list, for azd's location prompt")
 
     @field_validator("name")
     @classmethod
@@ -318,12 +325,11 @@ class ProjectSpec(_Strict):
 
     def to_answers(self, tool_version: str) -> str:
         """The answers file text: tool version and spec, no secrets (the spec holds none)."""
-        doc = {
-            "tool": "foundry-scaffolder",
-            "schema": ANSWERS_SCHEMA,
-            "version": tool_version,
-            "spec": self.model_dump(mode="json"),
-        }
+        spec = self.model_dump(mode="json")
+        for model in spec["models"]:
+            if model.get("quota_usage") is None:  # only known from a cached region list; absent reads as None
+                model.pop("quota_usage", None)
+        doc = {"tool": "foundry-scaffolder", "schema": ANSWERS_SCHEMA, "version": tool_version, "spec": spec}
         header = "# Written by foundry-scaffolder: the spec this repo was generated from. Do not edit by hand.\n"
         return header + yaml.safe_dump(doc, sort_keys=False)
 

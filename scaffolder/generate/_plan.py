@@ -272,12 +272,15 @@ def _render_tree(layer: Path, env: SandboxedEnvironment, ctx: dict[str, Any]) ->
     return out
 
 
-def _bicep_files() -> dict[str, PlannedFile]:
+def _bicep_files(spec: ProjectSpec) -> dict[str, PlannedFile]:
     root = bicep_dir()
     out = {}
     for src in sorted(root.rglob("*.bicep")):
         rel = "infra/" + src.relative_to(root).as_posix()
-        out[rel] = PlannedFile(PurePosixPath(rel), src.read_bytes(), REGULAR, source="bicep")
+        data = src.read_bytes()
+        if rel == "infra/main.bicep":
+            data = infra.main_bicep(data.decode("utf-8"), spec).encode("utf-8")
+        out[rel] = PlannedFile(PurePosixPath(rel), data, REGULAR, source="bicep")
     return out
 
 
@@ -293,7 +296,7 @@ def plan_files(spec: ProjectSpec, overlays: Sequence[Path] = (), tool_version: s
     extra, hooks = render_overlays(overlays, env, ctx)
     gated = trust_needed(list(extra), list(files))
     files.update({path: PlannedFile(**kw, source="overlay") for path, kw in as_planned(extra).items()})
-    files.update(_bicep_files())
+    files.update(_bicep_files(spec))
     params = json.dumps(infra.azd_parameters_file(spec), indent=2) + "\n"
     files["infra/main.parameters.json"] = PlannedFile(
         PurePosixPath("infra/main.parameters.json"), params.encode(), source="spec"

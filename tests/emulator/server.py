@@ -141,6 +141,8 @@ class Offer:
     skus: tuple[str, ...]
     lifecycle: str = "GenerallyAvailable"
     deprecation: str | None = None
+    # SKU -> quota usage name, where Azure's differs from OpenAI.<sku>.<model> (e.g. OpenAI.GlobalStandard.gpt4.1-mini)
+    usage_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -676,7 +678,9 @@ class ArmEmulator:
                     "version": o.version,
                     "lifecycleStatus": o.lifecycle,
                     "skus": [
-                        {"name": s, "usageName": f"OpenAI.{s}.{o.name}", "capacity": {"maximum": 10000}} for s in o.skus
+                        {"name": s, "usageName": o.usage_names.get(s, f"OpenAI.{s}.{o.name}"),
+                         "capacity": {"maximum": 10000}}
+                        for s in o.skus
                     ],
                 }
                 if o.deprecation:
