@@ -103,6 +103,13 @@ param abbreviations object = {
   appInsights: 'appi-'
 }
 
+@description('basic: the Agent Service keeps conversations and files in Microsoft-managed storage; standard: in this deployment\'s own Cosmos DB, Storage and AI Search, through a project capability host.')
+@allowed([
+  'basic'
+  'standard'
+])
+param agentSetup string = 'basic'
+
 @description('Add Azure AI Search for the tools that need it: a new keyless service, or aiSearchResourceId\'s (then only its roles are granted).')
 param aiSearch bool = false
 
@@ -157,7 +164,13 @@ var containerAppName = toLower('${take(replace(replace(namePrefix, '{abbr}', hos
 // Data services' abbreviations: the standards may override them through `abbreviations`, like the hosting ones.
 var dataAbbreviations = union({
   searchService: 'srch-'
+  cosmosDb: 'cosmos-'
+  storageAccount: 'st'
 }, abbreviations)
+var standardSetup = agentSetup == 'standard'
+// Cosmos DB names are DNS labels (3-44 lowercase letters, digits, hyphens); storage names 3-24 lowercase alphanumerics.
+var cosmosDbName = toLower('${take(replace(replace(replace(namePrefix, '{abbr}', dataAbbreviations.cosmosDb), '_', '-'), '.', '-'), 31)}${resourceToken}')
+var storageName = toLower('${take(replace(replace(replace(replace(namePrefix, '{abbr}', dataAbbreviations.storageAccount), '-', ''), '_', ''), '.', ''), 11)}${resourceToken}')
 // Search names are DNS labels (2-60 lowercase letters, digits and hyphens).
 var searchName = toLower('${take(replace(replace(replace(namePrefix, '{abbr}', dataAbbreviations.searchService), '_', '-'), '.', '-'), 47)}${resourceToken}')
 var searchCreate = aiSearch && empty(aiSearchResourceId)
@@ -316,6 +329,75 @@ module appInsightsConnection 'modules/project-appinsights-connection.bicep' = if
   }
   dependsOn: [
     deployments
+  ]
+}
+
+// Standard agent setup: the thread and file stores, the project identity's roles on them, then the capability host,
+// then the data roles on what it created (the order of Microsoft's standard setup template, 41-standard-agent-setup).
+module cosmosDb 'modules/cosmos-db.bicep' = if (standardSetup) {
+  name: 'cosmos-db-${resourceToken}'
+  params: {
+    name: cosmosDbName
+    location: location
+    tags: allTags
+  }
+}
+
+module storage 'modules/storage-account.bicep' = if (standardSetup) {
+  name: 'storage-${resourceToken}'
+  params: {
+    name: storageName
+    location: location
+    tags: allTags
+  }
+}
+
+module agentSetupRoles 'modules/agent-setup-roles.bicep' = if (standardSetup) {
+  name: 'agent-setup-roles-${resourceToken}'
+  params: {
+    cosmosDbName: cosmosDbName
+    storageName: storageName
+    projectPrincipalId: project.outputs.principalId
+  }
+  dependsOn: [
+    cosmosDb
+    storage
+  ]
+}
+
+module capabilityHost 'modules/agent-capability-host.bicep' = if (standardSetup) {
+  name: 'agent-capability-host-${resourceToken}'
+  params: {
+    accountName: account.outputs.name
+    projectName: project.outputs.name
+    cosmosDbId: standardSetup ? cosmosDb.outputs.id : ''
+    cosmosDbEndpoint: standardSetup ? cosmosDb.outputs.endpoint : ''
+    storageId: standardSetup ? storage.outputs.id : ''
+    storageBlobEndpoint: standardSetup ? storage.outputs.blobEndpoint : ''
+    searchId: searchId
+    searchEndpoint: 'https://${last(searchIdParts)}.search.windows.net'
+    location: location
+  }
+  // roles first (the template: the Cosmos DB Operator role "must be assigned before the caphost is created"), and
+  // after every other write to the account and project (one write at a time: RequestConflict otherwise)
+  dependsOn: [
+    agentSetupRoles
+    searchRoles
+    searchRolesElsewhere
+    deployments
+    appInsightsConnection
+  ]
+}
+
+module agentSetupDataRoles 'modules/agent-setup-data-roles.bicep' = if (standardSetup) {
+  name: 'agent-setup-data-roles-${resourceToken}'
+  params: {
+    cosmosDbName: cosmosDbName
+    storageName: storageName
+    projectPrincipalId: project.outputs.principalId
+  }
+  dependsOn: [
+    capabilityHost
   ]
 }
 

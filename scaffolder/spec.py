@@ -32,7 +32,7 @@ DEPLOYMENT_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 NetworkPosture = Literal["public", "ip-restricted"]
 PrincipalType = Literal["User", "ServicePrincipal", "Group"]
-AgentSetup = Literal["basic"]
+AgentSetup = Literal["basic", "standard"]
 # Where the app runs in Azure: Container Apps (built from the repo's Dockerfile by `azd up`) or nowhere
 # (infra + a local app, the pre-hosting behaviour).
 Hosting = Literal["container-apps", "none"]
@@ -330,6 +330,17 @@ class ProjectSpec(_Strict):
         for dep in self.models:
             if not catalog.serves(self.runtime, dep.model, dep.format):
                 raise ValueError(runtime_mismatch(dep.model, self.runtime))
+        if self.agent_setup == "standard" and self.runtime is not Runtime.AGENTS:
+            raise ValueError(
+                f"--agent-setup standard configures the Agent Service's own storage; the {self.runtime.value} runtime "
+                "does not use it (pick --runtime agents, or drop --agent-setup)"
+            )
+        if self.agent_setup == "standard" and self.network.posture != "public":
+            raise ValueError(
+                "--agent-setup standard needs --network public: with restricted networks the Agent Service reaches "
+                "its Cosmos DB, Storage and AI Search only through private networking, which this tool does not "
+                "generate yet (Microsoft's template: 15-private-network-standard-agent-setup)"
+            )
         if self.existing.search and not self.uses_search:
             raise ValueError(
                 "an existing AI Search service was given, but nothing in this repo uses Azure AI Search "
@@ -348,7 +359,7 @@ class ProjectSpec(_Strict):
     @property
     def uses_search(self) -> bool:
         """Whether the repo needs Azure AI Search (main.bicep's aiSearch): a tool or the agent setup asks for it."""
-        return False
+        return self.agent_setup == "standard"
 
     @property
     def package(self) -> str:
@@ -480,6 +491,7 @@ _FLAGS = {
     "hosting": "--hosting",
     "principal_type": "--principal-type",
     "existing": "--existing",
+    "agent_setup": "--agent-setup",
 }
 
 
