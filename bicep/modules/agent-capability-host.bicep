@@ -34,11 +34,11 @@ param searchEndpoint string
 @description('Azure region of the data resources (connection metadata).')
 param location string
 
-resource account 'Microsoft.CognitiveServices/accounts@2025-12-01' existing = {
+resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' existing = {
   name: accountName
 }
 
-resource project 'Microsoft.CognitiveServices/accounts/projects@2025-12-01' existing = {
+resource project 'Microsoft.CognitiveServices/accounts/projects@2025-09-01' existing = {
   parent: account
   name: projectName
 }
