@@ -318,7 +318,7 @@ def test_standard_setup_grants_are_scoped_data_roles_never_owner_of_an_account(t
     [sql] = [r for r in resources if r.type == "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments"]
     sql_props = to_plain_body(sql)["properties"]
     [cosmos] = [r for r in resources if r.type == "Microsoft.DocumentDB/databaseAccounts"]
-    cosmos_id = f"/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/Microsoft.DocumentDB/databaseAccounts/{cosmos.name}"
+    cosmos_id = f"/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/{cosmos.type}/{cosmos.name}"
     assert sql_props["scope"] == f"{cosmos_id}/dbs/enterprise_memory"  # the agent database, not the account
     assert sql_props["roleDefinitionId"].endswith(ROLES["cosmos-db-built-in-data-contributor"].id)
     # the README lists every grant with its reason and GUID
