@@ -373,8 +373,8 @@ def test_standard_setup_modules_pass_checkov(tmp_path: Path, checkov: Checkov) -
         assert report.failed() == [], (report.file, [r.check_id for r in report.failed()])
     skipped = {r.check_id for report in reports for r in report.records if r.result == "skipped"}
     assert skipped == {
-        "CKV_AZURE_99", "CKV_AZURE_101", "CKV_AZURE_100",  # Cosmos DB: public posture, Microsoft-managed keys
-        "CKV_AZURE_35", "CKV_AZURE_59", "CKV_AZURE_33", "CKV_AZURE_206",  # Storage: public posture, no queues, LRS
+        "CKV_AZURE_99", "CKV_AZURE_101",  # Cosmos DB: public posture
+        "CKV_AZURE_35", "CKV_AZURE_59", "CKV_AZURE_206",  # Storage: public posture, locally redundant
     }
 
 
