@@ -183,6 +183,17 @@ def test_search_role_map_matches_roles_yaml() -> None:
         assert by_key[key].id == guid and by_key[key].name == name.strip()
 
 
+def test_standard_setup_role_guids_match_roles_yaml() -> None:
+    modules = Path(__file__).resolve().parents[2] / "bicep" / "modules"
+    text = (modules / "agent-setup-roles.bicep").read_text() + (modules / "agent-setup-data-roles.bicep").read_text()
+    found = dict(re.findall(r"(\w+): '([0-9a-f-]{36})'", text))
+    found.update(re.findall(r"var (\w+) = '([0-9a-f-]{36})'", text))
+    for key, _scope in infra.STANDARD_SETUP_GRANTS:
+        if key.startswith("search-"):
+            continue  # ai-search-roles.bicep (test_search_role_map_matches_roles_yaml)
+        assert found[infra.BICEP_ROLE_KEYS[key]] == ROLES[key].id, key
+
+
 def test_existing_search_id_is_validated() -> None:
     spec = resolve_spec(name="plain-app", runtime="agents", location="eastus2")
     for bad, why in [
@@ -403,3 +414,16 @@ def test_cli_agent_setup_and_existing(tmp_path: Path) -> None:
         assert bad.exit_code == 2, (args, bad.output)
         assert message in bad.output, (args, bad.output)
         assert not (tmp_path / "std-bad").exists(), "nothing written"
+
+
+@pytest.mark.slow
+def test_check_passes_on_a_fresh_standard_setup_repo(tmp_path: Path, checkov: Checkov, types_dir: Path) -> None:
+    from scaffolder._new import new
+    from scaffolder.checks import check
+
+    spec = resolve_spec(name="std-agent", runtime="agents", location="eastus2", agent_setup="standard")
+    new(spec, tmp_path / "repo", git=False)
+    result = check(tmp_path / "repo", checkov=checkov)
+    assert {"types", "checkov", "policies"} <= set(result.layers)
+    assert result.ok, [str(f) for f in result.findings]
+    assert list(result.findings) == []
