@@ -267,6 +267,7 @@ def resolve_spec(
     hosting: str | None = None,
     principal_type: str = "User",
     agent_setup: str = "basic",
+    existing: Mapping[str, str] | None = None,
     decision_answers: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     standards: LoadedStandards | None = None,
@@ -311,6 +312,7 @@ def resolve_spec(
         "hosting": hosting or _default_hosting(rules),
         "principal_type": principal_type,
         "agent_setup": agent_setup,
+        "existing": dict(existing or {}),
         "decision": {"answers": decided},
     }
     if rules is not None and standards is not None:

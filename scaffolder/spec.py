@@ -32,7 +32,7 @@ DEPLOYMENT_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 NetworkPosture = Literal["public", "ip-restricted"]
 PrincipalType = Literal["User", "ServicePrincipal", "Group"]
-AgentSetup = Literal["basic"]
+AgentSetup = Literal["basic", "standard"]
 # Where the app runs in Azure: Container Apps (built from the repo's Dockerfile by `azd up`) or nowhere
 # (infra + a local app, the pre-hosting behaviour).
 Hosting = Literal["container-apps", "none"]
@@ -133,6 +133,39 @@ class ModelDeployment(_Strict):
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return check_deployment_name(value)
+
+
+# ARM resource ids of existing resources a repo may use instead of creating them: type per field.
+_ID_RE = re.compile(
+    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/(?P<type>[\w.]+/[\w]+)/(?P<name>[-\w.]+)"
+)
+EXISTING_TYPES = {
+    "search": "Microsoft.Search/searchServices",
+}
+
+
+def check_resource_id(value: str, resource_type: str) -> str:
+    """Validate an ARM resource id of one type (/subscriptions/<guid>/resourceGroups/<g>/providers/<type>/<name>)."""
+    match = _ID_RE.fullmatch(value)
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not an ARM resource id; expected "
+            f"/subscriptions/<subscription id>/resourceGroups/<group>/providers/{resource_type}/<name>"
+        )
+    if match.group("type").lower() != resource_type.lower():
+        raise ValueError(f"{value!r} is a {match.group('type')}, not a {resource_type}")
+    return value
+
+
+class ExistingResources(_Strict):
+    """Existing Azure resources the repo uses instead of creating its own, by ARM resource id (empty: create)."""
+
+    search: str = Field(default="", description="an Azure AI Search service (roles are granted on it)")
+
+    @field_validator("search")
+    @classmethod
+    def _valid_ids(cls, value: str, info: Any) -> str:
+        return check_resource_id(value, EXISTING_TYPES[info.field_name]) if value else value
 
 
 class NetworkSpec(_Strict):
@@ -246,6 +279,7 @@ class ProjectSpec(_Strict):
     location: str = DEFAULT_LOCATION
     models: tuple[ModelDeployment, ...] = Field(min_length=1)
     agent_setup: AgentSetup = "basic"
+    existing: ExistingResources = Field(default_factory=ExistingResources)
     network: NetworkSpec = NetworkSpec()
     monitoring: bool = True
     hosting: Hosting = DEFAULT_HOSTING
@@ -303,6 +337,22 @@ class ProjectSpec(_Strict):
         for dep in self.models:
             if not catalog.serves(self.runtime, dep.model, dep.format):
                 raise ValueError(runtime_mismatch(dep.model, self.runtime))
+        if self.agent_setup == "standard" and self.runtime is not Runtime.AGENTS:
+            raise ValueError(
+                f"--agent-setup standard configures the Agent Service's own storage; the {self.runtime.value} runtime "
+                "does not use it (pick --runtime agents, or drop --agent-setup)"
+            )
+        if self.agent_setup == "standard" and self.network.posture != "public":
+            raise ValueError(
+                "--agent-setup standard needs --network public: with restricted networks the Agent Service reaches "
+                "its Cosmos DB, Storage and AI Search only through private networking, which this tool does not "
+                "generate yet (Microsoft's template: 15-private-network-standard-agent-setup)"
+            )
+        if self.existing.search and not self.uses_search:
+            raise ValueError(
+                "an existing AI Search service was given, but nothing in this repo uses Azure AI Search "
+                "(a tool that needs it, or --agent-setup standard)"
+            )
         known = catalog.models().get(self.models[0].model)
         if known is not None and known.kind != "chat":
             raise ValueError(f"the first model is the one the app chats with; {known.name} is an embeddings model")
@@ -312,6 +362,11 @@ class ProjectSpec(_Strict):
     def primary(self) -> ModelDeployment:
         """The deployment the app calls."""
         return self.models[0]
+
+    @property
+    def uses_search(self) -> bool:
+        """Whether the repo needs Azure AI Search (main.bicep's aiSearch): a tool or the agent setup asks for it."""
+        return self.agent_setup == "standard"
 
     @property
     def package(self) -> str:
@@ -441,6 +496,8 @@ _FLAGS = {
     "monitoring": "--monitoring/--no-monitoring",
     "hosting": "--hosting",
     "principal_type": "--principal-type",
+    "existing": "--existing",
+    "agent_setup": "--agent-setup",
 }
 
 
