@@ -405,6 +405,8 @@ class ToolNeeds(_Frozen):
     roles: tuple[RoleGrant, ...] = ()
     settings: dict[str, ToolSetting] = {}
     packages: tuple[str, ...] = ()
+    cli_modules: tuple[str, ...] = ()  # app modules adding CLI commands (register(subparsers)), e.g. `files`
+    usage: str = ""  # how to use it in the generated repo, for its README (`{app}`: the console script's name)
 
 
 class ToolLimits(_Frozen):
