@@ -427,6 +427,7 @@ class CatalogTool(_Frozen):
     why: dict[Runtime, str] = {}
     always: bool = False
     docs_only: bool = False
+    documented_on: tuple[Runtime, ...] = ()  # docs_only: the runtimes whose README describes it
     options: dict[str, ToolOption] = {}
     needs: dict[Runtime, ToolNeeds] = {}
     limits: ToolLimits = ToolLimits()

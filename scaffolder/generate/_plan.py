@@ -175,7 +175,7 @@ def _tools_readme(spec: ProjectSpec) -> dict[str, Any]:
     return {
         "chosen": [r for r in rows if r["chosen"]],
         "available": [r for r in rows if not r["chosen"] and r["offer"] != "none"],
-        "documented": [r for r in rows if r["docs_only"]],
+        "documented": [r for r in rows if r["docs_only"] and spec.runtime in catalog.tools()[r["name"]].documented_on],
     }
 
 

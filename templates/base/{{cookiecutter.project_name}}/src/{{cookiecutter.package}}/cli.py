@@ -19,6 +19,7 @@ from {{ cookiecutter.package }}.service import Approving, Attachment, ChatServic
 from {{ cookiecutter.package }}.settings import load_settings
 
 EXIT_WORDS = {"exit", "quit", "/exit", "/quit"}
+APP = "{{ cookiecutter.project_name }}"  # the console script's name, in the hints the CLI prints
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,7 +88,7 @@ def extras(citations: Sequence[Citation], attachments: Sequence[Attachment]) -> 
         if a.path:
             lines.append(f"saved {a.name}: {a.path}")
         elif a.container_id:
-            lines.append(f"file {a.name}: `{{ cookiecutter.project_name }} files download {a.container_id} {a.file_id}`")
+            lines.append(f"file {a.name}: `{APP} files download {a.container_id} {a.file_id}`")
     return lines
 
 
