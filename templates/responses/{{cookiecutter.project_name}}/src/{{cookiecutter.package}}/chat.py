@@ -75,7 +75,8 @@ class ResponsesChat:
         self, client: OpenAI, settings: Settings, store: ResponseIdStore, tracer_provider: TracerProvider | None = None
     ) -> None:
         check_settings(settings)
-        self._client = client
+        headers = default_headers()  # what the hosted tools need on every request (the image deployment)
+        self._client = client.with_options(default_headers=headers) if headers else client
         self._settings = settings
         self._store = store
         self._tracer_provider = tracer_provider  # None: the process's (telemetry.configure sets it up)
@@ -273,7 +274,4 @@ def _check_finish(response: Response) -> str:
 def make_service(settings: Settings, credential: TokenCredential | None = None) -> ResponsesChat:
     """The chat service for these settings; `credential` overrides the keyless default (auth.credential)."""
     client = openai_client(settings, settings.azure_openai_endpoint, credential)
-    headers = default_headers()
-    if headers:
-        client = client.with_options(default_headers=headers)
     return ResponsesChat(client, settings, ResponseIdStore(settings.app_state_path))
