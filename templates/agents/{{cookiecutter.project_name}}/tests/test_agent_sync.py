@@ -33,7 +33,8 @@ def fresh(app_env: FakeFoundry) -> FakeFoundry:
 
 def run_sync(check: bool = False) -> str:
     settings = load_settings()
-    return sync(project_client(settings), declared_agent(settings), settings, check=check).describe()
+    project = project_client(settings)
+    return sync(project, declared_agent(settings, project), settings, check=check).describe()
 
 
 def versions(server: FakeFoundry, name: str = DEFAULT_AGENT_NAME) -> list[dict[str, object]]:
@@ -88,7 +89,7 @@ def test_a_version_made_elsewhere_is_replaced_once(app_env: FakeFoundry) -> None
 
 def test_the_wire_format_of_a_sync(fresh: FakeFoundry) -> None:
     run_sync()
-    get, post = fresh.requests
+    get, post = [r for r in fresh.requests if "/agents/" in r.path]
     agent_path = f"{fake_service.PROJECT_PATH}/agents/{DEFAULT_AGENT_NAME}"
     assert (get.method, get.path, get.query) == ("GET", agent_path, {"api-version": ["v1"]})
     assert (post.method, post.path, post.query) == ("POST", agent_path + "/versions", {"api-version": ["v1"]})
@@ -100,7 +101,8 @@ def test_the_wire_format_of_a_sync(fresh: FakeFoundry) -> None:
     functions = {t["name"]: t for t in definition["tools"] if t["type"] == "function"}
     assert set(functions) == set(TOOLS)
     assert all(t["strict"] is True and t["parameters"]["additionalProperties"] is False for t in functions.values())
-    assert post.body["metadata"][FINGERPRINT_KEY] == declared_agent(load_settings()).fingerprint
+    settings = load_settings()
+    assert post.body["metadata"][FINGERPRINT_KEY] == declared_agent(settings, project_client(settings)).fingerprint
     for request in fresh.requests:
         assert request.authorization == BEARER
         assert "api-key" not in request.headers
