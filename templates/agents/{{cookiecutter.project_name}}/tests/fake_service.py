@@ -121,12 +121,13 @@ class AgentService:
             return error(404, "NotFound", f"Connection '{name}' not found.")
         return Answer(200, connection)
 
-    def add_vector_store(self, name: str) -> dict[str, Any]:
-        store = {"id": "vs_" + uuid.uuid4().hex[:12], "object": "vector_store", "name": name,
+    def add_vector_store(self, name: str, store_id: str = "") -> dict[str, Any]:
+        store_id = store_id or "vs_" + uuid.uuid4().hex[:12]
+        store: dict[str, Any] = {"id": store_id, "object": "vector_store", "name": name,
                  "created_at": int(time.time()), "status": "completed", "usage_bytes": 0,
                  "file_counts": {"in_progress": 0, "completed": 1, "failed": 0, "cancelled": 0, "total": 1},
                  "metadata": {}, "last_active_at": None}
-        self.vector_stores[store["id"]] = store
+        self.vector_stores[store_id] = store
         return store
 
     def list_vector_stores(self) -> Answer:
@@ -189,7 +190,8 @@ class AgentService:
         if kind == "openapi":
             function = tool.get("openapi") or {}
             spec, auth = function.get("spec"), function.get("auth") or {}
-            if not function.get("name") or not isinstance(spec, dict) or not str(spec.get("openapi", "")).startswith("3."):
+            is_openapi3 = isinstance(spec, dict) and str(spec.get("openapi", "")).startswith("3.")
+            if not function.get("name") or not is_openapi3:
                 return "openapi: a name and an OpenAPI 3 spec are required."
             if auth.get("type") not in ("anonymous", "managed_identity", "project_connection"):
                 return f"openapi: unknown auth type {auth.get('type')!r}."
@@ -358,7 +360,8 @@ class HostedRun:
 
 
 # Phrases that make the fake model use a hosted tool, when the agent's definition has it.
-SEARCH_INDEX, SEARCH_WEB, ASK_SHAREPOINT, ASK_FABRIC = "search the index", "search the web", "ask sharepoint", "ask fabric"
+SEARCH_INDEX, SEARCH_WEB = "search the index", "search the web"
+ASK_SHAREPOINT, ASK_FABRIC = "ask sharepoint", "ask fabric"
 USE_MCP, CALL_API, SEARCH_FILES, RUN_CODE = "use the mcp server", "call the api", "search my files", "run code"
 
 
@@ -382,8 +385,9 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
     topic = last.text.split(" for ", 1)[-1].rstrip("?.! ") if " for " in last.text else last.text
     if SEARCH_INDEX in text and "azure_ai_search" in tools:
         index = tools["azure_ai_search"]["azure_ai_search"]["indexes"][0]["index_name"]
-        call = {"type": "azure_ai_search_call", "id": "ais_" + uuid.uuid4().hex[:12], "call_id": "call_" + uuid.uuid4().hex[:8],
-                "arguments": json.dumps({"query": topic}), "output": f"1 document in {index}", "status": "completed"}
+        call = {"type": "azure_ai_search_call", "id": "ais_" + uuid.uuid4().hex[:12],
+                "call_id": "call_" + uuid.uuid4().hex[:8], "arguments": json.dumps({"query": topic}),
+                "output": f"1 document in {index}", "status": "completed"}
         return HostedRun(ModelOutput(f"The index says {topic} is in the handbook."), [call],
                          [_url_citation("handbook.pdf", f"https://search.example/{index}/handbook.pdf")])
     if SEARCH_WEB in text and "web_search" in tools:
@@ -400,9 +404,9 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
         mcp = tools["mcp"]
         arguments = json.dumps({"query": topic})
         if mcp.get("require_approval", "always") == "always":
-            request = {"type": "mcp_approval_request", "id": "mcpr_" + uuid.uuid4().hex[:12],
-                       "server_label": mcp["server_label"], "name": "lookup", "arguments": arguments}
-            return HostedRun(ModelOutput(""), [request])
+            approval = {"type": "mcp_approval_request", "id": "mcpr_" + uuid.uuid4().hex[:12],
+                        "server_label": mcp["server_label"], "name": "lookup", "arguments": arguments}
+            return HostedRun(ModelOutput(""), [approval])
         service.mcp_calls.append({"name": "lookup", "arguments": {"query": topic}})
         call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": mcp["server_label"],
                 "name": "lookup", "arguments": arguments, "output": "42 open tickets", "status": "completed"}

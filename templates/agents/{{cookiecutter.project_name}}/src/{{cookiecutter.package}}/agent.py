@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package }}.agent_tools import check_limits, hosted_tools
@@ -136,6 +136,8 @@ def _hosted(settings: Settings, project: AIProjectClient | None) -> list[dict[st
         return hosted_tools(*_lookups(project))
     except AzureError as exc:
         raise project_error(exc, settings) from exc
+    except openai.APIStatusError as exc:  # the vector store lookup, on the project's OpenAI surface
+        raise status_error(exc.status_code, str(exc).splitlines()[0], settings) from exc
     except openai.OpenAIError as exc:
         raise service_error(exc, settings, endpoint) from exc
     except ValueError as exc:  # a tool's own file (the OpenAPI spec) is unreadable
@@ -237,32 +239,7 @@ def project_error(exc: Exception, settings: Settings) -> ServiceError:
     endpoint = settings.azure_ai_project_endpoint.strip()
     status = getattr(exc, "status_code", None)
     if isinstance(exc, HttpResponseError) and status is not None:
-        detail = _detail(exc)
-        if status == 401:
-            return ServiceError(
-                f"the service rejected the token (401) at {endpoint}: check that you are signed in to the right "
-                f"tenant (`az login --tenant ...`). Detail: {detail}",
-                status=401,
-            )
-        if status == 403:
-            return ServiceError(
-                f"your identity lacks access (403) at {endpoint}: it needs {ROLE} on the project (granted by infra/; "
-                "new role assignments can take a few minutes to apply)",
-                status=403,
-            )
-        if status == 404:
-            return ServiceError(
-                f"not found (404) at {endpoint}: AZURE_AI_PROJECT_ENDPOINT must be the project endpoint "
-                f"(https://<account>.services.ai.azure.com/api/projects/<project>). Detail: {detail}",
-                status=404,
-            )
-        if status == 429:
-            return ServiceError(
-                f"the project endpoint is throttling requests (429) and still was after {settings.app_max_retries} "
-                "retries: try again in a moment",
-                status=429,
-            )
-        return ServiceError(f"the project endpoint answered {status}: {detail}", status=status)
+        return status_error(status, _detail(exc), settings)
     if isinstance(exc, ClientAuthenticationError):  # no HTTP status: the credential itself could not get a token
         return service_error(exc, settings, endpoint)
     if isinstance(exc, ServiceRequestError) and not endpoint.lower().startswith("https://"):
@@ -271,6 +248,36 @@ def project_error(exc: Exception, settings: Settings) -> ServiceError:
         detail = _detail(exc)
         return ServiceError(f"cannot reach {endpoint}: check AZURE_AI_PROJECT_ENDPOINT and your network ({detail})")
     return ServiceError(f"{type(exc).__name__}: {_detail(exc)}")
+
+
+def status_error(status: int, detail: str, settings: Settings) -> ServiceError:
+    """One line for an HTTP error status from the project endpoint (agents, connections or vector stores)."""
+    endpoint = settings.azure_ai_project_endpoint.strip()
+    if status == 401:
+        return ServiceError(
+            f"the service rejected the token (401) at {endpoint}: check that you are signed in to the right "
+            f"tenant (`az login --tenant ...`). Detail: {detail}",
+            status=401,
+        )
+    if status == 403:
+        return ServiceError(
+            f"your identity lacks access (403) at {endpoint}: it needs {ROLE} on the project (granted by infra/; "
+            "new role assignments can take a few minutes to apply)",
+            status=403,
+        )
+    if status == 404:
+        return ServiceError(
+            f"not found (404) at {endpoint}: AZURE_AI_PROJECT_ENDPOINT must be the project endpoint "
+            f"(https://<account>.services.ai.azure.com/api/projects/<project>). Detail: {detail}",
+            status=404,
+        )
+    if status == 429:
+        return ServiceError(
+            f"the project endpoint is throttling requests (429) and still was after {settings.app_max_retries} "
+            "retries: try again in a moment",
+            status=429,
+        )
+    return ServiceError(f"the project endpoint answered {status}: {detail}", status=status)
 
 
 def _not_https(endpoint: str) -> ServiceError:

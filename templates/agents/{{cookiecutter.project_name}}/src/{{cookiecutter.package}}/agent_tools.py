@@ -37,10 +37,6 @@ class Connection:
     def resolve(self, lookup: Callable[[str], str]) -> str:
         """The ARM id the tool definition carries; `lookup` asks the project for a connection's id by name."""
         return self.id or lookup(self.name)
-
-    @property
-    def shown(self) -> str:
-        return self.id or f"<id of project connection '{self.name}', resolved by agent sync>"
 {% set tools = cookiecutter.tools %}
 
 {% if 'file-search' in tools -%}
@@ -83,7 +79,9 @@ OPENAPI_AUTH = {{ (tools['openapi'].get('auth') or 'anonymous') | tojson }}
 OPENAPI_AUDIENCE = {{ (tools['openapi'].get('audience') or '') | tojson }}
 {% endif %}
 
-def hosted_tools(connection_id: Callable[[str], str], vector_store_id: Callable[[str], str | None]) -> list[dict[str, Any]]:
+def hosted_tools(
+    connection_id: Callable[[str], str], vector_store_id: Callable[[str], str | None]
+) -> list[dict[str, Any]]:
     """The hosted tools' JSON; `connection_id` and `vector_store_id` look names up on the project (sync only)."""
     tools: list[dict[str, Any]] = []
 {%- if 'file-search' in tools %}
