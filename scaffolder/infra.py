@@ -24,6 +24,10 @@ BICEP_ROLE_KEYS = {
     "log-analytics-reader": "logAnalyticsReader",
     # not in role-assignments.bicep's map: container-registry.bicep grants it to the app on the registry
     "acr-pull": "acrPull",
+    # ai-search-roles.bicep's map: granted on the search service (scope "search")
+    "search-index-data-reader": "searchIndexDataReader",
+    "search-index-data-contributor": "searchIndexDataContributor",
+    "search-service-contributor": "searchServiceContributor",
 }
 MONITORING_ROLE = "monitoring-metrics-publisher"
 TRACE_READER_ROLE = "log-analytics-reader"
@@ -36,7 +40,7 @@ class Grant:
 
     principal: Principal
     role: Role
-    scope: Literal["account", "project", "appInsights", "registry"]
+    scope: Literal["account", "project", "appInsights", "registry", "search"]
 
 
 def grants(spec: ProjectSpec) -> list[Grant]:
@@ -103,6 +107,12 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
         "namingPattern": spec.naming.pattern.removesuffix("{token}"),
         "abbreviations": dict(spec.naming.abbreviations),
         "logRetentionInDays": spec.log_retention_days,
+        # Azure AI Search (modules/ai-search.bicep, ai-search-roles.bicep): on when a tool or the agent setup uses it
+        "aiSearch": spec.uses_search,
+        "aiSearchResourceId": spec.existing.search,
+        "appSearchRoles": _role_keys(spec, "app", "search"),
+        "projectSearchRoles": _role_keys(spec, "project", "search"),
+        "developerSearchRoles": _role_keys(spec, "developer", "search"),
     }
 
 
