@@ -458,9 +458,6 @@ CHOSEN_CONNECTIONS: dict[str, tuple[str, str, str]] = {
 {%- if 'fabric' in tools %}
     "fabric": ("MicrosoftFabric", "https://api.fabric.microsoft.com/v1/workspaces/ws/aiskills/da", {{ (tools['fabric'].get('connection') or '') | tojson }}),
 {%- endif %}
-{%- if 'mcp' in tools and tools['mcp'].get('connection') %}
-    "mcp": ("RemoteTool", {{ tools['mcp']['url'] | tojson }}, {{ tools['mcp']['connection'] | tojson }}),
-{%- endif %}
 }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 {% if 'openapi' in cookiecutter.tools %}from pathlib import Path
 {% endif %}from typing import Any
 
-# A project connection's ARM id, as the tools take it.
+# A project connection's ARM id, as the tools take it (the Learn tool pages' format).
 CONNECTION_ID = re.compile(
     r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.CognitiveServices/accounts/[^/]+"
     r"/projects/[^/]+/connections/[^/]+",
@@ -51,10 +51,7 @@ AI_SEARCH_INDEX = {{ tools['ai-search']['index'] | tojson }}
 AI_SEARCH_QUERY_TYPE = {{ (tools['ai-search'].get('query_type') or 'simple') | tojson }}
 AI_SEARCH_TOP_K = {{ (tools['ai-search'].get('top_k') or '5') | int }}
 {% endif -%}
-{% if 'web-grounding' in tools -%}
-# web-grounding: the Web Search tool; Microsoft runs its Bing resource, so there is no connection and no key.
-WEB_SEARCH_CONTEXT_SIZE = {{ (tools['web-grounding'].get('context') or 'medium') | tojson }}
-{% endif -%}
+
 {% if 'sharepoint' in tools -%}
 # sharepoint: one site or folder per agent; runs as the signed-in user (identity passthrough).
 SHAREPOINT = Connection({% if tools['sharepoint'].get('connection') %}id={{ tools['sharepoint']['connection'] | tojson }}{% else %}name="sharepoint"{% endif %})
@@ -68,8 +65,7 @@ FABRIC = Connection({% if tools['fabric'].get('connection') %}id={{ tools['fabri
 MCP_SERVER_LABEL = {{ tools['mcp']['label'] | tojson }}
 MCP_SERVER_URL = {{ tools['mcp']['url'] | tojson }}
 MCP_REQUIRE_APPROVAL = {{ (tools['mcp'].get('approval') or 'always') | tojson }}
-MCP_ALLOWED_TOOLS: list[str] = {{ (tools['mcp'].get('allowed') or '').split('|') | reject('equalto', '') | list | tojson }}
-MCP_CONNECTION = {% if tools['mcp'].get('connection') %}Connection(id={{ tools['mcp']['connection'] | tojson }}){% else %}None{% endif %}
+MCP_ALLOWED_TOOLS: list[str] = {{ (tools['mcp'].get('allowed_tools') or '').split(';') | reject('equalto', '') | list | tojson }}
 {% endif -%}
 {% if 'openapi' in tools -%}
 # openapi: the operations of an OpenAPI 3 spec kept in this repo; the service calls the API itself.
@@ -98,8 +94,10 @@ def hosted_tools(
         "query_type": AI_SEARCH_QUERY_TYPE, "top_k": AI_SEARCH_TOP_K,
     }]}})
 {%- endif %}
-{%- if 'web-grounding' in tools %}
-    tools.append({"type": "web_search", "search_context_size": WEB_SEARCH_CONTEXT_SIZE})
+{%- if 'web-search' in tools %}
+    # The Web Search tool: Microsoft runs its Bing resource, so there is no connection and no key. (Grounding with
+    # Bing Search needs a connection holding the Bing key; this repo does not generate it.)
+    tools.append({"type": "web_search"})
 {%- endif %}
 {%- if 'sharepoint' in tools %}
     tools.append({"type": "sharepoint_grounding_preview", "sharepoint_grounding_preview": {
@@ -114,8 +112,6 @@ def hosted_tools(
                            "require_approval": MCP_REQUIRE_APPROVAL}
     if MCP_ALLOWED_TOOLS:
         mcp["allowed_tools"] = MCP_ALLOWED_TOOLS
-    if MCP_CONNECTION is not None:  # the connection holds the server's credentials; the definition holds none
-        mcp["project_connection_id"] = MCP_CONNECTION.resolve(connection_id)
     tools.append(mcp)
 {%- endif %}
 {%- if 'openapi' in tools %}
