@@ -120,6 +120,12 @@ param aiSearchResourceId string = ''
 ])
 param aiSearchSku string = 'basic'
 
+@description('Create the project connection (CognitiveSearch, keyless AAD) the agent\'s Azure AI Search tool uses, to the aiSearch service.')
+param aiSearchConnection bool = false
+
+@description('Other project connections the agent\'s tools use (modules/project-connections.bicep): objects with name, category, target and metadata; all keyless (AAD).')
+param projectConnections array = []
+
 @description('Role keys (see modules/ai-search-roles.bicep) for the app identity on the search service.')
 param appSearchRoles array = []
 
@@ -316,6 +322,48 @@ module appInsightsConnection 'modules/project-appinsights-connection.bicep' = if
   }
   dependsOn: [
     deployments
+  ]
+}
+
+// The agent tools' project connections, keyless (authType AAD): Azure AI Search (to the service above), SharePoint,
+// Microsoft Fabric. After the other writes to the account (parallel writes fail with RequestConflict).
+var searchConnections = aiSearchConnection ? [
+  {
+    name: 'ai-search'
+    category: 'CognitiveSearch'
+    target: 'https://${last(searchIdParts)}.search.windows.net'
+    metadata: {
+      ApiType: 'Azure'
+      ResourceId: searchId
+    }
+  }
+] : []
+
+module searchConnection 'modules/project-connections.bicep' = if (aiSearchConnection) {
+  name: 'search-connection-${resourceToken}'
+  params: {
+    accountName: account.outputs.name
+    projectName: project.outputs.name
+    connections: searchConnections
+  }
+  dependsOn: [
+    deployments
+    appInsightsConnection
+    search
+  ]
+}
+
+module toolConnections 'modules/project-connections.bicep' = if (!empty(projectConnections)) {
+  name: 'project-connections-${resourceToken}'
+  params: {
+    accountName: account.outputs.name
+    projectName: project.outputs.name
+    connections: projectConnections
+  }
+  dependsOn: [
+    deployments
+    appInsightsConnection
+    searchConnection
   ]
 }
 
