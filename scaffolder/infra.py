@@ -77,6 +77,26 @@ def grants(spec: ProjectSpec) -> list[Grant]:
 CONNECTION_NAMES = {"ai-search": "ai-search", "sharepoint": "sharepoint", "fabric": "fabric"}
 
 
+def tool_connections(spec: ProjectSpec) -> list[dict[str, str]]:
+    """Every project connection the tools use, for the README: created by infra/ or given by ARM id."""
+    out: list[dict[str, str]] = []
+    search = spec.tool_options("ai-search")
+    if search is not None and spec.runtime is catalog.Runtime.AGENTS:
+        if search.get("connection"):
+            out.append({"name": search["connection"].rsplit("/", 1)[-1], "category": "CognitiveSearch",
+                        "target": "", "existing": search["connection"]})
+        else:
+            out.append({"name": CONNECTION_NAMES["ai-search"], "category": "CognitiveSearch",
+                        "target": "the Azure AI Search service above", "existing": ""})
+    for made in project_connections(spec):
+        out.append({"name": made["name"], "category": made["category"], "target": made["target"], "existing": ""})
+    for tool, category in (("sharepoint", "Sharepoint"), ("fabric", "MicrosoftFabric")):
+        given = (spec.tool_options(tool) or {}).get("connection")
+        if given:
+            out.append({"name": given.rsplit("/", 1)[-1], "category": category, "target": "", "existing": given})
+    return out
+
+
 def project_connections(spec: ProjectSpec) -> list[dict[str, Any]]:
     """main.bicep's projectConnections: SharePoint and Fabric connections to create (not ones given by ARM id)."""
     out: list[dict[str, Any]] = []

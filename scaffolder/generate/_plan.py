@@ -110,6 +110,7 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "principal_type": spec.principal_type,
         "agent_setup": spec.agent_setup,
         "ai_search": {"enabled": spec.uses_search, "existing": spec.search_resource_id},
+        "tool_connections": infra.tool_connections(spec),
         "tool_version": tool_version,
         "env_vars": [v.model_dump() for v in env],
         **_layer_context(spec.runtime.value, _catalog_defaults(spec), added["settings"], added["packages"]),

@@ -40,7 +40,8 @@ class Connection:
 {% set tools = cookiecutter.tools %}
 
 {% if 'file-search' in tools -%}
-# file-search: the vector store `files add` fills (found by name at sync, so no id has to be copied anywhere).
+# file-search: the vector store of this name (found by name at sync, so no id has to be copied anywhere); create and
+# fill it on the project's OpenAI surface (`vector_stores.create(name=...)`, then upload files) or in the portal.
 VECTOR_STORE_NAME = {{ (tools['file-search'].get('store') or (cookiecutter.project_name ~ '-files')) | tojson }}
 {% endif -%}
 {% if 'ai-search' in tools -%}
@@ -82,7 +83,7 @@ def hosted_tools(
     tools: list[dict[str, Any]] = []
 {%- if 'file-search' in tools %}
     store = vector_store_id(VECTOR_STORE_NAME)
-    if store is not None:  # no store yet: `files add` creates it; until then the agent has no file_search tool
+    if store is not None:  # no store of that name yet: until there is one, the agent has no file_search tool
         tools.append({"type": "file_search", "vector_store_ids": [store]})
 {%- endif %}
 {%- if 'code-interpreter' in tools %}
