@@ -395,7 +395,7 @@ class ProjectSpec(_Strict):
 
     @property
     def search_resource_id(self) -> str:
-        """The existing search service to use (`--existing search=` or the ai-search tool's `search=`); '' creates one."""
+        """The existing search service to use (`--existing search=` or ai-search's `search=`); '' creates one."""
         return self.existing.search or (self.tool_options("ai-search") or {}).get("search", "")
 
     @property
