@@ -8,14 +8,17 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
-from scaffolder.errors import SpecError, StandardsError
+from scaffolder.errors import SpecError, StandardsError, toml_problem, yaml_problem
+
+if TYPE_CHECKING:  # spec.py imports this module (Naming, abbreviations): a type-only import breaks the cycle
+    from scaffolder.spec import ProjectSpec
 
 ENV_VAR = "SCAFFOLDER_STANDARDS"
 USER_FILES = ("standards.yml", "standards.yaml", "standards.toml")
@@ -283,13 +286,10 @@ def load(path: Path) -> LoadedStandards:
     except safeio.UnsafeInputError as exc:
         raise StandardsError(f"{path}: {exc}", hint="fix the standards file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise StandardsError(f"{path}: not valid TOML: {exc}", hint="fix the standards file") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise StandardsError(f"{where}: not valid YAML: {exc.problem}", hint="fix the standards file") from None
+        raise StandardsError(toml_problem(path, exc), hint="fix the standards file") from None
     except yaml.YAMLError as exc:
-        raise StandardsError(f"{path}: not valid YAML: {exc}", hint="fix the standards file") from None
+        # The same one-line "FILE line N, column M: words" as the answers files (no parser internals).
+        raise StandardsError(yaml_problem(path, exc), hint="fix the standards file") from None
     doc = doc or {}
     if not isinstance(doc, dict):
         raise StandardsError(f"{path}: the standards file must be a mapping at the top level")
@@ -345,7 +345,7 @@ class Violation:
     hint: str
 
 
-def violations(spec: Any, standards: Standards) -> list[Violation]:
+def violations(spec: ProjectSpec, standards: Standards) -> list[Violation]:
     """Every rule of the standards that the spec breaks (pure)."""
     out: list[Violation] = []
     allowed_regions = standards.regions.allowed
@@ -427,7 +427,7 @@ def _tool_violations(spec: Any, rules: ToolRules) -> list[Violation]:
     return out
 
 
-def enforce(spec: Any, loaded: LoadedStandards | None) -> None:
+def enforce(spec: ProjectSpec, loaded: LoadedStandards | None) -> None:
     """Raise StandardsError naming the first broken rule (all of them in the message when several)."""
     if loaded is None:
         return

@@ -109,10 +109,7 @@ class PlannedResource:
     @property
     def refs(self) -> tuple[Ref, ...]:
         """Refs in the name and body, in order."""
-        found: list[Ref] = []
-        _collect_refs(self.name, found)
-        _collect_refs(self.body, found)
-        return tuple(found)
+        return tuple(_refs(self.name, self.body))
 
     def id_for(self, name: str) -> str:
         """The ARM id of this resource given its (resolved) name."""

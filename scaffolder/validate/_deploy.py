@@ -48,9 +48,6 @@ from scaffolder.validate._model import (
 from scaffolder.validate._project import AZD_VAR, Project, load_project
 from scaffolder.validate.bicepfn import guid, unique_string
 
-# Members of a resource symbol known before it exists; every other member is a runtime value.
-STATIC_MEMBERS = ("id", "name", "type", "apiVersion")
-
 
 class UnsupportedBicep(Exception):
     """A construct the concrete evaluator cannot follow: where it is and what it is."""

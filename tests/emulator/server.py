@@ -399,6 +399,19 @@ class ArmEmulator:
             return self._role_assignment(method, scope, name, query, api_version, body)
         if re.fullmatch(r"/resourcegroups/[^/]+", rest):
             return self._resource(method, path, "microsoft.resources/resourcegroups", api_version, body)
+        collection = re.fullmatch(r"/resourcegroups/[^/]+/providers/[^/]+(?:/[^/]+/[^/]+)+/[^/]+", rest)
+        if collection and method == "GET":
+            # A child collection (an account's deployments, a project's connections), listed as ARM lists them.
+            ctype = _type_of(path + "/x")
+            if ctype in TYPES:
+                self._need(api_version, TYPES[ctype][0])
+            self._group_or_404(path)
+            parent = path.rsplit("/", 1)[0].lower()
+            if parent not in self.resources:
+                raise ArmHttpError(404, "ParentResourceNotFound", f"{parent} not found")
+            items = [self._public(r) for k, r in self.resources.items()
+                     if k.startswith(low + "/") and "/" not in k[len(low) + 1:]]
+            return 200, {"value": items}, {}
         rtype = _type_of(path)
         if rtype is not None and rtype != "microsoft.resources/resourcegroups":
             if rtype not in TYPES and api_version and schema.available():

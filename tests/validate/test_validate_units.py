@@ -12,7 +12,7 @@ from scaffolder.validate import BicepTypes, Finding, SdkModels, sorted_findings
 from scaffolder.validate._eval import Alt, Arr, Evaluator, Lit, Unknown, to_plain
 from scaffolder.validate._model import load, string_value
 from scaffolder.validate._project import azd_value
-from scaffolder.validate._rules import _words
+from scaffolder.validate.rules.no_secret_outputs import words as _words
 from tests.conftest import examples
 
 
