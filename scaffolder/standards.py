@@ -398,8 +398,8 @@ def violations(spec: ProjectSpec, standards: Standards) -> list[Violation]:
     return out
 
 
-def _tool_violations(spec: Any, rules: ToolRules) -> list[Violation]:
-    chosen = [t.name for t in getattr(spec, "tools", ())]
+def _tool_violations(spec: ProjectSpec, rules: ToolRules) -> list[Violation]:
+    chosen = [t.name for t in spec.tools]
     out = []
     for name in chosen:
         if name in rules.denied:

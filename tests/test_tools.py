@@ -95,7 +95,7 @@ def test_catalog_offers_are_valid_and_every_none_says_why() -> None:
 def test_catalog_refuses_an_offer_a_runtime_cannot_make(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = catalog._tools_doc()
     broken = {**doc, "tools": {**doc["tools"], "mcp": {**doc["tools"]["mcp"],
-                                                       "runtimes": {"responses": "none", "agents": "native",
+                                                       "runtimes": {"responses": "native", "agents": "native",
                                                                     "inference": "native"}}}}
     monkeypatch.setattr(catalog, "_tools_doc", lambda: broken)
     with pytest.raises(ValueError, match="inference cannot offer 'native'"):
@@ -224,7 +224,11 @@ def test_answers_context_and_readme_follow_the_chosen_tools(offered: dict[str, C
 def test_repo_without_tools_lists_only_function_tools() -> None:
     readme = plan_files(make_spec()).text("README.md")
     section = readme[readme.index("### Tools"):readme.index("Settings (see `.env.example`)")]
-    assert re.findall(r"^- \*\*(.+?)\*\*", section, flags=re.M) == ["Function calling"]
+    assert re.findall(r"^- \*\*(.+?)\*\* \(`", section, flags=re.M) == ["Function calling"]
+    # the others this runtime offers, each with the flag that adds it
+    offered = [t for t in catalog.tools().values() if not t.always and t.offer(Runtime.RESPONSES) != "none"]
+    assert re.findall(r"^- \*\*.+?\*\*: `(--tool [^`]+)`", section, flags=re.M) == [
+        f"--tool {t.name}" + "".join(f",{k}={k.upper()}" for k, o in t.options.items() if o.required) for t in offered]
     assert yaml.safe_load(plan_files(make_spec()).text(".scaffolder.yml"))["spec"]["tools"] == []
 
 

@@ -413,6 +413,8 @@ class ToolNeeds(_Frozen):
     roles: tuple[ToolRoleGrant, ...] = ()
     settings: dict[str, ToolSetting] = {}
     packages: tuple[str, ...] = ()
+    cli_modules: tuple[str, ...] = ()  # app modules adding CLI commands (register(subparsers)), e.g. `files`
+    usage: str = ""  # how to use it in the generated repo, for its README (`{app}`: the console script's name)
 
 
 class ToolLimits(_Frozen):
@@ -433,6 +435,7 @@ class CatalogTool(_Frozen):
     why: dict[Runtime, str] = {}
     always: bool = False
     docs_only: bool = False
+    documented_on: tuple[Runtime, ...] = ()  # docs_only: the runtimes whose README describes it
     options: dict[str, ToolOption] = {}
     needs: dict[Runtime, ToolNeeds] = {}
     limits: ToolLimits = ToolLimits()

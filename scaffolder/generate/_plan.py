@@ -113,7 +113,8 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "tool_connections": infra.tool_connections(spec),
         "tool_version": tool_version,
         "env_vars": [v.model_dump() for v in env],
-        **_layer_context(spec.runtime.value, _catalog_defaults(spec), added["settings"], added["packages"]),
+        **_layer_context(spec.runtime.value, _catalog_defaults(spec), added["settings"], added["packages"],
+                         added["cli_modules"]),
         "tools": {t.name: dict(t.options) for t in spec.tools},
         "framework": spec.framework,
         "tools_readme": _tools_readme(spec),
@@ -155,6 +156,7 @@ def _tools_readme(spec: ProjectSpec) -> dict[str, Any]:
     from scaffolder.tools import example_flag
 
     chosen = {t.name for t in spec.tools}
+    usage = tool_needs(spec.runtime, sorted(chosen))["usage"]
     rows = []
     for tool in catalog.tools().values():
         offer = tool.offer(spec.runtime)
@@ -170,11 +172,12 @@ def _tools_readme(spec: ProjectSpec) -> dict[str, Any]:
             "always": tool.always,
             "docs_only": tool.docs_only,
             "chosen": tool.always or tool.name in chosen,
+            "usage": usage.get(tool.name, "").replace("{app}", spec.name),
         })
     return {
         "chosen": [r for r in rows if r["chosen"]],
         "available": [r for r in rows if not r["chosen"] and r["offer"] != "none"],
-        "documented": [r for r in rows if r["docs_only"]],
+        "documented": [r for r in rows if r["docs_only"] and spec.runtime in catalog.tools()[r["name"]].documented_on],
     }
 
 
@@ -190,6 +193,7 @@ def _layer_context(
     overrides: dict[str, Any] | None = None,
     tool_settings: dict[str, dict[str, Any]] | None = None,
     tool_packages: list[str] | None = None,
+    tool_cli_modules: list[str] | None = None,
 ) -> dict[str, Any]:
     """Merge templates/base/layer.yaml and the runtime's: dependencies, CLI modules, app settings, README parts.
 
@@ -207,12 +211,13 @@ def _layer_context(
         path = templates_dir() / layer / LAYER_FILE
         if path.is_file():
             layers.append((layer, yaml.load(path.read_text(encoding="utf-8"), Loader=catalog.YAML_LOADER) or {}))
-    if tool_settings or tool_packages:
-        layers.append(("catalog/tools.yaml", {"settings": tool_settings or {}, "dependencies": tool_packages or []}))
+    if tool_settings or tool_packages or tool_cli_modules:
+        layers.append(("catalog/tools.yaml", {"settings": tool_settings or {}, "dependencies": tool_packages or [],
+                                              "cli_modules": tool_cli_modules or []}))
     for layer, data in layers:
         deps += [d for d in data.get("dependencies", []) if d not in deps]
         dev_deps += data.get("dev_dependencies", [])
-        cli_modules += data.get("cli_modules", [])
+        cli_modules += [m for m in data.get("cli_modules", []) if m not in cli_modules]
         modules += [{"name": str(m["name"]), "what": str(m["what"])} for m in data.get("modules", [])]
         if data.get("readme"):
             readme.append(str(data["readme"]).strip())

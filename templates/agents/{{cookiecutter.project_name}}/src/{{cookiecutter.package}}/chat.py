@@ -307,5 +307,5 @@ def make_service(settings: Settings, credential: TokenCredential | None = None) 
     project = project_client(settings, credential)
     # The OpenAI client on {project endpoint}/openai/v1 with a bearer token provider for the project scope.
     client = project.get_openai_client(max_retries=settings.app_max_retries, timeout=settings.app_timeout_seconds)
-    approver = {% if 'mcp' in cookiecutter.tools %}asking_approver(policy_approver(settings.app_mcp_approval)){% else %}None{% endif %}
+    approver = {% if 'mcp' in cookiecutter.tools %}asking_approver(policy_approver(settings.app_mcp_api_approval)){% else %}None{% endif %}
     return AgentChat(client, settings, ConversationNames(settings.app_state_path), agent_name(settings), approver)
