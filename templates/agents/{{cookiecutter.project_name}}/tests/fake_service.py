@@ -450,13 +450,28 @@ def install(server: FakeFoundry) -> AgentService:
 CHOSEN_CONNECTIONS: dict[str, tuple[str, str, str]] = {
 {%- set tools = cookiecutter.tools %}
 {%- if 'ai-search' in tools %}
-    "ai-search": ("CognitiveSearch", "https://srch-test.search.windows.net", {{ (tools['ai-search'].get('connection') or '') | tojson }}),
+    "ai-search": ("CognitiveSearch", "https://srch-test.search.windows.net",
+{%- if tools['ai-search'].get('connection') %}
+              {{ tools['ai-search']['connection'] | tojson }}),
+{%- else %}
+              ""),
+{%- endif %}
 {%- endif %}
 {%- if 'sharepoint' in tools %}
-    "sharepoint": ("Sharepoint", "https://contoso.sharepoint.com/sites/policies", {{ (tools['sharepoint'].get('connection') or '') | tojson }}),
+    "sharepoint": ("Sharepoint", "https://contoso.sharepoint.com/sites/policies",
+{%- if tools['sharepoint'].get('connection') %}
+              {{ tools['sharepoint']['connection'] | tojson }}),
+{%- else %}
+              ""),
+{%- endif %}
 {%- endif %}
 {%- if 'fabric' in tools %}
-    "fabric": ("MicrosoftFabric", "https://api.fabric.microsoft.com/v1/workspaces/ws/aiskills/da", {{ (tools['fabric'].get('connection') or '') | tojson }}),
+    "fabric": ("MicrosoftFabric", "https://api.fabric.microsoft.com/v1/workspaces/ws/aiskills/da",
+{%- if tools['fabric'].get('connection') %}
+              {{ tools['fabric']['connection'] | tojson }}),
+{%- else %}
+              ""),
+{%- endif %}
 {%- endif %}
 }
 

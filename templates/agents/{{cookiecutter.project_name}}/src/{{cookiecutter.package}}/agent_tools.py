@@ -47,7 +47,7 @@ VECTOR_STORE_NAME = {{ (tools['file-search'].get('store') or (cookiecutter.proje
 {% if 'ai-search' in tools -%}
 # ai-search: an index of the Azure AI Search service behind the connection (Search Index Data Reader for the
 # project's managed identity is granted by infra/ when it created or was given the service).
-AI_SEARCH = Connection({% if tools['ai-search'].get('connection') %}id={{ tools['ai-search']['connection'] | tojson }}{% else %}name="ai-search"{% endif %})
+AI_SEARCH = Connection({% if tools['ai-search'].get('connection') %}id={{ tools['ai-search']['connection'] | tojson }}){% if (tools['ai-search']['connection'] | length) > 90 %}  # noqa: E501 (an ARM id){% endif %}{% else %}name="ai-search"){% endif %}
 AI_SEARCH_INDEX = {{ tools['ai-search']['index'] | tojson }}
 AI_SEARCH_QUERY_TYPE = {{ (tools['ai-search'].get('query_type') or 'simple') | tojson }}
 AI_SEARCH_TOP_K = {{ (tools['ai-search'].get('top_k') or '5') | int }}
@@ -55,11 +55,11 @@ AI_SEARCH_TOP_K = {{ (tools['ai-search'].get('top_k') or '5') | int }}
 
 {% if 'sharepoint' in tools -%}
 # sharepoint: one site or folder per agent; runs as the signed-in user (identity passthrough).
-SHAREPOINT = Connection({% if tools['sharepoint'].get('connection') %}id={{ tools['sharepoint']['connection'] | tojson }}{% else %}name="sharepoint"{% endif %})
+SHAREPOINT = Connection({% if tools['sharepoint'].get('connection') %}id={{ tools['sharepoint']['connection'] | tojson }}){% if (tools['sharepoint']['connection'] | length) > 90 %}  # noqa: E501 (an ARM id){% endif %}{% else %}name="sharepoint"){% endif %}
 {% endif -%}
 {% if 'fabric' in tools -%}
 # fabric: one published Fabric data agent per agent; runs as the signed-in user (identity passthrough).
-FABRIC = Connection({% if tools['fabric'].get('connection') %}id={{ tools['fabric']['connection'] | tojson }}{% else %}name="fabric"{% endif %})
+FABRIC = Connection({% if tools['fabric'].get('connection') %}id={{ tools['fabric']['connection'] | tojson }}){% if (tools['fabric']['connection'] | length) > 90 %}  # noqa: E501 (an ARM id){% endif %}{% else %}name="fabric"){% endif %}
 {% endif -%}
 {% if 'mcp' in tools -%}
 # mcp: a remote MCP server the service calls; `always` means each call waits for an approval (chat.py).
