@@ -260,6 +260,7 @@ def _open(
         principal_id=principal_id,
         principal_type=opts.principal_type or spec.principal_type,
         restore=restore,
+        saved_env=tuple(sorted(read_env_file(Path(directory), opts.environment).items())),
     )
     # Evaluated before any request, so an unsupported construct or a bad parameter writes (and reads) nothing.
     plan = plan_from_bicep(directory, target)
@@ -641,6 +642,25 @@ def save_sent(directory: Path, target: Target, sent: Mapping[str, Mapping[str, A
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_env_file(directory: Path, environment: str) -> dict[str, str]:
+    """The values of `.azure/<env>/.env` (empty when there is none); a link there is refused, never followed."""
+    from scaffolder import safeio
+
+    rel = f".azure/{environment}/.env"
+    if not (directory / rel).exists():
+        return {}
+    if safeio.has_link(directory, rel):
+        raise ProvisionError(
+            f"{directory / rel} or a folder above it is a symbolic link; not reading through it",
+            hint="remove the link (azd keeps .azure/ as plain folders), then run provision again",
+        )
+    try:
+        return _parse_env(safeio.read_beneath(directory, rel)[0].decode("utf-8", errors="replace"))
+    except (OSError, safeio.UnsafeInputError) as exc:
+        raise ProvisionError(f"cannot read {directory / rel}: {safeio.describe(exc)}",
+                             hint="make it a regular text file (or remove it), then run provision again") from None
 
 
 def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -> Path:

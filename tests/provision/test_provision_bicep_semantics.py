@@ -82,7 +82,10 @@ def test_plain_outputs_are_shown() -> None:
         ("networkPosture", "private", r"'private' is not an @allowed value of networkPosture"),
         ("logRetentionInDays", 5, r"logRetentionInDays needs a value >= 30, got 5"),
         ("logRetentionInDays", 5000, r"logRetentionInDays needs a value <= 730"),
-        ("logRetentionInDays", "5000", r"logRetentionInDays expects int, got string"),
+        # azd passes "5000" for an int parameter as 5000 (armParameterFileValue: strconv.ParseInt), so the bound
+        # applies; a string it cannot convert stays a string, which the int parameter refuses
+        ("logRetentionInDays", "5000", r"logRetentionInDays needs a value <= 730"),
+        ("logRetentionInDays", "thirty", r"logRetentionInDays expects int, got string"),
     ],
 )
 def test_a_parameter_its_declaration_rejects_stops_before_any_request(

@@ -24,6 +24,7 @@ from {{ cookiecutter.package }}.errors import (
     service_error,
     stream_ended_early,
 )
+<<<<<<< HEAD
 from {{ cookiecutter.package }}.hosted import (
 {%- if 'mcp' in cookiecutter.tools %}
     MCP_SERVER_LABEL,
@@ -35,6 +36,9 @@ from {{ cookiecutter.package }}.hosted import (
     default_headers,
     hosted_tools,
 )
+=======
+from {{ cookiecutter.package }}.genai import model_call
+>>>>>>> main
 from {{ cookiecutter.package }}.service import (
     ROUND_SEPARATOR,
     TRUNCATED_NOTE,
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from openai import OpenAI
     from openai.types.responses import Response
+    from opentelemetry.trace import TracerProvider
 
 # A model that keeps calling tools this many times in one turn is looping; stop and say so.
 MAX_TOOL_ROUNDS = 8
@@ -69,6 +74,7 @@ class ResponsesChat:
     configured policy answers, so a request never waits for a person.
     """
 
+<<<<<<< HEAD
     def __init__(self, client: OpenAI, settings: Settings, store: ResponseIdStore) -> None:
         check_settings(settings)
         self._client = client
@@ -76,6 +82,16 @@ class ResponsesChat:
         self._store = store
         self._tools = responses_tools() + hosted_tools(settings)
         self.approver: Approver | None = None
+=======
+    def __init__(
+        self, client: OpenAI, settings: Settings, store: ResponseIdStore, tracer_provider: TracerProvider | None = None
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._store = store
+        self._tracer_provider = tracer_provider  # None: the process's (telemetry.configure sets it up)
+        self._tools = responses_tools() + builtin_tools(settings)
+>>>>>>> main
 
     def reply(self, conversation_id: str | None, message: str) -> Reply:
         """Answer one message (tool calls included) and return the whole reply."""
@@ -172,10 +188,14 @@ class ResponsesChat:
 
         for delay in (*NOT_FOUND_RETRY_DELAYS, None):
             try:
-                if streaming:
-                    return (yield from self._streamed(request))
-                response: Response = self._client.responses.create(**request)
-                if response.output_text:
+                # one GenAI client span per call to the service (openai-v2 does not wrap the Responses API)
+                with model_call(request["model"], self._endpoint, self._tracer_provider) as call:
+                    if streaming:
+                        response: Response = yield from self._streamed(request)
+                    else:
+                        response = self._client.responses.create(**request)
+                    call.answered(response)
+                if not streaming and response.output_text:
                     yield response.output_text
                 return response
             except openai.BadRequestError as exc:
