@@ -24,7 +24,7 @@ from {{ cookiecutter.package }}.errors import (
     service_error,
     stream_ended_early,
 )
-<<<<<<< HEAD
+from {{ cookiecutter.package }}.genai import model_call
 from {{ cookiecutter.package }}.hosted import (
 {%- if 'mcp' in cookiecutter.tools %}
     MCP_SERVER_LABEL,
@@ -36,9 +36,6 @@ from {{ cookiecutter.package }}.hosted import (
     default_headers,
     hosted_tools,
 )
-=======
-from {{ cookiecutter.package }}.genai import model_call
->>>>>>> main
 from {{ cookiecutter.package }}.service import (
     ROUND_SEPARATOR,
     TRUNCATED_NOTE,
@@ -74,24 +71,16 @@ class ResponsesChat:
     configured policy answers, so a request never waits for a person.
     """
 
-<<<<<<< HEAD
-    def __init__(self, client: OpenAI, settings: Settings, store: ResponseIdStore) -> None:
+    def __init__(
+        self, client: OpenAI, settings: Settings, store: ResponseIdStore, tracer_provider: TracerProvider | None = None
+    ) -> None:
         check_settings(settings)
         self._client = client
         self._settings = settings
         self._store = store
+        self._tracer_provider = tracer_provider  # None: the process's (telemetry.configure sets it up)
         self._tools = responses_tools() + hosted_tools(settings)
         self.approver: Approver | None = None
-=======
-    def __init__(
-        self, client: OpenAI, settings: Settings, store: ResponseIdStore, tracer_provider: TracerProvider | None = None
-    ) -> None:
-        self._client = client
-        self._settings = settings
-        self._store = store
-        self._tracer_provider = tracer_provider  # None: the process's (telemetry.configure sets it up)
-        self._tools = responses_tools() + builtin_tools(settings)
->>>>>>> main
 
     def reply(self, conversation_id: str | None, message: str) -> Reply:
         """Answer one message (tool calls included) and return the whole reply."""
