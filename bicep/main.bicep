@@ -129,6 +129,12 @@ param aiSearchResourceId string = ''
 ])
 param aiSearchSku string = 'basic'
 
+@description('Create the project connection (CognitiveSearch, keyless AAD) the agent\'s Azure AI Search tool uses, to the aiSearch service.')
+param aiSearchConnection bool = false
+
+@description('Other project connections the agent\'s tools use (modules/project-connections.bicep): objects with name, category, target and metadata; all keyless (AAD).')
+param projectConnections array = []
+
 @description('Role keys (see modules/ai-search-roles.bicep) for the app identity on the search service.')
 param appSearchRoles array = []
 
@@ -388,6 +394,8 @@ module capabilityHost 'modules/agent-capability-host.bicep' = if (standardSetup)
     searchRolesElsewhere
     deployments
     appInsightsConnection
+    searchConnection
+    toolConnections
   ]
 }
 
@@ -400,6 +408,48 @@ module agentSetupDataRoles 'modules/agent-setup-data-roles.bicep' = if (standard
   }
   dependsOn: [
     capabilityHost
+  ]
+}
+
+// The agent tools' project connections, keyless (authType AAD): Azure AI Search (to the service above), SharePoint,
+// Microsoft Fabric. After the other writes to the account (parallel writes fail with RequestConflict).
+var searchConnections = aiSearchConnection ? [
+  {
+    name: 'ai-search'
+    category: 'CognitiveSearch'
+    target: 'https://${last(searchIdParts)}.search.windows.net'
+    metadata: {
+      ApiType: 'Azure'
+      ResourceId: searchId
+    }
+  }
+] : []
+
+module searchConnection 'modules/project-connections.bicep' = if (aiSearchConnection) {
+  name: 'search-connection-${resourceToken}'
+  params: {
+    accountName: account.outputs.name
+    projectName: project.outputs.name
+    connections: searchConnections
+  }
+  dependsOn: [
+    deployments
+    appInsightsConnection
+    search
+  ]
+}
+
+module toolConnections 'modules/project-connections.bicep' = if (!empty(projectConnections)) {
+  name: 'project-connections-${resourceToken}'
+  params: {
+    accountName: account.outputs.name
+    projectName: project.outputs.name
+    connections: projectConnections
+  }
+  dependsOn: [
+    deployments
+    appInsightsConnection
+    searchConnection
   ]
 }
 

@@ -751,8 +751,8 @@ def recommend(
             # Nothing answered and nobody to ask: a script calling recommend without its answers made a mistake
             # (as `gh` refuses to prompt without a terminal and names the flags); --no-input accepts "not asked".
             raise SpecError("no answers given and no terminal to ask on",
-                            hint="pass --state/--tools/--partner-models/--connectors/--multi-agent or --answers FILE "
-                                 "(add --no-input to recommend with every question 'not asked')")
+                            hint="pass --state/--tools/--partner-models/--connectors/--multi-agent, --tool or "
+                                 "--answers FILE (add --no-input to recommend with every question 'not asked')")
         _err("note: --no-input and no answers: every question is 'not asked'")
     doc = {**result.as_dict(), "command": result.command(name)}
     if save is not None:

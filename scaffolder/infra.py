@@ -78,6 +78,56 @@ def grants(spec: ProjectSpec) -> list[Grant]:
         out.append(Grant("app", all_roles[PULL_ROLE], "registry"))
     if spec.agent_setup == "standard":
         out.extend(Grant("project", all_roles[role], scope) for role, scope in STANDARD_SETUP_GRANTS)
+    for tool in spec.tools:  # the chosen tools' roles (catalog/tools.yaml needs.<runtime>.roles)
+        need = catalog.tools()[tool.name].needs.get(spec.runtime)
+        for g in need.roles if need else ():
+            if g.scope == "search" and not spec.uses_search:
+                continue  # an existing connection was named: no service of ours to grant on
+            grant = Grant(g.principal, all_roles[g.role], g.scope)
+            if grant not in out:
+                out.append(grant)
+    return out
+
+
+# Project connections the agents runtime's tools use, by tool: connection name, category (the pinned API version's
+# ConnectionPropertiesV2.category values, ../shared/bicep-types microsoft.cognitiveservices/2025-12-01) and target.
+# Every one is authType AAD: no credential is stored (SharePoint and Fabric run as the signed-in user).
+CONNECTION_NAMES = {"ai-search": "ai-search", "sharepoint": "sharepoint", "fabric": "fabric"}
+
+
+def tool_connections(spec: ProjectSpec) -> list[dict[str, str]]:
+    """Every project connection the tools use, for the README: created by infra/ or given by ARM id."""
+    out: list[dict[str, str]] = []
+    search = spec.tool_options("ai-search")
+    if search is not None and spec.runtime is catalog.Runtime.AGENTS:
+        if search.get("connection"):
+            out.append({"name": search["connection"].rsplit("/", 1)[-1], "category": "CognitiveSearch",
+                        "target": "", "existing": search["connection"]})
+        else:
+            out.append({"name": CONNECTION_NAMES["ai-search"], "category": "CognitiveSearch",
+                        "target": "the Azure AI Search service above", "existing": ""})
+    for made in project_connections(spec):
+        out.append({"name": made["name"], "category": made["category"], "target": made["target"], "existing": ""})
+    for tool, category in (("sharepoint", "Sharepoint"), ("fabric", "MicrosoftFabric")):
+        given = (spec.tool_options(tool) or {}).get("connection")
+        if given:
+            out.append({"name": given.rsplit("/", 1)[-1], "category": category, "target": "", "existing": given})
+    return out
+
+
+def project_connections(spec: ProjectSpec) -> list[dict[str, Any]]:
+    """main.bicep's projectConnections: SharePoint and Fabric connections to create (not ones given by ARM id)."""
+    out: list[dict[str, Any]] = []
+    sharepoint = spec.tool_options("sharepoint")
+    if sharepoint and sharepoint.get("site"):
+        out.append({"name": CONNECTION_NAMES["sharepoint"], "category": "Sharepoint", "target": sharepoint["site"],
+                    "metadata": {"ApiType": "Azure"}})
+    fabric = spec.tool_options("fabric")
+    if fabric and fabric.get("workspace"):
+        workspace, artifact = fabric["workspace"], fabric["artifact"]
+        out.append({"name": CONNECTION_NAMES["fabric"], "category": "MicrosoftFabric",
+                    "target": f"https://api.fabric.microsoft.com/v1/workspaces/{workspace}/aiskills/{artifact}",
+                    "metadata": {"ApiType": "Azure", "workspace-id": workspace, "artifact-id": artifact}})
     return out
 
 
@@ -160,7 +210,10 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
         # Azure AI Search (modules/ai-search.bicep, ai-search-roles.bicep): on when a tool or the agent setup uses it
         "agentSetup": spec.agent_setup,
         "aiSearch": spec.uses_search,
-        "aiSearchResourceId": spec.existing.search,
+        "aiSearchResourceId": spec.search_resource_id if spec.uses_search else "",
+        # the agents runtime's ai-search tool: a CognitiveSearch project connection (AAD) to that service
+        "aiSearchConnection": spec.uses_search and spec.tool_options("ai-search") is not None,
+        "projectConnections": project_connections(spec),
         "appSearchRoles": _role_keys(spec, "app", "search"),
         "projectSearchRoles": _role_keys(spec, "project", "search"),
         "developerSearchRoles": _role_keys(spec, "developer", "search"),

@@ -397,10 +397,26 @@ class ProjectSpec(_Strict):
         """The deployment the app calls."""
         return self.models[0]
 
+    def tool_options(self, name: str) -> dict[str, str] | None:
+        """The options of a chosen tool (defaults filled in), or None when the repo does not have it."""
+        return next((dict(t.options) for t in self.tools if t.name == name), None)
+
     @property
     def uses_search(self) -> bool:
-        """Whether the repo needs Azure AI Search (main.bicep's aiSearch): a tool or the agent setup asks for it."""
-        return self.agent_setup == "standard"
+        """Whether the repo needs Azure AI Search (main.bicep's aiSearch): a tool or the agent setup asks for it.
+
+        The agents runtime's ai-search tool does, unless it names an existing project connection (then the
+        service behind it is the connection owner's business: nothing is created or granted).
+        """
+        if self.agent_setup == "standard":
+            return True
+        search_tool = self.tool_options("ai-search")
+        return search_tool is not None and not search_tool.get("connection")
+
+    @property
+    def search_resource_id(self) -> str:
+        """The existing search service to use (`--existing search=` or ai-search's `search=`); '' creates one."""
+        return self.existing.search or (self.tool_options("ai-search") or {}).get("search", "")
 
     @property
     def package(self) -> str:

@@ -89,7 +89,25 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
             raise ValueError(f"{name} needs {key}=...: {spec.description} (e.g. {example_flag(tool)})")
         if spec.default is not None:
             out[key] = spec.default
+    _check_groups(tool, {k for k, v in out.items() if v})
     return {k: out[k] for k in tool.options if k in out}
+
+
+def _check_groups(tool: CatalogTool, given: set[str]) -> None:
+    """The catalog's option groups: `exclusive` (at most one), `together` (all or none), `require_any` (one)."""
+    def flags(group: Sequence[str]) -> str:
+        return " or ".join(f"{k}=..." for k in group)
+
+    for group in tool.exclusive:
+        if len(given.intersection(group)) > 1:
+            raise ValueError(f"{tool.name}: give {flags(group)}, not both")
+    for group in tool.together:
+        if 0 < len(given.intersection(group)) < len(group):
+            raise ValueError(f"{tool.name}: {' and '.join(group)} go together; give both")
+    for group in tool.require_any:
+        if not given.intersection(group):
+            described = "; ".join(f"{k}: {tool.options[k].description}" for k in group)
+            raise ValueError(f"{tool.name} needs {flags(group)} ({described})")
 
 
 def check_tools(names: Sequence[str]) -> None:

@@ -48,8 +48,8 @@ def offered(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, CatalogTool]]
         patched[name] = tool.model_copy(update={"runtimes": {**tool.runtimes, **{Runtime(k): v for k, v in
                                                                                    runtimes.items()}}})
 
-    offer("mcp", responses="native")
-    offer("file-search", responses="native", inference="app")
+    offer("mcp", responses="native", agents="none")  # responses only here, whatever agents generates
+    offer("file-search", responses="native", inference="app", agents="none")
     offer("sharepoint", agents="connection")
     offer("web-search", responses="native")
     ws = patched["web-search"]
@@ -95,7 +95,7 @@ def test_catalog_offers_are_valid_and_every_none_says_why() -> None:
 def test_catalog_refuses_an_offer_a_runtime_cannot_make(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = catalog._tools_doc()
     broken = {**doc, "tools": {**doc["tools"], "mcp": {**doc["tools"]["mcp"],
-                                                       "runtimes": {"responses": "native", "agents": "none",
+                                                       "runtimes": {"responses": "native", "agents": "native",
                                                                     "inference": "native"}}}}
     monkeypatch.setattr(catalog, "_tools_doc", lambda: broken)
     with pytest.raises(ValueError, match="inference cannot offer 'native'"):

@@ -398,11 +398,19 @@ class ToolSetting(_Frozen):
     description: str
 
 
+class ToolRoleGrant(_Frozen):
+    """A role a tool needs, for one principal at one scope (`search`: the Azure AI Search service)."""
+
+    role: str
+    scope: Literal["account", "project", "appInsights", "search"]
+    principal: Literal["app", "developer", "project"] = "app"
+
+
 class ToolNeeds(_Frozen):
     """What generating a tool adds for one runtime."""
 
     bicep: tuple[str, ...] = ()
-    roles: tuple[RoleGrant, ...] = ()
+    roles: tuple[ToolRoleGrant, ...] = ()
     settings: dict[str, ToolSetting] = {}
     packages: tuple[str, ...] = ()
     cli_modules: tuple[str, ...] = ()  # app modules adding CLI commands (register(subparsers)), e.g. `files`
@@ -431,6 +439,10 @@ class CatalogTool(_Frozen):
     options: dict[str, ToolOption] = {}
     needs: dict[Runtime, ToolNeeds] = {}
     limits: ToolLimits = ToolLimits()
+    # Option groups: `exclusive`, at most one of each group given (non-empty); `together`, all of a group or none.
+    exclusive: tuple[tuple[str, ...], ...] = ()
+    together: tuple[tuple[str, ...], ...] = ()
+    require_any: tuple[tuple[str, ...], ...] = ()  # at least one of each group
 
     def offer(self, runtime: Runtime) -> Offer:
         """How the runtime offers the tool (`none` when the data leaves it out)."""

@@ -42,8 +42,10 @@ def test_matrix_has_twelve_distinct_specs(matrix_repos: dict[str, Path]) -> None
 
 # The project's App Insights connection needs API 2025-12-01 (the first stable version whose type data knows the
 # 'AppInsights' category); the SDK backend describes 2025-09-01 and skips newer versions (bicep-types checks them).
+# The agent tools' connections (project-connections.bicep) use the same pinned connections version.
 SDK_GAP = {
     "infra/modules/project-appinsights-connection.bicep",
+    "infra/modules/project-connections.bicep",
     # the standard agent setup's connections (2025-12-01, the registry's connections version) and capability hosts
     "infra/modules/agent-capability-host.bicep",
 }
