@@ -88,6 +88,13 @@ class HostingChoice(StrEnum):
     none = "none"
 
 
+class FrameworkChoice(StrEnum):
+    """CLI choices for --framework (mirrors scaffolder.spec.Framework)."""
+
+    openai = "openai"
+    langchain = "langchain"
+
+
 class PrincipalChoice(StrEnum):
     """CLI choices for --principal-type."""
 
@@ -255,6 +262,16 @@ def new(
                      "picks the "
                      "runtime when --runtime is absent."),
     ] = None,
+    tool: Annotated[
+        list[str] | None,
+        typer.Option("--tool", "-t", metavar="NAME[,K=V...]",
+                     help="Tool to generate, repeatable, e.g. --tool mcp,url=https://x/mcp,label=docs,approval=never "
+                     "(',' separates the pairs). `scaffolder tools` lists them per runtime; function tools are "
+                     "always on."),
+    ] = None,
+    framework: Annotated[
+        FrameworkChoice, typer.Option(help="Inference only: the chat loop's library.")
+    ] = FrameworkChoice.openai,
 ) -> None:
     """Generate a starter repo for a Foundry runtime: Bicep, keyless RBAC, app skeleton, CI."""
     from scaffolder import _new
@@ -287,6 +304,8 @@ def new(
         tags=_parse_tags(tag or []),
         standards=loaded,
         prompter=prompter,
+        tools=tool or [],
+        framework=framework.value,
     )
     result = _new.new(spec, target or output / spec.name, force=force, dry_run=dry_run, standards=loaded,
                       trust=trust, git=not no_git)
@@ -403,6 +422,41 @@ def models(
         _err(f"note: {stale}")
 
 
+@app.command("tools")
+@handled
+def tools_(
+    runtime: Annotated[
+        RuntimeChoice | None, typer.Option("--runtime", "-r", help="Only this runtime's column, and why not.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """List the tool catalog: how each runtime offers each tool (native, app, connection or none) and the flag."""
+    from scaffolder import catalog
+    from scaffolder import tools as tool_catalog
+
+    chosen = catalog.Runtime(runtime.value) if runtime is not None else None
+    rows = tool_catalog.listing(chosen)
+    if as_json:
+        _print_json(rows)
+        return
+    names = [chosen.value] if chosen else [r.value for r in catalog.Runtime]
+    header = ["tool", *names, "preview", "add with"]
+    body = []
+    for row in rows:
+        flag = "always on" if row["always"] else "docs only" if row["docs_only"] else row["flag"]
+        body.append([row["name"], *(row["runtimes"][n]["offer"] for n in names), "yes" if row["preview"] else "",
+                     flag])
+    print(_columns(header, body))
+    if chosen is not None:
+        why = [(r["name"], r["runtimes"][chosen.value]["why"]) for r in rows if "why" in r["runtimes"][chosen.value]]
+        if why:
+            print(f"\nNot offered on {chosen.value}:")
+            for name, text in why:
+                print(f"  {name}: {text}")
+    print("\nnative: the service runs it; app: the generated app implements it; connection: an Agent Service "
+          "project connection backs it; none: not offered (`--runtime R` says why)")
+
+
 def _model_rows(rows: list[CatalogModel], day: dt.date, wide: bool) -> tuple[list[str], list[list[str]]]:
     """The table's cells: a narrow set that fits 80 columns, or every column with --wide."""
 
@@ -509,6 +563,11 @@ def recommend(
                      "for `scaffolder new --decision FILE`."),
     ] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; unanswered = not asked.")] = False,
+    tool: Annotated[
+        list[str] | None,
+        typer.Option("--tool", "-t", metavar="NAME", help="A tool you want (repeatable): only runtimes that offer "
+                     "it are recommended. `scaffolder tools` lists them."),
+    ] = None,
 ) -> None:
     """Recommend a runtime from five questions: reasons, what you give up, and the command to run."""
     from scaffolder import decision as rec
@@ -520,8 +579,9 @@ def recommend(
     given.update({k: v.value for k, v in flags.items() if v is not None})
     # Questions go to stderr, so `--json > file` on a terminal still asks them (stdin and stderr decide).
     prompter = ConsolePrompter() if interactive_allowed(no_input) else None
-    result = rec.ask(prompter, given) if prompter else rec.recommend(given)
-    if prompter is None and not given:
+    wanted = [t.split(",", 1)[0] for t in tool or []]
+    result = rec.ask(prompter, given, tools=wanted) if prompter else rec.recommend(given, tools=wanted)
+    if prompter is None and not given and not wanted:
         # Nothing answered and nobody to ask (no terminal, or --no-input): say so rather than silently save or
         # print five "not asked" answers.
         _err("note: no answers given and no terminal to ask on: every question is 'not asked'; answer with "
