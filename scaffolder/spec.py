@@ -267,6 +267,36 @@ class ProjectSpec(_Strict):
     def _valid_name(cls, value: str) -> str:
         return check_project_name(value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _tool_models(cls, data: Any) -> Any:
+        """Deploy the models the chosen tools need (catalog `needs.<runtime>.models`, e.g. file search's embeddings
+        model on inference) unless the spec already deploys a model of that kind; recorded in the answers file."""
+        if not isinstance(data, dict) or not data.get("models") or not data.get("tools"):
+            return data
+        try:
+            runtime = Runtime(data.get("runtime"))
+        except ValueError:
+            return data
+        names = [t.name if isinstance(t, ToolSpec) else t.get("name") if isinstance(t, dict) else None
+                 for t in data["tools"]]
+        known, tools = catalog.models(), catalog.tools()
+        models = list(data["models"])
+
+        def kind(m: Any) -> str | None:
+            name = m.model if isinstance(m, ModelDeployment) else m.get("model") if isinstance(m, dict) else None
+            return known[name].kind if name in known else None
+
+        for name in names:
+            need = tools[name].needs.get(runtime) if name in tools else None
+            for model in need.models if need is not None else ():
+                entry = known[model]
+                if entry.kind in (kind(m) for m in models[1:]):
+                    continue
+                models.append({"name": entry.name, "model": entry.name, "version": entry.default_version,
+                               "format": entry.format, "sku": entry.default_sku, "capacity": entry.default_capacity})
+        return {**data, "models": models}
+
     @field_validator("tools")
     @classmethod
     def _known_tools(cls, value: tuple[ToolSpec, ...], info: ValidationInfo) -> tuple[ToolSpec, ...]:

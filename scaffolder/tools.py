@@ -150,6 +150,7 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
     packages: list[str] = []
     bicep: list[str] = []
     roles: list[Any] = []
+    cli_modules: list[str] = []
     for name in names:
         need = catalog.tools()[name].needs.get(runtime)
         if need is None:
@@ -159,4 +160,5 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
         packages += [p for p in need.packages if p not in packages]
         bicep += [b for b in need.bicep if b not in bicep]
         roles += [g for g in need.roles if g not in roles]
-    return {"settings": settings, "packages": packages, "bicep": bicep, "roles": roles}
+        cli_modules += [m for m in need.cli_modules if m not in cli_modules]
+    return {"settings": settings, "packages": packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules}

@@ -396,6 +396,8 @@ class ToolSetting(_Frozen):
     type: Literal["str", "int", "float", "bool"] = "str"
     default: str | int | float | bool
     description: str
+    # The default is this `--tool` option's value when the spec has one (e.g. APP_MCP_URL from `url=`).
+    option: str | None = None
 
 
 class ToolNeeds(_Frozen):
@@ -405,6 +407,10 @@ class ToolNeeds(_Frozen):
     roles: tuple[RoleGrant, ...] = ()
     settings: dict[str, ToolSetting] = {}
     packages: tuple[str, ...] = ()
+    cli_modules: tuple[str, ...] = ()  # modules of the generated package that add CLI commands (register(sub))
+    # Catalog models the tool needs deployed (e.g. an embeddings model): added to the spec's models unless it
+    # already deploys a model of the same kind.
+    models: tuple[str, ...] = ()
 
 
 class ToolLimits(_Frozen):

@@ -12,7 +12,7 @@ takes it for a whole answer; a reply stopped by the content filter, or a stream 
 from __future__ import annotations
 
 import hashlib
-{%- if 'file-search' in cookiecutter.tools %}
+{%- if 'file-search' in cookiecutter.tools or 'mcp' in cookiecutter.tools %}
 import json
 {%- endif %}
 import logging
@@ -32,6 +32,12 @@ from {{ cookiecutter.package }}.errors import (
     service_error,
     stream_ended_early,
 )
+{%- if 'file-search' in cookiecutter.tools %}
+from {{ cookiecutter.package }}.file_search import SEARCH_TOOL, FileSearch, cited, search_output, sources_note
+{%- endif %}
+{%- if 'mcp' in cookiecutter.tools %}
+from {{ cookiecutter.package }}.mcp_tools import McpTools
+{%- endif %}
 from {{ cookiecutter.package }}.service import TRUNCATED_NOTE, Reply, ReplyStream, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.state import (
@@ -43,12 +49,6 @@ from {{ cookiecutter.package }}.state import (
     run_turn,
 )
 from {{ cookiecutter.package }}.tools import call_tool, chat_completions_tools
-{%- if 'mcp' in cookiecutter.tools %}
-from {{ cookiecutter.package }}.mcp_tools import McpTools
-{%- endif %}
-{%- if 'file-search' in cookiecutter.tools %}
-from {{ cookiecutter.package }}.file_search import SEARCH_TOOL, FileSearch, cited, search_output, sources_note
-{%- endif %}
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -119,6 +119,9 @@ class InferenceChat:
         self._store = store
 {%- if 'mcp' in cookiecutter.tools %}
         self._mcp = mcp
+        # With APP_MCP_APPROVAL=always each MCP call asks this (question -> yes?); the CLI's chat sets it, the API
+        # leaves it None, so a call needing approval is refused at once (the API never waits for a person).
+        self.approver: Callable[[str], bool] | None = None
 {%- endif %}
 {%- if 'file-search' in cookiecutter.tools %}
         self._files = files
@@ -155,6 +158,9 @@ class InferenceChat:
         def run(name: str, arguments_json: str) -> str:
 {%- if 'mcp' in cookiecutter.tools %}
             if self._mcp is not None and name in self._mcp.tools():
+                if self._mcp.approval and not self._approved(name, arguments_json):
+                    refused = f"the user did not approve this call of {name} (APP_MCP_APPROVAL=always)"
+                    return json.dumps({"error": refused})
                 return self._mcp.call(name, arguments_json)
 {%- endif %}
 {%- if 'file-search' in cookiecutter.tools %}
@@ -164,6 +170,14 @@ class InferenceChat:
             return call_tool(name, arguments_json)
 
         return run
+{%- if 'mcp' in cookiecutter.tools %}
+
+    def _approved(self, name: str, arguments_json: str) -> bool:
+        """Ask `approver` (the interactive CLI sets it); without one (the HTTP API) nobody can say yes: refused."""
+        if self.approver is None:
+            return False
+        return self.approver(f"Run the MCP tool {name} with {arguments_json}?")
+{%- endif %}
 {%- if 'file-search' in cookiecutter.tools %}
 
     def _search(self, arguments_json: str, citations: list[str]) -> str:
