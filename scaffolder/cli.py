@@ -81,6 +81,13 @@ class NetworkChoice(StrEnum):
     ip_restricted = "ip-restricted"
 
 
+class AgentSetupChoice(StrEnum):
+    """CLI choices for --agent-setup (mirrors scaffolder.spec.AgentSetup)."""
+
+    basic = "basic"
+    standard = "standard"
+
+
 class HostingChoice(StrEnum):
     """CLI choices for --hosting (mirrors scaffolder.spec.HOSTING_CHOICES)."""
 
@@ -234,6 +241,16 @@ def new(
     principal_type: Annotated[
         PrincipalChoice, typer.Option(help="Deploying principal: User locally, ServicePrincipal in CI.")
     ] = PrincipalChoice.User,
+    agent_setup: Annotated[
+        AgentSetupChoice,
+        typer.Option(help="agents runtime: basic (Microsoft-managed agent storage) or standard (the repo's own Cosmos "
+                     "DB, Storage and AI Search through a capability host)."),
+    ] = AgentSetupChoice.basic,
+    existing: Annotated[
+        list[str] | None,
+        typer.Option("--existing", metavar="KIND=ID", help="Use an existing resource by ARM id instead of creating "
+                     "one, repeatable; kinds: search."),
+    ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", metavar="DIR", help="Parent directory of the new repo [default: the "
                            "current one].", show_default=False)
@@ -300,6 +317,8 @@ def new(
         monitoring=monitoring,
         hosting=hosting.value if hosting else None,
         principal_type=principal_type.value,
+        agent_setup=agent_setup.value,
+        existing=_parse_existing(existing or []),
         decision_answers=load_answers_file(decision) if decision else None,
         tags=_parse_tags(tag or []),
         standards=loaded,
@@ -313,6 +332,26 @@ def new(
         _print_json(result.as_dict())
         return
     _render_new(result)
+
+
+def _parse_existing(items: list[str]) -> dict[str, str]:
+    from scaffolder.errors import SpecError
+    from scaffolder.spec import EXISTING_TYPES
+
+    found: dict[str, str] = {}
+    for item in items:
+        kind, sep, value = item.partition("=")
+        kind = kind.strip()
+        if not sep or kind not in EXISTING_TYPES:
+            raise SpecError(
+                f"--existing {item!r} is not KIND=ID with a known kind; kinds: {', '.join(EXISTING_TYPES)}",
+                hint=f"e.g. --existing search=/subscriptions/<id>/resourceGroups/<group>/providers/"
+                f"{EXISTING_TYPES['search']}/<name>",
+            )
+        if kind in found:
+            raise SpecError(f"--existing {kind}=... given twice", hint="give each kind once")
+        found[kind] = value.strip()
+    return found
 
 
 def _parse_tags(items: list[str]) -> dict[str, str]:

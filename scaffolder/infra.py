@@ -11,6 +11,7 @@ from scaffolder.catalog import EnvVar, Role, RoleGrant
 from scaffolder.spec import ProjectSpec
 
 Principal = Literal["app", "developer", "project"]
+GrantScope = Literal["account", "project", "appInsights", "registry", "search", "cosmosDb", "storage"]
 
 # Bicep role keys (modules/role-assignments.bicep `roleIds`) by catalog role key.
 BICEP_ROLE_KEYS = {
@@ -24,7 +25,26 @@ BICEP_ROLE_KEYS = {
     "log-analytics-reader": "logAnalyticsReader",
     # not in role-assignments.bicep's map: container-registry.bicep grants it to the app on the registry
     "acr-pull": "acrPull",
+    # ai-search-roles.bicep's map: granted on the search service (scope "search")
+    "search-index-data-reader": "searchIndexDataReader",
+    "search-index-data-contributor": "searchIndexDataContributor",
+    "search-service-contributor": "searchServiceContributor",
+    # the standard agent setup's modules (agent-setup-roles.bicep, agent-setup-data-roles.bicep) grant these
+    "cosmos-db-operator": "cosmosDbOperator",
+    "cosmos-db-built-in-data-contributor": "cosmosDbBuiltInDataContributor",
+    "storage-blob-data-contributor": "storageBlobDataContributor",
+    "storage-blob-data-owner": "storageBlobDataOwner",
 }
+# Standard agent setup: the project identity's grants on its own stores, in the order Microsoft's template makes them
+# (41-standard-agent-setup: operator and contributor roles before the capability host, data roles after it).
+STANDARD_SETUP_GRANTS: tuple[tuple[str, GrantScope], ...] = (
+    ("cosmos-db-operator", "cosmosDb"),
+    ("storage-blob-data-contributor", "storage"),
+    ("search-index-data-contributor", "search"),
+    ("search-service-contributor", "search"),
+    ("storage-blob-data-owner", "storage"),
+    ("cosmos-db-built-in-data-contributor", "cosmosDb"),
+)
 MONITORING_ROLE = "monitoring-metrics-publisher"
 TRACE_READER_ROLE = "log-analytics-reader"
 PULL_ROLE = "acr-pull"
@@ -36,7 +56,7 @@ class Grant:
 
     principal: Principal
     role: Role
-    scope: Literal["account", "project", "appInsights", "registry"]
+    scope: GrantScope
 
 
 def grants(spec: ProjectSpec) -> list[Grant]:
@@ -56,6 +76,14 @@ def grants(spec: ProjectSpec) -> list[Grant]:
         out.append(Grant("developer", all_roles[TRACE_READER_ROLE], "appInsights"))
     if spec.hosting == "container-apps":
         out.append(Grant("app", all_roles[PULL_ROLE], "registry"))
+    if spec.agent_setup == "standard":
+        out.extend(Grant("project", all_roles[role], scope) for role, scope in STANDARD_SETUP_GRANTS)
+    for tool in spec.tools:  # the chosen tools' roles (catalog/tools.yaml needs.<runtime>.roles), each once
+        need = catalog.tools()[tool.name].needs.get(spec.runtime)
+        for g in need.roles if need is not None else ():
+            grant = Grant(g.principal or "app", all_roles[g.role], g.scope)
+            if grant not in out:
+                out.append(grant)
     return out
 
 
@@ -103,6 +131,13 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
         "namingPattern": spec.naming.pattern.removesuffix("{token}"),
         "abbreviations": dict(spec.naming.abbreviations),
         "logRetentionInDays": spec.log_retention_days,
+        # Azure AI Search (modules/ai-search.bicep, ai-search-roles.bicep): on when a tool or the agent setup uses it
+        "agentSetup": spec.agent_setup,
+        "aiSearch": spec.uses_search,
+        "aiSearchResourceId": spec.existing.search,
+        "appSearchRoles": _role_keys(spec, "app", "search"),
+        "projectSearchRoles": _role_keys(spec, "project", "search"),
+        "developerSearchRoles": _role_keys(spec, "developer", "search"),
     }
 
 

@@ -201,7 +201,10 @@ class RoleGrant(_Frozen):
     """A role granted at a scope of the generated infrastructure."""
 
     role: str
-    scope: Literal["account", "project", "appInsights"]
+    scope: Literal["account", "project", "appInsights", "search"]
+    # Only in a tool's needs (catalog/tools.yaml), where one list serves every principal; a runtime's RoleSet
+    # says the principal by its key.
+    principal: Literal["app", "developer", "project"] | None = None
 
 
 class RoleSet(_Frozen):

@@ -113,6 +113,7 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "hosting": spec.hosting,
         "principal_type": spec.principal_type,
         "agent_setup": spec.agent_setup,
+        "ai_search": {"enabled": spec.uses_search, "existing": spec.existing.search},
         "tool_version": tool_version,
         "env_vars": [v.model_dump() for v in env],
         **layered,
