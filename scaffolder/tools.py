@@ -151,6 +151,8 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
     bicep: list[str] = []
     roles: list[Any] = []
     cli_modules: list[str] = []
+    readme: list[str] = []
+    modules: list[dict[str, str]] = []
     for name in names:
         need = catalog.tools()[name].needs.get(runtime)
         if need is None:
@@ -161,4 +163,7 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
         bicep += [b for b in need.bicep if b not in bicep]
         roles += [g for g in need.roles if g not in roles]
         cli_modules += [m for m in need.cli_modules if m not in cli_modules]
-    return {"settings": settings, "packages": packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules}
+        readme += [need.readme.strip()] if need.readme.strip() else []
+        modules += [dict(m) for m in need.modules]
+    return {"settings": settings, "packages": packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules,
+            "readme": readme, "modules": modules}

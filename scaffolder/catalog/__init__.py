@@ -414,6 +414,10 @@ class ToolNeeds(_Frozen):
     # Catalog models the tool needs deployed (e.g. an embeddings model): added to the spec's models unless it
     # already deploys a model of the same kind.
     models: tuple[str, ...] = ()
+    # The generated README's part for this tool on this runtime (how it works, how to use it) and the files table
+    # rows of the modules it adds ({name, what}).
+    readme: str = ""
+    modules: tuple[dict[str, str], ...] = ()
 
 
 class ToolLimits(_Frozen):

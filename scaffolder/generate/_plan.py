@@ -95,6 +95,8 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
                              added["settings"], added["packages"])
     layered["cli_modules"] = [*layered["cli_modules"], *(m for m in added["cli_modules"]
                                                         if m not in layered["cli_modules"])]
+    layered["app_readme"] = [*layered["app_readme"], *added["readme"]]
+    layered["app_modules"] = [*layered["app_modules"], *added["modules"]]
     return {
         "decision": _decision(spec.runtime, spec.decision),
         "adr": {"number": 1, "status": "accepted"},

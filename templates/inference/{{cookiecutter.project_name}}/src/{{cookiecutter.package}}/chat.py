@@ -119,8 +119,8 @@ class InferenceChat:
         self._store = store
 {%- if 'mcp' in cookiecutter.tools %}
         self._mcp = mcp
-        # With APP_MCP_APPROVAL=always each MCP call asks this (question -> yes?); the CLI's chat sets it, the API
-        # leaves it None, so a call needing approval is refused at once (the API never waits for a person).
+        # With APP_MCP_APPROVAL=always each MCP call asks this (question -> yes?); the interactive chat sets it, the
+        # API leaves it None and applies APP_MCP_API_APPROVAL at once (it never waits for a person).
         self.approver: Callable[[str], bool] | None = None
 {%- endif %}
 {%- if 'file-search' in cookiecutter.tools %}
@@ -159,7 +159,7 @@ class InferenceChat:
 {%- if 'mcp' in cookiecutter.tools %}
             if self._mcp is not None and name in self._mcp.tools():
                 if self._mcp.approval and not self._approved(name, arguments_json):
-                    refused = f"the user did not approve this call of {name} (APP_MCP_APPROVAL=always)"
+                    refused = f"this call of {name} was not approved (APP_MCP_APPROVAL=always)"
                     return json.dumps({"error": refused})
                 return self._mcp.call(name, arguments_json)
 {%- endif %}
@@ -173,9 +173,9 @@ class InferenceChat:
 {%- if 'mcp' in cookiecutter.tools %}
 
     def _approved(self, name: str, arguments_json: str) -> bool:
-        """Ask `approver` (the interactive CLI sets it); without one (the HTTP API) nobody can say yes: refused."""
+        """Ask `approver` (the interactive chat sets it); without one (the HTTP API) APP_MCP_API_APPROVAL decides."""
         if self.approver is None:
-            return False
+            return self._settings.app_mcp_api_approval.strip().lower() == "approve"
         return self.approver(f"Run the MCP tool {name} with {arguments_json}?")
 {%- endif %}
 {%- if 'file-search' in cookiecutter.tools %}
