@@ -151,7 +151,7 @@ class InferenceChat:
             self._definitions = tools
         return self._definitions
 
-    def _tool_runner(self, citations: list[str]) -> Callable[[str, str], str]:
+    def _tool_runner(self{% if 'file-search' in cookiecutter.tools %}, citations: list[str]{% endif %}) -> Callable[[str, str], str]:
         """Runs the tool the model called{% if 'file-search' in cookiecutter.tools %}; search_files passages are numbered across the turn and collected
         in `citations`{% endif %}."""
 
@@ -210,11 +210,13 @@ class InferenceChat:
         import openai
         from azure.core.exceptions import ClientAuthenticationError
 
+{%- if 'file-search' in cookiecutter.tools %}
         citations: list[str] = []
+{%- endif %}
         try:
             {% if 'file-search' in cookiecutter.tools %}answer = {% endif %}yield from run_turn(
                 self._store, conversation_id, message,
-                self._complete_streaming if streaming else self._complete, self._tool_runner(citations),
+                self._complete_streaming if streaming else self._complete, self._tool_runner({% if 'file-search' in cookiecutter.tools %}citations{% endif %}),
                 system_prompt=self._settings.app_instructions, token_budget=self._settings.app_context_tokens,
             )
         except openai.BadRequestError as exc:
@@ -302,7 +304,9 @@ def make_service(settings: Settings, credential: TokenCredential | None = None) 
     client = openai_client(settings, settings.azure_openai_endpoint, credential)
 {%- endif %}
     return InferenceChat(
-        client, settings, open_store(settings.app_state_path),
+        client,
+        settings,
+        open_store(settings.app_state_path),
 {%- if 'mcp' in cookiecutter.tools %}
         mcp=McpTools(settings),
 {%- endif %}
