@@ -304,12 +304,15 @@ class ProjectSpec(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _tool_models(cls, data: Any) -> Any:
-        """Deploy the models the chosen tools need (catalog `needs.<runtime>.models`, e.g. file search's embeddings
-        model on inference) unless the spec already deploys a model of that kind; recorded in the answers file."""
+        """Deploy the models the chosen tools need unless the spec already deploys a model of that kind.
+
+        From the catalog's `needs.<runtime>.models` (file search's embeddings model on inference); the answers file
+        then records the deployment like any other.
+        """
         if not isinstance(data, dict) or not data.get("models") or not data.get("tools"):
             return data
         try:
-            runtime = Runtime(data.get("runtime"))
+            runtime = Runtime(str(data.get("runtime")))
         except ValueError:
             return data
         names = [t.name if isinstance(t, ToolSpec) else t.get("name") if isinstance(t, dict) else None

@@ -38,8 +38,8 @@ def run(*args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def offered(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, CatalogTool]]:
     """The shipped catalog with a few offers switched on, so that the accepting paths are exercised whatever the
-    shipped data says today: mcp native on responses only (inference's real offer switched off), file-search native on responses and app on inference,
-    sharepoint a connection on agents; web-search gains a package and a setting on responses."""
+    shipped data says today: mcp native on responses only (inference's offer off), file-search native on responses
+    and app on inference, sharepoint a connection on agents; web-search gains a package and a setting on responses."""
     real = catalog.tools()
     patched = dict(real)
 
@@ -48,8 +48,9 @@ def offered(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, CatalogTool]]
         patched[name] = tool.model_copy(update={"runtimes": {**tool.runtimes, **{Runtime(k): v for k, v in
                                                                                    runtimes.items()}}})
 
-    offer("mcp", responses="native", inference="none")  # inference offers it for real: switched off here
-    patched["mcp"] = patched["mcp"].model_copy(update={"why": {**real["mcp"].why, Runtime.INFERENCE: "off in this test"}})
+    offer("mcp", responses="native", inference="none")  # inference offers it: switched off here
+    off = {**real["mcp"].why, Runtime.INFERENCE: "off in this test"}
+    patched["mcp"] = patched["mcp"].model_copy(update={"why": off})
     offer("file-search", responses="native", inference="app")
     offer("sharepoint", agents="connection")
     offer("web-search", responses="native")

@@ -157,8 +157,11 @@ def _catalog_defaults(spec: ProjectSpec) -> dict[str, Any]:
 
 
 def _tool_defaults(spec: ProjectSpec, added: dict[str, Any]) -> dict[str, Any]:
-    """Tool settings whose default is a `--tool` option's value (catalog `option:`), and the file-search ones the
-    spec decides (its index name, the embedding deployment)."""
+    """Tool settings whose defaults the spec decides.
+
+    A catalog setting with `option:` takes that `--tool` option's value; file search's index is named after the
+    project and embeds with the spec's embeddings deployment.
+    """
     options = {key: value for t in spec.tools for key, value in t.options.items()}
     out: dict[str, Any] = {
         name: options[body["option"]]
