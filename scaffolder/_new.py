@@ -185,19 +185,35 @@ QUESTIONS = [
 
 
 def partner_model(runtime: Runtime) -> str | None:
-    """The catalog's first current chat model outside the OpenAI family that runtime serves (None: it serves none)."""
+    """The catalog's first current chat model outside the OpenAI family that runtime serves (None: it serves none).
+
+    One that can call tools comes first: the app it becomes the primary of sends its TOOLS.
+    """
     day = today()
-    for m in catalog.models_for(runtime):
-        if m.format != "OpenAI" and m.kind == "chat" and m.status(m.default_version, day).state == "current":
-            return m.name
-    return None
+    current = [m for m in catalog.models_for(runtime)
+               if m.format != "OpenAI" and m.kind == "chat" and m.status(m.default_version, day).state == "current"]
+    current.sort(key=lambda m: not m.tool_calling)  # stable: catalog order within each group
+    return current[0].name if current else None
 
 
 def _default_models(answers: dict[str, Any]) -> str:
     chosen = answers["_defaults"].get("model") or DEFAULT_MODEL
-    # `recommend --partner-models now`: a model outside the OpenAI family is deployed too, not only offered.
+    # `recommend --partner-models now` asked for a model outside the OpenAI family now: it comes first, so it is the
+    # deployment the app calls (primaryModelDeployment); the default stays deployed beside it as the hedge.
     partner = partner_model(Runtime(answers["runtime"])) if answers.get("_partner_now") else None
-    return f"{chosen};{partner}" if partner and partner != chosen else chosen
+    return f"{partner};{chosen}" if partner and partner != chosen else chosen
+
+
+def partner_notes(spec: ProjectSpec) -> list[str]:
+    """Why the app calls a partner model first (the decision said `models: now`), and how to switch."""
+    if spec.decision.answers.get("models") != "now" or len(spec.models) < 2:
+        return []
+    known = catalog.models().get(spec.primary.model)
+    if known is None or known.format == "OpenAI":
+        return []
+    others = ", ".join(d.name for d in spec.models[1:])
+    return [f"the app calls {spec.primary.name} first (`recommend --partner-models now`); {others} is deployed "
+            "too: set primaryModelDeployment in infra/main.parameters.json to call it instead"]
 
 
 def resolve_spec(
@@ -340,7 +356,7 @@ def new(
     overlays = standards.overlay_dirs() if standards else []
     plan: FilePlan = with_pristine(plan_files(spec, overlays))
     warnings = list(report.warnings)
-    notes = report.notes + tuple(capability_notes(spec))
+    notes = report.notes + tuple(capability_notes(spec)) + tuple(partner_notes(spec))
     outer = enclosing_work_tree(target)
     if outer is not None:
         warnings.append(f"{target} is inside the git work tree of another project ({outer}): the generated repo "

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import hashlib
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scaffolder import __version__, catalog, infra, safeio
-from scaffolder.errors import AnswersFileError, ToolError
+from scaffolder.errors import AnswersFileError, ScaffolderError, ToolError
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
 from scaffolder.validate import Checkov
@@ -41,6 +45,8 @@ class CheckResult:
     notes: tuple[str, ...] = ()
     layers: tuple[str, ...] = field(default_factory=tuple)
     strict: bool = False
+    # Differences from the generator recorded as intended in ACCEPTED_FILE: reported by count, never failing.
+    accepted: tuple[Finding, ...] = ()
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -71,6 +77,7 @@ class CheckResult:
                 for f in self.findings
             ],
             "notes": list(self.notes),
+            "accepted": [{"rule": f.rule, "file": f.file, "message": f.message} for f in self.accepted],
         }
 
 
@@ -127,6 +134,12 @@ def check(
     overlays = standards.overlay_dirs() if standards else []
     standards_file = standards.source if standards else None
     drifted = drift(directory, spec, overlays, version, standards_file)
+    recorded = load_accepted(directory)
+    accepted = [f for f in drifted if f.digest and f.digest in recorded]
+    drifted = [f for f in drifted if f not in accepted]
+    if accepted:
+        notes.append(f"{len(accepted)} difference(s) from the generator accepted in {ACCEPTED_FILE} "
+                     "(not reported while neither side changes)")
     if version == __version__ or strict:
         findings += drifted
     else:
@@ -165,7 +178,56 @@ def check(
         findings += bicep_build(directory, bicep_exe)
     elif not offline_only:
         notes.append("no Bicep CLI on PATH: `bicep build` skipped (offline checks ran)")
-    return CheckResult(directory, tuple(sorted_findings(findings)), tuple(notes), tuple(layers), strict)
+    return CheckResult(directory, tuple(sorted_findings(findings)), tuple(notes), tuple(layers), strict,
+                       tuple(sorted_findings(accepted)))
+
+
+ACCEPTED_FILE = ".scaffolder/accepted.yml"
+_ACCEPTED_HEADER = (
+    "# Differences from the generator this repo keeps on purpose, written by `scaffolder check --accept`.\n"
+    "# `check` (--strict too) stops reporting each one while neither the generated nor your version changes;\n"
+    "# review changes to this file like code. Delete an entry to be told about it again.\n"
+)
+
+
+def load_accepted(directory: Path) -> set[str]:
+    """The digests recorded in ACCEPTED_FILE (empty when there is none or it is damaged: nothing is accepted)."""
+    data = _read_bytes(directory, directory / ACCEPTED_FILE)
+    if data is None:
+        return set()
+    try:
+        doc = safeio.load_yaml(data.decode("utf-8", errors="replace"))
+    except (ValueError, safeio.UnsafeInputError):
+        return set()
+    entries = doc.get("accepted") if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        return set()
+    return {str(e["digest"]) for e in entries if isinstance(e, dict) and e.get("digest")}
+
+
+def accept(result: CheckResult) -> CheckResult:
+    """Record every current difference from the generator (not errors) as intended; the result without them.
+
+    The file lists all differences accepted now, so entries whose difference is gone drop out. Errors (what breaks
+    deployment or security, a retired model, a planted link) are never accepted.
+    """
+    keep = [f for f in result.findings if f.digest and f.severity == "info"]
+    everything = sorted_findings([*result.accepted, *keep])
+    lines = [_ACCEPTED_HEADER.rstrip("\n"), "accepted:" + ("" if everything else " []")]
+    for f in everything:
+        lines += [f"  - file: {json.dumps(f.file)}", f"    what: {json.dumps(f.rule + ': ' + f.message)}",
+                  f"    digest: {f.digest}"]
+    target = result.directory / ACCEPTED_FILE
+    if not safeio.is_inside(target, result.directory) or (target.parent.is_symlink()):
+        raise ToolError(f"{ACCEPTED_FILE} leaves the repo (a link); not written", hint="remove the link")
+    target.parent.mkdir(exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(target)  # atomic: a reader sees the old list or the new one, never half of it
+    notes = [n for n in result.notes if "accepted in" not in n]
+    notes.append(f"{len(everything)} difference(s) from the generator accepted in {ACCEPTED_FILE}: commit it")
+    return dataclasses.replace(result, findings=tuple(f for f in result.findings if f not in keep),
+                               notes=tuple(notes), accepted=tuple(everything))
 
 
 def _update_command(directory: Path, *options: str, standards: Path | None = None) -> str:
@@ -180,16 +242,21 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
           standards_file: Path | None = None) -> list[Finding]:
     """Files the generator writes that differ from (or are missing against) a re-generation from the answers.
 
-    All information: the repo is the user's. A change of the model deployments in main.parameters.json is
-    reported once, with the deployments on both sides and the `update --model` command that records them.
-    Bicep files the generator does not write are the user's own and are not reported here: every validation
-    layer reads them like the generated ones.
+    All information: the repo is the user's. Bicep files are compared by declaration (param, var, resource,
+    module, output...), not by line: comments, blank lines, order and descriptions do not count, declarations the
+    user added are theirs (every validation layer reads them), and only a generated declaration missing or changed
+    is reported. A change of the model deployments in main.parameters.json is reported once, with the deployments
+    on both sides and the `update --model` command that records them. Each difference names the command that
+    really clears it: `scaffolder update` when the repo still holds what the generator wrote at generation time
+    (the generator moved on), else `scaffolder check --accept`, which records the user's version as intended.
     """
     from scaffolder.generate import plan_files
 
     plan = plan_files(spec, overlays, tool_version=version)
+    pristine = _pristine(directory)
     out = []
     take_theirs = _update_command(directory, standards=standards_file)
+    accept = _accept_command(directory, standards_file)
     for f in plan.files:
         path = str(f.path)
         if not (path.startswith(OWNED[0]) or path in OWNED[1:]) or path == ANSWERS_FILE:
@@ -203,7 +270,8 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
             continue
         if not on_disk.exists() and not on_disk.is_symlink():
             out.append(Finding("drift/missing", "info", path, 0, "a file the generator writes is missing",
-                               expected="the generated file", found="no file", fix=take_theirs))
+                               expected="the generated file", found="no file", fix=take_theirs,
+                               digest=_digest(path, "missing", f.content)))
             continue
         actual = _read_bytes(directory, on_disk)
         if actual is None:
@@ -213,6 +281,10 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
             continue
         if actual == f.content:
             continue
+        base = pristine.get(path)
+        if path.endswith(".bicep"):
+            out += _bicep_drift(path, f.content, actual, base, take_theirs, accept)
+            continue
         if path == "infra/main.parameters.json":
             models = _model_drift(directory, spec, actual, standards_file)
             if models is not None:
@@ -220,9 +292,128 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
                 if _without_models(actual) == _without_models(f.content):
                     continue
         line, expected, found = _first_difference(f.content, actual)
+        unedited = base is not None and base == actual
         out.append(Finding("drift/changed", "info", path, line,
                            "differs from what .scaffolder.yml generates (your version is kept and validated)",
-                           expected=expected, found=found, fix=take_theirs))
+                           expected=expected, found=found, fix=take_theirs if unedited else accept,
+                           digest=_digest(path, "file", f.content, actual)))
+    return out
+
+
+def _accept_command(directory: Path, standards: Path | None = None) -> str:
+    where = "." if directory.resolve() == Path.cwd().resolve() else shlex.quote(str(directory))
+    extra = ["--standards", shlex.quote(str(standards))] if standards is not None else []
+    return " ".join(["scaffolder", "check", where, "--accept", *extra])
+
+
+def _digest(*parts: str | bytes) -> str:
+    """A fingerprint of what a difference compares (both sides): an acceptance holds while neither side changes."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()[:32]
+
+
+def _pristine(directory: Path) -> dict[str, bytes]:
+    """What the generator wrote at generation time (the repo's pristine archive), by path; empty when absent."""
+    from scaffolder.generate._plan import PRISTINE_FILE, unpack_pristine
+
+    data = _read_bytes_limit(directory, directory / PRISTINE_FILE)
+    if data is None:
+        return {}
+    try:
+        return {path: planned.content for path, planned in unpack_pristine(data).items()}
+    except (OSError, EOFError, ValueError, tarfile.TarError, ScaffolderError):
+        return {}  # a damaged archive only loses the "update reconciles it" distinction
+
+
+def _read_bytes_limit(repo: Path, path: Path) -> bytes | None:
+    try:
+        return safeio.read_confined(path, repo, limit=64 * 1024 * 1024)
+    except (OSError, safeio.UnsafeInputError):
+        return None
+
+
+@dataclass(frozen=True)
+class _Declaration:
+    kind: str
+    name: str
+    tokens: str  # the declaration without comments, layout or @description: what deploys
+    line: int
+    source: bytes
+
+
+def _declarations(content: bytes) -> dict[tuple[str, str], _Declaration]:
+    """The top-level declarations of a Bicep file by (kind, name), each with its decorators."""
+    from scaffolder.validate._model import _DECL_NODES, TRIVIA, parse_bytes, text
+
+    root = parse_bytes(content).root_node
+    out: dict[tuple[str, str], _Declaration] = {}
+    pending: list[Any] = []
+    for node in root.named_children:
+        if node.type in TRIVIA:
+            continue
+        if node.type == "decorators":
+            pending.append(node)
+            continue
+        kind = "targetScope" if node.type == "target_scope_assignment" else _DECL_NODES.get(node.type, node.type)
+        ident = next((c for c in node.named_children if c.type == "identifier"), None)
+        name = text(ident) if ident is not None and kind != "targetScope" else ""
+        start = pending[0] if pending else node
+        tokens = [t for d in pending for dec in d.named_children
+                  if not re.match(r"@(sys\.)?description\(", text(dec)) for t in _tokens(dec)]
+        key = (kind, name)
+        if key in out:  # a duplicate is the semantics layer's error; keep both apart
+            key = (kind, f"{name}#{node.start_point.row + 1}")
+        out[key] = _Declaration(kind, name, " ".join(tokens + _tokens(node)), start.start_point.row + 1,
+                                content[start.start_byte:node.end_byte])
+        pending = []
+    return out
+
+
+def _tokens(node: Any) -> list[str]:
+    from scaffolder.validate._model import TRIVIA
+
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in TRIVIA:
+            continue
+        if current.child_count == 0:
+            out.append((current.text or b"").decode("utf-8", errors="replace"))
+        stack.extend(reversed(current.children))
+    return out
+
+
+def _bicep_drift(path: str, expected: bytes, actual: bytes, base: bytes | None, update: str,
+                 accept: str) -> list[Finding]:
+    """Generated declarations missing or changed in a Bicep file; the user's own declarations are not drift."""
+    want, have = _declarations(expected), _declarations(actual)
+    was = _declarations(base) if base is not None else {}
+    out = []
+    for key, decl in want.items():
+        label = f"{decl.kind} {decl.name}".strip()
+        mine = have.get(key)
+        before = was.get(key)
+        if mine is None:
+            # Still as generated at generation time would mean the user never removed it: they did, so accept.
+            out.append(Finding("drift/removed", "info", path, 0,
+                               f"the generated {label} is not in the file (your file is deployed as it is)",
+                               expected=_shown(decl.source.decode("utf-8", "replace").splitlines(), "nothing"),
+                               found="no such declaration", fix=accept,
+                               digest=_digest(path, "removed", label, decl.tokens)))
+            continue
+        if mine.tokens == decl.tokens:
+            continue
+        line, shown_expected, shown_found = _first_difference(decl.source, mine.source)
+        unedited = before is not None and before.tokens == mine.tokens
+        out.append(Finding("drift/changed", "info", path, mine.line + line - 1,
+                           f"{label} differs from what .scaffolder.yml generates "
+                           "(yours is deployed; accept it or restore the expected)",
+                           expected=shown_expected, found=shown_found, fix=update if unedited else accept,
+                           digest=_digest(path, "changed", label, decl.tokens, mine.tokens)))
     return out
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from scaffolder import __version__
 from scaffolder.errors import ScaffolderError, SpecError
@@ -28,6 +28,12 @@ if TYPE_CHECKING:  # annotations only: the catalog is imported lazily (`--help` 
 class _Group(TyperGroup):
     """The command group: usage errors as one line plus a hint (exit 2), --debug accepted anywhere."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            for param in command.params:
+                _humanize(param)
+
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
@@ -40,10 +46,10 @@ class _Group(TyperGroup):
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare `scaffolder`: the help, not an error line
                 print(exc.format_message())
                 return 2 if not standalone_mode else sys.exit(2)
-            _err(f"error: {exc.format_message()}")
-            ctx = getattr(exc, "ctx", None)
-            if ctx is not None:
-                _err(f"hint: `{ctx.command_path} --help` lists the arguments and options")
+            message, hint = self._usage_error(exc, argv, prog_name or "scaffolder")
+            _err(f"error: {message}")
+            if hint:
+                _err(f"hint: {hint}")
             code = getattr(exc, "exit_code", 2)
         except typer.Abort:
             _err("\nstopped by user")
@@ -51,6 +57,124 @@ class _Group(TyperGroup):
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
+
+    def _usage_error(self, exc: Exception, argv: list[str], prog: str) -> tuple[str, str | None]:
+        """One line in words (no parser or pydantic wording) and the hint that fixes it."""
+        ctx = getattr(exc, "ctx", None)
+        name = next((a for a in argv if a in self.commands), None)
+        command = ctx.command if ctx is not None else (self.commands.get(name) if name else None)
+        path = ctx.command_path if ctx is not None else " ".join([prog, *([name] if name else [])])
+        see = f"`{path} --help` lists the arguments and options"
+        param = getattr(exc, "param", None)
+        option = getattr(exc, "option_name", None)
+        if param is None and option and command is not None:
+            # "Option '--runtime' requires an argument": click's parser knows the option only by its name.
+            param = next((p for p in command.params if option in getattr(p, "opts", ())), None)
+        if param is None:
+            return exc.format_message() if hasattr(exc, "format_message") else str(exc), see if ctx or name else None
+        flag = max(param.opts, key=len) if param.opts else param.name
+        choices = _choices(param)
+        if type(exc).__name__ == "BadOptionUsage" and "requires an argument" in str(exc):
+            if choices:
+                return (f"{flag} needs a value: one of {', '.join(choices)}",
+                        f"e.g. `{path} ... {flag} {choices[0]}`; {see}")
+            return f"{flag} needs a value", f"give it one: `{flag} {param.metavar or 'VALUE'}`; {see}"
+        if type(exc).__name__ == "BadParameter":
+            given = _bad_input(exc)
+            if choices and given is not None:
+                from scaffolder.catalog import suggest
+
+                typed = str(given)
+                close = [c for c in choices if c.lower().startswith(typed.lower())] or suggest(typed, choices, n=1)
+                did = f"did you mean {close[0]!r}? " if close else ""
+                return (f"{flag} {typed!r} is not a choice; {did}valid choices: {', '.join(choices)}",
+                        f"e.g. `{path} ... {flag} {close[0] if close else choices[0]}`")
+            low, high = getattr(param, "min", None), getattr(param, "max", None)
+            if given is not None and (low is not None or high is not None):
+                return f"{flag} {str(given)!r} is out of range: {_range_words(low, high)}", see
+            if given is not None:
+                kind = _KIND_WORDS.get(_annotation(param), "a valid value")
+                return f"{flag} {str(given)!r} is not {kind}", see
+        return exc.format_message() if hasattr(exc, "format_message") else str(exc), see
+
+
+# Help metavars in words a user knows (typer would print <str>, <path>, <float>).
+_KIND_WORDS = {int: "a whole number", float: "a number", Path: "a path"}
+
+
+def _annotation(param: Any) -> Any:
+    descriptor = getattr(param, "type_descriptor", None)
+    return getattr(descriptor, "annotation", None)
+
+
+def _choices(param: Any) -> list[str]:
+    """The valid values of an enum-typed option (empty for others)."""
+    from enum import Enum
+
+    annotation = _annotation(param)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return [str(c.value) for c in annotation]
+    return []
+
+
+def _bad_input(exc: Exception) -> object | None:
+    """The value the user typed, from the pydantic error typer raised it with (None when unknown)."""
+    cause = exc.__cause__
+    errors = getattr(cause, "errors", None)
+    if callable(errors):
+        try:
+            given: object = errors()[0].get("input")
+            return given
+        except (IndexError, TypeError, AttributeError):
+            return None
+    return None
+
+
+def _range_words(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"from {low} to {high}"
+    return f"at least {low}" if low is not None else f"at most {high}"
+
+
+def _metavar(param: Any) -> str:
+    annotation = _annotation(param)
+    name = (param.name or "value").lower()
+    if annotation is Path:
+        return "DIR" if ("dir" in name or "venv" in name) else "FILE"
+    if annotation is float:
+        return "SECONDS" if "timeout" in name else "NUMBER"
+    if annotation is int:
+        return "N"
+    return name.upper()
+
+
+class _Argument(TyperArgument):
+    """An argument whose help shows its metavar alone (typer would add "<str>")."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+class _Option(TyperOption):
+    """An option whose numeric range reads as words ("at least 1"), not click's "x>=1"."""
+
+    def _get_number_range_help_str(self) -> str | None:
+        if self.min is None and self.max is None:
+            return None
+        return _range_words(self.min, self.max)
+
+
+def _humanize(param: Any) -> None:
+    """Metavars people understand (NAME, FILE, DIR, SECONDS, one of a|b) and ranges in words, for --help."""
+    if isinstance(param, TyperArgument):
+        param.__class__ = _Argument
+        if param.metavar is None:
+            param.metavar = _metavar(param)
+    elif isinstance(param, TyperOption):
+        param.__class__ = _Option
+        if param.metavar is None and not param.is_flag and not param.count:
+            choices = _choices(param)
+            param.metavar = "[" + "|".join(choices) + "]" if choices else _metavar(param)
 
 
 app = typer.Typer(
@@ -594,7 +718,9 @@ def recommend(
     answers: Annotated[
         Path | None, typer.Option("--answers", metavar="FILE", help="Answers file (YAML/JSON mapping).")
     ] = None,
-    name: Annotated[str, typer.Option(metavar="NAME", help="Project name for the suggested command.")] = "NAME",
+    name: Annotated[str, typer.Option(
+        metavar="NAME", show_default=False, help="Project name for the suggested command [default: the word NAME].")
+    ] = "NAME",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     save: Annotated[
         Path | None,
@@ -621,10 +747,13 @@ def recommend(
     wanted = [t.split(",", 1)[0] for t in tool or []]
     result = rec.ask(prompter, given, tools=wanted) if prompter else rec.recommend(given, tools=wanted)
     if prompter is None and not given and not wanted:
-        # Nothing answered and nobody to ask (no terminal, or --no-input): say so rather than silently save or
-        # print five "not asked" answers.
-        _err("note: no answers given and no terminal to ask on: every question is 'not asked'; answer with "
-             "--state/--tools/--partner-models/--connectors/--multi-agent, or run on a terminal")
+        if not no_input:
+            # Nothing answered and nobody to ask: a script calling recommend without its answers made a mistake
+            # (as `gh` refuses to prompt without a terminal and names the flags); --no-input accepts "not asked".
+            raise SpecError("no answers given and no terminal to ask on",
+                            hint="pass --state/--tools/--partner-models/--connectors/--multi-agent or --answers FILE "
+                                 "(add --no-input to recommend with every question 'not asked')")
+        _err("note: --no-input and no answers: every question is 'not asked'")
     doc = {**result.as_dict(), "command": result.command(name)}
     if save is not None:
         replaced = save.exists()
@@ -1002,6 +1131,12 @@ def check(
         bool,
         typer.Option("--strict", help="Differences from the generator fail too [default: standards' check.strict]."),
     ] = False,
+    accept: Annotated[
+        bool,
+        typer.Option("--accept", help="Record today's differences from the generator as intended in "
+                     ".scaffolder/accepted.yml (commit it): later checks, --strict too, skip them until either side "
+                     "changes. Errors are never accepted."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Validate a repo for CI: errors (deployment, security, standards) fail; differences from the generator inform."""
@@ -1017,6 +1152,8 @@ def check(
     result = checks.check(directory, standards=team.load(found) if found else None, checkov=checkov_venv,
                           offline_only=offline, strict=strict or None,
                           progress=_checkov_progress if sys.stderr.isatty() else None)
+    if accept:
+        result = checks.accept(result)
     if as_json:
         _print_json(result.as_dict())
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,88 @@ class UnresolvedConflictsError(ScaffolderError):
 def yaml_problem(path: Path | str, exc: Any) -> str:
     """A YAML parse error in words: "FILE line N, column M: problem", without the parser's internals."""
     mark = getattr(exc, "problem_mark", None)
-    # The bounded loader raises plain YAMLErrors (alias bomb, depth) whose message is the problem itself.
-    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())[:300] or "not valid YAML"
     where = f"{path} line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(path)
-    return f"{where}: {problem}"
+    return f"{where}: {yaml_words(exc)}"
+
+
+# PyYAML's token names, as a reader of the file would say them.
+_YAML_TOKENS = {
+    "<stream end>": "the end of the file",
+    "<document start>": "'---'",
+    "<document end>": "'...'",
+    "<block end>": "the end of the indented block",
+    "<block mapping start>": "a more indented 'key: value'",
+    "<block sequence start>": "a more indented '- ' item",
+    "<scalar>": "a plain value",
+    "?": "a 'key: value' line",
+    "-": "a '- ' list item",
+}
+
+
+def yaml_words(exc: Any) -> str:
+    """What is wrong with a YAML file, said in words (PyYAML's problem and context, translated)."""
+    problem = " ".join(str(getattr(exc, "problem", None) or "").split())
+    context = " ".join(str(getattr(exc, "context", None) or "").split())
+    if not problem:
+        # The bounded loader raises plain YAMLErrors (alias bomb, depth) whose message is the problem itself.
+        return " ".join(str(exc).split())[:300] or "not valid YAML"
+    opened = getattr(exc, "context_mark", None)
+    at = f" opened on line {opened.line + 1}" if opened is not None else ""
+    got = re.search(r"but (?:got|found) '?(<[^>]+>|[^']*)'?$", problem)
+    found = got.group(1) if got else ""
+    end = found == "<stream end>"
+    if context.startswith("while parsing a flow sequence"):
+        return (f"the file ends inside a list{at}; a ']' is missing" if end
+                else f"the list{at} is not closed: a ',' or ']' is missing before {_yaml_token(found)}")
+    if context.startswith("while parsing a flow mapping"):
+        return (f"the file ends inside a {{...}} mapping{at}; a '}}' is missing" if end
+                else f"the {{...}} mapping{at} is not closed: a ',' or '}}' is missing before {_yaml_token(found)}")
+    if "quoted scalar" in context and "end of stream" in problem:
+        return f"the file ends inside a quoted string{at}; its closing quote is missing"
+    if "quoted scalar" in context and "escape character" in problem:
+        escape = problem.replace("found unknown", "unknown")
+        return f"{escape} in a double-quoted string (use single quotes for a backslash)"
+    if context.startswith("while parsing a flow node"):
+        return ("the file ends where a value is expected: a list '[' or mapping '{' is not closed" if end
+                else f"a value is missing before {_yaml_token(found)}")
+    if problem.startswith("could not determine a constructor for the tag"):
+        tag = problem.rsplit(" ", 1)[-1]
+        return f"unknown tag {tag}: remove it, or quote the value"
+    if problem == "mapping values are not allowed here":
+        return "a ':' where none can be: quote a value that holds ': ', or indent this line like the keys above it"
+    if problem.startswith("found character '\\t'"):
+        return "a tab character: YAML indents with spaces only"
+    if problem.startswith("found character"):
+        char = problem.split("'")[1] if "'" in problem else "this character"
+        return f"a value cannot start with '{char}': put the value in quotes"
+    if problem.startswith("found undefined alias"):
+        alias = problem.removeprefix("found undefined alias").strip(" '")
+        return f"the alias *{alias} refers to no anchor &{alias} above it"
+    if context.startswith("expected a single document"):
+        return "a second document ('---') in the file: a file holds one document"
+    if context.startswith("while scanning a simple key"):
+        return f"a line{at} that is not 'key: value': its ':' is missing"
+    if context.startswith(("while parsing a block mapping", "while parsing a block collection")):
+        return (f"this line is indented differently from the block{at}: put its key or '- ' item at the same "
+                "depth as the ones above it")
+    words = problem
+    for token, said in _YAML_TOKENS.items():
+        if token.startswith("<"):
+            words = words.replace(f"'{token}'", said).replace(token, said)
+    return words.replace("but got", "but found")
+
+
+def _yaml_token(token: str) -> str:
+    return _YAML_TOKENS.get(token, f"'{token}'" if token else "this point")
+
+
+def toml_problem(path: Path | str, exc: Any) -> str:
+    """A TOML parse error in the same one-line form: "FILE line N, column M: problem"."""
+    text = " ".join(str(exc).split())
+    at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", text)
+    if at is None:
+        words = text.removesuffix(" (at end of document)")
+        ends = " where the file ends (something is not closed)" if words != text else ""
+        return f"{path}: {words[:1].lower() + words[1:]}{ends}"
+    words = text[:at.start()]
+    return f"{path} line {at.group(1)}, column {at.group(2)}: {words[:1].lower() + words[1:]}"

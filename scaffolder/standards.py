@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
-from scaffolder.errors import SpecError, StandardsError
+from scaffolder.errors import SpecError, StandardsError, toml_problem, yaml_problem
 
 ENV_VAR = "SCAFFOLDER_STANDARDS"
 USER_FILES = ("standards.yml", "standards.yaml", "standards.toml")
@@ -283,13 +283,10 @@ def load(path: Path) -> LoadedStandards:
     except safeio.UnsafeInputError as exc:
         raise StandardsError(f"{path}: {exc}", hint="fix the standards file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise StandardsError(f"{path}: not valid TOML: {exc}", hint="fix the standards file") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise StandardsError(f"{where}: not valid YAML: {exc.problem}", hint="fix the standards file") from None
+        raise StandardsError(toml_problem(path, exc), hint="fix the standards file") from None
     except yaml.YAMLError as exc:
-        raise StandardsError(f"{path}: not valid YAML: {exc}", hint="fix the standards file") from None
+        # The same one-line "FILE line N, column M: words" as the answers files (no parser internals).
+        raise StandardsError(yaml_problem(path, exc), hint="fix the standards file") from None
     doc = doc or {}
     if not isinstance(doc, dict):
         raise StandardsError(f"{path}: the standards file must be a mapping at the top level")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from scaffolder import catalog
@@ -19,6 +21,7 @@ from scaffolder._new import new
 from scaffolder.catalog import Runtime
 from scaffolder.cli import app
 from scaffolder.decision import load_answers_file
+from tests.conftest import examples
 from tests.helpers import make_spec
 
 runner = CliRunner()
@@ -46,13 +49,25 @@ def test_recommend_save_then_new_decision(tmp_path: Path) -> None:
     assert "runtime: responses" in (tmp_path / "bot" / ".scaffolder.yml").read_text()
 
 
-def test_recommend_without_answers_or_terminal_says_nothing_was_asked(tmp_path: Path) -> None:
+def test_recommend_without_answers_or_terminal_is_bad_input(tmp_path: Path) -> None:
     saved = tmp_path / "decision.json"
     done = runner.invoke(app, ["recommend", "--json", "--save", str(saved)])
-    assert done.exit_code == 0, done.output
-    assert "no answers given and no terminal to ask on" in done.stderr
+    assert done.exit_code == 2, done.output
+    assert done.stderr.splitlines() == [
+        "error: no answers given and no terminal to ask on",
+        "hint: pass --state/--tools/--partner-models/--connectors/--multi-agent or --answers FILE (add --no-input "
+        "to recommend with every question 'not asked')"]
+    assert not saved.exists() and done.stdout == ""
+    # The same from a real process with stdin not a terminal (a CI step), and with CI=true on a terminal.
+    proc = subprocess.run([*SCAFFOLDER, "recommend"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: no answers given"), proc.stderr
+    # Asked for explicitly: every question 'not asked', said once.
+    chosen = runner.invoke(app, ["recommend", "--no-input", "--json"])
+    assert chosen.exit_code == 0 and "every question is 'not asked'" in chosen.stderr
+    assert json.loads(chosen.stdout)["answers"]["state"] == "not asked"
     answered = runner.invoke(app, ["recommend", "--state", "yes", "--json"])
-    assert "no answers given" not in answered.stderr
+    assert answered.exit_code == 0 and "not asked'" not in answered.stderr
 
 
 def test_recommend_asks_on_the_terminal_when_stdout_is_redirected(tmp_path: Path) -> None:
@@ -72,20 +87,34 @@ def test_recommend_asks_on_the_terminal_when_stdout_is_redirected(tmp_path: Path
     assert "not asked" not in out.read_text()
 
 
-def test_partner_models_now_deploys_a_partner_model_through_new_decision(tmp_path: Path) -> None:
+def test_partner_models_now_makes_the_app_call_the_partner_model(tmp_path: Path) -> None:
     decision = tmp_path / "d.yml"
     decision.write_text("models: now\n")
     made = runner.invoke(app, ["new", "bot", "-o", str(tmp_path), "--decision", str(decision), "--no-input",
-                               "--json", "--dry-run"])
+                               "--no-git"])
     assert made.exit_code == 0, made.output
-    spec = json.loads(made.stdout)["spec"]
-    assert spec["runtime"] == "inference"
-    formats = [m["format"] for m in spec["models"]]
-    assert "OpenAI" in formats and any(f != "OpenAI" for f in formats), formats
     from scaffolder._new import partner_model
 
     partner = partner_model(Runtime("inference"))
-    assert partner is not None and catalog.models()[partner].format != "OpenAI"
+    assert partner is not None
+    known = catalog.models()[partner]
+    assert known.format != "OpenAI" and known.tool_calling  # the app sends its TOOLS to it
+    repo = tmp_path / "bot"
+    params = json.loads((repo / "infra" / "main.parameters.json").read_text())["parameters"]
+    deployed = [d["model"] for d in params["modelDeployments"]["value"]]
+    # The app calls the partner model; the OpenAI default stays deployed as the hedge (partner deployments come
+    # last in the array: Marketplace terms can fail them without stopping the rest).
+    assert params["primaryModelDeployment"]["value"] == partner and partner in deployed
+    assert any(catalog.models()[m].format == "OpenAI" for m in deployed), deployed
+    assert f"note: the app calls {partner} first (`recommend --partner-models now`)" in made.stderr
+    assert "set primaryModelDeployment in infra/main.parameters.json" in made.stderr
+    checked = runner.invoke(app, ["check", str(repo), "--offline"])
+    assert checked.exit_code == 0, checked.output
+    # Without the decision nothing changes: the OpenAI default is the one the app calls.
+    plain = runner.invoke(app, ["new", "plain", "-r", "inference", "-o", str(tmp_path), "--no-input", "--no-git",
+                                "--json", "--dry-run"])
+    models = json.loads(plain.stdout)["spec"]["models"]
+    assert [m["format"] for m in models] == ["OpenAI"]
 
 
 # -- 5. arguments as people type them ---------------------------------------------------------------------------
@@ -175,6 +204,66 @@ def test_usage_errors_are_one_line_and_a_hint_with_exit_2() -> None:
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 2 and proc.stderr.startswith("error: ")
 
 
+def _commands() -> list[str]:
+    from typer.main import get_command
+
+    return sorted(get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def test_help_metavars_are_words_and_ranges_are_sentences() -> None:
+    commands = _commands()
+    assert {"new", "check", "provision", "update"} <= set(commands)
+    for command in ["", *commands]:
+        text = _help(*([command] if command else []))
+        assert not re.search(r"<(str|path|float|int|file|directory|text|bool)>", text), (command, text)
+        assert not re.search(r"\bx\s*[<>]=|<=\s*x\b", text), (command, text)
+        assert "[default: NAME]" not in text, command
+    assert "[at least 1]" in _help("new") and "--capacity N" in _help("new")
+    assert "--timeout SECONDS" in _help("provision")
+    assert "--standards FILE" in _help("update") and "--decision FILE" in _help("update")
+    assert re.search(r"^  DIR\s", _help("update"), flags=re.MULTILINE)
+    assert re.search(r"^  NAME\s+Project name", _help("new"), flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("args, flag, choices", [
+    (["new", "x", "--runtime"], "--runtime", "responses, agents, inference"),
+    (["new", "x", "-r"], "--runtime", "responses, agents, inference"),
+    (["new", "x", "-r", "responses", "--network"], "--network", "public, ip-restricted"),
+])
+def test_a_missing_option_value_names_the_choices_and_the_fix(args: list[str], flag: str, choices: str) -> None:
+    done = runner.invoke(app, args)
+    assert done.exit_code == 2
+    error, hint = done.stderr.splitlines()
+    assert error == f"error: {flag} needs a value: one of {choices}"
+    assert hint.startswith(f"hint: e.g. `scaffolder new ... {flag} ") and "scaffolder new --help" in hint
+    done = runner.invoke(app, ["new", "x", "--location"])
+    assert done.exit_code == 2
+    assert done.stderr.splitlines() == ["error: --location needs a value",
+                                        "hint: give it one: `--location REGION`; `scaffolder new --help` lists the "
+                                        "arguments and options"]
+
+
+@pytest.mark.parametrize("args, line", [
+    (["new", "x", "-r", "bogus"],
+     "error: --runtime 'bogus' is not a choice; valid choices: responses, agents, inference"),
+    (["new", "x", "-r", "agent"],
+     "error: --runtime 'agent' is not a choice; did you mean 'agents'? valid choices: responses, agents, inference"),
+    (["new", "x", "-r", "responses", "--network", "ip"],
+     "error: --network 'ip' is not a choice; did you mean 'ip-restricted'? valid choices: public, ip-restricted"),
+    (["models", "--runtime", "inferense"],
+     "error: --runtime 'inferense' is not a choice; did you mean 'inference'? valid choices: responses, agents, "
+     "inference"),
+    (["new", "x", "-r", "responses", "--capacity", "0"], "error: --capacity '0' is out of range: at least 1"),
+    (["provision", ".", "--timeout", "soon"], "error: --timeout 'soon' is not a number"),
+])
+def test_bad_option_values_are_one_line_in_words(args: list[str], line: str) -> None:
+    done = runner.invoke(app, args)
+    assert done.exit_code == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and lines[0] == line and lines[1].startswith("hint: ")
+    assert "Value error" not in done.stderr and "Input should be" not in done.stderr
+
+
 @pytest.mark.parametrize("command", ["provision", "preflight", "destroy"])
 def test_missing_subscription_or_group_is_bad_input(command: str, tmp_path: Path) -> None:
     done = runner.invoke(app, [command, str(tmp_path), "-g", "rg"])
@@ -195,13 +284,70 @@ def test_yaml_errors_in_user_files_say_where_in_words(tmp_path: Path) -> None:
     bad.write_text("state: yes\n  tools: [\n")
     done = runner.invoke(app, ["new", "demo", "-r", "responses", "--decision", str(bad), "--dry-run", "--no-input"])
     assert done.exit_code == 2
-    assert f"{bad} line 2, column 8: mapping values are not allowed here" in done.stderr
+    assert f"{bad} line 2, column 8: a ':' where none can be" in done.stderr
     assert "<unicode string>" not in done.stderr and "^" not in done.stderr
     repo = tmp_path / "repo"
     new(make_spec("responses"), repo)
     (repo / ".scaffolder.yml").write_text("spec: [\n")
     checked = runner.invoke(app, ["check", str(repo), "--offline"])
     assert checked.exit_code == 2 and re.search(r"\.scaffolder\.yml line \d+, column \d+: ", checked.stderr)
+
+
+# Broken YAML as people write it, and what the one line says (PyYAML's internals never reach the user).
+BROKEN_YAML = [
+    ("regions: [eastus2\n", "line 2, column 1: the file ends inside a list opened on line 1; a ']' is missing"),
+    ("regions: [eastus2\nmodels: x\n",
+     "line 2, column 7: the list opened on line 1 is not closed: a ',' or ']' is missing before ':'"),
+    ("defaults: {location: x\n", "line 2, column 1: the file ends inside a {...} mapping opened on line 1; a '}' is "
+                                  "missing"),
+    ("name: 'abc\n", "line 2, column 1: the file ends inside a quoted string opened on line 1; its closing quote is "
+                     "missing"),
+    ("\tregions: []\n", "line 1, column 1: a tab character: YAML indents with spaces only"),
+    ("a:\n  - 1\n b: 2\n", "line 3, column 2: this line is indented differently from the block opened on line 1"),
+    ("a: *nope\n", "line 1, column 4: the alias *nope refers to no anchor &nope above it"),
+    ("a: @x\n", "line 1, column 4: a value cannot start with '@': put the value in quotes"),
+]
+_INTERNALS = re.compile(r"<[a-z ]+>|but got|while (parsing|scanning)|\^|<unicode string>")
+
+
+@pytest.mark.parametrize("text, said", BROKEN_YAML)
+def test_yaml_errors_read_the_same_in_standards_and_answers_files(tmp_path: Path, text: str, said: str) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(text)
+    standards = runner.invoke(app, ["new", "demo", "-r", "responses", "--standards", str(bad), "--dry-run",
+                                    "--no-input"])
+    answers = runner.invoke(app, ["recommend", "--answers", str(bad), "--no-input"])
+    for done, prefix, hint in ((standards, "", "fix the standards file"), (answers, "answers file ", "fix the file")):
+        error, hint_line = done.stderr.splitlines()
+        assert error.startswith(f"error: {prefix}{bad} {said}"), error
+        assert hint_line.startswith(f"hint: {hint}")
+        assert not _INTERNALS.search(done.stderr), done.stderr
+    assert standards.exit_code == 3 and answers.exit_code == 2
+
+
+def test_toml_standards_errors_use_the_same_form(tmp_path: Path) -> None:
+    bad = tmp_path / "s.toml"
+    bad.write_text('[regions]\nallowed = ["eastus2"\nx = 1\n')
+    done = runner.invoke(app, ["new", "demo", "-r", "responses", "--standards", str(bad), "--dry-run", "--no-input"])
+    assert done.exit_code == 3
+    assert re.match(rf"error: {re.escape(str(bad))} line 3, column \d+: \w", done.stderr), done.stderr
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.text(alphabet="ab:-[]{}'\"\t\n #&*!@|>?,.", max_size=40))
+def test_no_yaml_error_shows_parser_internals(text: str) -> None:
+    import yaml
+
+    from scaffolder.errors import yaml_problem
+
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        said = yaml_problem("f.yml", exc)
+        assert not _INTERNALS.search(said), (text, said)
+        assert re.match(r"f\.yml( line \d+, column \d+)?: \S", said), said
+    except ValueError:  # a bad !!int: PyYAML's constructor, not its parser
+        pass
 
 
 def test_yes_no_questions_take_y_and_n() -> None:

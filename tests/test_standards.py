@@ -126,7 +126,7 @@ def test_several_violations_are_counted(contoso) -> None:
         ("defaults:\n  model: gpt4.1-mini\n", ":2:", "did you mean gpt-4.1-mini"),
         ("defaults:\n  location: mars\n", ":2:", "unknown Azure region 'mars'"),
         ("defaults:\n  location: uksouth\nregions:\n  allowed: [eastus2]\n", "standards.yml", "not in regions.allowed"),
-        ("regions: [\n", "standards.yml", "not valid YAML"),
+        ("regions: [\n", "standards.yml line 2, column 1", "the file ends where a value is expected: a list '['"),
         ("- just\n- a list\n", "standards.yml", "mapping at the top level"),
     ],
 )

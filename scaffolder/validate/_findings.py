@@ -24,6 +24,8 @@ class Finding:
     expected: str = ""
     found: str = ""
     fix: str = ""
+    # A difference from the generator `check --accept` can record: a fingerprint of both sides (empty: not acceptable).
+    digest: str = ""
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         """Order by place, then rule, then text: the same input always lists the same way."""

@@ -64,3 +64,17 @@ def test_name_rule_on_an_expression_name_is_information_and_progress_is_reported
     storage.write_text(STORAGE.replace("NAME", "'Bad_Name'"))
     result = check(tmp_path / "repo", checkov=checkov.venv)
     assert [f.severity for f in result.findings if f.rule == "checkov/CKV_AZURE_43"] == ["error"]
+
+
+@pytest.mark.slow
+def test_a_resource_added_inside_main_bicep_is_checked_by_checkov_not_called_drift(
+    tmp_path: Path, checkov: Checkov
+) -> None:
+    new(make_spec("responses"), tmp_path / "repo")
+    main = tmp_path / "repo" / "infra" / "main.bicep"
+    weak = STORAGE.replace("param location string\n", "").replace("NAME", "'Bad_Name'")
+    main.write_text(main.read_text() + "\n" + weak.replace("'TLS1_2'", "'TLS1_0'"))
+    result = check(tmp_path / "repo", checkov=checkov.venv, strict=True)
+    in_main = {f.rule for f in result.errors if f.file == "infra/main.bicep"}
+    assert "checkov/CKV_AZURE_44" in in_main, [str(f) for f in result.findings]  # TLS below 1.2
+    assert not any(f.rule.startswith("drift/") for f in result.findings)
