@@ -27,18 +27,15 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "tests" / "provision"))
-
-from emulator import ArmEmulator, FakeCredential, Offer  # noqa: E402
-from helpers import make_spec  # noqa: E402
-from provkit import write_repo  # noqa: E402
 
 from scaffolder.provisioning.api import provision  # noqa: E402
 from scaffolder.provisioning.arm import Arm, Connection  # noqa: E402
 from scaffolder.provisioning.engine import Engine, Event, RetryPolicy  # noqa: E402
 from scaffolder.provisioning.plan import ResourcePlan, Target, plan_from_bicep  # noqa: E402
 from scaffolder.spec import ProjectSpec  # noqa: E402
+from tests.emulator import ArmEmulator, FakeCredential, Offer  # noqa: E402
+from tests.helpers import make_spec  # noqa: E402
+from tests.provision.provkit import write_repo  # noqa: E402
 
 LRO_TYPES = {
     "Microsoft.CognitiveServices/accounts",

@@ -29,6 +29,8 @@ _LAZY = {
     "provision": "scaffolder.provisioning.api",
     "preflight": "scaffolder.provisioning.api",
     "destroy": "scaffolder.provisioning.api",
+    "Provisioner": "scaffolder.provisioning.api",
+    "ArmOptions": "scaffolder.provisioning.api",
     "check": "scaffolder.checks",
     "CheckResult": "scaffolder.checks",
     "recommend": "scaffolder.decision",
@@ -38,10 +40,12 @@ _LAZY = {
 }
 
 __all__ = [
+    "ArmOptions",
     "CheckResult",
     "ModelDeployment",
     "NewResult",
     "ProjectSpec",
+    "Provisioner",
     "Recommendation",
     "Runtime",
     "ScaffolderError",
@@ -68,7 +72,7 @@ if TYPE_CHECKING:
     from scaffolder.decision import Recommendation, recommend
     from scaffolder.errors import ScaffolderError
     from scaffolder.generate import plan_files
-    from scaffolder.provisioning.api import destroy, preflight, provision
+    from scaffolder.provisioning.api import ArmOptions, Provisioner, destroy, preflight, provision
     from scaffolder.spec import ModelDeployment, ProjectSpec, build_spec, load_answers
 
 

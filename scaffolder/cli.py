@@ -962,9 +962,11 @@ PrincipalTypeOpt = Annotated[
 ]
 
 
-def _arm_args(subscription: str, resource_group: str, env: str, cloud: CloudChoice, arm_endpoint: str | None,
-              tenant: str | None) -> dict[str, Any]:
+def _arm_options(subscription: str, resource_group: str, env: str, cloud: CloudChoice, arm_endpoint: str | None,
+                 tenant: str | None, **rest: Any) -> Any:
+    """The one frozen ArmOptions of an ARM command (provisioning.api.ArmOptions), built here once."""
     from scaffolder.errors import SpecError
+    from scaffolder.provisioning.api import ArmOptions
 
     # Required, but settable from the environment as azd does: checked here so that missing one is bad input (2).
     needed = (("--subscription/-s (or $AZURE_SUBSCRIPTION_ID)", subscription),
@@ -972,8 +974,8 @@ def _arm_args(subscription: str, resource_group: str, env: str, cloud: CloudChoi
     missing = [flag for flag, value in needed if not value]
     if missing:
         raise SpecError(f"missing {' and '.join(missing)}", hint="e.g. -s <subscription id> -g rg-demo")
-    return {"subscription_id": subscription, "resource_group": resource_group, "environment": env,
-            "cloud": cloud.value, "arm_endpoint": arm_endpoint, "tenant_id": tenant}
+    return ArmOptions(subscription_id=subscription, resource_group=resource_group, environment=env,
+                      cloud=cloud.value, arm_endpoint=arm_endpoint, tenant_id=tenant, **rest)
 
 
 @app.command()
@@ -1006,17 +1008,21 @@ def provision(
     from scaffolder.provisioning import api
 
     found = team.discover(standards)
-    args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
     ui = render.ProgressPrinter(render.confirm_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json))
+    opts = _arm_options(subscription, resource_group, env, cloud, arm_endpoint, tenant, location=location,
+                        principal_id=principal_id or None,
+                        principal_type=principal_type.value if principal_type else None,
+                        timeout=timeout, on_wait=ui.waiting)
+    prov = api.Provisioner(directory, opts)
+    loaded = team.load(found) if found else None
     from scaffolder.errors import CredentialError
 
     try:
         with ui:
-            result = api.provision(directory, location=location, restore=restore, purge=purge, preview=preview,
-                                   principal_id=principal_id or None,
-                                   principal_type=principal_type.value if principal_type else None,
-                                   confirm=ui.confirm, on_event=ui, standards=team.load(found) if found else None,
-                                   timeout=timeout, on_wait=ui.waiting, **args)
+            if preview:
+                result = prov.plan(restore=restore, purge=purge, standards=loaded)
+            else:
+                result = prov.apply(restore=restore, purge=purge, confirm=ui.confirm, on_event=ui, standards=loaded)
     except CredentialError as exc:
         if not preview:
             raise
@@ -1063,9 +1069,9 @@ def preflight(
     from scaffolder import _render_provision as render
     from scaffolder.provisioning import api
 
-    args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
-    result = api.preflight(directory, location=location, restore=restore, purge=purge, timeout=timeout,
-                           on_wait=render.waiting, **args)
+    opts = _arm_options(subscription, resource_group, env, cloud, arm_endpoint, tenant, location=location,
+                        timeout=timeout, on_wait=render.waiting)
+    result = api.Provisioner(directory, opts).preflight(restore=restore, purge=purge)
     if as_json:
         _print_json(result.as_dict())
     else:
@@ -1098,10 +1104,10 @@ def destroy(
     from scaffolder import _render_provision as render
     from scaffolder.provisioning import api
 
-    args = _arm_args(subscription, resource_group, env, cloud, arm_endpoint, tenant)
+    opts = _arm_options(subscription, resource_group, env, cloud, arm_endpoint, tenant, location=location,
+                        principal_id=principal_id or None, timeout=timeout, on_wait=render.waiting)
     confirm = render.destroy_prompt(assume_yes=yes, interactive=sys.stdin.isatty() and not as_json)
-    result = api.destroy(directory, location=location, purge=purge, preview=preview, confirm=confirm,
-                         principal_id=principal_id or None, timeout=timeout, on_wait=render.waiting, **args)
+    result = api.Provisioner(directory, opts).destroy(purge=purge, preview=preview, confirm=confirm)
     if as_json:
         _print_json(result.as_dict())
         return

@@ -176,6 +176,10 @@ def azd_parameters_file(spec: ProjectSpec) -> dict[str, Any]:
         # the audience callers get tokens for (README, "Deploy and call the API"); empty refuses every call
         "apiAuthAudience": "${APP_AUTH_AUDIENCE}",
         "apiAuthTenantId": "${AZURE_TENANT_ID}",
+        # `azd env set AZURE_AI_RESTORE_SOFT_DELETED true` restores a soft-deleted Foundry resource of the same
+        # name on the next `azd up`; azd turns the substituted string into the bool parameter's value
+        # (armParameterFileValue, github.com/Azure/azure-dev cli/azd/pkg/infra/provisioning/bicep/bicep_provider.go)
+        "restoreSoftDeleted": "${AZURE_AI_RESTORE_SOFT_DELETED=false}",
     }
     if spec.hosting == "container-apps":
         # azd records the image it deployed here, so a later `azd provision` keeps it (not the placeholder)

@@ -8,7 +8,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
 from scaffolder.errors import SpecError, StandardsError, toml_problem, yaml_problem
+
+if TYPE_CHECKING:  # spec.py imports this module (Naming, abbreviations): a type-only import breaks the cycle
+    from scaffolder.spec import ProjectSpec
 
 ENV_VAR = "SCAFFOLDER_STANDARDS"
 USER_FILES = ("standards.yml", "standards.yaml", "standards.toml")
@@ -342,7 +345,7 @@ class Violation:
     hint: str
 
 
-def violations(spec: Any, standards: Standards) -> list[Violation]:
+def violations(spec: ProjectSpec, standards: Standards) -> list[Violation]:
     """Every rule of the standards that the spec breaks (pure)."""
     out: list[Violation] = []
     allowed_regions = standards.regions.allowed
@@ -424,7 +427,7 @@ def _tool_violations(spec: Any, rules: ToolRules) -> list[Violation]:
     return out
 
 
-def enforce(spec: Any, loaded: LoadedStandards | None) -> None:
+def enforce(spec: ProjectSpec, loaded: LoadedStandards | None) -> None:
     """Raise StandardsError naming the first broken rule (all of them in the message when several)."""
     if loaded is None:
         return

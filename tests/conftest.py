@@ -95,7 +95,25 @@ def examples(full: int) -> int:
     return full if os.environ.get(SLOW_ENV, "") not in ("", "0") else max(full // 5, 20)
 
 
+# pytest-xdist (`-n logical --dist loadgroup`, pyproject addopts): tests that share an expensive session fixture
+# run on one worker, so it is computed once per run instead of once per worker. Everything else spreads freely.
+# (The generated app repos are shared across workers another way: tests/apps/conftest.py builds each once.)
+XDIST_GROUPS = {
+    "warm_checkov": "checkov",  # one parallel checkov batch over everything the suite scans, then cached reports
+    "checkov": "checkov",
+}
+
+
+def _group_by_shared_fixture(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        group = next((XDIST_GROUPS[name] for name in names if name in XDIST_GROUPS), None)
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _group_by_shared_fixture(items)
     if run_slow(config):
         return
     skip = pytest.mark.skip(reason=f"slow: runs in CI (.ci/run); add --slow or set {SLOW_ENV}=1")

@@ -15,7 +15,7 @@ from scaffolder._new import new
 from scaffolder.checks import bicep_build, check
 from scaffolder.cli import app
 from scaffolder.standards import load
-from tests.helpers import make_spec
+from tests.helpers import STORAGE_MODULE_FILE, make_spec
 
 runner = CliRunner()
 
@@ -69,25 +69,7 @@ def test_missing_generated_file_is_information_and_the_broken_reference_an_error
     assert "drift/missing" in {f.rule for f in result.information}
 
 
-STORAGE = """@description('Where the account lives.')
-param location string
-
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: 'st${uniqueString(resourceGroup().id)}'
-  location: location
-  kind: 'StorageV2'
-  sku: {
-    name: 'Standard_LRS'
-  }
-  properties: {
-    allowSharedKeyAccess: false
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-  }
-}
-
-output id string = storage.id
-"""
+STORAGE = STORAGE_MODULE_FILE + "\noutput id string = storage.id\n"
 STORAGE_MODULE = """
 module storage 'storage.bicep' = {
   name: 'storage'

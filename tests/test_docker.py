@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import make_spec
 
 from scaffolder.generate import plan_files
+from tests.helpers import make_spec
 
 
 def _docker_unavailable() -> str | None:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from scaffolder.catalog import normalize_region
 from scaffolder.errors import PreflightError, ProvisionError, ProvisionInterrupted, SpecError
+from scaffolder.provisioning import registry
 from scaffolder.provisioning.arm import Arm, Connection, arm_endpoint_for, token_object_id
 from scaffolder.provisioning.engine import Change, Engine, Event, Workers
 from scaffolder.provisioning.faults import DEFAULT_TIMEOUT, Control, RetryPolicy, with_retries
@@ -227,10 +231,10 @@ def _open(
     on_event: Callable[[Event], None] | None = None,
 ) -> _Session:
     subscription_id, resource_group, timeout = opts.subscription_id, opts.resource_group, opts.timeout
-    if not subscription_id:
-        raise SpecError("no subscription given", hint="pass --subscription or set AZURE_SUBSCRIPTION_ID")
-    if not resource_group:
-        raise SpecError("no resource group given", hint="pass --resource-group or set AZURE_RESOURCE_GROUP")
+    for value, what, flag, var in ((subscription_id, "subscription", "--subscription", "AZURE_SUBSCRIPTION_ID"),
+                                   (resource_group, "resource group", "--resource-group", "AZURE_RESOURCE_GROUP")):
+        if not value:
+            raise SpecError(f"no {what} given", hint=f"pass {flag} or set {var}")
     if timeout is not None and timeout <= 0:
         raise SpecError(f"--timeout {timeout:g} must be a positive number of seconds", hint="e.g. --timeout 3600")
     check_environment_name(opts.environment)
@@ -256,6 +260,7 @@ def _open(
         principal_id=principal_id,
         principal_type=opts.principal_type or spec.principal_type,
         restore=restore,
+        saved_env=tuple(sorted(read_env_file(Path(directory), opts.environment).items())),
     )
     # Evaluated before any request, so an unsupported construct or a bad parameter writes (and reads) nothing.
     plan = plan_from_bicep(directory, target)
@@ -292,13 +297,6 @@ def check_environment_name(name: str) -> str:
     return name
 
 
-def normalize_region(region: str) -> str:
-    """'Sweden Central' -> 'swedencentral', as ARM and the catalog spell regions."""
-    from scaffolder.catalog import normalize_region as normalise
-
-    return normalise(region)
-
-
 POLL_INTERVAL_ENV = "SCAFFOLDER_POLL_INTERVAL"
 
 
@@ -322,147 +320,233 @@ def _caller_object_id(credential: Any, scopes: list[str]) -> str | None:
         raise credential_error(str(exc) or type(exc).__name__) from None
 
 
-def _survey(session: _Session) -> list[Change]:
+@contextlib.contextmanager
+def _interruptible(session: _Session, message: str, hint: str = "") -> Iterator[None]:
+    """Ctrl-C inside the block stops every worker and becomes one ProvisionInterrupted line."""
     try:
-        return session.engine.survey()
+        yield
     except KeyboardInterrupt:
         session.control.cancelled.set()
-        raise ProvisionInterrupted(
-            "stopped by user while reading; nothing was written", hint="re-run the same command to start again"
-        ) from None
+        raise ProvisionInterrupted(message, hint=hint or None) from None
 
 
-def preflight(
-    directory: Path | str = ".",
-    *,
-    restore: bool = False,
-    purge: bool = False,
-    today: dt.date | None = None,
-    options: ArmOptions | None = None,
-    **arm: Unpack[ArmKwargs],
-) -> PreflightResult:
-    """Run the read-only checks (region, models, quota, soft delete, permissions); never writes."""
-    session = _open(directory, options or ArmOptions(**arm), restore=restore)
-    changes = _survey(session)
-    return _checks(session, changes, restore=restore, purge=purge, today=today)
+def _survey(session: _Session) -> list[Change]:
+    with _interruptible(session, "stopped by user while reading; nothing was written",
+                        "re-run the same command to start again"):
+        return session.engine.survey()
 
 
 def _checks(
     session: _Session, changes: list[Change], *, restore: bool, purge: bool, today: dt.date | None
 ) -> PreflightResult:
-    try:
-        return run_checks(
-            session.spec,
-            session.plan,
-            session.arm,
-            changes,
-            retry=session.retry,
-            control=session.control,
-            restore=restore,
-            purge=purge,
-            today=today,
-        )
-    except KeyboardInterrupt:
-        session.control.cancelled.set()
-        raise ProvisionInterrupted("stopped by user during preflight; nothing was written") from None
+    with _interruptible(session, "stopped by user during preflight; nothing was written"):
+        return run_checks(session.spec, session.plan, session.arm, changes, retry=session.retry,
+                          control=session.control, restore=restore, purge=purge, today=today)
 
 
-def provision(
-    directory: Path | str = ".",
-    *,
-    restore: bool = False,
-    purge: bool = False,
-    preview: bool = False,
-    confirm: Confirm | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    skip_preflight: bool = False,
-    today: dt.date | None = None,
-    standards: LoadedStandards | None = None,
-    options: ArmOptions | None = None,
-    **arm: Unpack[ArmKwargs],
-) -> ProvisionResult:
-    """Create or update the generated repo's resources, exactly as its Bicep declares them.
+class Provisioner:
+    """One repo and one set of ARM options (built once): `preflight`, `plan` (the preview), `apply`, `destroy`.
 
-    Reads first (current state, diff, preflight), then `confirm(changes)` unless `preview`; applies the
-    creates/updates in dependency order and writes the outputs to `<directory>/.azure/<env>/.env`.
-    `credential` is any azure-core TokenCredential (DefaultAzureCredential when None). The team
-    `standards` (if any) are enforced again, on the effective region, before anything is read or written.
+    Every method reads the repo's infra/ again and opens its own session, so one Provisioner serves several
+    commands in a row (plan, then apply) and always acts on what the Bicep says now.
     """
-    if restore and purge:
-        raise SpecError("--restore and --purge exclude each other", hint="restore recovers, purge deletes")
-    opts = options or ArmOptions(**arm)
-    if standards is not None:
-        spec, _ = load_answers(Path(directory))
-        region = normalize_region(opts.location) if opts.location else spec.location
-        enforce(spec.model_copy(update={"location": region}), standards)
-    session = _open(directory, opts, restore=restore, on_event=on_event)
-    changes = _survey(session)
-    checks = None
-    if not skip_preflight:
-        checks = _checks(session, changes, restore=restore, purge=purge, today=today)
-    result = ProvisionResult(session.plan.target, changes, applied=False, preflight=checks)
-    if checks is not None and not checks.ok:
-        first = checks.failures[0]
-        more = f" (and {len(checks.failures) - 1} more)" if len(checks.failures) > 1 else ""
-        raise PreflightError(f"preflight: {first.message}{more}", hint=first.fix or None, code=first.name)
-    if preview:
-        result.removed = _removed(session, changes)
-        return result
-    pending = [c for c in changes if c.action != "unchanged"]
-    if pending and confirm is not None and not confirm(changes):
-        raise ProvisionError("cancelled; nothing was written", hint="--yes skips the question")
-    if purge and checks is not None and checks.soft_deleted is not None:
-        _purge(session, checks.soft_deleted, opts.resource_group)
-        result.purged = True
-    try:
-        states = session.engine.apply(changes) if pending else dict(session.engine.states)
-    except KeyboardInterrupt:
-        save_sent(Path(directory), session.plan.target, session.engine.sent)
-        session.control.cancelled.set()
-        written = sum(1 for c in pending if c.key in session.engine.states and c.key not in _before(changes))
-        raise ProvisionInterrupted(
-            f"stopped by user: {written} of {len(pending)} resource writes finished and are kept; "
-            "a write in flight may still complete in Azure",
-            hint="re-run the same command to finish: it reads what exists and writes only what is missing",
-        ) from None
-    except BaseException:
-        save_sent(Path(directory), session.plan.target, session.engine.sent)  # what did get written
-        raise
-    save_sent(Path(directory), session.plan.target, session.engine.sent)
-    result.applied = True
-    # The applied result names what was written: run-time names (role assignments) resolved, ids included.
-    result.changes = [
-        dataclasses.replace(c, name=str(states[c.key].get("name") or c.name), id=states[c.key].get("id"))
-        if isinstance(states.get(c.key), Mapping)
-        else c
-        for c in changes
-    ]
-    result.outputs = outputs(session.plan, states)
-    result.secure_outputs = session.plan.secure_outputs
-    result.secret_values = session.plan.secret_values
-    result.env_file = write_env_file(Path(directory), session.plan.target, result.outputs)
-    return result
 
+    def __init__(self, directory: Path | str, options: ArmOptions) -> None:
+        self.directory = Path(directory)
+        self.options = options
+
+    def preflight(self, *, restore: bool = False, purge: bool = False, today: dt.date | None = None) -> PreflightResult:
+        """The read-only checks (region, models, quota, soft delete, permissions); never writes."""
+        session = _open(self.directory, self.options, restore=restore)
+        return _checks(session, _survey(session), restore=restore, purge=purge, today=today)
+
+    def plan(
+        self,
+        *,
+        restore: bool = False,
+        purge: bool = False,
+        skip_preflight: bool = False,
+        today: dt.date | None = None,
+        standards: LoadedStandards | None = None,
+    ) -> ProvisionResult:
+        """What apply would write (changes, preflight) and what infra/ no longer declares; writes nothing."""
+        session, result = self._read(restore, purge, skip_preflight, today, standards, None)
+        result.removed = _removed(session, result.changes)
+        return result
+
+    def apply(
+        self,
+        *,
+        restore: bool = False,
+        purge: bool = False,
+        confirm: Confirm | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        skip_preflight: bool = False,
+        today: dt.date | None = None,
+        standards: LoadedStandards | None = None,
+    ) -> ProvisionResult:
+        """Plan, `confirm(changes)`, then write the creates/updates in dependency order and the outputs' .env."""
+        session, result = self._read(restore, purge, skip_preflight, today, standards, on_event)
+        changes, checks, directory = result.changes, result.preflight, self.directory
+        pending = [c for c in changes if c.action != "unchanged"]
+        if pending and confirm is not None and not confirm(changes):
+            raise ProvisionError("cancelled; nothing was written", hint="--yes skips the question")
+        if purge and checks is not None and checks.soft_deleted is not None:
+            _purge(session, checks.soft_deleted, self.options.resource_group)
+            result.purged = True
+        try:
+            states = session.engine.apply(changes) if pending else dict(session.engine.states)
+        except KeyboardInterrupt:
+            session.control.cancelled.set()
+            written = sum(1 for c in pending if c.key in session.engine.states and c.key not in _before(changes))
+            raise ProvisionInterrupted(
+                f"stopped by user: {written} of {len(pending)} resource writes finished and are kept; "
+                "a write in flight may still complete in Azure",
+                hint="re-run the same command to finish: it reads what exists and writes only what is missing",
+            ) from None
+        finally:
+            save_sent(directory, session.plan.target, session.engine.sent)  # what did get written
+        result.applied = True
+        # The applied result names what was written: run-time names (role assignments) resolved, ids included.
+        result.changes = [
+            dataclasses.replace(c, name=str(states[c.key].get("name") or c.name), id=states[c.key].get("id"))
+            if isinstance(states.get(c.key), Mapping)
+            else c
+            for c in changes
+        ]
+        result.outputs = outputs(session.plan, states)
+        result.secure_outputs = session.plan.secure_outputs
+        result.secret_values = session.plan.secret_values
+        result.env_file = write_env_file(directory, session.plan.target, result.outputs)
+        return result
+
+    def destroy(
+        self,
+        *,
+        purge: bool = False,
+        preview: bool = False,
+        confirm: Callable[[list[str]], bool] | None = None,
+    ) -> DestroyResult:
+        """Delete the plan's resources in reverse dependency order; `purge` also frees the account names.
+
+        The resource group goes too when it is left empty and carries this environment's azd-env-name tag.
+        """
+        session = _open(self.directory, dataclasses.replace(self.options, principal_type=None))
+        plan, arm = session.plan, session.arm
+        changes = _survey(session)
+        readonly = {r.key for r in plan.resources if r.read_only}
+        present = [
+            c for c in changes if c.state is not None and c.key != RESOURCE_GROUP and c.name and c.key not in readonly
+        ]
+        labels = [f"{c.type.split('/')[-1]}/{c.name}" for c in present]
+        result = DestroyResult(plan.target, labels, applied=False)
+        rg_change = next(c for c in changes if c.key == RESOURCE_GROUP)
+        if preview or (not present and not purge):
+            return result
+        if confirm is not None and not confirm(labels):
+            raise ProvisionError("cancelled; nothing was deleted", hint="--yes skips the question")
+
+        def read(call: Callable[[], Any], what: str) -> Any:
+            return with_retries(call, session.retry, what, session.control)
+
+        levels: dict[str, int] = {}
+        for res in plan.resources:
+            levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
+        by_key = {c.key: c for c in present}
+
+        def remove(key: str) -> None:
+            res, name = plan.get(key), by_key[key].name
+            assert name is not None
+            read(lambda: arm.delete(res, name), f"deleting {key} ({name})")
+
+        pool = Workers(8)
+        try:
+            with _interruptible(session, "stopped by user while deleting; what was deleted stays deleted",
+                                "re-run the same command to delete the rest"):
+                for level in sorted(set(levels.values()), reverse=True):
+                    pool.map(remove, [k for k in by_key if levels[k] == level])
+        finally:
+            pool.close()
+        result.applied = True
+        if (
+            rg_change.state is not None
+            and (rg_change.state.get("tags") or {}).get("azd-env-name") == plan.target.environment
+        ):
+            left = read(lambda: arm.resources_in_group(plan.target.resource_group), "listing the group")
+            if not left:
+                group = plan.get(RESOURCE_GROUP)
+                read(lambda: arm.delete(group, plan.target.resource_group), "deleting the resource group")
+                result.resource_group_deleted = True
+        if purge:
+            names = {str(r.name).lower() for r in plan.of_type(ACCOUNT_TYPE)}
+            listed = read(lambda: list(arm.deleted_accounts()), "listing soft-deleted accounts")
+            for found in [d for d in listed if str(d.get("name", "")).lower() in names]:
+                _purge(session, found, plan.target.resource_group)
+                result.purged = True
+        return result
+
+    def _read(
+        self,
+        restore: bool,
+        purge: bool,
+        skip_preflight: bool,
+        today: dt.date | None,
+        standards: LoadedStandards | None,
+        on_event: Callable[[Event], None] | None,
+    ) -> tuple[_Session, ProvisionResult]:
+        """Standards, then the plan against what exists, then preflight (raising on its first failure)."""
+        if restore and purge:
+            raise SpecError("--restore and --purge exclude each other", hint="restore recovers, purge deletes")
+        opts = self.options
+        if standards is not None:
+            spec, _ = load_answers(self.directory)
+            region = normalize_region(opts.location) if opts.location else spec.location
+            enforce(spec.model_copy(update={"location": region}), standards)
+        session = _open(self.directory, opts, restore=restore, on_event=on_event)
+        changes = _survey(session)
+        checks = None if skip_preflight else _checks(session, changes, restore=restore, purge=purge, today=today)
+        if checks is not None and not checks.ok:
+            first = checks.failures[0]
+            more = f" (and {len(checks.failures) - 1} more)" if len(checks.failures) > 1 else ""
+            raise PreflightError(f"preflight: {first.message}{more}", hint=first.fix or None, code=first.name)
+        return session, ProvisionResult(session.plan.target, changes, applied=False, preflight=checks)
 
 def _removed(session: _Session, changes: list[Change]) -> list[str]:
-    """Ids of this environment's resources in the group that the plan no longer declares."""
+    """Ids of this environment's resources that the plan no longer declares.
+
+    Those tagged with the environment in the group, and children (a project's connection, an account's
+    deployment) under a planned parent that exists.
+    """
     plan = session.plan
     rg = next((c for c in changes if c.key == RESOURCE_GROUP), None)
     if rg is None or rg.state is None:
         return []
     planned = {plan.get(c.key).id_for(c.name).lower() for c in changes if c.name}
-    listed = with_retries(
-        lambda: session.arm.resources_in_group(plan.target.resource_group),
-        session.retry,
-        "listing the resource group",
-        session.control,
-    )
-    return sorted(
+
+    def read(call: Callable[[], list[dict[str, Any]]], what: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = with_retries(call, session.retry, what, session.control)
+        return items
+
+    listed = read(lambda: session.arm.resources_in_group(plan.target.resource_group), "listing the resource group")
+    found = {
         str(r.get("id"))
         for r in listed
         if (r.get("tags") or {}).get("azd-env-name") == plan.target.environment
-        and str(r.get("id", "")).lower() not in planned
-    )
+    }
+    # Children carry no azd tag; they are ours when their parent is one this plan writes. Their types are the
+    # registry's children of the parent's type plus any child type the plan itself declares.
+    for change in changes:
+        res = plan.get(change.key)
+        if change.state is None or not change.name or res.read_only or res.adopt_existing or res.extension:
+            continue
+        parent_id = res.id_for(change.name)
+        known = [(t.type, t.api_version) for t in registry.resource_types().values()]
+        known += [(r.type, r.api_version) for r in plan.resources if r.parent_key == res.key]
+        kinds = dict((t.lower(), v) for t, v in known if t.lower().rsplit("/", 1)[0] == res.type.lower())
+        for kind, version in sorted(kinds.items()):
+            listing = functools.partial(session.arm.children, parent_id, kind, version)
+            found.update(str(r.get("id")) for r in read(listing, f"listing {kind} under {change.name}"))
+    return sorted(i for i in found if i.lower() not in planned)
 
 
 def _before(changes: list[Change]) -> set[str]:
@@ -560,6 +644,25 @@ def save_sent(directory: Path, target: Target, sent: Mapping[str, Mapping[str, A
         raise
 
 
+def read_env_file(directory: Path, environment: str) -> dict[str, str]:
+    """The values of `.azure/<env>/.env` (empty when there is none); a link there is refused, never followed."""
+    from scaffolder import safeio
+
+    rel = f".azure/{environment}/.env"
+    if not (directory / rel).exists():
+        return {}
+    if safeio.has_link(directory, rel):
+        raise ProvisionError(
+            f"{directory / rel} or a folder above it is a symbolic link; not reading through it",
+            hint="remove the link (azd keeps .azure/ as plain folders), then run provision again",
+        )
+    try:
+        return _parse_env(safeio.read_beneath(directory, rel)[0].decode("utf-8", errors="replace"))
+    except (OSError, safeio.UnsafeInputError) as exc:
+        raise ProvisionError(f"cannot read {directory / rel}: {safeio.describe(exc)}",
+                             hint="make it a regular text file (or remove it), then run provision again") from None
+
+
 def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -> Path:
     """Merge values into `.azure/<env>/.env` (azd's layout) atomically, keeping keys set by others."""
     from scaffolder import safeio
@@ -601,6 +704,47 @@ def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -
     return path
 
 
+def preflight(
+    directory: Path | str = ".",
+    *,
+    restore: bool = False,
+    purge: bool = False,
+    today: dt.date | None = None,
+    options: ArmOptions | None = None,
+    **arm: Unpack[ArmKwargs],
+) -> PreflightResult:
+    """Provisioner(directory, options).preflight(...), the options given as one object or as keywords."""
+    return Provisioner(directory, options or ArmOptions(**arm)).preflight(restore=restore, purge=purge, today=today)
+
+
+def provision(
+    directory: Path | str = ".",
+    *,
+    restore: bool = False,
+    purge: bool = False,
+    preview: bool = False,
+    confirm: Confirm | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    skip_preflight: bool = False,
+    today: dt.date | None = None,
+    standards: LoadedStandards | None = None,
+    options: ArmOptions | None = None,
+    **arm: Unpack[ArmKwargs],
+) -> ProvisionResult:
+    """Create or update the generated repo's resources, exactly as its Bicep declares them.
+
+    `Provisioner.plan` with `preview`, else `Provisioner.apply`: reads first (current state, diff, preflight),
+    then `confirm(changes)`, applies the creates/updates in dependency order and writes the outputs to
+    `<directory>/.azure/<env>/.env`. `credential` is any azure-core TokenCredential (DefaultAzureCredential when
+    None). The team `standards` (if any) are enforced again, on the effective region, before anything is read.
+    """
+    prov = Provisioner(directory, options or ArmOptions(**arm))
+    if preview:
+        return prov.plan(restore=restore, purge=purge, skip_preflight=skip_preflight, today=today, standards=standards)
+    return prov.apply(restore=restore, purge=purge, confirm=confirm, on_event=on_event,
+                      skip_preflight=skip_preflight, today=today, standards=standards)
+
+
 def destroy(
     directory: Path | str = ".",
     *,
@@ -608,67 +752,7 @@ def destroy(
     preview: bool = False,
     confirm: Callable[[list[str]], bool] | None = None,
     options: ArmOptions | None = None,
-    **shared: Unpack[ArmKwargs],
+    **arm: Unpack[ArmKwargs],
 ) -> DestroyResult:
-    """Delete the plan's resources in reverse dependency order; `purge` also frees the account names.
-
-    The resource group goes too when it is left empty and carries this environment's azd-env-name tag.
-    """
-    opts = options or ArmOptions(**shared)
-    session = _open(directory, dataclasses.replace(opts, principal_type=None))
-    plan, arm = session.plan, session.arm
-    changes = _survey(session)
-    readonly = {r.key for r in plan.resources if r.read_only}
-    present = [
-        c for c in changes if c.state is not None and c.key != RESOURCE_GROUP and c.name and c.key not in readonly
-    ]
-    labels = [f"{c.type.split('/')[-1]}/{c.name}" for c in present]
-    result = DestroyResult(plan.target, labels, applied=False)
-    rg_change = next(c for c in changes if c.key == RESOURCE_GROUP)
-    if preview or (not present and not purge):
-        return result
-    if confirm is not None and not confirm(labels):
-        raise ProvisionError("cancelled; nothing was deleted", hint="--yes skips the question")
-
-    def read(call: Callable[[], Any], what: str) -> Any:
-        return with_retries(call, session.retry, what, session.control)
-
-    levels: dict[str, int] = {}
-    for res in plan.resources:
-        levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
-    by_key = {c.key: c for c in present}
-
-    def remove(key: str) -> None:
-        res, name = plan.get(key), by_key[key].name
-        assert name is not None
-        read(lambda: arm.delete(res, name), f"deleting {key} ({name})")
-
-    pool = Workers(8)
-    try:
-        for level in sorted(set(levels.values()), reverse=True):
-            pool.map(remove, [k for k in by_key if levels[k] == level])
-    except KeyboardInterrupt:
-        session.control.cancelled.set()
-        raise ProvisionInterrupted(
-            "stopped by user while deleting; what was deleted stays deleted",
-            hint="re-run the same command to delete the rest",
-        ) from None
-    finally:
-        pool.close()
-    result.applied = True
-    if (
-        rg_change.state is not None
-        and (rg_change.state.get("tags") or {}).get("azd-env-name") == plan.target.environment
-    ):
-        left = read(lambda: arm.resources_in_group(plan.target.resource_group), "listing the group")
-        if not left:
-            group = plan.get(RESOURCE_GROUP)
-            read(lambda: arm.delete(group, plan.target.resource_group), "deleting the resource group")
-            result.resource_group_deleted = True
-    if purge:
-        names = {str(r.name).lower() for r in plan.of_type(ACCOUNT_TYPE)}
-        listed = read(lambda: list(arm.deleted_accounts()), "listing soft-deleted accounts")
-        for found in [d for d in listed if str(d.get("name", "")).lower() in names]:
-            _purge(session, found, plan.target.resource_group)
-            result.purged = True
-    return result
+    """Provisioner(directory, options).destroy(...), the options given as one object or as keywords."""
+    return Provisioner(directory, options or ArmOptions(**arm)).destroy(purge=purge, preview=preview, confirm=confirm)

@@ -83,11 +83,6 @@ def token_object_id(credential: Any, scopes: list[str]) -> str | None:
     return oid if isinstance(oid, str) and oid else None
 
 
-def _segments(resource_id: str) -> dict[str, str]:
-    parts = resource_id.strip("/").split("/")
-    return {parts[i].lower(): parts[i + 1] for i in range(0, len(parts) - 1, 2)}
-
-
 def _rest(model: Any) -> dict[str, Any]:
     if model is None:
         return {}
@@ -217,6 +212,24 @@ class Arm:
     def permissions(self, resource_group: str) -> list[dict[str, Any]]:
         """The caller's effective permissions on a resource group."""
         return [_rest(p) for p in self.authorization.permissions.list_for_resource_group(resource_group)]
+
+    def children(self, parent_id: str, child_type: str, api_version: str) -> list[dict[str, Any]]:
+        """Child resources of one type under a parent (GET <parent id>/<child segment>, following nextLink)."""
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.core.rest import HttpRequest
+
+        collection = f"{parent_id}/{child_type.rsplit('/', 1)[-1]}"
+        try:
+            page = self.resources.resources.get_by_id(collection, api_version=api_version, **self._raw())
+        except ResourceNotFoundError:
+            return []  # the parent went away meanwhile: nothing under it
+        found = [dict(v) for v in page.get("value", []) if isinstance(v, Mapping)]
+        while page.get("nextLink"):
+            response = self.resources.send_request(HttpRequest("GET", str(page["nextLink"])))
+            response.raise_for_status()
+            page = response.json()
+            found += [dict(v) for v in page.get("value", []) if isinstance(v, Mapping)]
+        return found
 
     def resources_in_group(self, resource_group: str) -> list[dict[str, Any]]:
         """Resources left in a resource group."""

@@ -43,6 +43,9 @@ class Target:
     principal_id: str = ""
     principal_type: str = "User"
     restore: bool = False
+    # The rest of the azd environment (.azure/<env>/.env: SERVICE_API_IMAGE_NAME after `azd deploy`,
+    # APP_AUTH_AUDIENCE, ...), which main.parameters.json substitutes like azd does.
+    saved_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def resource_group_id(self) -> str:
@@ -52,6 +55,7 @@ class Target:
     def azd_env(self) -> dict[str, str]:
         """The azd environment values main.parameters.json substitutes (${AZURE_ENV_NAME}, ...)."""
         return {
+            **dict(self.saved_env),
             "AZURE_ENV_NAME": self.environment,
             "AZURE_LOCATION": self.location,
             "AZURE_SUBSCRIPTION_ID": self.subscription_id,
@@ -109,10 +113,7 @@ class PlannedResource:
     @property
     def refs(self) -> tuple[Ref, ...]:
         """Refs in the name and body, in order."""
-        found: list[Ref] = []
-        _collect_refs(self.name, found)
-        _collect_refs(self.body, found)
-        return tuple(found)
+        return tuple(_refs(self.name, self.body))
 
     def id_for(self, name: str) -> str:
         """The ARM id of this resource given its (resolved) name."""

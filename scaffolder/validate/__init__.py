@@ -30,11 +30,14 @@ from scaffolder.validate._checkov import (
 )
 from scaffolder.validate._findings import Finding, Severity, errors, sorted_findings
 from scaffolder.validate._project import Project, load_project
-from scaffolder.validate._rules import POLICIES, POLICY_BY_SLUG, Policy, check_policies
 from scaffolder.validate._schema import Backend, BicepTypes, SdkModels
 from scaffolder.validate._semantics import check_parameters_file, check_semantics
 from scaffolder.validate._syntax import check_syntax
 from scaffolder.validate._typecheck import RenderedResource, check_rendered_types, check_types, render
+from scaffolder.validate.rules import RULE_BY_SLUG as POLICY_BY_SLUG
+from scaffolder.validate.rules import RULES as POLICIES
+from scaffolder.validate.rules import Rule as Policy
+from scaffolder.validate.rules import check_policies
 
 __all__ = [
     "CHECKOV_VERSION",

@@ -31,6 +31,7 @@ from scaffolder.validate._eval import (
     from_json,
     is_known,
     param_problems,
+    static_param,
     to_plain,
 )
 from scaffolder.validate._model import (
@@ -42,14 +43,13 @@ from scaffolder.validate._model import (
     object_get,
     object_properties,
     pos,
+    property_value,
     string_parts,
+    string_value,
     text,
 )
-from scaffolder.validate._project import AZD_VAR, Project, load_project
+from scaffolder.validate._project import AZD_VAR, Project, azd_converted, load_project
 from scaffolder.validate.bicepfn import guid, unique_string
-
-# Members of a resource symbol known before it exists; every other member is a runtime value.
-STATIC_MEMBERS = ("id", "name", "type", "apiVersion")
 
 
 class UnsupportedBicep(Exception):
@@ -261,6 +261,21 @@ class ConcreteEvaluator(Evaluator):
         if isinstance(base, Runtime) and isinstance(key, Lit) and isinstance(key.value, (str, int)):
             return Runtime("any", rid=base.rid, path=(*base.path, key.value))
         return super()._subscript(node, env)
+
+    def object(self, node: ts.Node, env: Mapping[str, Value]) -> Obj:
+        """An object literal whose keys may be interpolated (`'${identity.id}': {}`), as ARM evaluates them."""
+        items: dict[str, Item] = dict(super().object(node, env).items)
+        for prop in node.named_children:
+            first = prop.named_children[0] if prop.type == "object_property" and prop.named_children else None
+            value = property_value(prop) if first is not None else None
+            if first is None or value is None or first.type != "string" or string_value(first) is not None:
+                continue  # plain keys were read above; nested resource declarations are not values
+            key = self._string(first, env)
+            if not (isinstance(key, Lit) and isinstance(key.value, str)):
+                # e.g. a user-assigned identity keyed by an id known only after deployment: never dropped silently
+                raise self.fail(first, "an object key not known before deployment")
+            items[key.value] = Item(self.eval(value, env), pos(prop), self.file.name)
+        return Obj(items)
 
     def _string(self, node: ts.Node, env: Mapping[str, Value]) -> Value:
         pieces: list[object] = []
@@ -720,7 +735,11 @@ def evaluate(
     params: dict[str, Value] = {}
     for name, entry in (raw or {}).items() if isinstance(raw, dict) else ():
         if isinstance(entry, dict) and "value" in entry:
-            params[str(name)] = from_json(azd_substitute(entry["value"], env), (project.key_line(str(name)), 1))
+            value = azd_substitute(entry["value"], env)
+            decl = main.params.get(str(name))
+            if isinstance(value, str) and decl is not None:
+                value = azd_converted(value, static_param(decl).kind)  # "false" for a bool is false, as azd sends it
+            params[str(name)] = from_json(value, (project.key_line(str(name)), 1))
         elif isinstance(entry, dict) and "reference" in entry:
             raise UnsupportedBicep(
                 f"infra/{project.parameters_path.name}:{project.key_line(str(name))}", "a Key Vault reference"

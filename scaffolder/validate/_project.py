@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scaffolder import safeio
-from scaffolder.validate._eval import Arr, Item, Lit, Obj, Unknown, Value
+from scaffolder.validate._eval import Arr, Item, Kind, Lit, Obj, Unknown, Value, static_param
 from scaffolder.validate._model import BicepFile, Module, load, parse_bytes
 
 PARAMETERS_FILE = "main.parameters.json"
@@ -19,17 +19,33 @@ MAX_BICEP_DEPTH = 150
 AZD_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}")
 
 
-def azd_value(data: object, at: tuple[int, int]) -> Value:
+# Strings Go's strconv.ParseBool accepts (azd converts a bool parameter's string value with it).
+_GO_BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+            "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
+_GO_INT = re.compile(r"[+-]?[0-9]+")  # strconv.ParseInt(s, 10, 64)
+
+
+def azd_value(data: object, at: tuple[int, int], declared: Kind = "any") -> Value:
     """A parameters-file value as azd hands it to ARM in a fresh environment.
 
     ${VAR=default} becomes the default, ${VAR} an unknown string (its value comes from the environment).
+    `declared` is the parameter's Bicep kind: azd then converts a top-level string value as it does before
+    deploying ("Relax the handling of bool and number types to accept convertible strings":
+    armParameterFileValue in github.com/Azure/azure-dev cli/azd/pkg/infra/provisioning/bicep/bicep_provider.go,
+    strconv.ParseBool for bool, strconv.ParseInt for int); a string it cannot convert stays a string.
     """
     if isinstance(data, str):
         whole = AZD_VAR.fullmatch(data)
         if whole is not None:
             var, default = whole.group(1), whole.group(2)
-            return Lit(default) if default is not None else Unknown("string", origin=f"azd ${{{var}}}")
-        return Unknown("string", origin="azd substitution") if AZD_VAR.search(data) else Lit(data)
+            if default is None:
+                # the environment's value, converted the same way once known
+                kind: Kind = declared if declared in ("bool", "int") else "string"
+                return Unknown(kind, origin=f"azd ${{{var}}}")
+            return _azd_converted(default, declared)
+        if AZD_VAR.search(data):
+            return Unknown("string", origin="azd substitution")
+        return _azd_converted(data, declared)
     if isinstance(data, dict):
         return Obj({str(k): Item(azd_value(v, at), at) for k, v in data.items()})
     if isinstance(data, list):
@@ -37,6 +53,19 @@ def azd_value(data: object, at: tuple[int, int]) -> Value:
     if data is None or isinstance(data, (int, bool)):
         return Lit(data)
     return Unknown("any")
+
+
+def azd_converted(text: str, declared: Kind) -> str | int | bool:
+    """A substituted string as azd passes it for a parameter of the declared kind (see azd_value)."""
+    if declared == "bool" and text in _GO_BOOL:
+        return _GO_BOOL[text]
+    if declared == "int" and _GO_INT.fullmatch(text) and -(2**63) <= int(text) < 2**63:
+        return int(text)
+    return text
+
+
+def _azd_converted(text: str, declared: Kind) -> Value:
+    return Lit(azd_converted(text, declared))
 
 
 @dataclass
@@ -157,10 +186,14 @@ class Project:
         params = data.get("parameters") if data else None
         if not isinstance(params, dict):
             return {}
+        main = self.main
+        declared = main.params if main is not None else {}
         out: dict[str, Value] = {}
         for name, entry in params.items():
             if isinstance(entry, dict) and "value" in entry:
-                out[str(name)] = azd_value(entry["value"], (self.key_line(str(name)), 1))
+                decl = declared.get(str(name))
+                declared_kind: Kind = static_param(decl).kind if decl is not None else "any"
+                out[str(name)] = azd_value(entry["value"], (self.key_line(str(name)), 1), declared_kind)
         return out
 
 

@@ -88,9 +88,9 @@ class AppRepo:
         """The generated console script (`<project> ...`)."""
         return self.run(self.project, *args, env=env, timeout=120)
 
-    def pytest(self) -> PytestRun:
+    def pytest(self, env: dict[str, str] | None = None) -> PytestRun:
         """Run the repo's tests as a user would (`pytest` in the repo root) and parse pytest's summary line."""
-        result = self.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=600)
+        result = self.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env=env, timeout=600)
         output = result.stdout + result.stderr
         found = _SUMMARY.findall(output)
         counts: dict[str, int] = {}

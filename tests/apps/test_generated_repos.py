@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.apps.conftest import repo_for
+from tests.apps.conftest import copy_env, repo_for, working_copy
 from tests.apps.harness import AppRepo, build_app
 
 pytestmark = pytest.mark.slow
@@ -60,17 +62,18 @@ EXTRA_TOOL = '''        Tool(
 '''
 
 
-def test_generated_tests_pass_with_a_tool_added_to_TOOLS(repo: tuple[str, AppRepo]) -> None:
+def test_generated_tests_pass_with_a_tool_added_to_TOOLS(repo: tuple[str, AppRepo], tmp_path: Path) -> None:
     # The generated README invites adding function tools to TOOLS; the repo's own tests must keep passing.
-    app = repo[1]
+    # The edit goes into a private copy (the shared repo stays read-only for tests running beside this one).
+    app = working_copy(repo[1], tmp_path)
     tools = app.root / "src" / app.package / "tools.py"
     original = tools.read_text()
     end = original.index("    )\n}\n", original.index("TOOLS: dict[str, Tool] = {"))
     tools.write_text(original[:end] + EXTRA_TOOL + original[end:])
-    try:
-        run = app.pytest()
-    finally:
-        tools.write_text(original)
+    env = copy_env(app)
+    where = app.run("python", "-c", f"import {app.package}.tools as t; print(t.__file__)", env=env)
+    assert where.stdout.strip() == str(tools), where.stdout + where.stderr
+    run = app.pytest(env=env)
     assert run.returncode == 0, run.output[-6000:]
     assert not {"failed", "error", "errors"} & set(run.counts), run.counts
 

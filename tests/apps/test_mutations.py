@@ -11,14 +11,13 @@ random, need their own runner and minutes per file, and cannot express "delete t
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.apps.conftest import repo_for
-from tests.apps.harness import AppRepo, clean_env
+from tests.apps.conftest import copy_env, repo_for, working_copy
+from tests.apps.harness import AppRepo
 
 SCOPE = 'TOKEN_SCOPE = "https://ai.azure.com/.default"'
 OLD_SCOPE = 'TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"'
@@ -146,33 +145,24 @@ MUTATIONS = [
 _FAILED = re.compile(r"^FAILED \S+::(\w+)", re.MULTILINE)
 
 
-def _forget_bytecode(repo: AppRepo) -> None:
-    # A same-size edit within the same second could otherwise run a stale .pyc of the other version.
-    for cache in (repo.root / "src").rglob("__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: f"{m.runtime}-{m.name}")
 def test_generated_tests_catch_the_mutation(
-    mutation: Mutation, app_repos: dict[str, AppRepo], tmp_path_factory: pytest.TempPathFactory
+    mutation: Mutation, app_repos: dict[str, AppRepo], tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    repo = repo_for(mutation.runtime, app_repos, tmp_path_factory)
+    # Each mutant is a private copy of the runtime's shared repo, run in its shared venv with the copy's `src`
+    # first on PYTHONPATH: mutants run side by side (pytest-xdist) and the shared repo is never edited. The copy
+    # has no bytecode and writes none, so no stale .pyc of the original can run instead of the mutant.
+    repo = working_copy(repo_for(mutation.runtime, app_repos, tmp_path_factory), tmp_path)
     source = repo.root / "src" / repo.package / mutation.module
-    original = source.read_text(encoding="utf-8")
-    mutated = original
+    mutated = source.read_text(encoding="utf-8")
     for old, new in mutation.edits:
         assert mutated.count(old) == 1, f"{mutation.name}: {old!r} is not in {mutation.module} once; update the list"
         mutated = mutated.replace(old, new)
-    env = clean_env(PYTHONDONTWRITEBYTECODE="1")
-    try:
-        source.write_text(mutated, encoding="utf-8")
-        _forget_bytecode(repo)
-        command = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *mutation.tests]
-        result = repo.run(*command, env=env, timeout=600)
-    finally:
-        source.write_text(original, encoding="utf-8")
-        _forget_bytecode(repo)
+    source.write_text(mutated, encoding="utf-8")
+    env = copy_env(repo, PYTHONDONTWRITEBYTECODE="1")
+    command = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *mutation.tests]
+    result = repo.run(*command, env=env, timeout=600)
     output = result.stdout + result.stderr
     failed = _FAILED.findall(output)
     print(f"\n{mutation.runtime}/{mutation.name}: {len(failed)} generated tests failed: {sorted(set(failed))[:6]}")

@@ -399,6 +399,19 @@ class ArmEmulator:
             return self._role_assignment(method, scope, name, query, api_version, body)
         if re.fullmatch(r"/resourcegroups/[^/]+", rest):
             return self._resource(method, path, "microsoft.resources/resourcegroups", api_version, body)
+        collection = re.fullmatch(r"/resourcegroups/[^/]+/providers/[^/]+(?:/[^/]+/[^/]+)+/[^/]+", rest)
+        if collection and method == "GET":
+            # A child collection (an account's deployments, a project's connections), listed as ARM lists them.
+            ctype = _type_of(path + "/x")
+            if ctype in TYPES:
+                self._need(api_version, TYPES[ctype][0])
+            self._group_or_404(path)
+            parent = path.rsplit("/", 1)[0].lower()
+            if parent not in self.resources:
+                raise ArmHttpError(404, "ParentResourceNotFound", f"{parent} not found")
+            items = [self._public(r) for k, r in self.resources.items()
+                     if k.startswith(low + "/") and "/" not in k[len(low) + 1:]]
+            return 200, {"value": items}, {}
         rtype = _type_of(path)
         if rtype is not None and rtype != "microsoft.resources/resourcegroups":
             if rtype not in TYPES and api_version and schema.available():
@@ -589,6 +602,8 @@ class ArmEmulator:
             props["provisioningState"] = "Succeeded"
         elif rtype == "microsoft.operationalinsights/workspaces":
             props["customerId"] = old_props.get("customerId") or str(uuid.uuid4())
+        elif rtype in _HOSTING_READ_ONLY:
+            _HOSTING_READ_ONLY[rtype](self, res, props, old_props, name)
         elif rtype == "microsoft.resources/resourcegroups":
             props["provisioningState"] = "Succeeded"
         props.setdefault("provisioningState", "Succeeded")
@@ -770,6 +785,85 @@ class ArmEmulator:
         }
         self.resources[rid.lower()] = res
         return (200 if existing else 201), self._public(res), {}
+
+
+# -- read-only properties ARM fills for the hosting types --------------------------------------------------
+# Which properties are read-only comes from Bicep's type data (flag 2) for the pinned versions
+# (microsoft.containerregistry/2025-04-01, microsoft.app/2025-07-01 in ../shared/bicep-types); the value shapes
+# follow the azure-rest-api-specs examples for those versions (Microsoft.App/ContainerApps/stable/2025-07-01/
+# examples/ManagedEnvironments_CreateOrUpdate.json and ContainerApps_CreateOrUpdate.json) and the registry
+# quickstart's `az acr create` output (learn.microsoft.com/azure/container-registry/
+# container-registry-get-started-azure-cli: "loginServer": "myregistry.azurecr.io", sku tier filled).
+# Values a resource already has stay as they are on a re-PUT, as ARM keeps them.
+
+
+def _user_identities(arm: ArmEmulator, res: dict[str, Any]) -> None:
+    """ARM answers each user-assigned identity with its principalId and clientId (read-only in the type data)."""
+    identity = res.get("identity")
+    if not identity:
+        return
+    if "UserAssigned" in str(identity.get("type")) and not identity.get("userAssignedIdentities"):
+        # ARM refuses a UserAssigned identity that names none (the code and wording here are the emulator's)
+        raise ArmHttpError(400, "InvalidIdentity", "identity type UserAssigned names no user-assigned identity")
+    if not identity.get("userAssignedIdentities"):
+        return
+    filled: dict[str, Any] = {}
+    for rid in identity["userAssignedIdentities"]:
+        found = arm.resources.get(rid.lower())
+        if found is None:
+            # the code and wording are the emulator's: ARM refuses an identity that does not exist
+            raise ArmHttpError(400, "InvalidUserAssignedIdentity", f"user-assigned identity {rid} was not found")
+        filled[rid] = {"principalId": found["properties"]["principalId"], "clientId": found["properties"]["clientId"]}
+    res["identity"] = {**identity, "userAssignedIdentities": filled}
+
+
+def _registry(arm: ArmEmulator, res: dict[str, Any], props: dict[str, Any], old: dict[str, Any], name: str) -> None:
+    # loginServer is the lowercased registry name under azurecr.io (registry names are 5-50 alphanumerics).
+    props["loginServer"] = old.get("loginServer") or f"{name.lower()}.azurecr.io"
+    props["creationDate"] = old.get("creationDate") or "2026-11-29T12:00:00.0000000Z"
+    if isinstance(res.get("sku"), dict) and "name" in res["sku"]:
+        res["sku"]["tier"] = res["sku"]["name"]  # sku.tier is read-only: the tier of the named SKU
+
+
+def _environment(arm: ArmEmulator, res: dict[str, Any], props: dict[str, Any], old: dict[str, Any], name: str) -> None:
+    # ARM gives every environment a unique domain under <region>.azurecontainerapps.io and a public static IP
+    # (here from TEST-NET-3, RFC 5737, so it can never be mistaken for a real address).
+    unique = uuid.uuid4().hex[:8]
+    domain = f"{name.lower()}-{unique}.{res.get('location')}.azurecontainerapps.io"
+    props["defaultDomain"] = old.get("defaultDomain") or domain
+    props["staticIp"] = old.get("staticIp") or f"203.0.113.{int(unique[:2], 16) % 254 + 1}"
+
+
+def _container_app(
+    arm: ArmEmulator, res: dict[str, Any], props: dict[str, Any], old: dict[str, Any], name: str
+) -> None:
+    env_id = str(props.get("environmentId") or props.get("managedEnvironmentId") or "")
+    environment = arm.resources.get(env_id.lower())
+    if environment is None:
+        raise ArmHttpError(404, "ResourceNotFound", f"managed environment {env_id} was not found")
+    _user_identities(arm, res)
+    domain = environment["properties"]["defaultDomain"]
+    # Every PUT makes a new revision <app>--<suffix> (learn.microsoft.com/azure/container-apps/revisions);
+    # the app's own FQDN stays <app>.<environment domain>, the revision's adds the suffix.
+    revision = f"{name}--{uuid.uuid4().hex[:7]}"
+    props["managedEnvironmentId"] = env_id
+    props["latestRevisionName"] = props["latestReadyRevisionName"] = revision
+    props["latestRevisionFqdn"] = f"{revision}.{domain}"
+    props["runningStatus"] = "Running"
+    props["outboundIpAddresses"] = [environment["properties"]["staticIp"]]
+    props["customDomainVerificationId"] = old.get("customDomainVerificationId") or uuid.uuid4().hex.upper()
+    # a copy: the request body as sent stays in the request log untouched
+    props["configuration"] = json.loads(json.dumps(props.get("configuration") or {}))
+    ingress = props["configuration"].get("ingress")
+    if isinstance(ingress, dict):
+        ingress["fqdn"] = f"{name}.{domain}"
+
+
+_HOSTING_READ_ONLY: dict[str, Callable[[ArmEmulator, dict[str, Any], dict[str, Any], dict[str, Any], str], None]] = {
+    "microsoft.containerregistry/registries": _registry,
+    "microsoft.app/managedenvironments": _environment,
+    "microsoft.app/containerapps": _container_app,
+}
 
 
 def _additional(model: Any, path: str = "") -> list[str]:

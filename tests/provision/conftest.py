@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emulator import ArmEmulator, FakeCredential
-from helpers import make_spec
-from provkit import ENV, RG, Sleeps, offer_models, write_repo
-
 from scaffolder.provisioning.engine import RetryPolicy
 from scaffolder.spec import ProjectSpec
+from tests.emulator import ArmEmulator, FakeCredential
+from tests.helpers import make_spec
+from tests.provision.provkit import ENV, RG, Sleeps, offer_models, write_repo
 
 
 @pytest.fixture

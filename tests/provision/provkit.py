@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emulator import ArmEmulator, Offer
-
 from scaffolder import __version__
 from scaffolder.generate import plan_files
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec
+from tests.emulator import ArmEmulator, Offer
 
 RG = "rg-demo"
 ENV = "dev"

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ArmEmulator, FakeCredential, Fault, Offer
 from typer.testing import CliRunner
 
 from scaffolder.catalog import live
 from scaffolder.cli import app
 from scaffolder.provisioning import api
+from tests.emulator import ArmEmulator, FakeCredential, Fault, Offer
 
 NOV_29 = "1795910400"  # 2026-11-29
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ArmEmulator, FakeCredential, Fault
-from provkit import ENV, RG, Sleeps
 
 from scaffolder.errors import CredentialError, ProvisionError
-from scaffolder.provisioning.api import provision
+from scaffolder.provisioning.api import ArmOptions, Provisioner, provision
 from scaffolder.provisioning.engine import Event
 from scaffolder.provisioning.registry import resource_types
+from tests.emulator import ArmEmulator, FakeCredential, Fault
+from tests.provision.provkit import ENV, RG, Sleeps
 
 API_VERSIONS = {e.type: e.api_version for e in resource_types().values()}
 DEP_MINI = "deployments.modelDeployment[0]"  # gpt-5.4-mini
@@ -34,6 +34,24 @@ def test_clean_apply_then_rerun_sends_no_writes(arm: ArmEmulator, repo: Path, kw
     assert {c.action for c in second.changes} == {"unchanged"}
     assert arm.writes() == 0, arm.methods()
     assert second.outputs == first.outputs
+
+
+def test_one_provisioner_serves_preflight_plan_apply_and_destroy(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    """The surface the CLI uses: one Provisioner over one frozen ArmOptions, each method reading infra/ anew."""
+    prov = Provisioner(repo, ArmOptions(**kw))
+    assert prov.preflight().ok
+    assert arm.writes() == 0
+    planned = prov.plan()
+    assert not planned.applied and arm.writes() == 0
+    assert {c.action for c in planned.changes} == {"create"}
+    applied = prov.apply()
+    assert applied.applied and [c.key for c in applied.changes] == [c.key for c in planned.changes]
+    assert {c.action for c in prov.plan().changes} == {"unchanged"}
+    gone = prov.destroy()
+    assert gone.applied and gone.resource_group_deleted
+    assert not arm.of_type("Microsoft.CognitiveServices/accounts")
 
 
 _GENERATED_TYPES = {
@@ -122,8 +140,8 @@ def test_deployments_on_one_account_are_never_written_in_parallel(
 def test_changed_capacity_updates_only_that_deployment(
     arm: ArmEmulator, repo: Path, kw: dict[str, Any], tmp_path: Path
 ) -> None:
-    from helpers import make_spec
-    from provkit import write_repo
+    from tests.helpers import make_spec
+    from tests.provision.provkit import write_repo
 
     provision(repo, **kw)
     write_repo(repo, make_spec("agents", hosting="none", models=["gpt-5.4-mini,capacity=30", "gpt-5.4"], capacity=20))

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ArmEmulator
-from emulator import schema as bicep_types
 
 from scaffolder.errors import ParameterError, ProvisionError
 from scaffolder.provisioning.api import is_secret, provision
+from tests.emulator import ArmEmulator
+from tests.emulator import schema as bicep_types
 
 SECURE = """
 @secure()
@@ -82,7 +82,10 @@ def test_plain_outputs_are_shown() -> None:
         ("networkPosture", "private", r"'private' is not an @allowed value of networkPosture"),
         ("logRetentionInDays", 5, r"logRetentionInDays needs a value >= 30, got 5"),
         ("logRetentionInDays", 5000, r"logRetentionInDays needs a value <= 730"),
-        ("logRetentionInDays", "5000", r"logRetentionInDays expects int, got string"),
+        # azd passes "5000" for an int parameter as 5000 (armParameterFileValue: strconv.ParseInt), so the bound
+        # applies; a string it cannot convert stays a string, which the int parameter refuses
+        ("logRetentionInDays", "5000", r"logRetentionInDays needs a value <= 730"),
+        ("logRetentionInDays", "thirty", r"logRetentionInDays expects int, got string"),
     ],
 )
 def test_a_parameter_its_declaration_rejects_stops_before_any_request(
@@ -139,11 +142,10 @@ def test_two_declarations_of_one_resource_id_are_an_error(arm: ArmEmulator, repo
 
 
 def test_resource_group_location_is_the_existing_groups(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
-    from emulator import FakeCredential
-
     from scaffolder.provisioning.arm import Arm, Connection
     from scaffolder.provisioning.faults import Control
     from scaffolder.provisioning.plan import Target, resource_group_resource
+    from tests.emulator import FakeCredential
 
     target = Target(arm.subscription_id, kw["resource_group"], "westus", kw["environment"])
     conn = Connection(FakeCredential(), arm.subscription_id, arm.url, arm.ca_path, 0)

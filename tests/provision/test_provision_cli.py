@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ArmEmulator, FakeCredential
-from provkit import ENV, RG
 from typer.testing import CliRunner
 
 from scaffolder.cli import app
 from scaffolder.provisioning import api
+from tests.emulator import ArmEmulator, FakeCredential
+from tests.provision.provkit import ENV, RG
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from emulator import ArmEmulator
-from provkit import RG
-
 from scaffolder.provisioning.api import destroy, provision
+from tests.emulator import ArmEmulator
+from tests.provision.provkit import RG
 
 
 def test_destroy_and_purge_free_the_name(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:

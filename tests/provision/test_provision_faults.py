@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ArmEmulator, Fault
-from provkit import ENV, RG, Sleeps
 from typer.testing import CliRunner
 
 from scaffolder.cli import app
@@ -26,6 +24,8 @@ from scaffolder.errors import ProvisionError, ProvisionInterrupted
 from scaffolder.provisioning import api
 from scaffolder.provisioning.api import destroy, preflight, provision
 from scaffolder.provisioning.faults import Control, RetryPolicy, with_retries
+from tests.emulator import ArmEmulator, Fault
+from tests.provision.provkit import ENV, RG, Sleeps
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -158,7 +158,7 @@ def test_ctrl_c_while_an_operation_is_pending_exits_at_once(arm: ArmEmulator, re
             f"""
             import sys
             sys.path.insert(0, {str(TESTS)!r})
-            from emulator import FakeCredential
+            from tests.emulator import FakeCredential
             from scaffolder.provisioning import api
             api.default_credential = lambda authority, tenant: FakeCredential()
             from scaffolder.cli import main
@@ -197,7 +197,7 @@ def test_ctrl_c_while_an_operation_is_pending_exits_at_once(arm: ArmEmulator, re
         "subscription_id": arm.subscription_id,
         "resource_group": RG,
         "environment": ENV,
-        "credential": __import__("emulator").FakeCredential(),
+        "credential": __import__("tests.emulator", fromlist=["FakeCredential"]).FakeCredential(),
         "arm_endpoint": arm.url,
         "connection_verify": arm.ca_path,
         "polling_interval": 0,
@@ -221,7 +221,7 @@ def test_interrupt_while_backing_off_says_what_was_kept(arm: ArmEmulator, repo: 
 
 
 def _cli(arm: ArmEmulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    from emulator import FakeCredential
+    from tests.emulator import FakeCredential
 
     monkeypatch.setenv("SCAFFOLDER_ARM_ENDPOINT", arm.url)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", arm.ca_path)
@@ -252,7 +252,7 @@ def test_an_unexpected_exception_is_one_line_without_debug(
     def boom(*_: Any, **__: Any) -> Any:
         raise RuntimeError("something nobody classified\nsecond line")
 
-    monkeypatch.setattr(api, "provision", boom)
+    monkeypatch.setattr(api.Provisioner, "apply", boom)
     result = CliRunner().invoke(app, ["provision", str(repo), *args, "--yes"])
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == "error: unexpected RuntimeError: something nobody classified"

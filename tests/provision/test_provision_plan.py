@@ -8,16 +8,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import make_spec
 from hypothesis import given
 from hypothesis import strategies as st
-from provkit import write_repo
 
 from scaffolder import infra
 from scaffolder.provisioning import registry
 from scaffolder.provisioning.plan import Lazy, Ref, ResourcePlan, Target, plan_from_bicep, resolve
 from scaffolder.spec import ProjectSpec
 from scaffolder.validate.bicepfn import ARM_GUID_NAMESPACE, guid, unique_string
+from tests.helpers import make_spec
+from tests.provision.provkit import write_repo
 
 # Published uniqueString vectors: a public port's self-test ("verified against Bicep uniqueString() output"),
 # and microsoft/commercial-marketplace-offer-deploy's test against a value an ARM deployment returned.

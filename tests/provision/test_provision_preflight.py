@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ArmEmulator, Offer
-from helpers import make_spec
-from provkit import ENV, RG, write_repo
 
 from scaffolder.errors import PreflightError
 from scaffolder.provisioning.api import preflight, provision
 from scaffolder.provisioning.plan import Target, plan_from_bicep
 from scaffolder.spec import ProjectSpec
+from tests.emulator import ArmEmulator, Offer
+from tests.helpers import make_spec
+from tests.provision.provkit import ENV, RG, write_repo
 
 TODAY = dt.date(2026, 11, 25)
 

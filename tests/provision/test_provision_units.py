@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ArmEmulator, FakeCredential
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scaffolder.provisioning.api import _parse_env, write_env_file
 from scaffolder.provisioning.engine import diff
 from scaffolder.provisioning.plan import Target
+from tests.emulator import ArmEmulator, FakeCredential
 
 json_leaf = st.one_of(st.booleans(), st.integers(-5, 5), st.text(max_size=8))
 json_value = st.recursive(

@@ -13,35 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import ArmEmulator
-from emulator import schema as bicep_types
-from provkit import ENV, RG
 
 from scaffolder.errors import ProvisionError
 from scaffolder.provisioning.api import provision
 from scaffolder.provisioning.engine import diff
 from scaffolder.provisioning.plan import Target, plan_from_bicep, resolve
+from tests.emulator import ArmEmulator
+from tests.emulator import schema as bicep_types
+from tests.helpers import storage_account
+from tests.provision.provkit import ENV, RG
 
-STORAGE = """
-// Added by hand after generation: a type provisioning has no code for.
-resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
-  name: 'st${resourceToken}'
-  location: location
-  tags: allTags
-  kind: 'StorageV2'
-  sku: {
-    name: 'Standard_LRS'
-  }
-  properties: {
-    allowSharedKeyAccess: false
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-  }
-}
-
+STORAGE = (
+    "\n// Added by hand after generation: a type provisioning has no code for.\n"
+    + storage_account("'st${resourceToken}'", api_version="2025-06-01", tags="allTags")
+    + """
 output STORAGE_ACCOUNT_NAME string = storage.name
 output STORAGE_BLOB_ENDPOINT string = storage.properties.primaryEndpoints.blob
 """
+)
 
 
 def _edit(repo: Path, capacity: int = 7) -> None:
@@ -58,7 +47,7 @@ def _edit(repo: Path, capacity: int = 7) -> None:
 
 
 def _target(arm: ArmEmulator, kw: dict[str, Any]) -> Target:
-    from emulator import FakeCredential
+    from tests.emulator import FakeCredential
 
     return Target(arm.subscription_id, RG, "eastus2", ENV, principal_id=FakeCredential().object_id)
 
@@ -163,10 +152,11 @@ def test_preview_reports_a_removed_resource_and_deletes_nothing(
     result = provision(repo, preview=True, **kw)
     assert arm.writes() == 0
     removed = sorted(r.split("/")[-2] for r in result.removed)
-    # Removal is found among the resource group's top-level resources; the project's connection (a child of a
-    # resource that stays) is not reported by the preview.
-    assert removed == ["components", "workspaces"]
+    # The top-level resources (tagged with the environment) and the project's App Insights connection, a child
+    # of a project that stays: listed, none deleted.
+    assert removed == ["components", "connections", "workspaces"]
     assert len(arm.of_type("Microsoft.Insights/components")) == 1
+    assert len(arm.of_type("Microsoft.CognitiveServices/accounts/projects/connections")) == 1
 
 
 def test_unsupported_construct_is_one_error_with_file_and_line(

@@ -7,16 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
-from emulator import ArmEmulator
-from emulator import schema as bicep_types
-from helpers import make_spec
-from provkit import write_repo
 
 from scaffolder import infra, standards
 from scaffolder.provisioning import registry
 from scaffolder.provisioning.plan import Target, plan_from_bicep
 from scaffolder.provisioning.preflight import required_actions
 from scaffolder.validate._model import load
+from tests.emulator import ArmEmulator
+from tests.emulator import schema as bicep_types
+from tests.helpers import make_spec
+from tests.provision.provkit import write_repo
 
 BICEP = Path(__file__).resolve().parents[2] / "bicep"
 ENTRIES = sorted(registry.resource_types().values(), key=lambda e: e.type)
@@ -96,12 +96,11 @@ def test_preflight_asks_for_the_registry_permission_of_every_planned_type(tmp_pa
 
 def test_the_emulator_refuses_an_api_version_the_registry_does_not_pin(arm: ArmEmulator) -> None:
     """Over HTTP: the registry's version is accepted, any other version of the same type is refused."""
-    from emulator import FakeCredential
-
     from scaffolder.errors import ProvisionError
     from scaffolder.provisioning.arm import Arm, Connection
     from scaffolder.provisioning.faults import Control
     from scaffolder.provisioning.plan import PlannedResource
+    from tests.emulator import FakeCredential
 
     entry = registry.lookup("Microsoft.ManagedIdentity/userAssignedIdentities")
     assert entry is not None

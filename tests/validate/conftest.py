@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -50,7 +51,13 @@ def distinct_bicep(matrix_repos: dict[str, Path]) -> dict[str, bytes]:
 @pytest.fixture(scope="session")
 def checkov() -> Checkov:
     """checkov 3.3.30 from $SCAFFOLDER_CHECKOV_VENV, else the user cache the CLI uses (created there when missing)."""
-    venv = find_checkov_venv(CHECKOV_VENV) or install_checkov_venv(CHECKOV_VENV)
+    venv = find_checkov_venv(CHECKOV_VENV)
+    if venv is None:
+        # One installer at a time: another pytest run (or xdist worker) may be creating the same user-cache venv.
+        CHECKOV_VENV.parent.mkdir(parents=True, exist_ok=True)
+        with (CHECKOV_VENV.parent / "checkov-venv.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            venv = find_checkov_venv(CHECKOV_VENV) or install_checkov_venv(CHECKOV_VENV)
     return Checkov(venv, jobs=os.cpu_count() or 2)
 
 

@@ -9,7 +9,7 @@ import pytest
 from scaffolder._new import new
 from scaffolder.checks import check
 from scaffolder.validate import Checkov
-from tests.helpers import make_spec
+from tests.helpers import STORAGE_MODULE_FILE, make_spec
 
 
 @pytest.mark.slow
@@ -30,23 +30,7 @@ def test_checkov_catches_a_hand_edit(tmp_path: Path, warm_checkov: Checkov) -> N
     assert {"checkov/CKV_AZURE_236", "policy/local-auth-disabled", "drift/changed"} <= rules
 
 
-STORAGE = """@description('Where the account lives.')
-param location string
-
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: NAME
-  location: location
-  kind: 'StorageV2'
-  sku: {
-    name: 'Standard_LRS'
-  }
-  properties: {
-    allowSharedKeyAccess: false
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-  }
-}
-"""
+STORAGE = STORAGE_MODULE_FILE.replace("'st${uniqueString(resourceGroup().id)}'", "NAME")
 
 
 @pytest.mark.slow

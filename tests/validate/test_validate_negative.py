@@ -105,6 +105,10 @@ DEFECTS = (
            "params-file/missing-param"),
     Defect("params-file-type", PARAMS, '"enableMonitoring": {\n      "value": true',
            '"enableMonitoring": {\n      "value": "yes"', "params-file/value", '"enableMonitoring"'),
+    # azd turns "${VAR=false}" into false for a bool parameter (so the generated switch is clean), but a
+    # default Go's strconv.ParseBool refuses stays a string, which ARM refuses for a bool
+    Defect("params-file-azd-default", PARAMS, '"${AZURE_AI_RESTORE_SOFT_DELETED=false}"',
+           '"${AZURE_AI_RESTORE_SOFT_DELETED=no}"', "params-file/value", '"restoreSoftDeleted"'),
     Defect("unparseable", DEPLOYMENTS, "    raiPolicyName: 'Microsoft.DefaultV2'\n  }\n",
            "    raiPolicyName: 'Microsoft.DefaultV2'\n", "syntax/tree-sitter"),
 )

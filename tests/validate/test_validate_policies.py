@@ -43,6 +43,29 @@ def test_checkov_yaml_policies_match_the_policy_table() -> None:
         assert p.checkov_ids or p.checkov_gap, f"{p.slug}: say why checkov cannot express it"
 
 
+def test_the_registry_gathers_one_module_per_rule() -> None:
+    """Every module of scaffolder/validate/rules/ (but the private base) is one rule named after its file."""
+    import importlib
+    import pkgutil
+
+    from scaffolder.validate import rules
+
+    modules = sorted(m.name for m in pkgutil.iter_modules(rules.__path__) if not m.name.startswith("_"))
+    assert modules == sorted(s.replace("-", "_") for s in SLUGS)
+    assert len(set(SLUGS)) == len(SLUGS) == len(modules)
+    for name in modules:
+        rule = importlib.import_module(f"scaffolder.validate.rules.{name}").RULE
+        assert rule is POLICY_BY_SLUG[name.replace("_", "-")] and rule.title and callable(rule.check)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_only_selects_rules(slug: str) -> None:
+    """check_policies(only=...) runs the chosen rules alone: the bad fixture's findings are its rule's."""
+    project = load_project(FIXTURES / slug / "bad.bicep")
+    assert check_policies(project, only=lambda p: p.slug != slug) == []
+    assert check_policies(project, only=lambda p: p.slug == slug) == check_policies(project)
+
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_good_fixture_passes_every_policy(slug: str) -> None:
     project = load_project(FIXTURES / slug / "good.bicep")

@@ -12,7 +12,7 @@ from scaffolder.validate import BicepTypes, Finding, SdkModels, sorted_findings
 from scaffolder.validate._eval import Alt, Arr, Evaluator, Lit, Unknown, to_plain
 from scaffolder.validate._model import load, string_value
 from scaffolder.validate._project import azd_value
-from scaffolder.validate._rules import _words
+from scaffolder.validate.rules.no_secret_outputs import words as _words
 from tests.conftest import examples
 
 
@@ -59,6 +59,25 @@ def test_azd_substitutions() -> None:
     assert isinstance(env, Unknown) and env.kind == "string" and "AZURE_ENV_NAME" in env.origin
     assert isinstance(azd_value("pre-${X}", (1, 1)), Unknown)
     assert to_plain(azd_value({"a": [1, "${B=x}"]}, (1, 1))) == {"a": [1, "x"]}
+
+
+def test_azd_converts_strings_for_bool_and_int_parameters_as_azd_does() -> None:
+    # azd's armParameterFileValue: strconv.ParseBool for bool parameters, strconv.ParseInt for int ones;
+    # what they refuse stays a string (and ARM refuses it for the typed parameter).
+    for text, expected in (("false", False), ("true", True), ("1", True), ("F", False), ("TRUE", True)):
+        assert azd_value(f"${{R={text}}}", (1, 1), "bool") == Lit(expected)
+    assert azd_value("${R=no}", (1, 1), "bool") == Lit("no")
+    assert azd_value("${R=yes}", (1, 1), "bool") == Lit("yes")
+    assert azd_value("${N=42}", (1, 1), "int") == Lit(42)
+    assert azd_value("${N=-7}", (1, 1), "int") == Lit(-7)
+    assert azd_value("${N=4.5}", (1, 1), "int") == Lit("4.5")
+    assert azd_value("true", (1, 1), "bool") == Lit(True)  # a plain string value is converted too
+    assert azd_value("${R=false}", (1, 1), "string") == Lit("false")  # only bool and int parameters
+    assert azd_value("${R=false}", (1, 1)) == Lit("false")
+    unset = azd_value("${R}", (1, 1), "bool")
+    assert isinstance(unset, Unknown) and unset.kind == "bool"
+    # nested values are never converted (azd converts the parameter's top-level value only)
+    assert to_plain(azd_value({"a": "${B=true}"}, (1, 1), "object")) == {"a": "true"}
 
 
 def _c_div(a: int, b: int) -> int:

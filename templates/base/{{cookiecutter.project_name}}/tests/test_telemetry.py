@@ -143,7 +143,7 @@ def test_a_chat_turn_is_exported_with_a_bearer_token_and_genai_spans(
     assert "RequestData" in kinds
     requests = [e["data"]["baseData"] for e in envelopes if e["data"]["baseType"] == "RequestData"]
     assert any(r["name"].endswith("/chat") and r["responseCode"] == "200" for r in requests)
-{%- if cookiecutter.runtime in ("inference", "agents") %}
+{%- if cookiecutter.runtime in ("inference", "agents", "responses") %}
     # the model call, with the GenAI semantic conventions' attributes
     genai = [
         e["data"]["baseData"] for e in envelopes
@@ -153,6 +153,12 @@ def test_a_chat_turn_is_exported_with_a_bearer_token_and_genai_spans(
     props = genai[0]["properties"]
 {%- if cookiecutter.runtime == "inference" %}
     assert props["gen_ai.operation.name"] == "chat" and props["gen_ai.request.model"]
+{%- elif cookiecutter.runtime == "responses" %}
+    # the app's own span per Responses API call (genai.py), exported like the instrumented ones
+    assert genai[0]["name"] == "chat {{ cookiecutter.model_deployment }}", genai[0]
+    assert props["gen_ai.operation.name"] == "chat" and props["gen_ai.provider.name"] == "azure.ai.openai"
+    assert props["gen_ai.request.model"] == "{{ cookiecutter.model_deployment }}"
+    assert props["gen_ai.response.id"] and props["gen_ai.usage.output_tokens"] == "5"
 {%- else %}
     assert props.get("gen_ai.operation.name"), props
 {%- endif %}

@@ -5,7 +5,7 @@ keeps local auth off, so the exporter authenticates with the app's credential (M
 in infra/); the connection string only says where to send. OpenAI calls are traced by the OpenTelemetry
 project's own instrumentation (opentelemetry-instrumentation-openai-v2: gen_ai.* attributes, no message
 content unless OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true); it covers chat completions, not
-the Responses API{% if cookiecutter.runtime == "agents" %} (azure-ai-projects' instrumentor does, see below){% endif %}.
+the Responses API{% if cookiecutter.runtime == "agents" %} (azure-ai-projects' instrumentor does, see below){% elif cookiecutter.runtime == "responses" %} (genai.py makes those spans){% endif %}.
 """
 
 from __future__ import annotations

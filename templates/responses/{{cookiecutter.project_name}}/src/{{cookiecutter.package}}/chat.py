@@ -22,6 +22,7 @@ from {{ cookiecutter.package }}.errors import (
     service_error,
     stream_ended_early,
 )
+from {{ cookiecutter.package }}.genai import model_call
 from {{ cookiecutter.package }}.service import (
     ROUND_SEPARATOR,
     TRUNCATED_NOTE,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from openai import OpenAI
     from openai.types.responses import Response
+    from opentelemetry.trace import TracerProvider
 
 # A model that keeps calling tools this many times in one turn is looping; stop and say so.
 MAX_TOOL_ROUNDS = 8
@@ -61,10 +63,13 @@ def builtin_tools(settings: Settings) -> list[dict[str, Any]]:
 class ResponsesChat:
     """Multi-turn chat with tools; the local store holds one response id per conversation, nothing else."""
 
-    def __init__(self, client: OpenAI, settings: Settings, store: ResponseIdStore) -> None:
+    def __init__(
+        self, client: OpenAI, settings: Settings, store: ResponseIdStore, tracer_provider: TracerProvider | None = None
+    ) -> None:
         self._client = client
         self._settings = settings
         self._store = store
+        self._tracer_provider = tracer_provider  # None: the process's (telemetry.configure sets it up)
         self._tools = responses_tools() + builtin_tools(settings)
 
     def reply(self, conversation_id: str | None, message: str) -> Reply:
@@ -135,10 +140,14 @@ class ResponsesChat:
 
         for delay in (*NOT_FOUND_RETRY_DELAYS, None):
             try:
-                if streaming:
-                    return (yield from self._streamed(request))
-                response: Response = self._client.responses.create(**request)
-                if response.output_text:
+                # one GenAI client span per call to the service (openai-v2 does not wrap the Responses API)
+                with model_call(request["model"], self._endpoint, self._tracer_provider) as call:
+                    if streaming:
+                        response: Response = yield from self._streamed(request)
+                    else:
+                        response = self._client.responses.create(**request)
+                    call.answered(response)
+                if not streaming and response.output_text:
                     yield response.output_text
                 return response
             except openai.BadRequestError as exc:
