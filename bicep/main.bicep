@@ -334,7 +334,7 @@ module appInsightsConnection 'modules/project-appinsights-connection.bicep' = if
 
 // Standard agent setup: the thread and file stores, the project identity's roles on them, then the capability host,
 // then the data roles on what it created (the order of Microsoft's standard setup template, 41-standard-agent-setup).
-module cosmosDb 'modules/cosmos-db.bicep' = if (standardSetup) {
+module agentCosmosDb 'modules/cosmos-db.bicep' = if (standardSetup) {
   name: 'cosmos-db-${resourceToken}'
   params: {
     name: cosmosDbName
@@ -343,7 +343,7 @@ module cosmosDb 'modules/cosmos-db.bicep' = if (standardSetup) {
   }
 }
 
-module storage 'modules/storage-account.bicep' = if (standardSetup) {
+module agentStorage 'modules/storage-account.bicep' = if (standardSetup) {
   name: 'storage-${resourceToken}'
   params: {
     name: storageName
@@ -360,8 +360,8 @@ module agentSetupRoles 'modules/agent-setup-roles.bicep' = if (standardSetup) {
     projectPrincipalId: project.outputs.principalId
   }
   dependsOn: [
-    cosmosDb
-    storage
+    agentCosmosDb
+    agentStorage
   ]
 }
 
@@ -370,10 +370,10 @@ module capabilityHost 'modules/agent-capability-host.bicep' = if (standardSetup)
   params: {
     accountName: account.outputs.name
     projectName: project.outputs.name
-    cosmosDbId: standardSetup ? cosmosDb.outputs.id : ''
-    cosmosDbEndpoint: standardSetup ? cosmosDb.outputs.endpoint : ''
-    storageId: standardSetup ? storage.outputs.id : ''
-    storageBlobEndpoint: standardSetup ? storage.outputs.blobEndpoint : ''
+    cosmosDbId: standardSetup ? agentCosmosDb.outputs.id : ''
+    cosmosDbEndpoint: standardSetup ? agentCosmosDb.outputs.endpoint : ''
+    storageId: standardSetup ? agentStorage.outputs.id : ''
+    storageBlobEndpoint: standardSetup ? agentStorage.outputs.blobEndpoint : ''
     searchId: searchId
     searchEndpoint: 'https://${last(searchIdParts)}.search.windows.net'
     location: location

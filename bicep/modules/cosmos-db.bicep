@@ -18,7 +18,6 @@ param tags object
 resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2025-10-15' = {
   // checkov:skip=CKV_AZURE_99: the public posture keeps the endpoint reachable from the Foundry Agent Service; every call needs an Entra token and a data role (local auth is off)
   // checkov:skip=CKV_AZURE_101: same reason: public network access stays on; private endpoints come with a private network posture
-  // checkov:skip=CKV_AZURE_100: Microsoft-managed encryption keys; customer-managed keys need a Key Vault this starter does not create
   name: name
   location: location
   tags: tags

@@ -16,7 +16,6 @@ param tags object
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   // checkov:skip=CKV_AZURE_35: the public posture keeps the endpoint reachable from the Foundry Agent Service (default action Allow); every call needs an Entra token and a data role (shared keys are off)
   // checkov:skip=CKV_AZURE_59: same reason: public network access stays on; private endpoints come with a private network posture
-  // checkov:skip=CKV_AZURE_33: the agent service uses blobs only; no queues exist to log
   // checkov:skip=CKV_AZURE_206: locally redundant storage for a starter; choose a geo-redundant SKU for production
   name: name
   location: location

@@ -600,6 +600,13 @@ class ArmEmulator:
                 f"InstrumentationKey={key};IngestionEndpoint=https://{res.get('location')}.in.applicationinsights.azure.com/"
             )
             props["provisioningState"] = "Succeeded"
+        elif rtype == "microsoft.documentdb/databaseaccounts":
+            # read-only endpoint ARM returns (the standard agent setup's connection targets it)
+            props["documentEndpoint"] = f"https://{name}.documents.azure.com:443/"
+        elif rtype == "microsoft.storage/storageaccounts":
+            props["primaryEndpoints"] = {
+                kind: f"https://{name}.{kind}.core.windows.net/" for kind in ("blob", "queue", "table", "file", "dfs")
+            }
         elif rtype == "microsoft.operationalinsights/workspaces":
             props["customerId"] = old_props.get("customerId") or str(uuid.uuid4())
         elif rtype in _HOSTING_READ_ONLY:

@@ -183,6 +183,17 @@ def test_search_role_map_matches_roles_yaml() -> None:
         assert by_key[key].id == guid and by_key[key].name == name.strip()
 
 
+def test_standard_setup_role_guids_match_roles_yaml() -> None:
+    modules = Path(__file__).resolve().parents[2] / "bicep" / "modules"
+    text = (modules / "agent-setup-roles.bicep").read_text() + (modules / "agent-setup-data-roles.bicep").read_text()
+    found = dict(re.findall(r"(\w+): '([0-9a-f-]{36})'", text))
+    found.update(re.findall(r"var (\w+) = '([0-9a-f-]{36})'", text))
+    for key, _scope in infra.STANDARD_SETUP_GRANTS:
+        if key.startswith("search-"):
+            continue  # ai-search-roles.bicep (test_search_role_map_matches_roles_yaml)
+        assert found[infra.BICEP_ROLE_KEYS[key]] == ROLES[key].id, key
+
+
 def test_existing_search_id_is_validated() -> None:
     spec = resolve_spec(name="plain-app", runtime="agents", location="eastus2")
     for bad, why in [
@@ -207,3 +218,212 @@ def test_search_modules_pass_checkov(tmp_path: Path, checkov: Checkov) -> None:
     skipped = {r.check_id for r in search.records if r.result == "skipped"}
     assert skipped == {"CKV_AZURE_208", "CKV_AZURE_209"}  # replica SLAs, each skip with its reason in the file
     assert search.resource_count >= 1  # checkov parsed the service (not an empty scan)
+
+
+# -- standard agent setup -------------------------------------------------------------------------------------------
+
+STANDARD_TYPES = {
+    "Microsoft.DocumentDB/databaseAccounts",
+    "Microsoft.Storage/storageAccounts",
+    SEARCH_TYPE,
+    "Microsoft.CognitiveServices/accounts/capabilityHosts",
+    "Microsoft.CognitiveServices/accounts/projects/capabilityHosts",
+    "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments",
+}
+
+
+def _standard_repo(tmp_path: Path, **extra: Any) -> tuple[ProjectSpec, Path]:
+    spec = resolve_spec(name="std-agent", runtime="agents", location="eastus2", agent_setup="standard", **extra)
+    return spec, write_repo(spec, tmp_path / "repo")
+
+
+def test_standard_setup_parameters_follow_the_spec() -> None:
+    spec = resolve_spec(name="std-agent", runtime="agents", location="eastus2", agent_setup="standard")
+    params = infra.bicep_parameters(spec)
+    assert params["agentSetup"] == "standard" and params["aiSearch"] is True
+    assert params["projectSearchRoles"] == ["searchIndexDataContributor", "searchServiceContributor"]
+    assert params["appSearchRoles"] == params["developerSearchRoles"] == []
+    basic = infra.bicep_parameters(resolve_spec(name="std-agent", runtime="agents", location="eastus2"))
+    assert basic["agentSetup"] == "basic" and basic["aiSearch"] is False
+
+
+def test_standard_setup_is_typed_policy_clean_and_keyless(tmp_path: Path, types_dir: Path) -> None:
+    _, repo = _standard_repo(tmp_path)
+    project = load_project(repo)
+    assert check_syntax(project) == []
+    assert check_semantics(project) == []
+    assert check_policies(project) == []
+    backend = BicepTypes(types_dir)
+    assert check_types(project, backend) == []
+    assert check_rendered_types(project, backend) == []
+    [cosmos] = _rendered(repo, "Microsoft.DocumentDB/databaseAccounts")
+    assert cosmos["properties"]["disableLocalAuth"] is True
+    assert cosmos["properties"]["disableKeyBasedMetadataWriteAccess"] is True
+    [storage] = _rendered(repo, "Microsoft.Storage/storageAccounts")
+    assert storage["properties"]["allowSharedKeyAccess"] is False
+    assert storage["properties"]["allowBlobPublicAccess"] is False
+    assert re.fullmatch(r"[a-z0-9]{3,24}", storage["name"])
+    [search] = _rendered(repo, SEARCH_TYPE)
+    assert search["properties"]["disableLocalAuth"] is True
+    connections = {
+        c["name"]: c["properties"] for c in _rendered(repo, "Microsoft.CognitiveServices/accounts/projects/connections")
+    }
+    agent_connections = {k: v for k, v in connections.items() if k.startswith("agent-")}
+    assert {k: (v["category"], v["authType"]) for k, v in agent_connections.items()} == {
+        "agent-threads": ("CosmosDb", "AAD"),
+        "agent-files": ("AzureStorageAccount", "AAD"),
+        "agent-vectors": ("CognitiveSearch", "AAD"),
+    }
+    assert all("credentials" not in v for v in agent_connections.values())
+    [host] = _rendered(repo, "Microsoft.CognitiveServices/accounts/projects/capabilityHosts")
+    assert host["properties"] == {
+        "threadStorageConnections": ["agent-threads"],
+        "storageConnections": ["agent-files"],
+        "vectorStoreConnections": ["agent-vectors"],
+    }
+    [account_host] = _rendered(repo, "Microsoft.CognitiveServices/accounts/capabilityHosts")
+    assert account_host["properties"] == {"capabilityHostKind": "Agents"}
+
+
+def _role_id(res: Any) -> str:
+    return str(to_plain_body(res)["properties"]["roleDefinitionId"]).rsplit("/", 1)[1]
+
+
+def test_standard_setup_order_roles_then_capability_host_then_data_roles(tmp_path: Path) -> None:
+    _, repo = _standard_repo(tmp_path)
+    resources = evaluate(repo, SCOPE, ENV).resources
+    by_key = {r.key: r for r in resources}
+    assert {r.type for r in resources} >= STANDARD_TYPES
+    project_host = by_key["capabilityHost.projectHost"]
+    account_host = by_key["capabilityHost.accountHost"]
+    before = [r for r in resources if r.key.startswith(("agentSetupRoles.", "searchRoles."))]
+    after = [r for r in resources if r.key.startswith("agentSetupDataRoles.")]
+    assert {_role_id(r) for r in before} == {
+        ROLES["cosmos-db-operator"].id,
+        ROLES["storage-blob-data-contributor"].id,
+        ROLES["search-index-data-contributor"].id,
+        ROLES["search-service-contributor"].id,
+    }
+    for role in before:  # the template: roles "must be assigned before the caphost is created"
+        assert role.key in project_host.depends_on and role.key in account_host.depends_on
+    assert account_host.key in project_host.depends_on
+    assert {r.key.split(".")[1] for r in after} == {"blobOwner", "threadData"}
+    for role in after:
+        assert project_host.key in role.depends_on
+    # every write to the Foundry account waits for the model deployments and the other connections
+    assert "deployments.modelDeployment[0]" in account_host.depends_on
+    assert "appInsightsConnection.connection" in by_key["capabilityHost.threadStorage"].depends_on
+
+
+def test_standard_setup_grants_are_scoped_data_roles_never_owner_of_an_account(tmp_path: Path) -> None:
+    spec, repo = _standard_repo(tmp_path)
+    resources = evaluate(repo, SCOPE, ENV).resources
+    owner_like = {"8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-6180-42a0-ab88-20f7382dd24c"}  # Owner, Contributor
+    assigned = [r for r in resources if r.type == "Microsoft.Authorization/roleAssignments"]
+    assert not {_role_id(r) for r in assigned} & owner_like
+    [blob_owner] = [r for r in resources if r.key == "agentSetupDataRoles.blobOwner"]
+    props = to_plain_body(blob_owner)["properties"]
+    assert _role_id(blob_owner) == ROLES["storage-blob-data-owner"].id
+    assert props["conditionVersion"] == "2.0"
+    assert "StringLikeIgnoreCase '*-azureml-agent'" in props["condition"]
+    [sql] = [r for r in resources if r.type == "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments"]
+    sql_props = to_plain_body(sql)["properties"]
+    [cosmos] = [r for r in resources if r.type == "Microsoft.DocumentDB/databaseAccounts"]
+    cosmos_id = f"/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/{cosmos.type}/{cosmos.name}"
+    assert sql_props["scope"] == f"{cosmos_id}/dbs/enterprise_memory"  # the agent database, not the account
+    assert sql_props["roleDefinitionId"].endswith(ROLES["cosmos-db-built-in-data-contributor"].id)
+    # the README lists every grant with its reason and GUID
+    from scaffolder.generate import plan_files
+
+    readme = plan_files(spec).text("README.md")
+    for grant in infra.grants(spec):
+        assert f"{grant.role.name} (`{grant.role.id}`) | {grant.scope} | {grant.role.grants} |" in readme
+
+
+def test_standard_setup_with_an_existing_search_service(tmp_path: Path) -> None:
+    spec, repo = _standard_repo(tmp_path, existing={"search": _search_id()})
+    assert infra.bicep_parameters(spec)["aiSearchResourceId"] == _search_id()
+    assert _rendered(repo, SEARCH_TYPE) == []
+    resources = evaluate(repo, SCOPE, ENV).resources
+    [vectors] = [r for r in resources if r.key == "capabilityHost.vectorStore"]
+    props = to_plain_body(vectors)["properties"]
+    assert props["metadata"]["ResourceId"] == _search_id()
+    assert props["target"] == "https://shared-search.search.windows.net"
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ({"runtime": "responses"}, "the responses runtime does not use it"),
+        ({"network": "ip-restricted", "allow_ips": [ALLOW_IP]}, "needs --network public"),
+    ],
+)
+def test_standard_setup_misuse_is_one_clear_error(extra: dict[str, Any], why: str) -> None:
+    from scaffolder.errors import ScaffolderError
+
+    values = {"name": "std-agent", "runtime": "agents", "location": "eastus2", "agent_setup": "standard", **extra}
+    with pytest.raises(ScaffolderError, match=why) as err:
+        resolve_spec(**values)
+    assert err.value.exit_code == 2
+
+
+@pytest.mark.slow
+def test_standard_setup_modules_pass_checkov(tmp_path: Path, checkov: Checkov) -> None:
+    _, repo = _standard_repo(tmp_path)
+    names = [
+        "infra/main.bicep",
+        "infra/modules/cosmos-db.bicep",
+        "infra/modules/storage-account.bicep",
+        "infra/modules/agent-setup-roles.bicep",
+        "infra/modules/agent-capability-host.bicep",
+        "infra/modules/agent-setup-data-roles.bicep",
+    ]
+    reports = checkov.scan([(n, (repo / n).read_bytes()) for n in names])
+    for report in reports:
+        assert report.parsing_errors == 0, report.file
+        assert report.failed() == [], (report.file, [r.check_id for r in report.failed()])
+    skipped = {r.check_id for report in reports for r in report.records if r.result == "skipped"}
+    assert skipped == {
+        "CKV_AZURE_99", "CKV_AZURE_101",  # Cosmos DB: public posture
+        "CKV_AZURE_35", "CKV_AZURE_59", "CKV_AZURE_206",  # Storage: public posture, locally redundant
+    }
+
+
+def test_cli_agent_setup_and_existing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from scaffolder.cli import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["new", "std-cli", "--runtime", "agents", "--agent-setup", "standard", "--existing",
+                             f"search={_search_id()}", "--no-input", "--no-git", "-o", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    answers = (tmp_path / "std-cli" / ".scaffolder.yml").read_text()
+    assert "agent_setup: standard" in answers and _search_id() in answers
+    params = json.loads((tmp_path / "std-cli" / "infra" / "main.parameters.json").read_text())["parameters"]
+    assert params["agentSetup"]["value"] == "standard"
+    assert params["aiSearchResourceId"]["value"] == _search_id()
+    for args, message in [
+        (["--existing", "vault=/x"], "kinds: search"),
+        (["--existing", "search=/subscriptions/x"], "is not an ARM resource id"),
+        (["--agent-setup", "standard", "--network", "ip-restricted", "--allow-ip", ALLOW_IP], "needs --network public"),
+        (["--agent-setup", "premium"], "premium"),
+    ]:
+        bad = runner.invoke(app, ["new", "std-bad", "--runtime", "agents", *args, "--no-input", "--no-git",
+                                  "-o", str(tmp_path)])
+        assert bad.exit_code == 2, (args, bad.output)
+        assert message in bad.output, (args, bad.output)
+        assert not (tmp_path / "std-bad").exists(), "nothing written"
+
+
+@pytest.mark.slow
+def test_check_passes_on_a_fresh_standard_setup_repo(tmp_path: Path, checkov: Checkov, types_dir: Path) -> None:
+    from scaffolder._new import new
+    from scaffolder.checks import check
+
+    spec = resolve_spec(name="std-agent", runtime="agents", location="eastus2", agent_setup="standard")
+    new(spec, tmp_path / "repo", git=False)
+    result = check(tmp_path / "repo", checkov=checkov)
+    assert {"types", "checkov", "policies"} <= set(result.layers)
+    assert result.ok, [str(f) for f in result.findings]
+    assert list(result.findings) == []
