@@ -83,7 +83,7 @@ def grants(spec: ProjectSpec) -> list[Grant]:
         for g in need.roles if need else ():
             if g.scope == "search" and not spec.uses_search:
                 continue  # an existing connection was named: no service of ours to grant on
-            grant = Grant(g.principal, all_roles[g.role], g.scope)
+            grant = Grant(g.principal or "app", all_roles[g.role], g.scope)
             if grant not in out:
                 out.append(grant)
     return out

@@ -170,6 +170,8 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
     roles: list[Any] = []
     cli_modules: list[str] = []
     usage: dict[str, str] = {}
+    readme: list[str] = []
+    modules: list[dict[str, str]] = []
     for name in names:
         need = catalog.tools()[name].needs.get(runtime)
         if need is None:
@@ -182,5 +184,7 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
         cli_modules += [m for m in need.cli_modules if m not in cli_modules]
         if need.usage:
             usage[name] = " ".join(need.usage.split())
+        readme += [need.readme.strip()] if need.readme.strip() else []
+        modules += [dict(m) for m in need.modules]
     return {"settings": settings, "packages": packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules,
-            "usage": usage}
+            "usage": usage, "readme": readme, "modules": modules}

@@ -38,8 +38,8 @@ def run(*args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def offered(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, CatalogTool]]:
     """The shipped catalog with a few offers switched on, so that the accepting paths are exercised whatever the
-    shipped data says today: mcp native on responses only, file-search native on responses and app on inference,
-    sharepoint a connection on agents; web-search gains a package and a setting on responses."""
+    shipped data says today: mcp native on responses only (inference's offer off), file-search native on responses
+    and app on inference, sharepoint a connection on agents; web-search gains a package and a setting on responses."""
     real = catalog.tools()
     patched = dict(real)
 
@@ -48,7 +48,9 @@ def offered(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, CatalogTool]]
         patched[name] = tool.model_copy(update={"runtimes": {**tool.runtimes, **{Runtime(k): v for k, v in
                                                                                    runtimes.items()}}})
 
-    offer("mcp", responses="native", agents="none")  # responses only here, whatever agents generates
+    offer("mcp", responses="native", agents="none", inference="none")  # responses only here, whatever others generate
+    off = {**real["mcp"].why, Runtime.INFERENCE: "off in this test", Runtime.AGENTS: "off in this test"}
+    patched["mcp"] = patched["mcp"].model_copy(update={"why": off})
     offer("file-search", responses="native", inference="app", agents="none")
     offer("sharepoint", agents="connection")
     offer("web-search", responses="native")

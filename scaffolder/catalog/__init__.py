@@ -201,7 +201,10 @@ class RoleGrant(_Frozen):
     """A role granted at a scope of the generated infrastructure."""
 
     role: str
-    scope: Literal["account", "project", "appInsights"]
+    scope: Literal["account", "project", "appInsights", "search"]
+    # Only in a tool's needs (catalog/tools.yaml), where one list serves every principal; a runtime's RoleSet
+    # says the principal by its key.
+    principal: Literal["app", "developer", "project"] | None = None
 
 
 class RoleSet(_Frozen):
@@ -396,6 +399,8 @@ class ToolSetting(_Frozen):
     type: Literal["str", "int", "float", "bool"] = "str"
     default: str | int | float | bool
     description: str
+    # The default is this `--tool` option's value when the spec has one (e.g. APP_MCP_URL from `url=`).
+    option: str | None = None
 
 
 class ToolRoleGrant(_Frozen):
@@ -415,6 +420,13 @@ class ToolNeeds(_Frozen):
     packages: tuple[str, ...] = ()
     cli_modules: tuple[str, ...] = ()  # app modules adding CLI commands (register(subparsers)), e.g. `files`
     usage: str = ""  # how to use it in the generated repo, for its README (`{app}`: the console script's name)
+    # Catalog models the tool needs deployed (e.g. an embeddings model): added to the spec's models unless it
+    # already deploys a model of the same kind.
+    models: tuple[str, ...] = ()
+    # The generated README's part for this tool on this runtime (how it works, how to use it) and the files table
+    # rows of the modules it adds ({name, what}).
+    readme: str = ""
+    modules: tuple[dict[str, str], ...] = ()
 
 
 class ToolLimits(_Frozen):

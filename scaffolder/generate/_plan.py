@@ -91,6 +91,12 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
     profile = catalog.runtimes()[spec.runtime]
     env = infra.app_env(spec)
     added = tool_needs(spec.runtime, [t.name for t in spec.tools])
+    layered = _layer_context(spec.runtime.value, {**_catalog_defaults(spec), **_tool_defaults(spec, added)},
+                             added["settings"], added["packages"])
+    layered["cli_modules"] = [*layered["cli_modules"], *(m for m in added["cli_modules"]
+                                                        if m not in layered["cli_modules"])]
+    layered["app_readme"] = [*layered["app_readme"], *added["readme"]]
+    layered["app_modules"] = [*layered["app_modules"], *added["modules"]]
     return {
         "decision": _decision(spec.runtime, spec.decision),
         "adr": {"number": 1, "status": "accepted"},
@@ -113,8 +119,8 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "tool_connections": infra.tool_connections(spec),
         "tool_version": tool_version,
         "env_vars": [v.model_dump() for v in env],
-        **_layer_context(spec.runtime.value, _catalog_defaults(spec), added["settings"], added["packages"],
-                         added["cli_modules"]),
+        **layered,
+        "embedding_deployment": embedding_deployment(spec),
         "tools": {t.name: dict(t.options) for t in spec.tools},
         "framework": spec.framework,
         "tools_readme": _tools_readme(spec),
@@ -149,6 +155,31 @@ def _catalog_defaults(spec: ProjectSpec) -> dict[str, Any]:
     if not tools and spec.runtime is catalog.Runtime.INFERENCE:  # no tools sent: the instructions offer none
         out["APP_INSTRUCTIONS"] = "You are a helpful assistant; keep answers short."
     return out
+
+
+def _tool_defaults(spec: ProjectSpec, added: dict[str, Any]) -> dict[str, Any]:
+    """Tool settings whose defaults the spec decides.
+
+    A catalog setting with `option:` takes that `--tool` option's value; file search's index is named after the
+    project and embeds with the spec's embeddings deployment.
+    """
+    options = {key: value for t in spec.tools for key, value in t.options.items()}
+    out: dict[str, Any] = {
+        name: options[body["option"]]
+        for name, body in added["settings"].items()
+        if body.get("option") and body["option"] in options
+    }
+    if "APP_SEARCH_INDEX" in added["settings"]:
+        out["APP_SEARCH_INDEX"] = f"{spec.name}-files"
+    if "APP_EMBEDDING_DEPLOYMENT" in added["settings"]:
+        out["APP_EMBEDDING_DEPLOYMENT"] = embedding_deployment(spec)
+    return out
+
+
+def embedding_deployment(spec: ProjectSpec) -> str:
+    """The first deployment of a catalog embeddings model (file search embeds with it), or ""."""
+    models = catalog.models()
+    return next((m.name for m in spec.models if m.model in models and models[m.model].kind == "embeddings"), "")
 
 
 def _tools_readme(spec: ProjectSpec) -> dict[str, Any]:
