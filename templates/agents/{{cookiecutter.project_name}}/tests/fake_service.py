@@ -17,6 +17,8 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 
 from fake_foundry import Answer, FakeFoundry, ModelOutput, Recorded, Turn, error, fake_model, prompt_filtered, words
@@ -35,6 +37,7 @@ AGENT = PROJECT_PATH + r"/agents/(?P<name>[^/]+)"
 CONVERSATIONS = PROJECT_PATH + "/openai/v1/conversations"
 CONNECTIONS = PROJECT_PATH + r"/connections/(?P<name>[^/]+)"
 VECTOR_STORES = PROJECT_PATH + "/openai/v1/vector_stores"
+FILES = PROJECT_PATH + "/openai/v1/files"
 # ARM ids of this fake project and its connections, as the connections API and the agent tools carry them.
 ARM_PROJECT = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-test/providers/"
                "Microsoft.CognitiveServices/accounts/ai-test/projects/" + PROJECT)
@@ -90,6 +93,10 @@ class AgentService:
         self.deployments = {DEPLOYMENT}
         self.connections: dict[str, dict[str, Any]] = {}  # name -> connection, as GET connections/{name} returns
         self.vector_stores: dict[str, dict[str, Any]] = {}  # id -> vector store
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> file object (+ "content")
+        self.store_files: dict[str, dict[str, dict[str, Any]]] = {}  # store id -> file id -> vector store file
+        self.polls_until_indexed = 2  # GETs of a vector store file answered in_progress before it completes
+        self.max_file_bytes = 512 * 1024 * 1024  # the service's per-file limit; tests lower it
         self.mcp_calls: list[dict[str, Any]] = []  # calls the fake MCP server ran (after any approval)
 
     def install(self, server: FakeFoundry) -> None:
@@ -105,6 +112,13 @@ class AgentService:
         server.route("POST", RESPONSES, lambda req, _m: self.respond(req.body or {}))
         server.route("GET", CONNECTIONS, self._versioned(lambda _req, m: self.get_connection(m["name"])))
         server.route("GET", VECTOR_STORES, lambda _req, _m: self.list_vector_stores())
+        server.route("POST", VECTOR_STORES, lambda req, _m: self.create_store(req.body))
+        server.route("GET", VECTOR_STORES + r"/(?P<store>vs_\w+)", lambda _req, m: self.get_store(m["store"]))
+        server.route("POST", VECTOR_STORES + r"/(?P<store>vs_\w+)/files",
+                     lambda req, m: self.add_store_file(m["store"], req.body or {}))
+        server.route("GET", VECTOR_STORES + r"/(?P<store>vs_\w+)/files/(?P<file>[\w-]+)",
+                     lambda _req, m: self.get_store_file(m["store"], m["file"]))
+        server.route("POST", FILES, lambda req, _m: self.upload(req))
 
     # -- connections and vector stores -----------------------------------------------------------------------
     def add_connection(self, name: str, category: str, target: str, arm_id: str = "") -> dict[str, Any]:
@@ -129,6 +143,70 @@ class AgentService:
                  "metadata": {}, "last_active_at": None}
         self.vector_stores[store_id] = store
         return store
+
+    def upload(self, req: Recorded) -> Answer:
+        """POST files (multipart: purpose, file), as the service takes it."""
+        ctype = req.headers.get("content-type", "")
+        if not ctype.startswith("multipart/form-data"):
+            return error(400, "invalid_request_error", "Expected multipart/form-data.")
+        message = BytesParser(policy=HTTP).parsebytes(b"content-type: " + ctype.encode() + b"\r\n\r\n" + req.raw)
+        fields: dict[str, tuple[str | None, bytes]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            fields[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+        if fields.get("purpose", (None, b""))[1] != b"assistants":
+            return error(400, "invalid_request_error", "purpose must be 'assistants' for file_search.")
+        if "file" not in fields or not fields["file"][0]:
+            return error(400, "invalid_request_error", "Missing file.")
+        filename, content = fields["file"]
+        if len(content) > self.max_file_bytes:
+            return error(413, "file_too_large", f"File {filename} is {len(content)} bytes; the limit is "
+                         f"{self.max_file_bytes} bytes.")
+        file_id = "assistant-" + uuid.uuid4().hex[:24]
+        entry = {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
+                 "filename": filename, "purpose": "assistants", "status": "processed"}
+        self.files[file_id] = {**entry, "content": content}
+        return Answer(200, entry)
+
+    def create_store(self, body: Any) -> Answer:
+        unknown = set(body or {}) - {"name", "file_ids", "expires_after", "chunking_strategy", "metadata"}
+        if not isinstance(body, dict) or unknown:
+            return error(400, "invalid_request_error", f"Unknown parameter(s): {sorted(unknown)}.")
+        store = self.add_vector_store(str(body.get("name") or ""))
+        store["file_counts"] = {"in_progress": 0, "completed": 0, "failed": 0, "cancelled": 0, "total": 0}
+        return Answer(200, store)
+
+    def get_store(self, store_id: str) -> Answer:
+        if store_id not in self.vector_stores:
+            return error(404, "not_found", f"Vector store {store_id!r} not found.")
+        return Answer(200, self.vector_stores[store_id])
+
+    def add_store_file(self, store_id: str, body: dict[str, Any]) -> Answer:
+        if store_id not in self.vector_stores:
+            return error(404, "not_found", f"Vector store {store_id!r} not found.")
+        file_id = body.get("file_id")
+        if file_id not in self.files:
+            return error(404, "not_found", f"File {file_id!r} not found.")
+        entry = {"id": file_id, "object": "vector_store.file", "created_at": int(time.time()), "usage_bytes": 0,
+                 "vector_store_id": store_id, "status": "in_progress", "last_error": None, "polls": 0}
+        self.store_files.setdefault(store_id, {})[file_id] = entry
+        return Answer(200, _public(entry))
+
+    def get_store_file(self, store_id: str, file_id: str) -> Answer:
+        entry = self.store_files.get(store_id, {}).get(file_id)
+        if entry is None:
+            return error(404, "not_found", f"File {file_id!r} is not in vector store {store_id!r}.")
+        entry["polls"] += 1
+        if entry["status"] == "in_progress" and entry["polls"] >= self.polls_until_indexed:
+            if self.files[file_id]["filename"].endswith(".bin"):
+                entry["status"] = "failed"
+                entry["last_error"] = {"code": "unsupported_file", "message": "Files with extension .bin are not "
+                                       "supported for retrieval."}
+            else:
+                entry["status"] = "completed"
+                entry["usage_bytes"] = self.files[file_id]["bytes"]
+        return Answer(200, _public(entry), headers={"openai-poll-after-ms": "5"})
 
     def list_vector_stores(self) -> Answer:
         data = list(self.vector_stores.values())
@@ -622,3 +700,8 @@ def _events(response: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         events.append(("response.output_item.done", {"output_index": index, "item": item}))
     events.append((f"response.{response['status']}", {"response": response}))  # completed or incomplete
     return events
+
+
+def _public(entry: dict[str, Any]) -> dict[str, Any]:
+    """A stored object as the service shows it (bookkeeping and content left out)."""
+    return {k: v for k, v in entry.items() if k not in ("polls", "content")}

@@ -40,8 +40,8 @@ class Connection:
 {% set tools = cookiecutter.tools %}
 
 {% if 'file-search' in tools -%}
-# file-search: the vector store of this name (found by name at sync, so no id has to be copied anywhere); create and
-# fill it on the project's OpenAI surface (`vector_stores.create(name=...)`, then upload files) or in the portal.
+# file-search: the vector store of this name (found by name at sync, so no id has to be copied anywhere);
+# `files add PATH...` (files.py) creates it on first use and uploads into it.
 VECTOR_STORE_NAME = {{ (tools['file-search'].get('store') or (cookiecutter.project_name ~ '-files')) | tojson }}
 {% endif -%}
 {% if 'ai-search' in tools -%}
