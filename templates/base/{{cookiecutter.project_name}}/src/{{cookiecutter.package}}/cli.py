@@ -11,9 +11,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-{% for m in cookiecutter.cli_modules -%}
-from {{ cookiecutter.package }} import {{ m }}
-{% endfor -%}
+{% if cookiecutter.cli_modules -%}
+from {{ cookiecutter.package }} import {{ cookiecutter.cli_modules | sort | join(', ') }}
+{% endif -%}
 from {{ cookiecutter.package }}.errors import AppError
 from {{ cookiecutter.package }}.service import Approving, Attachment, ChatService, Citation
 from {{ cookiecutter.package }}.settings import load_settings
