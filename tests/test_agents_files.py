@@ -1,0 +1,46 @@
+"""Agents repos with file search get `files add` (files.py, the CLI hook, README and docs); `agent` stays refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scaffolder.cli import app
+from tests.helpers import make_spec
+from tests.validate.cases import write_repo
+
+runner = CliRunner()
+
+
+def test_file_search_on_agents_generates_files_add(tmp_path: Path) -> None:
+    repo = write_repo(make_spec("agents", name="docs-bot", tools=["file-search"]), tmp_path / "repo")
+    package = repo / "src" / "docs_bot"
+    files = (package / "files.py").read_text()
+    assert "project_client(settings).get_openai_client()" in files and "VECTOR_STORE_NAME" in files
+    assert "from docs_bot import agent_cli, files" in (package / "cli.py").read_text()  # one sorted import line
+    assert "    files.register(sub)" in (package / "cli.py").read_text()
+    readme = (repo / "README.md").read_text()
+    assert "`docs-bot files add PATH...` uploads files" in readme and "`APP_FILES_TIMEOUT_SECONDS`" in readme
+    docs = (repo / "docs" / "agent-tools.md").read_text()
+    assert "`docs-bot files add PATH...` creates it on first use" in docs and "no upload command" not in docs
+    assert (repo / "tests" / "test_files.py").is_file()
+
+
+def test_without_file_search_there_is_no_files_command(tmp_path: Path) -> None:
+    repo = write_repo(make_spec("agents", name="docs-bot", tools=["code-interpreter"]), tmp_path / "repo")
+    assert not (repo / "src" / "docs_bot" / "files.py").exists()
+    assert not (repo / "tests" / "test_files.py").exists()
+    assert "from docs_bot import agent_cli\n" in (repo / "src" / "docs_bot" / "cli.py").read_text()
+
+
+@pytest.mark.parametrize("runtime", ["agents", "responses", "inference"])
+def test_the_agent_tool_is_refused_with_its_reason(tmp_path: Path, runtime: str) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["new", "x-app", "-r", runtime, "--no-input", "--no-git", "-o", str(out),
+                                 "--tool", "agent,name=researcher"])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("error: agent is not offered on the") and not out.exists()
+    if runtime == "agents":
+        assert "RemoteA2A connection" in result.stderr and "ProjectManagedIdentity" in result.stderr
