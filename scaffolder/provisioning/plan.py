@@ -17,6 +17,7 @@ from typing import Any
 
 from scaffolder.errors import ParameterError, ProvisionError
 from scaffolder.provisioning import registry
+from scaffolder.provisioning.reads import missing_property
 from scaffolder.validate._deploy import (
     Deferred,
     Deployed,
@@ -299,6 +300,7 @@ def plan_from_bicep(directory: Path | str, target: Target, group_location: str |
             )
         )
     outputs = {k: _convert(v, key_of) for k, v in evaluated.outputs.items()}
+    _check_reads(planned, outputs)
     return ResourcePlan(
         target,
         tuple(_dependency_order(planned)),
@@ -307,6 +309,24 @@ def plan_from_bicep(directory: Path | str, target: Target, group_location: str |
         evaluated.secure_outputs,
         evaluated.secret_values,
     )
+
+
+def _check_reads(planned: list[PlannedResource], outputs: Mapping[str, Any]) -> None:
+    """Refuse a read of a property the referenced type does not have, before any request (ARM would fail there)."""
+    by_key = {r.key: r for r in planned}
+    readers: list[tuple[str, str, Any]] = [(r.where or r.key, r.key, (r.name, r.body)) for r in planned]
+    readers += [(f"output {name}", f"output {name}", value) for name, value in outputs.items()]
+    for where, reader, value in readers:
+        for ref in _refs(value):
+            target = by_key[ref.key]
+            missing = missing_property(target.type, ref.path)
+            if missing is not None:
+                raise ProvisionError(
+                    f"{where}: {reader} reads {ref.key}.{'.'.join(str(p) for p in ref.path)}, but {target.type} "
+                    f"has no property `{missing}` there; nothing was written",
+                    hint="fix the property name (the Bicep compiler reports it as BCP053)",
+                    code="InvalidTemplate",
+                )
 
 
 def _refs(*values: Any) -> list[Ref]:

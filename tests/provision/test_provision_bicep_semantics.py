@@ -281,3 +281,65 @@ def test_a_member_after_a_ternary_binds_to_the_last_alternative(repo: Path) -> N
     plan = _plan(repo)
     assert plan.outputs["OTHER"] == "inner"
     assert plan.outputs["FIRST"] == "first"
+
+
+TYPO_READ = """
+resource z5 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-z5'
+  location: location
+}
+
+resource z6 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-z6'
+  location: location
+  tags: { ep: z5.properties.noSuchProperty }
+}
+"""
+
+
+def _line_of(repo: Path, text: str) -> int:
+    lines = (repo / "infra" / "main.bicep").read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+def test_a_misspelt_runtime_property_is_refused_before_any_request(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    _append(repo, TYPO_READ)
+    line = _line_of(repo, "resource z6 ")
+    with pytest.raises(ProvisionError) as caught:
+        provision(repo, **kw)
+    assert caught.value.exit_code == 6
+    assert re.match(rf"infra/main\.bicep:{line}: .*z5\.properties\.noSuchProperty.*nothing was written",
+                    caught.value.message), caught.value.message
+    assert arm.writes() == 0
+
+
+def test_a_read_arm_does_not_answer_is_one_error_naming_it(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    # No SDK model describes container registries, so the read is judged against ARM's answer: a clear error
+    # at the reading declaration (never an AssertionError), and a re-run after the fix finishes the job.
+    _append(repo, """
+resource reg 'Microsoft.ContainerRegistry/registries@2025-04-01' = {
+  name: 'crz5${uniqueString(resourceGroup().id)}'
+  location: location
+  sku: { name: 'Basic' }
+  properties: { adminUserEnabled: false }
+}
+
+resource z7 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-z7'
+  location: location
+  tags: { ep: reg.properties.noSuchProperty }
+}
+""")
+    line = _line_of(repo, "resource z7 ")
+    with pytest.raises(ProvisionError) as caught:
+        provision(repo, **kw)
+    assert caught.value.exit_code == 6
+    assert re.match(rf"infra/main\.bicep:{line}: \S+ reads \S*reg\S*\.properties\.noSuchProperty, which ARM did not "
+                    "return", caught.value.message), caught.value.message
+    main = repo / "infra" / "main.bicep"
+    main.write_text(main.read_text(encoding="utf-8").replace("noSuchProperty", "loginServer"), encoding="utf-8")
+    assert provision(repo, **kw).applied
