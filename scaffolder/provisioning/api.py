@@ -546,7 +546,41 @@ def _removed(session: _Session, changes: list[Change]) -> list[str]:
         for kind, version in sorted(kinds.items()):
             listing = functools.partial(session.arm.children, parent_id, kind, version)
             found.update(str(r.get("id")) for r in read(listing, f"listing {kind} under {change.name}"))
+    found.update(_removed_grants(session, changes, read))
+    planned |= {str(c.state.get("id", "")).lower() for c in changes if c.state is not None}
     return sorted(i for i in found if i.lower() not in planned)
+
+
+def _removed_grants(
+    session: _Session, changes: list[Change], read: Callable[[Callable[[], list[dict[str, Any]]], str], Any]
+) -> set[str]:
+    """Role assignments to this environment's principals, on a scope it deploys, that the plan no longer makes.
+
+    The principals are the deploying developer, the identities the plan creates (user-assigned or a resource's
+    own) and those its assignments name: dropping a grant from the parameters file must show, not go unseen.
+    """
+    plan = session.plan
+    principals = {plan.target.principal_id} - {""}
+    scopes = [plan.target.resource_group_id]
+    for change in changes:
+        state, res = change.state, plan.get(change.key)
+        if state is None:
+            continue
+        props: Mapping[str, Any] = state.get("properties") or {}
+        identity: Mapping[str, Any] = state.get("identity") or {}
+        if res.type.lower() in ("microsoft.managedidentity/userassignedidentities",
+                                "microsoft.authorization/roleassignments"):
+            principals.add(str(props.get("principalId") or ""))
+        principals.add(str(identity.get("principalId") or ""))
+        if not (res.read_only or res.extension or res.adopt_existing) and change.name:
+            scopes.append(res.id_for(change.name))
+    principals.discard("")
+    out: set[str] = set()
+    for scope in scopes:
+        for grant in read(functools.partial(session.arm.assignments_at, scope), f"listing role assignments on {scope}"):
+            if str(grant.get("properties", {}).get("principalId", "")) in principals:
+                out.add(str(grant.get("id")))
+    return out
 
 
 def _before(changes: list[Change]) -> set[str]:

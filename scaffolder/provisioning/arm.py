@@ -188,6 +188,11 @@ class Arm:
                 return found
         return None
 
+    def assignments_at(self, scope: str) -> list[dict[str, Any]]:
+        """Role assignments made at exactly this scope (atScope() also returns inherited ones; those are dropped)."""
+        found = [_rest(item) for item in self.authorization.role_assignments.list_for_scope(scope, filter="atScope()")]
+        return [a for a in found if str(a.get("properties", {}).get("scope", "")).lower() == scope.lower()]
+
     # -- catalog, quota, soft delete, permissions (preflight and destroy) ------------------------
 
     def models(self, location: str) -> Iterator[dict[str, Any]]:
