@@ -294,6 +294,7 @@ def plan_from_bicep(directory: Path | str, target: Target, group_location: str |
                 body=body,
                 depends_on=tuple(sorted(deps)),
                 write_only=entry.write_only if entry is not None else (),
+                adopt_existing=res.create_only,
                 extension=res.extension,
                 where=res.where,
                 parent_key=owner,

@@ -109,6 +109,8 @@ class Deployed:
     where: str
     depends_on: set[str] = field(default_factory=set)
     batch: str | None = None
+    # `@onlyIfNotExists()`: ARM creates it when missing and never updates one that exists.
+    create_only: bool = False
 
     def id_for(self, name: str) -> str:
         """The ARM id of the resource given its (resolved) name."""
@@ -455,6 +457,7 @@ class Deployment:
             return [None]
         if isinstance(decl, Resource) and decl.parent is not None:
             raise inst.evaluator.fail(loop.node, "a loop over a nested child resource")
+        self._start_known(inst.evaluator, loop.iterable, "a loop")
         envs = inst.evaluator.loop_envs(loop)
         if envs is None:
             raise inst.evaluator.fail(loop.iterable, "a loop over an array not known before deployment")
@@ -469,12 +472,39 @@ class Deployment:
                 raise ev.fail(decl.decl.node, f"{decl.name}[{index}] is outside its loop")
             env = envs[index]
         if decl.parts.condition is not None:
+            self._start_known(ev, decl.parts.condition, "a condition")
             keep = ev.eval(decl.parts.condition, env)
             if not (isinstance(keep, Lit) and isinstance(keep.value, bool)):
                 raise ev.fail(decl.parts.condition, "a condition not known before deployment")
             if not keep.value:
                 return None
         return env
+
+    def _start_known(self, ev: ConcreteEvaluator, node: ts.Node, what: str, seen: frozenset[str] = frozenset()) -> None:
+        """Refuse a loop source or condition that reads a module's outputs or a resource's properties.
+
+        The Bicep compiler requires those to be calculable at the start of the deployment, so it rejects them
+        even where this evaluator could compute the value: planning them would deploy what `azd up` refuses.
+        """
+        if node.type in ("member_expression", "subscript_expression"):
+            # Down the access chain to its root symbol; the first member read from it is what matters.
+            first, obj = node, node.child_by_field_name("object")
+            while obj is not None and obj.type in ("member_expression", "subscript_expression"):
+                first, obj = obj, obj.child_by_field_name("object")
+            target = ev._symbols.get(text(obj)) if obj is not None and obj.type == "identifier" else None
+            prop = first.child_by_field_name("property") if first.type == "member_expression" else None
+            name = text(prop) if prop is not None else ""
+            allowed = ("name",) if isinstance(target, Module) else ("id", "name", "type", "apiVersion")
+            if target is not None and name not in allowed:
+                raise ev.fail(node, f"{what} over `{text(node)[:60]}`, which the Bicep compiler rejects: "
+                              f"it must be known at the start of the deployment (only {', '.join(allowed)} is)")
+        if node.type == "identifier":
+            var = ev.file.variables.get(text(node))
+            if var is not None and var.value is not None and var.name not in seen:
+                self._start_known(ev, var.value, what, seen | {var.name})
+            return
+        for child in node.named_children:
+            self._start_known(ev, child, what, seen)
 
     # -- resources --------------------------------------------------------------------------------------
     def declaration(self, ev: ConcreteEvaluator, res: Resource, index: int | None, *, emit: bool = False) -> _Decl:
@@ -598,6 +628,7 @@ class Deployment:
                 where=_where(ev.file, res.decl.node),
                 depends_on=depends,
                 batch=batch,
+                create_only=res.decl.decorator("onlyIfNotExists") is not None,
             )
         )
 
@@ -727,6 +758,12 @@ def evaluate(
     main = project.main
     if main is None:
         raise UnsupportedBicep("infra/main.bicep:1", "no infra/main.bicep in the repo")
+    if (repo / "infra" / "main.bicepparam").exists():
+        # azd prefers main.bicepparam over main.parameters.json when both exist (Azure/azure-dev PR #2628), so
+        # planning from the JSON file would silently differ from what `azd up` deploys.
+        raise UnsupportedBicep(
+            "infra/main.bicepparam:1", "a .bicepparam file (azd uses it instead of main.parameters.json)"
+        )
     try:
         data = project.parameters() or {}
     except ValueError as exc:

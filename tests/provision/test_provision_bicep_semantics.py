@@ -343,3 +343,58 @@ resource z7 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
     main = repo / "infra" / "main.bicep"
     main.write_text(main.read_text(encoding="utf-8").replace("noSuchProperty", "loginServer"), encoding="utf-8")
     assert provision(repo, **kw).applied
+
+
+def test_a_bicepparam_file_is_refused_as_azd_would_use_it_instead(arm: ArmEmulator, repo: Path,
+                                                                    kw: dict[str, Any]) -> None:
+    (repo / "infra" / "main.bicepparam").write_text("using './main.bicep'\nparam modelDeployments = []\n", "utf-8")
+    with pytest.raises(ProvisionError, match=r"^infra/main\.bicepparam:1: .*\.bicepparam file \(azd uses it instead "
+                                             r"of main\.parameters\.json\); nothing was written"):
+        provision(repo, **kw)
+    assert not arm.requests, "refused before any request"
+
+
+CREATE_ONLY = """
+@onlyIfNotExists()
+resource keep 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-keep'
+  location: location
+  tags: { owner: 'first' }
+}
+"""
+
+
+def test_only_if_not_exists_creates_once_and_never_updates(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    _append(repo, CREATE_ONLY)
+    provision(repo, **kw)
+    made = [r for r in arm.of_type("Microsoft.ManagedIdentity/userAssignedIdentities") if r["name"] == "id-keep"]
+    assert [r["tags"] for r in made] == [{"owner": "first"}]
+    main = repo / "infra" / "main.bicep"
+    main.write_text(main.read_text(encoding="utf-8").replace("owner: 'first'", "owner: 'second'"), "utf-8")
+    arm.reset_log()
+    result = provision(repo, **kw)
+    assert next(c for c in result.changes if c.key == "keep").action == "unchanged"
+    assert arm.writes() == 0
+    kept = [r for r in arm.of_type("Microsoft.ManagedIdentity/userAssignedIdentities") if r["name"] == "id-keep"]
+    assert [r["tags"] for r in kept] == [{"owner": "first"}]
+
+
+@pytest.mark.parametrize(
+    ("bicep", "shown"),
+    [
+        ("resource ids 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = "
+         "[for n in [account.outputs.name]: {\n  name: 'id-${n}'\n  location: location\n}]",
+         "a loop over `account.outputs.name`"),
+        ("var acct = account.outputs.name\nresource one 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' "
+         "= if (!empty(acct)) {\n  name: 'id-one'\n  location: location\n}", "a condition over `account.outputs.name`"),
+    ],
+)
+def test_a_loop_or_condition_over_module_outputs_is_refused_like_the_compiler(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any], bicep: str, shown: str
+) -> None:
+    _append(repo, "\n" + bicep + "\n")
+    with pytest.raises(ProvisionError) as caught:
+        provision(repo, **kw)
+    assert re.match(r"infra/main\.bicep:\d+: scaffolder cannot evaluate ", caught.value.message)
+    assert shown in caught.value.message and "start of the deployment" in caught.value.message
+    assert arm.writes() == 0
