@@ -24,6 +24,8 @@ from scaffolder.provisioning.engine import Change, Engine, Event, Workers
 from scaffolder.provisioning.faults import DEFAULT_TIMEOUT, Control, RetryPolicy, with_retries
 from scaffolder.provisioning.plan import (
     RESOURCE_GROUP,
+    RG_TYPE,
+    PlannedResource,
     ResourcePlan,
     Target,
     plan_from_bicep,
@@ -503,6 +505,8 @@ class Provisioner:
             region = normalize_region(opts.location) if opts.location else spec.location
             enforce(spec.model_copy(update={"location": region}), standards)
         session = _open(self.directory, opts, restore=restore, on_event=on_event)
+        with _interruptible(session, "stopped by user while reading; nothing was written"):
+            check_api_versions(session)
         changes = _survey(session)
         checks = None if skip_preflight else _checks(session, changes, restore=restore, purge=purge, today=today)
         if checks is not None and not checks.ok:
@@ -510,6 +514,40 @@ class Provisioner:
             more = f" (and {len(checks.failures) - 1} more)" if len(checks.failures) > 1 else ""
             raise PreflightError(f"preflight: {first.message}{more}", hint=first.fix or None, code=first.name)
         return session, ProvisionResult(session.plan.target, changes, applied=False, preflight=checks)
+
+def check_api_versions(session: _Session) -> None:
+    """Refuse a type or API version its resource provider does not offer, before any write (as ARM's validation).
+
+    One read of each provider namespace the plan uses (GET /subscriptions/{id}/providers/{namespace}).
+    """
+    by_namespace: dict[str, list[PlannedResource]] = {}
+    for res in session.plan.resources:
+        if res.type.lower() != RG_TYPE.lower():
+            by_namespace.setdefault(res.type.split("/", 1)[0].lower(), []).append(res)
+    for namespace, planned in sorted(by_namespace.items()):
+        doc = with_retries(functools.partial(session.arm.provider, planned[0].type.split("/", 1)[0]),
+                           session.retry, f"reading provider {namespace}", session.control)
+        offered = {
+            str(t.get("resourceType", "")).lower(): [str(v) for v in t.get("apiVersions") or ()]
+            for t in (doc or {}).get("resourceTypes") or ()
+        }
+        for res in planned:
+            versions = offered.get(res.type.split("/", 1)[1].lower())
+            if versions is None:
+                raise ProvisionError(
+                    f"{res.where or res.key}: ARM has no resource type {res.type}; nothing was written",
+                    hint="check the type's spelling (and that its provider exists in this cloud)",
+                    code="NoRegisteredProviderFound",
+                )
+            if res.api_version.lower() not in {v.lower() for v in versions}:
+                newest = ", ".join(versions[:3])
+                raise ProvisionError(
+                    f"{res.where or res.key}: {res.type}@{res.api_version} is not an API version ARM offers; "
+                    "nothing was written",
+                    hint=f"use one it offers, e.g. {newest}",
+                    code="InvalidApiVersionParameter",
+                )
+
 
 def _removed(session: _Session, changes: list[Change]) -> list[str]:
     """Ids of this environment's resources that the plan no longer declares.

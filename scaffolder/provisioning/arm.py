@@ -88,7 +88,10 @@ def _rest(model: Any) -> dict[str, Any]:
         return {}
     if hasattr(model, "serialize"):
         return dict(model.serialize(keep_readonly=True))
-    data: dict[str, Any] = json.loads(json.dumps(dict(model), default=str))  # hybrid (typespec) models
+    if hasattr(model, "as_dict"):
+        # Hybrid (typespec) models: as_dict() keeps nested models as JSON (dict() would turn them into strings).
+        return dict(model.as_dict())
+    data: dict[str, Any] = json.loads(json.dumps(dict(model), default=str))
     return data
 
 
@@ -235,6 +238,15 @@ class Arm:
             page = response.json()
             found += [dict(v) for v in page.get("value", []) if isinstance(v, Mapping)]
         return found
+
+    def provider(self, namespace: str) -> dict[str, Any] | None:
+        """A resource provider's types and their API versions (None: ARM knows no such namespace)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return _rest(self.resources.providers.get(namespace))
+        except ResourceNotFoundError:
+            return None
 
     def resources_in_group(self, resource_group: str) -> list[dict[str, Any]]:
         """Resources left in a resource group."""
