@@ -231,6 +231,7 @@ def _open(
     *,
     restore: bool = False,
     on_event: Callable[[Event], None] | None = None,
+    destroying: bool = False,
 ) -> _Session:
     subscription_id, resource_group, timeout = opts.subscription_id, opts.resource_group, opts.timeout
     for value, what, flag, var in ((subscription_id, "subscription", "--subscription", "AZURE_SUBSCRIPTION_ID"),
@@ -265,7 +266,7 @@ def _open(
         saved_env=tuple(sorted(read_env_file(Path(directory), opts.environment).items())),
     )
     # Evaluated before any request, so an unsupported construct or a bad parameter writes (and reads) nothing.
-    plan = plan_from_bicep(directory, target)
+    plan = plan_from_bicep(directory, target, destroying=destroying)
     control = Control(timeout=timeout, on_wait=opts.on_wait)
     arm = Arm(conn, control)
     policy = opts.retry or RetryPolicy()
@@ -277,7 +278,7 @@ def _open(
         where = normalize_region(str(group_state.get("location", "")))
         if where and where != target.location:
             # resourceGroup().location is the existing group's location, as in ARM and azd.
-            plan = plan_from_bicep(directory, target, where)
+            plan = plan_from_bicep(directory, target, where, destroying=destroying)
     engine = Engine(plan, arm, retry=policy, on_event=on_event, control=control)
     engine.prefetched[RESOURCE_GROUP] = group_state
     engine.sent = load_sent(Path(directory), target)
@@ -433,7 +434,7 @@ class Provisioner:
 
         The resource group goes too when it is left empty and carries this environment's azd-env-name tag.
         """
-        session = _open(self.directory, dataclasses.replace(self.options, principal_type=None))
+        session = _open(self.directory, dataclasses.replace(self.options, principal_type=None), destroying=True)
         plan, arm = session.plan, session.arm
         changes = _survey(session)
         readonly = {r.key for r in plan.resources if r.read_only}

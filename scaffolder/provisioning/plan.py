@@ -22,6 +22,7 @@ from scaffolder.validate._deploy import (
     Deferred,
     Deployed,
     InvalidParameter,
+    InvalidTemplate,
     Runtime,
     Scope,
     UnsupportedBicep,
@@ -209,25 +210,37 @@ def resource_group_resource(target: Target) -> PlannedResource:
     )
 
 
-def plan_from_bicep(directory: Path | str, target: Target, group_location: str | None = None) -> ResourcePlan:
+def plan_from_bicep(
+    directory: Path | str, target: Target, group_location: str | None = None, *, destroying: bool = False
+) -> ResourcePlan:
     """The pure plan: what the repo's infra/main.bicep deploys for this target.
 
     `group_location` is the location of the resource group when it already exists: `resourceGroup().location`
     is that group's location in ARM, not the location asked for (which only applies when the group is created).
+    `destroying` words the errors for `destroy` (nothing deleted; `azd down`).
     """
     scope = Scope(target.subscription_id, target.resource_group, group_location or target.location)
+    nothing = "nothing was deleted" if destroying else "nothing was written"
     try:
         evaluated = evaluate(Path(directory), scope, target.azd_env(), {"restoreSoftDeleted": target.restore})
     except InvalidParameter as exc:
         raise ParameterError(
-            f"{exc.where}: {exc.construct}; nothing was written",
+            f"{exc.where}: {exc.construct}; {nothing}",
             hint="fix the value in infra/main.parameters.json (or the module call) to fit the declaration",
             code="InvalidTemplate",
         ) from None
-    except UnsupportedBicep as exc:
+    except InvalidTemplate as exc:
         raise ProvisionError(
-            f"{exc.where}: scaffolder cannot evaluate {exc.construct}; nothing was written",
-            hint="deploy this repo with `azd up` (the real Bicep compiler and ARM), or simplify the construct",
+            f"{exc.where}: {exc.construct}; {nothing}",
+            hint="fix the Bicep (the compiler reports it too, as BCP053)",
+            code="InvalidTemplate",
+        ) from None
+    except UnsupportedBicep as exc:
+        command = ("delete this environment with `azd down`" if destroying
+                   else "deploy this repo with `azd up` (the real Bicep compiler and ARM)")
+        raise ProvisionError(
+            f"{exc.where}: scaffolder cannot evaluate {exc.construct}; {nothing}",
+            hint=f"{command}, or simplify the construct",
             code="UnsupportedBicep",
         ) from None
     deployed = evaluated.resources

@@ -11,6 +11,7 @@ would deploy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,44 @@ class UnsupportedBicep(Exception):
 
 class InvalidParameter(UnsupportedBicep):
     """A parameter value its declaration rejects (type, @allowed, @minValue/@maxValue, @minLength/@maxLength)."""
+
+
+class InvalidTemplate(UnsupportedBicep):
+    """Bicep the compiler itself rejects (a read of an output the module does not declare): not a limitation."""
+
+
+@dataclass
+class ModuleOutputs(Obj):
+    """A module instance's outputs: reading one it does not declare is the compiler's error, not an unknown."""
+
+    module: str = ""
+
+
+_SPREAD = re.compile(r"[{\[,]\s*\.\.\.\s*[A-Za-z_({\[]")
+
+
+def _syntax_error(file: BicepFile) -> UnsupportedBicep:
+    """The first ERROR or MISSING node of a file that does not parse, at its own line."""
+    stack = [file.root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            body = text(node)
+            snippet = body.strip().split("\n", 1)[0][:40]
+            spread = _SPREAD.search(body)
+            if spread is not None:
+                # The operator is valid Bicep (learn.microsoft.com/azure/azure-resource-manager/bicep/operator-spread)
+                # that the tree-sitter grammar does not parse: named, at its own line.
+                line = node.start_point[0] + 1 + body.count("\n", 0, body.index("...", spread.start()))
+                return UnsupportedBicep(f"{file.name}:{line}", "the spread operator `...` (not in the Bicep subset "
+                                        "scaffolder parses)")
+            if node.is_missing:
+                construct = f"a syntax error (missing `{node.type}`)"
+            else:
+                construct = f"a syntax error at `{snippet}`" if snippet else "a syntax error"
+            return UnsupportedBicep(_where(file, node), construct + " (run `scaffolder check`)")
+        stack.extend(reversed([c for c in node.children if c.has_error or c.is_missing or c.type == "ERROR"]))
+    return UnsupportedBicep(f"{file.name}:1", "a syntax error (run `scaffolder check`)")
 
 
 @dataclass(frozen=True)
@@ -223,6 +262,14 @@ class ConcreteEvaluator(Evaluator):
             return Runtime("any", rid=base.rid, path=(*base.path, prop))
         if isinstance(base, Ref) and not base.collection:
             return self._instance_member(base, prop, node)
+        if isinstance(base, ModuleOutputs) and prop.lower() not in {k.lower() for k in base.items}:
+            safe = node is not None and any("?" in c.type for c in node.children if not c.is_named)
+            if not safe:
+                known = ", ".join(sorted(base.items)) or "none"
+                raise InvalidTemplate(
+                    _where(self.file, node or self.node),
+                    f"module {base.module} has no output `{prop}` (it declares: {known})",
+                )
         return super().member(base, prop, env, node)
 
     def _instance_member(self, ref: Ref, prop: str, node: ts.Node | None) -> Value:
@@ -424,7 +471,7 @@ class Deployment:
             raise UnsupportedBicep("infra/main.bicep:1", "no infra/main.bicep")
         if any(f.root.has_error for f in self.project.files.values()):
             bad = next(f for f in self.project.files.values() if f.root.has_error)
-            raise UnsupportedBicep(f"{bad.name}:1", "a syntax error (run `scaffolder check`)")
+            raise _syntax_error(bad)
         root = self._instance(main, "", params)
         self._walk(root)
         outputs: dict[str, object] = {}
@@ -711,7 +758,7 @@ class Deployment:
         for name, decl in inst.file.outputs.items():
             if decl.value is not None:
                 items[name] = Item(inst.evaluator.eval(decl.value), pos(decl.name_node), inst.file.name)
-        return Obj(items)
+        return ModuleOutputs(items, module=module.name)
 
     def _final(self, ev: ConcreteEvaluator, value: Value, node: ts.Node) -> object:
         """A value as plain data; any part the evaluator could not follow is an UnsupportedBicep error."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scaffolder.errors import ParameterError, ProvisionError
-from scaffolder.provisioning.api import is_secret, provision
+from scaffolder.provisioning.api import destroy, is_secret, provision
 from tests.emulator import ArmEmulator
 from tests.emulator import schema as bicep_types
 
@@ -398,3 +398,70 @@ def test_a_loop_or_condition_over_module_outputs_is_refused_like_the_compiler(
     assert re.match(r"infra/main\.bicep:\d+: scaffolder cannot evaluate ", caught.value.message)
     assert shown in caught.value.message and "start of the deployment" in caught.value.message
     assert arm.writes() == 0
+
+
+@pytest.mark.parametrize(
+    ("declaration", "shown"),
+    [
+        ("resource late 'Microsoft.ManagedIdentity/userAssignedIdentities@2099-01-01' = {",
+         r"Microsoft\.ManagedIdentity/userAssignedIdentities@2099-01-01 is not an API version ARM offers"),
+        ("resource late 'Microsoft.ManagedIdentity/userAssignedIdentitees@2024-11-30' = {",
+         r"ARM has no resource type Microsoft\.ManagedIdentity/userAssignedIdentitees"),
+    ],
+)
+def test_an_api_version_or_type_arm_does_not_offer_stops_before_any_write(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any], declaration: str, shown: str
+) -> None:
+    # Declared last, so a run that only found out when it got there would have written everything else first.
+    _append(repo, f"\n{declaration}\n  name: 'id-late'\n  location: location\n}}\n")
+    line = _line_of(repo, declaration)
+    with pytest.raises(ProvisionError) as caught:
+        provision(repo, **kw)
+    assert re.match(rf"infra/main\.bicep:{line}: {shown}; nothing was written", caught.value.message), (
+        caught.value.message
+    )
+    assert caught.value.exit_code == 6
+    assert arm.writes() == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("var spread = { ...tags, team: 'x' }", "the spread operator `...`"),
+        ("var broken = concat('a', ", "a syntax error"),
+    ],
+)
+def test_a_syntax_error_is_reported_at_its_own_line(repo: Path, line: str, shown: str) -> None:
+    main = repo / "infra" / "main.bicep"
+    lines = main.read_text(encoding="utf-8").splitlines()
+    at = len(lines) // 2  # in the middle, away from line 1
+    lines.insert(at, line)
+    main.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ProvisionError) as caught:
+        _plan(repo)
+    assert caught.value.message.startswith(f"infra/main.bicep:{at + 1}: scaffolder cannot evaluate {shown}"), (
+        caught.value.message
+    )
+
+
+def test_destroy_refuses_with_its_own_words(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    provision(repo, **kw)
+    _append(repo, "\nvar stamp = utcNow()\noutput STAMP string = stamp\n")
+    arm.reset_log()
+    with pytest.raises(ProvisionError) as caught:
+        destroy(repo, **kw)
+    assert caught.value.message.endswith("; nothing was deleted"), caught.value.message
+    assert "azd down" in (caught.value.hint or "") and "azd up" not in (caught.value.hint or "")
+    assert arm.writes() == 0
+
+
+def test_a_module_output_that_does_not_exist_is_named_as_such(repo: Path) -> None:
+    _append(repo, "\noutput NOPE string = account.outputs.noSuchOutput\n")
+    line = _line_of(repo, "output NOPE")
+    with pytest.raises(ProvisionError) as caught:
+        _plan(repo)
+    message = caught.value.message
+    assert message.startswith(f"infra/main.bicep:{line}: module account has no output `noSuchOutput` (it declares: "), (
+        message
+    )
+    assert "cannot evaluate" not in message and caught.value.exit_code == 6
