@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from scaffolder.catalog import normalize_region
 from scaffolder.errors import PreflightError, ProvisionError, ProvisionInterrupted, SpecError
@@ -35,6 +35,9 @@ from scaffolder.provisioning.plan import (
 from scaffolder.provisioning.preflight import ACCOUNT_TYPE, PreflightResult, run_checks
 from scaffolder.spec import ProjectSpec, load_answers
 from scaffolder.standards import LoadedStandards, enforce
+
+if TYPE_CHECKING:  # a Protocol: azure-identity's credentials and the tests' fakes satisfy it
+    from azure.core.credentials import AccessToken, TokenCredential
 
 Confirm = Callable[[list[Change]], bool]
 Waiting = Callable[[str, float], None]
@@ -126,16 +129,16 @@ class DestroyResult:
 class _TenantCredential:
     """Asks the wrapped credential for tokens of one tenant (DefaultAzureCredential takes no tenant_id)."""
 
-    def __init__(self, inner: Any, tenant_id: str) -> None:
+    def __init__(self, inner: TokenCredential, tenant_id: str) -> None:
         self.inner = inner
         self.tenant_id = tenant_id
 
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         kwargs.setdefault("tenant_id", self.tenant_id)
         return self.inner.get_token(*scopes, **kwargs)
 
 
-def default_credential(authority: str, tenant_id: str | None) -> Any:
+def default_credential(authority: str, tenant_id: str | None) -> TokenCredential:
     """DefaultAzureCredential for the cloud's authority, pinned to a tenant when one is given."""
     from azure.identity import DefaultAzureCredential
 
@@ -159,7 +162,7 @@ class ArmKwargs(TypedDict, total=False):
     resource_group: str
     location: str | None
     environment: str
-    credential: Any
+    credential: TokenCredential | None
     tenant_id: str | None
     cloud: str
     arm_endpoint: str | None
@@ -180,7 +183,7 @@ class ArmOptions:
     resource_group: str = ""
     location: str | None = None
     environment: str = "dev"
-    credential: Any = None
+    credential: TokenCredential | None = None
     tenant_id: str | None = None
     cloud: str = "AzureCloud"
     arm_endpoint: str | None = None
@@ -208,7 +211,7 @@ def open_arm(
     *,
     cloud: str = "AzureCloud",
     arm_endpoint: str | None = None,
-    credential: Any = None,
+    credential: TokenCredential | None = None,
     tenant_id: str | None = None,
     connection_verify: str | bool | None = None,
     polling_interval: float = 0,
@@ -312,7 +315,7 @@ def _poll_interval() -> float:
         raise ProvisionError(f"{POLL_INTERVAL_ENV}={raw!r} is not a number of seconds") from None
 
 
-def _caller_object_id(credential: Any, scopes: list[str]) -> str | None:
+def _caller_object_id(credential: TokenCredential, scopes: list[str]) -> str | None:
     from azure.core.exceptions import ClientAuthenticationError
 
     try:

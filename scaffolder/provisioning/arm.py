@@ -15,10 +15,13 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaffolder.provisioning.faults import Control, MalformedResponse
 from scaffolder.provisioning.plan import PlannedResource
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 # Public clouds: ARM endpoint and Entra authority (azure-identity AzureAuthorityHosts values).
 CLOUDS: dict[str, tuple[str, str]] = {
@@ -33,7 +36,7 @@ ARM_ENDPOINT_ENV = "SCAFFOLDER_ARM_ENDPOINT"
 class Connection:
     """How to reach ARM: credential, subscription, endpoint, TLS trust and LRO polling interval."""
 
-    credential: Any
+    credential: TokenCredential
     subscription_id: str
     arm_endpoint: str = CLOUDS["AzureCloud"][0]
     connection_verify: str | bool | None = None
@@ -69,7 +72,7 @@ def arm_endpoint_for(cloud: str, override: str | None) -> tuple[str, str]:
     return (custom.rstrip("/") if custom else endpoint), authority
 
 
-def token_object_id(credential: Any, scopes: list[str]) -> str | None:
+def token_object_id(credential: TokenCredential, scopes: list[str]) -> str | None:
     """The `oid` claim of the caller's ARM token (the deploying principal); the token itself is discarded."""
     token = credential.get_token(*scopes).token
     parts = token.split(".")

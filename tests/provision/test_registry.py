@@ -138,3 +138,48 @@ def test_library_code_does_not_print() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rich"):
                 offenders.append(f"{path.relative_to(root)}:{node.lineno}")
     assert offenders == []
+
+
+def test_exit_codes_come_from_the_errors_module() -> None:
+    """The CLI exits with named codes from scaffolder/errors.py (documented there), never a bare number."""
+    import ast
+
+    from scaffolder import errors
+
+    cli = Path(__file__).resolve().parents[2] / "scaffolder" / "cli.py"
+    offenders = []
+    for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("Exit", "exit"):
+            values = [a for a in node.args if isinstance(a, ast.Constant) and a.value not in (0, None)]
+            values += [a for arg in node.args if isinstance(arg, ast.IfExp)
+                       for a in (arg.body, arg.orelse) if isinstance(a, ast.Constant) and a.value not in (0, None)]
+            offenders += [f"cli.py:{a.lineno}" for a in values]
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "code" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, int)
+        ):
+            offenders.append(f"cli.py:{node.lineno}")
+    assert offenders == []
+    assert (errors.EXIT_INTERRUPTED, errors.EXIT_BROKEN_PIPE) == (130, 141)  # 128 + SIGINT / SIGPIPE
+    assert errors.ProvisionInterrupted.exit_code == errors.UpdateInterrupted.exit_code == errors.EXIT_INTERRUPTED
+
+
+def test_credentials_are_typed_as_token_credentials() -> None:
+    """Credentials crossing the API are azure-core's TokenCredential protocol (met by the fakes, azure-identity)."""
+    import dataclasses
+    import inspect
+
+    from azure.core.credentials import TokenCredential
+
+    from scaffolder.provisioning import api, arm
+    from tests.emulator import FakeCredential
+
+    fields = {f.name: f.type for f in dataclasses.fields(api.ArmOptions)}
+    assert fields["credential"] == "TokenCredential | None"
+    assert api.ArmKwargs.__annotations__["credential"].__forward_arg__ == "TokenCredential | None"
+    assert {f.name: f.type for f in dataclasses.fields(arm.Connection)}["credential"] == "TokenCredential"
+    assert inspect.signature(api.default_credential).return_annotation == "TokenCredential"
+    assert isinstance(FakeCredential(), TokenCredential)
+    assert isinstance(api.default_credential("login.microsoftonline.com", "t-1"), TokenCredential)
