@@ -3,6 +3,7 @@ and the emulator agree with it (adding a type is one entry plus its Bicep module
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -65,11 +66,28 @@ def test_entry_matches_the_bicep_type_data(entry: registry.ResourceType) -> None
         assert path_.startswith("properties."), path_
 
 
-def test_naming_and_standards_kinds_follow_the_registry() -> None:
-    kinds = registry.by_kind()
-    assert set(standards.RESOURCE_KINDS) == set(kinds), "a naming kind needs `kind:` on its registry entry"
-    assert {k: e.name_max for k, e in kinds.items()} == infra.NAME_LIMITS
-    assert {k: e.abbreviation for k, e in kinds.items()} == standards.DEFAULT_ABBREVIATIONS
+def test_naming_reads_the_registry_and_keeps_no_copy() -> None:
+    # The four naming kinds, their limits ([names] page) and CAF abbreviations, as the registry states them.
+    assert standards.resource_kinds() == ("account", "identity", "logAnalytics", "appInsights")
+    assert infra.name_limits() == {"account": 64, "identity": 128, "logAnalytics": 63, "appInsights": 255}
+    assert standards.default_abbreviations() == {"account": "", "identity": "id-", "logAnalytics": "log-",
+                                                 "appInsights": "appi-"}
+    # No hand-kept table left beside the registry.
+    for module in (standards, infra):
+        assert not {"RESOURCE_KINDS", "DEFAULT_ABBREVIATIONS", "NAME_LIMITS"} & set(vars(module)), module
+
+
+def test_a_registry_edit_reaches_naming(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changing a kind's entry changes the names and the standards check: the registry is the one place."""
+    entries = dict(registry.resource_types())
+    low = "microsoft.managedidentity/userassignedidentities"
+    entries[low] = dataclasses.replace(entries[low], name_max=20, abbreviation="uai-")
+    monkeypatch.setattr(registry, "resource_types", lambda: entries)
+    assert infra.name_limits()["identity"] == 20
+    assert standards.default_abbreviations()["identity"] == "uai-"
+    spec = make_spec("inference", name="a-rather-long-project-name")
+    names = infra.resource_names(spec, "dev", "eastus2", "abcdefghijklm")
+    assert len(names["identity"]) == 20 and names["identity"].endswith("abcdefghijklm")
 
 
 def test_only_foundry_children_are_serialised() -> None:
