@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from scaffolder import __version__, catalog, infra, safeio
-from scaffolder.errors import AnswersFileError, ScaffolderError, ToolError
+from scaffolder.errors import AcceptedFileError, AnswersFileError, ScaffolderError, ToolError, yaml_problem
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
 from scaffolder.validate import Checkov
@@ -191,18 +193,38 @@ _ACCEPTED_HEADER = (
 
 
 def load_accepted(directory: Path) -> set[str]:
-    """The digests recorded in ACCEPTED_FILE (empty when there is none or it is damaged: nothing is accepted)."""
-    data = _read_bytes(directory, directory / ACCEPTED_FILE)
+    """The digests recorded in ACCEPTED_FILE (empty when there is none).
+
+    A damaged file (a merge conflict between two branches that each accepted something, a truncated write, a hand
+    edit) is a bad input, said in one line with its fix: silently ignoring it would report, or fail under strict,
+    every difference the team accepted, with no word of why.
+    """
+    path = directory / ACCEPTED_FILE
+    data = _read_bytes(directory, path)
     if data is None:
         return set()
+    text = data.decode("utf-8", errors="replace")
+    again = f"`{_accept_command(directory)}`"
+    conflict = next((n for n, line in enumerate(text.splitlines(), 1)
+                     if line.startswith(("<<<<<<<", "=======", ">>>>>>>"))), None)
+    if conflict is not None:
+        raise AcceptedFileError(
+            f"{ACCEPTED_FILE} line {conflict}: an unresolved merge conflict (git's <<<<<<< ======= >>>>>>> lines)",
+            hint=f"keep the entries of both sides and delete the marker lines, or delete the file and run {again}")
     try:
-        doc = safeio.load_yaml(data.decode("utf-8", errors="replace"))
-    except (ValueError, safeio.UnsafeInputError):
-        return set()
+        doc = safeio.load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise AcceptedFileError(yaml_problem(ACCEPTED_FILE, exc),
+                                hint=f"repair it, or delete the file and run {again}") from None
+    except (ValueError, safeio.UnsafeInputError) as exc:
+        raise AcceptedFileError(f"{ACCEPTED_FILE}: {exc}",
+                                hint=f"repair it, or delete the file and run {again}") from None
     entries = doc.get("accepted") if isinstance(doc, dict) else None
-    if not isinstance(entries, list):
-        return set()
-    return {str(e["digest"]) for e in entries if isinstance(e, dict) and e.get("digest")}
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("digest") for e in entries):
+        raise AcceptedFileError(f"{ACCEPTED_FILE} is not a list of accepted differences "
+                                "('accepted:' followed by '- digest: ...' entries)",
+                                hint=f"repair it, or delete the file and run {again}")
+    return {str(e["digest"]) for e in entries}
 
 
 def accept(result: CheckResult) -> CheckResult:

@@ -64,6 +64,12 @@ class AnswersFileError(ScaffolderError):
     exit_code = 2
 
 
+class AcceptedFileError(ScaffolderError):
+    """A repo's .scaffolder/accepted.yml (written by `check --accept`) is damaged: a merge conflict, bad YAML."""
+
+    exit_code = 2
+
+
 class ProvisionError(ScaffolderError):
     """Provisioning stopped: an ARM request failed for good; `code` is the ARM error code when there is one."""
 
