@@ -52,12 +52,13 @@ class CheckResult:
 
     @property
     def errors(self) -> tuple[Finding, ...]:
-        """Findings that fail the check: errors, and with strict everything else too."""
-        return tuple(f for f in self.findings if self.strict or f.severity == "error")
+        """Findings that fail the check: errors, and with strict the differences from the generator (drift/*)."""
+        return tuple(f for f in self.findings
+                     if f.severity == "error" or (self.strict and f.rule.startswith("drift/")))
 
     @property
     def information(self) -> tuple[Finding, ...]:
-        """Findings reported without failing the check (none under strict)."""
+        """Findings reported without failing the check (warnings; under strict, drift is not among them)."""
         return tuple(f for f in self.findings if f not in self.errors)
 
     @property
@@ -120,7 +121,7 @@ def check(
     `checkov` is a venv holding checkov and `bicep` a Bicep CLI (defaults: found as `locate_checkov` and
     PATH say); `offline_only` skips both external tools. Differences from the generator are information,
     validated like the rest (user-added Bicep files and resources go through every layer); `strict` (default:
-    the standards' `check.strict`) makes them fail the check too. `progress(file, done, total)` hears of each
+    the standards' `check.strict`) makes them (drift/* only, never warnings) fail the check too. `progress(file, done, total)` hears of each
     file checkov finished.
     """
     answers = directory / ANSWERS_FILE

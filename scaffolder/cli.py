@@ -1036,7 +1036,8 @@ def check(
     offline: Annotated[bool, typer.Option("--offline", help="Skip external tools (checkov, bicep build).")] = False,
     strict: Annotated[
         bool,
-        typer.Option("--strict", help="Differences from the generator fail too [default: standards' check.strict]."),
+        typer.Option("--strict", help="Differences from the generator (drift/*) fail too; warnings never do "
+                     "[default: standards' check.strict]."),
     ] = False,
     accept: Annotated[
         bool,
@@ -1079,9 +1080,10 @@ def _render_check(result: Any) -> None:
     from scaffolder.redact import scrub
 
     # Under strict, information findings fail too: the heading says why an "info" line stands among the errors.
-    errors_title = "errors (strict: information fails the check too)" if result.strict else "errors"
-    for title, findings in ((errors_title, result.errors), ("information (does not fail the check; --strict makes it)",
-                                                            result.information)):
+    errors_title = "errors (strict: differences from the generator fail the check too)" if result.strict else "errors"
+    info_title = "information (does not fail the check" + ("" if result.strict else
+                                                           "; --strict fails the differences from the generator") + ")"
+    for title, findings in ((errors_title, result.errors), (info_title, result.information)):
         if findings:
             print(f"{title}:")
             for finding in findings:

@@ -126,7 +126,7 @@ class Monitoring(_Strict):
 
 
 class CheckRules(_Strict):
-    """How `scaffolder check` treats differences from the generator: information, or (strict) failures."""
+    """How `scaffolder check` treats differences from the generator (drift/*): information, or (strict) failures."""
 
     strict: bool = False
 

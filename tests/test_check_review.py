@@ -53,3 +53,26 @@ def test_a_damaged_accepted_file_is_one_line_with_its_fix(repo: Path, content: s
     (repo / ACCEPTED_FILE).unlink()
     assert runner.invoke(app, ["check", str(repo), "--offline", "--accept"]).exit_code == 0
     assert check(repo, offline_only=True).ok
+
+
+def test_strict_fails_differences_from_the_generator_only_so_new_and_check_agree(tmp_path: Path) -> None:
+    # The same standards for both commands: a model retiring soon is a warning `new` accepts; check, strict from the
+    # standards, must not fail it (no --accept could ever clear it). Strict makes drift fail, nothing else.
+    team = tmp_path / "strict.yml"
+    team.write_text("name: team\ncheck:\n  strict: true\n")
+    target = tmp_path / "ret"
+    made = runner.invoke(app, ["new", str(target), "-r", "responses", "-m", "gpt-5-mini", "--standards", str(team),
+                               "--no-input", "--no-git"])
+    assert made.exit_code == 0, made.output
+    assert "retir" in made.stderr
+    checked = runner.invoke(app, ["check", str(target), "--offline", "--standards", str(team)])
+    assert checked.exit_code == 0, checked.output
+    assert "warning [lifecycle/retiring]" in checked.stdout
+    assert "information" in checked.stdout and "errors" not in checked.stdout
+    # ...while a difference from the generator still fails under the same standards.
+    _edit(target / "azure.yaml", "name: ", "name: ours-")
+    drifted = runner.invoke(app, ["check", str(target), "--offline", "--standards", str(team)])
+    assert drifted.exit_code == 1 and "[drift/changed]" in drifted.stdout
+    result = check(target, offline_only=True, strict=True)
+    assert [f.rule for f in result.errors] == ["drift/changed"]
+    assert any(f.rule == "lifecycle/retiring" for f in result.information)
