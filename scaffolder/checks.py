@@ -421,11 +421,14 @@ def _bicep_drift(path: str, expected: bytes, actual: bytes, base: bytes | None, 
         mine = have.get(key)
         before = was.get(key)
         if mine is None:
-            # Still as generated at generation time would mean the user never removed it: they did, so accept.
+            # Absent from what the generator wrote at generation time: the generator added it since, and `update`
+            # brings it in (accepting would mute a declaration the generator adds, a security fix say). Present
+            # then (or no archive to tell): the user removed it, which `update` keeps, so accepting is the fix.
+            added_since = base is not None and key not in was
             out.append(Finding("drift/removed", "info", path, 0,
                                f"the generated {label} is not in the file (your file is deployed as it is)",
                                expected=_shown(decl.source.decode("utf-8", "replace").splitlines(), "nothing"),
-                               found="no such declaration", fix=accept,
+                               found="no such declaration", fix=update if added_since else accept,
                                digest=_digest(path, "removed", label, decl.tokens)))
             continue
         if mine.tokens == decl.tokens:

@@ -76,3 +76,19 @@ def test_strict_fails_differences_from_the_generator_only_so_new_and_check_agree
     result = check(target, offline_only=True, strict=True)
     assert [f.rule for f in result.errors] == ["drift/changed"]
     assert any(f.rule == "lifecycle/retiring" for f in result.information)
+
+
+def test_a_declaration_the_generator_added_since_points_to_update(repo: Path) -> None:
+    from tests.test_check_accept import _rewrite_pristine
+
+    # An older generator wrote no SERVICE_API_URI output (pristine and repo agree): the generator added it since.
+    main = repo / "infra" / "main.bicep"
+    removed = next(line for line in main.read_text().splitlines() if line.startswith("output SERVICE_API_URI "))
+    _rewrite_pristine(repo, "infra/main.bicep", removed + "\n", "")
+    _edit(main, removed + "\n", "")
+    (finding,) = check(repo, offline_only=True, strict=True).errors
+    assert finding.rule == "drift/removed"
+    assert finding.fix == f"scaffolder update {repo}"
+    assert runner.invoke(app, finding.fix.split()[1:]).exit_code == 0
+    assert removed in main.read_text()
+    assert check(repo, offline_only=True, strict=True).ok
