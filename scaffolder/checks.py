@@ -365,6 +365,9 @@ class _Declaration:
     tokens: str  # the declaration without comments, layout or @description: what deploys
     line: int
     source: bytes
+    # (line within the declaration, 1-based; its text) of each line that counts: comments, descriptions and blank
+    # lines left out, so expected/found show the change the comparison saw, not a reworded description.
+    significant: tuple[tuple[int, str], ...] = ()
 
 
 def _declarations(content: bytes) -> dict[tuple[str, str], _Declaration]:
@@ -384,15 +387,38 @@ def _declarations(content: bytes) -> dict[tuple[str, str], _Declaration]:
         ident = next((c for c in node.named_children if c.type == "identifier"), None)
         name = text(ident) if ident is not None and kind != "targetScope" else ""
         start = pending[0] if pending else node
-        tokens = [t for d in pending for dec in d.named_children
-                  if not re.match(r"@(sys\.)?description\(", text(dec)) for t in _tokens(dec)]
+        described = [dec for d in pending for dec in d.named_children
+                     if re.match(r"@(sys\.)?description\(", text(dec))]
+        tokens = [t for d in pending for dec in d.named_children if dec not in described for t in _tokens(dec)]
         key = (kind, name)
         if key in out:  # a duplicate is the semantics layer's error; keep both apart
             key = (kind, f"{name}#{node.start_point.row + 1}")
+        erase = described + [c for top in [*pending, node] for c in _walk(top) if c.type in TRIVIA]
         out[key] = _Declaration(kind, name, " ".join(tokens + _tokens(node)), start.start_point.row + 1,
-                                content[start.start_byte:node.end_byte])
+                                content[start.start_byte:node.end_byte],
+                                _significant(content, start.start_byte, node.end_byte, erase))
         pending = []
     return out
+
+
+def _walk(node: Any) -> list[Any]:
+    out, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(current.children)
+    return out
+
+
+def _significant(content: bytes, start: int, end: int, erase: list[Any]) -> tuple[tuple[int, str], ...]:
+    """The declaration's lines with the erased nodes blanked (newlines kept, so line numbers hold), blanks dropped."""
+    source = bytearray(content[start:end])
+    for node in erase:
+        for i in range(node.start_byte - start, node.end_byte - start):
+            if source[i] != ord("\n"):
+                source[i] = ord(" ")
+    lines = bytes(source).decode("utf-8", errors="replace").splitlines()
+    return tuple((n, line.strip()) for n, line in enumerate(lines, 1) if line.strip())
 
 
 def _tokens(node: Any) -> list[str]:
@@ -433,7 +459,7 @@ def _bicep_drift(path: str, expected: bytes, actual: bytes, base: bytes | None, 
             continue
         if mine.tokens == decl.tokens:
             continue
-        line, shown_expected, shown_found = _first_difference(decl.source, mine.source)
+        line, shown_expected, shown_found = _first_significant_difference(decl, mine)
         unedited = before is not None and before.tokens == mine.tokens
         out.append(Finding("drift/changed", "info", path, mine.line + line - 1,
                            f"{label} differs from what .scaffolder.yml generates "
@@ -508,6 +534,17 @@ def _first_difference(expected: bytes, actual: bytes) -> tuple[int, str, str]:
     added = sum(b[4] - b[3] for b in blocks)
     summary = f" ({added} line(s) added, {removed} removed in all)"
     return j1 + 1, _shown(want[i1:i2], "nothing here"), _shown(have[j1:j2], "nothing here") + summary
+
+
+def _first_significant_difference(want: _Declaration, have: _Declaration) -> tuple[int, str, str]:
+    """The first changed block of the lines that count (what the tokens compare): its line in `have`, both sides."""
+    a, b = [t for _, t in want.significant], [t for _, t in have.significant]
+    blocks = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if not blocks:  # the same lines, split or joined otherwise: show the first line that counts on each side
+        return 1, _shown(a[:1], "nothing here"), _shown(b[:1], "nothing here")
+    _, i1, i2, j1, j2 = blocks[0]
+    where = have.significant[j1][0] if j1 < len(b) else (have.significant[-1][0] if b else 1)
+    return where, _shown(a[i1:i2], "nothing here"), _shown(b[j1:j2], "nothing here")
 
 
 def _shown(lines: list[str], empty: str) -> str:

@@ -92,3 +92,24 @@ def test_a_declaration_the_generator_added_since_points_to_update(repo: Path) ->
     assert runner.invoke(app, finding.fix.split()[1:]).exit_code == 0
     assert removed in main.read_text()
     assert check(repo, offline_only=True, strict=True).ok
+
+
+@pytest.mark.parametrize(("edits", "expected", "found"), [
+    # A reworded description (not compared) and a changed value: the value is what is shown.
+    ([("@description('Log Analytics retention in days.')", "@description('Retention (ours).')"),
+      ("param logRetentionInDays int = 30", "param logRetentionInDays int = 60")],
+     "'param logRetentionInDays int = 30'", "'param logRetentionInDays int = 60'"),
+    # A comment added inside a module (not compared) and a changed property: the property is what is shown.
+    ([("module appRoles ", "// ours: a note\nmodule appRoles "),
+      ("principalType: 'ServicePrincipal'", "principalType: 'User'")],
+     "\"principalType: 'ServicePrincipal'\"", "\"principalType: 'User'\""),
+])
+def test_expected_and_found_show_the_line_that_really_changed(
+        repo: Path, edits: list[tuple[str, str]], expected: str, found: str) -> None:
+    main = repo / "infra" / "main.bicep"
+    for old, new_text in edits:
+        _edit(main, old, new_text)
+    (finding,) = check(repo, offline_only=True).information
+    assert (finding.rule, finding.expected, finding.found) == ("drift/changed", expected, found)
+    changed = found[1:-1]
+    assert main.read_text().splitlines()[finding.line - 1].strip() == changed
