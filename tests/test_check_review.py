@@ -113,3 +113,21 @@ def test_expected_and_found_show_the_line_that_really_changed(
     assert (finding.rule, finding.expected, finding.found) == ("drift/changed", expected, found)
     changed = found[1:-1]
     assert main.read_text().splitlines()[finding.line - 1].strip() == changed
+
+
+def test_the_fix_printed_under_strict_clears_it_on_a_repo_from_another_version(repo: Path) -> None:
+    import re
+
+    answers = repo / ".scaffolder.yml"
+    answers.write_text(re.sub(r"(?m)^version: .*$", "version: 0.1.0", answers.read_text(), count=1))
+    _edit(repo / "infra" / "main.bicep", "param logRetentionInDays int = 30", "param logRetentionInDays int = 60")
+    failed = runner.invoke(app, ["check", str(repo), "--offline", "--strict"])
+    assert failed.exit_code == 1, failed.output
+    # (faking the version also changes azure.yaml's template stamp: that one's fix is `update`)
+    fix = re.search(r"to reconcile: (.+ --accept.*)", failed.stdout)
+    assert fix is not None
+    done = runner.invoke(app, fix.group(1).split()[1:])
+    assert done.exit_code == 0, done.output
+    assert "2 difference(s) from the generator accepted" in done.stderr
+    after = check(repo, offline_only=True, strict=True)
+    assert after.ok and len(after.accepted) == 2, [str(f) for f in after.findings]
