@@ -90,6 +90,10 @@ class _Group(TyperGroup):
                 return (f"{flag} {typed!r} is not a choice; {did}valid choices: {', '.join(choices)}",
                         f"e.g. `{path} ... {flag} {close[0] if close else choices[0]}`")
             low, high = getattr(param, "min", None), getattr(param, "max", None)
+            kind_of = _annotation(param)
+            if given is not None and kind_of in (int, float) and not _parses(kind_of, given):
+                # The type first: 'abc' or '1.5' for a whole number is not "out of range".
+                return f"{flag} {str(given)!r} is not {_KIND_WORDS[kind_of]}", see
             if given is not None and (low is not None or high is not None):
                 return f"{flag} {str(given)!r} is out of range: {_range_words(low, high)}", see
             if given is not None:
@@ -100,6 +104,14 @@ class _Group(TyperGroup):
 
 # Help metavars in words a user knows (typer would print <str>, <path>, <float>).
 _KIND_WORDS = {int: "a whole number", float: "a number", Path: "a path"}
+
+
+def _parses(kind: type, given: object) -> bool:
+    try:
+        kind(str(given))
+    except ValueError:
+        return False
+    return True
 
 
 def _annotation(param: Any) -> Any:

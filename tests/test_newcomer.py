@@ -254,6 +254,8 @@ def test_a_missing_option_value_names_the_choices_and_the_fix(args: list[str], f
      "error: --runtime 'inferense' is not a choice; did you mean 'inference'? valid choices: responses, agents, "
      "inference"),
     (["new", "x", "-r", "responses", "--capacity", "0"], "error: --capacity '0' is out of range: at least 1"),
+    (["new", "x", "-r", "responses", "--capacity", "abc"], "error: --capacity 'abc' is not a whole number"),
+    (["new", "x", "-r", "responses", "--capacity", "1.5"], "error: --capacity '1.5' is not a whole number"),
     (["provision", ".", "--timeout", "soon"], "error: --timeout 'soon' is not a number"),
 ])
 def test_bad_option_values_are_one_line_in_words(args: list[str], line: str) -> None:
