@@ -124,8 +124,8 @@ def check(
     `checkov` is a venv holding checkov and `bicep` a Bicep CLI (defaults: found as `locate_checkov` and
     PATH say); `offline_only` skips both external tools. Differences from the generator are information,
     validated like the rest (user-added Bicep files and resources go through every layer); `strict` (default:
-    the standards' `check.strict`) makes them (drift/* only, never warnings) fail the check too. `progress(file, done, total)` hears of each
-    file checkov finished.
+    the standards' `check.strict`) makes them (drift/* only, never warnings) fail the check too.
+    `progress(file, done, total)` hears of each file checkov finished.
     """
     answers = directory / ANSWERS_FILE
     if answers.is_symlink() and not safeio.is_inside(answers, directory):
@@ -248,7 +248,8 @@ def accept(result: CheckResult) -> CheckResult:
                   f"    digest: {f.digest}"]
     target = result.directory / ACCEPTED_FILE
     if not safeio.is_inside(target, result.directory) or (target.parent.is_symlink()):
-        raise ToolError(f"{ACCEPTED_FILE} leaves the repo (a link); not written", hint="remove the link")
+        raise AcceptedFileError(f"{ACCEPTED_FILE} leaves the repo (a link); not written",
+                                hint="remove the link, then run the same command again")
     target.parent.mkdir(exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -65,7 +65,7 @@ class AnswersFileError(ScaffolderError):
 
 
 class AcceptedFileError(ScaffolderError):
-    """A repo's .scaffolder/accepted.yml (written by `check --accept`) is damaged: a merge conflict, bad YAML."""
+    """A repo's .scaffolder/accepted.yml (of `check --accept`) is damaged (merge conflict, bad YAML) or a link."""
 
     exit_code = 2
 

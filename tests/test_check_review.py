@@ -131,3 +131,21 @@ def test_the_fix_printed_under_strict_clears_it_on_a_repo_from_another_version(r
     assert "2 difference(s) from the generator accepted" in done.stderr
     after = check(repo, offline_only=True, strict=True)
     assert after.ok and len(after.accepted) == 2, [str(f) for f in after.findings]
+
+
+@pytest.mark.parametrize("link", ["file", "directory"])
+def test_accept_refuses_a_link_leaving_the_repo_as_bad_input(repo: Path, tmp_path: Path, link: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "accepted.yml"
+    victim.write_text("mine\n")
+    if link == "file":
+        (repo / ACCEPTED_FILE).symlink_to(victim)
+    else:
+        shutil.rmtree(repo / ".scaffolder") if (repo / ".scaffolder").is_dir() else None
+        (repo / ".scaffolder").symlink_to(outside, target_is_directory=True)
+    _edit(repo / "azure.yaml", "name: ", "name: ours-")
+    done = runner.invoke(app, ["check", str(repo), "--offline", "--accept"])
+    assert done.exit_code == 2, done.output  # bad input (README), not 9 "a validation tool is missing"
+    assert f"error: {ACCEPTED_FILE} leaves the repo (a link); not written" in done.stderr
+    assert victim.read_text() == "mine\n" and sorted(p.name for p in outside.iterdir()) == ["accepted.yml"]
