@@ -242,7 +242,13 @@ def accept(result: CheckResult) -> CheckResult:
     keep = [f for f in result.findings if f.digest and f.severity == "info"]
     everything = sorted_findings([*result.accepted, *keep, *(f for f in result.folded
                                                             if f.digest and f.severity == "info")])
-    lines = [_ACCEPTED_HEADER.rstrip("\n"), "accepted:" + ("" if everything else " []")]
+    notes = [n for n in result.notes if "accepted in" not in n]
+    if not everything or len(everything) == len(result.accepted):
+        # Nothing new: no file to create or rewrite (and no empty list to commit).
+        notes.append("nothing to accept: no difference from the generator" if not everything else
+                     f"nothing new to accept: {len(everything)} difference(s) already accepted in {ACCEPTED_FILE}")
+        return dataclasses.replace(result, notes=tuple(notes))
+    lines = [_ACCEPTED_HEADER.rstrip("\n"), "accepted:"]
     for f in everything:
         lines += [f"  - file: {json.dumps(f.file)}", f"    what: {json.dumps(f.rule + ': ' + f.message)}",
                   f"    digest: {f.digest}"]
@@ -254,7 +260,6 @@ def accept(result: CheckResult) -> CheckResult:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(target)  # atomic: a reader sees the old list or the new one, never half of it
-    notes = [n for n in result.notes if "accepted in" not in n]
     notes.append(f"{len(everything)} difference(s) from the generator accepted in {ACCEPTED_FILE}: commit it")
     return dataclasses.replace(result, findings=tuple(f for f in result.findings if f not in keep),
                                notes=tuple(notes), accepted=tuple(everything))

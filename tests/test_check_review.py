@@ -149,3 +149,11 @@ def test_accept_refuses_a_link_leaving_the_repo_as_bad_input(repo: Path, tmp_pat
     assert done.exit_code == 2, done.output  # bad input (README), not 9 "a validation tool is missing"
     assert f"error: {ACCEPTED_FILE} leaves the repo (a link); not written" in done.stderr
     assert victim.read_text() == "mine\n" and sorted(p.name for p in outside.iterdir()) == ["accepted.yml"]
+
+
+def test_accept_with_nothing_to_accept_writes_nothing(repo: Path) -> None:
+    done = runner.invoke(app, ["check", str(repo), "--offline", "--accept"])
+    assert done.exit_code == 0, done.output
+    assert not (repo / ACCEPTED_FILE).exists()
+    assert "note: nothing to accept: no difference from the generator" in done.stderr
+    assert "0 difference(s)" not in done.stderr
