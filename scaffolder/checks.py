@@ -278,12 +278,13 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
     """Files the generator writes that differ from (or are missing against) a re-generation from the answers.
 
     All information: the repo is the user's. Bicep files are compared by declaration (param, var, resource,
-    module, output...), not by line: comments, blank lines, order and descriptions do not count, declarations the
-    user added are theirs (every validation layer reads them), and only a generated declaration missing or changed
-    is reported. A change of the model deployments in main.parameters.json is reported once, with the deployments
-    on both sides and the `update --model` command that records them. Each difference names the command that
-    really clears it: `scaffolder update` when the repo still holds what the generator wrote at generation time
-    (the generator moved on), else `scaffolder check --accept`, which records the user's version as intended.
+    module, output...), not by line: comments, layout (line breaks, commas between items), order and
+    descriptions do not count, declarations the user added are theirs (every validation layer reads them), and
+    only a generated declaration missing or changed is reported. A change of the model deployments in
+    main.parameters.json is reported once, with the deployments on both sides and the `update --model` command
+    that records them. Each difference names the command that really clears it: `scaffolder update` when the
+    repo still holds what the generator wrote at generation time (the generator moved on), else `scaffolder
+    check --accept`, which records the user's version as intended.
     """
     from scaffolder.generate import plan_files
 
@@ -443,7 +444,10 @@ def _tokens(node: Any) -> list[str]:
         if current.type in TRIVIA:
             continue
         if current.child_count == 0:
-            out.append((current.text or b"").decode("utf-8", errors="replace"))
+            token = (current.text or b"").decode("utf-8", errors="replace")
+            # Item separators are layout: `[\n 'a'\n 'b'\n]` and `['a', 'b']` deploy the same.
+            if token.strip() and token != ",":
+                out.append(token)
         stack.extend(reversed(current.children))
     return out
 

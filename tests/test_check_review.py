@@ -157,3 +157,18 @@ def test_accept_with_nothing_to_accept_writes_nothing(repo: Path) -> None:
     assert not (repo / ACCEPTED_FILE).exists()
     assert "note: nothing to accept: no difference from the generator" in done.stderr
     assert "0 difference(s)" not in done.stderr
+
+
+def test_a_layout_change_is_not_drift(repo: Path) -> None:
+    main = repo / "infra" / "main.bicep"
+    text = main.read_text()
+    import re
+
+    block = re.search(r"@allowed\(\[\n(?:\s+'[^']+'\n)+\]\)\nparam networkPosture", text)
+    assert block is not None, "the generated networkPosture is a multi-line @allowed list"
+    items = re.findall(r"'[^']+'", block.group(0).split("param")[0])
+    main.write_text(text.replace(block.group(0), f"@allowed([{', '.join(items)}])\nparam networkPosture"))
+    assert check(repo, offline_only=True, strict=True).ok
+    # ...but a changed value inside still is.
+    _edit(main, f"@allowed([{', '.join(items)}])", f"@allowed([{', '.join(items[:1])}])")
+    assert [f.rule for f in check(repo, offline_only=True, strict=True).errors] == ["drift/changed"]
