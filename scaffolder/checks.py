@@ -319,9 +319,15 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
             continue
         base = pristine.get(path)
         if path.endswith(".bicep"):
+            if _unparsable_bicep(actual):
+                continue  # the syntax layer reports it: accepting (or updating) a broken file is no advice
             out += _bicep_drift(path, f.content, actual, base, take_theirs, accept)
             continue
         if path == "infra/main.parameters.json":
+            try:
+                safeio.load_json(actual.decode("utf-8", errors="replace"))
+            except ValueError:
+                continue  # not JSON: the parameters-file layer reports it, with its line; no drift advice
             models = _model_drift(directory, spec, actual, standards_file)
             if models is not None:
                 out.append(models)
@@ -334,6 +340,12 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
                            expected=expected, found=found, fix=take_theirs if unedited else accept,
                            digest=_digest(path, "file", f.content, actual)))
     return out
+
+
+def _unparsable_bicep(content: bytes) -> bool:
+    from scaffolder.validate._model import parse_bytes
+
+    return bool(parse_bytes(content).root_node.has_error)
 
 
 def _accept_command(directory: Path, standards: Path | None = None) -> str:
@@ -602,7 +614,9 @@ def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
         try:
             values = safeio.load_json(_read(params, directory))["parameters"]
             deployed = [d.get("name") for d in values.get("modelDeployments", {}).get("value", [])]
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except ValueError:
+            pass  # not JSON: the parameters-file layer (params-file/invalid) reports it once, at its line
+        except (KeyError, TypeError, AttributeError):
             out.append(Finding("consistency/parameters", "error", "infra/main.parameters.json", 0,
                                "not a valid ARM parameters file"))
         else:

@@ -256,7 +256,8 @@ def test_cli_json_and_exit_codes(repo: Path) -> None:
     (repo / "infra" / "main.parameters.json").write_text("{")
     bad = runner.invoke(app, ["check", str(repo), "--offline"])
     assert bad.exit_code == 1
-    assert "infra/main.parameters.json:0: error [consistency/parameters]" in bad.stdout
+    assert "infra/main.parameters.json:1:2: error [params-file/invalid] not valid JSON" in bad.stdout
+    assert "consistency/parameters" not in bad.stdout  # one error for one fault
 
 
 def _fake_bicep(tmp_path: Path, stderr: str, code: int) -> str:

@@ -172,3 +172,22 @@ def test_a_layout_change_is_not_drift(repo: Path) -> None:
     # ...but a changed value inside still is.
     _edit(main, f"@allowed([{', '.join(items)}])", f"@allowed([{', '.join(items[:1])}])")
     assert [f.rule for f in check(repo, offline_only=True, strict=True).errors] == ["drift/changed"]
+
+
+def test_a_file_that_does_not_parse_gets_no_accept_advice(repo: Path) -> None:
+    main = repo / "infra" / "main.bicep"
+    _edit(main, "param logRetentionInDays int = 30", "param logRetentionInDays int = 30\nresource broken 'x@1' = {")
+    result = check(repo, offline_only=True)
+    assert any(f.file == "infra/main.bicep" and f.severity == "error" for f in result.findings)
+    assert not [f for f in result.findings if f.rule.startswith("drift/")], [str(f) for f in result.findings]
+    main.write_text(main.read_text().replace("\nresource broken 'x@1' = {", ""))
+    params = repo / "infra" / "main.parameters.json"
+    lines = params.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.rstrip().endswith(","))
+    lines[at] += ","
+    params.write_text("\n".join(lines) + "\n")
+    result = check(repo, offline_only=True)
+    assert not [f for f in result.findings if f.rule.startswith("drift/")], [str(f) for f in result.findings]
+    # One error for one fault, at the line the JSON parser names.
+    (bad,) = [f for f in result.findings if f.file == "infra/main.parameters.json"]
+    assert (bad.rule, bad.line) == ("params-file/invalid", at + 1), str(bad)
