@@ -400,3 +400,20 @@ def test_bare_scaffolder_prints_the_help() -> None:
     done = runner.invoke(app, [])
     assert done.exit_code == 2
     assert done.stdout.startswith("Usage: scaffolder [OPTIONS] COMMAND") and "error:" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("content, line, hint", [
+    ("state: maybe\n", "state: 'maybe' is not one of yes, no", "hint: write e.g. `state: yes` in {file}"),
+    ("stat: yes\n", "unknown question 'stat'; did you mean 'state'? questions: ",
+     "hint: rename it to 'state' in {file}"),
+])
+def test_decision_file_errors_name_the_file_and_what_to_write(tmp_path: Path, content: str, line: str,
+                                                              hint: str) -> None:
+    answers = tmp_path / "a.yml"
+    answers.write_text(content)
+    done = runner.invoke(app, ["new", str(tmp_path / "demo"), "--decision", str(answers), "--no-input"])
+    assert done.exit_code == 2, done.output
+    first, second = done.stderr.splitlines()[:2]
+    assert first.startswith(f"error: answers file {answers}: {line}"), first
+    assert second == hint.format(file=answers)
+    assert "--state" not in done.stderr  # `new` has no such flag
