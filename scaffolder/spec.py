@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaffolder import catalog
 from scaffolder.catalog import CatalogModel, Runtime
-from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError, yaml_problem
+from scaffolder.errors import (
+    AnswersFileError,
+    CatalogError,
+    ScaffolderError,
+    SpecError,
+    pydantic_words,
+    yaml_problem,
+)
 from scaffolder.standards import DEFAULT_ABBREVIATIONS, Naming
 
 ANSWERS_FILE = ".scaffolder.yml"
@@ -414,6 +421,9 @@ def parse_model_option(text: str, *, default_capacity: int | None = None) -> dic
             dep["capacity"] = int(fields["capacity"])
         except ValueError:
             raise CatalogError(f"--model {text!r}: capacity must be a whole number") from None
+        if dep["capacity"] < 1:  # said here, where the text typed is known, not as pydantic's models.0.capacity
+            raise CatalogError(f"--model {text!r}: capacity must be at least 1",
+                               hint=f"e.g. --model {name},capacity=1")
     dep["name"] = fields.get("deployment", name)
     return dep
 
@@ -440,13 +450,13 @@ _FLAGS = {
 
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    msg = str(err["msg"]).removeprefix("Value error, ")
     loc = [str(p) for p in err["loc"]]
-    if err["type"] in {"literal_error", "enum"} and loc:
-        return f"{loc[-1]}: {msg}"
     if err["type"] == "missing":
         return f"missing value: {'.'.join(loc)}"
-    if err["type"] in {"greater_than_equal", "less_than_equal"} and loc:
+    msg = pydantic_words(err)
+    if err["type"] in {"literal_error", "enum"} and loc:
+        return f"{loc[-1]}: {msg}"
+    if err["type"] != "value_error" and loc:
         return f"{'.'.join(loc)}: {msg}"
     return msg
 

@@ -417,3 +417,25 @@ def test_decision_file_errors_name_the_file_and_what_to_write(tmp_path: Path, co
     assert first.startswith(f"error: answers file {answers}: {line}"), first
     assert second == hint.format(file=answers)
     assert "--state" not in done.stderr  # `new` has no such flag
+
+
+@pytest.mark.parametrize("content, line", [
+    ("name: t\nfoo: 1\n", "s.yml:2: foo: unknown key; valid keys here: name, "),
+    ("name: t\nregions:\n  allowed: eastus\n", "s.yml:3: regions.allowed: must be a list, e.g. [a, b]"),
+    ("name: t\ncheck:\n  strict: maybe\n", "s.yml:3: check.strict: must be true or false"),
+    ("name: t\ncheck:\n  strictt: true\n", "s.yml:3: check.strictt: unknown key; valid keys here: strict"),
+])
+def test_standards_schema_errors_are_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str,
+                                              line: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yml").write_text(content)
+    done = runner.invoke(app, ["new", "x", "-r", "responses", "--standards", "s.yml", "--dry-run", "--no-input"])
+    assert done.exit_code == 3, done.output
+    assert done.stderr.startswith(f"error: {line}"), done.stderr
+    assert "Input should" not in done.stderr and "Extra inputs" not in done.stderr
+
+
+def test_a_model_capacity_below_one_is_said_in_words() -> None:
+    done = runner.invoke(app, ["new", "xx", "-r", "responses", "-m", "gpt-5.4,capacity=0", "--dry-run", "--no-input"])
+    assert done.exit_code == 2
+    assert done.stderr.splitlines()[0] == "error: --model 'gpt-5.4,capacity=0': capacity must be at least 1"
