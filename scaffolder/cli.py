@@ -408,22 +408,27 @@ def new(
         name = project_name or target.resolve().name
     elif project_name:
         name = project_name
-    spec = _new.resolve_spec(
-        name=name,
-        runtime=runtime.value if runtime else None,
-        location=location,
-        models=model or [],
-        capacity=capacity,
-        network=network.value,
-        allow_ips=allow_ip or [],
-        monitoring=monitoring,
-        hosting=hosting.value if hosting else None,
-        principal_type=principal_type.value,
-        decision_answers=load_answers_file(decision) if decision else None,
-        tags=_parse_tags(tag or []),
-        standards=loaded,
-        prompter=prompter,
-    )
+    try:
+        spec = _new.resolve_spec(
+            name=name,
+            runtime=runtime.value if runtime else None,
+            location=location,
+            models=model or [],
+            capacity=capacity,
+            network=network.value,
+            allow_ips=allow_ip or [],
+            monitoring=monitoring,
+            hosting=hosting.value if hosting else None,
+            principal_type=principal_type.value,
+            decision_answers=load_answers_file(decision) if decision else None,
+            tags=_parse_tags(tag or []),
+            standards=loaded,
+            prompter=prompter,
+        )
+    except SpecError as exc:
+        if project_name and exc.hint:  # the name came from --name: that is what to fix, not a NAME argument
+            exc.hint = exc.hint.replace("the NAME argument", "--name")
+        raise
     result = _new.new(spec, target or output / spec.name, force=force, dry_run=dry_run, standards=loaded,
                       trust=trust, git=not no_git)
     if as_json:
@@ -495,6 +500,14 @@ def next_steps(target: Path, *, hosted: bool = False) -> list[str]:
     return steps
 
 
+class CloudChoice(StrEnum):
+    """CLI choices for --cloud (ARM endpoint and Entra authority)."""
+
+    AzureCloud = "AzureCloud"
+    AzureUSGovernment = "AzureUSGovernment"
+    AzureChinaCloud = "AzureChinaCloud"
+
+
 @app.command()
 @handled
 def models(
@@ -503,11 +516,14 @@ def models(
     live: Annotated[bool, typer.Option("--live", help="Also read the region's models from Azure and mark "
                                        "where they disagree with the shipped catalog (needs --location).")] = False,
     location: Annotated[str, typer.Option("--location", "-l", help="Region for --live / --refresh.")] = "",
-    subscription: SubscriptionOpt = "",
+    subscription: Annotated[
+        str, typer.Option("--subscription", "-s", metavar="ID", envvar="AZURE_SUBSCRIPTION_ID", show_default=False,
+                          help="With --live / --refresh: Azure subscription id (required there).")
+    ] = "",
     refresh: Annotated[bool, typer.Option("--refresh", help="With --live: store the region's list in the user "
                                           "cache; `new` and `check` use it for 7 days.")] = False,
-    cloud: Annotated[str, typer.Option(help="With --live: AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = (
-        "AzureCloud"),
+    cloud: Annotated[CloudChoice, typer.Option("--cloud", help="With --live / --refresh: the Azure cloud.")] = (
+        CloudChoice.AzureCloud),
     arm_endpoint: ArmEndpointOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
@@ -520,7 +536,7 @@ def models(
         if wide:
             raise SpecError("--wide is for the shipped catalog's table; --live/--refresh shows the comparison",
                             hint="drop --wide, or run `scaffolder models --wide` without --live")
-        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day,
+        _models_live(location, subscription, refresh, cloud.value, arm_endpoint, as_json, day,
                      catalog.Runtime(runtime.value) if runtime is not None else None)
         return
     rows = list(catalog.models().values())
@@ -714,12 +730,16 @@ def update(
     runtime: Annotated[
         RuntimeChoice | None, typer.Option("--runtime", "-r", help="Switch the app to this runtime.")
     ] = None,
-    location: Annotated[str | None, typer.Option("--location", "-l", help="Move to another Azure region.")] = None,
+    location: Annotated[
+        str | None, typer.Option("--location", "-l", metavar="REGION", help="Move to another Azure region.")
+    ] = None,
     model: Annotated[
         list[str] | None,
         typer.Option("--model", "-m", help="Replace the model deployments (as for `new`), repeatable."),
     ] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Add or change a resource tag KEY=VALUE.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", metavar="KEY=VALUE", help="Add or change a resource tag, repeatable.")
+    ] = None,
     hosting: Annotated[
         HostingChoice | None,
         typer.Option("--hosting", help="Switch where the app runs in Azure: container-apps or none (infra only)."),
@@ -808,14 +828,6 @@ def _update_hint() -> str:
     from scaffolder._update import CONFLICT_HINT
 
     return CONFLICT_HINT
-
-
-class CloudChoice(StrEnum):
-    """CLI choices for --cloud (ARM endpoint and Entra authority)."""
-
-    AzureCloud = "AzureCloud"
-    AzureUSGovernment = "AzureUSGovernment"
-    AzureChinaCloud = "AzureChinaCloud"
 
 
 RepoDir = Annotated[

@@ -226,14 +226,21 @@ def _yaml_token(token: str) -> str:
     return _YAML_TOKENS.get(token, f"'{token}'" if token else "this point")
 
 
-def toml_problem(path: Path | str, exc: Any) -> str:
-    """A TOML parse error in the same one-line form: "FILE line N, column M: problem"."""
+def toml_problem(path: Path | str, exc: Any, source: str | None = None) -> str:
+    """A TOML parse error in the same one-line form: "FILE line N, column M: problem".
+
+    tomllib says "at end of document" without a line: with the `source` text, the end's line and column are named.
+    """
     text = " ".join(str(exc).split())
     at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", text)
     if at is None:
         words = text.removesuffix(" (at end of document)")
         ends = " where the file ends (something is not closed)" if words != text else ""
-        return f"{path}: {words[:1].lower() + words[1:]}{ends}"
+        where = str(path)
+        if ends and source is not None:
+            lines = source.splitlines() or [""]
+            where = f"{path} line {len(lines)}, column {len(lines[-1]) + 1}"
+        return f"{where}: {words[:1].lower() + words[1:]}{ends}"
     words = text[:at.start()]
     return f"{path} line {at.group(1)}, column {at.group(2)}: {words[:1].lower() + words[1:]}"
 

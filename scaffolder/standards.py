@@ -255,7 +255,7 @@ def load(path: Path) -> LoadedStandards:
     except safeio.UnsafeInputError as exc:
         raise StandardsError(f"{path}: {exc}", hint="fix the standards file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise StandardsError(toml_problem(path, exc), hint="fix the standards file") from None
+        raise StandardsError(toml_problem(path, exc, text), hint="fix the standards file") from None
     except yaml.YAMLError as exc:
         # The same one-line "FILE line N, column M: words" as the answers files (no parser internals).
         raise StandardsError(yaml_problem(path, exc), hint="fix the standards file") from None

@@ -439,3 +439,28 @@ def test_a_model_capacity_below_one_is_said_in_words() -> None:
     done = runner.invoke(app, ["new", "xx", "-r", "responses", "-m", "gpt-5.4,capacity=0", "--dry-run", "--no-input"])
     assert done.exit_code == 2
     assert done.stderr.splitlines()[0] == "error: --model 'gpt-5.4,capacity=0': capacity must be at least 1"
+
+
+def test_help_and_format_nits_of_review_9b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from scaffolder.checks import OWNED
+
+    monkeypatch.setenv("COLUMNS", "200")
+    models = " ".join(runner.invoke(app, ["models", "--help"]).stdout.split())
+    sub = re.search(r"--subscription ID (.*?)(\[env|$)", models)
+    assert sub is not None and sub.group(1).startswith("With --live"), models  # `models` runs without it
+    assert runner.invoke(app, ["models", "--cloud", "bogus"]).exit_code == 2  # an enum, as in provision
+    update = " ".join(runner.invoke(app, ["update", "--help"]).stdout.split())
+    assert "--location REGION" in update and "--tag KEY=VALUE" in update  # as `new` says them
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s1.toml").write_text('name = "t"\n[regions]\nallowed = ["eastus"')
+    toml = runner.invoke(app, ["new", "x", "-r", "responses", "--standards", "s1.toml", "--dry-run", "--no-input"])
+    assert toml.stderr.startswith("error: s1.toml line 3, column 20: unclosed array where the file ends"), toml.stderr
+    named = runner.invoke(app, ["new", "--name", "x", "-r", "responses", "--dry-run", "--no-input"])
+    assert named.exit_code == 2 and named.stderr.splitlines()[1] == "hint: fix --name"
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    listed = re.search(r"files the generator writes \(([^)]*)\)", readme)
+    assert listed is not None
+    owned = sorted(o for o in OWNED if o != ".scaffolder.yml")
+    assert sorted(x.strip(" `") for x in listed.group(1).split(",")) == owned
