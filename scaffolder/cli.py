@@ -718,9 +718,17 @@ def _render_recommendation(result: Any, name: str, saved: Path | None = None) ->
     if saved is not None:
         print(f"\nGenerate it:\n  scaffolder new {name} --decision {saved}")
         return
-    print(f"\nGenerate it:\n  {result.command(name)}")
-    print("  (to record these answers in docs/adr of the repo: rerun with --save FILE and use "
-          "`scaffolder new --decision FILE`)")
+    # The answers as flags: re-running this asks nothing, and --decision carries them into the repo (its ADR, and
+    # a partner model deployed when partner models are wanted now), which --runtime alone does not.
+    from scaffolder.decision import NOT_ASKED, decision_data
+
+    flags = [f"{q.flag} {result.answers[q.key]}" for q in decision_data().questions
+             if result.answers.get(q.key, NOT_ASKED) != NOT_ASKED]
+    print("\nGenerate it, with these answers recorded (docs/adr) and acted on:")
+    print(f"  scaffolder recommend {' '.join([*flags, '--no-input', '--save', 'decision.json'])}")
+    print(f"  scaffolder new {name} --decision decision.json")
+    if result.answers.get("models") != "now":
+        print(f"or without the record:\n  {result.command(name)}")
 
 
 @app.command()

@@ -464,3 +464,24 @@ def test_help_and_format_nits_of_review_9b(tmp_path: Path, monkeypatch: pytest.M
     assert listed is not None
     owned = sorted(o for o in OWNED if o != ".scaffolder.yml")
     assert sorted(x.strip(" `") for x in listed.group(1).split(",")) == owned
+
+
+def test_recommend_without_save_prints_the_answers_as_flags_and_a_new_that_carries_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    shown = runner.invoke(app, ["recommend", "--state", "no", "--tools", "no", "--partner-models", "now"])
+    assert shown.exit_code == 0, shown.output
+    lines = [line.strip() for line in shown.stdout.splitlines()]
+    again = next(line for line in lines if line.startswith("scaffolder recommend "))
+    assert "--partner-models now" in again and "--state no" in again
+    assert "scaffolder new NAME --decision decision.json" in lines
+    assert not any(line.startswith("scaffolder new NAME --runtime") for line in lines)  # would drop the partner model
+    # Running the printed command asks nothing and records the same answers.
+    done = runner.invoke(app, shlex.split(again)[1:])
+    assert done.exit_code == 0, done.output
+    saved = json.loads((tmp_path / "decision.json").read_text())
+    assert saved["answers"] == {"state": "no", "tools": "no", "models": "now", "connectors": "not asked",
+                                "multi_agent": "not asked"}
