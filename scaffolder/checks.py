@@ -258,7 +258,11 @@ def accept(result: CheckResult) -> CheckResult:
                                 hint="remove the link, then run the same command again")
     target.parent.mkdir(exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.unlink(missing_ok=True)  # a leftover, or a link planted there: removed, never followed
+    # O_EXCL|O_NOFOLLOW: a link planted between the unlink and the open fails the open instead of being written.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
     tmp.replace(target)  # atomic: a reader sees the old list or the new one, never half of it
     notes.append(f"{len(everything)} difference(s) from the generator accepted in {ACCEPTED_FILE}: commit it")
     return dataclasses.replace(result, findings=tuple(f for f in result.findings if f not in keep),
@@ -292,7 +296,7 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
     pristine = _pristine(directory)
     out = []
     take_theirs = _update_command(directory, standards=standards_file)
-    accept = _accept_command(directory, standards_file)
+    keep_ours = _accept_command(directory, standards_file)
     for f in plan.files:
         path = str(f.path)
         if not (path.startswith(OWNED[0]) or path in OWNED[1:]) or path == ANSWERS_FILE:
@@ -321,7 +325,7 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
         if path.endswith(".bicep"):
             if _unparsable_bicep(actual):
                 continue  # the syntax layer reports it: accepting (or updating) a broken file is no advice
-            out += _bicep_drift(path, f.content, actual, base, take_theirs, accept)
+            out += _bicep_drift(path, f.content, actual, base, take_theirs, keep_ours)
             continue
         if path == "infra/main.parameters.json":
             try:
@@ -337,7 +341,7 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
         unedited = base is not None and base == actual
         out.append(Finding("drift/changed", "info", path, line,
                            "differs from what .scaffolder.yml generates (your version is kept and validated)",
-                           expected=expected, found=found, fix=take_theirs if unedited else accept,
+                           expected=expected, found=found, fix=take_theirs if unedited else keep_ours,
                            digest=_digest(path, "file", f.content, actual)))
     return out
 
@@ -367,20 +371,13 @@ def _pristine(directory: Path) -> dict[str, bytes]:
     """What the generator wrote at generation time (the repo's pristine archive), by path; empty when absent."""
     from scaffolder.generate._plan import PRISTINE_FILE, unpack_pristine
 
-    data = _read_bytes_limit(directory, directory / PRISTINE_FILE)
+    data = _read_bytes(directory, directory / PRISTINE_FILE, limit=64 * 1024 * 1024)  # an archive of every file
     if data is None:
         return {}
     try:
         return {path: planned.content for path, planned in unpack_pristine(data).items()}
     except (OSError, EOFError, ValueError, tarfile.TarError, ScaffolderError):
         return {}  # a damaged archive only loses the "update reconciles it" distinction
-
-
-def _read_bytes_limit(repo: Path, path: Path) -> bytes | None:
-    try:
-        return safeio.read_confined(path, repo, limit=64 * 1024 * 1024)
-    except (OSError, safeio.UnsafeInputError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -397,7 +394,7 @@ class _Declaration:
 
 def _declarations(content: bytes) -> dict[tuple[str, str], _Declaration]:
     """The top-level declarations of a Bicep file by (kind, name), each with its decorators."""
-    from scaffolder.validate._model import _DECL_NODES, TRIVIA, parse_bytes, text
+    from scaffolder.validate._model import DECL_NODES, TRIVIA, parse_bytes, text
 
     root = parse_bytes(content).root_node
     out: dict[tuple[str, str], _Declaration] = {}
@@ -408,7 +405,7 @@ def _declarations(content: bytes) -> dict[tuple[str, str], _Declaration]:
         if node.type == "decorators":
             pending.append(node)
             continue
-        kind = "targetScope" if node.type == "target_scope_assignment" else _DECL_NODES.get(node.type, node.type)
+        kind = "targetScope" if node.type == "target_scope_assignment" else DECL_NODES.get(node.type, node.type)
         ident = next((c for c in node.named_children if c.type == "identifier"), None)
         name = text(ident) if ident is not None and kind != "targetScope" else ""
         start = pending[0] if pending else node
@@ -630,14 +627,14 @@ def consistency(directory: Path, spec: ProjectSpec) -> list[Finding]:
     return out
 
 
-def _read_bytes(repo: Path, path: Path) -> bytes | None:
+def _read_bytes(repo: Path, path: Path, limit: int = safeio.MAX_TEXT_BYTES) -> bytes | None:
     """A file of the repo, or None when missing, not a regular file, too large or a link leaving the repo.
 
     A pull request can plant a link to a secrets file or /proc/self/environ: such a link is never read,
     so nothing from outside the repo can reach the findings (and the CI log).
     """
     try:
-        return safeio.read_confined(path, repo, limit=safeio.MAX_TEXT_BYTES)
+        return safeio.read_confined(path, repo, limit=limit)
     except (OSError, safeio.UnsafeInputError):
         return None
 

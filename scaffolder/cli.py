@@ -79,7 +79,8 @@ class _Group(TyperGroup):
                 return (f"{flag} needs a value: one of {', '.join(choices)}",
                         f"e.g. `{path} ... {flag} {choices[0]}`; {see}")
             return f"{flag} needs a value", f"give it one: `{flag} {param.metavar or 'VALUE'}`; {see}"
-        if type(exc).__name__ == "BadParameter":
+        if isinstance(exc, typer.BadParameter):  # public API; the two other classes are matched by name (typer
+            # exports neither): tests/test_newcomer.py's bare-scaffolder and needs-a-value tests pin them.
             given = _bad_input(exc)
             if choices and given is not None:
                 from scaffolder.catalog import suggest

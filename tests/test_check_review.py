@@ -191,3 +191,17 @@ def test_a_file_that_does_not_parse_gets_no_accept_advice(repo: Path) -> None:
     # One error for one fault, at the line the JSON parser names.
     (bad,) = [f for f in result.findings if f.file == "infra/main.parameters.json"]
     assert (bad.rule, bad.line) == ("params-file/invalid", at + 1), str(bad)
+
+
+def test_accept_does_not_follow_a_link_planted_at_its_temporary_file(repo: Path, tmp_path: Path) -> None:
+    import os
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine\n")
+    (repo / ".scaffolder").mkdir(exist_ok=True)
+    (repo / ".scaffolder" / f".accepted.yml.{os.getpid()}.tmp").symlink_to(victim)
+    _edit(repo / "azure.yaml", "name: ", "name: ours-")
+    done = runner.invoke(app, ["check", str(repo), "--offline", "--accept"])
+    assert done.exit_code == 0, done.output
+    assert victim.read_text() == "mine\n"
+    assert "azure.yaml" in (repo / ACCEPTED_FILE).read_text() and not (repo / ACCEPTED_FILE).is_symlink()
