@@ -21,6 +21,7 @@ from scaffolder.spec import (
     ANSWERS_FILE,
     DEFAULT_LOCATION,
     DEFAULT_MODEL,
+    ModelDeployment,
     ProjectSpec,
     build_spec,
     check_project_name,
@@ -79,6 +80,43 @@ def lifecycle_report(spec: ProjectSpec) -> LifecycleReport:
     confirm = f" (confirm with `scaffolder models --live --location {spec.location}`)"
     return LifecycleReport(tuple(j.status.message for j in verdict.retired),
                            tuple(j.status.message + confirm for j in verdict.concerns), verdict.notes)
+
+
+def with_quota_usage(spec: ProjectSpec) -> tuple[ProjectSpec, tuple[str, ...]]:
+    """The spec with each deployment's quota usage name from a fresh cached region list, and a note when none.
+
+    The name (Azure's models.list `skus[].usageName`) goes into azd's location metadata so that `azd up` offers
+    only regions with quota for the models. It is recorded in the spec, so `check` and `update` regenerate the
+    same main.bicep whatever the cache holds later. Deployments that already carry one keep it.
+    """
+    from pydantic import ValidationError
+
+    from scaffolder.catalog import live
+
+    if all(d.quota_usage for d in spec.models):
+        return spec, ()
+    snapshot = live.fresh(spec.location, today())
+    refresh = f"`scaffolder models --live --location {spec.location} --refresh`"
+    if snapshot is None:
+        return spec, (f"azd's location prompt will not check model quota: no fresh model list for {spec.location} "
+                      f"is cached ({refresh}, then `scaffolder update`, adds it)",)
+    models: list[ModelDeployment] = []
+    unknown: list[str] = []
+    for dep in spec.models:
+        entry = snapshot.find(dep.model, dep.version) if dep.quota_usage is None else None
+        usage = entry.usage_names.get(dep.sku) if entry is not None else None
+        if usage:
+            try:
+                dep = ModelDeployment.model_validate({**dep.model_dump(), "quota_usage": usage})
+            except ValidationError:  # a cache entry that is no usage name is not written into Bicep
+                usage = None
+        if dep.quota_usage is None:
+            unknown.append(f"{dep.model} {dep.version} ({dep.sku})")
+        models.append(dep)
+    updated = spec.model_copy(update={"models": tuple(models)})  # each deployment was validated above
+    note = (f"azd's location prompt will not check quota for {', '.join(unknown)}: {snapshot.describe()} gives "
+            "no usage name for it") if unknown else None
+    return updated, (note,) if note else ()
 
 
 def capability_notes(spec: ProjectSpec) -> list[str]:
@@ -229,10 +267,13 @@ def resolve_spec(
     hosting: str | None = None,
     principal_type: str = "User",
     agent_setup: str = "basic",
+    existing: Mapping[str, str] | None = None,
     decision_answers: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     standards: LoadedStandards | None = None,
     prompter: Prompter | None = None,
+    tools: Sequence[str] = (),
+    framework: str = "openai",
 ) -> ProjectSpec:
     """Turn flags (and prompts for what is missing) into a validated ProjectSpec.
 
@@ -240,10 +281,14 @@ def resolve_spec(
     the recommend questions first, and the recommendation becomes the runtime question's default.
     Team standards supply defaults (runtime, model, location, tags, naming, retention) and are then
     enforced: a choice that breaks one is refused, naming the rule and the allowed values.
+    `tools` are `--tool NAME[,k=v...]` texts; a runtime picked from decision answers also honours them.
     """
     from scaffolder import decision as recommend
+    from scaffolder.tools import parse_tool_option
 
     rules = standards.standards if standards else None
+    chosen_tools = [parse_tool_option(t) for t in tools]
+    tool_names = [t["name"] for t in chosen_tools] + (list(rules.tools.required) if rules is not None else [])
     defaults = rules.defaults.model_dump(mode="json", exclude_none=True) if rules else {}
     decided = recommend.validate_answers(decision_answers or {})
     given: dict[str, Any] = {
@@ -251,17 +296,23 @@ def resolve_spec(
     }
     given["_partner_now"] = decided.get("models") == "now"
     if not runtime and decided:
-        given["runtime"] = recommend.recommend(decided).runtime.value
+        given["runtime"] = recommend.recommend(decided, tools=tool_names).runtime.value
     elif not runtime and prompter is not None:
         given = resolve(QUESTIONS[:1], given, prompter)  # the name first, then how to pick the runtime
         if prompter.ask(_HELP_ME_CHOOSE, "pick", given).strip().lower() in {"2", "recommend"}:
-            rec = recommend.ask(prompter)
+            rec = recommend.ask(prompter, tools=tool_names)
             decided = {k: v for k, v in rec.answers.items() if v != recommend.NOT_ASKED}
             given["recommended"] = rec.runtime.value
             given["_partner_now"] = decided.get("models") == "now"
             _explain(rec)
     answers = resolve(QUESTIONS, given, prompter)
     deployments = [parse_model_option(m, default_capacity=capacity) for m in answers["models"]]
+    if rules is not None:
+        # The standards' required tools that the runtime offers are added with their catalog defaults (a required
+        # option must still be given with --tool); one it does not offer is reported as a standards violation.
+        given_names = {t["name"] for t in chosen_tools}
+        chosen_tools += [{"name": n, "options": {}} for n in rules.tools.required
+                         if n not in given_names and catalog.tools()[n].offer(Runtime(answers["runtime"])) != "none"]
     values = {
         "name": answers["name"],
         "runtime": answers["runtime"],
@@ -273,7 +324,10 @@ def resolve_spec(
         "hosting": hosting or _default_hosting(rules),
         "principal_type": principal_type,
         "agent_setup": agent_setup,
+        "existing": dict(existing or {}),
         "decision": {"answers": decided},
+        "tools": chosen_tools,
+        "framework": framework,
     }
     if rules is not None and standards is not None:
         values["tags"] = {k: v for k, v in rules.tags.items() if v}
@@ -337,10 +391,11 @@ def new(
     """
     report = lifecycle_report(spec)
     refuse_retired(report)
+    spec, quota_notes = with_quota_usage(spec)
     overlays = standards.overlay_dirs() if standards else []
     plan: FilePlan = with_pristine(plan_files(spec, overlays))
     warnings = list(report.warnings)
-    notes = report.notes + tuple(capability_notes(spec)) + tuple(partner_notes(spec))
+    notes = report.notes + quota_notes + tuple(capability_notes(spec)) + tuple(partner_notes(spec))
     outer = enclosing_work_tree(target)
     if outer is not None:
         warnings.append(f"{target} is inside the git work tree of another project ({outer}): the generated repo "

@@ -791,6 +791,10 @@ def update(
     if not dry_run and not allow_dirty:
         refuse_dirty(directory)
     spec, notes = updated_spec(spec_before, overrides, standards=standards, decision_answers=decision_answers)
+    from scaffolder._new import with_quota_usage
+
+    spec, quota_notes = with_quota_usage(spec)
+    notes = [*notes, *quota_notes]
     overlays = standards.overlay_dirs() if standards else []
     plan = with_pristine(plan_files(spec, overlays))
     theirs = {str(f.path): f for f in plan.files}

@@ -218,11 +218,25 @@ class NetworkChoice(StrEnum):
     ip_restricted = "ip-restricted"
 
 
+class AgentSetupChoice(StrEnum):
+    """CLI choices for --agent-setup (mirrors scaffolder.spec.AgentSetup)."""
+
+    basic = "basic"
+    standard = "standard"
+
+
 class HostingChoice(StrEnum):
     """CLI choices for --hosting (mirrors scaffolder.spec.HOSTING_CHOICES)."""
 
     container_apps = "container-apps"
     none = "none"
+
+
+class FrameworkChoice(StrEnum):
+    """CLI choices for --framework (mirrors scaffolder.spec.Framework)."""
+
+    openai = "openai"
+    langchain = "langchain"
 
 
 class PrincipalChoice(StrEnum):
@@ -364,6 +378,16 @@ def new(
     principal_type: Annotated[
         PrincipalChoice, typer.Option(help="Deploying principal: User locally, ServicePrincipal in CI.")
     ] = PrincipalChoice.User,
+    agent_setup: Annotated[
+        AgentSetupChoice,
+        typer.Option(help="agents runtime: basic (Microsoft-managed agent storage) or standard (the repo's own Cosmos "
+                     "DB, Storage and AI Search through a capability host)."),
+    ] = AgentSetupChoice.basic,
+    existing: Annotated[
+        list[str] | None,
+        typer.Option("--existing", metavar="KIND=ID", help="Use an existing resource by ARM id instead of creating "
+                     "one, repeatable; kinds: search."),
+    ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", metavar="DIR", help="Parent directory of the new repo [default: the "
                            "current one].", show_default=False)
@@ -392,6 +416,16 @@ def new(
                      "picks the "
                      "runtime when --runtime is absent."),
     ] = None,
+    tool: Annotated[
+        list[str] | None,
+        typer.Option("--tool", "-t", metavar="NAME[,K=V...]",
+                     help="Tool to generate, repeatable, e.g. --tool mcp,url=https://x/mcp,label=docs,approval=never "
+                     "(',' separates the pairs). `scaffolder tools` lists them per runtime; function tools are "
+                     "always on."),
+    ] = None,
+    framework: Annotated[
+        FrameworkChoice, typer.Option(help="Inference only: the chat loop's library.")
+    ] = FrameworkChoice.openai,
 ) -> None:
     """Generate a starter repo for a Foundry runtime: Bicep, keyless RBAC, app skeleton, CI."""
     from scaffolder import _new
@@ -421,10 +455,14 @@ def new(
             monitoring=monitoring,
             hosting=hosting.value if hosting else None,
             principal_type=principal_type.value,
+            agent_setup=agent_setup.value,
+            existing=_parse_existing(existing or []),
             decision_answers=load_answers_file(decision) if decision else None,
             tags=_parse_tags(tag or []),
             standards=loaded,
             prompter=prompter,
+            tools=tool or [],
+            framework=framework.value,
         )
     except SpecError as exc:
         if project_name and exc.hint:  # the name came from --name: that is what to fix, not a NAME argument
@@ -436,6 +474,26 @@ def new(
         _print_json(result.as_dict())
         return
     _render_new(result)
+
+
+def _parse_existing(items: list[str]) -> dict[str, str]:
+    from scaffolder.errors import SpecError
+    from scaffolder.spec import EXISTING_TYPES
+
+    found: dict[str, str] = {}
+    for item in items:
+        kind, sep, value = item.partition("=")
+        kind = kind.strip()
+        if not sep or kind not in EXISTING_TYPES:
+            raise SpecError(
+                f"--existing {item!r} is not KIND=ID with a known kind; kinds: {', '.join(EXISTING_TYPES)}",
+                hint=f"e.g. --existing search=/subscriptions/<id>/resourceGroups/<group>/providers/"
+                f"{EXISTING_TYPES['search']}/<name>",
+            )
+        if kind in found:
+            raise SpecError(f"--existing {kind}=... given twice", hint="give each kind once")
+        found[kind] = value.strip()
+    return found
 
 
 def _parse_tags(items: list[str]) -> dict[str, str]:
@@ -556,6 +614,41 @@ def models(
         _err(f"note: {stale}")
 
 
+@app.command("tools")
+@handled
+def tools_(
+    runtime: Annotated[
+        RuntimeChoice | None, typer.Option("--runtime", "-r", help="Only this runtime's column, and why not.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """List the tool catalog: how each runtime offers each tool (native, app, connection or none) and the flag."""
+    from scaffolder import catalog
+    from scaffolder import tools as tool_catalog
+
+    chosen = catalog.Runtime(runtime.value) if runtime is not None else None
+    rows = tool_catalog.listing(chosen)
+    if as_json:
+        _print_json(rows)
+        return
+    names = [chosen.value] if chosen else [r.value for r in catalog.Runtime]
+    header = ["tool", *names, "preview", "add with"]
+    body = []
+    for row in rows:
+        flag = "always on" if row["always"] else "docs only" if row["docs_only"] else row["flag"]
+        body.append([row["name"], *(row["runtimes"][n]["offer"] for n in names), "yes" if row["preview"] else "",
+                     flag])
+    print(_columns(header, body))
+    if chosen is not None:
+        why = [(r["name"], r["runtimes"][chosen.value]["why"]) for r in rows if "why" in r["runtimes"][chosen.value]]
+        if why:
+            print(f"\nNot offered on {chosen.value}:")
+            for name, text in why:
+                print(f"  {name}: {text}")
+    print("\nnative: the service runs it; app: the generated app implements it; connection: an Agent Service "
+          "project connection backs it; none: not offered (`--runtime R` says why)")
+
+
 def _model_rows(rows: list[CatalogModel], day: dt.date, wide: bool) -> tuple[list[str], list[list[str]]]:
     """The table's cells: a narrow set that fits 80 columns, or every column with --wide."""
 
@@ -664,6 +757,11 @@ def recommend(
                      "for `scaffolder new --decision FILE`."),
     ] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; unanswered = not asked.")] = False,
+    tool: Annotated[
+        list[str] | None,
+        typer.Option("--tool", "-t", metavar="NAME", help="A tool you want (repeatable): only runtimes that offer "
+                     "it are recommended. `scaffolder tools` lists them."),
+    ] = None,
 ) -> None:
     """Recommend a runtime from five questions: reasons, what you give up, and the command to run."""
     from scaffolder import decision as rec
@@ -675,14 +773,15 @@ def recommend(
     given.update({k: v.value for k, v in flags.items() if v is not None})
     # Questions go to stderr, so `--json > file` on a terminal still asks them (stdin and stderr decide).
     prompter = ConsolePrompter() if interactive_allowed(no_input) else None
-    result = rec.ask(prompter, given) if prompter else rec.recommend(given)
-    if prompter is None and not given:
+    wanted = [t.split(",", 1)[0] for t in tool or []]
+    result = rec.ask(prompter, given, tools=wanted) if prompter else rec.recommend(given, tools=wanted)
+    if prompter is None and not given and not wanted:
         if not no_input:
             # Nothing answered and nobody to ask: a script calling recommend without its answers made a mistake
             # (as `gh` refuses to prompt without a terminal and names the flags); --no-input accepts "not asked".
             raise SpecError("no answers given and no terminal to ask on",
-                            hint="pass --state/--tools/--partner-models/--connectors/--multi-agent or --answers FILE "
-                                 "(add --no-input to recommend with every question 'not asked')")
+                            hint="pass --state/--tools/--partner-models/--connectors/--multi-agent, --tool or "
+                                 "--answers FILE (add --no-input to recommend with every question 'not asked')")
         _err("note: --no-input and no answers: every question is 'not asked'")
     doc = {**result.as_dict(), "command": result.command(name)}
     if save is not None:

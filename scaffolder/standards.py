@@ -112,6 +112,36 @@ class Hosting(_Strict):
         return self
 
 
+class ToolRules(_Strict):
+    """Which catalog tools a generated repo may have (allowed), must not have (denied) and must have (required)."""
+
+    allowed: tuple[str, ...] | None = None
+    denied: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+
+    @field_validator("allowed", "denied", "required")
+    @classmethod
+    def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        tools = catalog.tools()
+        for name in value or ():
+            if name not in tools:
+                close = catalog.suggest(name, list(tools))
+                raise ValueError(f"unknown tool {name!r}" + (f"; did you mean {', '.join(close)}?" if close else "")
+                                 + f" (tools: {', '.join(tools)})")
+            if tools[name].always:
+                raise ValueError(f"{name} tools are always generated; they cannot be allowed, denied or required")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ToolRules:
+        for name in self.required:
+            if name in self.denied:
+                raise ValueError(f"tool {name!r} is both required and denied")
+            if self.allowed is not None and name not in self.allowed:
+                raise ValueError(f"required tool {name!r} is not in tools.allowed")
+        return self
+
+
 class Security(_Strict):
     """Local (key) auth must stay disabled: the only accepted value, checked in the Bicep by `check`."""
 
@@ -169,6 +199,7 @@ class Standards(_Strict):
     defaults: Defaults = Defaults()
     overlays: tuple[str, ...] = ()
     check: CheckRules = CheckRules()
+    tools: ToolRules = ToolRules()
 
     @model_validator(mode="after")
     def _defaults_obey_rules(self) -> Standards:
@@ -384,10 +415,40 @@ def violations(spec: ProjectSpec, standards: Standards) -> list[Violation]:
             default = f" (default {value!r})" if value else ""
             out.append(Violation("tags", f"tag {key!r} is required by the standards{default}",
                                  f"use --tag {key}=VALUE"))
+    out += _tool_violations(spec, standards.tools)
     naming = standards.naming
     if spec.naming.pattern != naming.pattern or spec.naming.abbreviations != naming.resolved_abbreviations():
         out.append(Violation("naming", f"resource naming differs from the standards' pattern {naming.pattern!r}",
                              "regenerate with the standards file"))
+    return out
+
+
+def _tool_violations(spec: ProjectSpec, rules: ToolRules) -> list[Violation]:
+    chosen = [t.name for t in spec.tools]
+    out = []
+    for name in chosen:
+        if name in rules.denied:
+            out.append(Violation("tools.denied", f"tool {name} is denied by the standards",
+                                 f"drop --tool {name}"))
+        elif rules.allowed is not None and name not in rules.allowed:
+            out.append(Violation("tools.allowed", f"tool {name} is not allowed by the standards; allowed: "
+                                 f"{', '.join(rules.allowed) or 'none'}", f"drop --tool {name}"))
+    for name in rules.required:
+        if name not in chosen:
+            tool = catalog.tools()[name]
+            offer = tool.offer(spec.runtime)
+            if offer == "none":
+                able = ", ".join(r.value for r in tool.offered_by()) or "no runtime of this version"
+                msg = f"tool {name} is required by the standards, but the {spec.runtime.value} runtime does not " \
+                      f"offer it (offered by: {able})"
+                able_runtimes = tool.offered_by()
+                hint = f"use --runtime {able_runtimes[0].value}" if able_runtimes else "ask the standards' owner"
+            else:
+                from scaffolder.tools import example_flag
+
+                msg = f"tool {name} is required by the standards"
+                hint = f"add {example_flag(tool)}"
+            out.append(Violation("tools.required", msg, hint))
     return out
 
 

@@ -166,7 +166,10 @@ def test_deprecated_model_warns_and_names_a_current_replacement(
     (warning,) = doc["warnings"]
     assert "deprecated since 2026-11-13" in warning
     assert "suggested replacement (not from the source): gpt-5.4" in warning
-    assert doc["notes"] == ["model lifecycle from the shipped catalog (sources read 2026-11-29)"]
+    assert doc["notes"] == ["model lifecycle from the shipped catalog (sources read 2026-11-29)",
+                            "azd's location prompt will not check model quota: no fresh model list for eastus2 is "
+                            "cached (`scaffolder models --live --location eastus2 --refresh`, then `scaffolder "
+                            "update`, adds it)"]
 
 
 def test_models_json_carries_status() -> None:

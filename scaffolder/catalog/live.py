@@ -35,12 +35,13 @@ class LiveModel:
     retires: dt.date | None = None  # deprecation.inference: the day inference stops
     skus: tuple[str, ...] = ()
     capabilities: Mapping[str, str] = field(default_factory=dict)
+    usage_names: Mapping[str, str] = field(default_factory=dict)  # SKU -> the quota it draws on (skus[].usageName)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (the cache file and --json)."""
         return {"name": self.name, "version": self.version, "format": self.format, "lifecycle": self.lifecycle,
                 "retires": self.retires.isoformat() if self.retires else None, "skus": list(self.skus),
-                "capabilities": dict(self.capabilities)}
+                "capabilities": dict(self.capabilities), "usage_names": dict(self.usage_names)}
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ class Snapshot:
             LiveModel(name=str(m["name"]), version=str(m["version"]), format=str(m.get("format", "")),
                       lifecycle=str(m.get("lifecycle") or ""),
                       retires=dt.date.fromisoformat(m["retires"]) if m.get("retires") else None,
-                      skus=tuple(m.get("skus") or ()), capabilities=dict(m.get("capabilities") or {}))
+                      skus=tuple(m.get("skus") or ()), capabilities=dict(m.get("capabilities") or {}),
+                      usage_names={str(k): str(v) for k, v in dict(m.get("usage_names") or {}).items()})
             for m in doc["models"]
         )
         return cls(str(doc["location"]), dt.datetime.fromisoformat(doc["fetched"]), models)
@@ -104,12 +106,15 @@ def parse_models(items: Iterable[Mapping[str, Any]], location: str, fetched: dt.
         retires = arm_date((model.get("deprecation") or {}).get("inference"))
         skus = tuple(str(s.get("name")) for s in model.get("skus") or () if s.get("name"))
         caps = {str(k): str(v) for k, v in (model.get("capabilities") or {}).items()}
+        usages = {str(s["name"]): str(s["usageName"]) for s in model.get("skus") or ()
+                  if s.get("name") and s.get("usageName")}
         key = (str(name), str(version))
         previous = seen.get(key)
         if previous is not None:  # the same model is listed once per account kind: merge the SKUs
             skus = tuple(dict.fromkeys(previous.skus + skus))
+            usages = {**previous.usage_names, **usages}
         seen[key] = LiveModel(str(name), str(version), str(model.get("format") or ""),
-                              str(model.get("lifecycleStatus") or ""), retires, skus, caps)
+                              str(model.get("lifecycleStatus") or ""), retires, skus, caps, usages)
     return Snapshot(location, fetched, tuple(seen[k] for k in sorted(seen)))
 
 

@@ -141,6 +141,8 @@ class Offer:
     skus: tuple[str, ...]
     lifecycle: str = "GenerallyAvailable"
     deprecation: str | None = None
+    # SKU -> quota usage name, where Azure's differs from OpenAI.<sku>.<model> (e.g. OpenAI.GlobalStandard.gpt4.1-mini)
+    usage_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -600,6 +602,13 @@ class ArmEmulator:
                 f"InstrumentationKey={key};IngestionEndpoint=https://{res.get('location')}.in.applicationinsights.azure.com/"
             )
             props["provisioningState"] = "Succeeded"
+        elif rtype == "microsoft.documentdb/databaseaccounts":
+            # read-only endpoint ARM returns (the standard agent setup's connection targets it)
+            props["documentEndpoint"] = f"https://{name}.documents.azure.com:443/"
+        elif rtype == "microsoft.storage/storageaccounts":
+            props["primaryEndpoints"] = {
+                kind: f"https://{name}.{kind}.core.windows.net/" for kind in ("blob", "queue", "table", "file", "dfs")
+            }
         elif rtype == "microsoft.operationalinsights/workspaces":
             props["customerId"] = old_props.get("customerId") or str(uuid.uuid4())
         elif rtype in _HOSTING_READ_ONLY:
@@ -676,7 +685,9 @@ class ArmEmulator:
                     "version": o.version,
                     "lifecycleStatus": o.lifecycle,
                     "skus": [
-                        {"name": s, "usageName": f"OpenAI.{s}.{o.name}", "capacity": {"maximum": 10000}} for s in o.skus
+                        {"name": s, "usageName": o.usage_names.get(s, f"OpenAI.{s}.{o.name}"),
+                         "capacity": {"maximum": 10000}}
+                        for s in o.skus
                     ],
                 }
                 if o.deprecation:

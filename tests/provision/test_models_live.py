@@ -254,3 +254,54 @@ def test_live_honours_runtime_and_rejects_wide(env: Path) -> None:
     wide = run("models", "--live", "--location", LOCATION, "--wide")
     assert wide.exit_code == 2 and wide.stderr.startswith("error: --wide is for the shipped catalog")
     assert run("models", "--refresh").stderr.startswith("error: --live/--refresh needs --location")
+
+
+def test_new_writes_quota_usage_names_from_the_cache_into_azd_location_metadata(
+        env: Path, region: ArmEmulator, tmp_path: Path) -> None:
+    # Azure's usage name is not always OpenAI.<sku>.<model> (Azure/azure-dev#8563): the cache's is the one written.
+    region.offers[LOCATION][0] = Offer("gpt-5.4-mini", "2026-03-17", "OpenAI", ("GlobalStandard", "Standard"),
+                                       usage_names={"GlobalStandard": "OpenAI.GlobalStandard.gpt54-mini"})
+    assert run("models", "--live", "--location", LOCATION, "--refresh").exit_code == 0
+    made = run("new", "bot", "-r", "inference", "-m", "gpt-5.4-mini,capacity=30", "-m", "Ministral-3B",
+               "--no-input", "-o", str(tmp_path))
+    assert made.exit_code == 0, made.output
+    bicep = (tmp_path / "bot" / "infra" / "main.bicep").read_text()
+    assert ("    type: 'location'\n    usageName: [\n      'OpenAI.GlobalStandard.gpt54-mini,30'\n"
+            "      'OpenAI.GlobalStandard.Ministral-3B,1'\n    ]\n") in bicep
+    answers = (tmp_path / "bot" / ".scaffolder.yml").read_text()
+    assert answers.count("quota_usage: OpenAI.GlobalStandard.gpt54-mini") == 1
+    # Recorded in the spec: check regenerates the same main.bicep with or without the cache.
+    (env / "foundry-scaffolder" / "models" / f"{LOCATION}.json").unlink()
+    checked = run("check", str(tmp_path / "bot"), "--offline")
+    assert checked.exit_code == 0 and "drift/" not in checked.output, checked.output
+
+
+def test_without_a_cache_main_bicep_has_no_usage_names_and_new_says_so(env: Path, tmp_path: Path) -> None:
+    from scaffolder._resources import bicep_dir
+
+    made = run("new", "bot", "-r", "responses", "--no-input", "-o", str(tmp_path))
+    assert made.exit_code == 0, made.output
+    assert (f"note: azd's location prompt will not check model quota: no fresh model list for {LOCATION} is cached "
+            f"(`scaffolder models --live --location {LOCATION} --refresh`, then `scaffolder update`, adds it)"
+            ) in " ".join(made.stderr.split())
+    assert (tmp_path / "bot" / "infra" / "main.bicep").read_bytes() == (bicep_dir() / "main.bicep").read_bytes()
+    assert "quota_usage" not in (tmp_path / "bot" / ".scaffolder.yml").read_text()
+
+
+def test_a_usage_name_that_could_break_the_bicep_literal_is_not_written(env: Path, region: ArmEmulator,
+                                                                       tmp_path: Path) -> None:
+    region.offers[LOCATION][0] = Offer("gpt-5.4-mini", "2026-03-17", "OpenAI", ("GlobalStandard",),
+                                       usage_names={"GlobalStandard": "x'\n}) param evil string = '"})
+    assert run("models", "--live", "--location", LOCATION, "--refresh").exit_code == 0
+    made = run("new", "bot", "-r", "responses", "--no-input", "-o", str(tmp_path))
+    assert made.exit_code == 0, made.output
+    assert "will not check quota for gpt-5.4-mini 2026-03-17 (GlobalStandard)" in " ".join(made.stderr.split())
+    assert "usageName" not in (tmp_path / "bot" / "infra" / "main.bicep").read_text()
+
+
+def test_update_fills_a_missing_usage_name_once_a_region_list_is_cached(env: Path, tmp_path: Path) -> None:
+    assert run("new", "bot", "-r", "responses", "--no-input", "-o", str(tmp_path)).exit_code == 0
+    assert run("models", "--live", "--location", LOCATION, "--refresh").exit_code == 0
+    updated = run("update", str(tmp_path / "bot"))
+    assert updated.exit_code == 0, updated.output
+    assert "'OpenAI.GlobalStandard.gpt-5.4-mini,10'" in (tmp_path / "bot" / "infra" / "main.bicep").read_text()

@@ -103,32 +103,29 @@ def test_user_edited_infra_is_provisioned_exactly_then_rerun_writes_nothing(
 def test_a_type_outside_the_registry_needs_no_python(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
     from scaffolder.provisioning import registry
 
-    assert registry.lookup("Microsoft.DocumentDB/databaseAccounts") is None
+    # (Cosmos DB was the example until the standard agent setup registered it.)
+    assert registry.lookup("Microsoft.Network/virtualNetworks") is None
     main = repo / "infra" / "main.bicep"
     main.write_text(
         main.read_text(encoding="utf-8")
         + """
-resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2025-10-15' = {
-  name: 'cosmos-${resourceToken}'
+resource vnet 'Microsoft.Network/virtualNetworks@2025-05-01' = {
+  name: 'vnet-${resourceToken}'
   location: location
-  kind: 'GlobalDocumentDB'
   properties: {
-    databaseAccountOfferType: 'Standard'
-    disableLocalAuth: true
-    locations: [
-      {
-        locationName: location
-        failoverPriority: 0
-      }
-    ]
+    addressSpace: {
+      addressPrefixes: [
+        '10.20.0.0/16'
+      ]
+    }
   }
 }
 """,
         encoding="utf-8",
     )
     provision(repo, **kw)
-    cosmos = arm.of_type("Microsoft.DocumentDB/databaseAccounts")
-    assert len(cosmos) == 1 and cosmos[0]["properties"]["disableLocalAuth"] is True
+    vnets = arm.of_type("Microsoft.Network/virtualNetworks")
+    assert len(vnets) == 1 and vnets[0]["properties"]["addressSpace"]["addressPrefixes"] == ["10.20.0.0/16"]
     assert not arm.validation_errors
     arm.reset_log()
     provision(repo, **kw)

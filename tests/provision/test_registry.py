@@ -28,6 +28,8 @@ HOSTING_AND_DATA = {
     "Microsoft.Insights/diagnosticSettings",
     "Microsoft.Search/searchServices",
     "Microsoft.Storage/storageAccounts",
+    "Microsoft.DocumentDB/databaseAccounts",
+    "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments",
 }
 
 
@@ -78,6 +80,8 @@ def test_only_foundry_children_are_serialised() -> None:
         "Microsoft.CognitiveServices/accounts/projects",
         "Microsoft.CognitiveServices/accounts/deployments",
         "Microsoft.CognitiveServices/accounts/projects/connections",
+        "Microsoft.CognitiveServices/accounts/capabilityHosts",
+        "Microsoft.CognitiveServices/accounts/projects/capabilityHosts",
     }
 
 
