@@ -824,6 +824,7 @@ def _render_recommendation(result: Any, name: str, saved: Path | None = None) ->
 
     flags = [f"{q.flag} {result.answers[q.key]}" for q in decision_data().questions
              if result.answers.get(q.key, NOT_ASKED) != NOT_ASKED]
+    flags += [f"--tool {t}" for t in getattr(result, "tools", ())]
     print("\nGenerate it, with these answers recorded (docs/adr) and acted on:")
     print(f"  scaffolder recommend {' '.join([*flags, '--no-input', '--save', 'decision.json'])}")
     print(f"  scaffolder new {name} --decision decision.json")

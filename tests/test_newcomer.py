@@ -55,7 +55,8 @@ def test_recommend_without_answers_or_terminal_is_bad_input(tmp_path: Path) -> N
     assert done.exit_code == 2, done.output
     assert done.stderr.splitlines() == [
         "error: no answers given and no terminal to ask on",
-        "hint: pass --state/--tools/--partner-models/--connectors/--multi-agent or --answers FILE (add --no-input "
+        "hint: pass --state/--tools/--partner-models/--connectors/--multi-agent, --tool or --answers FILE (add "
+        "--no-input "
         "to recommend with every question 'not asked')"]
     assert not saved.exists() and done.stdout == ""
     # The same from a real process with stdin not a terminal (a CI step), and with CI=true on a terminal.
