@@ -190,3 +190,29 @@ def test_hosting_follows_into_azure_yaml_params_dockerfile_and_answers(hosting: 
     else:
         assert "services" not in doc and "apiImageName" not in params
         assert "Dockerfile" not in plan.paths() and ".dockerignore" not in plan.paths()
+
+
+@pytest.mark.parametrize("hosting", ["container-apps", "none"])
+def test_ci_deploy_job_ships_the_app_when_hosted(hosting: str) -> None:
+    # azd's own CI template runs `azd provision --no-prompt` then `azd deploy --no-prompt`
+    # (Azure/azure-dev templates/common/.github/workflows/bicep/azure-dev.yml). A fresh runner has no
+    # .azure/<env>/.env, so provision alone would put the placeholder back and leave the code unshipped.
+    wf = yaml.safe_load(plan_files(make_spec("responses", hosting=hosting)).text(".github/workflows/ci.yml"))
+    deploy = wf["jobs"]["deploy"]
+    commands = [
+        line.strip() for step in deploy["steps"] for line in step.get("run", "").splitlines() if line.strip()
+    ]
+    azd = [c for c in commands if c.startswith(("azd provision", "azd deploy", "azd up"))]
+    if hosting == "container-apps":
+        assert azd == ["azd provision --no-prompt", "azd deploy --no-prompt"]
+        # the audience main.parameters.json reads as ${APP_AUTH_AUDIENCE}; without it the API answers 503
+        assert deploy["env"]["APP_AUTH_AUDIENCE"] == "${{ vars.APP_AUTH_AUDIENCE }}"
+        assert "APP_AUTH_AUDIENCE" in wf_header(hosting)
+    else:
+        assert azd == ["azd provision --no-prompt"]
+        assert "APP_AUTH_AUDIENCE" not in deploy["env"]
+
+
+def wf_header(hosting: str) -> str:
+    text = plan_files(make_spec("responses", hosting=hosting)).text(".github/workflows/ci.yml")
+    return "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
