@@ -166,7 +166,7 @@ def test_agents_repo_syncs_the_agent_after_azd_provision() -> None:
     assert "exit 1" in hooks["posix"]["run"] and hooks["posix"]["continueOnError"] is True
     assert ".venv/Scripts/demo agent sync" in hooks["windows"]["run"]
     assert "hooks" not in yaml.safe_load(plan_files(make_spec("responses")).text("azure.yaml"))
-    restricted = make_spec("agents", network="ip-restricted", allow_ips=["20.1.2.3"])
+    restricted = make_spec("agents", hosting="none", network="ip-restricted", allow_ips=["20.1.2.3"])
     hooks = yaml.safe_load(plan_files(restricted).text("azure.yaml"))["hooks"]["postprovision"]
     assert hooks["posix"]["continueOnError"] is False and hooks["windows"]["continueOnError"] is False
     assert "20.1.2.3" in hooks["posix"]["run"]
