@@ -12,6 +12,7 @@ from emulator import ArmEmulator, FakeCredential
 from helpers import make_spec
 from provkit import ENV, offer_models, write_repo
 
+from scaffolder._render_provision import render_provision
 from scaffolder.provisioning.api import destroy, provision
 from scaffolder.spec import ProjectSpec
 
@@ -208,3 +209,22 @@ def test_first_azd_up_serves_the_app_on_its_port_with_probes(
         "Liveness": {"path": "/healthz", "port": 8000, "scheme": "HTTP"},
         "Readiness": {"path": "/healthz", "port": 8000, "scheme": "HTTP"},
     }
+
+
+def test_provision_says_azd_deploy_ships_the_code_and_shows_the_url(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = provision(repo, **kw)
+    render_provision(result)
+    err = capsys.readouterr().err
+    url = result.outputs["SERVICE_API_URI"]
+    assert f"  SERVICE_API_URI={url}" in err.splitlines()
+    assert "the container app runs a placeholder image: run `azd deploy` to build and ship the API" in err
+    # Once azd deployed an image (recorded in the azd environment), provision keeps it and says so.
+    env_file = repo / ".azure" / ENV / ".env"
+    image = f"{_one(arm, REGISTRY)['properties']['loginServer']}/demo/api-{ENV}:azd-deploy-1732900000"
+    env_file.write_text(env_file.read_text(encoding="utf-8") + f'SERVICE_API_IMAGE_NAME="{image}"\n', "utf-8")
+    render_provision(provision(repo, **kw))
+    err = capsys.readouterr().err
+    assert "placeholder" not in err
+    assert f"the container app runs {image}; `azd deploy` ships code changes" in err
