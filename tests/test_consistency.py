@@ -216,3 +216,12 @@ def test_ci_deploy_job_ships_the_app_when_hosted(hosting: str) -> None:
 def wf_header(hosting: str) -> str:
     text = plan_files(make_spec("responses", hosting=hosting)).text(".github/workflows/ci.yml")
     return "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+
+
+def test_hosted_readme_says_conversations_are_lost_on_restart_and_what_to_do() -> None:
+    # The ownership (and runtime) state is a SQLite file on the container's ephemeral disk.
+    hosted = plan_files(make_spec("responses")).text("README.md")
+    assert "**Conversations do not survive a restart or a deploy.**" in hosted
+    assert "callers then get 404" in hosted and "Azure Files" in hosted
+    assert "appRoleAssignmentRequired=true" in hosted and "https://sts.windows.net/<tenant>/" in hosted
+    assert "Conversations do not survive" not in plan_files(make_spec("responses", hosting="none")).text("README.md")
