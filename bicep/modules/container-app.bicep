@@ -92,11 +92,11 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
           name: serviceName
           image: usePlaceholder ? placeholderImage : serviceImage
           env: env
-          // a whole core (the type data types cpu as an integer; 0.5 needs json('0.5'), which the offline
-          // evaluators do not follow) with the memory Consumption pairs with it
+          // half a core with the memory Consumption pairs with it (0.5 vCPU / 1Gi). Bicep has no fractional
+          // literal and its type data types cpu as an integer (ARM's is a number), hence json('0.5').
           resources: {
-            cpu: 1
-            memory: '2Gi'
+            cpu: json('0.5')
+            memory: '1Gi'
           }
           probes: [
             {

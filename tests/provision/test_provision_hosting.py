@@ -69,6 +69,8 @@ def test_default_hosting_provisions_and_outputs_the_app_url(
     # ingress and probes target the app's port already: `azd deploy` swaps only the image
     assert container["image"] == PLACEHOLDER and config["ingress"]["targetPort"] == 8000
     assert {p["type"] for p in container["probes"]} == {"Liveness", "Readiness"}
+    # half a core, sent as the number json('0.5') makes (Consumption pairs 0.5 vCPU with 1Gi)
+    assert container["resources"] == {"cpu": 0.5, "memory": "1Gi"}
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["AZURE_CLIENT_ID"] == identity["properties"]["clientId"] == result.outputs["AZURE_CLIENT_ID"]
     assert env["AZURE_OPENAI_ENDPOINT"] == result.outputs["AZURE_OPENAI_ENDPOINT"]

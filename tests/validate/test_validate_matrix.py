@@ -209,7 +209,7 @@ def test_hosting_resources_are_keyless_and_least_privilege(combo_id: str, matrix
     names = {e["name"] for e in container["env"]}
     assert {"AZURE_CLIENT_ID", "AZURE_OPENAI_ENDPOINT", "AZURE_AI_PROJECT_ENDPOINT", "APP_AUTH_TENANT_ID",
             "APP_AUTH_AUDIENCE", "APPLICATIONINSIGHTS_CONNECTION_STRING"} <= names
-    assert container["resources"] == {"cpu": 1, "memory": "2Gi"}
+    assert container["resources"] == {"cpu": 0.5, "memory": "1Gi"}  # json('0.5') evaluated, not a whole core
     (env,) = rendered["Microsoft.App/managedEnvironments"]
     assert env["properties"]["appLogsConfiguration"] == {"destination": "azure-monitor"}
     diagnostics = rendered.get("Microsoft.Insights/diagnosticSettings", [])
