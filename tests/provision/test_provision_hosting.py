@@ -230,3 +230,13 @@ def test_provision_says_azd_deploy_ships_the_code_and_shows_the_url(
     err = capsys.readouterr().err
     assert "placeholder" not in err
     assert f"the container app runs {image}; `azd deploy` ships code changes" in err
+
+
+def test_preview_with_default_hosting_plans_the_hosting_and_writes_nothing(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    result = provision(repo, preview=True, **kw)
+    assert not result.applied and result.outputs == {} and result.removed == []
+    assert arm.writes() == 0, arm.methods()
+    created = {c.key for c in result.changes if c.action == "create"}
+    assert {"containerApp.app", "registry.registry", "containerEnvironment.environment"} <= created, created
