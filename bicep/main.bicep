@@ -105,6 +105,45 @@ param abbreviations object = {
   appInsights: 'appi-'
 }
 
+@description('basic: the Agent Service keeps conversations and files in Microsoft-managed storage; standard: in this deployment\'s own Cosmos DB, Storage and AI Search, through a project capability host.')
+@allowed([
+  'basic'
+  'standard'
+])
+param agentSetup string = 'basic'
+
+@description('Add Azure AI Search for the tools that need it: a new keyless service, or aiSearchResourceId\'s (then only its roles are granted).')
+param aiSearch bool = false
+
+@description('Resource id of an existing search service (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Search/searchServices/<name>) to use instead of creating one; empty creates one.')
+param aiSearchResourceId string = ''
+
+@description('Tier of the search service this deployment creates (basic: the smallest with role-based access).')
+@allowed([
+  'basic'
+  'standard'
+  'standard2'
+  'standard3'
+  'storage_optimized_l1'
+  'storage_optimized_l2'
+])
+param aiSearchSku string = 'basic'
+
+@description('Create the project connection (CognitiveSearch, keyless AAD) the agent\'s Azure AI Search tool uses, to the aiSearch service.')
+param aiSearchConnection bool = false
+
+@description('Other project connections the agent\'s tools use (modules/project-connections.bicep): objects with name, category, target and metadata; all keyless (AAD).')
+param projectConnections array = []
+
+@description('Role keys (see modules/ai-search-roles.bicep) for the app identity on the search service.')
+param appSearchRoles array = []
+
+@description('Role keys for the Foundry project identity on the search service.')
+param projectSearchRoles array = []
+
+@description('Role keys for the deploying principal on the search service.')
+param developerSearchRoles array = []
+
 @description('Restore a soft-deleted Foundry resource of the same name (FlagMustBeSetForRestore); fails when none exists.')
 param restoreSoftDeleted bool = false
 
@@ -130,6 +169,23 @@ var appInsightsName = '${take(replace(namePrefix, '{abbr}', abbreviations.appIns
 var registryName = toLower('${take(replace(replace(replace(replace(namePrefix, '{abbr}', hostAbbreviations.containerRegistry), '-', ''), '_', ''), '.', ''), 37)}${resourceToken}')
 var containerEnvName = toLower('${take(replace(replace(namePrefix, '{abbr}', hostAbbreviations.containerAppsEnvironment), '_', '-'), 47)}${resourceToken}')
 var containerAppName = toLower('${take(replace(replace(namePrefix, '{abbr}', hostAbbreviations.containerApp), '_', '-'), 19)}${resourceToken}')
+// Data services' abbreviations: the standards may override them through `abbreviations`, like the hosting ones.
+var dataAbbreviations = union({
+  searchService: 'srch-'
+  cosmosDb: 'cosmos-'
+  storageAccount: 'st'
+}, abbreviations)
+var standardSetup = agentSetup == 'standard'
+// Cosmos DB names are DNS labels (3-44 lowercase letters, digits, hyphens); storage names 3-24 lowercase alphanumerics.
+var cosmosDbName = toLower('${take(replace(replace(replace(namePrefix, '{abbr}', dataAbbreviations.cosmosDb), '_', '-'), '.', '-'), 31)}${resourceToken}')
+var storageName = toLower('${take(replace(replace(replace(replace(namePrefix, '{abbr}', dataAbbreviations.storageAccount), '-', ''), '_', ''), '.', ''), 11)}${resourceToken}')
+// Search names are DNS labels (2-60 lowercase letters, digits and hyphens).
+var searchName = toLower('${take(replace(replace(replace(namePrefix, '{abbr}', dataAbbreviations.searchService), '_', '-'), '.', '-'), 47)}${resourceToken}')
+var searchCreate = aiSearch && empty(aiSearchResourceId)
+// The service the roles go to: the one created here, or the existing one (which may live in another group).
+var searchId = empty(aiSearchResourceId) ? resourceId('Microsoft.Search/searchServices', searchName) : aiSearchResourceId
+var searchIdParts = split(searchId, '/')
+var searchInThisGroup = toLower(searchIdParts[2]) == toLower(subscription().subscriptionId) && toLower(searchIdParts[4]) == toLower(resourceGroup().name)
 
 module account 'modules/foundry-account.bicep' = {
   name: 'foundry-account-${resourceToken}'
@@ -211,6 +267,51 @@ module developerRoles 'modules/role-assignments.bicep' = if (!empty(principalId)
   }
 }
 
+module search 'modules/ai-search.bicep' = if (searchCreate) {
+  name: 'ai-search-${resourceToken}'
+  params: {
+    name: searchName
+    location: location
+    tags: allTags
+    sku: aiSearchSku
+    networkPosture: networkPosture
+    allowedIpRanges: allowedIpRanges
+  }
+}
+
+module searchRoles 'modules/ai-search-roles.bicep' = if (aiSearch && searchInThisGroup) {
+  name: 'ai-search-roles-${resourceToken}'
+  params: {
+    searchName: last(searchIdParts)
+    appPrincipalId: appIdentity.outputs.principalId
+    appRoles: appSearchRoles
+    projectPrincipalId: project.outputs.principalId
+    projectRoles: projectSearchRoles
+    developerPrincipalId: principalId
+    developerPrincipalType: principalType
+    developerRoles: empty(principalId) ? [] : developerSearchRoles
+  }
+  dependsOn: [
+    search
+  ]
+}
+
+// An existing service in another resource group or subscription: the same grants, deployed to its group.
+module searchRolesElsewhere 'modules/ai-search-roles.bicep' = if (aiSearch && !searchInThisGroup) {
+  name: 'ai-search-roles-${resourceToken}'
+  scope: resourceGroup(searchIdParts[2], searchIdParts[4])
+  params: {
+    searchName: last(searchIdParts)
+    appPrincipalId: appIdentity.outputs.principalId
+    appRoles: appSearchRoles
+    projectPrincipalId: project.outputs.principalId
+    projectRoles: projectSearchRoles
+    developerPrincipalId: principalId
+    developerPrincipalType: principalType
+    developerRoles: empty(principalId) ? [] : developerSearchRoles
+  }
+}
+
 module monitoring 'modules/monitoring.bicep' = if (enableMonitoring) {
   name: 'monitoring-${resourceToken}'
   params: {
@@ -236,6 +337,119 @@ module appInsightsConnection 'modules/project-appinsights-connection.bicep' = if
   }
   dependsOn: [
     deployments
+  ]
+}
+
+// Standard agent setup: the thread and file stores, the project identity's roles on them, then the capability host,
+// then the data roles on what it created (the order of Microsoft's standard setup template, 41-standard-agent-setup).
+module agentCosmosDb 'modules/cosmos-db.bicep' = if (standardSetup) {
+  name: 'cosmos-db-${resourceToken}'
+  params: {
+    name: cosmosDbName
+    location: location
+    tags: allTags
+  }
+}
+
+module agentStorage 'modules/storage-account.bicep' = if (standardSetup) {
+  name: 'storage-${resourceToken}'
+  params: {
+    name: storageName
+    location: location
+    tags: allTags
+  }
+}
+
+module agentSetupRoles 'modules/agent-setup-roles.bicep' = if (standardSetup) {
+  name: 'agent-setup-roles-${resourceToken}'
+  params: {
+    cosmosDbName: cosmosDbName
+    storageName: storageName
+    projectPrincipalId: project.outputs.principalId
+  }
+  dependsOn: [
+    agentCosmosDb
+    agentStorage
+  ]
+}
+
+module capabilityHost 'modules/agent-capability-host.bicep' = if (standardSetup) {
+  name: 'agent-capability-host-${resourceToken}'
+  params: {
+    accountName: account.outputs.name
+    projectName: project.outputs.name
+    cosmosDbId: standardSetup ? agentCosmosDb.outputs.id : ''
+    cosmosDbEndpoint: standardSetup ? agentCosmosDb.outputs.endpoint : ''
+    storageId: standardSetup ? agentStorage.outputs.id : ''
+    storageBlobEndpoint: standardSetup ? agentStorage.outputs.blobEndpoint : ''
+    searchId: searchId
+    searchEndpoint: 'https://${last(searchIdParts)}.search.windows.net'
+    location: location
+  }
+  // roles first (the template: the Cosmos DB Operator role "must be assigned before the caphost is created"), and
+  // after every other write to the account and project (one write at a time: RequestConflict otherwise)
+  dependsOn: [
+    agentSetupRoles
+    searchRoles
+    searchRolesElsewhere
+    deployments
+    appInsightsConnection
+    searchConnection
+    toolConnections
+  ]
+}
+
+module agentSetupDataRoles 'modules/agent-setup-data-roles.bicep' = if (standardSetup) {
+  name: 'agent-setup-data-roles-${resourceToken}'
+  params: {
+    cosmosDbName: cosmosDbName
+    storageName: storageName
+    projectPrincipalId: project.outputs.principalId
+  }
+  dependsOn: [
+    capabilityHost
+  ]
+}
+
+// The agent tools' project connections, keyless (authType AAD): Azure AI Search (to the service above), SharePoint,
+// Microsoft Fabric. After the other writes to the account (parallel writes fail with RequestConflict).
+var searchConnections = aiSearchConnection ? [
+  {
+    name: 'ai-search'
+    category: 'CognitiveSearch'
+    target: 'https://${last(searchIdParts)}.search.windows.net'
+    metadata: {
+      ApiType: 'Azure'
+      ResourceId: searchId
+    }
+  }
+] : []
+
+module searchConnection 'modules/project-connections.bicep' = if (aiSearchConnection) {
+  name: 'search-connection-${resourceToken}'
+  params: {
+    accountName: account.outputs.name
+    projectName: project.outputs.name
+    connections: searchConnections
+  }
+  dependsOn: [
+    deployments
+    appInsightsConnection
+    search
+  ]
+}
+
+module toolConnections 'modules/project-connections.bicep' = if (!empty(projectConnections)) {
+  name: 'project-connections-${resourceToken}'
+  params: {
+    accountName: account.outputs.name
+    projectName: project.outputs.name
+    connections: projectConnections
+  }
+  dependsOn: [
+    deployments
+    appInsightsConnection
+    searchConnection
   ]
 }
 
@@ -319,6 +533,9 @@ output AZURE_RESOURCE_GROUP string = resourceGroup().name
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = enableMonitoring ? monitoring.outputs.connectionString : ''
 output APP_AUTH_TENANT_ID string = apiAuthTenantId
 output APP_AUTH_AUDIENCE string = apiAuthAudience
+output AZURE_AI_SEARCH_ENDPOINT string = aiSearch ? 'https://${last(searchIdParts)}.search.windows.net' : ''
+output AZURE_AI_SEARCH_ID string = aiSearch ? searchId : ''
+output AZURE_AI_SEARCH_NAME string = aiSearch ? last(searchIdParts) : ''
 // azd pushes images here (AZURE_CONTAINER_REGISTRY_ENDPOINT, github.com/Azure/azure-dev cli/azd/pkg/project/registry_name.go)
 output AZURE_CONTAINER_REGISTRY_ENDPOINT string = hostingEnabled ? registry.outputs.loginServer : ''
 output SERVICE_API_NAME string = hostingEnabled ? containerApp.outputs.name : ''

@@ -267,10 +267,13 @@ def resolve_spec(
     hosting: str | None = None,
     principal_type: str = "User",
     agent_setup: str = "basic",
+    existing: Mapping[str, str] | None = None,
     decision_answers: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     standards: LoadedStandards | None = None,
     prompter: Prompter | None = None,
+    tools: Sequence[str] = (),
+    framework: str = "openai",
 ) -> ProjectSpec:
     """Turn flags (and prompts for what is missing) into a validated ProjectSpec.
 
@@ -278,10 +281,14 @@ def resolve_spec(
     the recommend questions first, and the recommendation becomes the runtime question's default.
     Team standards supply defaults (runtime, model, location, tags, naming, retention) and are then
     enforced: a choice that breaks one is refused, naming the rule and the allowed values.
+    `tools` are `--tool NAME[,k=v...]` texts; a runtime picked from decision answers also honours them.
     """
     from scaffolder import decision as recommend
+    from scaffolder.tools import parse_tool_option
 
     rules = standards.standards if standards else None
+    chosen_tools = [parse_tool_option(t) for t in tools]
+    tool_names = [t["name"] for t in chosen_tools] + (list(rules.tools.required) if rules is not None else [])
     defaults = rules.defaults.model_dump(mode="json", exclude_none=True) if rules else {}
     decided = recommend.validate_answers(decision_answers or {})
     given: dict[str, Any] = {
@@ -289,17 +296,23 @@ def resolve_spec(
     }
     given["_partner_now"] = decided.get("models") == "now"
     if not runtime and decided:
-        given["runtime"] = recommend.recommend(decided).runtime.value
+        given["runtime"] = recommend.recommend(decided, tools=tool_names).runtime.value
     elif not runtime and prompter is not None:
         given = resolve(QUESTIONS[:1], given, prompter)  # the name first, then how to pick the runtime
         if prompter.ask(_HELP_ME_CHOOSE, "pick", given).strip().lower() in {"2", "recommend"}:
-            rec = recommend.ask(prompter)
+            rec = recommend.ask(prompter, tools=tool_names)
             decided = {k: v for k, v in rec.answers.items() if v != recommend.NOT_ASKED}
             given["recommended"] = rec.runtime.value
             given["_partner_now"] = decided.get("models") == "now"
             _explain(rec)
     answers = resolve(QUESTIONS, given, prompter)
     deployments = [parse_model_option(m, default_capacity=capacity) for m in answers["models"]]
+    if rules is not None:
+        # The standards' required tools that the runtime offers are added with their catalog defaults (a required
+        # option must still be given with --tool); one it does not offer is reported as a standards violation.
+        given_names = {t["name"] for t in chosen_tools}
+        chosen_tools += [{"name": n, "options": {}} for n in rules.tools.required
+                         if n not in given_names and catalog.tools()[n].offer(Runtime(answers["runtime"])) != "none"]
     values = {
         "name": answers["name"],
         "runtime": answers["runtime"],
@@ -311,7 +324,10 @@ def resolve_spec(
         "hosting": hosting or _default_hosting(rules),
         "principal_type": principal_type,
         "agent_setup": agent_setup,
+        "existing": dict(existing or {}),
         "decision": {"answers": decided},
+        "tools": chosen_tools,
+        "framework": framework,
     }
     if rules is not None and standards is not None:
         values["tags"] = {k: v for k, v in rules.tags.items() if v}

@@ -17,12 +17,23 @@ import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from scaffolder import __version__
-from scaffolder.errors import ScaffolderError, SpecError
+from scaffolder.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_CHECK_FAILED,
+    EXIT_CONFLICTS,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_UPDATE_AVAILABLE,
+    EXIT_USAGE,
+    ScaffolderError,
+    SpecError,
+)
 
 if TYPE_CHECKING:  # annotations only: the catalog is imported lazily (`--help` stays fast)
     import datetime as dt
 
     from scaffolder.catalog import CatalogModel, Runtime
+    from scaffolder.provisioning.api import ArmOptions
 
 
 class _Group(TyperGroup):
@@ -45,15 +56,15 @@ class _Group(TyperGroup):
         except typer.TyperException as exc:  # click's UsageError and kin (typer vendors click)
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare `scaffolder`: the help, not an error line
                 print(exc.format_message())
-                return 2 if not standalone_mode else sys.exit(2)
+                return EXIT_USAGE if not standalone_mode else sys.exit(EXIT_USAGE)
             message, hint = self._usage_error(exc, argv, prog_name or "scaffolder")
             _err(f"error: {message}")
             if hint:
                 _err(f"hint: {hint}")
-            code = getattr(exc, "exit_code", 2)
+            code = getattr(exc, "exit_code", EXIT_USAGE)
         except typer.Abort:
             _err("\nstopped by user")
-            code = 130
+            code = EXIT_INTERRUPTED
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
@@ -205,11 +216,25 @@ class NetworkChoice(StrEnum):
     ip_restricted = "ip-restricted"
 
 
+class AgentSetupChoice(StrEnum):
+    """CLI choices for --agent-setup (mirrors scaffolder.spec.AgentSetup)."""
+
+    basic = "basic"
+    standard = "standard"
+
+
 class HostingChoice(StrEnum):
     """CLI choices for --hosting (mirrors scaffolder.spec.HOSTING_CHOICES)."""
 
     container_apps = "container-apps"
     none = "none"
+
+
+class FrameworkChoice(StrEnum):
+    """CLI choices for --framework (mirrors scaffolder.spec.Framework)."""
+
+    openai = "openai"
+    langchain = "langchain"
 
 
 class PrincipalChoice(StrEnum):
@@ -255,18 +280,18 @@ def handled(func: F) -> F:
         except KeyboardInterrupt:
             # Ctrl-C at a prompt leaves the cursor after the question: end that line first.
             _err(("\n" if sys.stderr.isatty() else "") + "stopped by user")
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             # `scaffolder models | head`: the reader left; stop quietly, as Unix tools do.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(141) from None
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except OSError as exc:
             # The machine said no (permissions, a full disk, a missing path): one line, not a traceback.
             if _state["debug"]:
                 _err(traceback.format_exc().rstrip())
             where = f": {exc.filename}" if exc.filename else ""
             _err(f"error: {exc.strerror or exc}{where}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_FAILURE) from None
         except (typer.Exit, typer.Abort, click.ClickException):
             raise  # the command's own exit codes and usage errors
         except Exception as exc:
@@ -276,7 +301,7 @@ def handled(func: F) -> F:
             first = (str(exc).strip().splitlines() or [""])[0][:300]
             _err(f"error: unexpected {type(exc).__name__}{': ' + first if first else ''}")
             _err("hint: re-run with --debug for the traceback, and report it if it persists")
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_FAILURE) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -351,6 +376,16 @@ def new(
     principal_type: Annotated[
         PrincipalChoice, typer.Option(help="Deploying principal: User locally, ServicePrincipal in CI.")
     ] = PrincipalChoice.User,
+    agent_setup: Annotated[
+        AgentSetupChoice,
+        typer.Option(help="agents runtime: basic (Microsoft-managed agent storage) or standard (the repo's own Cosmos "
+                     "DB, Storage and AI Search through a capability host)."),
+    ] = AgentSetupChoice.basic,
+    existing: Annotated[
+        list[str] | None,
+        typer.Option("--existing", metavar="KIND=ID", help="Use an existing resource by ARM id instead of creating "
+                     "one, repeatable; kinds: search."),
+    ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", metavar="DIR", help="Parent directory of the new repo [default: the "
                            "current one].", show_default=False)
@@ -379,6 +414,16 @@ def new(
                      "picks the "
                      "runtime when --runtime is absent."),
     ] = None,
+    tool: Annotated[
+        list[str] | None,
+        typer.Option("--tool", "-t", metavar="NAME[,K=V...]",
+                     help="Tool to generate, repeatable, e.g. --tool mcp,url=https://x/mcp,label=docs,approval=never "
+                     "(',' separates the pairs). `scaffolder tools` lists them per runtime; function tools are "
+                     "always on."),
+    ] = None,
+    framework: Annotated[
+        FrameworkChoice, typer.Option(help="Inference only: the chat loop's library.")
+    ] = FrameworkChoice.openai,
 ) -> None:
     """Generate a starter repo for a Foundry runtime: Bicep, keyless RBAC, app skeleton, CI."""
     from scaffolder import _new
@@ -407,10 +452,14 @@ def new(
         monitoring=monitoring,
         hosting=hosting.value if hosting else None,
         principal_type=principal_type.value,
+        agent_setup=agent_setup.value,
+        existing=_parse_existing(existing or []),
         decision_answers=load_answers_file(decision) if decision else None,
         tags=_parse_tags(tag or []),
         standards=loaded,
         prompter=prompter,
+        tools=tool or [],
+        framework=framework.value,
     )
     result = _new.new(spec, target or output / spec.name, force=force, dry_run=dry_run, standards=loaded,
                       trust=trust, git=not no_git)
@@ -418,6 +467,26 @@ def new(
         _print_json(result.as_dict())
         return
     _render_new(result)
+
+
+def _parse_existing(items: list[str]) -> dict[str, str]:
+    from scaffolder.errors import SpecError
+    from scaffolder.spec import EXISTING_TYPES
+
+    found: dict[str, str] = {}
+    for item in items:
+        kind, sep, value = item.partition("=")
+        kind = kind.strip()
+        if not sep or kind not in EXISTING_TYPES:
+            raise SpecError(
+                f"--existing {item!r} is not KIND=ID with a known kind; kinds: {', '.join(EXISTING_TYPES)}",
+                hint=f"e.g. --existing search=/subscriptions/<id>/resourceGroups/<group>/providers/"
+                f"{EXISTING_TYPES['search']}/<name>",
+            )
+        if kind in found:
+            raise SpecError(f"--existing {kind}=... given twice", hint="give each kind once")
+        found[kind] = value.strip()
+    return found
 
 
 def _parse_tags(items: list[str]) -> dict[str, str]:
@@ -525,6 +594,41 @@ def models(
     stale = catalog.staleness_note(day)
     if stale:
         _err(f"note: {stale}")
+
+
+@app.command("tools")
+@handled
+def tools_(
+    runtime: Annotated[
+        RuntimeChoice | None, typer.Option("--runtime", "-r", help="Only this runtime's column, and why not.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """List the tool catalog: how each runtime offers each tool (native, app, connection or none) and the flag."""
+    from scaffolder import catalog
+    from scaffolder import tools as tool_catalog
+
+    chosen = catalog.Runtime(runtime.value) if runtime is not None else None
+    rows = tool_catalog.listing(chosen)
+    if as_json:
+        _print_json(rows)
+        return
+    names = [chosen.value] if chosen else [r.value for r in catalog.Runtime]
+    header = ["tool", *names, "preview", "add with"]
+    body = []
+    for row in rows:
+        flag = "always on" if row["always"] else "docs only" if row["docs_only"] else row["flag"]
+        body.append([row["name"], *(row["runtimes"][n]["offer"] for n in names), "yes" if row["preview"] else "",
+                     flag])
+    print(_columns(header, body))
+    if chosen is not None:
+        why = [(r["name"], r["runtimes"][chosen.value]["why"]) for r in rows if "why" in r["runtimes"][chosen.value]]
+        if why:
+            print(f"\nNot offered on {chosen.value}:")
+            for name, text in why:
+                print(f"  {name}: {text}")
+    print("\nnative: the service runs it; app: the generated app implements it; connection: an Agent Service "
+          "project connection backs it; none: not offered (`--runtime R` says why)")
 
 
 def _model_rows(rows: list[CatalogModel], day: dt.date, wide: bool) -> tuple[list[str], list[list[str]]]:
@@ -635,6 +739,11 @@ def recommend(
                      "for `scaffolder new --decision FILE`."),
     ] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; unanswered = not asked.")] = False,
+    tool: Annotated[
+        list[str] | None,
+        typer.Option("--tool", "-t", metavar="NAME", help="A tool you want (repeatable): only runtimes that offer "
+                     "it are recommended. `scaffolder tools` lists them."),
+    ] = None,
 ) -> None:
     """Recommend a runtime from five questions: reasons, what you give up, and the command to run."""
     from scaffolder import decision as rec
@@ -646,14 +755,15 @@ def recommend(
     given.update({k: v.value for k, v in flags.items() if v is not None})
     # Questions go to stderr, so `--json > file` on a terminal still asks them (stdin and stderr decide).
     prompter = ConsolePrompter() if interactive_allowed(no_input) else None
-    result = rec.ask(prompter, given) if prompter else rec.recommend(given)
-    if prompter is None and not given:
+    wanted = [t.split(",", 1)[0] for t in tool or []]
+    result = rec.ask(prompter, given, tools=wanted) if prompter else rec.recommend(given, tools=wanted)
+    if prompter is None and not given and not wanted:
         if not no_input:
             # Nothing answered and nobody to ask: a script calling recommend without its answers made a mistake
             # (as `gh` refuses to prompt without a terminal and names the flags); --no-input accepts "not asked".
             raise SpecError("no answers given and no terminal to ask on",
-                            hint="pass --state/--tools/--partner-models/--connectors/--multi-agent or --answers FILE "
-                                 "(add --no-input to recommend with every question 'not asked')")
+                            hint="pass --state/--tools/--partner-models/--connectors/--multi-agent, --tool or "
+                                 "--answers FILE (add --no-input to recommend with every question 'not asked')")
         _err("note: --no-input and no answers: every question is 'not asked'")
     doc = {**result.as_dict(), "command": result.command(name)}
     if save is not None:
@@ -763,9 +873,9 @@ def update(
     else:
         _render_update(result, check_only, show_diff=with_diff)
     if check_only:
-        raise typer.Exit(2 if result.update_available else 0)
+        raise typer.Exit(EXIT_UPDATE_AVAILABLE if result.update_available else 0)
     if result.conflicts:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CONFLICTS)
 
 
 def _render_update(result: Any, check_only: bool, *, show_diff: bool = False) -> None:
@@ -864,7 +974,7 @@ PrincipalTypeOpt = Annotated[
 
 
 def _arm_options(subscription: str, resource_group: str, env: str, cloud: CloudChoice, arm_endpoint: str | None,
-                 tenant: str | None, **rest: Any) -> Any:
+                 tenant: str | None, **rest: Any) -> ArmOptions:
     """The one frozen ArmOptions of an ARM command (provisioning.api.ArmOptions), built here once."""
     from scaffolder.errors import SpecError
     from scaffolder.provisioning.api import ArmOptions
@@ -1066,7 +1176,7 @@ def check(
     else:
         _render_check(result)
     if not result.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _checkov_progress(file: str, done: int, total: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -69,10 +69,17 @@ class Recommendation:
     gives_up: tuple[str, ...]
     conflicts: tuple[str, ...]
     scores: dict[str, int] = field(default_factory=dict)
+    tools: tuple[str, ...] = ()
 
     def command(self, name: str = "NAME") -> str:
-        """The command that generates the recommended repo."""
-        return f"scaffolder new {name} --runtime {self.runtime.value}"
+        """The command that generates the recommended repo (with the wanted tools the runtime offers)."""
+        from scaffolder.tools import example_flag
+
+        flags = "".join(
+            f" {example_flag(catalog.tools()[t])}" for t in self.tools
+            if not catalog.tools()[t].always and catalog.tools()[t].offer(self.runtime) != "none"
+        )
+        return f"scaffolder new {name} --runtime {self.runtime.value}{flags}"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -85,6 +92,7 @@ class Recommendation:
             "gives_up": list(self.gives_up),
             "conflicts": list(self.conflicts),
             "scores": self.scores,
+            "tools": list(self.tools),
             "command": self.command(),
         }
 
@@ -111,9 +119,22 @@ def validate_answers(answers: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def recommend(answers: Mapping[str, Any]) -> Recommendation:
-    """Apply the rules to the answers; unanswered questions simply fire no rule."""
+def recommend(answers: Mapping[str, Any], tools: Sequence[str] = ()) -> Recommendation:
+    """Apply the rules to the answers; unanswered questions simply fire no rule.
+
+    Wanted tools (catalog names) are a hard need: only runtimes that offer all of them are candidates; when no
+    runtime offers them all, the answers decide and the conflict says which runtime offers which tool.
+    """
+    from scaffolder.tools import known_tool, offered_text, runtimes_offering
+
     given = validate_answers(answers)
+    wanted: list[str] = []
+    for name in dict.fromkeys(t.strip().lower() for t in tools):
+        try:
+            known_tool(name)
+        except ValueError as exc:
+            raise SpecError(str(exc), hint="use --tool NAME; `scaffolder tools` lists them") from None
+        wanted.append(name)
     data = decision_data()
     fired = [r for r in data.rules if all(given.get(k) == v for k, v in r.when.items())]
     scores = {rt: 0 for rt in data.order}
@@ -125,10 +146,31 @@ def recommend(answers: Mapping[str, Any]) -> Recommendation:
         if rule.require is not None:
             required.setdefault(rule.require, []).append(rule)
     candidates = list(required) if required else list(data.order)
-    # Most hard needs met first, then preference weight, then the table's order (simplest managed first).
-    chosen = max(candidates, key=lambda rt: (len(required.get(rt, [])), scores[rt], -data.order.index(rt)))
     titles = {rt: p.title for rt, p in catalog.runtimes().items()}
     conflicts = []
+    tool_reasons: tuple[str, ...] = ()
+    special = [n for n in wanted if not catalog.tools()[n].always]
+    if special:
+        able = runtimes_offering(special)
+        if able:
+            # The tools narrow the answers' candidates; when the answers required another runtime, the tools win
+            # only if no answer-required runtime offers them (said as a conflict).
+            narrowed = [rt for rt in candidates if rt in able]
+            if not narrowed:
+                conflicts.append(
+                    f"the wanted tools ({', '.join(special)}) are offered only by {', '.join(r.value for r in able)}, "
+                    "which the other answers rule out; consider that runtime for the tools, or revisit the answers")
+            candidates = narrowed or able
+            tool_reasons = tuple(
+                f"the wanted tool {n} is {offered_text(catalog.tools()[n])}" for n in special
+            )
+        else:
+            conflicts.append(
+                "no runtime offers all the wanted tools together: "
+                + "; ".join(f"{n}: {offered_text(catalog.tools()[n])}" for n in special)
+            )
+    # Most hard needs met first, then preference weight, then the table's order (simplest managed first).
+    chosen = max(candidates, key=lambda rt: (len(required.get(rt, [])), scores[rt], -data.order.index(rt)))
     for rt, rules in required.items():
         if rt != chosen:
             for rule in rules:
@@ -136,7 +178,7 @@ def recommend(answers: Mapping[str, Any]) -> Recommendation:
                     f"{_answer_text(rule)} needs {titles[rt]}, but {titles[chosen]} was chosen for the other "
                     f"needs: {rule.reason}; consider {titles[rt]} for that part, or revisit the answer"
                 )
-    reasons = tuple(r.reason for r in fired if r.require == chosen or r.prefer.get(chosen, 0) > 0)
+    reasons = tool_reasons + tuple(r.reason for r in fired if r.require == chosen or r.prefer.get(chosen, 0) > 0)
     trade_offs = tuple(
         f"{_answer_text(r)}: {r.reason}"
         for r in fired
@@ -154,6 +196,7 @@ def recommend(answers: Mapping[str, Any]) -> Recommendation:
         gives_up=data.gives_up[chosen],
         conflicts=tuple(conflicts),
         scores={rt.value: s for rt, s in scores.items()},
+        tools=tuple(wanted),
     )
 
 
@@ -194,10 +237,10 @@ def decision_questions() -> list[Question]:
     ]
 
 
-def ask(prompter: Prompter, given: Mapping[str, Any] | None = None) -> Recommendation:
-    """Ask the unanswered decision questions through the prompter and recommend from all answers."""
+def ask(prompter: Prompter, given: Mapping[str, Any] | None = None, tools: Sequence[str] = ()) -> Recommendation:
+    """Ask the unanswered decision questions through the prompter and recommend from all answers (and tools)."""
     answers = resolve(decision_questions(), dict(given or {}), prompter)
-    return recommend({k: v for k, v in answers.items() if v != NOT_ASKED})
+    return recommend({k: v for k, v in answers.items() if v != NOT_ASKED}, tools=tools)
 
 
 def _answer_text(rule: DecisionRule) -> str:

@@ -11,6 +11,7 @@ from scaffolder.catalog import EnvVar, Role, RoleGrant
 from scaffolder.spec import ProjectSpec
 
 Principal = Literal["app", "developer", "project"]
+GrantScope = Literal["account", "project", "appInsights", "registry", "search", "cosmosDb", "storage"]
 
 # Bicep role keys (modules/role-assignments.bicep `roleIds`) by catalog role key.
 BICEP_ROLE_KEYS = {
@@ -24,7 +25,26 @@ BICEP_ROLE_KEYS = {
     "log-analytics-reader": "logAnalyticsReader",
     # not in role-assignments.bicep's map: container-registry.bicep grants it to the app on the registry
     "acr-pull": "acrPull",
+    # ai-search-roles.bicep's map: granted on the search service (scope "search")
+    "search-index-data-reader": "searchIndexDataReader",
+    "search-index-data-contributor": "searchIndexDataContributor",
+    "search-service-contributor": "searchServiceContributor",
+    # the standard agent setup's modules (agent-setup-roles.bicep, agent-setup-data-roles.bicep) grant these
+    "cosmos-db-operator": "cosmosDbOperator",
+    "cosmos-db-built-in-data-contributor": "cosmosDbBuiltInDataContributor",
+    "storage-blob-data-contributor": "storageBlobDataContributor",
+    "storage-blob-data-owner": "storageBlobDataOwner",
 }
+# Standard agent setup: the project identity's grants on its own stores, in the order Microsoft's template makes them
+# (41-standard-agent-setup: operator and contributor roles before the capability host, data roles after it).
+STANDARD_SETUP_GRANTS: tuple[tuple[str, GrantScope], ...] = (
+    ("cosmos-db-operator", "cosmosDb"),
+    ("storage-blob-data-contributor", "storage"),
+    ("search-index-data-contributor", "search"),
+    ("search-service-contributor", "search"),
+    ("storage-blob-data-owner", "storage"),
+    ("cosmos-db-built-in-data-contributor", "cosmosDb"),
+)
 MONITORING_ROLE = "monitoring-metrics-publisher"
 TRACE_READER_ROLE = "log-analytics-reader"
 PULL_ROLE = "acr-pull"
@@ -36,7 +56,7 @@ class Grant:
 
     principal: Principal
     role: Role
-    scope: Literal["account", "project", "appInsights", "registry"]
+    scope: GrantScope
 
 
 def grants(spec: ProjectSpec) -> list[Grant]:
@@ -56,6 +76,58 @@ def grants(spec: ProjectSpec) -> list[Grant]:
         out.append(Grant("developer", all_roles[TRACE_READER_ROLE], "appInsights"))
     if spec.hosting == "container-apps":
         out.append(Grant("app", all_roles[PULL_ROLE], "registry"))
+    if spec.agent_setup == "standard":
+        out.extend(Grant("project", all_roles[role], scope) for role, scope in STANDARD_SETUP_GRANTS)
+    for tool in spec.tools:  # the chosen tools' roles (catalog/tools.yaml needs.<runtime>.roles)
+        need = catalog.tools()[tool.name].needs.get(spec.runtime)
+        for g in need.roles if need else ():
+            if g.scope == "search" and not spec.uses_search:
+                continue  # an existing connection was named: no service of ours to grant on
+            grant = Grant(g.principal or "app", all_roles[g.role], g.scope)
+            if grant not in out:
+                out.append(grant)
+    return out
+
+
+# Project connections the agents runtime's tools use, by tool: connection name, category (the pinned API version's
+# ConnectionPropertiesV2.category values, ../shared/bicep-types microsoft.cognitiveservices/2025-12-01) and target.
+# Every one is authType AAD: no credential is stored (SharePoint and Fabric run as the signed-in user).
+CONNECTION_NAMES = {"ai-search": "ai-search", "sharepoint": "sharepoint", "fabric": "fabric"}
+
+
+def tool_connections(spec: ProjectSpec) -> list[dict[str, str]]:
+    """Every project connection the tools use, for the README: created by infra/ or given by ARM id."""
+    out: list[dict[str, str]] = []
+    search = spec.tool_options("ai-search")
+    if search is not None and spec.runtime is catalog.Runtime.AGENTS:
+        if search.get("connection"):
+            out.append({"name": search["connection"].rsplit("/", 1)[-1], "category": "CognitiveSearch",
+                        "target": "", "existing": search["connection"]})
+        else:
+            out.append({"name": CONNECTION_NAMES["ai-search"], "category": "CognitiveSearch",
+                        "target": "the Azure AI Search service above", "existing": ""})
+    for made in project_connections(spec):
+        out.append({"name": made["name"], "category": made["category"], "target": made["target"], "existing": ""})
+    for tool, category in (("sharepoint", "Sharepoint"), ("fabric", "MicrosoftFabric")):
+        given = (spec.tool_options(tool) or {}).get("connection")
+        if given:
+            out.append({"name": given.rsplit("/", 1)[-1], "category": category, "target": "", "existing": given})
+    return out
+
+
+def project_connections(spec: ProjectSpec) -> list[dict[str, Any]]:
+    """main.bicep's projectConnections: SharePoint and Fabric connections to create (not ones given by ARM id)."""
+    out: list[dict[str, Any]] = []
+    sharepoint = spec.tool_options("sharepoint")
+    if sharepoint and sharepoint.get("site"):
+        out.append({"name": CONNECTION_NAMES["sharepoint"], "category": "Sharepoint", "target": sharepoint["site"],
+                    "metadata": {"ApiType": "Azure"}})
+    fabric = spec.tool_options("fabric")
+    if fabric and fabric.get("workspace"):
+        workspace, artifact = fabric["workspace"], fabric["artifact"]
+        out.append({"name": CONNECTION_NAMES["fabric"], "category": "MicrosoftFabric",
+                    "target": f"https://api.fabric.microsoft.com/v1/workspaces/{workspace}/aiskills/{artifact}",
+                    "metadata": {"ApiType": "Azure", "workspace-id": workspace, "artifact-id": artifact}})
     return out
 
 
@@ -135,11 +207,26 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
         "namingPattern": spec.naming.pattern.removesuffix("{token}"),
         "abbreviations": dict(spec.naming.abbreviations),
         "logRetentionInDays": spec.log_retention_days,
+        # Azure AI Search (modules/ai-search.bicep, ai-search-roles.bicep): on when a tool or the agent setup uses it
+        "agentSetup": spec.agent_setup,
+        "aiSearch": spec.uses_search,
+        "aiSearchResourceId": spec.search_resource_id if spec.uses_search else "",
+        # the agents runtime's ai-search tool: a CognitiveSearch project connection (AAD) to that service
+        "aiSearchConnection": spec.uses_search and spec.tool_options("ai-search") is not None,
+        "projectConnections": project_connections(spec),
+        "appSearchRoles": _role_keys(spec, "app", "search"),
+        "projectSearchRoles": _role_keys(spec, "project", "search"),
+        "developerSearchRoles": _role_keys(spec, "developer", "search"),
     }
 
 
-# Name length limits per resource type; main.bicep keeps the 13-character token whole and take()s the prefix.
-NAME_LIMITS = {"account": 64, "identity": 128, "logAnalytics": 63, "appInsights": 255}
+def name_limits() -> dict[str, int]:
+    """Name length limit per naming kind, from the registry; main.bicep keeps the token whole and take()s the prefix."""
+    from scaffolder.provisioning.registry import by_kind
+
+    return {kind: entry.name_max for kind, entry in by_kind().items()}
+
+
 TOKEN_LENGTH = 13  # uniqueString() always returns 13 characters
 
 
@@ -157,7 +244,7 @@ def resource_names(spec: ProjectSpec, environment: str, location: str, resource_
     )
     names = {
         kind: prefix.replace("{abbr}", spec.naming.abbreviations[kind])[: limit - TOKEN_LENGTH] + resource_token
-        for kind, limit in NAME_LIMITS.items()
+        for kind, limit in name_limits().items()
     }
     names["project"] = spec.name
     return names

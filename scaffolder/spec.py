@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from scaffolder import catalog
 from scaffolder.catalog import CatalogModel, Runtime
 from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError, yaml_problem
-from scaffolder.standards import DEFAULT_ABBREVIATIONS, Naming
+from scaffolder.standards import Naming, default_abbreviations
 
 ANSWERS_FILE = ".scaffolder.yml"
-# Version of the answers file's layout; `migrate_answers` lifts older layouts (1: no `schema` key).
+# Version of the answers file's layout; `migrate_answers` lifts older layouts (1: no `schema` key). `tools` and
+# `framework` joined schema 2 with defaults (no tools, openai): a spec without them reads unchanged.
 ANSWERS_SCHEMA = 2
 DEFAULT_LOCATION = "eastus2"
 DEFAULT_MODEL = "gpt-5.4-mini"
@@ -32,12 +33,14 @@ DEPLOYMENT_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 NetworkPosture = Literal["public", "ip-restricted"]
 PrincipalType = Literal["User", "ServicePrincipal", "Group"]
-AgentSetup = Literal["basic"]
+AgentSetup = Literal["basic", "standard"]
 # Where the app runs in Azure: Container Apps (built from the repo's Dockerfile by `azd up`) or nowhere
 # (infra + a local app, the pre-hosting behaviour).
 Hosting = Literal["container-apps", "none"]
 HOSTING_CHOICES: tuple[Hosting, ...] = ("container-apps", "none")
 DEFAULT_HOSTING: Hosting = "container-apps"
+# The app's chat loop: the OpenAI SDK (every runtime) or LangChain's Azure integration (inference only).
+Framework = Literal["openai", "langchain"]
 VersionUpgrade = Literal["OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"]
 
 
@@ -133,6 +136,46 @@ class ModelDeployment(_Strict):
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return check_deployment_name(value)
+
+
+class ToolSpec(_Strict):
+    """One tool the repo is generated with (catalog/tools.yaml); function tools are implicit, never listed."""
+
+    name: str
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+# ARM resource ids of existing resources a repo may use instead of creating them: type per field.
+_ID_RE = re.compile(
+    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/(?P<type>[\w.]+/[\w]+)/(?P<name>[-\w.]+)"
+)
+EXISTING_TYPES = {
+    "search": "Microsoft.Search/searchServices",
+}
+
+
+def check_resource_id(value: str, resource_type: str) -> str:
+    """Validate an ARM resource id of one type (/subscriptions/<guid>/resourceGroups/<g>/providers/<type>/<name>)."""
+    match = _ID_RE.fullmatch(value)
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not an ARM resource id; expected "
+            f"/subscriptions/<subscription id>/resourceGroups/<group>/providers/{resource_type}/<name>"
+        )
+    if match.group("type").lower() != resource_type.lower():
+        raise ValueError(f"{value!r} is a {match.group('type')}, not a {resource_type}")
+    return value
+
+
+class ExistingResources(_Strict):
+    """Existing Azure resources the repo uses instead of creating its own, by ARM resource id (empty: create)."""
+
+    search: str = Field(default="", description="an Azure AI Search service (roles are granted on it)")
+
+    @field_validator("search")
+    @classmethod
+    def _valid_ids(cls, value: str, info: Any) -> str:
+        return check_resource_id(value, EXISTING_TYPES[info.field_name]) if value else value
 
 
 class NetworkSpec(_Strict):
@@ -235,7 +278,7 @@ class StandardsRef(_Strict):
 
 
 def _default_naming() -> Naming:
-    return Naming(abbreviations=dict(DEFAULT_ABBREVIATIONS))
+    return Naming(abbreviations=default_abbreviations())
 
 
 class ProjectSpec(_Strict):
@@ -246,6 +289,7 @@ class ProjectSpec(_Strict):
     location: str = DEFAULT_LOCATION
     models: tuple[ModelDeployment, ...] = Field(min_length=1)
     agent_setup: AgentSetup = "basic"
+    existing: ExistingResources = Field(default_factory=ExistingResources)
     network: NetworkSpec = NetworkSpec()
     monitoring: bool = True
     hosting: Hosting = DEFAULT_HOSTING
@@ -256,11 +300,60 @@ class ProjectSpec(_Strict):
     decision: RuntimeDecision = Field(default_factory=RuntimeDecision)
     superseded: tuple[PastDecision, ...] = Field(default=(), description="earlier runtime decisions, oldest first")
     standards: StandardsRef | None = None
+    tools: tuple[ToolSpec, ...] = Field(default=(), description="chosen tools, options resolved (catalog order)")
+    framework: Framework = "openai"
 
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return check_project_name(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tool_models(cls, data: Any) -> Any:
+        """Deploy the models the chosen tools need unless the spec already deploys a model of that kind.
+
+        From the catalog's `needs.<runtime>.models` (file search's embeddings model on inference); the answers file
+        then records the deployment like any other.
+        """
+        if not isinstance(data, dict) or not data.get("models") or not data.get("tools"):
+            return data
+        try:
+            runtime = Runtime(str(data.get("runtime")))
+        except ValueError:
+            return data
+        names = [t.name if isinstance(t, ToolSpec) else t.get("name") if isinstance(t, dict) else None
+                 for t in data["tools"]]
+        known, tools = catalog.models(), catalog.tools()
+        models = list(data["models"])
+
+        def kind(m: Any) -> str | None:
+            name = m.model if isinstance(m, ModelDeployment) else m.get("model") if isinstance(m, dict) else None
+            return known[name].kind if name in known else None
+
+        for name in names:
+            need = tools[name].needs.get(runtime) if name in tools else None
+            for model in need.models if need is not None else ():
+                entry = known[model]
+                if entry.kind in (kind(m) for m in models[1:]):
+                    continue
+                models.append({"name": entry.name, "model": entry.name, "version": entry.default_version,
+                               "format": entry.format, "sku": entry.default_sku, "capacity": entry.default_capacity})
+        return {**data, "models": models}
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, value: tuple[ToolSpec, ...], info: ValidationInfo) -> tuple[ToolSpec, ...]:
+        from scaffolder import tools as catalog_tools
+
+        runtime = info.data.get("runtime")
+        if runtime is None:  # the runtime failed its own validation: that error is the one to show
+            return value
+        catalog_tools.check_tools([t.name for t in value])
+        checked = {t.name: ToolSpec(name=t.name, options=catalog_tools.check_tool(t.name, t.options, runtime))
+                   for t in value}
+        # Catalog order, so that the answers file and the generated files do not depend on the flags' order.
+        return tuple(checked[name] for name in catalog.tools() if name in checked)
 
     @field_validator("naming")
     @classmethod
@@ -303,6 +396,30 @@ class ProjectSpec(_Strict):
         for dep in self.models:
             if not catalog.serves(self.runtime, dep.model, dep.format):
                 raise ValueError(runtime_mismatch(dep.model, self.runtime))
+        if self.framework != "openai":
+            if self.runtime is not Runtime.INFERENCE:
+                raise ValueError(f"--framework {self.framework} applies to the inference runtime only (the service "
+                                 f"owns the loop on {self.runtime.value})")
+            generated = _frameworks_generated()
+            if self.framework not in generated:
+                raise ValueError(f"--framework {self.framework} is not generated by this version; "
+                                 f"frameworks: {', '.join(generated)}")
+        if self.agent_setup == "standard" and self.runtime is not Runtime.AGENTS:
+            raise ValueError(
+                f"--agent-setup standard configures the Agent Service's own storage; the {self.runtime.value} runtime "
+                "does not use it (pick --runtime agents, or drop --agent-setup)"
+            )
+        if self.agent_setup == "standard" and self.network.posture != "public":
+            raise ValueError(
+                "--agent-setup standard needs --network public: with restricted networks the Agent Service reaches "
+                "its Cosmos DB, Storage and AI Search only through private networking, which this tool does not "
+                "generate yet (Microsoft's template: 15-private-network-standard-agent-setup)"
+            )
+        if self.existing.search and not self.uses_search:
+            raise ValueError(
+                "an existing AI Search service was given, but nothing in this repo uses Azure AI Search "
+                "(a tool that needs it, or --agent-setup standard)"
+            )
         known = catalog.models().get(self.models[0].model)
         if known is not None and known.kind != "chat":
             raise ValueError(f"the first model is the one the app chats with; {known.name} is an embeddings model")
@@ -324,6 +441,31 @@ class ProjectSpec(_Strict):
         """The deployment the app calls."""
         return self.models[0]
 
+    def tool_options(self, name: str) -> dict[str, str] | None:
+        """The options of a chosen tool (defaults filled in), or None when the repo does not have it."""
+        return next((dict(t.options) for t in self.tools if t.name == name), None)
+
+    @property
+    def uses_search(self) -> bool:
+        """Whether the repo needs Azure AI Search (main.bicep's aiSearch): a tool or the agent setup asks for it.
+
+        The agents runtime's ai-search tool does, unless it names an existing project connection (then the
+        service behind it is the connection owner's business: nothing is created or granted); so does every tool
+        whose needs name the ai-search module (the inference runtime's file search).
+        """
+        if self.agent_setup == "standard":
+            return True
+        search_tool = self.tool_options("ai-search")
+        if search_tool is not None and not search_tool.get("connection"):
+            return True
+        return any("ai-search" in need.bicep for t in self.tools if t.name != "ai-search"
+                   if (need := catalog.tools()[t.name].needs.get(self.runtime)) is not None)
+
+    @property
+    def search_resource_id(self) -> str:
+        """The existing search service to use (`--existing search=` or ai-search's `search=`); '' creates one."""
+        return self.existing.search or (self.tool_options("ai-search") or {}).get("search", "")
+
     @property
     def package(self) -> str:
         """Python package name of the generated app."""
@@ -343,6 +485,16 @@ class ProjectSpec(_Strict):
         doc = {"tool": "foundry-scaffolder", "schema": ANSWERS_SCHEMA, "version": tool_version, "spec": spec}
         header = "# Written by foundry-scaffolder: the spec this repo was generated from. Do not edit by hand.\n"
         return header + yaml.safe_dump(doc, sort_keys=False)
+
+
+@functools.cache
+def _frameworks_generated() -> tuple[str, ...]:
+    """Frameworks the inference templates generate (`frameworks:` of templates/inference/layer.yaml)."""
+    from scaffolder._resources import templates_dir
+
+    path = templates_dir() / "inference" / "layer.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return tuple((data or {}).get("frameworks") or ("openai",))
 
 
 def runtime_mismatch(model: str, runtime: Runtime) -> str:
@@ -452,6 +604,10 @@ _FLAGS = {
     "monitoring": "--monitoring/--no-monitoring",
     "hosting": "--hosting",
     "principal_type": "--principal-type",
+    "existing": "--existing",
+    "agent_setup": "--agent-setup",
+    "tools": "--tool (`scaffolder tools` lists them per runtime)",
+    "framework": "--framework",
 }
 
 

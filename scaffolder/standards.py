@@ -23,9 +23,22 @@ if TYPE_CHECKING:  # spec.py imports this module (Naming, abbreviations): a type
 ENV_VAR = "SCAFFOLDER_STANDARDS"
 USER_FILES = ("standards.yml", "standards.yaml", "standards.toml")
 NAME_TOKENS = ("{abbr}", "{project}", "{env}", "{region}", "{token}")
-RESOURCE_KINDS = ("account", "identity", "logAnalytics", "appInsights")
 DEFAULT_PATTERN = "{abbr}{project}-{token}"
-DEFAULT_ABBREVIATIONS = {"account": "", "identity": "id-", "logAnalytics": "log-", "appInsights": "appi-"}
+
+
+def resource_kinds() -> tuple[str, ...]:
+    """The naming kinds (account, identity, ...): the registry entries with a `kind:` (catalog/resource_types.yaml)."""
+    from scaffolder.provisioning.registry import by_kind
+
+    return tuple(by_kind())
+
+
+def default_abbreviations() -> dict[str, str]:
+    """Each naming kind's default abbreviation, as the registry gives it (Cloud Adoption Framework prefixes)."""
+    from scaffolder.provisioning.registry import by_kind
+
+    return {kind: entry.abbreviation for kind, entry in by_kind().items()}
+
 POSTURE_RANK = {"public": 0, "ip-restricted": 1}
 
 
@@ -60,15 +73,15 @@ class Naming(_Strict):
     @classmethod
     def _abbreviations(cls, value: dict[str, str]) -> dict[str, str]:
         for kind, abbr in value.items():
-            if kind not in RESOURCE_KINDS:
-                raise ValueError(f"unknown resource kind {kind!r}; kinds: {', '.join(RESOURCE_KINDS)}")
+            if kind not in resource_kinds():
+                raise ValueError(f"unknown resource kind {kind!r}; kinds: {', '.join(resource_kinds())}")
             if not re.fullmatch(r"[a-z0-9-]{0,10}", abbr):
                 raise ValueError(f"abbreviation for {kind} must be up to 10 lowercase letters, digits or hyphens")
         return value
 
     def resolved_abbreviations(self) -> dict[str, str]:
         """Every resource kind's abbreviation, defaults filled in."""
-        return {**DEFAULT_ABBREVIATIONS, **self.abbreviations}
+        return {**default_abbreviations(), **self.abbreviations}
 
 
 class Regions(_Strict):
@@ -109,6 +122,36 @@ class Hosting(_Strict):
     def _required_is_allowed(self) -> Hosting:
         if self.required and self.allowed is not None and self.required not in self.allowed:
             raise ValueError(f"hosting.required {self.required!r} is not in hosting.allowed")
+        return self
+
+
+class ToolRules(_Strict):
+    """Which catalog tools a generated repo may have (allowed), must not have (denied) and must have (required)."""
+
+    allowed: tuple[str, ...] | None = None
+    denied: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+
+    @field_validator("allowed", "denied", "required")
+    @classmethod
+    def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        tools = catalog.tools()
+        for name in value or ():
+            if name not in tools:
+                close = catalog.suggest(name, list(tools))
+                raise ValueError(f"unknown tool {name!r}" + (f"; did you mean {', '.join(close)}?" if close else "")
+                                 + f" (tools: {', '.join(tools)})")
+            if tools[name].always:
+                raise ValueError(f"{name} tools are always generated; they cannot be allowed, denied or required")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ToolRules:
+        for name in self.required:
+            if name in self.denied:
+                raise ValueError(f"tool {name!r} is both required and denied")
+            if self.allowed is not None and name not in self.allowed:
+                raise ValueError(f"required tool {name!r} is not in tools.allowed")
         return self
 
 
@@ -169,6 +212,7 @@ class Standards(_Strict):
     defaults: Defaults = Defaults()
     overlays: tuple[str, ...] = ()
     check: CheckRules = CheckRules()
+    tools: ToolRules = ToolRules()
 
     @model_validator(mode="after")
     def _defaults_obey_rules(self) -> Standards:
@@ -359,10 +403,40 @@ def violations(spec: ProjectSpec, standards: Standards) -> list[Violation]:
             default = f" (default {value!r})" if value else ""
             out.append(Violation("tags", f"tag {key!r} is required by the standards{default}",
                                  f"use --tag {key}=VALUE"))
+    out += _tool_violations(spec, standards.tools)
     naming = standards.naming
     if spec.naming.pattern != naming.pattern or spec.naming.abbreviations != naming.resolved_abbreviations():
         out.append(Violation("naming", f"resource naming differs from the standards' pattern {naming.pattern!r}",
                              "regenerate with the standards file"))
+    return out
+
+
+def _tool_violations(spec: ProjectSpec, rules: ToolRules) -> list[Violation]:
+    chosen = [t.name for t in spec.tools]
+    out = []
+    for name in chosen:
+        if name in rules.denied:
+            out.append(Violation("tools.denied", f"tool {name} is denied by the standards",
+                                 f"drop --tool {name}"))
+        elif rules.allowed is not None and name not in rules.allowed:
+            out.append(Violation("tools.allowed", f"tool {name} is not allowed by the standards; allowed: "
+                                 f"{', '.join(rules.allowed) or 'none'}", f"drop --tool {name}"))
+    for name in rules.required:
+        if name not in chosen:
+            tool = catalog.tools()[name]
+            offer = tool.offer(spec.runtime)
+            if offer == "none":
+                able = ", ".join(r.value for r in tool.offered_by()) or "no runtime of this version"
+                msg = f"tool {name} is required by the standards, but the {spec.runtime.value} runtime does not " \
+                      f"offer it (offered by: {able})"
+                able_runtimes = tool.offered_by()
+                hint = f"use --runtime {able_runtimes[0].value}" if able_runtimes else "ask the standards' owner"
+            else:
+                from scaffolder.tools import example_flag
+
+                msg = f"tool {name} is required by the standards"
+                hint = f"add {example_flag(tool)}"
+            out.append(Violation("tools.required", msg, hint))
     return out
 
 

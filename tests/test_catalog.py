@@ -55,6 +55,12 @@ def test_bicep_role_guids_match_roles_yaml_and_carry_their_names() -> None:
     assert pairs, "role map not found"
     by_key = {infra.BICEP_ROLE_KEYS[k]: r for k, r in catalog.roles().items()}
     elsewhere = {"monitoringMetricsPublisher", "logAnalyticsReader", "acrPull"}  # granted in their own modules
+    # on the search service (ai-search-roles.bicep; tests/validate/test_data_services.py checks that map)
+    elsewhere |= {"searchIndexDataReader", "searchIndexDataContributor", "searchServiceContributor"}
+    # standard agent setup modules (agent-setup-roles.bicep, agent-setup-data-roles.bicep; same test file)
+    elsewhere |= {
+        "cosmosDbOperator", "storageBlobDataContributor", "storageBlobDataOwner", "cosmosDbBuiltInDataContributor",
+    }
     assert {key for _, key, _ in pairs} == set(by_key) - elsewhere
     for name, key, guid in pairs:
         assert by_key[key].id == guid

@@ -201,7 +201,10 @@ class RoleGrant(_Frozen):
     """A role granted at a scope of the generated infrastructure."""
 
     role: str
-    scope: Literal["account", "project", "appInsights"]
+    scope: Literal["account", "project", "appInsights", "search"]
+    # Only in a tool's needs (catalog/tools.yaml), where one list serves every principal; a runtime's RoleSet
+    # says the principal by its key.
+    principal: Literal["app", "developer", "project"] | None = None
 
 
 class RoleSet(_Frozen):
@@ -368,3 +371,127 @@ def suggest(value: str, choices: list[str] | tuple[str, ...], n: int = 3) -> lis
     """Close matches for a mistyped value, case-insensitively."""
     lowered = {c.lower(): c for c in choices}
     return [lowered[m] for m in difflib.get_close_matches(value.lower(), list(lowered), n=n, cutoff=0.6)]
+
+
+# Tools (catalog/tools.yaml): which runtimes offer each tool, its options and what generation adds.
+Offer = Literal["native", "app", "connection", "none"]
+# The offers each runtime can make (a typo such as `agents: app` in the data is refused when it is loaded).
+RUNTIME_OFFERS: dict[Runtime, tuple[str, ...]] = {
+    Runtime.RESPONSES: ("native", "app", "none"),
+    Runtime.AGENTS: ("native", "connection", "app", "none"),
+    Runtime.INFERENCE: ("app", "none"),
+}
+
+
+class ToolOption(_Frozen):
+    """One `key=value` option of `--tool NAME,key=value`."""
+
+    required: bool = False
+    choices: tuple[str, ...] | None = None
+    pattern: str | None = None
+    default: str | None = None
+    description: str
+
+
+class ToolSetting(_Frozen):
+    """An app setting a tool adds (the same shape as a layer.yaml setting)."""
+
+    type: Literal["str", "int", "float", "bool"] = "str"
+    default: str | int | float | bool
+    description: str
+    # The default is this `--tool` option's value when the spec has one (e.g. APP_MCP_URL from `url=`).
+    option: str | None = None
+
+
+class ToolRoleGrant(_Frozen):
+    """A role a tool needs, for one principal at one scope (`search`: the Azure AI Search service)."""
+
+    role: str
+    scope: Literal["account", "project", "appInsights", "search"]
+    principal: Literal["app", "developer", "project"] = "app"
+
+
+class ToolNeeds(_Frozen):
+    """What generating a tool adds for one runtime."""
+
+    bicep: tuple[str, ...] = ()
+    roles: tuple[ToolRoleGrant, ...] = ()
+    settings: dict[str, ToolSetting] = {}
+    packages: tuple[str, ...] = ()
+    cli_modules: tuple[str, ...] = ()  # app modules adding CLI commands (register(subparsers)), e.g. `files`
+    usage: str = ""  # how to use it in the generated repo, for its README (`{app}`: the console script's name)
+    # Catalog models the tool needs deployed (e.g. an embeddings model): added to the spec's models unless it
+    # already deploys a model of the same kind.
+    models: tuple[str, ...] = ()
+    # The generated README's part for this tool on this runtime (how it works, how to use it) and the files table
+    # rows of the modules it adds ({name, what}).
+    readme: str = ""
+    modules: tuple[dict[str, str], ...] = ()
+
+
+class ToolLimits(_Frozen):
+    """Platform limits of a tool."""
+
+    max_per_agent: int | None = None
+
+
+class CatalogTool(_Frozen):
+    """One tool of catalog/tools.yaml."""
+
+    name: str
+    title: str
+    summary: str
+    preview: bool
+    sources: tuple[str, ...]
+    runtimes: dict[Runtime, Offer]
+    why: dict[Runtime, str] = {}
+    always: bool = False
+    docs_only: bool = False
+    documented_on: tuple[Runtime, ...] = ()  # docs_only: the runtimes whose README describes it
+    options: dict[str, ToolOption] = {}
+    needs: dict[Runtime, ToolNeeds] = {}
+    limits: ToolLimits = ToolLimits()
+    # Option groups: `exclusive`, at most one of each group given (non-empty); `together`, all of a group or none.
+    exclusive: tuple[tuple[str, ...], ...] = ()
+    together: tuple[tuple[str, ...], ...] = ()
+    require_any: tuple[tuple[str, ...], ...] = ()  # at least one of each group
+
+    def offer(self, runtime: Runtime) -> Offer:
+        """How the runtime offers the tool (`none` when the data leaves it out)."""
+        return self.runtimes.get(runtime, "none")
+
+    def offered_by(self) -> list[Runtime]:
+        """The runtimes that offer the tool, in Runtime order."""
+        return [r for r in Runtime if self.offer(r) != "none"]
+
+
+@cache
+def _tools_doc() -> dict[str, Any]:
+    doc: dict[str, Any] = _load("tools.yaml")
+    return doc
+
+
+@cache
+def tools() -> dict[str, CatalogTool]:
+    """All catalog tools by name, in file order; the data is checked against itself when loaded."""
+    doc = _tools_doc()
+    known_sources = set(doc["sources"])
+    out: dict[str, CatalogTool] = {}
+    for name, body in doc["tools"].items():
+        tool = CatalogTool(name=name, **body)
+        for runtime in Runtime:
+            if tool.offer(runtime) not in RUNTIME_OFFERS[runtime]:
+                raise ValueError(f"tools.yaml: {name}: {runtime.value} cannot offer {tool.offer(runtime)!r}")
+            if tool.offer(runtime) == "none" and not tool.why.get(runtime):
+                raise ValueError(f"tools.yaml: {name}: {runtime.value} is 'none' without a `why`")
+        missing = set(tool.sources) - known_sources
+        if missing:
+            raise ValueError(f"tools.yaml: {name} cites unknown sources {sorted(missing)}")
+        out[name] = tool
+    return out
+
+
+@cache
+def tool_sources() -> dict[str, Source]:
+    """The pages the tool catalog cites, by id."""
+    return {k: Source(key=k, **v) for k, v in _tools_doc()["sources"].items()}

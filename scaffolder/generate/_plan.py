@@ -90,6 +90,13 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
     """The variables every template sees as `cookiecutter.*` (also what raw cookiecutter is given)."""
     profile = catalog.runtimes()[spec.runtime]
     env = infra.app_env(spec)
+    added = tool_needs(spec.runtime, [t.name for t in spec.tools])
+    layered = _layer_context(spec.runtime.value, {**_catalog_defaults(spec), **_tool_defaults(spec, added)},
+                             added["settings"], added["packages"])
+    layered["cli_modules"] = [*layered["cli_modules"], *(m for m in added["cli_modules"]
+                                                        if m not in layered["cli_modules"])]
+    layered["app_readme"] = [*layered["app_readme"], *added["readme"]]
+    layered["app_modules"] = [*layered["app_modules"], *added["modules"]]
     return {
         "decision": _decision(spec.runtime, spec.decision),
         "adr": {"number": 1, "status": "accepted"},
@@ -108,9 +115,16 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "hosting": spec.hosting,
         "principal_type": spec.principal_type,
         "agent_setup": spec.agent_setup,
+        "ai_search": {"enabled": spec.uses_search, "existing": spec.search_resource_id},
+        "tool_connections": infra.tool_connections(spec),
         "tool_version": tool_version,
         "env_vars": [v.model_dump() for v in env],
-        **_layer_context(spec.runtime.value, _catalog_defaults(spec)),
+        **layered,
+        "embedding_deployment": embedding_deployment(spec),
+        "tools": {t.name: dict(t.options) for t in spec.tools},
+        "framework": spec.framework,
+        "tools_readme": _tools_readme(spec),
+        "tool_needs": added,
         "model_tools": _catalog_defaults(spec)["APP_MODEL_TOOLS"],
         "grants": [
             {
@@ -143,22 +157,98 @@ def _catalog_defaults(spec: ProjectSpec) -> dict[str, Any]:
     return out
 
 
-def _layer_context(runtime: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Merge templates/base/layer.yaml and the runtime's: dependencies, CLI modules, app settings, README parts."""
+def _tool_defaults(spec: ProjectSpec, added: dict[str, Any]) -> dict[str, Any]:
+    """Tool settings whose defaults the spec decides.
+
+    A catalog setting with `option:` takes that `--tool` option's value; file search's index is named after the
+    project and embeds with the spec's embeddings deployment.
+    """
+    options = {key: value for t in spec.tools for key, value in t.options.items()}
+    out: dict[str, Any] = {
+        name: options[body["option"]]
+        for name, body in added["settings"].items()
+        if body.get("option") and body["option"] in options
+    }
+    if "APP_SEARCH_INDEX" in added["settings"]:
+        out["APP_SEARCH_INDEX"] = f"{spec.name}-files"
+    if "APP_EMBEDDING_DEPLOYMENT" in added["settings"]:
+        out["APP_EMBEDDING_DEPLOYMENT"] = embedding_deployment(spec)
+    return out
+
+
+def embedding_deployment(spec: ProjectSpec) -> str:
+    """The first deployment of a catalog embeddings model (file search embeds with it), or ""."""
+    models = catalog.models()
+    return next((m.name for m in spec.models if m.model in models and models[m.model].kind == "embeddings"), "")
+
+
+def _tools_readme(spec: ProjectSpec) -> dict[str, Any]:
+    """The README's Tools section: exactly the chosen tools, and how to add the others this runtime offers."""
+    from scaffolder.tools import example_flag
+
+    chosen = {t.name for t in spec.tools}
+    usage = tool_needs(spec.runtime, sorted(chosen))["usage"]
+    rows = []
+    for tool in catalog.tools().values():
+        offer = tool.offer(spec.runtime)
+        rows.append({
+            "name": tool.name,
+            "title": tool.title,
+            "summary": tool.summary,
+            "preview": tool.preview,
+            "offer": offer,
+            "options": dict(next((t.options for t in spec.tools if t.name == tool.name), {})),
+            "flag": example_flag(tool),
+            "why": tool.why.get(spec.runtime, ""),
+            "always": tool.always,
+            "docs_only": tool.docs_only,
+            "chosen": tool.always or tool.name in chosen,
+            "usage": usage.get(tool.name, "").replace("{app}", spec.name),
+        })
+    return {
+        "chosen": [r for r in rows if r["chosen"]],
+        "available": [r for r in rows if not r["chosen"] and r["offer"] != "none"],
+        "documented": [r for r in rows if r["docs_only"] and spec.runtime in catalog.tools()[r["name"]].documented_on],
+    }
+
+
+def tool_needs(runtime: catalog.Runtime, names: list[str]) -> dict[str, Any]:
+    """What the chosen tools add (settings, packages, Bicep modules, roles), from the catalog."""
+    from scaffolder.tools import needs
+
+    return needs(runtime, names)
+
+
+def _layer_context(
+    runtime: str,
+    overrides: dict[str, Any] | None = None,
+    tool_settings: dict[str, dict[str, Any]] | None = None,
+    tool_packages: list[str] | None = None,
+    tool_cli_modules: list[str] | None = None,
+) -> dict[str, Any]:
+    """Merge templates/base/layer.yaml and the runtime's: dependencies, CLI modules, app settings, README parts.
+
+    The chosen tools' settings and packages (catalog needs) are merged in last, so that settings.py, .env.example,
+    pyproject.toml and the README pick them up with no per-tool template code.
+    """
     deps: list[str] = []
     dev_deps: list[str] = []
     cli_modules: list[str] = []
     modules: list[dict[str, str]] = []
     readme: list[str] = []
     settings: dict[str, dict[str, Any]] = {}
+    layers: list[tuple[str, dict[str, Any]]] = []
     for layer in ("base", runtime):
         path = templates_dir() / layer / LAYER_FILE
-        if not path.is_file():
-            continue
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=catalog.YAML_LOADER) or {}
-        deps += data.get("dependencies", [])
+        if path.is_file():
+            layers.append((layer, yaml.load(path.read_text(encoding="utf-8"), Loader=catalog.YAML_LOADER) or {}))
+    if tool_settings or tool_packages or tool_cli_modules:
+        layers.append(("catalog/tools.yaml", {"settings": tool_settings or {}, "dependencies": tool_packages or [],
+                                              "cli_modules": tool_cli_modules or []}))
+    for layer, data in layers:
+        deps += [d for d in data.get("dependencies", []) if d not in deps]
         dev_deps += data.get("dev_dependencies", [])
-        cli_modules += data.get("cli_modules", [])
+        cli_modules += [m for m in data.get("cli_modules", []) if m not in cli_modules]
         modules += [{"name": str(m["name"]), "what": str(m["what"])} for m in data.get("modules", [])]
         if data.get("readme"):
             readme.append(str(data["readme"]).strip())
@@ -168,7 +258,8 @@ def _layer_context(runtime: str, overrides: dict[str, Any] | None = None) -> dic
             # Checked after the catalog's override, so a catalog value of the wrong type is caught too.
             kind = _SETTING_TYPES.get(body.get("type", "str"))
             if kind is None or not isinstance(body.get("default"), kind):
-                raise TemplateError(f"{layer}/{LAYER_FILE}: setting {name} needs a default of type {body.get('type')}")
+                where = layer if layer.endswith(".yaml") else f"{layer}/{LAYER_FILE}"
+                raise TemplateError(f"{where}: setting {name} needs a default of type {body.get('type')}")
             settings[name] = {
                 "name": name,
                 "field": name.lower(),

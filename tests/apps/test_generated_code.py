@@ -20,11 +20,22 @@ LONGEST = ("a" + "-bcd" * 20)[:NAME_MAX]
 RUNTIMES = ["responses", "agents", "inference"]
 
 
+def every_tool(runtime: str) -> list[str]:
+    """A `--tool` value for each tool the runtime offers (so each tool's code is linted too)."""
+    from scaffolder import catalog
+
+    options = {"mcp": "mcp,url=https://mcp.example.com/mcp,label=docs,allowed_tools=search_docs;fetch"}
+    return [options.get(t.name, t.name) for t in catalog.tools().values()
+            if not t.always and not t.docs_only and t.offer(catalog.Runtime(runtime)) != "none"]
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("name", ["ab", LONGEST])
-def test_generated_python_is_ruff_clean(runtime: str, name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("tools", ["none", "all"])
+def test_generated_python_is_ruff_clean(runtime: str, name: str, tools: str, tmp_path: Path) -> None:
     target = tmp_path / name
-    write_plan(plan_files(make_spec(runtime, name=name)), target, force=False)
+    chosen = every_tool(runtime) if tools == "all" else []
+    write_plan(plan_files(make_spec(runtime, name=name, tools=chosen)), target, force=False)
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
         cwd=target, capture_output=True, text=True, timeout=120, check=False,

@@ -125,7 +125,7 @@ MUTATIONS = [
         ("        if close is not None:\n            close()", "        pass"),
     ], ["test_cli"], "test_a_closed_stream_ends_and_the_conversation_goes_on"),
     _m("responses", "runs-a-cut-tool-call", "chat.py", [
-        ("                if note and calls:", "                if False:"),
+        ("                if note and (calls or asks):", "                if False:"),
     ], ["test_failures"], "test_a_reply_cut_mid_tool_call_runs_no_tool_and_keeps_nothing"),
     _m("agents", "runs-a-cut-tool-call", "chat.py", [
         ('if calls and response.status == "incomplete":', "if False:"),

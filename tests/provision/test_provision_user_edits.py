@@ -18,7 +18,7 @@ from scaffolder.errors import ProvisionError
 from scaffolder.provisioning.api import provision
 from scaffolder.provisioning.engine import diff
 from scaffolder.provisioning.plan import Target, plan_from_bicep, resolve
-from tests.emulator import ArmEmulator
+from tests.emulator import ArmEmulator, FakeCredential
 from tests.emulator import schema as bicep_types
 from tests.helpers import storage_account
 from tests.provision.provkit import ENV, RG
@@ -100,36 +100,33 @@ def test_user_edited_infra_is_provisioned_exactly_then_rerun_writes_nothing(
     assert {c.action for c in again.changes} == {"unchanged"}
 
 
-@pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types for the Cosmos DB type data")
+@pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types for the virtual network type data")
 def test_a_type_outside_the_registry_needs_no_python(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
     from scaffolder.provisioning import registry
 
-    assert registry.lookup("Microsoft.DocumentDB/databaseAccounts") is None
+    # (Cosmos DB was the example until the standard agent setup registered it.)
+    assert registry.lookup("Microsoft.Network/virtualNetworks") is None
     main = repo / "infra" / "main.bicep"
     main.write_text(
         main.read_text(encoding="utf-8")
         + """
-resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2025-10-15' = {
-  name: 'cosmos-${resourceToken}'
+resource vnet 'Microsoft.Network/virtualNetworks@2025-05-01' = {
+  name: 'vnet-${resourceToken}'
   location: location
-  kind: 'GlobalDocumentDB'
   properties: {
-    databaseAccountOfferType: 'Standard'
-    disableLocalAuth: true
-    locations: [
-      {
-        locationName: location
-        failoverPriority: 0
-      }
-    ]
+    addressSpace: {
+      addressPrefixes: [
+        '10.20.0.0/16'
+      ]
+    }
   }
 }
 """,
         encoding="utf-8",
     )
     provision(repo, **kw)
-    cosmos = arm.of_type("Microsoft.DocumentDB/databaseAccounts")
-    assert len(cosmos) == 1 and cosmos[0]["properties"]["disableLocalAuth"] is True
+    vnets = arm.of_type("Microsoft.Network/virtualNetworks")
+    assert len(vnets) == 1 and vnets[0]["properties"]["addressSpace"]["addressPrefixes"] == ["10.20.0.0/16"]
     assert not arm.validation_errors
     arm.reset_log()
     provision(repo, **kw)
@@ -218,3 +215,33 @@ output SHARED_CLIENT_ID string = shared.properties.clientId
     result = provision(repo, **kw)
     assert result.outputs["SHARED_CLIENT_ID"] == "c0ffee00-0000-4000-8000-000000000001"
     assert not [p for m, p, _ in arm.responses if m == "PUT" and p.endswith("/id-shared")]
+
+
+def test_preview_reports_grants_dropped_from_the_parameters_file_and_deletes_none(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    provision(repo, **kw)
+    before = {ra["id"].lower(): ra for ra in arm.of_type("Microsoft.Authorization/roleAssignments")}
+    clean = provision(repo, preview=True, **kw)
+    assert clean.removed == [], "nothing was removed yet"
+    params = repo / "infra" / "main.parameters.json"
+    data = json.loads(params.read_text(encoding="utf-8"))
+    for name in ("appAccountRoles", "appProjectRoles", "developerAccountRoles", "developerProjectRoles"):
+        data["parameters"][name] = {"value": []}
+    params.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    arm.reset_log()
+    result = provision(repo, preview=True, **kw)
+    assert arm.writes() == 0
+    scopes = {arm.of_type(t)[0]["id"].lower() for t in ("Microsoft.CognitiveServices/accounts",
+                                                         "Microsoft.CognitiveServices/accounts/projects")}
+    app = arm.of_type("Microsoft.ManagedIdentity/userAssignedIdentities")[0]["properties"]["principalId"]
+    developer = FakeCredential().object_id
+    dropped = sorted(
+        rid
+        for rid, ra in before.items()
+        if ra["properties"]["scope"].lower() in scopes and ra["properties"]["principalId"] in {app, developer}
+    )
+    assert len(dropped) >= 3
+    assert sorted(r.lower() for r in result.removed) == dropped
+    # Listed, never deleted: every grant is still there.
+    assert {ra["id"].lower() for ra in arm.of_type("Microsoft.Authorization/roleAssignments")} == set(before)

@@ -33,6 +33,33 @@ DEFAULT_AGENT = "{{ cookiecutter.project_name }}"
 API_VERSION = "v1"
 AGENT = PROJECT_PATH + r"/agents/(?P<name>[^/]+)"
 CONVERSATIONS = PROJECT_PATH + "/openai/v1/conversations"
+CONNECTIONS = PROJECT_PATH + r"/connections/(?P<name>[^/]+)"
+VECTOR_STORES = PROJECT_PATH + "/openai/v1/vector_stores"
+# ARM ids of this fake project and its connections, as the connections API and the agent tools carry them.
+ARM_PROJECT = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-test/providers/"
+               "Microsoft.CognitiveServices/accounts/ai-test/projects/" + PROJECT)
+CONNECTION_ID = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.CognitiveServices/accounts/[^/]+"
+    r"/projects/[^/]+/connections/[^/]+", re.IGNORECASE)
+# Hosted tools the fake Agent Service accepts, with every field each may carry (anything else is refused, as
+# the service refuses unknown fields), from azure-ai-projects 2.x models (PromptAgentDefinition.tools).
+TOOL_FIELDS = {
+    "function": {"type", "name", "description", "parameters", "strict"},
+    "code_interpreter": {"type", "container"},
+    "file_search": {"type", "vector_store_ids", "max_num_results", "ranking_options", "filters"},
+    "azure_ai_search": {"type", "azure_ai_search"},
+    "web_search": {"type", "search_context_size", "user_location", "filters", "external_web_access"},
+    "sharepoint_grounding_preview": {"type", "sharepoint_grounding_preview"},
+    "fabric_dataagent_preview": {"type", "fabric_dataagent_preview"},
+    "mcp": {"type", "server_label", "server_url", "require_approval", "allowed_tools", "headers",
+            "project_connection_id", "server_description"},
+    "openapi": {"type", "openapi"},
+}
+# Connection category each connection-backed tool needs (the `type` the connections API reports).
+TOOL_CATEGORY = {"azure_ai_search": "CognitiveSearch", "sharepoint_grounding_preview": "Sharepoint",
+                 "fabric_dataagent_preview": "MicrosoftFabric"}
+SEARCH_QUERY_TYPES = {"simple", "semantic", "vector", "vector_simple_hybrid", "vector_semantic_hybrid"}
+MCP_LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RESPONSES = PROJECT_PATH + "/openai/v1/responses"
 _AGENT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # The function tools the fake model knows how to call (fake_foundry.fake_model), as an earlier deploy declared them.
@@ -61,6 +88,9 @@ class AgentService:
         self.agents: dict[str, list[dict[str, Any]]] = {}  # name -> versions, oldest first
         self.conversations: dict[str, Conversation] = {}
         self.deployments = {DEPLOYMENT}
+        self.connections: dict[str, dict[str, Any]] = {}  # name -> connection, as GET connections/{name} returns
+        self.vector_stores: dict[str, dict[str, Any]] = {}  # id -> vector store
+        self.mcp_calls: list[dict[str, Any]] = []  # calls the fake MCP server ran (after any approval)
 
     def install(self, server: FakeFoundry) -> None:
         server.route("GET", AGENT, self._versioned(lambda _req, m: self.get_agent(m["name"])))
@@ -73,6 +103,101 @@ class AgentService:
         server.route("DELETE", CONVERSATIONS + r"/(?P<id>[^/]+)", lambda _req, m: self.delete_conversation(m["id"]))
         server.route("GET", CONVERSATIONS + r"/(?P<id>[^/]+)/items", lambda req, m: self.list_items(m["id"], req))
         server.route("POST", RESPONSES, lambda req, _m: self.respond(req.body or {}))
+        server.route("GET", CONNECTIONS, self._versioned(lambda _req, m: self.get_connection(m["name"])))
+        server.route("GET", VECTOR_STORES, lambda _req, _m: self.list_vector_stores())
+
+    # -- connections and vector stores -----------------------------------------------------------------------
+    def add_connection(self, name: str, category: str, target: str, arm_id: str = "") -> dict[str, Any]:
+        """A project connection as infra/ creates it: Entra ID auth, no credentials stored."""
+        connection = {"name": name, "id": arm_id or f"{ARM_PROJECT}/connections/{name}", "type": category,
+                      "target": target,
+                      "isDefault": False, "credentials": {"type": "AAD"}, "metadata": {}}
+        self.connections[name] = connection
+        return connection
+
+    def get_connection(self, name: str) -> Answer:
+        connection = self.connections.get(name)
+        if connection is None:
+            return error(404, "NotFound", f"Connection '{name}' not found.")
+        return Answer(200, connection)
+
+    def add_vector_store(self, name: str, store_id: str = "") -> dict[str, Any]:
+        store_id = store_id or "vs_" + uuid.uuid4().hex[:12]
+        store: dict[str, Any] = {"id": store_id, "object": "vector_store", "name": name,
+                 "created_at": int(time.time()), "status": "completed", "usage_bytes": 0,
+                 "file_counts": {"in_progress": 0, "completed": 1, "failed": 0, "cancelled": 0, "total": 1},
+                 "metadata": {}, "last_active_at": None}
+        self.vector_stores[store_id] = store
+        return store
+
+    def list_vector_stores(self) -> Answer:
+        data = list(self.vector_stores.values())
+        return Answer(200, {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+                            "last_id": data[-1]["id"] if data else None, "has_more": False})
+
+    def _connection_problem(self, tool_type: str, value: Any) -> str | None:
+        """Why a tool's project_connection_id is refused: not an ARM id, unknown, or of the wrong category."""
+        if not isinstance(value, str) or not CONNECTION_ID.fullmatch(value):
+            return f"{tool_type}: project_connection_id must be a connection's ARM id, got {value!r}."
+        known = {c["id"]: c for c in self.connections.values()}
+        if value not in known:
+            return f"{tool_type}: connection {value} not found in this project."
+        wanted = TOOL_CATEGORY.get(tool_type)
+        if wanted and known[value]["type"] != wanted:
+            return f"{tool_type}: connection {value} is a {known[value]['type']} connection, not {wanted}."
+        return None
+
+    def hosted_run(self, transcript: list[Turn], definition: dict[str, Any]) -> HostedRun | None:
+        return _hosted_run_for(self, transcript, definition)
+
+    def tool_problem(self, tool: dict[str, Any]) -> str | None:
+        """Why the service would refuse this tool definition (None: it is accepted)."""
+        kind = tool.get("type")
+        if kind not in TOOL_FIELDS:
+            return f"Unsupported tool type {kind!r}."
+        if extra := set(tool) - TOOL_FIELDS[kind]:
+            return f"{kind}: unknown field(s) {sorted(extra)}."
+        if kind == "function" and not (tool.get("name") and isinstance(tool.get("parameters"), dict)):
+            return "function tools need a name and parameters."
+        if kind == "file_search":
+            ids = tool.get("vector_store_ids")
+            if not (isinstance(ids, list) and ids and all(i in self.vector_stores for i in ids)):
+                return f"file_search: unknown vector store(s) {ids!r}."
+        if kind == "azure_ai_search":
+            indexes = (tool.get("azure_ai_search") or {}).get("indexes")
+            if not (isinstance(indexes, list) and len(indexes) == 1):
+                return "azure_ai_search: exactly one index is supported."
+            index = indexes[0]
+            if not index.get("index_name") or index.get("query_type", "simple") not in SEARCH_QUERY_TYPES:
+                return "azure_ai_search: index_name is required and query_type must be a known type."
+            return self._connection_problem(kind, index.get("project_connection_id"))
+        if kind == "web_search" and tool.get("search_context_size", "medium") not in ("low", "medium", "high"):
+            return "web_search: search_context_size must be low, medium or high."
+        if kind in ("sharepoint_grounding_preview", "fabric_dataagent_preview"):
+            connections = (tool.get(kind) or {}).get("project_connections")
+            if not (isinstance(connections, list) and len(connections) == 1):
+                return f"{kind}: exactly one project connection is supported."
+            return self._connection_problem(kind, connections[0].get("project_connection_id"))
+        if kind == "mcp":
+            if not MCP_LABEL.fullmatch(str(tool.get("server_label", ""))):
+                return "mcp: server_label is required (letters, digits, '-' and '_')."
+            if not str(tool.get("server_url", "")).startswith("https://"):
+                return "mcp: server_url must be an https URL."
+            if tool.get("require_approval", "always") not in ("always", "never"):
+                return "mcp: require_approval must be 'always' or 'never'."
+            if "project_connection_id" in tool:
+                return self._connection_problem(kind, tool["project_connection_id"])
+        if kind == "openapi":
+            function = tool.get("openapi") or {}
+            spec, auth = function.get("spec"), function.get("auth") or {}
+            is_openapi3 = isinstance(spec, dict) and str(spec.get("openapi", "")).startswith("3.")
+            if not function.get("name") or not is_openapi3:
+                return "openapi: a name and an OpenAPI 3 spec are required."
+            if auth.get("type") not in ("anonymous", "managed_identity", "project_connection"):
+                return f"openapi: unknown auth type {auth.get('type')!r}."
+            if auth["type"] == "managed_identity" and not (auth.get("security_scheme") or {}).get("audience"):
+                return "openapi: managed_identity auth needs security_scheme.audience."
+        return None
 
     # -- agents ----------------------------------------------------------------------------------------------
     @staticmethod
@@ -120,11 +245,13 @@ class AgentService:
             return error(400, "invalid_request_error", "definition with kind 'prompt' is required.")
         if definition.get("model") not in self.deployments:
             return error(400, "invalid_request_error", f"Model deployment '{definition.get('model')}' not found.")
-        for tool in definition.get("tools") or []:
-            if tool.get("type") == "function" and not (tool.get("name") and isinstance(tool.get("parameters"), dict)):
-                return error(400, "invalid_request_error", "function tools need a name and parameters.")
-            if tool.get("type") not in ("function", "code_interpreter", "file_search"):
-                return error(400, "invalid_request_error", f"Unsupported tool type {tool.get('type')!r}.")
+        tools = definition.get("tools") or []
+        for tool in tools:
+            if problem := self.tool_problem(tool):
+                return error(400, "invalid_request_error", problem)
+        for once in ("sharepoint_grounding_preview", "fabric_dataagent_preview"):  # documented: one per agent
+            if sum(1 for tool in tools if tool.get("type") == once) > 1:
+                return error(400, "invalid_request_error", f"Only one {once} tool is supported per agent.")
         metadata = body.get("metadata") or {}
         if len(metadata) > 16 or any(len(k) > 64 or len(str(v)) > 512 for k, v in metadata.items()):
             return error(400, "invalid_request_error", "metadata: at most 16 keys of 64 chars, values of 512 chars.")
@@ -207,11 +334,14 @@ class AgentService:
             return refused
         definition = agent["definition"]
         tools = {t["name"] for t in definition.get("tools") or [] if t.get("type") == "function"}
-        output = _agent_model(conversation.turns + new_turns, tools, definition)
-        response = _response(conversation.id, agent, output)
+        hosted = self.hosted_run(conversation.turns + new_turns, definition)
+        output = hosted.output if hosted else _agent_model(conversation.turns + new_turns, tools, definition)
+        items = hosted.items if hosted else []
+        response = _response(conversation.id, agent, output, items, hosted.citations if hosted else [])
         # Only a run adds to the conversation: a refused request leaves it as it was. A run the network cut after
         # this point is on the service all the same (the fake's stream faults act on the wire).
-        conversation.turns += new_turns + ([Turn("assistant", output.text)] if output.text else [])
+        conversation.turns += new_turns + [_hosted_turn(item) for item in items]
+        conversation.turns += [Turn("assistant", output.text)] if output.text else []
         conversation.turns += [
             Turn("tool_call", json.dumps(c.arguments), name=c.name, call_id=c.call_id) for c in output.calls
         ]
@@ -220,12 +350,130 @@ class AgentService:
         return Answer(200, response)
 
 
+@dataclass
+class HostedRun:
+    """What the service's own tools did in one run: output items, then the model's text and its citations."""
+
+    output: ModelOutput
+    items: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+
+
+# Phrases that make the fake model use a hosted tool, when the agent's definition has it.
+SEARCH_INDEX, SEARCH_WEB = "search the index", "search the web"
+ASK_SHAREPOINT, ASK_FABRIC = "ask sharepoint", "ask fabric"
+USE_MCP, CALL_API, SEARCH_FILES, RUN_CODE = "use the mcp server", "call the api", "search my files", "run code"
+
+
+def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: dict[str, Any]) -> HostedRun | None:
+    """The fake model with the agent's hosted tools: the service runs them, the app only sees the items."""
+    tools = {t["type"]: t for t in definition.get("tools") or []}
+    last = transcript[-1] if transcript else Turn("user")
+    if last.role == "approval_response":  # the app answered an MCP approval request: run or skip the call
+        request = next(t for t in transcript if t.role == "approval" and t.call_id == last.call_id)
+        if last.text != "true":
+            return HostedRun(ModelOutput(f"The call to {request.name} was not approved, so I did not run it."))
+        mcp = tools["mcp"]
+        service.mcp_calls.append({"name": request.name, "arguments": json.loads(request.text)})
+        call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": mcp["server_label"],
+                "name": request.name, "arguments": request.text, "output": "42 open tickets",
+                "approval_request_id": request.call_id, "status": "completed"}
+        return HostedRun(ModelOutput(f"The {mcp['server_label']} server says: 42 open tickets"), [call])
+    if last.role != "user":
+        return None
+    text = last.text.lower()
+    topic = last.text.split(" for ", 1)[-1].rstrip("?.! ") if " for " in last.text else last.text
+    if SEARCH_INDEX in text and "azure_ai_search" in tools:
+        index = tools["azure_ai_search"]["azure_ai_search"]["indexes"][0]["index_name"]
+        call = {"type": "azure_ai_search_call", "id": "ais_" + uuid.uuid4().hex[:12],
+                "call_id": "call_" + uuid.uuid4().hex[:8], "arguments": json.dumps({"query": topic}),
+                "output": f"1 document in {index}", "status": "completed"}
+        return HostedRun(ModelOutput(f"The index says {topic} is in the handbook."), [call],
+                         [_url_citation("handbook.pdf", f"https://search.example/{index}/handbook.pdf")])
+    if SEARCH_WEB in text and "web_search" in tools:
+        call = {"type": "web_search_call", "id": "ws_" + uuid.uuid4().hex[:12], "status": "completed",
+                "action": {"type": "search", "query": topic}}
+        return HostedRun(ModelOutput(f"The web says {topic} happened today."), [call],
+                         [_url_citation("News", "https://news.example/today")])
+    if ASK_SHAREPOINT in text and "sharepoint_grounding_preview" in tools:
+        return HostedRun(ModelOutput(f"The policy site covers {topic}."), [],
+                         [_url_citation("Policy.docx", "https://contoso.sharepoint.com/sites/policies/Policy.docx")])
+    if ASK_FABRIC in text and "fabric_dataagent_preview" in tools:
+        return HostedRun(ModelOutput(f"The sales data shows 12 orders for {topic}."))
+    if USE_MCP in text and "mcp" in tools:
+        mcp = tools["mcp"]
+        arguments = json.dumps({"query": topic})
+        if mcp.get("require_approval", "always") == "always":
+            approval = {"type": "mcp_approval_request", "id": "mcpr_" + uuid.uuid4().hex[:12],
+                        "server_label": mcp["server_label"], "name": "lookup", "arguments": arguments}
+            return HostedRun(ModelOutput(""), [approval])
+        service.mcp_calls.append({"name": "lookup", "arguments": {"query": topic}})
+        call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": mcp["server_label"],
+                "name": "lookup", "arguments": arguments, "output": "42 open tickets", "status": "completed"}
+        return HostedRun(ModelOutput(f"The {mcp['server_label']} server says: 42 open tickets"), [call])
+    if CALL_API in text and "openapi" in tools:
+        name = tools["openapi"]["openapi"]["name"]
+        return HostedRun(ModelOutput(f"The {name} API answered: ok"))
+    if SEARCH_FILES in text and "file_search" in tools:
+        call = {"type": "file_search_call", "id": "fs_" + uuid.uuid4().hex[:12], "status": "completed",
+                "queries": [topic], "results": None}
+        return HostedRun(ModelOutput(f"Your files say {topic} is on page 3."), [call],
+                         [{"type": "file_citation", "file_id": "file_1", "filename": "guide.pdf", "index": 0}])
+    if RUN_CODE in text and "code_interpreter" in tools:
+        call = {"type": "code_interpreter_call", "id": "ci_" + uuid.uuid4().hex[:12], "status": "completed",
+                "code": "print(6*7)", "container_id": "cntr_1", "outputs": [{"type": "logs", "logs": "42"}]}
+        return HostedRun(ModelOutput("The code printed 42."), [call])
+    return None
+
+
+def _url_citation(title: str, url: str) -> dict[str, Any]:
+    return {"type": "url_citation", "title": title, "url": url, "start_index": 0, "end_index": 1}
+
+
+def _hosted_turn(item: dict[str, Any]) -> Turn:
+    if item["type"] == "mcp_approval_request":
+        return Turn("approval", item["arguments"], name=item["name"], call_id=item["id"])
+    return Turn("hosted", json.dumps(item), name=item["type"], call_id=item["id"])
+
+
 def install(server: FakeFoundry) -> AgentService:
     """Add the Agent Service routes to a fake Foundry, with the app's agent already created once (by a deploy)."""
     service = AgentService()
     service.install(server)
     service.seed()
+    for name, (category, target, arm_id) in CHOSEN_CONNECTIONS.items():
+        service.add_connection(name, category, target, arm_id)
     return service
+
+
+# The project connections this repo's tools use (infra/ creates those without an ARM id given at generation).
+CHOSEN_CONNECTIONS: dict[str, tuple[str, str, str]] = {
+{%- set tools = cookiecutter.tools %}
+{%- if 'ai-search' in tools %}
+    "ai-search": ("CognitiveSearch", "https://srch-test.search.windows.net",
+{%- if tools['ai-search'].get('connection') %}
+              {{ tools['ai-search']['connection'] | tojson }}),
+{%- else %}
+              ""),
+{%- endif %}
+{%- endif %}
+{%- if 'sharepoint' in tools %}
+    "sharepoint": ("Sharepoint", "https://contoso.sharepoint.com/sites/policies",
+{%- if tools['sharepoint'].get('connection') %}
+              {{ tools['sharepoint']['connection'] | tojson }}),
+{%- else %}
+              ""),
+{%- endif %}
+{%- endif %}
+{%- if 'fabric' in tools %}
+    "fabric": ("MicrosoftFabric", "https://api.fabric.microsoft.com/v1/workspaces/ws/aiskills/da",
+{%- if tools['fabric'].get('connection') %}
+              {{ tools['fabric']['connection'] | tojson }}),
+{%- else %}
+              ""),
+{%- endif %}
+{%- endif %}
+}
 
 
 def _agent_model(transcript: list[Turn], tools: set[str], definition: dict[str, Any]) -> ModelOutput:
@@ -243,6 +491,14 @@ def _conversation_object(conversation: Conversation) -> dict[str, Any]:
 def _item(turn: Turn) -> dict[str, Any]:
     """A conversation item as the Conversations API lists it."""
     item_id = "item_" + uuid.uuid4().hex[:16]
+    if turn.role == "hosted":
+        return dict(json.loads(turn.text))
+    if turn.role == "approval":
+        return {"type": "mcp_approval_request", "id": turn.call_id, "server_label": "", "name": turn.name,
+                "arguments": turn.text}
+    if turn.role == "approval_response":
+        return {"type": "mcp_approval_response", "id": item_id, "approval_request_id": turn.call_id,
+                "approve": turn.text == "true"}
     if turn.role == "tool_call":
         return {"type": "function_call", "id": item_id, "call_id": turn.call_id, "name": turn.name,
                 "arguments": turn.text, "status": "completed"}
@@ -265,15 +521,26 @@ def _input_turns(items: Any, history: list[Turn]) -> list[Turn]:
     if isinstance(items, str):
         items = [{"type": "message", "role": "user", "content": items}]
     open_calls = {}
+    open_approvals = set()
     for turn in history:
         if turn.role == "tool_call":
             open_calls[turn.call_id] = turn.name
         elif turn.role == "tool":
             open_calls.pop(turn.call_id, None)
+        elif turn.role == "approval":
+            open_approvals.add(turn.call_id)
+        elif turn.role == "approval_response":
+            open_approvals.discard(turn.call_id)
     turns = []
     for item in items or []:
         kind = item.get("type", "message")
-        if kind == "function_call_output":
+        if kind == "mcp_approval_response":
+            request = item.get("approval_request_id")
+            if request not in open_approvals or not isinstance(item.get("approve"), bool):
+                raise ValueError(f"No pending MCP approval request with id {request} (or approve is not a boolean).")
+            open_approvals.discard(request)
+            turns.append(Turn("approval_response", "true" if item["approve"] else "false", call_id=request))
+        elif kind == "function_call_output":
             call_id = item.get("call_id")
             if call_id not in open_calls:
                 raise ValueError(f"No tool call found for function call output with call_id {call_id}.")
@@ -284,6 +551,8 @@ def _input_turns(items: Any, history: list[Turn]) -> list[Turn]:
             raise ValueError(f"unsupported input item {item!r}")
     if open_calls:
         raise ValueError(f"No tool output found for function call {next(iter(open_calls))}.")
+    if open_approvals:
+        raise ValueError(f"No approval response found for MCP approval request {next(iter(open_approvals))}.")
     return turns
 
 
@@ -291,14 +560,17 @@ def _input_turns(items: Any, history: list[Turn]) -> list[Turn]:
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
 
-def _response(conversation_id: str, agent: dict[str, Any], output: ModelOutput) -> dict[str, Any]:
+def _response(
+    conversation_id: str, agent: dict[str, Any], output: ModelOutput,
+    hosted: list[dict[str, Any]] | None = None, citations: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     incomplete = INCOMPLETE_REASONS.get(output.stop)
-    items: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = list(hosted or [])  # the hosted tools ran before the model wrote its answer
     if output.text:  # text the model says before its tool calls comes first
         items.append({
             "type": "message", "id": "msg_" + uuid.uuid4().hex[:16], "role": "assistant",
             "status": "incomplete" if incomplete else "completed",
-            "content": [{"type": "output_text", "text": output.text, "annotations": [], "logprobs": []}],
+            "content": [{"type": "output_text", "text": output.text, "annotations": citations or [], "logprobs": []}],
         })
     items += [
         {"type": "function_call", "id": "fc_" + uuid.uuid4().hex[:16], "call_id": c.call_id, "name": c.name,
@@ -335,6 +607,8 @@ def _events(response: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             events.append(("response.function_call_arguments.delta", {**where, "delta": item["arguments"]}))
             events.append(("response.function_call_arguments.done",
                            {**where, "arguments": item["arguments"], "name": item["name"]}))
+        elif item["type"] != "message":  # a hosted tool's item: announced, then done (its own progress events omitted)
+            events.append(("response.output_item.added", {"output_index": index, "item": item}))
         else:
             text = item["content"][0]["text"]
             empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}

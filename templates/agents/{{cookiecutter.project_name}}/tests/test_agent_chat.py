@@ -113,8 +113,23 @@ def test_chat_runs_the_latest_version_after_a_sync(app_env: FakeFoundry, monkeyp
     assert service.reply(None, "what are your instructions?").text.startswith("My instructions: ")
     monkeypatch.setenv("APP_INSTRUCTIONS", "Answer in French.")
     settings = load_settings()
-    sync(project_client(settings), declared_agent(settings), settings)
+    project = project_client(settings)
+    sync(project, declared_agent(settings, project), settings)
     assert service.reply(None, "what are your instructions?").text == "My instructions: Answer in French."
+
+
+def test_a_pinned_version_runs_instead_of_the_latest(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_INSTRUCTIONS", "Answer in French.")
+    settings = load_settings()
+    project = project_client(settings)
+    sync(project, declared_agent(settings, project), settings)  # version 2, over the seeded version 1
+    monkeypatch.setenv("APP_AGENT_VERSION", "1")
+    reply = make_service(load_settings()).reply(None, "what are your instructions?")
+    assert reply.text == "My instructions: You are a helpful assistant."
+    assert app_env.calls("POST", RESPONSES)[-1].body["agent_reference"] == {**AGENT_REFERENCE, "version": "1"}
+    monkeypatch.setenv("APP_AGENT_VERSION", "")
+    assert make_service(load_settings()).reply(None, "what are your instructions?").text == (
+        "My instructions: Answer in French.")
 
 
 def test_a_missing_agent_says_to_run_agent_sync(app_env: FakeFoundry, capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,8 +36,9 @@ class Recorded:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
-    body: Any  # parsed JSON, or None
+    body: Any  # parsed JSON, or None (a body that is not JSON, such as a multipart file upload, is in `raw`)
     answer: Answer | None = None  # what the fake sent back
+    raw: bytes = b""
 
     @property
     def authorization(self) -> str:
@@ -235,9 +236,10 @@ def _handler_for(server: FakeFoundry) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length) if length else b""
-            body = json.loads(raw) if raw else None
             headers = {k.lower(): v for k, v in self.headers.items()}
-            req = Recorded(self.command, parts.path, parse_qs(parts.query), headers, body)
+            is_json = raw and not headers.get("content-type", "").startswith("multipart/")
+            body = json.loads(raw) if is_json else None
+            req = Recorded(self.command, parts.path, parse_qs(parts.query), headers, body, raw=raw)
             try:
                 answer = server._dispatch(req)
             except Exception as exc:  # a broken fake must show up as a failed request, not a hung client
@@ -255,9 +257,11 @@ def _handler_for(server: FakeFoundry) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
         def _send_json(self, answer: Answer) -> None:
-            payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+            binary = isinstance(answer.body, bytes)  # file content: sent as is, with the route's content-type
+            payload = answer.body if binary else b"" if answer.body is None else json.dumps(answer.body).encode()
             self.send_response(answer.status)
-            self.send_header("content-type", "application/json")
+            if not binary or "content-type" not in answer.headers:
+                self.send_header("content-type", "application/octet-stream" if binary else "application/json")
             self.send_header("content-length", str(len(payload)))
             for name, value in answer.headers.items():
                 self.send_header(name, value)

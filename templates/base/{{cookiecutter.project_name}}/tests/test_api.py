@@ -147,7 +147,8 @@ def test_two_turns_over_http(app_env: FakeFoundry, issuer: Issuer, api: str) -> 
     assert status == 200 and first["reply"] == "Nice to meet you, Ada."
     conversation = first["conversation_id"]
     status, _, second = call(api + "/chat", {"conversation_id": conversation, "message": "what is my name?"}, token)
-    assert (status, second) == (200, {"conversation_id": conversation, "reply": "Your name is Ada."})
+    assert (status, second) == (200, {"conversation_id": conversation, "reply": "Your name is Ada.", "citations": [],
+                                      "attachments": []})
 
 
 def test_tool_round_trip_over_http(app_env: FakeFoundry, issuer: Issuer, api: str) -> None:

@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from fake_foundry import Answer, FakeFoundry, ModelOutput, Turn, error, fake_model, prompt_filtered, words
+from fake_foundry import Answer, FakeFoundry, ModelOutput, ToolCall, Turn, error, fake_model, prompt_filtered, words
 
 # Entra ID audience of /openai/v1/, from the docs, not from the app: MicrosoftDocs/azure-ai-docs
 # articles/foundry/foundry-models/includes/code-create-chat-client-entra.md (ms.date 2026-07-31) "Tokens must be
@@ -37,6 +37,10 @@ def app_env(server: FakeFoundry) -> dict[str, str]:
     """Settings that point the app at the fake (the same names azd writes after provisioning)."""
     # The fake model calls tools, whatever the primary model can do; test_tools_off covers APP_MODEL_TOOLS=false.
     return {"AZURE_OPENAI_ENDPOINT": server.url + BASE_PATH, "AZURE_AI_MODEL_DEPLOYMENT": DEPLOYMENT,
+{%- if 'mcp' in cookiecutter.tools %}
+            # No MCP server unless a test starts one (tests/test_mcp_tools.py): an empty URL turns its tools off.
+            "APP_MCP_URL": "",
+{%- endif %}
             "APP_MODEL_TOOLS": "true"}
 
 
@@ -85,13 +89,38 @@ def create(body: dict[str, Any], provider: str = "OpenAI") -> Answer:
     tools = {t["function"]["name"] for t in body.get("tools") or [] if t.get("type") == "function"}
     if body.get("tool_choice") == "none":
         tools = set()
-    output = fake_model(transcript, tools)
+    output = app_tools_model(transcript, tools) or fake_model(transcript, tools)
     if provider == "Mistral AI":  # Mistral's own ids are already of its accepted form
         for call in output.calls:
             call.call_id = uuid.uuid4().hex[:9]
     if body.get("stream"):
         return Answer(events=[("chat.completion.chunk", c) for c in chunks(output, body["model"])])
     return Answer(200, completion(output, body["model"]))
+
+
+# The fake model's rules for the tools this app adds to the example ones (its MCP server's, search_files):
+# "use <tool> with {json}" calls the function tool whose name ends in __<tool> (an MCP tool) with those arguments;
+# "search my files for <query>" calls search_files; after search_files it answers from the first passage, citing it.
+_USE = re.compile(r"\buse (\w+) with (\{.*\})\s*$", re.IGNORECASE)
+_SEARCH = re.compile(r"\bsearch my files for (.+?)\s*\??$", re.IGNORECASE)
+
+
+def app_tools_model(transcript: list[Turn], tools: set[str]) -> ModelOutput | None:
+    """The fake model's answer when one of this app's own tools applies, else None (fake_model answers)."""
+    last = transcript[-1] if transcript else Turn("user")
+    if last.role == "tool" and last.name == "search_files":
+        results = json.loads(last.text).get("results") or []
+        if not results:
+            return ModelOutput("Your files say nothing about that.")
+        first = results[0]
+        return ModelOutput(f"{first['text'].split('.')[0].strip()} {first['ref']}.")
+    if last.role != "user":
+        return None
+    if (m := _USE.search(last.text)) and (name := next((t for t in sorted(tools) if t.endswith("__" + m[1])), None)):
+        return ModelOutput(calls=[ToolCall(name, json.loads(m[2]))])
+    if "search_files" in tools and (m := _SEARCH.search(last.text)):
+        return ModelOutput(calls=[ToolCall("search_files", {"query": m[1]})])
+    return None
 
 
 def _bad_call_id(messages: list[dict[str, Any]]) -> str | None:

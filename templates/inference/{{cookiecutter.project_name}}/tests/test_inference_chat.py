@@ -57,7 +57,7 @@ def test_second_turn_sends_the_whole_history(app_env: FakeFoundry, service: Infe
         assert call.query == {}, "the v1 surface takes no api-version"
         assert "api-key" not in call.headers
         # Derived from TOOLS: a tool added there (as the README invites) is sent too, and this test still holds.
-        assert [t["function"]["name"] for t in call.body["tools"]] == list(TOOLS)
+        assert [t["function"]["name"] for t in call.body["tools"]] == [*TOOLS{% if 'file-search' in cookiecutter.tools %}, "search_files"{% endif %}]
 
 
 def test_history_is_trimmed_to_the_token_budget(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -106,20 +106,6 @@ def test_store_keeps_only_the_last_response_id(app_env: FakeFoundry, service: Ch
         assert b"Ada" not in raw.read()
 
 
-def test_builtin_tools_follow_the_settings(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("APP_FILE_SEARCH_VECTOR_STORE_IDS", "vs_one, vs_two")
-    monkeypatch.setenv("APP_CODE_INTERPRETER", "true")
-    make_service(load_settings()).reply(None, "hello")
-    tools = app_env.calls("POST", RESPONSES)[0].body["tools"]
-    assert {"type": "file_search", "vector_store_ids": ["vs_one", "vs_two"]} in tools
-    assert {"type": "code_interpreter", "container": {"type": "auto"}} in tools
-
-
-def test_builtin_tools_are_off_by_default(app_env: FakeFoundry, service: ChatService) -> None:
-    service.reply(None, "hello")
-    assert {t["type"] for t in app_env.calls("POST", RESPONSES)[0].body["tools"]} == {"function"}
-
-
 def test_expired_conversation_is_reset_with_a_clear_message(app_env: FakeFoundry, service: ChatService) -> None:
     first = service.reply(None, "my name is Ada")
     gone = last_response_id(first.conversation_id)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from {{ cookiecutter.package }}.agent_tools import check_limits, hosted_tools
 from {{ cookiecutter.package }}.auth import TOKEN_SCOPE, credential
 from {{ cookiecutter.package }}.errors import ROLE, ServiceError, SettingsError, service_error
 from {{ cookiecutter.package }}.settings import Settings
@@ -95,11 +97,15 @@ def builtin_tools(settings: Settings) -> list[dict[str, Any]]:
     return tools
 
 
-def declared_agent(settings: Settings) -> AgentSpec:
+def declared_agent(settings: Settings, project: AIProjectClient | None = None) -> AgentSpec:
     """The agent this app chats with.
 
-    Edit this (or the settings it reads), then run `{{ cookiecutter.project_name }} agent sync`.
+    Edit this, agent_tools.py or the settings they read, then run `{{ cookiecutter.project_name }} agent sync`.
+    With `project`, the connection and vector store names the hosted tools use are looked up on the project (what
+    sync sends); without it (`agent show`), they are shown as the names they will resolve from.
     """
+    hosted = _hosted(settings, project)
+    tools = responses_tools() + _merged(builtin_tools(settings), hosted)
     return AgentSpec(
         name=agent_name(settings),
         description=DESCRIPTION,
@@ -107,10 +113,70 @@ def declared_agent(settings: Settings) -> AgentSpec:
             "kind": "prompt",
             "model": settings.azure_ai_model_deployment,
             "instructions": settings.app_instructions,
-            # The function tools run in this app (tools.py): the agent asks for a call, the app answers it.
-            "tools": responses_tools() + builtin_tools(settings),
+            # The function tools run in this app (tools.py): the agent asks for a call, the app answers it. The
+            # hosted tools (agent_tools.py) run on the service.
+            "tools": tools,
         },
     )
+
+
+def _hosted(settings: Settings, project: AIProjectClient | None) -> list[dict[str, Any]]:
+    if project is None:
+        try:
+            return hosted_tools(*_lookups(None))
+        except ValueError as exc:  # a tool's own file (the OpenAPI spec) is unreadable
+            raise SettingsError(str(exc)) from None
+    import openai
+    from azure.core.exceptions import AzureError
+
+    endpoint = settings.azure_ai_project_endpoint.strip()
+    if not endpoint.lower().startswith("https://"):
+        raise _not_https(endpoint)
+    try:
+        return hosted_tools(*_lookups(project))
+    except AzureError as exc:
+        raise project_error(exc, settings) from exc
+    except openai.APIStatusError as exc:  # the vector store lookup, on the project's OpenAI surface
+        raise status_error(exc.status_code, str(exc).splitlines()[0], settings) from exc
+    except openai.OpenAIError as exc:
+        raise service_error(exc, settings, endpoint) from exc
+    except ValueError as exc:  # a tool's own file (the OpenAPI spec) is unreadable
+        raise SettingsError(str(exc)) from None
+
+
+def _merged(from_settings: list[dict[str, Any]], hosted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hosted tools plus the ones settings switch on, each type once (vector stores of both file searches joined)."""
+    out = list(hosted)
+    for tool in from_settings:
+        same = next((t for t in out if t["type"] == tool["type"]), None)
+        if same is None:
+            out.append(tool)
+        elif tool["type"] == "file_search":
+            same["vector_store_ids"] = list(dict.fromkeys(same["vector_store_ids"] + tool["vector_store_ids"]))
+    return out
+
+
+def _lookups(project: AIProjectClient | None) -> tuple[Callable[[str], str], Callable[[str], str | None]]:
+    """How hosted tools find a project connection's ARM id and a vector store's id by name."""
+    if project is None:
+        return (lambda name: f"<id of project connection '{name}'>"), (lambda name: f"<vector store '{name}'>")
+
+    def connection_id(name: str) -> str:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return str(project.connections.get(name).id)
+        except ResourceNotFoundError:
+            raise SettingsError(
+                f"the project has no connection named '{name}': run `azd provision` (infra/ creates it) before "
+                "`agent sync`"
+            ) from None
+
+    def vector_store_id(name: str) -> str | None:
+        client = project.get_openai_client()
+        return next((store.id for store in client.vector_stores.list() if store.name == name), None)
+
+    return connection_id, vector_store_id
 
 
 def project_client(settings: Settings, cred: TokenCredential | None = None) -> AIProjectClient:
@@ -145,6 +211,10 @@ def sync(project: AIProjectClient, spec: AgentSpec, settings: Settings, check: b
     if not settings.azure_ai_project_endpoint.strip().lower().startswith("https://"):
         raise _not_https(settings.azure_ai_project_endpoint.strip())
     try:
+        check_limits(spec.definition["tools"])
+    except ValueError as exc:
+        raise SettingsError(f"agent {spec.name}: {exc}") from None
+    try:
         latest = latest_version(project, spec.name)
         previous = latest.version if latest is not None else None
         if latest is not None and (latest.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
@@ -169,32 +239,7 @@ def project_error(exc: Exception, settings: Settings) -> ServiceError:
     endpoint = settings.azure_ai_project_endpoint.strip()
     status = getattr(exc, "status_code", None)
     if isinstance(exc, HttpResponseError) and status is not None:
-        detail = _detail(exc)
-        if status == 401:
-            return ServiceError(
-                f"the service rejected the token (401) at {endpoint}: check that you are signed in to the right "
-                f"tenant (`az login --tenant ...`). Detail: {detail}",
-                status=401,
-            )
-        if status == 403:
-            return ServiceError(
-                f"your identity lacks access (403) at {endpoint}: it needs {ROLE} on the project (granted by infra/; "
-                "new role assignments can take a few minutes to apply)",
-                status=403,
-            )
-        if status == 404:
-            return ServiceError(
-                f"not found (404) at {endpoint}: AZURE_AI_PROJECT_ENDPOINT must be the project endpoint "
-                f"(https://<account>.services.ai.azure.com/api/projects/<project>). Detail: {detail}",
-                status=404,
-            )
-        if status == 429:
-            return ServiceError(
-                f"the project endpoint is throttling requests (429) and still was after {settings.app_max_retries} "
-                "retries: try again in a moment",
-                status=429,
-            )
-        return ServiceError(f"the project endpoint answered {status}: {detail}", status=status)
+        return status_error(status, _detail(exc), settings)
     if isinstance(exc, ClientAuthenticationError):  # no HTTP status: the credential itself could not get a token
         return service_error(exc, settings, endpoint)
     if isinstance(exc, ServiceRequestError) and not endpoint.lower().startswith("https://"):
@@ -203,6 +248,36 @@ def project_error(exc: Exception, settings: Settings) -> ServiceError:
         detail = _detail(exc)
         return ServiceError(f"cannot reach {endpoint}: check AZURE_AI_PROJECT_ENDPOINT and your network ({detail})")
     return ServiceError(f"{type(exc).__name__}: {_detail(exc)}")
+
+
+def status_error(status: int, detail: str, settings: Settings) -> ServiceError:
+    """One line for an HTTP error status from the project endpoint (agents, connections or vector stores)."""
+    endpoint = settings.azure_ai_project_endpoint.strip()
+    if status == 401:
+        return ServiceError(
+            f"the service rejected the token (401) at {endpoint}: check that you are signed in to the right "
+            f"tenant (`az login --tenant ...`). Detail: {detail}",
+            status=401,
+        )
+    if status == 403:
+        return ServiceError(
+            f"your identity lacks access (403) at {endpoint}: it needs {ROLE} on the project (granted by infra/; "
+            "new role assignments can take a few minutes to apply)",
+            status=403,
+        )
+    if status == 404:
+        return ServiceError(
+            f"not found (404) at {endpoint}: AZURE_AI_PROJECT_ENDPOINT must be the project endpoint "
+            f"(https://<account>.services.ai.azure.com/api/projects/<project>). Detail: {detail}",
+            status=404,
+        )
+    if status == 429:
+        return ServiceError(
+            f"the project endpoint is throttling requests (429) and still was after {settings.app_max_retries} "
+            "retries: try again in a moment",
+            status=429,
+        )
+    return ServiceError(f"the project endpoint answered {status}: {detail}", status=status)
 
 
 def _not_https(endpoint: str) -> ServiceError:

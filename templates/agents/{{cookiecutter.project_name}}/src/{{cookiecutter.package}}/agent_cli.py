@@ -33,8 +33,9 @@ def _sync(args: argparse.Namespace) -> int:
     from {{ cookiecutter.package }}.agent import declared_agent, project_client, sync
 
     settings = load_settings()
-    spec = declared_agent(settings)
-    result = sync(project_client(settings), spec, settings, check=args.check)
+    project = project_client(settings)
+    spec = declared_agent(settings, project)  # connection and vector store names looked up on the project
+    result = sync(project, spec, settings, check=args.check)
     print(result.describe())
     return 0 if result.up_to_date else 1
 

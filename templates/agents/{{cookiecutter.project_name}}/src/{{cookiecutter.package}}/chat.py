@@ -13,8 +13,11 @@ kept (it is on the service) and marked.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING
+import sys
+import threading
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package }}.agent import MANAGED_BY, agent_name, project_client
 from {{ cookiecutter.package }}.conversations import ConversationNames
@@ -40,6 +43,43 @@ if TYPE_CHECKING:
     from openai import OpenAI, Stream
     from openai.types.responses import Response, ResponseInputItemParam, ResponseInputParam, ResponseStreamEvent
 
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A call the agent wants to make on a remote MCP server that needs a yes or no first."""
+
+    id: str
+    server_label: str
+    name: str
+    arguments: str
+
+    def describe(self) -> str:
+        return f"{self.server_label}.{self.name}({self.arguments})"
+
+
+Approver = Callable[[ApprovalRequest], bool]
+
+
+def policy_approver(policy: str) -> Approver:
+    """A fixed answer (`approve` or `deny`): what the HTTP API and any non-interactive run apply; it never waits."""
+    return lambda _request: policy == "approve"
+
+
+def asking_approver(fallback: Approver, read: Callable[[str], str] = input) -> Approver:
+    """Ask on the terminal when this is an interactive CLI run (main thread, stdin a TTY); otherwise `fallback`.
+
+    The HTTP API answers on worker threads, so it always applies the configured policy and never hangs on a prompt.
+    """
+    def approve(request: ApprovalRequest) -> bool:
+        if threading.current_thread() is not threading.main_thread() or not sys.stdin.isatty():
+            return fallback(request)
+        print(f"\nthe agent wants to call {request.describe()}", file=sys.stderr)
+        try:
+            return read("allow this call? [y/N] ").strip().lower() in ("y", "yes")
+        except EOFError:
+            return False
+    return approve
+
+
 # A model that keeps calling tools this many times in one turn is looping; stop and say so.
 MAX_TOOL_ROUNDS = 8
 INTERRUPTED = '{"error": "not run: the turn that asked for this call was interrupted"}'
@@ -48,11 +88,18 @@ INTERRUPTED = '{"error": "not run: the turn that asked for this call was interru
 class AgentChat:
     """Multi-turn chat with the agent; conversation ids are the service's (or a name mapped to one)."""
 
-    def __init__(self, client: OpenAI, settings: Settings, names: ConversationNames, agent: str) -> None:
+    def __init__(
+        self, client: OpenAI, settings: Settings, names: ConversationNames, agent: str,
+        approver: Approver | None = None,
+    ) -> None:
         self._client = client
         self._settings = settings
         self._names = names
         self.agent = agent
+        # APP_AGENT_VERSION pins a version; empty follows the latest (the one `agent sync` made last).
+        self.version = settings.app_agent_version.strip() or None
+        # Decides MCP calls that need approval; without one, every such call is denied (a turn never hangs).
+        self.approver: Approver = approver or policy_approver("deny")
         self._endpoint = settings.azure_ai_project_endpoint.strip().rstrip("/")
 
     def reply(self, conversation_id: str | None, message: str) -> Reply:
@@ -137,13 +184,17 @@ class AgentChat:
                     response = yield from separated(self._send(conversation_id, items, streaming), prefix)
                 said = said or bool(response.output_text)
                 calls = [item for item in response.output if item.type == "function_call"]
-                if calls and response.status == "incomplete":  # cut mid tool call: its arguments may be cut too
+                approvals = [_approval(item) for item in response.output if item.type == "mcp_approval_request"]
+                if (calls or approvals) and response.status == "incomplete":  # cut mid call: arguments may be cut
                     raise cut_mid_tool_call()
-                if not calls:
+                if not calls and not approvals:
                     if response.status == "incomplete":  # cut at the token limit (_check raised for a filter)
                         yield TRUNCATED_NOTE
+                    if sources := _sources(response):
+                        yield "\n\nSources: " + "; ".join(sources)
                     return
                 items = [_output(c.call_id, call_tool(c.name, c.arguments)) for c in calls]
+                items += [_approval_response(a, self.approver(a)) for a in approvals]
         except (openai.OpenAIError, ClientAuthenticationError) as exc:
             raise self._error(exc) from exc
         raise ServiceError(f"the agent was still calling tools after {MAX_TOOL_ROUNDS} rounds; turn abandoned")
@@ -152,7 +203,10 @@ class AgentChat:
         self, conversation_id: str, items: str | ResponseInputParam, streaming: bool
     ) -> Generator[str, None, Response]:
         # No `model`: the agent's definition sets it. No previous_response_id: the conversation carries the state.
-        agent = {"agent_reference": {"name": self.agent, "type": "agent_reference"}}
+        reference: dict[str, str] = {"name": self.agent, "type": "agent_reference"}
+        if self.version is not None:
+            reference["version"] = self.version
+        agent = {"agent_reference": reference}
         if streaming:
             events = self._client.responses.create(
                 conversation=conversation_id, input=items, extra_body=agent, stream=True
@@ -202,6 +256,33 @@ def _output(call_id: str, output: str) -> ResponseInputItemParam:
     return {"type": "function_call_output", "call_id": call_id, "output": output}
 
 
+def _approval(item: Any) -> ApprovalRequest:
+    return ApprovalRequest(str(item.id), str(item.server_label), str(item.name), str(item.arguments))
+
+
+def _approval_response(request: ApprovalRequest, approve: bool) -> ResponseInputItemParam:
+    return {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": approve}
+
+
+def _sources(response: Response) -> list[str]:
+    """What the hosted tools cited (web pages, SharePoint documents, indexed files), each once, in order."""
+    found: list[str] = []
+    for item in response.output:
+        for part in getattr(item, "content", None) or []:
+            for note in getattr(part, "annotations", None) or []:
+                kind = getattr(note, "type", "")
+                if kind == "url_citation":
+                    title, url = getattr(note, "title", "") or "", getattr(note, "url", "") or ""
+                    label = f"{title} ({url})" if title and title != url else url
+                elif kind == "file_citation":
+                    label = str(getattr(note, "filename", "") or getattr(note, "file_id", ""))
+                else:
+                    continue
+                if label and label not in found:
+                    found.append(label)
+    return found
+
+
 def _check(response: Response) -> None:
     if response.status == "failed":
         reason = response.error.message if response.error else "no reason given"
@@ -226,4 +307,5 @@ def make_service(settings: Settings, credential: TokenCredential | None = None) 
     project = project_client(settings, credential)
     # The OpenAI client on {project endpoint}/openai/v1 with a bearer token provider for the project scope.
     client = project.get_openai_client(max_retries=settings.app_max_retries, timeout=settings.app_timeout_seconds)
-    return AgentChat(client, settings, ConversationNames(settings.app_state_path), agent_name(settings))
+    approver = {% if 'mcp' in cookiecutter.tools %}asking_approver(policy_approver(settings.app_mcp_api_approval)){% else %}None{% endif %}
+    return AgentChat(client, settings, ConversationNames(settings.app_state_path), agent_name(settings), approver)

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,7 @@ from {{ cookiecutter.package }}.errors import (
     ServiceError,
     SettingsError,
 )
-from {{ cookiecutter.package }}.service import ChatService, new_conversation_id
+from {{ cookiecutter.package }}.service import Attachment, ChatService, Citation, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings, read_settings
 
 log = logging.getLogger("{{ cookiecutter.package }}.api")
@@ -61,11 +61,37 @@ class ChatRequest(BaseModel):
     message: str = Field(min_length=1, max_length=100_000)
 
 
+class CitationOut(BaseModel):
+    """A source the reply cites: a searched file's name, or a web page's title and url."""
+
+    title: str
+    url: str = ""
+
+
+class AttachmentOut(BaseModel):
+    """A file a tool produced (a code interpreter container file, or an image the server saved)."""
+
+    name: str
+    container_id: str = ""
+    file_id: str = ""
+
+
 class ChatResponse(BaseModel):
-    """The reply and the id that continues the conversation."""
+    """The reply, the id that continues the conversation, the sources it cites and the files its tools made."""
 
     conversation_id: str
     reply: str
+    citations: list[CitationOut] = Field(default_factory=list)
+    attachments: list[AttachmentOut] = Field(default_factory=list)
+
+
+def _citations(items: Sequence[Citation]) -> list[CitationOut]:
+    return [CitationOut(title=c.title, url=c.url) for c in items]
+
+
+def _attachments(items: Sequence[Attachment]) -> list[AttachmentOut]:
+    # A local path is the server's business, never the caller's: only the name (and a container file's ids).
+    return [AttachmentOut(name=a.name, container_id=a.container_id, file_id=a.file_id) for a in items]
 
 
 class ApiError(Exception):
@@ -427,7 +453,8 @@ def create_app(
             except BaseException:
                 forget_if_new(who, conversation_id, new)
                 raise
-        return ChatResponse(conversation_id=conversation_id, reply=reply.text)
+        return ChatResponse(conversation_id=conversation_id, reply=reply.text, citations=_citations(reply.citations),
+                            attachments=_attachments(reply.attachments))
 
     @app.post("/chat/stream", response_class=StreamingResponse)
     def chat_stream(
@@ -466,7 +493,11 @@ def create_app(
                 for delta in deltas:
                     yield _sse("delta", {"text": delta})
                 done = True
-                yield _sse("done", {"conversation_id": conversation_id, "reply": stream.text})
+                yield _sse("done", {
+                    "conversation_id": conversation_id, "reply": stream.text,
+                    "citations": [c.model_dump() for c in _citations(stream.citations)],
+                    "attachments": [a.model_dump() for a in _attachments(stream.attachments)],
+                })
             except ServiceError as exc:
                 err = upstream_error(exc)
                 log.warning("request %s: stream ended with %d %s (%s)", rid, err.status, err.message, err.log_detail)

@@ -8,17 +8,18 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 {% for m in cookiecutter.cli_modules -%}
 from {{ cookiecutter.package }} import {{ m }}
 {% endfor -%}
 from {{ cookiecutter.package }}.errors import AppError
-from {{ cookiecutter.package }}.service import ChatService
+from {{ cookiecutter.package }}.service import Approving, Attachment, ChatService, Citation
 from {{ cookiecutter.package }}.settings import load_settings
 
 EXIT_WORDS = {"exit", "quit", "/exit", "/quit"}
+APP = "{{ cookiecutter.project_name }}"  # the console script's name, in the hints the CLI prints
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,13 +81,33 @@ def make_service() -> ChatService:
     return make(load_settings())
 
 
+def extras(citations: Sequence[Citation], attachments: Sequence[Attachment]) -> list[str]:
+    """The lines shown after a reply: numbered sources, then files the tools produced and how to get them."""
+    lines = [f"[{i}] {c.title}" + (f" <{c.url}>" if c.url else "") for i, c in enumerate(citations, 1)]
+    for a in attachments:
+        if a.path:
+            lines.append(f"saved {a.name}: {a.path}")
+        elif a.container_id:
+            lines.append(f"file {a.name}: `{APP} files download {a.container_id} {a.file_id}`")
+    return lines
+
+
+def ask_user(read: Callable[[str], str]) -> Callable[[str], bool]:
+    """An approver that asks the question at the prompt; anything but y/yes is a no."""
+    return lambda question: read(f"\n{question} [y/N] ").strip().lower() in {"y", "yes"}
+
+
 def _chat(args: argparse.Namespace) -> int:
     service = make_service()
     message = " ".join(args.message).strip()
     if not message:
         return repl(service, args.conversation)
+    if isinstance(service, Approving) and sys.stdin.isatty():
+        service.approver = ask_user(input)
     reply = service.reply(args.conversation, message)
     print(reply.text)
+    for line in extras(reply.citations, reply.attachments):
+        print(line)
     print(f"conversation: {reply.conversation_id}", file=sys.stderr)
     return 0
 
@@ -99,6 +120,8 @@ def repl(
 ) -> int:
     """Interactive chat: replies stream as they are generated; `exit`, Ctrl-D or Ctrl-C ends it."""
     out = out or sys.stdout
+    if isinstance(service, Approving):
+        service.approver = ask_user(read)
     print("Chat started; type `exit` or press Ctrl-D to end.", file=sys.stderr)
     while True:
         try:
@@ -117,6 +140,8 @@ def repl(
                 out.write(delta)
                 out.flush()
             out.write("\n")
+            for extra in extras(stream.citations, stream.attachments):
+                out.write(extra + "\n")
             conversation_id = stream.conversation_id
         except AppError as exc:  # one failed turn does not end the chat
             out.write("\n")

@@ -12,13 +12,19 @@ takes it for a whole answer; a reply stopped by the content filter, or a stream 
 from __future__ import annotations
 
 import hashlib
+{%- if 'file-search' in cookiecutter.tools or 'mcp' in cookiecutter.tools %}
+import json
+{%- endif %}
 import logging
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
+{%- if 'file-search' in cookiecutter.tools %}
+    AppError,
+{%- endif %}
     ServiceError,
     cut_mid_tool_call,
     moved_on,
@@ -26,6 +32,12 @@ from {{ cookiecutter.package }}.errors import (
     service_error,
     stream_ended_early,
 )
+{%- if 'file-search' in cookiecutter.tools %}
+from {{ cookiecutter.package }}.file_search import SEARCH_TOOL, FileSearch, cited, search_output, sources_note
+{%- endif %}
+{%- if 'mcp' in cookiecutter.tools %}
+from {{ cookiecutter.package }}.mcp_tools import McpTools
+{%- endif %}
 from {{ cookiecutter.package }}.service import TRUNCATED_NOTE, Reply, ReplyStream, new_conversation_id
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.state import (
@@ -84,20 +96,105 @@ def _tool_call(call: ChatCompletionMessageToolCall) -> dict[str, Any]:
 
 
 class InferenceChat:
-    """Multi-turn chat with tools; history lives in a ConversationStore (SQLite at APP_STATE_PATH by default)."""
+    """Multi-turn chat with tools; history lives in a ConversationStore (SQLite at APP_STATE_PATH by default).
 
-    def __init__(self, client: OpenAI, settings: Settings, store: ConversationStore) -> None:
+    Tools: the example function tools (tools.py){% if 'mcp' in cookiecutter.tools %}, the MCP server's tools (mcp_tools.py){% endif %}{% if 'file-search' in cookiecutter.tools %}, and search_files over the
+    files added with `files add` (file_search.py), whose passages are cited after the answer{% endif %}.
+    """
+
+    def __init__(
+        self,
+        client: OpenAI,
+        settings: Settings,
+        store: ConversationStore,
+{%- if 'mcp' in cookiecutter.tools %}
+        mcp: McpTools | None = None,
+{%- endif %}
+{%- if 'file-search' in cookiecutter.tools %}
+        files: FileSearch | None = None,
+{%- endif %}
+    ) -> None:
         self._client = client
         self._settings = settings
         self._store = store
+{%- if 'mcp' in cookiecutter.tools %}
+        self._mcp = mcp
+        # With APP_MCP_APPROVAL=always each MCP call asks this (question -> yes?); the interactive chat sets it, the
+        # API leaves it None and applies APP_MCP_API_APPROVAL at once (it never waits for a person).
+        self.approver: Callable[[str], bool] | None = None
+{%- endif %}
+{%- if 'file-search' in cookiecutter.tools %}
+        self._files = files
+{%- endif %}
+        self._definitions: list[dict[str, Any]] | None = None
         # A model that cannot call tools rejects a request carrying them: APP_MODEL_TOOLS (from the catalog)
         # turns them off for the whole session, and the app says so once.
-        self._tools = chat_completions_tools() if settings.app_model_tools else []
-        if not self._tools:
+        if not settings.app_model_tools:
             logging.getLogger(__name__).warning(
                 "tools are off for deployment '%s' (APP_MODEL_TOOLS=false: its model cannot call tools)",
                 settings.azure_ai_model_deployment,
             )
+
+    @property
+    def _tools(self) -> list[dict[str, Any]]:
+        """Every tool definition sent to the model, built on the first request (an MCP server is asked then)."""
+        if self._definitions is None:
+            tools = chat_completions_tools() if self._settings.app_model_tools else []
+{%- if 'mcp' in cookiecutter.tools %}
+            if tools and self._mcp is not None:
+                tools += self._mcp.definitions()
+{%- endif %}
+{%- if 'file-search' in cookiecutter.tools %}
+            if tools and self._files is not None:
+                tools.append(SEARCH_TOOL)
+{%- endif %}
+            self._definitions = tools
+        return self._definitions
+
+    def _tool_runner(self{% if 'file-search' in cookiecutter.tools %}, citations: list[str]{% endif %}) -> Callable[[str, str], str]:
+        """Runs the tool the model called{% if 'file-search' in cookiecutter.tools %}; search_files passages are numbered across the turn and collected
+        in `citations`{% endif %}."""
+
+        def run(name: str, arguments_json: str) -> str:
+{%- if 'mcp' in cookiecutter.tools %}
+            if self._mcp is not None and name in self._mcp.tools():
+                if self._mcp.approval and not self._approved(name, arguments_json):
+                    refused = f"this call of {name} was not approved (APP_MCP_APPROVAL=always)"
+                    return json.dumps({"error": refused})
+                return self._mcp.call(name, arguments_json)
+{%- endif %}
+{%- if 'file-search' in cookiecutter.tools %}
+            if self._files is not None and name == "search_files":
+                return self._search(arguments_json, citations)
+{%- endif %}
+            return call_tool(name, arguments_json)
+
+        return run
+{%- if 'mcp' in cookiecutter.tools %}
+
+    def _approved(self, name: str, arguments_json: str) -> bool:
+        """Ask `approver` (the interactive chat sets it); without one (the HTTP API) APP_MCP_API_APPROVAL decides."""
+        if self.approver is None:
+            return self._settings.app_mcp_api_approval.strip().lower() == "approve"
+        return self.approver(f"Run the MCP tool {name} with {arguments_json}?")
+{%- endif %}
+{%- if 'file-search' in cookiecutter.tools %}
+
+    def _search(self, arguments_json: str, citations: list[str]) -> str:
+        assert self._files is not None
+        try:
+            query = str(json.loads(arguments_json or "{}").get("query", ""))
+        except (ValueError, AttributeError):
+            return json.dumps({"error": "arguments must be a JSON object with a query"})
+        try:
+            passages = self._files.search(query)
+        except AppError as exc:  # the model reads the failure and says so; the turn goes on
+            logging.getLogger(__name__).warning("search_files: %s", exc)
+            return json.dumps({"error": str(exc)})
+        output = search_output(passages, len(citations) + 1)
+        citations += [p.citation(len(citations) + 1 + i) for i, p in enumerate(passages)]
+        return output
+{%- endif %}
 
     def reply(self, conversation_id: str | None, message: str) -> Reply:
         """Answer one message (tool calls included) and return the whole reply."""
@@ -113,10 +210,13 @@ class InferenceChat:
         import openai
         from azure.core.exceptions import ClientAuthenticationError
 
+{%- if 'file-search' in cookiecutter.tools %}
+        citations: list[str] = []
+{%- endif %}
         try:
-            yield from run_turn(
+            {% if 'file-search' in cookiecutter.tools %}answer = {% endif %}yield from run_turn(
                 self._store, conversation_id, message,
-                self._complete_streaming if streaming else self._complete, call_tool,
+                self._complete_streaming if streaming else self._complete, self._tool_runner({% if 'file-search' in cookiecutter.tools %}citations{% endif %}),
                 system_prompt=self._settings.app_instructions, token_budget=self._settings.app_context_tokens,
             )
         except openai.BadRequestError as exc:
@@ -133,6 +233,9 @@ class InferenceChat:
             raise ServiceError(f"{exc}; turn abandoned") from exc
         except ConversationMovedOn as exc:
             raise moved_on(conversation_id) from exc
+{%- if 'file-search' in cookiecutter.tools %}
+        yield sources_note(cited(str(answer.get("content") or ""), citations))
+{%- endif %}
 
     def _request(self, messages: list[Message], allow_tools: bool) -> dict[str, Any]:
         from openai import omit
@@ -192,5 +295,22 @@ class InferenceChat:
 
 def make_service(settings: Settings, credential: TokenCredential | None = None) -> InferenceChat:
     """The chat service for these settings; `credential` overrides the keyless default (auth.credential)."""
+{%- if 'file-search' in cookiecutter.tools %}
+    from {{ cookiecutter.package }}.auth import credential as default_credential
+
+    cred = credential or default_credential(settings)
+    client = openai_client(settings, settings.azure_openai_endpoint, cred)
+{%- else %}
     client = openai_client(settings, settings.azure_openai_endpoint, credential)
-    return InferenceChat(client, settings, open_store(settings.app_state_path))
+{%- endif %}
+    return InferenceChat(
+        client,
+        settings,
+        open_store(settings.app_state_path),
+{%- if 'mcp' in cookiecutter.tools %}
+        mcp=McpTools(settings),
+{%- endif %}
+{%- if 'file-search' in cookiecutter.tools %}
+        files=FileSearch(settings, client, cred),
+{%- endif %}
+    )

@@ -1,5 +1,6 @@
 """Chat on the Responses API. The service keeps the conversation (store=true): each turn sends only the new
 input with previous_response_id, runs the function tools the model asks for, and remembers the last response id.
+Hosted tools (hosted.py) run on the service; their citations and files come back with the reply.
 
 Failure paths: only a finished turn moves the conversation on (a failed, filtered or cut-off stream leaves it where
 it was); a reply cut at the output token limit is kept and marked; `previous_response_not_found` is retried with
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
     ConversationGoneError,
-    ServiceError,
+    ServiceError,{% if 'mcp' in cookiecutter.tools %}
+    _detail,{% endif %}
     cut_mid_tool_call,
     moved_on,
     reply_filtered,
@@ -23,9 +25,22 @@ from {{ cookiecutter.package }}.errors import (
     stream_ended_early,
 )
 from {{ cookiecutter.package }}.genai import model_call
+from {{ cookiecutter.package }}.hosted import (
+{%- if 'mcp' in cookiecutter.tools %}
+    MCP_SERVER_LABEL,
+    MCP_SERVER_URL,
+    approval_question,
+{%- endif %}
+    check_settings,
+    collect,
+    default_headers,
+    hosted_tools,
+)
 from {{ cookiecutter.package }}.service import (
     ROUND_SEPARATOR,
     TRUNCATED_NOTE,
+    Approver,
+    Found,
     Reply,
     ReplyStream,
     new_conversation_id,
@@ -49,39 +64,37 @@ MAX_TOOL_ROUNDS = 8
 NOT_FOUND_RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 
-def builtin_tools(settings: Settings) -> list[dict[str, Any]]:
-    """Hosted tools the service runs itself, switched on by settings."""
-    tools: list[dict[str, Any]] = []
-    store_ids = [s.strip() for s in settings.app_file_search_vector_store_ids.split(",") if s.strip()]
-    if store_ids:
-        tools.append({"type": "file_search", "vector_store_ids": store_ids})
-    if settings.app_code_interpreter:
-        tools.append({"type": "code_interpreter", "container": {"type": "auto"}})
-    return tools
-
-
 class ResponsesChat:
-    """Multi-turn chat with tools; the local store holds one response id per conversation, nothing else."""
+    """Multi-turn chat with tools; the local store holds one response id per conversation, nothing else.
+
+    `approver` (set by the interactive CLI) is asked before a tool call that needs approval; without one the
+    configured policy answers, so a request never waits for a person.
+    """
 
     def __init__(
         self, client: OpenAI, settings: Settings, store: ResponseIdStore, tracer_provider: TracerProvider | None = None
     ) -> None:
-        self._client = client
+        check_settings(settings)
+        headers = default_headers()  # what the hosted tools need on every request (the image deployment)
+        self._client = client.with_options(default_headers=headers) if headers else client
         self._settings = settings
         self._store = store
         self._tracer_provider = tracer_provider  # None: the process's (telemetry.configure sets it up)
-        self._tools = responses_tools() + builtin_tools(settings)
+        self._tools = responses_tools() + hosted_tools(settings)
+        self.approver: Approver | None = None
 
     def reply(self, conversation_id: str | None, message: str) -> Reply:
         """Answer one message (tool calls included) and return the whole reply."""
         conversation_id = conversation_id or new_conversation_id()
-        text = "".join(self._turn(conversation_id, message, streaming=False))
-        return Reply(conversation_id, text)
+        found = Found()
+        text = "".join(self._turn(conversation_id, message, streaming=False, found=found))
+        return Reply(conversation_id, text, tuple(found.citations), tuple(found.attachments))
 
     def stream(self, conversation_id: str | None, message: str) -> ReplyStream:
         """Answer one message, yielding text as the model produces it."""
         conversation_id = conversation_id or new_conversation_id()
-        return ReplyStream(conversation_id, self._turn(conversation_id, message, streaming=True))
+        found = Found()
+        return ReplyStream(conversation_id, self._turn(conversation_id, message, streaming=True, found=found), found)
 
     def _request(self, input_items: list[dict[str, Any]], previous: str | None) -> dict[str, Any]:
         from openai import omit
@@ -98,38 +111,63 @@ class ResponsesChat:
             "previous_response_id": previous or omit,  # omit, not None: None would be sent as null
         }
 
-    def _turn(self, conversation_id: str, message: str, streaming: bool) -> Iterator[str]:
+    def _turn(self, conversation_id: str, message: str, streaming: bool, found: Found) -> Iterator[str]:
         import openai
         from azure.core.exceptions import ClientAuthenticationError
 
         previous = started_from = self._store.get(conversation_id)
         items: list[dict[str, Any]] = [{"role": "user", "content": message}]
         said = False  # text already shown in this turn: the next round's text is set apart from it
+        notes: list[str] = []  # hosted tools that failed or calls that were denied: said after the reply
         try:
             for _ in range(MAX_TOOL_ROUNDS + 1):
                 request = self._request(items, previous)
                 response = yield from separated(self._send(request, streaming), ROUND_SEPARATOR if said else "")
                 said = said or bool(response.output_text)
                 note = _check_finish(response)
+                notes += collect(response, found, self._settings)
                 calls = [item for item in response.output if item.type == "function_call"]
-                if note and calls:  # cut at the token limit mid tool call: its arguments may be cut, never run it
+                asks = [item for item in response.output if item.type == "mcp_approval_request"]
+                if note and (calls or asks):  # cut at the token limit mid tool call: never run it
                     raise cut_mid_tool_call()
-                if not calls:
+                if not calls and not asks:
                     # Only a finished turn moves the conversation on; a failed one leaves it where it was.
                     if not self._store.advance(conversation_id, started_from, response.id):
                         raise moved_on(conversation_id)
                     if note:
                         yield note
+                    for extra in notes:
+                        yield "\n" + extra
                     return
                 items = [
                     {"type": "function_call_output", "call_id": c.call_id, "output": call_tool(c.name, c.arguments)}
                     for c in calls
                 ]
+{%- if 'mcp' in cookiecutter.tools %}
+                for ask in asks:
+                    approved = self._approve(approval_question(ask.server_label, ask.name, ask.arguments))
+                    if not approved:
+                        notes.append(f"[the call to {ask.name} on the MCP server {ask.server_label} was not approved]")
+                    items.append({"type": "mcp_approval_response", "approval_request_id": ask.id, "approve": approved})
+{%- else %}
+                if asks:  # only an MCP tool asks for approval, and this repo was generated without one
+                    raise ServiceError("the service asked to approve a tool call this app does not offer")
+{%- endif %}
                 previous = response.id
         except openai.BadRequestError as exc:
             if exc.code != "previous_response_not_found":
                 raise service_error(exc, self._settings, self._endpoint) from exc
             raise self._not_found(conversation_id, started_from, previous) from exc
+{%- if 'mcp' in cookiecutter.tools %}
+        except openai.APIStatusError as exc:
+            if exc.status_code == 424:  # the service could not reach the MCP server (Failed Dependency)
+                raise ServiceError(
+                    f"the service could not use the MCP server {MCP_SERVER_LABEL!r} at {MCP_SERVER_URL} (424): "
+                    f"{_detail(exc)}; check that it is up and reachable from Azure over TLS 1.2+",
+                    status=502,
+                ) from exc
+            raise service_error(exc, self._settings, self._endpoint) from exc
+{%- endif %}
         except (openai.OpenAIError, ClientAuthenticationError) as exc:
             raise service_error(exc, self._settings, self._endpoint) from exc
         raise ServiceError(f"the model was still calling tools after {MAX_TOOL_ROUNDS} rounds; turn abandoned")
@@ -208,6 +246,14 @@ class ResponsesChat:
     @property
     def _endpoint(self) -> str:
         return openai_v1_url(self._settings.azure_openai_endpoint)
+{%- if 'mcp' in cookiecutter.tools %}
+
+    def _approve(self, question: str) -> bool:
+        """The person's answer when someone is asking (the CLI), else APP_MCP_API_APPROVAL: never a wait."""
+        if self.approver is not None:
+            return self.approver(question)
+        return self._settings.app_mcp_api_approval == "approve"
+{%- endif %}
 
 
 

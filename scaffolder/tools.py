@@ -1,0 +1,190 @@
+"""Tools of a generated repo: parse `--tool NAME[,k=v...]`, validate against the catalog, and list per runtime."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from scaffolder import catalog
+from scaffolder.catalog import CatalogTool, Runtime
+from scaffolder.errors import SpecError
+
+TOOL_FLAG_FORMAT = "--tool NAME[,key=value...] (',' separates the pairs)"
+
+
+def parse_tool_option(text: str) -> dict[str, Any]:
+    """`NAME[,key=value...]` -> {"name": NAME, "options": {key: value}}; the catalog checks come later.
+
+    Values cannot hold ',' (it separates the pairs); a tool whose option lists several values uses ';'.
+    """
+    head, *pairs = [part.strip() for part in text.split(",")]
+    if not head:
+        raise SpecError(f"--tool {text!r}: no tool name", hint=f"use {TOOL_FLAG_FORMAT}; `scaffolder tools` lists them")
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise SpecError(f"--tool {text!r}: {pair!r} is not key=value",
+                            hint=f"use {TOOL_FLAG_FORMAT}; a value cannot contain ','")
+        if key in options:
+            raise SpecError(f"--tool {text!r}: option {key!r} given twice")
+        options[key] = value.strip()
+    return {"name": head.lower(), "options": options}
+
+
+def known_tool(name: str) -> CatalogTool:
+    """The catalog entry of a tool name; an unknown one is one clear error with close matches."""
+    tools = catalog.tools()
+    if name in tools:
+        return tools[name]
+    close = catalog.suggest(name, list(tools))
+    did = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(f"unknown tool {name!r}{did} (tools: {', '.join(tools)})")
+
+
+def offered_text(tool: CatalogTool) -> str:
+    """Which runtimes offer the tool, as a phrase for an error message."""
+    offering = tool.offered_by()
+    if not offering:
+        return "no runtime of this foundry-scaffolder version generates it yet"
+    return "offered by " + ", ".join(f"{r.value} ({tool.offer(r)})" for r in offering)
+
+
+def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[str, str]:
+    """Validate one tool for a runtime; returns its options with defaults filled in.
+
+    Raises ValueError (the spec turns it into a SpecError, exit 2) naming what is wrong and what is valid.
+    """
+    tool = known_tool(name)
+    if tool.always:
+        raise ValueError(f"{name} tools are always generated (tools.py); do not list them with --tool")
+    if tool.docs_only:
+        raise ValueError(f"{name} is described in the generated README only, never generated as code: "
+                         f"{tool.why.get(runtime, tool.summary)}")
+    if tool.offer(runtime) == "none":
+        title = catalog.runtimes()[runtime].title
+        why = tool.why.get(runtime, "")
+        others = [r for r in tool.offered_by() if r != runtime]
+        alt = f"; use --runtime {others[0].value}" if others else ""
+        raise ValueError(f"{name} is not offered on the {title}: {why}; {offered_text(tool)}{alt}")
+    out: dict[str, str] = {}
+    for key, value in options.items():
+        spec = tool.options.get(key)
+        if spec is None:
+            valid = ", ".join(tool.options) or "none"
+            close = catalog.suggest(key, list(tool.options))
+            did = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"{name}: unknown option {key!r}{did} (options: {valid})")
+        if spec.choices is not None and value not in spec.choices:
+            raise ValueError(f"{name}: {key}={value!r} is not one of {', '.join(spec.choices)}")
+        if spec.pattern is not None and value and not re.fullmatch(spec.pattern, value):
+            raise ValueError(f"{name}: {key}={value!r} is not valid: {spec.description}")
+        out[key] = value
+    for key, spec in tool.options.items():
+        if key in out:
+            continue
+        if spec.required:
+            raise ValueError(f"{name} needs {key}=...: {spec.description} (e.g. {example_flag(tool)})")
+        if spec.default is not None:
+            out[key] = spec.default
+    _check_groups(tool, {k for k, v in out.items() if v})
+    return {k: out[k] for k in tool.options if k in out}
+
+
+def _check_groups(tool: CatalogTool, given: set[str]) -> None:
+    """The catalog's option groups: `exclusive` (at most one), `together` (all or none), `require_any` (one)."""
+    def flags(group: Sequence[str]) -> str:
+        return " or ".join(f"{k}=..." for k in group)
+
+    for group in tool.exclusive:
+        if len(given.intersection(group)) > 1:
+            raise ValueError(f"{tool.name}: give {flags(group)}, not both")
+    for group in tool.together:
+        if 0 < len(given.intersection(group)) < len(group):
+            raise ValueError(f"{tool.name}: {' and '.join(group)} go together; give both")
+    for group in tool.require_any:
+        if not given.intersection(group):
+            described = "; ".join(f"{k}: {tool.options[k].description}" for k in group)
+            raise ValueError(f"{tool.name} needs {flags(group)} ({described})")
+
+
+def check_tools(names: Sequence[str]) -> None:
+    """Whole-list rules: each tool at most once.
+
+    The template context is keyed by name; the catalog's `limits.max_per_agent` of 1 (SharePoint, Fabric) is then
+    met too.
+    """
+    for name in dict.fromkeys(names):
+        count = names.count(name)
+        if count > 1:
+            limit = catalog.tools()[name].limits.max_per_agent if name in catalog.tools() else None
+            extra = f" (the platform allows {limit} per agent)" if limit else ""
+            raise ValueError(f"--tool {name} is given {count} times; each tool at most once{extra}")
+
+
+def example_flag(tool: CatalogTool) -> str:
+    """A `--tool` flag with placeholders for the required options, e.g. `--tool mcp,url=URL,label=LABEL`."""
+    parts = [tool.name] + [f"{k}={k.upper()}" for k, o in tool.options.items() if o.required]
+    return "--tool " + ",".join(parts)
+
+
+def listing(runtime: Runtime | None = None) -> list[dict[str, Any]]:
+    """The catalog as rows for `scaffolder tools`: per tool, each runtime's offer (and why not), options, sources."""
+    runtimes = [runtime] if runtime else list(Runtime)
+    sources = catalog.tool_sources()
+    rows = []
+    for tool in catalog.tools().values():
+        rows.append({
+            "name": tool.name,
+            "title": tool.title,
+            "summary": tool.summary,
+            "preview": tool.preview,
+            "always": tool.always,
+            "docs_only": tool.docs_only,
+            "runtimes": {
+                r.value: {"offer": tool.offer(r), **({"why": tool.why[r]} if tool.offer(r) == "none" and r in tool.why
+                                                     else {})}
+                for r in runtimes
+            },
+            "options": {k: o.model_dump(exclude_none=True) for k, o in tool.options.items()},
+            "flag": example_flag(tool) if not tool.always and not tool.docs_only else None,
+            "sources": [{"title": sources[s].title, "url": sources[s].url, "ms_date": sources[s].ms_date.isoformat()}
+                        for s in tool.sources],
+        })
+    return rows
+
+
+def runtimes_offering(names: Iterable[str]) -> list[Runtime]:
+    """Runtimes that offer every one of the named tools (the always-on ones count everywhere)."""
+    wanted = [known_tool(n) for n in names]
+    return [r for r in Runtime if all(t.always or t.offer(r) != "none" for t in wanted)]
+
+
+def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
+    """What the chosen tools add for a runtime, merged: settings (by name), packages, bicep modules, roles."""
+    settings: dict[str, Any] = {}
+    packages: list[str] = []
+    bicep: list[str] = []
+    roles: list[Any] = []
+    cli_modules: list[str] = []
+    usage: dict[str, str] = {}
+    readme: list[str] = []
+    modules: list[dict[str, str]] = []
+    for name in names:
+        need = catalog.tools()[name].needs.get(runtime)
+        if need is None:
+            continue
+        for key, setting in need.settings.items():
+            settings[key] = setting.model_dump()
+        packages += [p for p in need.packages if p not in packages]
+        bicep += [b for b in need.bicep if b not in bicep]
+        roles += [g for g in need.roles if g not in roles]
+        cli_modules += [m for m in need.cli_modules if m not in cli_modules]
+        if need.usage:
+            usage[name] = " ".join(need.usage.split())
+        readme += [need.readme.strip()] if need.readme.strip() else []
+        modules += [dict(m) for m in need.modules]
+    return {"settings": settings, "packages": packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules,
+            "usage": usage, "readme": readme, "modules": modules}

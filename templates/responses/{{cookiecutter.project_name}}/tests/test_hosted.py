@@ -1,0 +1,271 @@
+"""Hosted tools on the wire: the definitions sent are exactly the generated ones, and each tool's round trip
+(and its failures) as the service answers them, against the strict fake in tests/fake_service.py."""
+
+from __future__ import annotations
+{% if 'mcp' in cookiecutter.tools %}
+import io
+{%- endif %}
+{%- if 'code-interpreter' in cookiecutter.tools or 'image-generation' in cookiecutter.tools or 'file-search' in cookiecutter.tools %}
+from pathlib import Path
+{%- endif %}
+{% if 'mcp' in cookiecutter.tools or 'code-interpreter' in cookiecutter.tools or 'image-generation' in cookiecutter.tools or 'file-search' in cookiecutter.tools %}
+{% endif -%}
+import pytest
+from fake_foundry import FakeFoundry
+{% if cookiecutter.tools %}from fake_service import (
+{% if 'code-interpreter' in cookiecutter.tools %}    ASK_CODE,
+{% endif %}{% if 'file-search' in cookiecutter.tools %}    ASK_FILES,
+{% endif %}{% if 'image-generation' in cookiecutter.tools %}    ASK_IMAGE,
+{% endif %}{% if 'mcp' in cookiecutter.tools %}    ASK_MCP,
+{% endif %}{% if 'web-search' in cookiecutter.tools %}    ASK_WEB,
+{% endif %}{% if 'image-generation' in cookiecutter.tools %}    IMAGE_HEADER,
+{% endif %}{% if 'mcp' in cookiecutter.tools %}    MCP_ANSWER,
+{% endif %}{% if 'mcp' in cookiecutter.tools %}    MCP_TOOL,
+{% endif %}{% if 'code-interpreter' in cookiecutter.tools %}    PLOT,
+{% endif %}{% if 'image-generation' in cookiecutter.tools %}    PNG,
+{% endif %}    RESPONSES,
+)
+{% else %}from fake_service import RESPONSES
+{% endif %}
+{% if 'file-search' in cookiecutter.tools or 'code-interpreter' in cookiecutter.tools or 'mcp' in cookiecutter.tools %}from {{ cookiecutter.package }} import cli{% if 'mcp' in cookiecutter.tools %}, hosted{% endif %}
+{% endif %}from {{ cookiecutter.package }}.chat import make_service
+{% if 'mcp' in cookiecutter.tools %}from {{ cookiecutter.package }}.errors import ServiceError
+{% endif %}{% if 'file-search' in cookiecutter.tools %}from {{ cookiecutter.package }}.service import ChatService
+{% endif %}from {{ cookiecutter.package }}.settings import load_settings
+
+# The hosted tool types this repo was generated with (`--tool`); nothing else may be sent.
+{%- set generated = [] %}
+{%- for tool, kind in [('file-search', 'file_search'), ('code-interpreter', 'code_interpreter'), ('mcp', 'mcp'), ('web-search', 'web_search'), ('image-generation', 'image_generation')] %}
+{%- if tool in cookiecutter.tools %}{% set _ = generated.append('"' ~ kind ~ '"') %}{% endif %}
+{%- endfor %}
+GENERATED: set[str] = {% if generated %}{{ '{' }}{{ generated | join(', ') }}{{ '}' }}{% else %}set(){% endif %}
+
+
+def hosted_sent(foundry: FakeFoundry, index: int = 0) -> dict[str, dict[str, object]]:
+    return {t["type"]: t for t in foundry.calls("POST", RESPONSES)[index].body["tools"] if t["type"] != "function"}
+{% if 'file-search' in cookiecutter.tools %}
+
+@pytest.fixture
+def store(app_env: FakeFoundry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A vector store filled through `files add`, as a user fills it; the new id is also in the environment."""
+    doc = tmp_path / "guide.md"
+    doc.write_text("Widgets ship in blue. Returns take 30 days.")
+    assert cli.main(["files", "add", str(doc)]) == 0
+    (store_id,) = app_env.runtime.vector_stores
+    monkeypatch.setenv("APP_FILE_SEARCH_VECTOR_STORE_IDS", store_id)
+    return str(store_id)
+{% endif %}
+
+
+def test_hosted_tools_sent_are_exactly_the_generated_ones(
+    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+{%- if 'file-search' in cookiecutter.tools %}
+    app_env.runtime.create_store({"name": "docs"})
+    monkeypatch.setenv("APP_FILE_SEARCH_VECTOR_STORE_IDS", next(iter(app_env.runtime.vector_stores)))
+{%- endif %}
+    make_service(load_settings()).reply(None, "hello")
+    assert set(hosted_sent(app_env)) == GENERATED
+{%- if 'code-interpreter' in cookiecutter.tools %}
+    assert hosted_sent(app_env)["code_interpreter"] == {"type": "code_interpreter",
+                                                        "container": {"type": "auto", "memory_limit": "1g"}}
+{%- endif %}
+{%- if 'mcp' in cookiecutter.tools %}
+    mcp = hosted_sent(app_env)["mcp"]
+    assert mcp["server_label"] == hosted.MCP_SERVER_LABEL and mcp["server_url"] == hosted.MCP_SERVER_URL
+    assert mcp["require_approval"] == hosted.MCP_REQUIRE_APPROVAL
+    assert "headers" not in mcp  # no token set: no header, and never one written in code
+{%- endif %}
+{%- if 'web-search' in cookiecutter.tools %}
+    assert hosted_sent(app_env)["web_search"] == {"type": "web_search"}
+{%- endif %}
+{%- if 'image-generation' in cookiecutter.tools %}
+    assert app_env.calls("POST", RESPONSES)[0].headers[IMAGE_HEADER] == "{{ cookiecutter.tools['image-generation']['deployment'] }}"
+{%- endif %}
+{%- if 'file-search' in cookiecutter.tools %}
+
+
+def test_file_search_is_not_sent_before_a_store_exists(app_env: FakeFoundry, service: ChatService) -> None:
+    service.reply(None, "hello")
+    assert "file_search" not in hosted_sent(app_env)
+
+
+def test_files_add_creates_the_store_waits_for_indexing_and_records_it(
+    app_env: FakeFoundry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = [tmp_path / "a.md", tmp_path / "b.txt"]
+    for doc in docs:
+        doc.write_text(f"{doc.name} says hello.")
+    assert cli.main(["files", "add", *map(str, docs)]) == 0
+    (store_id,) = app_env.runtime.vector_stores
+    assert f"APP_FILE_SEARCH_VECTOR_STORE_IDS={store_id}" in Path(".env").read_text().splitlines()
+    uploads = app_env.calls("POST", r"/openai/v1/files")
+    assert len(uploads) == 2 and all(u.headers["content-type"].startswith("multipart/form-data") for u in uploads)
+    assert b'name="purpose"\r\n\r\nassistants' in uploads[0].raw
+    attached = app_env.calls("POST", rf"/openai/v1/vector_stores/{store_id}/files")
+    assert [a.body["file_id"] for a in attached] == [u.response["id"] for u in uploads]
+    # waited: each file was polled until the service said it was indexed
+    for upload in uploads:
+        polls = app_env.calls("GET", rf"/openai/v1/vector_stores/{store_id}/files/{upload.response['id']}")
+        assert [p.response["status"] for p in polls][-1] == "completed" and len(polls) >= 2
+    assert "added a.md" in capsys.readouterr().out
+    # a second `files add` reuses the recorded store (the .env the app reads)
+    assert cli.main(["files", "add", str(docs[0])]) == 0
+    assert len(app_env.runtime.vector_stores) == 1 and len(app_env.runtime.store_files[store_id]) == 3
+
+
+def test_answers_cite_the_files_in_cli_and_api(
+    app_env: FakeFoundry, store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reply = make_service(load_settings()).reply(None, ASK_FILES + "?")
+    assert reply.text.startswith("The docs say: Widgets ship in blue")
+    assert [c.title for c in reply.citations] == ["guide.md"]
+    assert hosted_sent(app_env)["file_search"] == {"type": "file_search", "vector_store_ids": [store]}
+    assert cli.main(["chat", ASK_FILES]) == 0
+    assert "[1] guide.md" in capsys.readouterr().out
+    stream = make_service(load_settings()).stream(None, ASK_FILES)
+    assert "".join(stream).startswith("The docs say") and [c.title for c in stream.citations] == ["guide.md"]
+
+
+def test_files_add_failures_are_one_clear_message(
+    app_env: FakeFoundry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text("x" * 64)
+    app_env.runtime.max_file_bytes = 10
+    assert cli.main(["files", "add", str(big)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {big}: the service answered 413: File big.txt is 64 bytes")
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    broken = tmp_path / "blob.bin"
+    broken.write_bytes(b"\0\1")
+    assert cli.main(["files", "add", str(broken)]) == 1
+    assert "uploaded but not indexed (Files with extension .bin are not supported" in capsys.readouterr().err
+    assert cli.main(["files", "add", str(tmp_path / "missing.md")]) == 1
+    assert "missing.md: not a file" in capsys.readouterr().err
+
+
+def test_files_add_server_down_is_one_clear_message(
+    app_env: FakeFoundry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = tmp_path / "a.md"
+    doc.write_text("hello")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9/openai/v1/")
+    assert cli.main(["files", "add", str(doc)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the vector store: cannot reach http://127.0.0.1:9/openai/v1/")
+{%- endif %}
+{%- if 'code-interpreter' in cookiecutter.tools %}
+
+
+def test_code_interpreter_files_are_listed_and_downloaded(
+    app_env: FakeFoundry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reply = make_service(load_settings()).reply(None, ASK_CODE)
+    (made,) = reply.attachments
+    assert made.name == "plot.csv" and made.container_id.startswith("cntr_") and made.file_id.startswith("cfile_")
+    assert cli.main(["files", "list", made.container_id]) == 0
+    assert f"{made.file_id}" in capsys.readouterr().out
+    out = tmp_path / "downloads"
+    assert cli.main(["files", "download", made.container_id, made.file_id, "-o", str(out)]) == 0
+    assert (out / "plot.csv").read_bytes() == PLOT
+    assert cli.main(["files", "download", made.container_id, made.file_id, "-o", str(out)]) == 1
+    assert "exists; pass --force" in capsys.readouterr().err
+    content = app_env.calls("GET", rf"/openai/v1/containers/{made.container_id}/files/{made.file_id}/content")
+    assert len(content) == 1
+    assert cli.main(["chat", ASK_CODE]) == 0
+    assert "files download cntr_" in capsys.readouterr().out  # the CLI says how to get the file
+
+
+def test_expired_container_is_one_clear_message(app_env: FakeFoundry, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["files", "list", "cntr_gone"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: container cntr_gone: not found (404)") and len(err.strip().splitlines()) == 1
+{%- endif %}
+{%- if 'mcp' in cookiecutter.tools %}
+
+
+def approvals(foundry: FakeFoundry) -> list[dict[str, object]]:
+    return [i for r in foundry.calls("POST", RESPONSES) for i in r.body["input"]
+            if isinstance(i, dict) and i.get("type") == "mcp_approval_response"]
+
+
+def test_mcp_call_approved_at_the_cli_prompt(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hosted, "MCP_REQUIRE_APPROVAL", "always")
+    asked: list[str] = []
+
+    def read(prompt: str) -> str:
+        asked.append(prompt)
+        return "y" if "Allow it?" in prompt else ("exit" if len(asked) > 2 else ASK_MCP)
+
+    out = io.StringIO()
+    assert cli.repl(make_service(load_settings()), read=read, out=out) == 0
+    assert any(MCP_TOOL in q and "Allow it?" in q for q in asked)
+    (answer,) = approvals(app_env)
+    assert answer["approve"] is True
+    first, second = app_env.calls("POST", RESPONSES)
+    request = next(i for i in first.response["output"] if i["type"] == "mcp_approval_request")
+    assert answer["approval_request_id"] == request["id"]
+    assert second.body["previous_response_id"] == first.response["id"]
+    assert MCP_ANSWER in out.getvalue()
+
+
+def test_api_applies_the_policy_and_never_waits(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hosted, "MCP_REQUIRE_APPROVAL", "always")
+    denied = make_service(load_settings()).reply(None, ASK_MCP)  # no approver: APP_MCP_API_APPROVAL=deny
+    assert f"I could not run {MCP_TOOL}: the call was not approved." in denied.text
+    assert "was not approved]" in denied.text  # said plainly, once, after the reply
+    assert [a["approve"] for a in approvals(app_env)] == [False]
+    monkeypatch.setenv("APP_MCP_API_APPROVAL", "approve")
+    assert MCP_ANSWER in make_service(load_settings()).reply(None, ASK_MCP).text
+    monkeypatch.setenv("APP_MCP_API_APPROVAL", "sometimes")
+    with pytest.raises(ServiceError, match="APP_MCP_API_APPROVAL must be one of approve, deny"):
+        make_service(load_settings())
+
+
+def test_mcp_never_needs_no_approval_and_sends_the_token_from_settings(
+    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hosted, "MCP_REQUIRE_APPROVAL", "never")
+    monkeypatch.setattr(hosted, "MCP_ALLOWED_TOOLS", (MCP_TOOL,))
+    monkeypatch.setenv("APP_MCP_AUTH_TOKEN", "token-from-env")
+    reply = make_service(load_settings()).reply(None, ASK_MCP)
+    assert MCP_ANSWER in reply.text and approvals(app_env) == []
+    sent = hosted_sent(app_env)["mcp"]
+    assert sent["headers"] == {"Authorization": "Bearer token-from-env"}
+    assert sent["allowed_tools"] == [MCP_TOOL] and sent["require_approval"] == "never"
+
+
+def test_mcp_server_down_is_one_clear_message(app_env: FakeFoundry) -> None:
+    app_env.runtime.mcp_down = True
+    with pytest.raises(ServiceError, match=r"could not use the MCP server .* \(424\): Error retrieving tool list") as e:
+        make_service(load_settings()).reply(None, ASK_MCP)
+    assert e.value.status == 502 and "\n" not in str(e.value)
+{%- endif %}
+{%- if 'web-search' in cookiecutter.tools %}
+
+
+def test_web_search_cites_pages(app_env: FakeFoundry) -> None:
+    reply = make_service(load_settings()).reply(None, ASK_WEB + " the answer")
+    assert [(c.title, c.url) for c in reply.citations] == [("Example answer", "https://example.com/answer")]
+{%- endif %}
+{%- if 'image-generation' in cookiecutter.tools %}
+
+
+def test_generated_images_are_saved_to_files(app_env: FakeFoundry, tmp_path: Path) -> None:
+    reply = make_service(load_settings()).reply(None, ASK_IMAGE)
+    (image,) = reply.attachments
+    assert Path(image.path).parent == Path("images") and Path(image.path).read_bytes() == PNG
+    stream = make_service(load_settings()).stream(None, ASK_IMAGE)
+    assert "".join(stream) == "Here is your picture." and stream.attachments[0].path.endswith(".png")
+
+
+def test_image_generation_without_the_deployment_header_is_refused_by_the_service(app_env: FakeFoundry) -> None:
+    # What the header is for: the fake answers like the service does without it.
+    from {{ cookiecutter.package }}.auth import openai_client
+
+    client = openai_client(load_settings(), load_settings().azure_openai_endpoint)
+    with pytest.raises(Exception, match="x-ms-oai-image-generation-deployment"):
+        client.responses.create(model="{{ cookiecutter.model_deployment }}", input="x", tools=[{"type": "image_generation"}])
+{%- endif %}
+

@@ -1,0 +1,70 @@
+"""Per runtime, a repo generated with every tool that runtime offers: its own suite passes offline (and ran the
+tool tests), ruff and mypy --strict are clean, and `scaffolder check` passes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from scaffolder import catalog
+from scaffolder.catalog import Runtime
+from tests.apps.harness import AppRepo, build_app, clean_env, scaffolder_command
+
+pytestmark = pytest.mark.slow
+
+# Options for the tools that need some (the MCP server is called by the service, so any https URL will do).
+OPTIONS = {"mcp": "mcp,url=https://mcp.example.com/mcp,label=docs"}
+
+
+def every_tool(runtime: Runtime) -> tuple[str, ...]:
+    """`--tool` values for each tool the runtime offers, as the catalog says today."""
+    return tuple(OPTIONS.get(t.name, t.name) for t in catalog.tools().values()
+                 if not t.always and not t.docs_only and t.offer(runtime) != "none")
+
+
+OFFERING = [r for r in Runtime if every_tool(r)]
+
+
+@pytest.fixture(scope="module", params=[r.value for r in OFFERING])
+def tooled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Runtime, AppRepo]:
+    runtime = Runtime(request.param)
+    repo = build_app(runtime.value, tmp_path_factory.mktemp(f"{runtime.value}-tools"), project=f"{runtime.value}-tools",
+                     tools=every_tool(runtime))
+    return runtime, repo
+
+
+def test_responses_offers_the_hosted_tools() -> None:
+    # The catalog claims native only for what templates/responses implements (tests below prove each one).
+    assert {t.split(",")[0] for t in every_tool(Runtime.RESPONSES)} == {
+        "file-search", "code-interpreter", "mcp", "web-search", "image-generation"}
+
+
+def test_suite_passes_with_every_tool(tooled: tuple[Runtime, AppRepo]) -> None:
+    runtime, app = tooled
+    run = app.pytest()
+    print(f"\n{runtime.value} with every tool: {run.counts} in {run.seconds:.1f}s")
+    assert run.returncode == 0, run.output[-6000:]
+    assert not {"failed", "error", "errors"} & set(run.counts), run.counts
+    if runtime is Runtime.RESPONSES:  # the hosted tools' own tests ran, every one of them
+        hosted = app.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_hosted.py")
+        assert hosted.returncode == 0 and re.search(r"^15 passed", hosted.stdout, re.M), hosted.stdout[-3000:]
+
+
+def test_lint_types_and_check_with_every_tool(tooled: tuple[Runtime, AppRepo]) -> None:
+    _, app = tooled
+    for result in (app.run("ruff", "check", "."), app.mypy()):
+        assert result.returncode == 0, result.stdout + result.stderr
+    checked = subprocess.run([*scaffolder_command(), "check", "--offline", str(app.root)], capture_output=True,
+                             text=True, env=clean_env(), timeout=300, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_readme_lists_exactly_the_tools(tooled: tuple[Runtime, AppRepo]) -> None:
+    runtime, app = tooled
+    readme = (app.root / "README.md").read_text()
+    section = readme[readme.index("### Tools"):readme.index("Settings (see `.env.example`)")]
+    for value in every_tool(runtime):
+        assert f"(`{value.split(',')[0]}`" in section
+    assert "No other tool is offered" in section or "Other tools" in section
