@@ -430,6 +430,17 @@ class ProjectSpec(_Strict):
         known = catalog.models().get(self.models[0].model)
         if known is not None and known.kind != "chat":
             raise ValueError(f"the first model is the one the app chats with; {known.name} is an embeddings model")
+        if self.network.posture == "ip-restricted" and self.hosting == "container-apps":
+            # The Foundry firewall (networkAcls defaultAction Deny, ipRules from --allow-ip) would refuse the hosted
+            # app: a Consumption environment's outbound addresses are shared, can change and are not in ipRules,
+            # and Container Apps is not a trusted service the AzureServices bypass lets through. Making it work
+            # needs a VNet-integrated environment with a Microsoft.CognitiveServices service endpoint (or a NAT
+            # gateway's static address in ipRules), which the generated Bicep does not create.
+            raise _HintedValueError(
+                "--network ip-restricted with --hosting container-apps: the Foundry firewall would block the hosted "
+                "app (its outbound addresses are not in the --allow-ip ranges)",
+                hint="use --hosting none (run the app from an allowed address), or --network public",
+            )
         return self
 
     @property
@@ -623,7 +634,18 @@ def _first_error(exc: ValidationError) -> str:
     return msg
 
 
+class _HintedValueError(ValueError):
+    """A validation failure whose fix is not a single flag: it carries its own hint."""
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def _hint_for(exc: ValidationError) -> str | None:
+    cause = (exc.errors()[0].get("ctx") or {}).get("error")
+    if isinstance(cause, _HintedValueError):
+        return cause.hint
     loc = exc.errors()[0]["loc"]
     key = str(loc[0]) if loc else ""
     return f"fix it with {_FLAGS[key]}" if key in _FLAGS else None
