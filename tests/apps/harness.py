@@ -23,7 +23,7 @@ from typing import Any
 # Resolved at import time, before the suite's per-test HOME isolation: the real pip cache keeps installs warm.
 PIP_CACHE = Path(os.environ.get("PIP_CACHE_DIR") or Path.home() / ".cache" / "pip")
 _LEAKY = ("AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_", "PYTEST_",
-          "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "SCAFFOLDER_")
+          "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "SCAFFOLDER_", "LANGSMITH_", "LANGCHAIN_")
 # The one audience Foundry's /openai/v1/ and project endpoints accept, hard-coded (not read from the catalog) so a
 # wrong token_scope in the catalog fails these CLI runs: "Tokens must be issued with scope
 # `https://ai.azure.com/.default`" (MicrosoftDocs/azure-ai-docs, articles/foundry/foundry-models/includes/
