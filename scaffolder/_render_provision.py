@@ -179,7 +179,10 @@ def render_provision(result: ProvisionResult) -> None:
     if not result.applied:
         render_plan(result.changes)
         for rid in result.removed:
-            _err(f"  - removed   {rid.split('/providers/')[-1]}  (no longer in infra/; kept, delete it by hand)")
+            *scope, own = rid.split("/providers/")
+            # A role assignment (an extension resource) is named with the resource it is granted on.
+            on = f" on {scope[-1].rsplit('/', 1)[-1]}" if len(scope) > 1 else ""
+            _err(f"  - removed   {own}{on}  (no longer in infra/; kept, delete it by hand)")
         if result.preflight is not None:
             render_preflight(result.preflight)
         _err("preview only: nothing was written")

@@ -17,12 +17,23 @@ import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from scaffolder import __version__
-from scaffolder.errors import ScaffolderError, SpecError
+from scaffolder.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_CHECK_FAILED,
+    EXIT_CONFLICTS,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_UPDATE_AVAILABLE,
+    EXIT_USAGE,
+    ScaffolderError,
+    SpecError,
+)
 
 if TYPE_CHECKING:  # annotations only: the catalog is imported lazily (`--help` stays fast)
     import datetime as dt
 
     from scaffolder.catalog import CatalogModel, Runtime
+    from scaffolder.provisioning.api import ArmOptions
 
 
 class _Group(TyperGroup):
@@ -45,15 +56,15 @@ class _Group(TyperGroup):
         except typer.TyperException as exc:  # click's UsageError and kin (typer vendors click)
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare `scaffolder`: the help, not an error line
                 print(exc.format_message())
-                return 2 if not standalone_mode else sys.exit(2)
+                return EXIT_USAGE if not standalone_mode else sys.exit(EXIT_USAGE)
             message, hint = self._usage_error(exc, argv, prog_name or "scaffolder")
             _err(f"error: {message}")
             if hint:
                 _err(f"hint: {hint}")
-            code = getattr(exc, "exit_code", 2)
+            code = getattr(exc, "exit_code", EXIT_USAGE)
         except typer.Abort:
             _err("\nstopped by user")
-            code = 130
+            code = EXIT_INTERRUPTED
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
@@ -269,18 +280,18 @@ def handled(func: F) -> F:
         except KeyboardInterrupt:
             # Ctrl-C at a prompt leaves the cursor after the question: end that line first.
             _err(("\n" if sys.stderr.isatty() else "") + "stopped by user")
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             # `scaffolder models | head`: the reader left; stop quietly, as Unix tools do.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(141) from None
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except OSError as exc:
             # The machine said no (permissions, a full disk, a missing path): one line, not a traceback.
             if _state["debug"]:
                 _err(traceback.format_exc().rstrip())
             where = f": {exc.filename}" if exc.filename else ""
             _err(f"error: {exc.strerror or exc}{where}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_FAILURE) from None
         except (typer.Exit, typer.Abort, click.ClickException):
             raise  # the command's own exit codes and usage errors
         except Exception as exc:
@@ -290,7 +301,7 @@ def handled(func: F) -> F:
             first = (str(exc).strip().splitlines() or [""])[0][:300]
             _err(f"error: unexpected {type(exc).__name__}{': ' + first if first else ''}")
             _err("hint: re-run with --debug for the traceback, and report it if it persists")
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_FAILURE) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -862,9 +873,9 @@ def update(
     else:
         _render_update(result, check_only, show_diff=with_diff)
     if check_only:
-        raise typer.Exit(2 if result.update_available else 0)
+        raise typer.Exit(EXIT_UPDATE_AVAILABLE if result.update_available else 0)
     if result.conflicts:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CONFLICTS)
 
 
 def _render_update(result: Any, check_only: bool, *, show_diff: bool = False) -> None:
@@ -963,7 +974,7 @@ PrincipalTypeOpt = Annotated[
 
 
 def _arm_options(subscription: str, resource_group: str, env: str, cloud: CloudChoice, arm_endpoint: str | None,
-                 tenant: str | None, **rest: Any) -> Any:
+                 tenant: str | None, **rest: Any) -> ArmOptions:
     """The one frozen ArmOptions of an ARM command (provisioning.api.ArmOptions), built here once."""
     from scaffolder.errors import SpecError
     from scaffolder.provisioning.api import ArmOptions
@@ -1165,7 +1176,7 @@ def check(
     else:
         _render_check(result)
     if not result.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _checkov_progress(file: str, done: int, total: int) -> None:

@@ -7,6 +7,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+# Exit codes that belong to no ScaffolderError subclass (each subclass carries its own `exit_code`).
+EXIT_FAILURE = 1  # an unexpected failure (a bug, an unclassified SDK error) or a failed OS call
+EXIT_CHECK_FAILED = 1  # `check` found problems
+EXIT_CONFLICTS = 1  # `update` left conflicts to resolve
+EXIT_USAGE = 2  # a usage error (unknown option, missing argument), or bare `scaffolder`
+EXIT_UPDATE_AVAILABLE = 2  # `update --check`: an update is available
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE)
+
 
 class ScaffolderError(Exception):
     """A failure the user can act on: printed as one line plus a hint, never as a traceback."""
@@ -95,7 +104,7 @@ class CredentialError(ProvisionError):
 class ProvisionInterrupted(ProvisionError):
     """The user stopped provisioning; finished resources stay, a re-run completes the rest."""
 
-    exit_code = 130
+    exit_code = EXIT_INTERRUPTED
 
 
 class StandardsError(ScaffolderError):
@@ -135,7 +144,7 @@ class BaseUnavailableError(ScaffolderError):
 class UpdateInterrupted(ScaffolderError):
     """`update` was interrupted part-way (Ctrl-C); running it again finishes the job."""
 
-    exit_code = 130
+    exit_code = EXIT_INTERRUPTED
 
 
 class UnresolvedConflictsError(ScaffolderError):

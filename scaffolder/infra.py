@@ -220,8 +220,13 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
     }
 
 
-# Name length limits per resource type; main.bicep keeps the 13-character token whole and take()s the prefix.
-NAME_LIMITS = {"account": 64, "identity": 128, "logAnalytics": 63, "appInsights": 255}
+def name_limits() -> dict[str, int]:
+    """Name length limit per naming kind, from the registry; main.bicep keeps the token whole and take()s the prefix."""
+    from scaffolder.provisioning.registry import by_kind
+
+    return {kind: entry.name_max for kind, entry in by_kind().items()}
+
+
 TOKEN_LENGTH = 13  # uniqueString() always returns 13 characters
 
 
@@ -239,7 +244,7 @@ def resource_names(spec: ProjectSpec, environment: str, location: str, resource_
     )
     names = {
         kind: prefix.replace("{abbr}", spec.naming.abbreviations[kind])[: limit - TOKEN_LENGTH] + resource_token
-        for kind, limit in NAME_LIMITS.items()
+        for kind, limit in name_limits().items()
     }
     names["project"] = spec.name
     return names

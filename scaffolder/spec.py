@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from scaffolder import catalog
 from scaffolder.catalog import CatalogModel, Runtime
 from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError, yaml_problem
-from scaffolder.standards import DEFAULT_ABBREVIATIONS, Naming
+from scaffolder.standards import Naming, default_abbreviations
 
 ANSWERS_FILE = ".scaffolder.yml"
 # Version of the answers file's layout; `migrate_answers` lifts older layouts (1: no `schema` key). `tools` and
@@ -278,7 +278,7 @@ class StandardsRef(_Strict):
 
 
 def _default_naming() -> Naming:
-    return Naming(abbreviations=dict(DEFAULT_ABBREVIATIONS))
+    return Naming(abbreviations=default_abbreviations())
 
 
 class ProjectSpec(_Strict):

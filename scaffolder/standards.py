@@ -23,9 +23,22 @@ if TYPE_CHECKING:  # spec.py imports this module (Naming, abbreviations): a type
 ENV_VAR = "SCAFFOLDER_STANDARDS"
 USER_FILES = ("standards.yml", "standards.yaml", "standards.toml")
 NAME_TOKENS = ("{abbr}", "{project}", "{env}", "{region}", "{token}")
-RESOURCE_KINDS = ("account", "identity", "logAnalytics", "appInsights")
 DEFAULT_PATTERN = "{abbr}{project}-{token}"
-DEFAULT_ABBREVIATIONS = {"account": "", "identity": "id-", "logAnalytics": "log-", "appInsights": "appi-"}
+
+
+def resource_kinds() -> tuple[str, ...]:
+    """The naming kinds (account, identity, ...): the registry entries with a `kind:` (catalog/resource_types.yaml)."""
+    from scaffolder.provisioning.registry import by_kind
+
+    return tuple(by_kind())
+
+
+def default_abbreviations() -> dict[str, str]:
+    """Each naming kind's default abbreviation, as the registry gives it (Cloud Adoption Framework prefixes)."""
+    from scaffolder.provisioning.registry import by_kind
+
+    return {kind: entry.abbreviation for kind, entry in by_kind().items()}
+
 POSTURE_RANK = {"public": 0, "ip-restricted": 1}
 
 
@@ -60,15 +73,15 @@ class Naming(_Strict):
     @classmethod
     def _abbreviations(cls, value: dict[str, str]) -> dict[str, str]:
         for kind, abbr in value.items():
-            if kind not in RESOURCE_KINDS:
-                raise ValueError(f"unknown resource kind {kind!r}; kinds: {', '.join(RESOURCE_KINDS)}")
+            if kind not in resource_kinds():
+                raise ValueError(f"unknown resource kind {kind!r}; kinds: {', '.join(resource_kinds())}")
             if not re.fullmatch(r"[a-z0-9-]{0,10}", abbr):
                 raise ValueError(f"abbreviation for {kind} must be up to 10 lowercase letters, digits or hyphens")
         return value
 
     def resolved_abbreviations(self) -> dict[str, str]:
         """Every resource kind's abbreviation, defaults filled in."""
-        return {**DEFAULT_ABBREVIATIONS, **self.abbreviations}
+        return {**default_abbreviations(), **self.abbreviations}
 
 
 class Regions(_Strict):

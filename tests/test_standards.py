@@ -79,7 +79,7 @@ def test_long_names_keep_the_whole_token(tmp_path: Path) -> None:
                      standards=loaded)
     token = "abcdefghijklm"
     names = infra.resource_names(spec, "production-east", "germanywestcentral", token)
-    for kind, limit in infra.NAME_LIMITS.items():
+    for kind, limit in infra.name_limits().items():
         assert names[kind].endswith(token) and len(names[kind]) <= limit, (kind, names[kind])
     assert names["account"] == "ct-customer-support-knowledge-assistant-01-productiabcdefghijklm"
 

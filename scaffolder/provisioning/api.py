@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from scaffolder.catalog import normalize_region
 from scaffolder.errors import PreflightError, ProvisionError, ProvisionInterrupted, SpecError
@@ -24,6 +24,8 @@ from scaffolder.provisioning.engine import Change, Engine, Event, Workers
 from scaffolder.provisioning.faults import DEFAULT_TIMEOUT, Control, RetryPolicy, with_retries
 from scaffolder.provisioning.plan import (
     RESOURCE_GROUP,
+    RG_TYPE,
+    PlannedResource,
     ResourcePlan,
     Target,
     plan_from_bicep,
@@ -33,6 +35,9 @@ from scaffolder.provisioning.plan import (
 from scaffolder.provisioning.preflight import ACCOUNT_TYPE, PreflightResult, run_checks
 from scaffolder.spec import ProjectSpec, load_answers
 from scaffolder.standards import LoadedStandards, enforce
+
+if TYPE_CHECKING:  # a Protocol: azure-identity's credentials and the tests' fakes satisfy it
+    from azure.core.credentials import AccessToken, TokenCredential
 
 Confirm = Callable[[list[Change]], bool]
 Waiting = Callable[[str, float], None]
@@ -124,16 +129,16 @@ class DestroyResult:
 class _TenantCredential:
     """Asks the wrapped credential for tokens of one tenant (DefaultAzureCredential takes no tenant_id)."""
 
-    def __init__(self, inner: Any, tenant_id: str) -> None:
+    def __init__(self, inner: TokenCredential, tenant_id: str) -> None:
         self.inner = inner
         self.tenant_id = tenant_id
 
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         kwargs.setdefault("tenant_id", self.tenant_id)
         return self.inner.get_token(*scopes, **kwargs)
 
 
-def default_credential(authority: str, tenant_id: str | None) -> Any:
+def default_credential(authority: str, tenant_id: str | None) -> TokenCredential:
     """DefaultAzureCredential for the cloud's authority, pinned to a tenant when one is given."""
     from azure.identity import DefaultAzureCredential
 
@@ -157,7 +162,7 @@ class ArmKwargs(TypedDict, total=False):
     resource_group: str
     location: str | None
     environment: str
-    credential: Any
+    credential: TokenCredential | None
     tenant_id: str | None
     cloud: str
     arm_endpoint: str | None
@@ -178,7 +183,7 @@ class ArmOptions:
     resource_group: str = ""
     location: str | None = None
     environment: str = "dev"
-    credential: Any = None
+    credential: TokenCredential | None = None
     tenant_id: str | None = None
     cloud: str = "AzureCloud"
     arm_endpoint: str | None = None
@@ -206,7 +211,7 @@ def open_arm(
     *,
     cloud: str = "AzureCloud",
     arm_endpoint: str | None = None,
-    credential: Any = None,
+    credential: TokenCredential | None = None,
     tenant_id: str | None = None,
     connection_verify: str | bool | None = None,
     polling_interval: float = 0,
@@ -229,6 +234,7 @@ def _open(
     *,
     restore: bool = False,
     on_event: Callable[[Event], None] | None = None,
+    destroying: bool = False,
 ) -> _Session:
     subscription_id, resource_group, timeout = opts.subscription_id, opts.resource_group, opts.timeout
     for value, what, flag, var in ((subscription_id, "subscription", "--subscription", "AZURE_SUBSCRIPTION_ID"),
@@ -263,7 +269,7 @@ def _open(
         saved_env=tuple(sorted(read_env_file(Path(directory), opts.environment).items())),
     )
     # Evaluated before any request, so an unsupported construct or a bad parameter writes (and reads) nothing.
-    plan = plan_from_bicep(directory, target)
+    plan = plan_from_bicep(directory, target, destroying=destroying)
     control = Control(timeout=timeout, on_wait=opts.on_wait)
     arm = Arm(conn, control)
     policy = opts.retry or RetryPolicy()
@@ -275,7 +281,7 @@ def _open(
         where = normalize_region(str(group_state.get("location", "")))
         if where and where != target.location:
             # resourceGroup().location is the existing group's location, as in ARM and azd.
-            plan = plan_from_bicep(directory, target, where)
+            plan = plan_from_bicep(directory, target, where, destroying=destroying)
     engine = Engine(plan, arm, retry=policy, on_event=on_event, control=control)
     engine.prefetched[RESOURCE_GROUP] = group_state
     engine.sent = load_sent(Path(directory), target)
@@ -309,7 +315,7 @@ def _poll_interval() -> float:
         raise ProvisionError(f"{POLL_INTERVAL_ENV}={raw!r} is not a number of seconds") from None
 
 
-def _caller_object_id(credential: Any, scopes: list[str]) -> str | None:
+def _caller_object_id(credential: TokenCredential, scopes: list[str]) -> str | None:
     from azure.core.exceptions import ClientAuthenticationError
 
     try:
@@ -431,7 +437,7 @@ class Provisioner:
 
         The resource group goes too when it is left empty and carries this environment's azd-env-name tag.
         """
-        session = _open(self.directory, dataclasses.replace(self.options, principal_type=None))
+        session = _open(self.directory, dataclasses.replace(self.options, principal_type=None), destroying=True)
         plan, arm = session.plan, session.arm
         changes = _survey(session)
         readonly = {r.key for r in plan.resources if r.read_only}
@@ -503,6 +509,8 @@ class Provisioner:
             region = normalize_region(opts.location) if opts.location else spec.location
             enforce(spec.model_copy(update={"location": region}), standards)
         session = _open(self.directory, opts, restore=restore, on_event=on_event)
+        with _interruptible(session, "stopped by user while reading; nothing was written"):
+            check_api_versions(session)
         changes = _survey(session)
         checks = None if skip_preflight else _checks(session, changes, restore=restore, purge=purge, today=today)
         if checks is not None and not checks.ok:
@@ -510,6 +518,40 @@ class Provisioner:
             more = f" (and {len(checks.failures) - 1} more)" if len(checks.failures) > 1 else ""
             raise PreflightError(f"preflight: {first.message}{more}", hint=first.fix or None, code=first.name)
         return session, ProvisionResult(session.plan.target, changes, applied=False, preflight=checks)
+
+def check_api_versions(session: _Session) -> None:
+    """Refuse a type or API version its resource provider does not offer, before any write (as ARM's validation).
+
+    One read of each provider namespace the plan uses (GET /subscriptions/{id}/providers/{namespace}).
+    """
+    by_namespace: dict[str, list[PlannedResource]] = {}
+    for res in session.plan.resources:
+        if res.type.lower() != RG_TYPE.lower():
+            by_namespace.setdefault(res.type.split("/", 1)[0].lower(), []).append(res)
+    for namespace, planned in sorted(by_namespace.items()):
+        doc = with_retries(functools.partial(session.arm.provider, planned[0].type.split("/", 1)[0]),
+                           session.retry, f"reading provider {namespace}", session.control)
+        offered = {
+            str(t.get("resourceType", "")).lower(): [str(v) for v in t.get("apiVersions") or ()]
+            for t in (doc or {}).get("resourceTypes") or ()
+        }
+        for res in planned:
+            versions = offered.get(res.type.split("/", 1)[1].lower())
+            if versions is None:
+                raise ProvisionError(
+                    f"{res.where or res.key}: ARM has no resource type {res.type}; nothing was written",
+                    hint="check the type's spelling (and that its provider exists in this cloud)",
+                    code="NoRegisteredProviderFound",
+                )
+            if res.api_version.lower() not in {v.lower() for v in versions}:
+                newest = ", ".join(versions[:3])
+                raise ProvisionError(
+                    f"{res.where or res.key}: {res.type}@{res.api_version} is not an API version ARM offers; "
+                    "nothing was written",
+                    hint=f"use one it offers, e.g. {newest}",
+                    code="InvalidApiVersionParameter",
+                )
+
 
 def _removed(session: _Session, changes: list[Change]) -> list[str]:
     """Ids of this environment's resources that the plan no longer declares.
@@ -546,7 +588,41 @@ def _removed(session: _Session, changes: list[Change]) -> list[str]:
         for kind, version in sorted(kinds.items()):
             listing = functools.partial(session.arm.children, parent_id, kind, version)
             found.update(str(r.get("id")) for r in read(listing, f"listing {kind} under {change.name}"))
+    found.update(_removed_grants(session, changes, read))
+    planned |= {str(c.state.get("id", "")).lower() for c in changes if c.state is not None}
     return sorted(i for i in found if i.lower() not in planned)
+
+
+def _removed_grants(
+    session: _Session, changes: list[Change], read: Callable[[Callable[[], list[dict[str, Any]]], str], Any]
+) -> set[str]:
+    """Role assignments to this environment's principals, on a scope it deploys, that the plan no longer makes.
+
+    The principals are the deploying developer, the identities the plan creates (user-assigned or a resource's
+    own) and those its assignments name: dropping a grant from the parameters file must show, not go unseen.
+    """
+    plan = session.plan
+    principals = {plan.target.principal_id} - {""}
+    scopes = [plan.target.resource_group_id]
+    for change in changes:
+        state, res = change.state, plan.get(change.key)
+        if state is None:
+            continue
+        props: Mapping[str, Any] = state.get("properties") or {}
+        identity: Mapping[str, Any] = state.get("identity") or {}
+        if res.type.lower() in ("microsoft.managedidentity/userassignedidentities",
+                                "microsoft.authorization/roleassignments"):
+            principals.add(str(props.get("principalId") or ""))
+        principals.add(str(identity.get("principalId") or ""))
+        if not (res.read_only or res.extension or res.adopt_existing) and change.name:
+            scopes.append(res.id_for(change.name))
+    principals.discard("")
+    out: set[str] = set()
+    for scope in scopes:
+        for grant in read(functools.partial(session.arm.assignments_at, scope), f"listing role assignments on {scope}"):
+            if str(grant.get("properties", {}).get("principalId", "")) in principals:
+                out.add(str(grant.get("id")))
+    return out
 
 
 def _before(changes: list[Change]) -> set[str]:

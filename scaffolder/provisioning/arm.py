@@ -15,10 +15,13 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaffolder.provisioning.faults import Control, MalformedResponse
 from scaffolder.provisioning.plan import PlannedResource
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 # Public clouds: ARM endpoint and Entra authority (azure-identity AzureAuthorityHosts values).
 CLOUDS: dict[str, tuple[str, str]] = {
@@ -33,7 +36,7 @@ ARM_ENDPOINT_ENV = "SCAFFOLDER_ARM_ENDPOINT"
 class Connection:
     """How to reach ARM: credential, subscription, endpoint, TLS trust and LRO polling interval."""
 
-    credential: Any
+    credential: TokenCredential
     subscription_id: str
     arm_endpoint: str = CLOUDS["AzureCloud"][0]
     connection_verify: str | bool | None = None
@@ -69,7 +72,7 @@ def arm_endpoint_for(cloud: str, override: str | None) -> tuple[str, str]:
     return (custom.rstrip("/") if custom else endpoint), authority
 
 
-def token_object_id(credential: Any, scopes: list[str]) -> str | None:
+def token_object_id(credential: TokenCredential, scopes: list[str]) -> str | None:
     """The `oid` claim of the caller's ARM token (the deploying principal); the token itself is discarded."""
     token = credential.get_token(*scopes).token
     parts = token.split(".")
@@ -88,7 +91,10 @@ def _rest(model: Any) -> dict[str, Any]:
         return {}
     if hasattr(model, "serialize"):
         return dict(model.serialize(keep_readonly=True))
-    data: dict[str, Any] = json.loads(json.dumps(dict(model), default=str))  # hybrid (typespec) models
+    if hasattr(model, "as_dict"):
+        # Hybrid (typespec) models: as_dict() keeps nested models as JSON (dict() would turn them into strings).
+        return dict(model.as_dict())
+    data: dict[str, Any] = json.loads(json.dumps(dict(model), default=str))
     return data
 
 
@@ -188,6 +194,11 @@ class Arm:
                 return found
         return None
 
+    def assignments_at(self, scope: str) -> list[dict[str, Any]]:
+        """Role assignments made at exactly this scope (atScope() also returns inherited ones; those are dropped)."""
+        found = [_rest(item) for item in self.authorization.role_assignments.list_for_scope(scope, filter="atScope()")]
+        return [a for a in found if str(a.get("properties", {}).get("scope", "")).lower() == scope.lower()]
+
     # -- catalog, quota, soft delete, permissions (preflight and destroy) ------------------------
 
     def models(self, location: str) -> Iterator[dict[str, Any]]:
@@ -230,6 +241,15 @@ class Arm:
             page = response.json()
             found += [dict(v) for v in page.get("value", []) if isinstance(v, Mapping)]
         return found
+
+    def provider(self, namespace: str) -> dict[str, Any] | None:
+        """A resource provider's types and their API versions (None: ARM knows no such namespace)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return _rest(self.resources.providers.get(namespace))
+        except ResourceNotFoundError:
+            return None
 
     def resources_in_group(self, resource_group: str) -> list[dict[str, Any]]:
         """Resources left in a resource group."""

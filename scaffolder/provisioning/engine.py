@@ -274,7 +274,8 @@ class Engine:
             if change.action == "unchanged" and change.state is not None:
                 return change.state
         resolved = self._resolved(res)
-        assert resolved is not None, f"{res.key}: dependencies applied but references unresolved"
+        if resolved is None:
+            raise self._unresolved(res)
         name, body = resolved
         rid = res.id_for(name).lower()
         with self._lock:
@@ -317,6 +318,23 @@ class Engine:
         with self._lock:
             self.sent[rid] = {"body": body_digest(body), "normalised": diff(body, state, res.write_only)}
         return state
+
+    def _unresolved(self, res: PlannedResource) -> ProvisionError:
+        """Every resource res reads exists, yet a value it reads is absent: name the read, as ARM would."""
+        with self._lock:
+            states = dict(self.states)
+        shown = "a property"
+        for ref in res.refs:
+            try:
+                resolve(ref, states)
+            except KeyError:
+                shown = f"{ref.key}.{'.'.join(str(p) for p in ref.path)}"
+                break
+        return ProvisionError(
+            f"{res.where or res.key}: {res.key} reads {shown}, which ARM did not return",
+            hint="fix the property name in the Bicep; then re-run: what was written is kept and not written again",
+            code="InvalidTemplate",
+        )
 
     def _already_written(self, res: PlannedResource, name: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """The resource as ARM has it when an earlier try already wrote this body (waiting while it settles)."""

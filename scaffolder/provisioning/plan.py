@@ -17,10 +17,12 @@ from typing import Any
 
 from scaffolder.errors import ParameterError, ProvisionError
 from scaffolder.provisioning import registry
+from scaffolder.provisioning.reads import missing_property
 from scaffolder.validate._deploy import (
     Deferred,
     Deployed,
     InvalidParameter,
+    InvalidTemplate,
     Runtime,
     Scope,
     UnsupportedBicep,
@@ -208,25 +210,37 @@ def resource_group_resource(target: Target) -> PlannedResource:
     )
 
 
-def plan_from_bicep(directory: Path | str, target: Target, group_location: str | None = None) -> ResourcePlan:
+def plan_from_bicep(
+    directory: Path | str, target: Target, group_location: str | None = None, *, destroying: bool = False
+) -> ResourcePlan:
     """The pure plan: what the repo's infra/main.bicep deploys for this target.
 
     `group_location` is the location of the resource group when it already exists: `resourceGroup().location`
     is that group's location in ARM, not the location asked for (which only applies when the group is created).
+    `destroying` words the errors for `destroy` (nothing deleted; `azd down`).
     """
     scope = Scope(target.subscription_id, target.resource_group, group_location or target.location)
+    nothing = "nothing was deleted" if destroying else "nothing was written"
     try:
         evaluated = evaluate(Path(directory), scope, target.azd_env(), {"restoreSoftDeleted": target.restore})
     except InvalidParameter as exc:
         raise ParameterError(
-            f"{exc.where}: {exc.construct}; nothing was written",
+            f"{exc.where}: {exc.construct}; {nothing}",
             hint="fix the value in infra/main.parameters.json (or the module call) to fit the declaration",
             code="InvalidTemplate",
         ) from None
-    except UnsupportedBicep as exc:
+    except InvalidTemplate as exc:
         raise ProvisionError(
-            f"{exc.where}: scaffolder cannot evaluate {exc.construct}; nothing was written",
-            hint="deploy this repo with `azd up` (the real Bicep compiler and ARM), or simplify the construct",
+            f"{exc.where}: {exc.construct}; {nothing}",
+            hint="fix the Bicep (the compiler reports it too, as BCP053)",
+            code="InvalidTemplate",
+        ) from None
+    except UnsupportedBicep as exc:
+        command = ("delete this environment with `azd down`" if destroying
+                   else "deploy this repo with `azd up` (the real Bicep compiler and ARM)")
+        raise ProvisionError(
+            f"{exc.where}: scaffolder cannot evaluate {exc.construct}; {nothing}",
+            hint=f"{command}, or simplify the construct",
             code="UnsupportedBicep",
         ) from None
     deployed = evaluated.resources
@@ -293,12 +307,14 @@ def plan_from_bicep(directory: Path | str, target: Target, group_location: str |
                 body=body,
                 depends_on=tuple(sorted(deps)),
                 write_only=entry.write_only if entry is not None else (),
+                adopt_existing=res.create_only,
                 extension=res.extension,
                 where=res.where,
                 parent_key=owner,
             )
         )
     outputs = {k: _convert(v, key_of) for k, v in evaluated.outputs.items()}
+    _check_reads(planned, outputs)
     return ResourcePlan(
         target,
         tuple(_dependency_order(planned)),
@@ -307,6 +323,24 @@ def plan_from_bicep(directory: Path | str, target: Target, group_location: str |
         evaluated.secure_outputs,
         evaluated.secret_values,
     )
+
+
+def _check_reads(planned: list[PlannedResource], outputs: Mapping[str, Any]) -> None:
+    """Refuse a read of a property the referenced type does not have, before any request (ARM would fail there)."""
+    by_key = {r.key: r for r in planned}
+    readers: list[tuple[str, str, Any]] = [(r.where or r.key, r.key, (r.name, r.body)) for r in planned]
+    readers += [(f"output {name}", f"output {name}", value) for name, value in outputs.items()]
+    for where, reader, value in readers:
+        for ref in _refs(value):
+            target = by_key[ref.key]
+            missing = missing_property(target.type, ref.path)
+            if missing is not None:
+                raise ProvisionError(
+                    f"{where}: {reader} reads {ref.key}.{'.'.join(str(p) for p in ref.path)}, but {target.type} "
+                    f"has no property `{missing}` there; nothing was written",
+                    hint="fix the property name (the Bicep compiler reports it as BCP053)",
+                    code="InvalidTemplate",
+                )
 
 
 def _refs(*values: Any) -> list[Ref]:

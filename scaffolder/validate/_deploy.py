@@ -11,6 +11,7 @@ would deploy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,44 @@ class InvalidParameter(UnsupportedBicep):
     """A parameter value its declaration rejects (type, @allowed, @minValue/@maxValue, @minLength/@maxLength)."""
 
 
+class InvalidTemplate(UnsupportedBicep):
+    """Bicep the compiler itself rejects (a read of an output the module does not declare): not a limitation."""
+
+
+@dataclass
+class ModuleOutputs(Obj):
+    """A module instance's outputs: reading one it does not declare is the compiler's error, not an unknown."""
+
+    module: str = ""
+
+
+_SPREAD = re.compile(r"[{\[,]\s*\.\.\.\s*[A-Za-z_({\[]")
+
+
+def _syntax_error(file: BicepFile) -> UnsupportedBicep:
+    """The first ERROR or MISSING node of a file that does not parse, at its own line."""
+    stack = [file.root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            body = text(node)
+            snippet = body.strip().split("\n", 1)[0][:40]
+            spread = _SPREAD.search(body)
+            if spread is not None:
+                # The operator is valid Bicep (learn.microsoft.com/azure/azure-resource-manager/bicep/operator-spread)
+                # that the tree-sitter grammar does not parse: named, at its own line.
+                line = node.start_point[0] + 1 + body.count("\n", 0, body.index("...", spread.start()))
+                return UnsupportedBicep(f"{file.name}:{line}", "the spread operator `...` (not in the Bicep subset "
+                                        "scaffolder parses)")
+            if node.is_missing:
+                construct = f"a syntax error (missing `{node.type}`)"
+            else:
+                construct = f"a syntax error at `{snippet}`" if snippet else "a syntax error"
+            return UnsupportedBicep(_where(file, node), construct + " (run `scaffolder check`)")
+        stack.extend(reversed([c for c in node.children if c.has_error or c.is_missing or c.type == "ERROR"]))
+    return UnsupportedBicep(f"{file.name}:1", "a syntax error (run `scaffolder check`)")
+
+
 @dataclass(frozen=True)
 class Runtime(Unknown):
     """A property of a resource that ARM reports only once it exists: (resource id, path into its JSON)."""
@@ -109,6 +148,8 @@ class Deployed:
     where: str
     depends_on: set[str] = field(default_factory=set)
     batch: str | None = None
+    # `@onlyIfNotExists()`: ARM creates it when missing and never updates one that exists.
+    create_only: bool = False
 
     def id_for(self, name: str) -> str:
         """The ARM id of the resource given its (resolved) name."""
@@ -221,6 +262,14 @@ class ConcreteEvaluator(Evaluator):
             return Runtime("any", rid=base.rid, path=(*base.path, prop))
         if isinstance(base, Ref) and not base.collection:
             return self._instance_member(base, prop, node)
+        if isinstance(base, ModuleOutputs) and prop.lower() not in {k.lower() for k in base.items}:
+            safe = node is not None and any("?" in c.type for c in node.children if not c.is_named)
+            if not safe:
+                known = ", ".join(sorted(base.items)) or "none"
+                raise InvalidTemplate(
+                    _where(self.file, node or self.node),
+                    f"module {base.module} has no output `{prop}` (it declares: {known})",
+                )
         return super().member(base, prop, env, node)
 
     def _instance_member(self, ref: Ref, prop: str, node: ts.Node | None) -> Value:
@@ -422,7 +471,7 @@ class Deployment:
             raise UnsupportedBicep("infra/main.bicep:1", "no infra/main.bicep")
         if any(f.root.has_error for f in self.project.files.values()):
             bad = next(f for f in self.project.files.values() if f.root.has_error)
-            raise UnsupportedBicep(f"{bad.name}:1", "a syntax error (run `scaffolder check`)")
+            raise _syntax_error(bad)
         root = self._instance(main, "", params)
         self._walk(root)
         outputs: dict[str, object] = {}
@@ -455,6 +504,7 @@ class Deployment:
             return [None]
         if isinstance(decl, Resource) and decl.parent is not None:
             raise inst.evaluator.fail(loop.node, "a loop over a nested child resource")
+        self._start_known(inst.evaluator, loop.iterable, "a loop")
         envs = inst.evaluator.loop_envs(loop)
         if envs is None:
             raise inst.evaluator.fail(loop.iterable, "a loop over an array not known before deployment")
@@ -469,12 +519,39 @@ class Deployment:
                 raise ev.fail(decl.decl.node, f"{decl.name}[{index}] is outside its loop")
             env = envs[index]
         if decl.parts.condition is not None:
+            self._start_known(ev, decl.parts.condition, "a condition")
             keep = ev.eval(decl.parts.condition, env)
             if not (isinstance(keep, Lit) and isinstance(keep.value, bool)):
                 raise ev.fail(decl.parts.condition, "a condition not known before deployment")
             if not keep.value:
                 return None
         return env
+
+    def _start_known(self, ev: ConcreteEvaluator, node: ts.Node, what: str, seen: frozenset[str] = frozenset()) -> None:
+        """Refuse a loop source or condition that reads a module's outputs or a resource's properties.
+
+        The Bicep compiler requires those to be calculable at the start of the deployment, so it rejects them
+        even where this evaluator could compute the value: planning them would deploy what `azd up` refuses.
+        """
+        if node.type in ("member_expression", "subscript_expression"):
+            # Down the access chain to its root symbol; the first member read from it is what matters.
+            first, obj = node, node.child_by_field_name("object")
+            while obj is not None and obj.type in ("member_expression", "subscript_expression"):
+                first, obj = obj, obj.child_by_field_name("object")
+            target = ev._symbols.get(text(obj)) if obj is not None and obj.type == "identifier" else None
+            prop = first.child_by_field_name("property") if first.type == "member_expression" else None
+            name = text(prop) if prop is not None else ""
+            allowed = ("name",) if isinstance(target, Module) else ("id", "name", "type", "apiVersion")
+            if target is not None and name not in allowed:
+                raise ev.fail(node, f"{what} over `{text(node)[:60]}`, which the Bicep compiler rejects: "
+                              f"it must be known at the start of the deployment (only {', '.join(allowed)} is)")
+        if node.type == "identifier":
+            var = ev.file.variables.get(text(node))
+            if var is not None and var.value is not None and var.name not in seen:
+                self._start_known(ev, var.value, what, seen | {var.name})
+            return
+        for child in node.named_children:
+            self._start_known(ev, child, what, seen)
 
     # -- resources --------------------------------------------------------------------------------------
     def declaration(self, ev: ConcreteEvaluator, res: Resource, index: int | None, *, emit: bool = False) -> _Decl:
@@ -598,6 +675,7 @@ class Deployment:
                 where=_where(ev.file, res.decl.node),
                 depends_on=depends,
                 batch=batch,
+                create_only=res.decl.decorator("onlyIfNotExists") is not None,
             )
         )
 
@@ -680,7 +758,7 @@ class Deployment:
         for name, decl in inst.file.outputs.items():
             if decl.value is not None:
                 items[name] = Item(inst.evaluator.eval(decl.value), pos(decl.name_node), inst.file.name)
-        return Obj(items)
+        return ModuleOutputs(items, module=module.name)
 
     def _final(self, ev: ConcreteEvaluator, value: Value, node: ts.Node) -> object:
         """A value as plain data; any part the evaluator could not follow is an UnsupportedBicep error."""
@@ -727,6 +805,12 @@ def evaluate(
     main = project.main
     if main is None:
         raise UnsupportedBicep("infra/main.bicep:1", "no infra/main.bicep in the repo")
+    if (repo / "infra" / "main.bicepparam").exists():
+        # azd prefers main.bicepparam over main.parameters.json when both exist (Azure/azure-dev PR #2628), so
+        # planning from the JSON file would silently differ from what `azd up` deploys.
+        raise UnsupportedBicep(
+            "infra/main.bicepparam:1", "a .bicepparam file (azd uses it instead of main.parameters.json)"
+        )
     try:
         data = project.parameters() or {}
     except ValueError as exc:

@@ -42,6 +42,18 @@ def has_type(resource_type: str, api_version: str) -> bool:
     )
 
 
+def versions(namespace: str) -> dict[str, list[str]]:
+    """Resource types of one provider namespace (without the namespace) and the API versions the type data has."""
+    out: dict[str, list[str]] = {}
+    folder = SHARED_TYPES / namespace.lower()
+    for version_dir in sorted(folder.iterdir()) if folder.is_dir() else []:
+        for entry in _types(namespace, version_dir.name) or []:
+            if entry.get("$type") == "ResourceType":
+                name, _, version = str(entry["name"]).partition("@")
+                out.setdefault(name.split("/", 1)[1], []).append(version)
+    return out
+
+
 def validate(resource_type: str, api_version: str, body: Any) -> list[str]:
     """Problems found in body; an empty list means valid. Raises LookupError if the type data is missing."""
     provider = resource_type.split("/")[0]

@@ -385,6 +385,9 @@ class ArmEmulator:
         if rest == cs + "/deletedaccounts":
             self._need(api_version, COGNITIVE_API)
             return 200, {"value": [self._public(d) for d in self.deleted_accounts.values()]}, {}
+        provider = re.fullmatch(r"/providers/([^/]+)", rest)
+        if provider and method == "GET":
+            return 200, self._provider(path.rsplit("/", 1)[1]), {}
         if re.fullmatch(r"/resourcegroups/[^/]+/providers/microsoft\.authorization/permissions", rest):
             self._need(api_version, AUTHZ_API)
             self._group_or_404(path)
@@ -427,6 +430,22 @@ class ArmEmulator:
                 raise ArmHttpError(400, "NoRegisteredProviderFound", f"type {rtype} is not served by the emulator")
             return self._resource(method, path, rtype, api_version, body)
         raise ArmHttpError(404, "NotFound", f"no route for {method} {path}")
+
+    def _provider(self, namespace: str) -> dict[str, Any]:
+        """A provider's resource types and API versions: the registry's, plus the type data's when present."""
+        low = namespace.lower() + "/"
+        versions: dict[str, set[str]] = {}
+        for rtype, (api_version, *_rest) in TYPES.items():
+            if rtype.startswith(low):
+                versions.setdefault(CANONICAL[rtype].split("/", 1)[1], set()).add(api_version)
+        if schema.available():
+            for name, found in schema.versions(namespace).items():
+                versions.setdefault(name, set()).update(found)
+        if not versions:
+            raise ArmHttpError(404, "InvalidResourceNamespace", f"The resource namespace '{namespace}' is invalid.")
+        types = [{"resourceType": name, "apiVersions": sorted(v, reverse=True)} for name, v in sorted(versions.items())]
+        return {"id": f"/subscriptions/{self.subscription_id}/providers/{namespace}", "namespace": namespace,
+                "registrationState": "Registered", "resourceTypes": types}
 
     def _need(self, api_version: str | None, expected: str) -> None:
         if api_version != expected:

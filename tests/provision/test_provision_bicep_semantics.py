@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scaffolder.errors import ParameterError, ProvisionError
-from scaffolder.provisioning.api import is_secret, provision
+from scaffolder.provisioning.api import destroy, is_secret, provision
 from tests.emulator import ArmEmulator
 from tests.emulator import schema as bicep_types
 
@@ -281,3 +281,187 @@ def test_a_member_after_a_ternary_binds_to_the_last_alternative(repo: Path) -> N
     plan = _plan(repo)
     assert plan.outputs["OTHER"] == "inner"
     assert plan.outputs["FIRST"] == "first"
+
+
+TYPO_READ = """
+resource z5 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-z5'
+  location: location
+}
+
+resource z6 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-z6'
+  location: location
+  tags: { ep: z5.properties.noSuchProperty }
+}
+"""
+
+
+def _line_of(repo: Path, text: str) -> int:
+    lines = (repo / "infra" / "main.bicep").read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+def test_a_misspelt_runtime_property_is_refused_before_any_request(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    _append(repo, TYPO_READ)
+    line = _line_of(repo, "resource z6 ")
+    with pytest.raises(ProvisionError) as caught:
+        provision(repo, **kw)
+    assert caught.value.exit_code == 6
+    assert re.match(rf"infra/main\.bicep:{line}: .*z5\.properties\.noSuchProperty.*nothing was written",
+                    caught.value.message), caught.value.message
+    assert arm.writes() == 0
+
+
+def test_a_read_arm_does_not_answer_is_one_error_naming_it(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    # No SDK model describes container registries, so the read is judged against ARM's answer: a clear error
+    # at the reading declaration (never an AssertionError), and a re-run after the fix finishes the job.
+    _append(repo, """
+resource reg 'Microsoft.ContainerRegistry/registries@2025-04-01' = {
+  name: 'crz5${uniqueString(resourceGroup().id)}'
+  location: location
+  sku: { name: 'Basic' }
+  properties: { adminUserEnabled: false }
+}
+
+resource z7 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-z7'
+  location: location
+  tags: { ep: reg.properties.noSuchProperty }
+}
+""")
+    line = _line_of(repo, "resource z7 ")
+    with pytest.raises(ProvisionError) as caught:
+        provision(repo, **kw)
+    assert caught.value.exit_code == 6
+    assert re.match(rf"infra/main\.bicep:{line}: \S+ reads \S*reg\S*\.properties\.noSuchProperty, which ARM did not "
+                    "return", caught.value.message), caught.value.message
+    main = repo / "infra" / "main.bicep"
+    main.write_text(main.read_text(encoding="utf-8").replace("noSuchProperty", "loginServer"), encoding="utf-8")
+    assert provision(repo, **kw).applied
+
+
+def test_a_bicepparam_file_is_refused_as_azd_would_use_it_instead(arm: ArmEmulator, repo: Path,
+                                                                    kw: dict[str, Any]) -> None:
+    (repo / "infra" / "main.bicepparam").write_text("using './main.bicep'\nparam modelDeployments = []\n", "utf-8")
+    with pytest.raises(ProvisionError, match=r"^infra/main\.bicepparam:1: .*\.bicepparam file \(azd uses it instead "
+                                             r"of main\.parameters\.json\); nothing was written"):
+        provision(repo, **kw)
+    assert not arm.requests, "refused before any request"
+
+
+CREATE_ONLY = """
+@onlyIfNotExists()
+resource keep 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-keep'
+  location: location
+  tags: { owner: 'first' }
+}
+"""
+
+
+def test_only_if_not_exists_creates_once_and_never_updates(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    _append(repo, CREATE_ONLY)
+    provision(repo, **kw)
+    made = [r for r in arm.of_type("Microsoft.ManagedIdentity/userAssignedIdentities") if r["name"] == "id-keep"]
+    assert [r["tags"] for r in made] == [{"owner": "first"}]
+    main = repo / "infra" / "main.bicep"
+    main.write_text(main.read_text(encoding="utf-8").replace("owner: 'first'", "owner: 'second'"), "utf-8")
+    arm.reset_log()
+    result = provision(repo, **kw)
+    assert next(c for c in result.changes if c.key == "keep").action == "unchanged"
+    assert arm.writes() == 0
+    kept = [r for r in arm.of_type("Microsoft.ManagedIdentity/userAssignedIdentities") if r["name"] == "id-keep"]
+    assert [r["tags"] for r in kept] == [{"owner": "first"}]
+
+
+@pytest.mark.parametrize(
+    ("bicep", "shown"),
+    [
+        ("resource ids 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = "
+         "[for n in [account.outputs.name]: {\n  name: 'id-${n}'\n  location: location\n}]",
+         "a loop over `account.outputs.name`"),
+        ("var acct = account.outputs.name\nresource one 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' "
+         "= if (!empty(acct)) {\n  name: 'id-one'\n  location: location\n}", "a condition over `account.outputs.name`"),
+    ],
+)
+def test_a_loop_or_condition_over_module_outputs_is_refused_like_the_compiler(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any], bicep: str, shown: str
+) -> None:
+    _append(repo, "\n" + bicep + "\n")
+    with pytest.raises(ProvisionError) as caught:
+        provision(repo, **kw)
+    assert re.match(r"infra/main\.bicep:\d+: scaffolder cannot evaluate ", caught.value.message)
+    assert shown in caught.value.message and "start of the deployment" in caught.value.message
+    assert arm.writes() == 0
+
+
+@pytest.mark.parametrize(
+    ("declaration", "shown"),
+    [
+        ("resource late 'Microsoft.ManagedIdentity/userAssignedIdentities@2099-01-01' = {",
+         r"Microsoft\.ManagedIdentity/userAssignedIdentities@2099-01-01 is not an API version ARM offers"),
+        ("resource late 'Microsoft.ManagedIdentity/userAssignedIdentitees@2024-11-30' = {",
+         r"ARM has no resource type Microsoft\.ManagedIdentity/userAssignedIdentitees"),
+    ],
+)
+def test_an_api_version_or_type_arm_does_not_offer_stops_before_any_write(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any], declaration: str, shown: str
+) -> None:
+    # Declared last, so a run that only found out when it got there would have written everything else first.
+    _append(repo, f"\n{declaration}\n  name: 'id-late'\n  location: location\n}}\n")
+    line = _line_of(repo, declaration)
+    with pytest.raises(ProvisionError) as caught:
+        provision(repo, **kw)
+    assert re.match(rf"infra/main\.bicep:{line}: {shown}; nothing was written", caught.value.message), (
+        caught.value.message
+    )
+    assert caught.value.exit_code == 6
+    assert arm.writes() == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("var spread = { ...tags, team: 'x' }", "the spread operator `...`"),
+        ("var broken = concat('a', ", "a syntax error"),
+    ],
+)
+def test_a_syntax_error_is_reported_at_its_own_line(repo: Path, line: str, shown: str) -> None:
+    main = repo / "infra" / "main.bicep"
+    lines = main.read_text(encoding="utf-8").splitlines()
+    at = len(lines) // 2  # in the middle, away from line 1
+    lines.insert(at, line)
+    main.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ProvisionError) as caught:
+        _plan(repo)
+    assert caught.value.message.startswith(f"infra/main.bicep:{at + 1}: scaffolder cannot evaluate {shown}"), (
+        caught.value.message
+    )
+
+
+def test_destroy_refuses_with_its_own_words(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
+    provision(repo, **kw)
+    _append(repo, "\nvar stamp = utcNow()\noutput STAMP string = stamp\n")
+    arm.reset_log()
+    with pytest.raises(ProvisionError) as caught:
+        destroy(repo, **kw)
+    assert caught.value.message.endswith("; nothing was deleted"), caught.value.message
+    assert "azd down" in (caught.value.hint or "") and "azd up" not in (caught.value.hint or "")
+    assert arm.writes() == 0
+
+
+def test_a_module_output_that_does_not_exist_is_named_as_such(repo: Path) -> None:
+    _append(repo, "\noutput NOPE string = account.outputs.noSuchOutput\n")
+    line = _line_of(repo, "output NOPE")
+    with pytest.raises(ProvisionError) as caught:
+        _plan(repo)
+    message = caught.value.message
+    assert message.startswith(f"infra/main.bicep:{line}: module account has no output `noSuchOutput` (it declares: "), (
+        message
+    )
+    assert "cannot evaluate" not in message and caught.value.exit_code == 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,23 @@ def test_region_spelled_like_the_portal_is_normalised_for_standards(
     result = _run("provision", str(repo), *cli_env, "--yes", "--preview", "-l", "East US 2",
                   "--standards", str(standards))
     assert result.exit_code == 0, result.output
+
+
+def test_preview_names_a_dropped_grant_with_the_resource_it_was_on(
+    arm: ArmEmulator, repo: Path, cli_env: list[str]
+) -> None:
+    assert _run("provision", str(repo), *cli_env, "--yes", "--json").exit_code == 0
+    params = repo / "infra" / "main.parameters.json"
+    data = json.loads(params.read_text(encoding="utf-8"))
+    data["parameters"]["developerProjectRoles"] = {"value": []}
+    params.write_text(json.dumps(data), encoding="utf-8")
+    project = arm.of_type("Microsoft.CognitiveServices/accounts/projects")[0]["name"]
+    arm.reset_log()
+    shown = _run("provision", str(repo), *cli_env, "--preview")
+    assert shown.exit_code == 0, shown.output
+    removed = [line for line in shown.output.splitlines() if "- removed" in line]
+    assert removed and all(
+        re.search(rf"Microsoft\.Authorization/roleAssignments/[0-9a-f-]{{36}} on {project} .*kept", line)
+        for line in removed
+    ), shown.output
+    assert arm.writes() == 0

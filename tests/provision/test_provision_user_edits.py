@@ -18,7 +18,7 @@ from scaffolder.errors import ProvisionError
 from scaffolder.provisioning.api import provision
 from scaffolder.provisioning.engine import diff
 from scaffolder.provisioning.plan import Target, plan_from_bicep, resolve
-from tests.emulator import ArmEmulator
+from tests.emulator import ArmEmulator, FakeCredential
 from tests.emulator import schema as bicep_types
 from tests.helpers import storage_account
 from tests.provision.provkit import ENV, RG
@@ -215,3 +215,33 @@ output SHARED_CLIENT_ID string = shared.properties.clientId
     result = provision(repo, **kw)
     assert result.outputs["SHARED_CLIENT_ID"] == "c0ffee00-0000-4000-8000-000000000001"
     assert not [p for m, p, _ in arm.responses if m == "PUT" and p.endswith("/id-shared")]
+
+
+def test_preview_reports_grants_dropped_from_the_parameters_file_and_deletes_none(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    provision(repo, **kw)
+    before = {ra["id"].lower(): ra for ra in arm.of_type("Microsoft.Authorization/roleAssignments")}
+    clean = provision(repo, preview=True, **kw)
+    assert clean.removed == [], "nothing was removed yet"
+    params = repo / "infra" / "main.parameters.json"
+    data = json.loads(params.read_text(encoding="utf-8"))
+    for name in ("appAccountRoles", "appProjectRoles", "developerAccountRoles", "developerProjectRoles"):
+        data["parameters"][name] = {"value": []}
+    params.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    arm.reset_log()
+    result = provision(repo, preview=True, **kw)
+    assert arm.writes() == 0
+    scopes = {arm.of_type(t)[0]["id"].lower() for t in ("Microsoft.CognitiveServices/accounts",
+                                                         "Microsoft.CognitiveServices/accounts/projects")}
+    app = arm.of_type("Microsoft.ManagedIdentity/userAssignedIdentities")[0]["properties"]["principalId"]
+    developer = FakeCredential().object_id
+    dropped = sorted(
+        rid
+        for rid, ra in before.items()
+        if ra["properties"]["scope"].lower() in scopes and ra["properties"]["principalId"] in {app, developer}
+    )
+    assert len(dropped) >= 3
+    assert sorted(r.lower() for r in result.removed) == dropped
+    # Listed, never deleted: every grant is still there.
+    assert {ra["id"].lower() for ra in arm.of_type("Microsoft.Authorization/roleAssignments")} == set(before)

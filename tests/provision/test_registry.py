@@ -3,6 +3,7 @@ and the emulator agree with it (adding a type is one entry plus its Bicep module
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -67,11 +68,28 @@ def test_entry_matches_the_bicep_type_data(entry: registry.ResourceType) -> None
         assert path_.startswith("properties."), path_
 
 
-def test_naming_and_standards_kinds_follow_the_registry() -> None:
-    kinds = registry.by_kind()
-    assert set(standards.RESOURCE_KINDS) == set(kinds), "a naming kind needs `kind:` on its registry entry"
-    assert {k: e.name_max for k, e in kinds.items()} == infra.NAME_LIMITS
-    assert {k: e.abbreviation for k, e in kinds.items()} == standards.DEFAULT_ABBREVIATIONS
+def test_naming_reads_the_registry_and_keeps_no_copy() -> None:
+    # The four naming kinds, their limits ([names] page) and CAF abbreviations, as the registry states them.
+    assert standards.resource_kinds() == ("account", "identity", "logAnalytics", "appInsights")
+    assert infra.name_limits() == {"account": 64, "identity": 128, "logAnalytics": 63, "appInsights": 255}
+    assert standards.default_abbreviations() == {"account": "", "identity": "id-", "logAnalytics": "log-",
+                                                 "appInsights": "appi-"}
+    # No hand-kept table left beside the registry.
+    for module in (standards, infra):
+        assert not {"RESOURCE_KINDS", "DEFAULT_ABBREVIATIONS", "NAME_LIMITS"} & set(vars(module)), module
+
+
+def test_a_registry_edit_reaches_naming(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changing a kind's entry changes the names and the standards check: the registry is the one place."""
+    entries = dict(registry.resource_types())
+    low = "microsoft.managedidentity/userassignedidentities"
+    entries[low] = dataclasses.replace(entries[low], name_max=20, abbreviation="uai-")
+    monkeypatch.setattr(registry, "resource_types", lambda: entries)
+    assert infra.name_limits()["identity"] == 20
+    assert standards.default_abbreviations()["identity"] == "uai-"
+    spec = make_spec("inference", name="a-rather-long-project-name")
+    names = infra.resource_names(spec, "dev", "eastus2", "abcdefghijklm")
+    assert len(names["identity"]) == 20 and names["identity"].endswith("abcdefghijklm")
 
 
 def test_only_foundry_children_are_serialised() -> None:
@@ -142,3 +160,48 @@ def test_library_code_does_not_print() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rich"):
                 offenders.append(f"{path.relative_to(root)}:{node.lineno}")
     assert offenders == []
+
+
+def test_exit_codes_come_from_the_errors_module() -> None:
+    """The CLI exits with named codes from scaffolder/errors.py (documented there), never a bare number."""
+    import ast
+
+    from scaffolder import errors
+
+    cli = Path(__file__).resolve().parents[2] / "scaffolder" / "cli.py"
+    offenders = []
+    for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("Exit", "exit"):
+            values = [a for a in node.args if isinstance(a, ast.Constant) and a.value not in (0, None)]
+            values += [a for arg in node.args if isinstance(arg, ast.IfExp)
+                       for a in (arg.body, arg.orelse) if isinstance(a, ast.Constant) and a.value not in (0, None)]
+            offenders += [f"cli.py:{a.lineno}" for a in values]
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "code" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, int)
+        ):
+            offenders.append(f"cli.py:{node.lineno}")
+    assert offenders == []
+    assert (errors.EXIT_INTERRUPTED, errors.EXIT_BROKEN_PIPE) == (130, 141)  # 128 + SIGINT / SIGPIPE
+    assert errors.ProvisionInterrupted.exit_code == errors.UpdateInterrupted.exit_code == errors.EXIT_INTERRUPTED
+
+
+def test_credentials_are_typed_as_token_credentials() -> None:
+    """Credentials crossing the API are azure-core's TokenCredential protocol (met by the fakes, azure-identity)."""
+    import dataclasses
+    import inspect
+
+    from azure.core.credentials import TokenCredential
+
+    from scaffolder.provisioning import api, arm
+    from tests.emulator import FakeCredential
+
+    fields = {f.name: f.type for f in dataclasses.fields(api.ArmOptions)}
+    assert fields["credential"] == "TokenCredential | None"
+    assert api.ArmKwargs.__annotations__["credential"].__forward_arg__ == "TokenCredential | None"
+    assert {f.name: f.type for f in dataclasses.fields(arm.Connection)}["credential"] == "TokenCredential"
+    assert inspect.signature(api.default_credential).return_annotation == "TokenCredential"
+    assert isinstance(FakeCredential(), TokenCredential)
+    assert isinstance(api.default_credential("login.microsoftonline.com", "t-1"), TokenCredential)
