@@ -38,7 +38,13 @@ from {{ cookiecutter.package }}.errors import (
     stream_ended_early,
 )
 {%- if 'file-search' in cookiecutter.tools %}
-from {{ cookiecutter.package }}.file_search import SEARCH_TOOL, FileSearch, cited, search_output, sources_note
+from {{ cookiecutter.package }}.file_search import (
+    SEARCH_TOOL,
+    FileSearch,
+    cited,
+    search_output,
+    sources_note,
+)
 {%- endif %}
 {%- if 'mcp' in cookiecutter.tools %}
 from {{ cookiecutter.package }}.mcp_tools import McpTools
