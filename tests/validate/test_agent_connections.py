@@ -59,6 +59,9 @@ def spec_with(*tools: str, runtime: str = "agents") -> Any:
     ("agents", [f"fabric,workspace={WS}"], "workspace and artifact go together"),
     ("agents", ["web-grounding"], "API key .*authType ApiKey.*use --tool web-search"),
     ("agents", ["ai-search"], "ai-search needs index="),
+    # The hosted service reaches an MCP server from Azure: https only (http is for a local server on inference).
+    ("agents", ["mcp,url=http://x.example.com,label=a"], "mcp: url=.*needs an https:// URL.*--runtime inference"),
+    ("responses", ["mcp,url=http://x.example.com,label=a"], "mcp: url=.*needs an https:// URL"),
 ])
 def test_misuse_is_one_line_exit_2_nothing_written(
     tmp_path: Path, runtime: str, tools: list[str], message: str
@@ -73,6 +76,12 @@ def test_misuse_is_one_line_exit_2_nothing_written(
 
     assert re.search(message, result.stderr), result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_plain_http_mcp_is_for_a_local_server_on_inference_only() -> None:
+    spec = spec_with("mcp,url=http://127.0.0.1:8000/mcp,label=local", runtime="inference")
+    assert spec.tools[0].options["url"] == "http://127.0.0.1:8000/mcp"
+    assert spec_with("mcp,url=https://mcp.example/mcp,label=a").tools[0].name == "mcp"
 
 
 def test_spec_errors_are_spec_errors() -> None:
