@@ -131,6 +131,20 @@ def check_tools(names: Sequence[str]) -> None:
             raise ValueError(f"--tool {name} is given {count} times; each tool at most once{extra}")
 
 
+def check_connections(options: Mapping[str, Mapping[str, str]]) -> None:
+    """One existing project connection backs at most one tool: a connection has one category (CognitiveSearch,
+    Sharepoint, MicrosoftFabric...), so the same ARM id on two tools is always a mistake the service refuses."""
+    seen: dict[str, str] = {}
+    for name, opts in options.items():
+        arm_id = opts.get("connection", "")
+        if not arm_id:
+            continue
+        other = seen.setdefault(arm_id.lower(), name)  # ARM ids compare case-insensitively
+        if other != name:
+            raise ValueError(f"{other} and {name} are given the same connection={arm_id}: a project connection has "
+                             "one category, so each tool needs its own connection")
+
+
 def example_flag(tool: CatalogTool) -> str:
     """A `--tool` flag with placeholders for the required options, e.g. `--tool mcp,url=URL,label=LABEL`."""
     parts = [tool.name] + [f"{k}={k.upper()}" for k, o in tool.options.items() if o.required]

@@ -62,6 +62,9 @@ def spec_with(*tools: str, runtime: str = "agents") -> Any:
     # The hosted service reaches an MCP server from Azure: https only (http is for a local server on inference).
     ("agents", ["mcp,url=http://x.example.com,label=a"], "mcp: url=.*needs an https:// URL.*--runtime inference"),
     ("responses", ["mcp,url=http://x.example.com,label=a"], "mcp: url=.*needs an https:// URL"),
+    # A connection has one category: one ARM id cannot back two tools.
+    ("agents", ["ai-search,index=docs,connection=" + CONN.format(name="c"), "sharepoint,connection="
+                + CONN.format(name="C")], "ai-search and sharepoint are given the same connection="),
 ])
 def test_misuse_is_one_line_exit_2_nothing_written(
     tmp_path: Path, runtime: str, tools: list[str], message: str
