@@ -132,8 +132,11 @@ def check_tools(names: Sequence[str]) -> None:
 
 
 def check_connections(options: Mapping[str, Mapping[str, str]]) -> None:
-    """One existing project connection backs at most one tool: a connection has one category (CognitiveSearch,
-    Sharepoint, MicrosoftFabric...), so the same ARM id on two tools is always a mistake the service refuses."""
+    """One existing project connection backs at most one tool.
+
+    A connection has one category (CognitiveSearch, Sharepoint, MicrosoftFabric...), so the same ARM id on two
+    tools is always a mistake the service refuses.
+    """
     seen: dict[str, str] = {}
     for name, opts in options.items():
         arm_id = opts.get("connection", "")

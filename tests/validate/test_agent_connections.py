@@ -107,6 +107,22 @@ def test_every_connector_sets_its_parameters_and_roles() -> None:
     ]
     grant = next(g for g in infra.grants(spec) if g.scope == "search")
     assert (grant.principal, grant.role.id) == ("project", catalog.roles()["search-index-data-reader"].id)
+    # The service this repo creates has keys off: the developer can create and fill the tool's index.
+    assert params["developerSearchRoles"] == ["searchServiceContributor", "searchIndexDataContributor"]
+    assert all("fill the index 'docs'" in g.reason for g in infra.grants(spec) if g.principal == "developer"
+               and g.scope == "search")
+
+
+def test_no_developer_search_role_on_a_service_this_repo_does_not_create() -> None:
+    for tools in ([f"ai-search,index=docs,search={SEARCH}"],
+                  ["ai-search,index=docs,connection=" + CONN.format(name="s")]):
+        assert infra.bicep_parameters(spec_with(*tools))["developerSearchRoles"] == []
+
+
+def test_a_role_covered_by_a_broader_one_on_the_same_scope_is_not_granted() -> None:
+    spec = make_spec("agents", name="conn-app", tools=["ai-search,index=docs"], agent_setup="standard")
+    assert infra.bicep_parameters(spec)["projectSearchRoles"] == ["searchIndexDataContributor",
+                                                                  "searchServiceContributor"]
 
 
 def test_existing_connections_create_nothing() -> None:
@@ -127,6 +143,7 @@ def test_an_existing_search_service_is_connected_and_granted_not_created() -> No
 def test_readme_lists_the_connections_and_the_search_grant(tmp_path: Path) -> None:
     repo = write_repo(spec_with(*ALL_TOOLS), tmp_path / "repo")
     readme = (repo / "README.md").read_text()
+    assert "why: create and fill the index 'docs' the agent's ai-search tool reads" in readme
     for name, category in (("ai-search", "CognitiveSearch"), ("sharepoint", "Sharepoint"),
                            ("fabric", "MicrosoftFabric")):
         assert f"| Project connection `{name}` (`accounts/projects/connections`, category `{category}`)" in readme
