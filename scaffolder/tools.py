@@ -84,8 +84,8 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
         if tool.offer(runtime) == "native" and value.lower().startswith("http://"):
             # A native tool is called by the service from Azure, which requires TLS: plain http only works
             # where the app itself calls the server (a local server on the inference runtime).
-            others = [r.value for r in tool.offered_by() if tool.offer(r) != "native"]
-            alt = f" (plain http is only for a local server with --runtime {', '.join(others)})" if others else ""
+            app_side = [r.value for r in tool.offered_by() if tool.offer(r) != "native"]
+            alt = f" (plain http is only for a local server with --runtime {', '.join(app_side)})" if app_side else ""
             raise ValueError(f"{name}: {key}={value!r}: the {catalog.runtimes()[runtime].title} calls it from "
                              f"Azure and needs an https:// URL{alt}")
         out[key] = value
