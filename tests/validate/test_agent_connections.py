@@ -200,3 +200,12 @@ def test_connection_module_passes_checkov(tmp_path: Path, checkov: Checkov) -> N
     for report in checkov.scan([(n, (repo / n).read_bytes()) for n in names]):
         assert report.parsing_errors == 0, report.file
         assert report.failed() == [], report.file
+
+
+def test_the_connectors_question_names_only_tools_the_agents_runtime_generates() -> None:
+    # Bing grounding's connection holds an API key, so no runtime generates it: the runtime choice must not ask for it.
+    text = (Path(catalog.__file__).parent / "decision.yaml").read_text()
+    assert "Bing grounding" not in text.split("rules:")[1] and "Bing grounding)?" not in text
+    assert catalog.tools()["web-grounding"].offered_by() == []
+    for name in ("sharepoint", "fabric", "ai-search"):
+        assert catalog.Runtime.AGENTS in catalog.tools()[name].offered_by()
