@@ -753,7 +753,7 @@ def recommend(
     partner_models: Annotated[
         NowLaterNo | None, typer.Option(help="Models outside the OpenAI family, or a hedge across providers?")
     ] = None,
-    connectors: Annotated[YesNo | None, typer.Option(help="SharePoint, Fabric or Bing grounding?")] = None,
+    connectors: Annotated[YesNo | None, typer.Option(help="SharePoint, Fabric or Azure AI Search?")] = None,
     multi_agent: Annotated[YesNo | None, typer.Option(help="Several agents coordinating?")] = None,
     answers: Annotated[
         Path | None, typer.Option("--answers", metavar="FILE", help="Answers file (YAML/JSON mapping).")

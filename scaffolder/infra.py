@@ -45,6 +45,12 @@ STANDARD_SETUP_GRANTS: tuple[tuple[str, GrantScope], ...] = (
     ("storage-blob-data-owner", "storage"),
     ("cosmos-db-built-in-data-contributor", "cosmosDb"),
 )
+# The developer's roles on a search service the agents ai-search tool creates: create the index (definitions) and
+# load its documents (learn.microsoft.com/azure/search/search-security-rbac, "Built-in roles").
+DEVELOPER_SEARCH_ROLES = ("search-service-contributor", "search-index-data-contributor")
+# Roles whose data actions a broader role includes on the same scope (search-security-rbac: Index Data Contributor
+# "read-write access to the content of indexes", Reader "read-only access").
+SUBSUMED_BY: dict[str, tuple[str, ...]] = {"search-index-data-reader": ("search-index-data-contributor",)}
 MONITORING_ROLE = "monitoring-metrics-publisher"
 TRACE_READER_ROLE = "log-analytics-reader"
 PULL_ROLE = "acr-pull"
@@ -57,6 +63,7 @@ class Grant:
     principal: Principal
     role: Role
     scope: GrantScope
+    reason: str = ""  # why this principal needs it, when the role's own text does not say (README roles table)
 
 
 def grants(spec: ProjectSpec) -> list[Grant]:
@@ -86,7 +93,15 @@ def grants(spec: ProjectSpec) -> list[Grant]:
             grant = Grant(g.principal or "app", all_roles[g.role], g.scope)
             if grant not in out:
                 out.append(grant)
-    return out
+    search_tool = spec.tool_options("ai-search") if spec.runtime is catalog.Runtime.AGENTS else None
+    if search_tool is not None and not search_tool.get("connection") and not spec.search_resource_id:
+        # The service this repo creates has local auth off: without a data role nobody can fill the tool's index.
+        why = f"create and fill the index '{search_tool['index']}' the agent's ai-search tool reads (keys are off)"
+        out.extend(Grant("developer", all_roles[role], "search", why) for role in DEVELOPER_SEARCH_ROLES)
+    # A role another grant on the same (principal, scope) already covers adds nothing (F6 of the issue-16 review).
+    return [g for g in out if not any(
+        o.principal == g.principal and o.scope == g.scope and o.role.key in SUBSUMED_BY.get(g.role.key, ())
+        for o in out)]
 
 
 # Project connections the agents runtime's tools use, by tool: connection name, category (the pinned API version's

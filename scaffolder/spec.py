@@ -359,6 +359,7 @@ class ProjectSpec(_Strict):
         catalog_tools.check_tools([t.name for t in value])
         checked = {t.name: ToolSpec(name=t.name, options=catalog_tools.check_tool(t.name, t.options, runtime))
                    for t in value}
+        catalog_tools.check_connections({name: t.options for name, t in checked.items()})
         # Catalog order, so that the answers file and the generated files do not depend on the flags' order.
         return tuple(checked[name] for name in catalog.tools() if name in checked)
 

@@ -81,6 +81,13 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
             raise ValueError(f"{name}: {key}={value!r} is not one of {', '.join(spec.choices)}")
         if spec.pattern is not None and value and not re.fullmatch(spec.pattern, value):
             raise ValueError(f"{name}: {key}={value!r} is not valid: {spec.description}")
+        if tool.offer(runtime) == "native" and value.lower().startswith("http://"):
+            # A native tool is called by the service from Azure, which requires TLS: plain http only works
+            # where the app itself calls the server (a local server on the inference runtime).
+            app_side = [r.value for r in tool.offered_by() if tool.offer(r) != "native"]
+            alt = f" (plain http is only for a local server with --runtime {', '.join(app_side)})" if app_side else ""
+            raise ValueError(f"{name}: {key}={value!r}: the {catalog.runtimes()[runtime].title} calls it from "
+                             f"Azure and needs an https:// URL{alt}")
         out[key] = value
     for key, spec in tool.options.items():
         if key in out:
@@ -122,6 +129,23 @@ def check_tools(names: Sequence[str]) -> None:
             limit = catalog.tools()[name].limits.max_per_agent if name in catalog.tools() else None
             extra = f" (the platform allows {limit} per agent)" if limit else ""
             raise ValueError(f"--tool {name} is given {count} times; each tool at most once{extra}")
+
+
+def check_connections(options: Mapping[str, Mapping[str, str]]) -> None:
+    """One existing project connection backs at most one tool.
+
+    A connection has one category (CognitiveSearch, Sharepoint, MicrosoftFabric...), so the same ARM id on two
+    tools is always a mistake the service refuses.
+    """
+    seen: dict[str, str] = {}
+    for name, opts in options.items():
+        arm_id = opts.get("connection", "")
+        if not arm_id:
+            continue
+        other = seen.setdefault(arm_id.lower(), name)  # ARM ids compare case-insensitively
+        if other != name:
+            raise ValueError(f"{other} and {name} are given the same connection={arm_id}: a project connection has "
+                             "one category, so each tool needs its own connection")
 
 
 def example_flag(tool: CatalogTool) -> str:

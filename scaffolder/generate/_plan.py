@@ -132,7 +132,7 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
                 "role": g.role.name,
                 "role_id": g.role.id,
                 "scope": g.scope,
-                "grants": g.role.grants,
+                "grants": g.role.grants + (f"; why: {g.reason}" if g.reason else ""),
             }
             for g in infra.grants(spec)
         ],

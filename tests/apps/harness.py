@@ -134,16 +134,17 @@ def scaffolder_command() -> list[str]:
 
 def build_app(
     runtime: str, workdir: Path, project: str | None = None, models: tuple[str, ...] = (), tools: tuple[str, ...] = (),
-    framework: str | None = None,
+    framework: str | None = None, extra: tuple[str, ...] = (),
 ) -> AppRepo:
     """`scaffolder new` (with `--model` for each of `models`, the first the primary; none: the runtime's default;
-    `--tool` for each of `tools`; `--framework` when given), then a venv with `pip install -e .[dev]` (binary wheels
-    preferred, the shared pip cache)."""
+    `--tool` for each of `tools`; `--framework` when given; then the `extra` arguments, e.g. `--agent-setup
+    standard`), then a venv with `pip install -e .[dev]` (binary wheels preferred, the shared pip cache)."""
     project = project or f"{runtime}-app"
     env = clean_env()
     chosen = [arg for model in models for arg in ("--model", model)]
     chosen += [arg for tool in tools for arg in ("--tool", tool)]
     chosen += ["--framework", framework] if framework else []
+    chosen += list(extra)
     _must(_run([*scaffolder_command(), "new", project, "--runtime", runtime, *chosen, "--no-input"], workdir, env, 120),
           "scaffolder new")
     root = workdir / project

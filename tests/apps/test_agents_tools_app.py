@@ -2,7 +2,8 @@
 
 One repo has every tool with the connections infra/ creates (a new search service, a SharePoint site, a Fabric
 data agent, an MCP server needing approval, an OpenAPI spec, web search, file search, code interpreter); the other
-uses existing connections by ARM id, an MCP server without approval and an OpenAPI tool with managed identity.
+uses existing connections by ARM id, an MCP server without approval and an OpenAPI tool with managed identity;
+the third has `--agent-setup standard` with AI Search and SharePoint connections by name.
 """
 
 from __future__ import annotations
@@ -31,14 +32,19 @@ REPOS = {
         "mcp,url=https://mcp.example/mcp,label=tickets,approval=never",
         "openapi,name=status,auth=managed-identity,audience=api://status-api",
     ),
+    # Standard setup with connections looked up by name, the first hosted tool a connection (not a vector store):
+    # a wrong project endpoint must still be reported as the endpoint's 404, not "run azd provision".
+    "standard": ("ai-search,index=docs", "sharepoint,site=https://contoso.sharepoint.com/sites/policies"),
 }
+EXTRA = {"standard": ("--agent-setup", "standard")}
 
 
 @pytest.mark.parametrize("variant", list(REPOS))
 def test_agents_repo_with_connectors_passes_its_suite_lint_types_and_check(
     variant: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    app = build_app("agents", tmp_path_factory.mktemp(f"agents-{variant}"), f"tools-{variant}", tools=REPOS[variant])
+    app = build_app("agents", tmp_path_factory.mktemp(f"agents-{variant}"), f"tools-{variant}", tools=REPOS[variant],
+                    extra=EXTRA.get(variant, ()))
     run = app.pytest()
     print(f"\nagents ({variant} connections): generated suite {run.counts} in {run.seconds:.1f}s")
     assert run.returncode == 0, run.output[-6000:]

@@ -59,6 +59,12 @@ def spec_with(*tools: str, runtime: str = "agents") -> Any:
     ("agents", [f"fabric,workspace={WS}"], "workspace and artifact go together"),
     ("agents", ["web-grounding"], "API key .*authType ApiKey.*use --tool web-search"),
     ("agents", ["ai-search"], "ai-search needs index="),
+    # The hosted service reaches an MCP server from Azure: https only (http is for a local server on inference).
+    ("agents", ["mcp,url=http://x.example.com,label=a"], "mcp: url=.*needs an https:// URL.*--runtime inference"),
+    ("responses", ["mcp,url=http://x.example.com,label=a"], "mcp: url=.*needs an https:// URL"),
+    # A connection has one category: one ARM id cannot back two tools.
+    ("agents", ["ai-search,index=docs,connection=" + CONN.format(name="c"), "sharepoint,connection="
+                + CONN.format(name="C")], "ai-search and sharepoint are given the same connection="),
 ])
 def test_misuse_is_one_line_exit_2_nothing_written(
     tmp_path: Path, runtime: str, tools: list[str], message: str
@@ -73,6 +79,12 @@ def test_misuse_is_one_line_exit_2_nothing_written(
 
     assert re.search(message, result.stderr), result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_plain_http_mcp_is_for_a_local_server_on_inference_only() -> None:
+    spec = spec_with("mcp,url=http://127.0.0.1:8000/mcp,label=local", runtime="inference")
+    assert spec.tools[0].options["url"] == "http://127.0.0.1:8000/mcp"
+    assert spec_with("mcp,url=https://mcp.example/mcp,label=a").tools[0].name == "mcp"
 
 
 def test_spec_errors_are_spec_errors() -> None:
@@ -95,6 +107,22 @@ def test_every_connector_sets_its_parameters_and_roles() -> None:
     ]
     grant = next(g for g in infra.grants(spec) if g.scope == "search")
     assert (grant.principal, grant.role.id) == ("project", catalog.roles()["search-index-data-reader"].id)
+    # The service this repo creates has keys off: the developer can create and fill the tool's index.
+    assert params["developerSearchRoles"] == ["searchServiceContributor", "searchIndexDataContributor"]
+    assert all("fill the index 'docs'" in g.reason for g in infra.grants(spec) if g.principal == "developer"
+               and g.scope == "search")
+
+
+def test_no_developer_search_role_on_a_service_this_repo_does_not_create() -> None:
+    for tools in ([f"ai-search,index=docs,search={SEARCH}"],
+                  ["ai-search,index=docs,connection=" + CONN.format(name="s")]):
+        assert infra.bicep_parameters(spec_with(*tools))["developerSearchRoles"] == []
+
+
+def test_a_role_covered_by_a_broader_one_on_the_same_scope_is_not_granted() -> None:
+    spec = make_spec("agents", name="conn-app", tools=["ai-search,index=docs"], agent_setup="standard")
+    assert infra.bicep_parameters(spec)["projectSearchRoles"] == ["searchIndexDataContributor",
+                                                                  "searchServiceContributor"]
 
 
 def test_existing_connections_create_nothing() -> None:
@@ -115,6 +143,7 @@ def test_an_existing_search_service_is_connected_and_granted_not_created() -> No
 def test_readme_lists_the_connections_and_the_search_grant(tmp_path: Path) -> None:
     repo = write_repo(spec_with(*ALL_TOOLS), tmp_path / "repo")
     readme = (repo / "README.md").read_text()
+    assert "why: create and fill the index 'docs' the agent's ai-search tool reads" in readme
     for name, category in (("ai-search", "CognitiveSearch"), ("sharepoint", "Sharepoint"),
                            ("fabric", "MicrosoftFabric")):
         assert f"| Project connection `{name}` (`accounts/projects/connections`, category `{category}`)" in readme
@@ -171,3 +200,12 @@ def test_connection_module_passes_checkov(tmp_path: Path, checkov: Checkov) -> N
     for report in checkov.scan([(n, (repo / n).read_bytes()) for n in names]):
         assert report.parsing_errors == 0, report.file
         assert report.failed() == [], report.file
+
+
+def test_the_connectors_question_names_only_tools_the_agents_runtime_generates() -> None:
+    # Bing grounding's connection holds an API key, so no runtime generates it: the runtime choice must not ask for it.
+    text = (Path(catalog.__file__).parent / "decision.yaml").read_text()
+    assert "Bing grounding" not in text.split("rules:")[1] and "Bing grounding)?" not in text
+    assert catalog.tools()["web-grounding"].offered_by() == []
+    for name in ("sharepoint", "fabric", "ai-search"):
+        assert catalog.Runtime.AGENTS in catalog.tools()[name].offered_by()

@@ -111,6 +111,8 @@ class AgentService:
         server.route("GET", CONVERSATIONS + r"/(?P<id>[^/]+)/items", lambda req, m: self.list_items(m["id"], req))
         server.route("POST", RESPONSES, lambda req, _m: self.respond(req.body or {}))
         server.route("GET", CONNECTIONS, self._versioned(lambda _req, m: self.get_connection(m["name"])))
+        server.route("GET", PROJECT_PATH + "/connections",
+                     self._versioned(lambda _req, _m: Answer(200, {"value": list(self.connections.values())})))
         server.route("GET", VECTOR_STORES, lambda _req, _m: self.list_vector_stores())
         server.route("POST", VECTOR_STORES, lambda req, _m: self.create_store(req.body))
         server.route("GET", VECTOR_STORES + r"/(?P<store>vs_\w+)", lambda _req, m: self.get_store(m["store"]))

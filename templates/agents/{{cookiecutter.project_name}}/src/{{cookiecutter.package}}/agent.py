@@ -167,6 +167,10 @@ def _lookups(project: AIProjectClient | None) -> tuple[Callable[[str], str], Cal
         try:
             return str(project.connections.get(name).id)
         except ResourceNotFoundError:
+            # A wrong project endpoint answers 404 too: listing the project's connections tells the two apart
+            # (a missing project fails the list with its own 404, reported as the endpoint's error).
+            if any(c.name == name for c in project.connections.list()):
+                raise
             raise SettingsError(
                 f"the project has no connection named '{name}': run `azd provision` (infra/ creates it) before "
                 "`agent sync`"
