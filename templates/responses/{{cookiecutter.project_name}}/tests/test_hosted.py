@@ -80,7 +80,7 @@ def test_hosted_tools_sent_are_exactly_the_generated_ones(
     assert hosted_sent(app_env)["web_search"] == {"type": "web_search"}
 {%- endif %}
 {%- if 'image-generation' in cookiecutter.tools %}
-    assert app_env.calls("POST", RESPONSES)[0].headers[IMAGE_HEADER] == "{{ cookiecutter.tools['image-generation']['deployment'] }}"
+    assert app_env.calls("POST", RESPONSES)[0].headers[IMAGE_HEADER] == {{ cookiecutter.tools['image-generation']['deployment'] | tojson }}
 {%- endif %}
 {%- if 'file-search' in cookiecutter.tools %}
 

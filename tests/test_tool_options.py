@@ -1,0 +1,76 @@
+"""Tool option values reach generated code and `update` safely: hostile values refused, odd-but-valid ones round-trip."""
+
+from __future__ import annotations
+
+import ast
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from scaffolder.cli import app
+from scaffolder.generate import plan_files
+from tests.helpers import make_spec
+
+runner = CliRunner()
+HOSTED = "src/demo/hosted.py"
+
+
+def constants(module: str) -> dict[str, object]:
+    """The module-level constants of generated Python, read back as values (the module must parse)."""
+    out: dict[str, object] = {}
+    for node in ast.parse(module).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        value = getattr(node, "value", None)
+        if isinstance(target, ast.Name) and value is not None:
+            try:
+                out[target.id] = ast.literal_eval(value)
+            except ValueError:
+                continue
+    return out
+
+
+@pytest.mark.parametrize("url", [
+    'https://x/"+__import__("os").getcwd()+"',  # the reviewer's injection (HIGH-1)
+    "https://x/m\\",                               # a trailing backslash breaks the string literal
+    "https://x/m'",
+    "https://x/a b",
+    "https://x/a\tb",
+    "https://x/a\x00b",
+    "https://x/\u00e9",
+    "ftp://x/mcp",
+])
+def test_hostile_mcp_url_is_refused_nothing_written(tmp_path: Path, url: str) -> None:
+    result = runner.invoke(app, ["new", "demo", "-r", "responses", "--tool", f"mcp,url={url},label=a",
+                                 "--no-input", "--no-git", "-o", str(tmp_path)])
+    assert result.exit_code == 2, result.stderr
+    assert "mcp: url=" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+_PATH_CHARS = string.ascii_letters + string.digits + "._~!$&()*+;=:@%/-"
+urls = st.builds(
+    lambda scheme, host, port, path, query: f"{scheme}://{host}{port}{path}{query}",
+    st.sampled_from(["http", "https"]),
+    st.from_regex(r"[A-Za-z0-9-]{1,12}(\.[A-Za-z0-9-]{1,12}){0,2}", fullmatch=True),
+    st.sampled_from(["", ":8080", ":1"]),
+    st.text(_PATH_CHARS, max_size=20).map(lambda p: "/" + p),
+    st.one_of(st.just(""), st.text(_PATH_CHARS + "?", max_size=12).map(lambda q: "?" + q)),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(url=urls, label=st.from_regex(r"[a-zA-Z][a-zA-Z0-9_-]{0,20}", fullmatch=True),
+       allowed=st.lists(st.from_regex(r"[a-zA-Z0-9_.-]{1,8}", fullmatch=True), max_size=3))
+def test_accepted_mcp_options_render_to_python_that_round_trips(url: str, label: str, allowed: list[str]) -> None:
+    """Every value the real catalog accepts is written into hosted.py as a literal equal to it."""
+    flag = f"mcp,url={url},label={label}" + (f",allowed_tools={';'.join(allowed)}" if allowed else "")
+    spec = make_spec(tools=[flag, "image-generation"])
+    found = constants(plan_files(spec).text(HOSTED))
+    assert found["MCP_SERVER_URL"] == url
+    assert found["MCP_SERVER_LABEL"] == label
+    assert found["MCP_ALLOWED_TOOLS"] == tuple(a for a in allowed if a)
+    assert found["IMAGE_DEPLOYMENT"] == spec.tools[-1].options["deployment"]
