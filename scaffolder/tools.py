@@ -34,6 +34,12 @@ def parse_tool_option(text: str) -> dict[str, Any]:
     return {"name": head.lower(), "options": options}
 
 
+def tool_option(name: str, options: Mapping[str, str]) -> str:
+    """The `--tool` text that parses back to a recorded tool (parse_tool_option's inverse); empty values are left
+    out, so the catalog default applies again."""
+    return ",".join([name, *(f"{k}={v}" for k, v in options.items() if v)])
+
+
 def known_tool(name: str) -> CatalogTool:
     """The catalog entry of a tool name; an unknown one is one clear error with close matches."""
     tools = catalog.tools()

@@ -74,3 +74,30 @@ def test_accepted_mcp_options_render_to_python_that_round_trips(url: str, label:
     assert found["MCP_SERVER_LABEL"] == label
     assert found["MCP_ALLOWED_TOOLS"] == tuple(a for a in allowed if a)
     assert found["IMAGE_DEPLOYMENT"] == spec.tools[-1].options["deployment"]
+
+
+# --- update on a repo generated with tools (review-15 HIGH-19) ----------------------------------------------------
+
+TOOLS = ["web-search", "mcp,url=https://mcp.example.com/mcp?x=1,label=docs,approval=never,allowed_tools=a;b"]
+
+
+def test_update_check_and_update_on_a_repo_with_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scaffolder._new import new, resolve_spec
+    from scaffolder._update import recorded_options
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    spec = resolve_spec(name="demo", runtime="responses", location="eastus2", tools=TOOLS)
+    assert resolve_spec(**recorded_options(spec)) == spec  # the recorded tools rebuild the same spec
+    repo = tmp_path / "demo"
+    new(spec, repo)
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    check = runner.invoke(app, ["update", str(repo), "--check"])
+    assert check.exit_code == 0, check.stderr
+    done = runner.invoke(app, ["update", str(repo)])
+    assert done.exit_code == 0, done.stderr
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
+    # a runtime switch keeps the tools; one the new runtime cannot offer is one clear error, nothing written
+    switch = runner.invoke(app, ["update", str(repo), "--runtime", "inference"])
+    assert switch.exit_code == 2, switch.stderr
+    assert "web-search" in switch.stderr and "Traceback" not in switch.stderr
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
