@@ -35,8 +35,10 @@ def parse_tool_option(text: str) -> dict[str, Any]:
 
 
 def tool_option(name: str, options: Mapping[str, str]) -> str:
-    """The `--tool` text that parses back to a recorded tool (parse_tool_option's inverse); empty values are left
-    out, so the catalog default applies again."""
+    """The `--tool` text that parses back to a recorded tool (parse_tool_option's inverse).
+
+    Empty values are left out, so the catalog default applies again.
+    """
     return ",".join([name, *(f"{k}={v}" for k, v in options.items() if v)])
 
 

@@ -1,4 +1,4 @@
-"""Tool option values reach generated code and `update` safely: hostile values refused, odd-but-valid ones round-trip."""
+"""Tool options reach generated code and `update` safely: hostile values refused, odd-but-valid ones round-trip."""
 
 from __future__ import annotations
 
@@ -101,3 +101,17 @@ def test_update_check_and_update_on_a_repo_with_tools(tmp_path: Path, monkeypatc
     assert switch.exit_code == 2, switch.stderr
     assert "web-search" in switch.stderr and "Traceback" not in switch.stderr
     assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
+
+
+# --- the slow proof's option table (review-15 HIGH-7) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("runtime", ["responses", "agents", "inference"])
+def test_slow_proof_options_resolve_for_every_offered_tool(runtime: str) -> None:
+    """tests/apps/test_tools_apps.py generates each runtime with every tool it offers: its options must be valid."""
+    from scaffolder.catalog import Runtime
+    from tests.apps.test_tools_apps import every_tool
+
+    flags = every_tool(Runtime(runtime))
+    spec = make_spec(runtime=runtime, tools=list(flags))
+    assert {t.name for t in spec.tools} == {f.split(",")[0] for f in flags}
