@@ -115,3 +115,31 @@ def test_slow_proof_options_resolve_for_every_offered_tool(runtime: str) -> None
     flags = every_tool(Runtime(runtime))
     spec = make_spec(runtime=runtime, tools=list(flags))
     assert {t.name for t in spec.tools} == {f.split(",")[0] for f in flags}
+
+
+# --- empty values (review-15 MEDIUM-16) -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("runtime", "flag", "empty"), [
+    ("responses", "mcp,url=,label=docs", "url"),
+    ("responses", "mcp,url=https://x.example/mcp,label=", "label"),
+    ("inference", "mcp,url=,label=", "url"),
+    ("agents", "ai-search,index=", "index"),
+    ("agents", "openapi,name=", "name"),
+])
+def test_empty_required_option_is_refused(tmp_path: Path, runtime: str, flag: str, empty: str) -> None:
+    result = runner.invoke(app, ["new", "demo", "-r", runtime, "--tool", flag, "--no-input", "--no-git",
+                                 "-o", str(tmp_path)])
+    assert result.exit_code == 2, result.stderr
+    assert f"{empty}= is empty; it is required" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_optional_value_means_the_default() -> None:
+    from scaffolder import catalog
+
+    spec = make_spec(tools=["image-generation,deployment=", "mcp,url=https://x.example/mcp,label=a,approval="])
+    options = {t.name: t.options for t in spec.tools}
+    tools = catalog.tools()
+    assert options["image-generation"]["deployment"] == tools["image-generation"].options["deployment"].default != ""
+    assert options["mcp"]["approval"] == tools["mcp"].options["approval"].default == "always"
