@@ -143,3 +143,28 @@ def test_empty_optional_value_means_the_default() -> None:
     tools = catalog.tools()
     assert options["image-generation"]["deployment"] == tools["image-generation"].options["deployment"].default != ""
     assert options["mcp"]["approval"] == tools["mcp"].options["approval"].default == "always"
+
+
+# --- README and ADR claims match the code (review-15 item 6) --------------------------------------------------------
+
+
+def tools_section(readme: str) -> str:
+    return readme[readme.index("### Tools"):readme.index("Settings (see `.env.example`)")]
+
+
+def test_inference_texts_say_what_the_generated_tools_are() -> None:
+    plan = plan_files(make_spec(runtime="inference", tools=["file-search", "mcp,url=https://x.example/mcp,label=d"]))
+    adr = next(plan.text(p) for p in plan.paths() if p.startswith("docs/adr/"))
+    assert "yours to implement" not in adr and "generated app-side with --tool" in adr
+    section = tools_section(plan.text("README.md"))
+    assert "Azure AI Search index" in section
+
+
+def test_agents_readme_does_not_promise_code_interpreter_downloads() -> None:
+    section = tools_section(plan_files(make_spec(runtime="agents", tools=["code-interpreter"])).text("README.md"))
+    assert "can be downloaded" not in section and "the agents app does not" in section
+
+
+def test_responses_readme_says_api_images_stay_on_the_server() -> None:
+    section = tools_section(plan_files(make_spec(tools=["image-generation"])).text("README.md"))
+    assert "cannot be downloaded through the API" in section
