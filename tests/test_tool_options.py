@@ -168,3 +168,16 @@ def test_agents_readme_does_not_promise_code_interpreter_downloads() -> None:
 def test_responses_readme_says_api_images_stay_on_the_server() -> None:
     section = tools_section(plan_files(make_spec(tools=["image-generation"])).text("README.md"))
     assert "cannot be downloaded through the API" in section
+
+
+def test_readmes_say_which_tool_settings_do_not_reach_the_container_app() -> None:
+    """review-15 HIGH-2 (documented, not wired): every tool setting main.bicep does not pass is named as local-only."""
+    inference = plan_files(make_spec(runtime="inference", tools=["file-search", "mcp,url=https://x.example/mcp,label=d"]))
+    responses = plan_files(make_spec(tools=["file-search", "mcp,url=https://x.example/mcp,label=d"]))
+    for plan, names in ((inference, ["AZURE_AI_SEARCH_ENDPOINT", "APP_EMBEDDING_DEPLOYMENT", "APP_MCP_URL"]),
+                        (responses, ["APP_FILE_SEARCH_VECTOR_STORE_IDS", "APP_MCP_AUTH_TOKEN"])):
+        bicep, readme = plan.text("infra/main.bicep"), plan.text("README.md")
+        assert readme.count("Not wired in Azure by this version") == 2
+        for name in names:
+            assert f"{name}:" not in bicep and f"'{name}'" not in bicep, name  # still not passed: the text holds
+            assert name in readme[readme.index("Not wired in Azure"):], name
