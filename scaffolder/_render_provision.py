@@ -198,9 +198,16 @@ def render_provision(result: ProvisionResult) -> None:
     if result.env_file is not None:
         _err(f"outputs written to {result.env_file}")
     shown = result.shown_outputs()
-    for key in ("AZURE_OPENAI_ENDPOINT", "AZURE_AI_PROJECT_ENDPOINT", "AZURE_AI_MODEL_DEPLOYMENT"):
-        if key in shown:
+    for key in ("AZURE_OPENAI_ENDPOINT", "AZURE_AI_PROJECT_ENDPOINT", "AZURE_AI_MODEL_DEPLOYMENT", "SERVICE_API_URI"):
+        if shown.get(key):
             _err(f"  {key}={shown[key]}")
+    if shown.get("SERVICE_API_URI"):
+        # provision creates the app but never builds code: that is `azd deploy`'s job (as with `azd provision`)
+        image = t.azd_env().get("SERVICE_API_IMAGE_NAME", "")
+        if image:
+            _err(f"the container app runs {image}; `azd deploy` ships code changes")
+        else:
+            _err("the container app runs a placeholder image: run `azd deploy` to build and ship the API")
 
 
 def destroy_prompt(*, assume_yes: bool, interactive: bool) -> Callable[[list[str]], bool]:

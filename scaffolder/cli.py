@@ -90,7 +90,8 @@ class _Group(TyperGroup):
                 return (f"{flag} needs a value: one of {', '.join(choices)}",
                         f"e.g. `{path} ... {flag} {choices[0]}`; {see}")
             return f"{flag} needs a value", f"give it one: `{flag} {param.metavar or 'VALUE'}`; {see}"
-        if type(exc).__name__ == "BadParameter":
+        if isinstance(exc, typer.BadParameter):  # public API; the two other classes are matched by name (typer
+            # exports neither): tests/test_newcomer.py's bare-scaffolder and needs-a-value tests pin them.
             given = _bad_input(exc)
             if choices and given is not None:
                 from scaffolder.catalog import suggest
@@ -101,6 +102,10 @@ class _Group(TyperGroup):
                 return (f"{flag} {typed!r} is not a choice; {did}valid choices: {', '.join(choices)}",
                         f"e.g. `{path} ... {flag} {close[0] if close else choices[0]}`")
             low, high = getattr(param, "min", None), getattr(param, "max", None)
+            kind_of = _annotation(param)
+            if given is not None and kind_of in (int, float) and not _parses(kind_of, given):
+                # The type first: 'abc' or '1.5' for a whole number is not "out of range".
+                return f"{flag} {str(given)!r} is not {_KIND_WORDS[kind_of]}", see
             if given is not None and (low is not None or high is not None):
                 return f"{flag} {str(given)!r} is out of range: {_range_words(low, high)}", see
             if given is not None:
@@ -111,6 +116,14 @@ class _Group(TyperGroup):
 
 # Help metavars in words a user knows (typer would print <str>, <path>, <float>).
 _KIND_WORDS = {int: "a whole number", float: "a number", Path: "a path"}
+
+
+def _parses(kind: type, given: object) -> bool:
+    try:
+        kind(str(given))
+    except ValueError:
+        return False
+    return True
 
 
 def _annotation(param: Any) -> Any:
@@ -441,26 +454,31 @@ def new(
         name = project_name or target.resolve().name
     elif project_name:
         name = project_name
-    spec = _new.resolve_spec(
-        name=name,
-        runtime=runtime.value if runtime else None,
-        location=location,
-        models=model or [],
-        capacity=capacity,
-        network=network.value,
-        allow_ips=allow_ip or [],
-        monitoring=monitoring,
-        hosting=hosting.value if hosting else None,
-        principal_type=principal_type.value,
-        agent_setup=agent_setup.value,
-        existing=_parse_existing(existing or []),
-        decision_answers=load_answers_file(decision) if decision else None,
-        tags=_parse_tags(tag or []),
-        standards=loaded,
-        prompter=prompter,
-        tools=tool or [],
-        framework=framework.value,
-    )
+    try:
+        spec = _new.resolve_spec(
+            name=name,
+            runtime=runtime.value if runtime else None,
+            location=location,
+            models=model or [],
+            capacity=capacity,
+            network=network.value,
+            allow_ips=allow_ip or [],
+            monitoring=monitoring,
+            hosting=hosting.value if hosting else None,
+            principal_type=principal_type.value,
+            agent_setup=agent_setup.value,
+            existing=_parse_existing(existing or []),
+            decision_answers=load_answers_file(decision) if decision else None,
+            tags=_parse_tags(tag or []),
+            standards=loaded,
+            prompter=prompter,
+            tools=tool or [],
+            framework=framework.value,
+        )
+    except SpecError as exc:
+        if project_name and exc.hint:  # the name came from --name: that is what to fix, not a NAME argument
+            exc.hint = exc.hint.replace("the NAME argument", "--name")
+        raise
     result = _new.new(spec, target or output / spec.name, force=force, dry_run=dry_run, standards=loaded,
                       trust=trust, git=not no_git)
     if as_json:
@@ -552,6 +570,14 @@ def next_steps(target: Path, *, hosted: bool = False) -> list[str]:
     return steps
 
 
+class CloudChoice(StrEnum):
+    """CLI choices for --cloud (ARM endpoint and Entra authority)."""
+
+    AzureCloud = "AzureCloud"
+    AzureUSGovernment = "AzureUSGovernment"
+    AzureChinaCloud = "AzureChinaCloud"
+
+
 @app.command()
 @handled
 def models(
@@ -560,11 +586,14 @@ def models(
     live: Annotated[bool, typer.Option("--live", help="Also read the region's models from Azure and mark "
                                        "where they disagree with the shipped catalog (needs --location).")] = False,
     location: Annotated[str, typer.Option("--location", "-l", help="Region for --live / --refresh.")] = "",
-    subscription: SubscriptionOpt = "",
+    subscription: Annotated[
+        str, typer.Option("--subscription", "-s", metavar="ID", envvar="AZURE_SUBSCRIPTION_ID", show_default=False,
+                          help="With --live / --refresh: Azure subscription id (required there).")
+    ] = "",
     refresh: Annotated[bool, typer.Option("--refresh", help="With --live: store the region's list in the user "
                                           "cache; `new` and `check` use it for 7 days.")] = False,
-    cloud: Annotated[str, typer.Option(help="With --live: AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = (
-        "AzureCloud"),
+    cloud: Annotated[CloudChoice, typer.Option("--cloud", help="With --live / --refresh: the Azure cloud.")] = (
+        CloudChoice.AzureCloud),
     arm_endpoint: ArmEndpointOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
@@ -577,7 +606,7 @@ def models(
         if wide:
             raise SpecError("--wide is for the shipped catalog's table; --live/--refresh shows the comparison",
                             hint="drop --wide, or run `scaffolder models --wide` without --live")
-        _models_live(location, subscription, refresh, cloud, arm_endpoint, as_json, day,
+        _models_live(location, subscription, refresh, cloud.value, arm_endpoint, as_json, day,
                      catalog.Runtime(runtime.value) if runtime is not None else None)
         return
     rows = list(catalog.models().values())
@@ -800,9 +829,18 @@ def _render_recommendation(result: Any, name: str, saved: Path | None = None) ->
     if saved is not None:
         print(f"\nGenerate it:\n  scaffolder new {name} --decision {saved}")
         return
-    print(f"\nGenerate it:\n  {result.command(name)}")
-    print("  (to record these answers in docs/adr of the repo: rerun with --save FILE and use "
-          "`scaffolder new --decision FILE`)")
+    # The answers as flags: re-running this asks nothing, and --decision carries them into the repo (its ADR, and
+    # a partner model deployed when partner models are wanted now), which --runtime alone does not.
+    from scaffolder.decision import NOT_ASKED, decision_data
+
+    flags = [f"{q.flag} {result.answers[q.key]}" for q in decision_data().questions
+             if result.answers.get(q.key, NOT_ASKED) != NOT_ASKED]
+    flags += [f"--tool {t}" for t in getattr(result, "tools", ())]
+    print("\nGenerate it, with these answers recorded (docs/adr) and acted on:")
+    print(f"  scaffolder recommend {' '.join([*flags, '--no-input', '--save', 'decision.json'])}")
+    print(f"  scaffolder new {name} --decision decision.json")
+    if result.answers.get("models") != "now":
+        print(f"or without the record:\n  {result.command(name)}")
 
 
 @app.command()
@@ -812,12 +850,16 @@ def update(
     runtime: Annotated[
         RuntimeChoice | None, typer.Option("--runtime", "-r", help="Switch the app to this runtime.")
     ] = None,
-    location: Annotated[str | None, typer.Option("--location", "-l", help="Move to another Azure region.")] = None,
+    location: Annotated[
+        str | None, typer.Option("--location", "-l", metavar="REGION", help="Move to another Azure region.")
+    ] = None,
     model: Annotated[
         list[str] | None,
         typer.Option("--model", "-m", help="Replace the model deployments (as for `new`), repeatable."),
     ] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Add or change a resource tag KEY=VALUE.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", metavar="KEY=VALUE", help="Add or change a resource tag, repeatable.")
+    ] = None,
     hosting: Annotated[
         HostingChoice | None,
         typer.Option("--hosting", help="Switch where the app runs in Azure: container-apps or none (infra only)."),
@@ -906,14 +948,6 @@ def _update_hint() -> str:
     from scaffolder._update import CONFLICT_HINT
 
     return CONFLICT_HINT
-
-
-class CloudChoice(StrEnum):
-    """CLI choices for --cloud (ARM endpoint and Entra authority)."""
-
-    AzureCloud = "AzureCloud"
-    AzureUSGovernment = "AzureUSGovernment"
-    AzureChinaCloud = "AzureChinaCloud"
 
 
 RepoDir = Annotated[
@@ -1146,7 +1180,8 @@ def check(
     offline: Annotated[bool, typer.Option("--offline", help="Skip external tools (checkov, bicep build).")] = False,
     strict: Annotated[
         bool,
-        typer.Option("--strict", help="Differences from the generator fail too [default: standards' check.strict]."),
+        typer.Option("--strict", help="Differences from the generator (drift/*) fail too; warnings never do "
+                     "[default: standards' check.strict]."),
     ] = False,
     accept: Annotated[
         bool,
@@ -1189,9 +1224,10 @@ def _render_check(result: Any) -> None:
     from scaffolder.redact import scrub
 
     # Under strict, information findings fail too: the heading says why an "info" line stands among the errors.
-    errors_title = "errors (strict: information fails the check too)" if result.strict else "errors"
-    for title, findings in ((errors_title, result.errors), ("information (does not fail the check; --strict makes it)",
-                                                            result.information)):
+    errors_title = "errors (strict: differences from the generator fail the check too)" if result.strict else "errors"
+    info_title = "information (does not fail the check" + ("" if result.strict else
+                                                           "; --strict fails the differences from the generator") + ")"
+    for title, findings in ((errors_title, result.errors), (info_title, result.information)):
         if findings:
             print(f"{title}:")
             for finding in findings:

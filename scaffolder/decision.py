@@ -97,24 +97,35 @@ class Recommendation:
         }
 
 
-def validate_answers(answers: Mapping[str, Any]) -> dict[str, str]:
-    """Normalise answers (bools become yes/no) and refuse unknown questions or choices."""
+def validate_answers(answers: Mapping[str, Any], source: Path | None = None) -> dict[str, str]:
+    """Normalise answers (bools become yes/no) and refuse unknown questions or choices.
+
+    `source` is the answers file they came from: the error names it, and its hint says what to write there
+    (a file has no flags to use).
+    """
     data = decision_data()
     by_key = {q.key: q for q in data.questions}
     out: dict[str, str] = {}
+    where = f"answers file {source}: " if source is not None else ""
     for key, value in answers.items():
         if value is None:
             continue
         q = by_key.get(key)
         if q is None:
-            raise SpecError(f"unknown question {key!r}; questions: {', '.join(by_key)}")
+            close = catalog.suggest(str(key), list(by_key), n=1)
+            did = f"did you mean {close[0]!r}? " if close else ""
+            fix = (f"rename it to {close[0]!r}" if close else "remove it") + (
+                f" in {source}" if source is not None else "")
+            raise SpecError(f"{where}unknown question {key!r}; {did}questions: {', '.join(by_key)}", hint=fix)
         text = ("yes" if value else "no") if isinstance(value, bool) else str(value).strip().lower()
         # y/n (and any unambiguous start: l for later) as people type at a prompt; "n" is ambiguous for now/no.
         starts = [c for c in q.choices if text and c.startswith(text)]
         if text not in q.choices and len(starts) == 1:
             text = starts[0]
         if text not in q.choices:
-            raise SpecError(f"{key}: {text!r} is not one of {', '.join(q.choices)}", hint=f"use {q.flag}")
+            hint = (f"write e.g. `{key}: {q.choices[0]}` in {source}" if source is not None
+                    else f"use {q.flag} {q.choices[0]}")
+            raise SpecError(f"{where}{key}: {text!r} is not one of {', '.join(q.choices)}", hint=hint)
         out[key] = text
     return out
 
@@ -261,4 +272,4 @@ def load_answers_file(path: Path) -> dict[str, str]:
         doc = doc["answers"]  # the JSON that `scaffolder recommend --json` prints
     if not isinstance(doc, dict):
         raise SpecError(f"answers file {path} must hold a mapping of question: answer")
-    return validate_answers({k: v for k, v in doc.items() if v != NOT_ASKED})
+    return validate_answers({k: v for k, v in doc.items() if v != NOT_ASKED}, source=path)

@@ -73,6 +73,12 @@ class AnswersFileError(ScaffolderError):
     exit_code = 2
 
 
+class AcceptedFileError(ScaffolderError):
+    """A repo's .scaffolder/accepted.yml (of `check --accept`) is damaged (merge conflict, bad YAML) or a link."""
+
+    exit_code = 2
+
+
 class ProvisionError(ScaffolderError):
     """Provisioning stopped: an ARM request failed for good; `code` is the ARM error code when there is one."""
 
@@ -229,13 +235,58 @@ def _yaml_token(token: str) -> str:
     return _YAML_TOKENS.get(token, f"'{token}'" if token else "this point")
 
 
-def toml_problem(path: Path | str, exc: Any) -> str:
-    """A TOML parse error in the same one-line form: "FILE line N, column M: problem"."""
+def toml_problem(path: Path | str, exc: Any, source: str | None = None) -> str:
+    """A TOML parse error in the same one-line form: "FILE line N, column M: problem".
+
+    tomllib says "at end of document" without a line: with the `source` text, the end's line and column are named.
+    """
     text = " ".join(str(exc).split())
     at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", text)
     if at is None:
         words = text.removesuffix(" (at end of document)")
         ends = " where the file ends (something is not closed)" if words != text else ""
-        return f"{path}: {words[:1].lower() + words[1:]}{ends}"
+        where = str(path)
+        if ends and source is not None:
+            lines = source.splitlines() or [""]
+            where = f"{path} line {len(lines)}, column {len(lines[-1]) + 1}"
+        return f"{where}: {words[:1].lower() + words[1:]}{ends}"
     words = text[:at.start()]
     return f"{path} line {at.group(1)}, column {at.group(2)}: {words[:1].lower() + words[1:]}"
+
+
+# pydantic's error types, said as a rule the value breaks ("must be ..."), without "Input should be" wording.
+_PYDANTIC_WORDS = {
+    "extra_forbidden": "unknown key: remove it or check its spelling",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "string_type": "must be text",
+    "list_type": "must be a list, e.g. [a, b]",
+    "tuple_type": "must be a list, e.g. [a, b]",
+    "set_type": "must be a list, e.g. [a, b]",
+    "dict_type": "must be a mapping of key: value",
+    "model_type": "must be a mapping of key: value",
+    "model_attributes_type": "must be a mapping of key: value",
+    "missing": "is required",
+}
+
+
+def pydantic_words(err: Any) -> str:
+    """One pydantic error (an item of ValidationError.errors()) in words: the rule the value breaks."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    bounds = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+              "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {ctx.get(key)}"
+    if kind in {"literal_error", "enum"} and ctx.get("expected"):
+        return f"must be {ctx['expected']}"
+    if kind in _PYDANTIC_WORDS:
+        return _PYDANTIC_WORDS[kind]
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    return msg.replace("Input should be", "must be")

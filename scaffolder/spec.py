@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from scaffolder import catalog
 from scaffolder.catalog import CatalogModel, Runtime
-from scaffolder.errors import AnswersFileError, CatalogError, ScaffolderError, SpecError, yaml_problem
+from scaffolder.errors import (
+    AnswersFileError,
+    CatalogError,
+    ScaffolderError,
+    SpecError,
+    pydantic_words,
+    yaml_problem,
+)
 from scaffolder.standards import Naming, default_abbreviations
 
 ANSWERS_FILE = ".scaffolder.yml"
@@ -423,6 +430,17 @@ class ProjectSpec(_Strict):
         known = catalog.models().get(self.models[0].model)
         if known is not None and known.kind != "chat":
             raise ValueError(f"the first model is the one the app chats with; {known.name} is an embeddings model")
+        if self.network.posture == "ip-restricted" and self.hosting == "container-apps":
+            # The Foundry firewall (networkAcls defaultAction Deny, ipRules from --allow-ip) would refuse the hosted
+            # app: a Consumption environment's outbound addresses are shared, can change and are not in ipRules,
+            # and Container Apps is not a trusted service the AzureServices bypass lets through. Making it work
+            # needs a VNet-integrated environment with a Microsoft.CognitiveServices service endpoint (or a NAT
+            # gateway's static address in ipRules), which the generated Bicep does not create.
+            raise _HintedValueError(
+                "--network ip-restricted with --hosting container-apps: the Foundry firewall would block the hosted "
+                "app (its outbound addresses are not in the --allow-ip ranges)",
+                hint="use --hosting none (run the app from an allowed address), or --network public",
+            )
         return self
 
     @property
@@ -572,6 +590,9 @@ def parse_model_option(text: str, *, default_capacity: int | None = None) -> dic
             dep["capacity"] = int(fields["capacity"])
         except ValueError:
             raise CatalogError(f"--model {text!r}: capacity must be a whole number") from None
+        if dep["capacity"] < 1:  # said here, where the text typed is known, not as pydantic's models.0.capacity
+            raise CatalogError(f"--model {text!r}: capacity must be at least 1",
+                               hint=f"e.g. --model {name},capacity=1")
     dep["name"] = fields.get("deployment", name)
     return dep
 
@@ -602,18 +623,29 @@ _FLAGS = {
 
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    msg = str(err["msg"]).removeprefix("Value error, ")
     loc = [str(p) for p in err["loc"]]
-    if err["type"] in {"literal_error", "enum"} and loc:
-        return f"{loc[-1]}: {msg}"
     if err["type"] == "missing":
         return f"missing value: {'.'.join(loc)}"
-    if err["type"] in {"greater_than_equal", "less_than_equal"} and loc:
+    msg = pydantic_words(err)
+    if err["type"] in {"literal_error", "enum"} and loc:
+        return f"{loc[-1]}: {msg}"
+    if err["type"] != "value_error" and loc:
         return f"{'.'.join(loc)}: {msg}"
     return msg
 
 
+class _HintedValueError(ValueError):
+    """A validation failure whose fix is not a single flag: it carries its own hint."""
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def _hint_for(exc: ValidationError) -> str | None:
+    cause = (exc.errors()[0].get("ctx") or {}).get("error")
+    if isinstance(cause, _HintedValueError):
+        return cause.hint
     loc = exc.errors()[0]["loc"]
     key = str(loc[0]) if loc else ""
     return f"fix it with {_FLAGS[key]}" if key in _FLAGS else None

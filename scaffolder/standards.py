@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaffolder import catalog
 from scaffolder.catalog import Runtime
-from scaffolder.errors import SpecError, StandardsError, toml_problem, yaml_problem
+from scaffolder.errors import SpecError, StandardsError, pydantic_words, toml_problem, yaml_problem
 
 if TYPE_CHECKING:  # spec.py imports this module (Naming, abbreviations): a type-only import breaks the cycle
     from scaffolder.spec import ProjectSpec
@@ -169,7 +169,7 @@ class Monitoring(_Strict):
 
 
 class CheckRules(_Strict):
-    """How `scaffolder check` treats differences from the generator: information, or (strict) failures."""
+    """How `scaffolder check` treats differences from the generator (drift/*): information, or (strict) failures."""
 
     strict: bool = False
 
@@ -299,7 +299,7 @@ def load(path: Path) -> LoadedStandards:
     except safeio.UnsafeInputError as exc:
         raise StandardsError(f"{path}: {exc}", hint="fix the standards file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise StandardsError(toml_problem(path, exc), hint="fix the standards file") from None
+        raise StandardsError(toml_problem(path, exc, text), hint="fix the standards file") from None
     except yaml.YAMLError as exc:
         # The same one-line "FILE line N, column M: words" as the answers files (no parser internals).
         raise StandardsError(yaml_problem(path, exc), hint="fix the standards file") from None
@@ -313,9 +313,34 @@ def load(path: Path) -> LoadedStandards:
         loc = [str(p) for p in err["loc"]]
         line = _line_of(text, path.suffix, loc)
         where = f"{path}:{line}" if line else str(path)
-        msg = str(err["msg"]).removeprefix("Value error, ")
+        msg = pydantic_words(err)
+        if err["type"] == "extra_forbidden":
+            known = _known_keys(loc[:-1])
+            msg = f"unknown key{'; valid keys here: ' + ', '.join(known) if known else ''}"
         raise StandardsError(f"{where}: {'.'.join(loc) or 'file'}: {msg}", hint="fix the standards file") from None
     return LoadedStandards(standards, path.resolve(), hashlib.sha256(raw).hexdigest())
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    """The keys the standards schema accepts at loc (a path of keys; list indexes skipped)."""
+    model: Any = Standards
+    for key in loc:
+        if key.isdigit():
+            continue
+        field = model.model_fields.get(key) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return []
+        inner = field.annotation
+        # Unwrap Optional[...] / list[...] / tuple[...] down to a model, if there is one.
+        for _ in range(3):
+            args = [a for a in getattr(inner, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                break
+            inner = args[0] if args else inner
+        model = inner
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return [info.alias or name for name, info in model.model_fields.items()]
 
 
 def _line_of(text: str, suffix: str, loc: list[str]) -> int | None:

@@ -64,6 +64,8 @@ def test_no_input_lists_every_missing_value() -> None:
         (["new", "Demo", "-r", "agents"], 2, "must be lowercase"),
         (["new", "demo", "-r", "agents", "-l", "westeurope"], 2, "is not offered in westeurope"),
         (["new", "demo", "-r", "inference", "--network", "ip-restricted"], 2, "needs at least one --allow-ip"),
+        (["new", "demo", "-r", "agents", "--network", "ip-restricted", "--allow-ip", "20.30.40.0/24"], 2,
+         "error: --network ip-restricted with --hosting container-apps: the Foundry firewall would block"),
     ],
 )
 def test_user_mistakes_are_one_line_and_non_zero(tmp_path: Path, args: list[str], code: int, message: str) -> None:

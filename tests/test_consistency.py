@@ -166,7 +166,7 @@ def test_agents_repo_syncs_the_agent_after_azd_provision() -> None:
     assert "exit 1" in hooks["posix"]["run"] and hooks["posix"]["continueOnError"] is True
     assert ".venv/Scripts/demo agent sync" in hooks["windows"]["run"]
     assert "hooks" not in yaml.safe_load(plan_files(make_spec("responses")).text("azure.yaml"))
-    restricted = make_spec("agents", network="ip-restricted", allow_ips=["20.1.2.3"])
+    restricted = make_spec("agents", hosting="none", network="ip-restricted", allow_ips=["20.1.2.3"])
     hooks = yaml.safe_load(plan_files(restricted).text("azure.yaml"))["hooks"]["postprovision"]
     assert hooks["posix"]["continueOnError"] is False and hooks["windows"]["continueOnError"] is False
     assert "20.1.2.3" in hooks["posix"]["run"]
@@ -190,3 +190,38 @@ def test_hosting_follows_into_azure_yaml_params_dockerfile_and_answers(hosting: 
     else:
         assert "services" not in doc and "apiImageName" not in params
         assert "Dockerfile" not in plan.paths() and ".dockerignore" not in plan.paths()
+
+
+@pytest.mark.parametrize("hosting", ["container-apps", "none"])
+def test_ci_deploy_job_ships_the_app_when_hosted(hosting: str) -> None:
+    # azd's own CI template runs `azd provision --no-prompt` then `azd deploy --no-prompt`
+    # (Azure/azure-dev templates/common/.github/workflows/bicep/azure-dev.yml). A fresh runner has no
+    # .azure/<env>/.env, so provision alone would put the placeholder back and leave the code unshipped.
+    wf = yaml.safe_load(plan_files(make_spec("responses", hosting=hosting)).text(".github/workflows/ci.yml"))
+    deploy = wf["jobs"]["deploy"]
+    commands = [
+        line.strip() for step in deploy["steps"] for line in step.get("run", "").splitlines() if line.strip()
+    ]
+    azd = [c for c in commands if c.startswith(("azd provision", "azd deploy", "azd up"))]
+    if hosting == "container-apps":
+        assert azd == ["azd provision --no-prompt", "azd deploy --no-prompt"]
+        # the audience main.parameters.json reads as ${APP_AUTH_AUDIENCE}; without it the API answers 503
+        assert deploy["env"]["APP_AUTH_AUDIENCE"] == "${{ vars.APP_AUTH_AUDIENCE }}"
+        assert "APP_AUTH_AUDIENCE" in wf_header(hosting)
+    else:
+        assert azd == ["azd provision --no-prompt"]
+        assert "APP_AUTH_AUDIENCE" not in deploy["env"]
+
+
+def wf_header(hosting: str) -> str:
+    text = plan_files(make_spec("responses", hosting=hosting)).text(".github/workflows/ci.yml")
+    return "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+
+
+def test_hosted_readme_says_conversations_are_lost_on_restart_and_what_to_do() -> None:
+    # The ownership (and runtime) state is a SQLite file on the container's ephemeral disk.
+    hosted = plan_files(make_spec("responses")).text("README.md")
+    assert "**Conversations do not survive a restart or a deploy.**" in hosted
+    assert "callers then get 404" in hosted and "Azure Files" in hosted
+    assert "appRoleAssignmentRequired=true" in hosted and "https://sts.windows.net/<tenant>/" in hosted
+    assert "Conversations do not survive" not in plan_files(make_spec("responses", hosting="none")).text("README.md")

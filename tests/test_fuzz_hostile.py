@@ -114,7 +114,7 @@ def test_new_arguments(name: str, runtime: str, location: str | None, model: str
             if value:
                 args += [flag, value]
         if allow_ip:
-            args += ["--network", "ip-restricted"]
+            args += ["--network", "ip-restricted", "--hosting", "none"]
         before = snapshot(root, skip=out)
         code, _ = invoke("cli-arguments", *args)
         assert snapshot(root, skip=out) == before

@@ -55,7 +55,8 @@ def test_recommend_without_answers_or_terminal_is_bad_input(tmp_path: Path) -> N
     assert done.exit_code == 2, done.output
     assert done.stderr.splitlines() == [
         "error: no answers given and no terminal to ask on",
-        "hint: pass --state/--tools/--partner-models/--connectors/--multi-agent or --answers FILE (add --no-input "
+        "hint: pass --state/--tools/--partner-models/--connectors/--multi-agent, --tool or --answers FILE (add "
+        "--no-input "
         "to recommend with every question 'not asked')"]
     assert not saved.exists() and done.stdout == ""
     # The same from a real process with stdin not a terminal (a CI step), and with CI=true on a terminal.
@@ -254,6 +255,8 @@ def test_a_missing_option_value_names_the_choices_and_the_fix(args: list[str], f
      "error: --runtime 'inferense' is not a choice; did you mean 'inference'? valid choices: responses, agents, "
      "inference"),
     (["new", "x", "-r", "responses", "--capacity", "0"], "error: --capacity '0' is out of range: at least 1"),
+    (["new", "x", "-r", "responses", "--capacity", "abc"], "error: --capacity 'abc' is not a whole number"),
+    (["new", "x", "-r", "responses", "--capacity", "1.5"], "error: --capacity '1.5' is not a whole number"),
     (["provision", ".", "--timeout", "soon"], "error: --timeout 'soon' is not a number"),
 ])
 def test_bad_option_values_are_one_line_in_words(args: list[str], line: str) -> None:
@@ -398,3 +401,88 @@ def test_bare_scaffolder_prints_the_help() -> None:
     done = runner.invoke(app, [])
     assert done.exit_code == 2
     assert done.stdout.startswith("Usage: scaffolder [OPTIONS] COMMAND") and "error:" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("content, line, hint", [
+    ("state: maybe\n", "state: 'maybe' is not one of yes, no", "hint: write e.g. `state: yes` in {file}"),
+    ("stat: yes\n", "unknown question 'stat'; did you mean 'state'? questions: ",
+     "hint: rename it to 'state' in {file}"),
+])
+def test_decision_file_errors_name_the_file_and_what_to_write(tmp_path: Path, content: str, line: str,
+                                                              hint: str) -> None:
+    answers = tmp_path / "a.yml"
+    answers.write_text(content)
+    done = runner.invoke(app, ["new", str(tmp_path / "demo"), "--decision", str(answers), "--no-input"])
+    assert done.exit_code == 2, done.output
+    first, second = done.stderr.splitlines()[:2]
+    assert first.startswith(f"error: answers file {answers}: {line}"), first
+    assert second == hint.format(file=answers)
+    assert "--state" not in done.stderr  # `new` has no such flag
+
+
+@pytest.mark.parametrize("content, line", [
+    ("name: t\nfoo: 1\n", "s.yml:2: foo: unknown key; valid keys here: name, "),
+    ("name: t\nregions:\n  allowed: eastus\n", "s.yml:3: regions.allowed: must be a list, e.g. [a, b]"),
+    ("name: t\ncheck:\n  strict: maybe\n", "s.yml:3: check.strict: must be true or false"),
+    ("name: t\ncheck:\n  strictt: true\n", "s.yml:3: check.strictt: unknown key; valid keys here: strict"),
+])
+def test_standards_schema_errors_are_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str,
+                                              line: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yml").write_text(content)
+    done = runner.invoke(app, ["new", "x", "-r", "responses", "--standards", "s.yml", "--dry-run", "--no-input"])
+    assert done.exit_code == 3, done.output
+    assert done.stderr.startswith(f"error: {line}"), done.stderr
+    assert "Input should" not in done.stderr and "Extra inputs" not in done.stderr
+
+
+def test_a_model_capacity_below_one_is_said_in_words() -> None:
+    done = runner.invoke(app, ["new", "xx", "-r", "responses", "-m", "gpt-5.4,capacity=0", "--dry-run", "--no-input"])
+    assert done.exit_code == 2
+    assert done.stderr.splitlines()[0] == "error: --model 'gpt-5.4,capacity=0': capacity must be at least 1"
+
+
+def test_help_and_format_nits_of_review_9b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from scaffolder.checks import OWNED
+
+    monkeypatch.setenv("COLUMNS", "200")
+    models = " ".join(runner.invoke(app, ["models", "--help"]).stdout.split())
+    sub = re.search(r"--subscription ID (.*?)(\[env|$)", models)
+    assert sub is not None and sub.group(1).startswith("With --live"), models  # `models` runs without it
+    assert runner.invoke(app, ["models", "--cloud", "bogus"]).exit_code == 2  # an enum, as in provision
+    update = " ".join(runner.invoke(app, ["update", "--help"]).stdout.split())
+    assert "--location REGION" in update and "--tag KEY=VALUE" in update  # as `new` says them
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s1.toml").write_text('name = "t"\n[regions]\nallowed = ["eastus"')
+    toml = runner.invoke(app, ["new", "x", "-r", "responses", "--standards", "s1.toml", "--dry-run", "--no-input"])
+    assert toml.stderr.startswith("error: s1.toml line 3, column 20: unclosed array where the file ends"), toml.stderr
+    named = runner.invoke(app, ["new", "--name", "x", "-r", "responses", "--dry-run", "--no-input"])
+    assert named.exit_code == 2 and named.stderr.splitlines()[1] == "hint: fix --name"
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    listed = re.search(r"files the generator writes \(([^)]*)\)", readme)
+    assert listed is not None
+    owned = sorted(o for o in OWNED if o != ".scaffolder.yml")
+    assert sorted(x.strip(" `") for x in listed.group(1).split(",")) == owned
+
+
+def test_recommend_without_save_prints_the_answers_as_flags_and_a_new_that_carries_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    shown = runner.invoke(app, ["recommend", "--state", "no", "--tools", "no", "--partner-models", "now"])
+    assert shown.exit_code == 0, shown.output
+    lines = [line.strip() for line in shown.stdout.splitlines()]
+    again = next(line for line in lines if line.startswith("scaffolder recommend "))
+    assert "--partner-models now" in again and "--state no" in again
+    assert "scaffolder new NAME --decision decision.json" in lines
+    assert not any(line.startswith("scaffolder new NAME --runtime") for line in lines)  # would drop the partner model
+    # Running the printed command asks nothing and records the same answers.
+    done = runner.invoke(app, shlex.split(again)[1:])
+    assert done.exit_code == 0, done.output
+    saved = json.loads((tmp_path / "decision.json").read_text())
+    assert saved["answers"] == {"state": "no", "tools": "no", "models": "now", "connectors": "not asked",
+                                "multi_agent": "not asked"}

@@ -20,7 +20,7 @@ SUFFIX = ".snap"
 SPECS = {
     "responses": {"name": "snap-responses", "runtime": "responses", "location": "eastus2"},
     "agents": {"name": "snap-agents", "runtime": "agents", "location": "swedencentral",
-               "network": "ip-restricted", "allow_ips": ["20.1.2.3"]},
+               "network": "ip-restricted", "allow_ips": ["20.1.2.3"], "hosting": "none"},
     "inference": {"name": "snap-inference", "runtime": "inference", "location": "eastus2",
                   "models": ["Mistral-small-2503", "gpt-5.4-mini"], "monitoring": False},
 }

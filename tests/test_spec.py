@@ -150,18 +150,29 @@ def test_duplicate_deployment_names_refused() -> None:
 
 
 def test_ip_restricted_needs_public_ipv4_ranges() -> None:
-    spec = make_spec("responses", network="ip-restricted", allow_ips=["20.1.2.3", "52.10.0.0/16", "52.10.3.4/32"])
+    spec = make_spec(
+        "responses", hosting="none", network="ip-restricted", allow_ips=["20.1.2.3", "52.10.0.0/16", "52.10.3.4/32"]
+    )
     assert spec.network.allow_ips == ("20.1.2.3", "52.10.0.0/16", "52.10.3.4")
     with pytest.raises(SpecError, match="needs at least one --allow-ip"):
-        make_spec("responses", network="ip-restricted")
+        make_spec("responses", hosting="none", network="ip-restricted")
     with pytest.raises(SpecError, match="private or loopback"):
-        make_spec("responses", network="ip-restricted", allow_ips=["10.0.0.0/8"])
+        make_spec("responses", hosting="none", network="ip-restricted", allow_ips=["10.0.0.0/8"])
     with pytest.raises(SpecError, match="not an IPv4 address"):
-        make_spec("responses", network="ip-restricted", allow_ips=["example.com"])
+        make_spec("responses", hosting="none", network="ip-restricted", allow_ips=["example.com"])
     with pytest.raises(SpecError, match="too wide"):
-        make_spec("responses", network="ip-restricted", allow_ips=["0.0.0.0/0"])
+        make_spec("responses", hosting="none", network="ip-restricted", allow_ips=["0.0.0.0/0"])
     with pytest.raises(SpecError, match="only with --network ip-restricted"):
         make_spec("responses", allow_ips=["20.1.2.3"])
+
+
+def test_ip_restricted_refuses_container_apps_hosting_with_a_hint() -> None:
+    # The hosted app's outbound addresses are not in the firewall's ranges: every call would get 403.
+    with pytest.raises(SpecError, match="Foundry firewall would block the hosted app") as caught:
+        make_spec("agents", network="ip-restricted", allow_ips=["20.30.40.0/24"])
+    assert caught.value.hint is not None and "--hosting none" in caught.value.hint
+    assert make_spec("agents", network="ip-restricted", allow_ips=["20.30.40.0/24"], hosting="none").hosting == "none"
+    assert make_spec("agents").hosting == "container-apps"
 
 
 def test_capacity_bounds() -> None:

@@ -43,7 +43,7 @@ defaults:
   model: gpt-5.4
   location: swedencentral
 """
-RESTRICTED = {"network": "ip-restricted", "allow_ips": ["20.1.2.3"]}
+RESTRICTED = {"network": "ip-restricted", "allow_ips": ["20.1.2.3"], "hosting": "none"}
 
 
 def write(tmp_path: Path, text: str, name: str = "standards.yml") -> Path:
@@ -226,7 +226,8 @@ def test_cli_refuses_and_applies_standards(tmp_path: Path) -> None:
     assert bad.exit_code == 3
     assert "network posture public is not allowed" in bad.stderr
     ok = runner.invoke(app, ["new", "demo", "--standards", str(path), "--no-input", "-o", str(tmp_path),
-                             "--network", "ip-restricted", "--allow-ip", "20.1.2.3", "--tag", "owner=alice"])
+                             "--network", "ip-restricted", "--allow-ip", "20.1.2.3", "--tag", "owner=alice",
+                             "--hosting", "none"])
     assert ok.exit_code == 0, ok.stderr
     params = json.loads((tmp_path / "demo" / "infra" / "main.parameters.json").read_text())["parameters"]
     assert params["tags"]["value"] == {"cost-center": "1234", "owner": "alice"}

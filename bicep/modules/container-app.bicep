@@ -1,6 +1,12 @@
 // The app's container: runs as the existing user-assigned identity (AZURE_CLIENT_ID), HTTPS ingress, /healthz
 // probes, settings from the deployment's outputs. Until `azd deploy` pushes the first image it runs a public
 // placeholder (as azd's own templates do), then `serviceImage` (azd's SERVICE_API_IMAGE_NAME) keeps it.
+// Ingress and probes always target the app's port, placeholder or not: `azd deploy` only swaps the image
+// (Azure/azure-dev cli/azd/pkg/containerapps/container_app.go, AddRevision) and keeps ingress and probes, so
+// they must be right before the first deploy. The placeholder (listening on 80) stays unready until then, as
+// in azd's own templates (Azure/azure-dev templates/common/infra/bicep/core/host/container-app-upsert.bicep
+// passes the app's targetPort with the helloworld placeholder; Azure-Samples/get-started-with-ai-agents
+// infra/api.bicep uses targetPort 50505).
 
 @description('Container app name: lowercase letters, digits and hyphens, at most 32 characters.')
 param name string
@@ -68,8 +74,8 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
       activeRevisionsMode: 'Single'
       ingress: {
         external: true
-        // the placeholder listens on 80; the app (non-root) on targetPort
-        targetPort: usePlaceholder ? 80 : targetPort
+        // the app's port even while the placeholder runs (see the header)
+        targetPort: targetPort
         transport: 'auto'
         allowInsecure: false
       }
@@ -86,13 +92,13 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
           name: serviceName
           image: usePlaceholder ? placeholderImage : serviceImage
           env: env
-          // a whole core (the type data types cpu as an integer; 0.5 needs json('0.5'), which the offline
-          // evaluators do not follow) with the memory Consumption pairs with it
+          // half a core with the memory Consumption pairs with it (0.5 vCPU / 1Gi). Bicep has no fractional
+          // literal and its type data types cpu as an integer (ARM's is a number), hence json('0.5').
           resources: {
-            cpu: 1
-            memory: '2Gi'
+            cpu: json('0.5')
+            memory: '1Gi'
           }
-          probes: usePlaceholder ? [] : [
+          probes: [
             {
               type: 'Liveness'
               httpGet: healthProbe

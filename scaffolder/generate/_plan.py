@@ -92,7 +92,7 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
     env = infra.app_env(spec)
     added = tool_needs(spec.runtime, [t.name for t in spec.tools])
     layered = _layer_context(spec.runtime.value, {**_catalog_defaults(spec), **_tool_defaults(spec, added)},
-                             added["settings"], added["packages"])
+                             added["settings"], added["packages"], framework=spec.framework)
     layered["cli_modules"] = [*layered["cli_modules"], *(m for m in added["cli_modules"]
                                                         if m not in layered["cli_modules"])]
     layered["app_readme"] = [*layered["app_readme"], *added["readme"]]
@@ -225,11 +225,13 @@ def _layer_context(
     tool_settings: dict[str, dict[str, Any]] | None = None,
     tool_packages: list[str] | None = None,
     tool_cli_modules: list[str] | None = None,
+    framework: str = "openai",
 ) -> dict[str, Any]:
     """Merge templates/base/layer.yaml and the runtime's: dependencies, CLI modules, app settings, README parts.
 
-    The chosen tools' settings and packages (catalog needs) are merged in last, so that settings.py, .env.example,
-    pyproject.toml and the README pick them up with no per-tool template code.
+    A layer's `frameworks.<framework>` block (the chat loop's library, `--framework`) is merged right after that
+    layer. The chosen tools' settings and packages (catalog needs) are merged in last, so that settings.py,
+    .env.example, pyproject.toml and the README pick them up with no per-tool template code.
     """
     deps: list[str] = []
     dev_deps: list[str] = []
@@ -241,7 +243,11 @@ def _layer_context(
     for layer in ("base", runtime):
         path = templates_dir() / layer / LAYER_FILE
         if path.is_file():
-            layers.append((layer, yaml.load(path.read_text(encoding="utf-8"), Loader=catalog.YAML_LOADER) or {}))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=catalog.YAML_LOADER) or {}
+            layers.append((layer, data))
+            frameworks = data.get("frameworks")
+            if isinstance(frameworks, dict) and frameworks.get(framework):
+                layers.append((f"{layer}/{LAYER_FILE} frameworks.{framework}", frameworks[framework]))
     if tool_settings or tool_packages or tool_cli_modules:
         layers.append(("catalog/tools.yaml", {"settings": tool_settings or {}, "dependencies": tool_packages or [],
                                               "cli_modules": tool_cli_modules or []}))
@@ -258,7 +264,7 @@ def _layer_context(
             # Checked after the catalog's override, so a catalog value of the wrong type is caught too.
             kind = _SETTING_TYPES.get(body.get("type", "str"))
             if kind is None or not isinstance(body.get("default"), kind):
-                where = layer if layer.endswith(".yaml") else f"{layer}/{LAYER_FILE}"
+                where = layer if ".yaml" in layer else f"{layer}/{LAYER_FILE}"
                 raise TemplateError(f"{where}: setting {name} needs a default of type {body.get('type')}")
             settings[name] = {
                 "name": name,

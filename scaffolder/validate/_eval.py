@@ -37,7 +37,8 @@ from scaffolder.validate._model import (
 from scaffolder.validate.bicepfn import guid, unique_string
 
 Kind = Literal["string", "int", "bool", "array", "object", "null", "any"]
-Scalar = str | int | bool | None
+# float only from json('0.5'): Bicep has no fractional literal, so that is how templates write one.
+Scalar = str | int | float | bool | None
 PRIMITIVE_KINDS: dict[str, Kind] = {
     "string": "string", "int": "int", "bool": "bool", "array": "array", "object": "object",
 }
@@ -45,7 +46,7 @@ PRIMITIVE_KINDS: dict[str, Kind] = {
 
 @dataclass(frozen=True)
 class Lit:
-    """A known scalar: string, int, bool or null."""
+    """A known scalar: string, int (or a number from json()), bool or null."""
 
     value: Scalar
 
@@ -112,7 +113,8 @@ def kind_of(value: Value) -> Kind:
             return "null"
         if isinstance(v, bool):
             return "bool"
-        return "int" if isinstance(v, int) else "string"
+        # Bicep's type data types ARM's fractional numbers (e.g. a container's cpu) as IntegerType
+        return "int" if isinstance(v, (int, float)) else "string"
     if isinstance(value, Unknown):
         return value.kind
     if isinstance(value, Obj):
@@ -131,9 +133,9 @@ def from_json(data: object, at: tuple[int, int]) -> Value:
         return Obj({str(k): Item(from_json(v, at), at) for k, v in data.items()})
     if isinstance(data, list):
         return Arr([Item(from_json(v, at), at) for v in data])
-    if data is None or isinstance(data, (str, int, bool)):
+    if data is None or isinstance(data, (str, int, float, bool)):
         return Lit(data)
-    return Unknown("int" if isinstance(data, float) else "any")
+    return ANY
 
 
 def to_plain(value: Value) -> object:

@@ -24,6 +24,8 @@ _DECL_NODES: dict[str, DeclKind] = {
     "user_defined_function": "func",
     "metadata_declaration": "metadata",
 }
+# Public name for readers outside this package (check's declaration-wise drift).
+DECL_NODES = _DECL_NODES
 _ESCAPES = {"\\'": "'", "\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\t": "\t", "\\$": "$"}
 
 

@@ -534,7 +534,11 @@ def check_parameters_file(project: Project) -> list[Finding]:
     try:
         data = project.parameters()
     except ValueError as exc:
-        return [Finding("params-file/invalid", "error", where, 1, f"not valid JSON: {exc}")]
+        # At the line json names (a JSONDecodeError carries it), not line 1.
+        line = getattr(exc, "lineno", 1)
+        message = getattr(exc, "msg", None) or str(exc)
+        return [Finding("params-file/invalid", "error", where, line, f"not valid JSON: {message}",
+                        getattr(exc, "colno", 0))]
     if data is None:
         return [Finding("params-file/missing", "error", where, 1, "the parameters file is missing")]
     params = data.get("parameters")

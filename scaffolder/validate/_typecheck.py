@@ -169,7 +169,9 @@ class _Checker:
             return [self.issue("invalid-value", at, f"{path}: expects {s.value!r}, got {value!r}")]
         if isinstance(s, StringSchema) and isinstance(value, str):
             return self._string(value, s, path, at)
-        if isinstance(s, IntSchema) and isinstance(value, int) and not isinstance(value, bool):
+        # A float only comes from json('0.5'), which Bicep types as any: the type data writes ARM's fractional
+        # numbers (a container's cpu) as integers because Bicep has no fractional type.
+        if isinstance(s, IntSchema) and isinstance(value, (int, float)) and not isinstance(value, bool):
             if s.minimum is not None and value < s.minimum:
                 return [self.issue("invalid-value", at, f"{path}: {value} is below the minimum {s.minimum}")]
             if s.maximum is not None and value > s.maximum:

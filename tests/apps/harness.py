@@ -23,7 +23,7 @@ from typing import Any
 # Resolved at import time, before the suite's per-test HOME isolation: the real pip cache keeps installs warm.
 PIP_CACHE = Path(os.environ.get("PIP_CACHE_DIR") or Path.home() / ".cache" / "pip")
 _LEAKY = ("AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_", "PYTEST_",
-          "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "SCAFFOLDER_")
+          "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "SCAFFOLDER_", "LANGSMITH_", "LANGCHAIN_")
 # The one audience Foundry's /openai/v1/ and project endpoints accept, hard-coded (not read from the catalog) so a
 # wrong token_scope in the catalog fails these CLI runs: "Tokens must be issued with scope
 # `https://ai.azure.com/.default`" (MicrosoftDocs/azure-ai-docs, articles/foundry/foundry-models/includes/
@@ -133,15 +133,17 @@ def scaffolder_command() -> list[str]:
 
 
 def build_app(
-    runtime: str, workdir: Path, project: str | None = None, models: tuple[str, ...] = (), tools: tuple[str, ...] = ()
+    runtime: str, workdir: Path, project: str | None = None, models: tuple[str, ...] = (), tools: tuple[str, ...] = (),
+    framework: str | None = None,
 ) -> AppRepo:
     """`scaffolder new` (with `--model` for each of `models`, the first the primary; none: the runtime's default;
-    `--tool` for each of `tools`), then a venv with `pip install -e .[dev]` (binary wheels preferred, the shared
-    pip cache)."""
+    `--tool` for each of `tools`; `--framework` when given), then a venv with `pip install -e .[dev]` (binary wheels
+    preferred, the shared pip cache)."""
     project = project or f"{runtime}-app"
     env = clean_env()
     chosen = [arg for model in models for arg in ("--model", model)]
     chosen += [arg for tool in tools for arg in ("--tool", tool)]
+    chosen += ["--framework", framework] if framework else []
     _must(_run([*scaffolder_command(), "new", project, "--runtime", runtime, *chosen, "--no-input"], workdir, env, 120),
           "scaffolder new")
     root = workdir / project

@@ -24,7 +24,14 @@ def every_tool(runtime: str) -> list[str]:
     """A `--tool` value for each tool the runtime offers (so each tool's code is linted too)."""
     from scaffolder import catalog
 
-    options = {"mcp": "mcp,url=https://mcp.example.com/mcp,label=docs,allowed_tools=search_docs;fetch"}
+    options = {
+        "mcp": "mcp,url=https://mcp.example.com/mcp,label=docs,allowed_tools=search_docs;fetch",
+        # the agents connectors' required options (the same values as tests/apps/test_agents_tools_app.py)
+        "ai-search": "ai-search,index=docs",
+        "sharepoint": "sharepoint,site=https://contoso.sharepoint.com/sites/policies",
+        "fabric": "fabric,workspace=11111111-2222-3333-4444-555555555555,artifact=66666666-7777-8888-9999-000000000000",
+        "openapi": "openapi,name=weather",
+    }
     return [options.get(t.name, t.name) for t in catalog.tools().values()
             if not t.always and not t.docs_only and t.offer(catalog.Runtime(runtime)) != "none"]
 

@@ -128,7 +128,7 @@ MUTATIONS = [
         ("                if note and (calls or asks):", "                if False:"),
     ], ["test_failures"], "test_a_reply_cut_mid_tool_call_runs_no_tool_and_keeps_nothing"),
     _m("agents", "runs-a-cut-tool-call", "chat.py", [
-        ('if calls and response.status == "incomplete":', "if False:"),
+        ('if (calls or approvals) and response.status == "incomplete":', "if False:"),
     ], ["test_failures"], "test_a_reply_cut_mid_tool_call_runs_no_tool_and_keeps_nothing"),
     _m("inference", "runs-a-cut-tool-call", "chat.py", [
         ('if finish_reason == "length":\n        raise cut_mid_tool_call()',

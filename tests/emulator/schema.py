@@ -88,7 +88,12 @@ def _check(types: list[dict[str, Any]], spec: dict[str, Any], value: Any, path: 
             problems.append(f"{path}: longer than {spec['maxLength']}")
         return
     if kind == "IntegerType":
-        if not isinstance(value, int) or isinstance(value, bool):
+        # Bicep has no fractional type, so its type data writes a fractional ARM number as IntegerType (the
+        # container's cpu: "Required CPU in cores, e.g. 0.5", microsoft.app/2025-07-01 ContainerResources);
+        # templates send one through json('0.5'), as azure-dev's core/host/container-app.bicep does.
+        if isinstance(value, float):
+            value = int(value) if value.is_integer() else value
+        elif not isinstance(value, int) or isinstance(value, bool):
             problems.append(f"{path}: expected an integer, got {value!r}")
             return
         if "minValue" in spec and value < spec["minValue"]:

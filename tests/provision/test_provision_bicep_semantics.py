@@ -13,7 +13,6 @@ import pytest
 from scaffolder.errors import ParameterError, ProvisionError
 from scaffolder.provisioning.api import destroy, is_secret, provision
 from tests.emulator import ArmEmulator
-from tests.emulator import schema as bicep_types
 
 SECURE = """
 @secure()
@@ -203,7 +202,7 @@ def _like_arm(resource: dict[str, Any]) -> None:
     props.pop("allowSharedKeyAccess", None)  # stands in for a write-only value (a Key Vault secret's value)
 
 
-@pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types for the storage type data")
+@pytest.mark.usefixtures("bicep_types_dir")  # skips for the shared reason when the type data is absent
 def test_rerun_writes_nothing_when_arm_normalises_or_withholds_values(
     arm: ArmEmulator, repo: Path, kw: dict[str, Any]
 ) -> None:

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from emulator import ArmEmulator, FakeCredential
 from helpers import make_spec
 from provkit import ENV, offer_models, write_repo
 
+from scaffolder._render_provision import render_provision
 from scaffolder.provisioning.api import destroy, provision
 from scaffolder.spec import ProjectSpec
 
@@ -64,7 +66,11 @@ def test_default_hosting_provisions_and_outputs_the_app_url(
     assert app["properties"]["environmentId"].lower() == environment["id"].lower()
     assert app["tags"]["azd-service-name"] == "api"
     container = app["properties"]["template"]["containers"][0]
-    assert container["image"] == PLACEHOLDER and config["ingress"]["targetPort"] == 80
+    # ingress and probes target the app's port already: `azd deploy` swaps only the image
+    assert container["image"] == PLACEHOLDER and config["ingress"]["targetPort"] == 8000
+    assert {p["type"] for p in container["probes"]} == {"Liveness", "Readiness"}
+    # half a core, sent as the number json('0.5') makes (Consumption pairs 0.5 vCPU with 1Gi)
+    assert container["resources"] == {"cpu": 0.5, "memory": "1Gi"}
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["AZURE_CLIENT_ID"] == identity["properties"]["clientId"] == result.outputs["AZURE_CLIENT_ID"]
     assert env["AZURE_OPENAI_ENDPOINT"] == result.outputs["AZURE_OPENAI_ENDPOINT"]
@@ -160,3 +166,77 @@ def test_the_developer_and_app_roles_are_unchanged_by_hosting(
         ["53ca6127-db72-4b80-b1b0-d745d6d5456d", "acdd72a7-3385-48ef-bd42-f606fba81ae7",
          "73c42c96-874c-492b-b04d-ab87d138a893"]
     )
+
+
+def azd_deploy(arm: ArmEmulator, app_id: str, image: str) -> None:
+    """Ship an image the way `azd deploy` does: GET the app, change only the first container's image (and a
+    revision suffix), PUT the rest back as it was. Source: Azure/azure-dev cli/azd/pkg/containerapps/
+    container_app.go, AddRevision (ingress, probes and settings are copied from the current app)."""
+    url = f"{arm.url}{app_id}?api-version=2025-07-01"
+    auth = {"Authorization": "Bearer azd"}
+    current = requests.get(url, headers=auth, verify=arm.ca_path, timeout=10)
+    current.raise_for_status()
+    app = current.json()
+    # ARM ignores read-only properties on a PUT; the strict emulator refuses them, so drop them as an SDK
+    # serializer does.
+    for key in ("id", "type", "systemData"):
+        app.pop(key, None)
+    for key in ("latestRevisionName", "latestReadyRevisionName", "latestRevisionFqdn", "runningStatus",
+                "outboundIpAddresses", "customDomainVerificationId", "provisioningState"):
+        app["properties"].pop(key, None)
+    app["properties"]["configuration"]["ingress"].pop("fqdn", None)
+    app["identity"]["userAssignedIdentities"] = {k: {} for k in app["identity"]["userAssignedIdentities"]}
+    app["properties"]["template"]["revisionSuffix"] = "azd-1732900000"
+    app["properties"]["template"]["containers"][0]["image"] = image
+    put = requests.put(url, json=app, headers=auth, verify=arm.ca_path, timeout=10)
+    assert put.status_code < 300, put.text
+
+
+def test_first_azd_up_serves_the_app_on_its_port_with_probes(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    # `azd up` = provision (no image yet: the placeholder) then deploy (image swap only).
+    provision(repo, **kw)
+    login = _one(arm, REGISTRY)["properties"]["loginServer"]
+    image = f"{login}/demo/api-{ENV}:azd-deploy-1732900000"
+    azd_deploy(arm, _one(arm, APP)["id"], image)
+    app = _one(arm, APP)
+    container = app["properties"]["template"]["containers"][0]
+    assert container["image"] == image
+    # The deployed uvicorn listens on 8000: ingress and probes must already point there, since the deploy
+    # never touches them.
+    assert app["properties"]["configuration"]["ingress"]["targetPort"] == 8000
+    probes = {p["type"]: p["httpGet"] for p in container["probes"]}
+    assert probes == {
+        "Liveness": {"path": "/healthz", "port": 8000, "scheme": "HTTP"},
+        "Readiness": {"path": "/healthz", "port": 8000, "scheme": "HTTP"},
+    }
+
+
+def test_provision_says_azd_deploy_ships_the_code_and_shows_the_url(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = provision(repo, **kw)
+    render_provision(result)
+    err = capsys.readouterr().err
+    url = result.outputs["SERVICE_API_URI"]
+    assert f"  SERVICE_API_URI={url}" in err.splitlines()
+    assert "the container app runs a placeholder image: run `azd deploy` to build and ship the API" in err
+    # Once azd deployed an image (recorded in the azd environment), provision keeps it and says so.
+    env_file = repo / ".azure" / ENV / ".env"
+    image = f"{_one(arm, REGISTRY)['properties']['loginServer']}/demo/api-{ENV}:azd-deploy-1732900000"
+    env_file.write_text(env_file.read_text(encoding="utf-8") + f'SERVICE_API_IMAGE_NAME="{image}"\n', "utf-8")
+    render_provision(provision(repo, **kw))
+    err = capsys.readouterr().err
+    assert "placeholder" not in err
+    assert f"the container app runs {image}; `azd deploy` ships code changes" in err
+
+
+def test_preview_with_default_hosting_plans_the_hosting_and_writes_nothing(
+    arm: ArmEmulator, repo: Path, kw: dict[str, Any]
+) -> None:
+    result = provision(repo, preview=True, **kw)
+    assert not result.applied and result.outputs == {} and result.removed == []
+    assert arm.writes() == 0, arm.methods()
+    created = {c.key for c in result.changes if c.action == "create"}
+    assert {"containerApp.app", "registry.registry", "containerEnvironment.environment"} <= created, created

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from emulator import ArmEmulator
-from emulator import schema as bicep_types
 from helpers import make_spec
 from provkit import offer_models, write_repo
 
@@ -19,7 +18,7 @@ from scaffolder.provisioning.api import provision
 PROJECT_HOST = "Microsoft.CognitiveServices/accounts/projects/capabilityHosts"
 
 
-@pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types for the data types")
+@pytest.mark.usefixtures("bicep_types_dir")  # skips for the shared reason when the type data is absent
 def test_standard_setup_provisions_in_the_templates_order(
     tmp_path: Path, arm: ArmEmulator, kw: dict[str, Any]
 ) -> None:

@@ -19,7 +19,6 @@ from scaffolder.provisioning.api import provision
 from scaffolder.provisioning.engine import diff
 from scaffolder.provisioning.plan import Target, plan_from_bicep, resolve
 from tests.emulator import ArmEmulator, FakeCredential
-from tests.emulator import schema as bicep_types
 from tests.helpers import storage_account
 from tests.provision.provkit import ENV, RG
 
@@ -52,7 +51,7 @@ def _target(arm: ArmEmulator, kw: dict[str, Any]) -> Target:
     return Target(arm.subscription_id, RG, "eastus2", ENV, principal_id=FakeCredential().object_id)
 
 
-@pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types for the storage type data")
+@pytest.mark.usefixtures("bicep_types_dir")  # skips for the shared reason when the type data is absent
 def test_user_edited_infra_is_provisioned_exactly_then_rerun_writes_nothing(
     arm: ArmEmulator, repo: Path, kw: dict[str, Any]
 ) -> None:
@@ -100,7 +99,7 @@ def test_user_edited_infra_is_provisioned_exactly_then_rerun_writes_nothing(
     assert {c.action for c in again.changes} == {"unchanged"}
 
 
-@pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types for the virtual network type data")
+@pytest.mark.usefixtures("bicep_types_dir")  # skips for the shared reason when the type data is absent
 def test_a_type_outside_the_registry_needs_no_python(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:
     from scaffolder.provisioning import registry
 

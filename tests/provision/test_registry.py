@@ -49,7 +49,7 @@ def test_hosting_and_data_types_have_entries() -> None:
     assert {e.type for e in ENTRIES} >= HOSTING_AND_DATA
 
 
-@pytest.mark.skipif(not bicep_types.available(), reason="needs ../shared/bicep-types")
+@pytest.mark.usefixtures("bicep_types_dir")  # skips for the shared reason when the type data is absent
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.type != "Microsoft.Resources/resourceGroups"], ids=str)
 def test_entry_matches_the_bicep_type_data(entry: registry.ResourceType) -> None:
     provider = entry.type.split("/")[0].lower()

@@ -33,7 +33,10 @@ class Combo:
         return f"{self.runtime}-{self.network}-{'mon' if self.monitoring else 'nomon'}"
 
     def spec(self) -> ProjectSpec:
-        extra: dict[str, Any] = {"allow_ips": [ALLOW_IP]} if self.network == "ip-restricted" else {}
+        # ip-restricted refuses container-apps hosting (the firewall would block the app): infra only there
+        extra: dict[str, Any] = (
+            {"allow_ips": [ALLOW_IP], "hosting": "none"} if self.network == "ip-restricted" else {}
+        )
         return resolve_spec(
             name=f"val-{self.runtime}", runtime=self.runtime, location="eastus2",
             network=self.network, monitoring=self.monitoring, **extra,

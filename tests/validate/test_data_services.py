@@ -42,7 +42,8 @@ def _search_id(group: str = GROUP, sub: str = SUB, name: str = "shared-search") 
 
 def _repo(tmp_path: Path, *, network: str = "public", existing: str = "", roles: bool = True) -> Path:
     """A generated agents repo with main.bicep's aiSearch turned on, as a tool that needs search does."""
-    extra: dict[str, Any] = {"allow_ips": [ALLOW_IP]} if network == "ip-restricted" else {}
+    # ip-restricted refuses container-apps hosting (the Foundry firewall would block the app)
+    extra: dict[str, Any] = {"allow_ips": [ALLOW_IP], "hosting": "none"} if network == "ip-restricted" else {}
     spec = resolve_spec(name="srch-app", runtime="agents", location="eastus2", network=network, **extra)
     repo = write_repo(spec, tmp_path / "repo")
     path = repo / "infra" / "main.parameters.json"

@@ -25,7 +25,7 @@ AUDIENCE: str = fake_service.AUDIENCE
 BEARER = "Bearer fake-token-for:" + AUDIENCE
 _LEAKY = (
     "AZURE_", "APP_", "IDENTITY_", "MSI_", "IMDS_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "OPENAI_",
-    "APPLICATIONINSIGHTS_", "OTEL_",
+    "APPLICATIONINSIGHTS_", "OTEL_",{% if cookiecutter.framework == 'langchain' %} "LANGSMITH_", "LANGCHAIN_",{% endif %}
 )
 
 

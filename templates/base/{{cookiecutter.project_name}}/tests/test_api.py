@@ -66,11 +66,12 @@ class Issuer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def token(self, oid: str = ADA, *, tenant: str = TENANT, audience: str = AUDIENCE, expires_in: int = 600,
-              key: Any = None) -> str:
+              key: Any = None, iss: str | None = None, tid: str | None = None) -> str:
+        """A v2.0 token by default; `iss` makes another shape (v1.0: https://sts.windows.net/<tenant>/)."""
         now = int(time.time())
         claims = {
-            "iss": f"{self.authority}/{tenant}/v2.0", "aud": audience, "tid": tenant, "oid": oid, "sub": oid[::-1],
-            "iat": now - 60, "nbf": now - 60, "exp": now + expires_in,
+            "iss": iss or f"{self.authority}/{tenant}/v2.0", "aud": audience, "tid": tid or tenant, "oid": oid,
+            "sub": oid[::-1], "iat": now - 60, "nbf": now - 60, "exp": now + expires_in,
         }
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": KID})
 
@@ -156,7 +157,7 @@ def test_tool_round_trip_over_http(app_env: FakeFoundry, issuer: Issuer, api: st
 
 
 @pytest.mark.parametrize("case", ["missing", "not-bearer", "expired", "wrong-audience", "wrong-tenant", "wrong-key",
-                                  "garbage"])
+                                  "garbage", "foreign-tid", "v1-wrong-tenant"])
 def test_bad_tokens_get_401_and_reach_nothing(case: str, app_env: FakeFoundry, issuer: Issuer, api: str) -> None:
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     token = {
@@ -167,12 +168,28 @@ def test_bad_tokens_get_401_and_reach_nothing(case: str, app_env: FakeFoundry, i
         "wrong-tenant": issuer.token(tenant=OTHER_TENANT),
         "wrong-key": issuer.token(key=other_key),
         "garbage": "not.a.jwt",
+        # our issuer, another tenant's tid claim: only the tenant check refuses it
+        "foreign-tid": issuer.token(tid=OTHER_TENANT),
+        # a v1.0 token (the shape `az account get-access-token --resource api://...` returns) from another tenant
+        "v1-wrong-tenant": issuer.token(iss=f"https://sts.windows.net/{OTHER_TENANT}/", tenant=OTHER_TENANT),
     }[case]
     headers = {"authorization": "Basic dXNlcjpwYXNz"} if case == "not-bearer" else None
     status, got, body = call(api + "/chat", {"message": "hello"}, token, headers=headers)
     assert status == 401 and "Bearer" in got.get("www-authenticate", got.get("WWW-Authenticate", ""))
     assert body["detail"] == "a valid Entra ID bearer token is required"
     assert app_env.requests == []
+
+
+def test_v1_tokens_from_the_tenant_are_accepted(app_env: FakeFoundry, issuer: Issuer, api: str) -> None:
+    # Entra issues v1.0 access tokens (iss https://sts.windows.net/<tenant>/, aud the App ID URI) for APIs whose
+    # registration leaves accessTokenAcceptedVersion unset, which `az account get-access-token --resource` gets.
+    token = issuer.token(iss=f"https://sts.windows.net/{TENANT}/")
+    status, _, body = call(api + "/chat", {"message": "my name is Ada"}, token)
+    assert (status, body["reply"]) == (200, "Nice to meet you, Ada.")
+    # the same caller (oid) owns the conversation whichever token version it presents
+    status, _, body = call(api + "/chat", {"conversation_id": body["conversation_id"], "message": "what is my name?"},
+                           issuer.token())
+    assert (status, body["reply"]) == (200, "Your name is Ada.")
 
 
 def test_another_callers_conversation_is_404(app_env: FakeFoundry, issuer: Issuer, api: str) -> None:

@@ -1,7 +1,11 @@
+{% set lc = cookiecutter.framework == 'langchain' -%}
 """Chat completions on the Foundry /openai/v1/ endpoint, for any catalog model (Mistral, Llama, DeepSeek, Phi,
 OpenAI...): switching model is changing AZURE_AI_MODEL_DEPLOYMENT. The service keeps nothing between requests,
 so the app owns the conversation: the state layer stores it, trims it to APP_CONTEXT_TOKENS and threads tool
 calls; this module only turns one request into one chat-completions call.
+{%- if lc %} That call is made with LangChain's
+ChatOpenAI (langchain_model.py) on the same settings and keyless token provider; its errors are the same messages.
+{%- endif %}
 
 Every answer is checked for its finish reason before it is stored: "stop" and "tool_calls" are complete; a reply
 cut at the token limit ("length") is kept with TRUNCATED_NOTE appended, so neither the user nor a later request
@@ -20,7 +24,8 @@ import re
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
+{% if lc %}from {{ cookiecutter.package }} import langchain_model
+{% endif %}from {{ cookiecutter.package }}.auth import {% if not lc or 'file-search' in cookiecutter.tools %}openai_client, {% endif %}openai_v1_url
 from {{ cookiecutter.package }}.errors import (
 {%- if 'file-search' in cookiecutter.tools %}
     AppError,
@@ -52,8 +57,12 @@ from {{ cookiecutter.package }}.tools import call_tool, chat_completions_tools
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+{%- if lc %}
+    from langchain_openai import ChatOpenAI
+{%- else %}
     from openai import OpenAI
     from openai.types.chat import ChatCompletionMessageToolCall
+{%- endif %}
 
 
 def portable_call_id(raw: str) -> str:
@@ -84,6 +93,7 @@ def finished(content: str, tool_calls: list[dict[str, Any]], finish_reason: str 
     if finish_reason == "length":
         raise cut_mid_tool_call()
     raise stream_ended_early()  # None: the stream ended before the chunk that carries the finish reason
+{%- if not lc %}
 
 
 def _tool_call(call: ChatCompletionMessageToolCall) -> dict[str, Any]:
@@ -93,6 +103,7 @@ def _tool_call(call: ChatCompletionMessageToolCall) -> dict[str, Any]:
         "type": "function",
         "function": {"name": function.name if function else "", "arguments": function.arguments if function else ""},
     }
+{%- endif %}
 
 
 class InferenceChat:
@@ -104,7 +115,11 @@ class InferenceChat:
 
     def __init__(
         self,
+{%- if lc %}
+        model: ChatOpenAI,
+{%- else %}
         client: OpenAI,
+{%- endif %}
         settings: Settings,
         store: ConversationStore,
 {%- if 'mcp' in cookiecutter.tools %}
@@ -114,7 +129,11 @@ class InferenceChat:
         files: FileSearch | None = None,
 {%- endif %}
     ) -> None:
+{%- if lc %}
+        self._model = model
+{%- else %}
         self._client = client
+{%- endif %}
         self._settings = settings
         self._store = store
 {%- if 'mcp' in cookiecutter.tools %}
@@ -221,14 +240,14 @@ class InferenceChat:
             )
         except openai.BadRequestError as exc:
             if exc.code != "context_length_exceeded":
-                raise service_error(exc, self._settings, self._endpoint) from exc
+                raise service_error({% if lc %}langchain_model.original_error(exc){% else %}exc{% endif %}, self._settings, self._endpoint) from exc
             raise ServiceError(
                 f"the conversation does not fit deployment '{self._settings.azure_ai_model_deployment}''s context "
                 f"window: lower APP_CONTEXT_TOKENS (now {self._settings.app_context_tokens}) or start a new one",
                 status=400,
             ) from exc
         except (openai.OpenAIError, ClientAuthenticationError) as exc:
-            raise service_error(exc, self._settings, self._endpoint) from exc
+            raise service_error({% if lc %}langchain_model.original_error(exc){% else %}exc{% endif %}, self._settings, self._endpoint) from exc
         except ToolLoopError as exc:
             raise ServiceError(f"{exc}; turn abandoned") from exc
         except ConversationMovedOn as exc:
@@ -236,6 +255,41 @@ class InferenceChat:
 {%- if 'file-search' in cookiecutter.tools %}
         yield sources_note(cited(str(answer.get("content") or ""), citations))
 {%- endif %}
+{%- if lc %}
+
+    def _options(self, allow_tools: bool) -> dict[str, Any]:
+        """The tool options of one request; ChatOpenAI adds the deployment name (`model`) and the messages."""
+        if not self._tools:
+            return {}
+        # The last round of a turn forbids tools, so every turn ends in an answer.
+        return {"tools": self._tools} if allow_tools else {"tools": self._tools, "tool_choice": "none"}
+
+    def _complete(self, messages: list[Message], allow_tools: bool) -> Generator[str, None, Message]:
+        answer = self._model.invoke(langchain_model.to_langchain(messages), **self._options(allow_tools))
+        text, calls = langchain_model.from_langchain(answer)
+        content, _ = finished(text, calls, langchain_model.finish_reason(answer))
+        if content:
+            yield content
+        return assistant_message(content, calls)
+
+    def _complete_streaming(self, messages: list[Message], allow_tools: bool) -> Generator[str, None, Message]:
+        from langchain_core.messages import AIMessageChunk
+
+        whole = AIMessageChunk(content="")
+        reason: str | None = None
+        for chunk in self._model.stream(langchain_model.to_langchain(messages), **self._options(allow_tools)):
+            # A tool call arrives in pieces keyed by index (id and name first, then argument fragments): adding the
+            # chunks joins them, and the text.
+            whole += chunk
+            reason = langchain_model.finish_reason(chunk) or reason
+            if chunk.text:
+                yield chunk.text
+        text, calls = langchain_model.from_langchain(whole)
+        content, note = finished(text, calls, reason)
+        if note:
+            yield note
+        return assistant_message(content, calls)
+{%- else %}
 
     def _request(self, messages: list[Message], allow_tools: bool) -> dict[str, Any]:
         from openai import omit
@@ -287,6 +341,7 @@ class InferenceChat:
         if note:
             yield note
         return assistant_message(content, tool_calls)
+{%- endif %}
 
     @property
     def _endpoint(self) -> str:
@@ -300,11 +355,15 @@ def make_service(settings: Settings, credential: TokenCredential | None = None) 
 
     cred = credential or default_credential(settings)
     client = openai_client(settings, settings.azure_openai_endpoint, cred)
-{%- else %}
+{%- elif not lc %}
     client = openai_client(settings, settings.azure_openai_endpoint, credential)
 {%- endif %}
     return InferenceChat(
+{%- if lc %}
+        langchain_model.chat_model(settings, {% if 'file-search' in cookiecutter.tools %}cred{% else %}credential{% endif %}),
+{%- else %}
         client,
+{%- endif %}
         settings,
         open_store(settings.app_state_path),
 {%- if 'mcp' in cookiecutter.tools %}
