@@ -47,6 +47,7 @@ from scaffolder.generate._write import linked_component
 from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
 from scaffolder.spec import today as spec_today
 from scaffolder.standards import LoadedStandards, enforce
+from scaffolder.tools import tool_option
 
 MergeEngine = Literal["auto", "git", "library"]
 Action = Literal[
@@ -136,6 +137,8 @@ _FROM_SPEC: dict[str, Callable[[ProjectSpec], Any]] = {
     "models": lambda s: [model_option(m) for m in s.models],
     "network": lambda s: s.network.posture,
     "allow_ips": lambda s: list(s.network.allow_ips),
+    # resolve_spec takes `--tool` texts; the spec records ToolSpec objects (review-15 HIGH-19)
+    "tools": lambda s: [tool_option(t.name, t.options) for t in s.tools],
 }
 # resolve_spec parameters that do not come from the recorded spec.
 _NOT_FROM_SPEC = frozenset({"capacity", "decision_answers", "standards", "prompter"})

@@ -34,6 +34,14 @@ def parse_tool_option(text: str) -> dict[str, Any]:
     return {"name": head.lower(), "options": options}
 
 
+def tool_option(name: str, options: Mapping[str, str]) -> str:
+    """The `--tool` text that parses back to a recorded tool (parse_tool_option's inverse).
+
+    Empty values are left out, so the catalog default applies again.
+    """
+    return ",".join([name, *(f"{k}={v}" for k, v in options.items() if v)])
+
+
 def known_tool(name: str) -> CatalogTool:
     """The catalog entry of a tool name; an unknown one is one clear error with close matches."""
     tools = catalog.tools()
@@ -77,6 +85,12 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
             close = catalog.suggest(key, list(tool.options))
             did = f"; did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"{name}: unknown option {key!r}{did} (options: {valid})")
+        if not value:  # review-15 MEDIUM-16: required means non-empty; an empty optional value means its default
+            if spec.required:
+                raise ValueError(f"{name}: {key}= is empty; it is required: {spec.description} "
+                                 f"(e.g. {example_flag(tool)})")
+            if spec.default is not None:
+                continue  # filled with the default below
         if spec.choices is not None and value not in spec.choices:
             raise ValueError(f"{name}: {key}={value!r} is not one of {', '.join(spec.choices)}")
         if spec.pattern is not None and value and not re.fullmatch(spec.pattern, value):

@@ -30,10 +30,12 @@ FAIL_PHRASE = "make the model fail"  # a user message the fake answers with a fa
 # What makes the fake model use each hosted tool (when the request offers it).
 ASK_FILES = "what do the docs say"  # file_search: answers from the store's files and cites them
 ASK_CODE = "plot the numbers"  # code_interpreter: runs code that writes a file in its container and cites it
-ASK_MCP = "ask the docs server"  # mcp: calls the server's search_docs tool (after approval when required)
+ASK_MCP = "ask the docs server"  # mcp: calls the server's MCP_TOOL (after approval when required)
 ASK_WEB = "search the web for"  # web_search: cites a page
 ASK_IMAGE = "draw a picture"  # image_generation: returns a PNG
-MCP_TOOL = "search_docs"
+# The MCP server's one tool: the first of the generated `allowed_tools` when the repo was generated with a list
+# (so the approval tests exercise the list the app sends), otherwise search_docs.
+MCP_TOOL = {{ ((cookiecutter.tools['mcp']['allowed_tools'].split(';') | select | first) if 'mcp' in cookiecutter.tools and cookiecutter.tools['mcp']['allowed_tools'] else 'search_docs') | tojson }}
 MCP_ANSWER = "MCP says: 42 pages match"
 IMAGE_HEADER = "x-ms-oai-image-generation-deployment"
 # A 1x1 PNG, as the image tool returns it (base64).

@@ -72,15 +72,22 @@ def test_hosted_tools_sent_are_exactly_the_generated_ones(
 {%- endif %}
 {%- if 'mcp' in cookiecutter.tools %}
     mcp = hosted_sent(app_env)["mcp"]
-    assert mcp["server_label"] == hosted.MCP_SERVER_LABEL and mcp["server_url"] == hosted.MCP_SERVER_URL
-    assert mcp["require_approval"] == hosted.MCP_REQUIRE_APPROVAL
+    # the definition as generated from `--tool mcp,...` (literal here, not read back from hosted.py)
+    assert mcp["server_label"] == {{ cookiecutter.tools['mcp']['label'] | tojson }}
+    assert mcp["server_url"] == {{ cookiecutter.tools['mcp']['url'] | tojson }}
+    assert mcp["require_approval"] == {{ cookiecutter.tools['mcp']['approval'] | tojson }}
+{%- if cookiecutter.tools['mcp']['allowed_tools'] %}
+    assert mcp["allowed_tools"] == {{ cookiecutter.tools['mcp']['allowed_tools'].split(';') | select | list | tojson }}
+{%- else %}
+    assert "allowed_tools" not in mcp  # none generated: the server's tools are all offered
+{%- endif %}
     assert "headers" not in mcp  # no token set: no header, and never one written in code
 {%- endif %}
 {%- if 'web-search' in cookiecutter.tools %}
     assert hosted_sent(app_env)["web_search"] == {"type": "web_search"}
 {%- endif %}
 {%- if 'image-generation' in cookiecutter.tools %}
-    assert app_env.calls("POST", RESPONSES)[0].headers[IMAGE_HEADER] == "{{ cookiecutter.tools['image-generation']['deployment'] }}"
+    assert app_env.calls("POST", RESPONSES)[0].headers[IMAGE_HEADER] == {{ cookiecutter.tools['image-generation']['deployment'] | tojson }}
 {%- endif %}
 {%- if 'file-search' in cookiecutter.tools %}
 

@@ -28,19 +28,19 @@ if TYPE_CHECKING:
 {%- if 'mcp' in cookiecutter.tools %}
 
 # From `--tool mcp,...` when the repo was generated; edit them here (the token, if any, is a setting).
-MCP_SERVER_URL = "{{ cookiecutter.tools['mcp']['url'] }}"
-MCP_SERVER_LABEL = "{{ cookiecutter.tools['mcp']['label'] }}"
+MCP_SERVER_URL = {{ cookiecutter.tools['mcp']['url'] | tojson }}
+MCP_SERVER_LABEL = {{ cookiecutter.tools['mcp']['label'] | tojson }}
 # "always": the service asks before each call (the CLI asks you; the HTTP API applies APP_MCP_API_APPROVAL).
-MCP_REQUIRE_APPROVAL = "{{ cookiecutter.tools['mcp']['approval'] }}"
+MCP_REQUIRE_APPROVAL = {{ cookiecutter.tools['mcp']['approval'] | tojson }}
 # Only these tools of the server are offered to the model (empty: all of them).
-MCP_ALLOWED_TOOLS: tuple[str, ...] = ({% for t in cookiecutter.tools['mcp']['allowed_tools'].split(';') if t %}"{{ t }}", {% endfor %})
+MCP_ALLOWED_TOOLS: tuple[str, ...] = ({% for t in cookiecutter.tools['mcp']['allowed_tools'].split(';') if t %}{{ t | tojson }}, {% endfor %})
 APPROVAL_POLICIES = ("approve", "deny")
 {%- endif %}
 {%- if 'image-generation' in cookiecutter.tools %}
 
 # The image model deployment (gpt-image-1 series) the image_generation tool uses: the service reads it from this
 # header (Learn: "Use the Azure OpenAI Responses API", image generation). Deploy that model on the same resource.
-IMAGE_DEPLOYMENT = "{{ cookiecutter.tools['image-generation']['deployment'] }}"
+IMAGE_DEPLOYMENT = {{ cookiecutter.tools['image-generation']['deployment'] | tojson }}
 IMAGE_DEPLOYMENT_HEADER = "x-ms-oai-image-generation-deployment"
 {%- endif %}
 
