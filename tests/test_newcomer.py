@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -361,8 +362,11 @@ def test_yes_no_questions_take_y_and_n() -> None:
 
 
 def test_ctrl_c_at_a_prompt_ends_the_line(tmp_path: Path) -> None:
+    # A shell starts background jobs with SIGINT ignored and children inherit that: give the child the default
+    # disposition so the test holds however the suite was launched (`pytest &`, nohup, CI runners).
     child = pexpect.spawn(SCAFFOLDER[0], [*SCAFFOLDER[1:], "new", "-o", str(tmp_path)], env=_tty_env(),
-                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+                          encoding="utf-8", timeout=30, dimensions=(40, 200),
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     child.expect("Project name")
     child.sendintr()
     child.expect(pexpect.EOF)

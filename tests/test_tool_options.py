@@ -54,7 +54,7 @@ def test_hostile_mcp_url_is_refused_nothing_written(tmp_path: Path, url: str) ->
 _PATH_CHARS = string.ascii_letters + string.digits + "._~!$&()*+;=:@%/-"
 urls = st.builds(
     lambda scheme, host, port, path, query: f"{scheme}://{host}{port}{path}{query}",
-    st.sampled_from(["http", "https"]),
+    st.just("https"),  # the Responses service calls the server from Azure: https only (http is refused, tested above)
     st.from_regex(r"[A-Za-z0-9-]{1,12}(\.[A-Za-z0-9-]{1,12}){0,2}", fullmatch=True),
     st.sampled_from(["", ":8080", ":1"]),
     st.text(_PATH_CHARS, max_size=20).map(lambda p: "/" + p),

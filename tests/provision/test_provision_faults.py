@@ -175,7 +175,9 @@ def test_ctrl_c_while_an_operation_is_pending_exits_at_once(arm: ArmEmulator, re
         "AZURE_SUBSCRIPTION_ID": arm.subscription_id,
         "SCAFFOLDER_POLL_INTERVAL": "0.05",
     }
-    child = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.PIPE, text=True)
+    # SIGINT may be ignored by whoever launched the suite (a shell's background job) and children inherit that.
+    child = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not any(m == "PUT" and "/accounts/" in p for m, p, _ in arm.responses):
