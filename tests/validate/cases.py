@@ -126,3 +126,24 @@ def checkov_fixture_inputs() -> list[tuple[str, bytes]]:
             for kind in ("good", "bad"):
                 out.append((f"{folder.name}/{kind}.bicep", (folder / f"{kind}.bicep").read_bytes()))
     return out
+
+
+def assert_offline_layers_clean(repo: Path, types_dir: Path) -> None:
+    """Every offline layer of `check` finds nothing in repo: syntax, semantics, policies, source and rendered types."""
+    from scaffolder.validate import (
+        BicepTypes,
+        check_policies,
+        check_rendered_types,
+        check_semantics,
+        check_syntax,
+        check_types,
+        load_project,
+    )
+
+    project = load_project(repo)
+    assert check_syntax(project) == []
+    assert check_semantics(project) == []
+    assert check_policies(project) == []
+    backend = BicepTypes(types_dir)
+    assert check_types(project, backend) == []
+    assert check_rendered_types(project, backend) == []

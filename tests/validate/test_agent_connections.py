@@ -13,19 +13,12 @@ from scaffolder import catalog, infra
 from scaffolder.cli import app
 from scaffolder.errors import SpecError
 from scaffolder.validate import (
-    BicepTypes,
     Checkov,
-    check_policies,
-    check_rendered_types,
-    check_semantics,
-    check_syntax,
-    check_types,
-    load_project,
 )
 from scaffolder.validate._deploy import Scope, evaluate
 from scaffolder.validate._eval import to_plain
 from tests.helpers import make_spec
-from tests.validate.cases import write_repo
+from tests.validate.cases import assert_offline_layers_clean, write_repo
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 SCOPE = Scope(SUB, "rg-test", "eastus2")
@@ -168,10 +161,7 @@ def _connections(repo: Path) -> dict[str, Any]:
 
 def test_connections_are_keyless_typed_and_serialised(tmp_path: Path, types_dir: Path) -> None:
     repo = write_repo(spec_with(*ALL_TOOLS), tmp_path / "repo")
-    project = load_project(repo)
-    assert check_syntax(project) == [] and check_semantics(project) == [] and check_policies(project) == []
-    backend = BicepTypes(types_dir)
-    assert check_types(project, backend) == [] and check_rendered_types(project, backend) == []
+    assert_offline_layers_clean(repo, types_dir)
     connections = _connections(repo)
     bodies = {name: body for name, (body, _, _) in connections.items()}
     assert set(bodies) == {"ai-search", "sharepoint", "fabric"}

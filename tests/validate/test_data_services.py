@@ -15,17 +15,13 @@ from scaffolder.spec import ProjectSpec
 from scaffolder.validate import (
     BicepTypes,
     Checkov,
-    check_policies,
     check_rendered_types,
-    check_semantics,
-    check_syntax,
-    check_types,
     load_project,
     render,
 )
 from scaffolder.validate._deploy import Scope, UnsupportedBicep, evaluate
 from scaffolder.validate._eval import to_plain
-from tests.validate.cases import ALLOW_IP, write_repo
+from tests.validate.cases import ALLOW_IP, assert_offline_layers_clean, write_repo
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 GROUP = "rg-test"
@@ -83,13 +79,7 @@ def test_default_repo_has_no_search_and_passes_the_parameters(tmp_path: Path) ->
 @pytest.mark.parametrize("network", ["public", "ip-restricted"])
 def test_search_service_is_keyless_typed_and_policy_clean(network: str, tmp_path: Path, types_dir: Path) -> None:
     repo = _repo(tmp_path, network=network)
-    project = load_project(repo)
-    assert check_syntax(project) == []
-    assert check_semantics(project) == []
-    assert check_policies(project) == []
-    backend = BicepTypes(types_dir)
-    assert check_types(project, backend) == []
-    assert check_rendered_types(project, backend) == []
+    assert_offline_layers_clean(repo, types_dir)
     [service] = _rendered(repo, SEARCH_TYPE)
     props = service["properties"]
     assert props["disableLocalAuth"] is True
@@ -250,13 +240,7 @@ def test_standard_setup_parameters_follow_the_spec() -> None:
 
 def test_standard_setup_is_typed_policy_clean_and_keyless(tmp_path: Path, types_dir: Path) -> None:
     _, repo = _standard_repo(tmp_path)
-    project = load_project(repo)
-    assert check_syntax(project) == []
-    assert check_semantics(project) == []
-    assert check_policies(project) == []
-    backend = BicepTypes(types_dir)
-    assert check_types(project, backend) == []
-    assert check_rendered_types(project, backend) == []
+    assert_offline_layers_clean(repo, types_dir)
     [cosmos] = _rendered(repo, "Microsoft.DocumentDB/databaseAccounts")
     assert cosmos["properties"]["disableLocalAuth"] is True
     assert cosmos["properties"]["disableKeyBasedMetadataWriteAccess"] is True
