@@ -21,7 +21,13 @@ from {{ cookiecutter.package }}.auth import TOKEN_SCOPE, credential
 from {{ cookiecutter.package }}.errors import ROLE, ServiceError, SettingsError, service_error
 from {{ cookiecutter.package }}.settings import Settings
 {%- if 'agent' in cookiecutter.tools %}
-from {{ cookiecutter.package }}.specialists import SPECIALISTS, a2a_tools, enable_a2a, ensure_connection
+from {{ cookiecutter.package }}.specialists import (
+    SPECIALISTS,
+    a2a_tools,
+    enable_a2a,
+    ensure_connection,
+    project_resource_id,
+)
 {%- endif %}
 from {{ cookiecutter.package }}.tools import responses_tools
 
@@ -277,6 +283,7 @@ def sync_all(project: AIProjectClient, settings: Settings, check: bool = False,
 
     from {{ cookiecutter.package }}.auth import credential as make_credential
 
+    project_resource_id(settings)  # the ARM settings are checked before any request
     arm_cred = cred or make_credential(settings)
     for spec, specialist in zip(declared_specialists(settings), SPECIALISTS, strict=True):
         result = sync(project, spec, settings, check=check)
