@@ -249,22 +249,22 @@ def sync(project: AIProjectClient, spec: AgentSpec, settings: Settings, check: b
     except AzureError as exc:
         raise project_error(exc, settings) from exc
     return SyncResult(spec.name, created.version, previous, created=True, up_to_date=True)
-
-
 {%- if 'agent' in cookiecutter.tools %}
+
+
 def declared_specialists(settings: Settings) -> list[AgentSpec]:
     """The specialist agents (specialists.py): prompt agents on the same model deployment, with no tools."""
     return [
         AgentSpec(
             name=s.name,
-            description=f"{s.name} specialist of {{ cookiecutter.project_name }}, managed in code (specialists.py)",
+            description=f"{s.name} specialist of {DEFAULT_AGENT_NAME}, managed in code (specialists.py)",
             definition={"kind": "prompt", "model": settings.azure_ai_model_deployment, "instructions": s.instructions},
         )
         for s in SPECIALISTS
     ]
+{%- endif %}
 
 
-{% endif -%}
 def sync_all(project: AIProjectClient, settings: Settings, check: bool = False,
              cred: TokenCredential | None = None) -> tuple[list[str], bool]:
     """Every agent of this repo, in dependency order: one line per change or check, and whether all were current.

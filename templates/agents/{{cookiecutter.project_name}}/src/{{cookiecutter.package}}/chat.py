@@ -285,9 +285,9 @@ def _sources(response: Response) -> list[str]:
                 if label and label not in found:
                     found.append(label)
     return found
-
-
 {%- if 'agent' in cookiecutter.tools %}
+
+
 def _specialists(response: Response) -> list[str]:
     """The specialist agents the agent called in this run (A2A calls: `remote_function_call` items, whose `label`
     names the connection; the item Learn's A2A sample prints), each once, in order."""
@@ -300,9 +300,9 @@ def _specialists(response: Response) -> list[str]:
             if name and name not in found:
                 found.append(name)
     return found
+{%- endif %}
 
 
-{% endif -%}
 def _check(response: Response) -> None:
     if response.status == "failed":
         reason = response.error.message if response.error else "no reason given"
