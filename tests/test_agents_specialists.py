@@ -99,8 +99,8 @@ def test_readme_and_docs_say_what_is_done_and_the_roles(tmp_path: Path) -> None:
     assert "| `specialists.py` |" in readme
     # No grant is added: the callers' Foundry User on the project (already in the roles table) is what A2A checks.
     roles = readme.split("## Roles granted", 1)[1].split("\n## ", 1)[0]
-    assert "| you (the deploying principal) | Foundry User (`53ca6127-db72-4b80-b1b0-d745d6d5456d`) | project |" in roles
-    assert "| app identity | Foundry User (`53ca6127-db72-4b80-b1b0-d745d6d5456d`) | project |" in roles
+    user = "Foundry User (`53ca6127-db72-4b80-b1b0-d745d6d5456d`) | project |"
+    assert f"| you (the deploying principal) | {user}" in roles and f"| app identity | {user}" in roles
     assert "No role is added: the specialists check Foundry User on the project" in readme
     docs = (repo / "docs" / "agent-tools.md").read_text()
     assert "## Specialist agents (agent-to-agent)" in docs
