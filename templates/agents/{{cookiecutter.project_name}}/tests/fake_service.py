@@ -440,6 +440,13 @@ class AgentService:
         self.add_connection(name, "RemoteA2A", target, arm_id)
         return Answer(201 if created else 200, self.arm_connections[name])
 
+    def forget_agents(self) -> None:
+        """No agent of this repo's own yet (as before its first `agent sync`); its specialists stay, as the tests of
+        the main agent need them (tests/test_specialists.py starts from nothing instead)."""
+        self.agents.clear()
+        for specialist in SPECIALISTS:
+            self.add_specialist(*specialist)
+
     def add_specialist(self, name: str, instructions: str, connection: str) -> None:
         """A specialist as an earlier `agent sync` left it: a version, incoming A2A on, its RemoteA2A connection."""
         self._add_version(name, {"definition": {"kind": "prompt", "model": DEPLOYMENT, "instructions": instructions},

@@ -27,11 +27,7 @@ VERSIONS = fake_service.AGENT + "/versions"
 @pytest.fixture
 def fresh(app_env: FakeFoundry) -> FakeFoundry:
     """A project where the agent does not exist yet{% if cookiecutter.agents %} (its specialists do: specialists.py){% endif %}."""
-    app_env.runtime.agents.clear()
-{%- if cookiecutter.agents %}
-    for specialist in fake_service.SPECIALISTS:  # as an earlier `agent sync` made them (test_specialists.py: how)
-        app_env.runtime.add_specialist(*specialist)
-{%- endif %}
+    app_env.runtime.forget_agents()
     return app_env
 
 
