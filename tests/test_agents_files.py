@@ -27,3 +27,13 @@ def test_without_file_search_there_is_no_files_command(tmp_path: Path) -> None:
     assert not (repo / "src" / "docs_bot" / "files.py").exists()
     assert not (repo / "tests" / "test_files.py").exists()
     assert "from docs_bot import agent_cli\n" in (repo / "src" / "docs_bot" / "cli.py").read_text()
+
+
+def test_the_openapi_spec_ships_in_the_wheel_only_with_the_openapi_tool(tmp_path: Path) -> None:
+    """review-16 F9: `agent sync` from an installed wheel reads the spec the wheel carries (hatch force-include)."""
+    with_spec = write_repo(make_spec("agents", name="api-bot", tools=["openapi,name=weather"]), tmp_path / "a")
+    pyproject = (with_spec / "pyproject.toml").read_text()
+    assert '[tool.hatch.build.targets.wheel.force-include]\n"openapi" = "api_bot/openapi"' in pyproject
+    assert "def openapi_spec_file()" in (with_spec / "src" / "api_bot" / "agent_tools.py").read_text()
+    without = write_repo(make_spec("agents", name="api-bot", tools=["code-interpreter"]), tmp_path / "b")
+    assert "force-include" not in (without / "pyproject.toml").read_text()
