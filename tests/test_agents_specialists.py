@@ -106,7 +106,7 @@ def test_readme_and_docs_say_what_is_done_and_the_roles(tmp_path: Path) -> None:
     assert "## Specialist agents (agent-to-agent)" in docs
     assert "Why the connection is made by `agent sync` through ARM and not by infra/ (Bicep)" in docs
     assert "| specialist agent `travel` (A2A) |" in docs and "`UserEntraToken`" in docs
-    assert "Contributor or Owner on the project" in docs
+    assert "name Contributor or Owner" in docs
 
 
 def test_update_keeps_both_specialists(tmp_path: Path) -> None:
