@@ -29,7 +29,6 @@ from scaffolder.provisioning.plan import (
     ResourcePlan,
     Target,
     plan_from_bicep,
-    resolve,
     resource_group_resource,
 )
 from scaffolder.provisioning.preflight import ACCOUNT_TYPE, PreflightResult, run_checks
@@ -662,7 +661,7 @@ def outputs(plan: ResourcePlan, states: Mapping[str, Mapping[str, Any]]) -> dict
         if name in plan.secure_outputs:
             continue  # ARM returns no value for a @secure() output; azd leaves it out of .env too
         try:
-            out[name] = _env_value(resolve(value, states))
+            out[name] = _env_value(plan.resolve(value, states))
         except (KeyError, IndexError, TypeError):
             out[name] = ""  # a runtime value ARM did not report (left empty, as an unset azd value)
     return out

@@ -30,7 +30,7 @@ from scaffolder.provisioning.faults import (
     failure_of,
     with_retries,
 )
-from scaffolder.provisioning.plan import PlannedResource, ResourcePlan, resolve
+from scaffolder.provisioning.plan import PlannedResource, ResourcePlan, read_label, runtime_reads
 
 __all__ = ["ArmFailure", "Change", "Engine", "Event", "RetryPolicy", "arm_error", "failure_of", "with_retries"]
 
@@ -190,11 +190,11 @@ class Engine:
         return f"{res.key} ({name})" if name and name not in res.key else res.key
 
     def _resolved(self, res: PlannedResource) -> tuple[str, dict[str, Any]] | None:
-        """Name and body with Refs filled in, or None while a referenced resource does not exist."""
+        """Name and body with runtime values filled in, or None while a referenced resource does not exist."""
         with self._lock:
             states = dict(self.states)
         try:
-            return str(resolve(res.name, states)), resolve(res.body, states)
+            return str(self.plan.resolve(res.name, states)), self.plan.resolve(res.body, states)
         except KeyError:
             return None
 
@@ -324,11 +324,11 @@ class Engine:
         with self._lock:
             states = dict(self.states)
         shown = "a property"
-        for ref in res.refs:
+        for read in runtime_reads(res.name, res.body):
             try:
-                resolve(ref, states)
+                self.plan.resolve(read, states)
             except KeyError:
-                shown = f"{ref.key}.{'.'.join(str(p) for p in ref.path)}"
+                shown = read_label(read, self.plan.key_of)
                 break
         return ProvisionError(
             f"{res.where or res.key}: {res.key} reads {shown}, which ARM did not return",

@@ -111,6 +111,10 @@ class Runtime(Unknown):
     rid: str = ""
     path: tuple[str | int, ...] = ()
 
+    def __str__(self) -> str:
+        # Shown in previews as the Bicep read it waits for, e.g. <identity.properties.principalId>.
+        return f"<{'.'.join([self.origin.split('.')[0] or self.rid, *map(str, self.path)])}>"
+
 
 @dataclass(frozen=True)
 class Deferred(Unknown):
@@ -118,6 +122,25 @@ class Deferred(Unknown):
 
     fn: str = ""
     args: tuple[object, ...] = ()
+
+    def __str__(self) -> str:
+        # Shown in previews as the Bicep call it waits for, e.g. guid('/subscriptions/...', <identity...>, '...').
+        shown = (f"'{a}'" if isinstance(a, str) else str(a) for a in self.args)
+        return f"{self.fn}({', '.join(shown)})"
+
+    def apply(self, args: Sequence[object]) -> str:
+        """The function's value once its runtime arguments are known (args in the same order)."""
+        text = [_plain_str(a) for a in args]
+        if self.fn in ("guid", "uniqueString"):
+            return guid(*text) if self.fn == "guid" else unique_string(*text)
+        if self.fn in ("toLower", "toUpper"):
+            return text[0].lower() if self.fn == "toLower" else text[0].upper()
+        if self.fn == "format":
+            out = text[0]
+            for i, arg in enumerate(text[1:]):
+                out = out.replace("{" + str(i) + "}", arg)
+            return out
+        return "".join(text)  # concat and string interpolation
 
 
 @dataclass(frozen=True)
@@ -153,14 +176,19 @@ class Deployed:
 
     def id_for(self, name: str) -> str:
         """The ARM id of the resource given its (resolved) name."""
-        if self.extension:
-            return f"{self.parent_id}/providers/{self.type}/{name}"
-        if self.type.lower() == "microsoft.resources/resourcegroups":
-            return f"{self.parent_id}/resourceGroups/{name}"
-        provider, *segments = self.type.split("/")
-        if len(segments) == 1:
-            return f"{self.parent_id}/providers/{provider}/{segments[0]}/{name}"
-        return f"{self.parent_id}/{segments[-1]}/{name}"
+        return resource_id(self.type, self.parent_id, name, self.extension)
+
+
+def resource_id(rtype: str, parent_id: str, name: str, extension: bool = False) -> str:
+    """The ARM id of a resource of rtype named name under parent_id (its scope, for an extension resource)."""
+    if extension:
+        return f"{parent_id}/providers/{rtype}/{name}"
+    if rtype.lower() == "microsoft.resources/resourcegroups":
+        return f"{parent_id}/resourceGroups/{name}"
+    provider, *segments = rtype.split("/")
+    if len(segments) == 1:
+        return f"{parent_id}/providers/{provider}/{segments[0]}/{name}"
+    return f"{parent_id}/{segments[-1]}/{name}"
 
 
 @dataclass
@@ -200,10 +228,10 @@ class _Decl:
     key: str
 
     def id(self) -> str | Deferred:
-        proto = Deployed(self.key, self.res.type, "", self.parent_id, "", self.extension, {}, "")
         if isinstance(self.name, Deferred):
-            return Deferred("string", fn="concat", args=(proto.id_for(""), self.name))
-        return proto.id_for(self.name)
+            return Deferred("string", fn="concat", args=(resource_id(self.res.type, self.parent_id, "", self.extension),
+                                                         self.name))
+        return resource_id(self.res.type, self.parent_id, self.name, self.extension)
 
 
 def _where(file: BicepFile, node: ts.Node | None) -> str:
@@ -259,7 +287,7 @@ class ConcreteEvaluator(Evaluator):
     def member(self, base: Value, prop: str, env: Mapping[str, Value], node: ts.Node | None = None) -> Value:
         """`base.prop`, following runtime values and indexed resource instances."""
         if isinstance(base, Runtime):
-            return Runtime("any", rid=base.rid, path=(*base.path, prop))
+            return Runtime("any", origin=base.origin, rid=base.rid, path=(*base.path, prop))
         if isinstance(base, Ref) and not base.collection:
             return self._instance_member(base, prop, node)
         if isinstance(base, ModuleOutputs) and prop.lower() not in {k.lower() for k in base.items}:
@@ -308,7 +336,7 @@ class ConcreteEvaluator(Evaluator):
                 raise self.fail(node, "a resource collection indexed by a value not known before deployment")
             return IndexedRef(base.target, collection=False, index=key.value)
         if isinstance(base, Runtime) and isinstance(key, Lit) and isinstance(key.value, (str, int)):
-            return Runtime("any", rid=base.rid, path=(*base.path, key.value))
+            return Runtime("any", origin=base.origin, rid=base.rid, path=(*base.path, key.value))
         return super()._subscript(node, env)
 
     def object(self, node: ts.Node, env: Mapping[str, Value]) -> Obj:

@@ -13,7 +13,7 @@ from scaffolder import infra, standards
 from scaffolder.provisioning import registry
 from scaffolder.provisioning.plan import Target, plan_from_bicep
 from scaffolder.provisioning.preflight import required_actions
-from scaffolder.validate._model import load
+from scaffolder.validate import load_bicep
 from tests.emulator import ArmEmulator
 from tests.emulator import schema as bicep_types
 from tests.helpers import make_spec
@@ -37,7 +37,7 @@ HOSTING_AND_DATA = {
 def test_every_bicep_resource_uses_the_registry_api_version() -> None:
     found = []
     for path in sorted(BICEP.rglob("*.bicep")):
-        for res in load(path).all_resources():
+        for res in load_bicep(path).all_resources():
             entry = registry.lookup(res.type)
             assert entry is not None, f"{path.name}: {res.type} has no entry in catalog/resource_types.yaml"
             assert res.api_version == entry.api_version, f"{path.name}: {res.type}@{res.api_version}"
