@@ -234,6 +234,15 @@ class _Decl:
         return resource_id(self.res.type, self.parent_id, self.name, self.extension)
 
 
+def _accessor(node: ts.Node) -> str:
+    """The member an access reads: `.name` or `['name']` give name; any other index gives ""."""
+    if node.type == "member_expression":
+        prop = node.child_by_field_name("property")
+        return text(prop) if prop is not None else ""
+    index = node.child_by_field_name("index")
+    return (string_value(index) or "") if index is not None and index.type == "string" else ""
+
+
 def _where(file: BicepFile, node: ts.Node | None) -> str:
     line = pos(node)[0] if node is not None else 1
     return f"{file.name}:{line}"
@@ -304,8 +313,10 @@ class ConcreteEvaluator(Evaluator):
         index = ref.index if isinstance(ref, IndexedRef) else None
         target = ref.target
         if isinstance(target, Module):
+            if prop == "name":
+                return self.walker.module_name(self, target, index)
             if prop != "outputs":
-                raise self.fail(node, f"module member .{prop} (only .outputs is followed)")
+                raise self.fail(node, f"module member .{prop} (only .outputs and .name are followed)")
             return self.walker.module_outputs(self, target, index)
         decl = self.walker.declaration(self, target, index)
         if prop == "id":
@@ -562,17 +573,28 @@ class Deployment:
         even where this evaluator could compute the value: planning them would deploy what `azd up` refuses.
         """
         if node.type in ("member_expression", "subscript_expression"):
-            # Down the access chain to its root symbol; the first member read from it is what matters.
-            first, obj = node, node.child_by_field_name("object")
-            while obj is not None and obj.type in ("member_expression", "subscript_expression"):
-                first, obj = obj, obj.child_by_field_name("object")
-            target = ev._symbols.get(text(obj)) if obj is not None and obj.type == "identifier" else None
-            prop = first.child_by_field_name("property") if first.type == "member_expression" else None
-            name = text(prop) if prop is not None else ""
+            # The access chain from its root outwards: `mods[0].outputs.x` is mods, [0], .outputs, .x.
+            chain: list[ts.Node] = []
+            root: ts.Node | None = node
+            while root is not None and root.type in ("member_expression", "subscript_expression"):
+                chain.insert(0, root)
+                index = root.child_by_field_name("index")
+                if index is not None:
+                    self._start_known(ev, index, what, seen)
+                root = root.child_by_field_name("object")
+            target = ev._symbols.get(text(root)) if root is not None and root.type == "identifier" else None
+            if target is None:
+                if root is not None:
+                    self._start_known(ev, root, what, seen)
+                return
+            if target.parts.loop is not None and chain[0].type == "subscript_expression":
+                chain = chain[1:]  # one instance of a resource or module collection: its members are what count
+            name = _accessor(chain[0]) if chain else ""
             allowed = ("name",) if isinstance(target, Module) else ("id", "name", "type", "apiVersion")
-            if target is not None and name not in allowed:
+            if name not in allowed:
                 raise ev.fail(node, f"{what} over `{text(node)[:60]}`, which the Bicep compiler rejects: "
                               f"it must be known at the start of the deployment (only {', '.join(allowed)} is)")
+            return
         if node.type == "identifier":
             var = ev.file.variables.get(text(node))
             if var is not None and var.value is not None and var.name not in seen:
@@ -776,6 +798,14 @@ class Deployment:
                 if deployed.key in mine:
                     deployed.depends_on |= depends
         return inst
+
+    def module_name(self, ev: ConcreteEvaluator, module: Module, index: int | None) -> Value:
+        """A module instance's deployment name (`mods[0].name`), known at the start of the deployment."""
+        env = self._env(ev, module, index)
+        node = object_get(module.parts.body, "name") if module.parts.body is not None else None
+        if env is None or node is None:
+            raise ev.fail(module.decl.node, f"the name of module {module.name} (give it a `name:`)")
+        return ev.eval(node, env)
 
     def module_outputs(self, ev: ConcreteEvaluator, module: Module, index: int | None = None) -> Value:
         """A module instance's outputs as values (runtime ones stay Runtime/Deferred)."""
