@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any
 
 from scaffolder.catalog import normalize_region
 from scaffolder.errors import PreflightError, ProvisionError, ProvisionInterrupted, SpecError
@@ -154,29 +154,9 @@ def default_credential(authority: str, tenant_id: str | None) -> TokenCredential
     return _TenantCredential(cred, tenant_id)
 
 
-class ArmKwargs(TypedDict, total=False):
-    """The options every ARM command shares, as keyword arguments of provision/preflight/destroy."""
-
-    subscription_id: str
-    resource_group: str
-    location: str | None
-    environment: str
-    credential: TokenCredential | None
-    tenant_id: str | None
-    cloud: str
-    arm_endpoint: str | None
-    principal_id: str | None
-    principal_type: str | None
-    retry: RetryPolicy | None
-    connection_verify: str | bool | None
-    polling_interval: float | None
-    timeout: float | None
-    on_wait: Waiting | None
-
-
 @dataclass(frozen=True)
 class ArmOptions:
-    """The options every ARM command shares, built once (from the keyword arguments or by the CLI)."""
+    """The options every ARM command shares, built once (by the CLI, or by a library caller)."""
 
     subscription_id: str = ""
     resource_group: str = ""
@@ -457,11 +437,11 @@ class Provisioner:
         levels: dict[str, int] = {}
         for res in plan.resources:
             levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
-        by_key = {c.key: c for c in present}
+        # `present` holds only resources with a name, so every key here has one.
+        name_of = {c.key: c.name for c in present if c.name}
 
         def remove(key: str) -> None:
-            res, name = plan.get(key), by_key[key].name
-            assert name is not None
+            res, name = plan.get(key), name_of[key]
             read(lambda: arm.delete(res, name), f"deleting {key} ({name})")
 
         pool = Workers(8)
@@ -469,7 +449,7 @@ class Provisioner:
             with _interruptible(session, "stopped by user while deleting; what was deleted stays deleted",
                                 "re-run the same command to delete the rest"):
                 for level in sorted(set(levels.values()), reverse=True):
-                    pool.map(remove, [k for k in by_key if levels[k] == level])
+                    pool.map(remove, [k for k in name_of if levels[k] == level])
         finally:
             pool.close()
         result.applied = True
@@ -777,57 +757,3 @@ def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -
         doc = {"version": 1, "defaultEnvironment": target.environment}
         config.write_text(json.dumps(doc) + "\n", encoding="utf-8")
     return path
-
-
-def preflight(
-    directory: Path | str = ".",
-    *,
-    restore: bool = False,
-    purge: bool = False,
-    today: dt.date | None = None,
-    options: ArmOptions | None = None,
-    **arm: Unpack[ArmKwargs],
-) -> PreflightResult:
-    """Provisioner(directory, options).preflight(...), the options given as one object or as keywords."""
-    return Provisioner(directory, options or ArmOptions(**arm)).preflight(restore=restore, purge=purge, today=today)
-
-
-def provision(
-    directory: Path | str = ".",
-    *,
-    restore: bool = False,
-    purge: bool = False,
-    preview: bool = False,
-    confirm: Confirm | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    skip_preflight: bool = False,
-    today: dt.date | None = None,
-    standards: LoadedStandards | None = None,
-    options: ArmOptions | None = None,
-    **arm: Unpack[ArmKwargs],
-) -> ProvisionResult:
-    """Create or update the generated repo's resources, exactly as its Bicep declares them.
-
-    `Provisioner.plan` with `preview`, else `Provisioner.apply`: reads first (current state, diff, preflight),
-    then `confirm(changes)`, applies the creates/updates in dependency order and writes the outputs to
-    `<directory>/.azure/<env>/.env`. `credential` is any azure-core TokenCredential (DefaultAzureCredential when
-    None). The team `standards` (if any) are enforced again, on the effective region, before anything is read.
-    """
-    prov = Provisioner(directory, options or ArmOptions(**arm))
-    if preview:
-        return prov.plan(restore=restore, purge=purge, skip_preflight=skip_preflight, today=today, standards=standards)
-    return prov.apply(restore=restore, purge=purge, confirm=confirm, on_event=on_event,
-                      skip_preflight=skip_preflight, today=today, standards=standards)
-
-
-def destroy(
-    directory: Path | str = ".",
-    *,
-    purge: bool = False,
-    preview: bool = False,
-    confirm: Callable[[list[str]], bool] | None = None,
-    options: ArmOptions | None = None,
-    **arm: Unpack[ArmKwargs],
-) -> DestroyResult:
-    """Provisioner(directory, options).destroy(...), the options given as one object or as keywords."""
-    return Provisioner(directory, options or ArmOptions(**arm)).destroy(purge=purge, preview=preview, confirm=confirm)

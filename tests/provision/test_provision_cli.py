@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from scaffolder.cli import app
 from scaffolder.provisioning import api
 from tests.emulator import ArmEmulator, FakeCredential
-from tests.provision.provkit import ENV, RG
+from tests.provision.provkit import ENV, RG, provision
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_rich_progress_on_a_terminal(arm: ArmEmulator, repo: Path, kw: dict[str,
 
     seen: list[int] = []
     with ProgressPrinter(lambda changes: seen.append(len(changes)) is None, tty=True) as ui:
-        result = api.provision(repo, confirm=ui.confirm, on_event=ui, **kw)
+        result = provision(repo, confirm=ui.confirm, on_event=ui, **kw)
     assert result.applied and seen and ui.total == len(result.changes)
     assert ui._progress is not None and ui._progress.finished
 

@@ -15,12 +15,11 @@ from typing import Any
 import pytest
 
 from scaffolder.errors import ProvisionError
-from scaffolder.provisioning.api import provision
 from scaffolder.provisioning.engine import diff
 from scaffolder.provisioning.plan import Target, plan_from_bicep
 from tests.emulator import ArmEmulator, FakeCredential
 from tests.helpers import storage_account
-from tests.provision.provkit import ENV, RG
+from tests.provision.provkit import ENV, RG, provision
 
 STORAGE = (
     "\n// Added by hand after generation: a type provisioning has no code for.\n"
