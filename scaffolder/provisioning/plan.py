@@ -195,6 +195,43 @@ def resource_group_resource(target: Target) -> PlannedResource:
     )
 
 
+# azd's defaults for azure.yaml's `infra:` block (schemas/v1.0/azure.yaml.json in Azure/azure-dev: provider
+# "bicep", path "infra", module "main"), the only templates this plan reads.
+AZD_INFRA = {"provider": "bicep", "path": "infra", "module": "main"}
+
+
+def _check_azd_infra(directory: Path, nothing: str) -> None:
+    """Refuse an azure.yaml that points azd at other templates than infra/main.bicep (the plan would differ)."""
+    import yaml
+
+    from scaffolder import safeio
+
+    if not (directory / "azure.yaml").is_file():
+        return
+    if safeio.has_link(directory, "azure.yaml"):
+        raise ParameterError(f"azure.yaml is a symbolic link; not reading through it; {nothing}",
+                             hint="make azure.yaml a regular file")
+    try:
+        doc = safeio.load_yaml(safeio.read_beneath(directory, "azure.yaml")[0].decode("utf-8", errors="replace"))
+    except (OSError, safeio.UnsafeInputError, yaml.YAMLError) as exc:
+        shown = safeio.describe(exc) if isinstance(exc, OSError | safeio.UnsafeInputError) else "not valid YAML"
+        raise ParameterError(f"azure.yaml cannot be read: {shown}; {nothing}", hint="fix azure.yaml") from None
+    infra = doc.get("infra") if isinstance(doc, dict) else None
+    if not isinstance(infra, dict):
+        return
+    for key, default in AZD_INFRA.items():
+        value = str(infra.get(key) or default).strip().removeprefix("./").rstrip("/")
+        if value != default:
+            raise ParameterError(
+                f"azure.yaml sets infra.{key}: {value}; scaffolder provisions only {default!r} "
+                f"(infra/main.bicep), so it would not deploy what azd deploys; {nothing}",
+                hint=f"use `azd up`, or move the templates to infra/main.bicep and drop infra.{key}",
+            )
+    if infra.get("layers"):
+        raise ParameterError(f"azure.yaml sets infra.layers; scaffolder provisions only infra/main.bicep; {nothing}",
+                             hint="use `azd up`")
+
+
 def plan_from_bicep(
     directory: Path | str, target: Target, group_location: str | None = None, *, destroying: bool = False
 ) -> ResourcePlan:
@@ -206,6 +243,7 @@ def plan_from_bicep(
     """
     scope = Scope(target.subscription_id, target.resource_group, group_location or target.location)
     nothing = "nothing was deleted" if destroying else "nothing was written"
+    _check_azd_infra(Path(directory), nothing)
     try:
         evaluated = evaluate(Path(directory), scope, target.azd_env(), {"restoreSoftDeleted": target.restore})
     except InvalidParameter as exc:

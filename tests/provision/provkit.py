@@ -32,11 +32,11 @@ def offer_models(arm: ArmEmulator, spec: ProjectSpec, location: str | None = Non
 
 
 def write_repo(path: Path, spec: ProjectSpec) -> Path:
-    """The generated repo's answers file and infra/ (what provisioning reads), as `scaffolder new` writes them."""
+    """The generated repo's answers file, azure.yaml and infra/ (what provisioning reads), as `scaffolder new` does."""
     path.mkdir(parents=True, exist_ok=True)
     (path / ANSWERS_FILE).write_text(spec.to_answers(__version__), encoding="utf-8")
     for item in plan_files(spec).files:
-        if str(item.path).startswith("infra/"):
+        if str(item.path).startswith("infra/") or str(item.path) == "azure.yaml":
             target = path / item.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(item.content)
