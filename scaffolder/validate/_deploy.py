@@ -29,6 +29,7 @@ from scaffolder.validate._eval import (
     Ref,
     Unknown,
     Value,
+    bicep_str,
     from_json,
     is_known,
     param_problems,
@@ -130,7 +131,7 @@ class Deferred(Unknown):
 
     def apply(self, args: Sequence[object]) -> str:
         """The function's value once its runtime arguments are known (args in the same order)."""
-        text = [_plain_str(a) for a in args]
+        text = [bicep_str(a) for a in args]
         if self.fn in ("guid", "uniqueString"):
             return guid(*text) if self.fn == "guid" else unique_string(*text)
         if self.fn in ("toLower", "toUpper"):
@@ -246,12 +247,6 @@ def _accessor(node: ts.Node) -> str:
 def _where(file: BicepFile, node: ts.Node | None) -> str:
     line = pos(node)[0] if node is not None else 1
     return f"{file.name}:{line}"
-
-
-def _plain_str(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "null" if value is None else str(value)
 
 
 def _strings(data: object) -> list[str]:
@@ -374,7 +369,7 @@ class ConcreteEvaluator(Evaluator):
                 continue
             v = self.eval(part, env)
             if isinstance(v, Lit):
-                pieces.append(_plain_str(v.value))
+                pieces.append(bicep_str(v.value))
             elif _is_runtime(v):
                 pieces.append(v)
                 deferred = True
