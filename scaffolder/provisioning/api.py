@@ -184,6 +184,10 @@ class _Session:
     retry: RetryPolicy
     control: Control
 
+    def call(self, call: Callable[[], Any], what: str) -> Any:
+        """An ARM call with this session's retries, deadline and Ctrl-C handling; `what` names it in errors."""
+        return with_retries(call, self.retry, what, self.control)
+
 
 def open_arm(
     subscription_id: str,
@@ -431,9 +435,6 @@ class Provisioner:
         if confirm is not None and not confirm(labels):
             raise ProvisionError("cancelled; nothing was deleted", hint="--yes skips the question")
 
-        def read(call: Callable[[], Any], what: str) -> Any:
-            return with_retries(call, session.retry, what, session.control)
-
         levels: dict[str, int] = {}
         for res in plan.resources:
             levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
@@ -442,7 +443,7 @@ class Provisioner:
 
         def remove(key: str) -> None:
             res, name = plan.get(key), name_of[key]
-            read(lambda: arm.delete(res, name), f"deleting {key} ({name})")
+            session.call(lambda: arm.delete(res, name), f"deleting {key} ({name})")
 
         pool = Workers(8)
         try:
@@ -457,14 +458,14 @@ class Provisioner:
             rg_change.state is not None
             and (rg_change.state.get("tags") or {}).get("azd-env-name") == plan.target.environment
         ):
-            left = read(lambda: arm.resources_in_group(plan.target.resource_group), "listing the group")
+            left = session.call(lambda: arm.resources_in_group(plan.target.resource_group), "listing the group")
             if not left:
                 group = plan.get(RESOURCE_GROUP)
-                read(lambda: arm.delete(group, plan.target.resource_group), "deleting the resource group")
+                session.call(lambda: arm.delete(group, plan.target.resource_group), "deleting the resource group")
                 result.resource_group_deleted = True
         if purge:
             names = {str(r.name).lower() for r in plan.of_type(ACCOUNT_TYPE)}
-            listed = read(lambda: list(arm.deleted_accounts()), "listing soft-deleted accounts")
+            listed = session.call(lambda: list(arm.deleted_accounts()), "listing soft-deleted accounts")
             for found in [d for d in listed if str(d.get("name", "")).lower() in names]:
                 _purge(session, found, plan.target.resource_group)
                 result.purged = True
@@ -508,8 +509,8 @@ def check_api_versions(session: _Session) -> None:
         if res.type.lower() != RG_TYPE.lower():
             by_namespace.setdefault(res.type.split("/", 1)[0].lower(), []).append(res)
     for namespace, planned in sorted(by_namespace.items()):
-        doc = with_retries(functools.partial(session.arm.provider, planned[0].type.split("/", 1)[0]),
-                           session.retry, f"reading provider {namespace}", session.control)
+        doc = session.call(functools.partial(session.arm.provider, planned[0].type.split("/", 1)[0]),
+                           f"reading provider {namespace}")
         offered = {
             str(t.get("resourceType", "")).lower(): [str(v) for v in t.get("apiVersions") or ()]
             for t in (doc or {}).get("resourceTypes") or ()
@@ -543,12 +544,8 @@ def _removed(session: _Session, changes: list[Change]) -> list[str]:
     if rg is None or rg.state is None:
         return []
     planned = {plan.get(c.key).id_for(c.name).lower() for c in changes if c.name}
-
-    def read(call: Callable[[], list[dict[str, Any]]], what: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = with_retries(call, session.retry, what, session.control)
-        return items
-
-    listed = read(lambda: session.arm.resources_in_group(plan.target.resource_group), "listing the resource group")
+    group = plan.target.resource_group
+    listed = session.call(lambda: session.arm.resources_in_group(group), "listing the resource group")
     found = {
         str(r.get("id"))
         for r in listed
@@ -566,15 +563,13 @@ def _removed(session: _Session, changes: list[Change]) -> list[str]:
         kinds = dict((t.lower(), v) for t, v in known if t.lower().rsplit("/", 1)[0] == res.type.lower())
         for kind, version in sorted(kinds.items()):
             listing = functools.partial(session.arm.children, parent_id, kind, version)
-            found.update(str(r.get("id")) for r in read(listing, f"listing {kind} under {change.name}"))
-    found.update(_removed_grants(session, changes, read))
+            found.update(str(r.get("id")) for r in session.call(listing, f"listing {kind} under {change.name}"))
+    found.update(_removed_grants(session, changes))
     planned |= {str(c.state.get("id", "")).lower() for c in changes if c.state is not None}
     return sorted(i for i in found if i.lower() not in planned)
 
 
-def _removed_grants(
-    session: _Session, changes: list[Change], read: Callable[[Callable[[], list[dict[str, Any]]], str], Any]
-) -> set[str]:
+def _removed_grants(session: _Session, changes: list[Change]) -> set[str]:
     """Role assignments to this environment's principals, on a scope it deploys, that the plan no longer makes.
 
     The principals are the deploying developer, the identities the plan creates (user-assigned or a resource's
@@ -598,7 +593,8 @@ def _removed_grants(
     principals.discard("")
     out: set[str] = set()
     for scope in scopes:
-        for grant in read(functools.partial(session.arm.assignments_at, scope), f"listing role assignments on {scope}"):
+        listing = functools.partial(session.arm.assignments_at, scope)
+        for grant in session.call(listing, f"listing role assignments on {scope}"):
             if str(grant.get("properties", {}).get("principalId", "")) in principals:
                 out.add(str(grant.get("id")))
     return out
@@ -612,12 +608,7 @@ def _purge(session: _Session, deleted: Mapping[str, Any], fallback_group: str) -
     """Purge a soft-deleted account; its id names the location and resource group it was deleted from."""
     group = str(deleted.get("id", "")).split("/resourceGroups/")[-1].split("/")[0] or fallback_group
     location, name = str(deleted.get("location")), str(deleted.get("name"))
-    with_retries(
-        lambda: session.arm.purge(location, group, name),
-        session.retry,
-        f"purging soft-deleted account {name}",
-        session.control,
-    )
+    session.call(lambda: session.arm.purge(location, group, name), f"purging soft-deleted account {name}")
 
 
 def _env_value(value: Any) -> str:
