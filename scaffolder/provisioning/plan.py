@@ -11,7 +11,7 @@ rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,38 +148,28 @@ class ResourcePlan:
         return value
 
 
+def _leaves(*values: Any) -> Iterator[Any]:
+    """The scalars and Runtime values inside values (through objects, arrays and Deferred arguments), in order."""
+    for value in values:
+        if isinstance(value, Deferred):
+            yield from _leaves(*value.args)
+        elif isinstance(value, Mapping):
+            yield from _leaves(*value.values())
+        elif isinstance(value, list | tuple):
+            yield from _leaves(*value)
+        else:
+            yield value
+
+
 def runtime_reads(*values: Any) -> list[Runtime]:
     """The Runtime values inside values, in order."""
-    found: list[Runtime] = []
-    for value in values:
-        if isinstance(value, Runtime):
-            found.append(value)
-        elif isinstance(value, Deferred):
-            found += runtime_reads(*value.args)
-        elif isinstance(value, Mapping):
-            found += runtime_reads(*value.values())
-        elif isinstance(value, list | tuple):
-            found += runtime_reads(*value)
-    return found
+    return [v for v in _leaves(*values) if isinstance(v, Runtime)]
 
 
 def _mentions(value: Any, ids: Mapping[str, str]) -> set[str]:
     """Keys of planned resources whose id (or a sub-path of it) a string in value names."""
-    out: set[str] = set()
-    if isinstance(value, str):
-        low = value.lower()
-        for rid, key in ids.items():
-            if low == rid or low.startswith(rid + "/"):
-                out.add(key)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            out |= _mentions(item, ids)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            out |= _mentions(item, ids)
-    elif isinstance(value, Deferred):
-        out |= _mentions(value.args, ids)
-    return out
+    texts = [v.lower() for v in _leaves(value) if isinstance(v, str)]
+    return {key for rid, key in ids.items() for low in texts if low == rid or low.startswith(rid + "/")}
 
 
 def resource_group_resource(target: Target) -> PlannedResource:
