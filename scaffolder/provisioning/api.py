@@ -435,9 +435,7 @@ class Provisioner:
         if confirm is not None and not confirm(labels):
             raise ProvisionError("cancelled; nothing was deleted", hint="--yes skips the question")
 
-        levels: dict[str, int] = {}
-        for res in plan.resources:
-            levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
+        levels = plan.levels()
         # `present` holds only resources with a name, so every key here has one.
         name_of = {c.key: c.name for c in present if c.name}
 
@@ -445,14 +443,10 @@ class Provisioner:
             res, name = plan.get(key), name_of[key]
             session.call(lambda: arm.delete(res, name), f"deleting {key} ({name})")
 
-        pool = Workers(8)
-        try:
-            with _interruptible(session, "stopped by user while deleting; what was deleted stays deleted",
-                                "re-run the same command to delete the rest"):
-                for level in sorted(set(levels.values()), reverse=True):
-                    pool.map(remove, [k for k in name_of if levels[k] == level])
-        finally:
-            pool.close()
+        with Workers(8) as pool, _interruptible(session, "stopped by user while deleting; what was deleted stays "
+                                                "deleted", "re-run the same command to delete the rest"):
+            for level in sorted(set(levels.values()), reverse=True):
+                pool.map(remove, [k for k in name_of if levels[k] == level])
         result.applied = True
         if (
             rg_change.state is not None

@@ -114,6 +114,13 @@ class ResourcePlan:
                 return res
         raise KeyError(key)
 
+    def levels(self) -> dict[str, int]:
+        """Each resource's depth in the dependency graph: 0 needs nothing, n needs something at n-1."""
+        levels: dict[str, int] = {}
+        for res in self.resources:
+            levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
+        return levels
+
     @property
     def keys(self) -> tuple[str, ...]:
         """Resource keys in dependency order."""
