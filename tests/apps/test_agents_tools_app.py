@@ -2,8 +2,9 @@
 
 One repo has every tool the agents runtime offers, with the connections infra/ creates (a new search service, a
 SharePoint site, a Fabric data agent, an MCP server needing approval, an OpenAPI spec, web search, file search, code
-interpreter, two specialist agents over A2A): its README lists exactly those tools and its console script's `files add` works end to end. The second
-uses existing connections by ARM id, an MCP server without approval and an OpenAPI tool with managed identity;
+interpreter, two specialist agents over A2A): its README lists exactly those tools and its console script's
+`files add` works end to end. The second uses existing connections by ARM id, an MCP server without approval and an
+OpenAPI tool with managed identity;
 the third has `--agent-setup standard` with AI Search and SharePoint connections by name. (Each build costs about a
 minute of CI, so one repo proves as much as it can.)
 """
