@@ -170,14 +170,17 @@ def test_responses_readme_says_api_images_stay_on_the_server() -> None:
     assert "cannot be downloaded through the API" in section
 
 
-def test_readmes_say_which_tool_settings_do_not_reach_the_container_app() -> None:
-    """review-15 HIGH-2 (documented, not wired): every tool setting main.bicep does not pass is named as local-only."""
+def test_readmes_say_how_tool_settings_reach_the_container_app() -> None:
+    """review-15 HIGH-2 (wired): the README says how each deployed setting gets into Azure; main.bicep takes them."""
     inference = plan_files(make_spec(runtime="inference", tools=["file-search", "mcp,url=https://x.example/mcp,label=d"]))
     responses = plan_files(make_spec(tools=["file-search", "mcp,url=https://x.example/mcp,label=d"]))
-    for plan, names in ((inference, ["AZURE_AI_SEARCH_ENDPOINT", "APP_EMBEDDING_DEPLOYMENT", "APP_MCP_URL"]),
+    for plan, names in ((inference, ["AZURE_AI_SEARCH_ENDPOINT", "APP_EMBEDDING_DEPLOYMENT", "APP_MCP_AUTH_TOKEN"]),
                         (responses, ["APP_FILE_SEARCH_VECTOR_STORE_IDS", "APP_MCP_AUTH_TOKEN"])):
-        bicep, readme = plan.text("infra/main.bicep"), plan.text("README.md")
-        assert readme.count("Not wired in Azure by this version") == 2
+        readme = plan.text("README.md")
+        assert "Not wired" not in readme
+        assert "azd provision" in readme and "secretRef" in readme and "mcp-auth-token" in readme
         for name in names:
-            assert f"{name}:" not in bicep and f"'{name}'" not in bicep, name  # still not passed: the text holds
-            assert name in readme[readme.index("Not wired in Azure"):], name
+            said = [p for p in readme.split("\n\n") if name in p and "azd" in p]
+            assert said, name
+        bicep = plan.text("infra/main.bicep")
+        assert "param appToolSettings array" in bicep and "@secure()\n@description" in bicep
