@@ -1,4 +1,4 @@
-"""Provision a repo whose tools have deployed settings against the ARM emulator: values from the azd env, token secret."""
+"""Provision a repo with deployed tool settings against the ARM emulator: values from the azd env, token secret."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The chosen tools' settings reach the deployed container app (review-15 HIGH-2): exactly those, the token as a secret."""
+"""The chosen tools' settings reach the deployed container app (review-15 HIGH-2); the MCP token as a secret."""
 
 from __future__ import annotations
 
