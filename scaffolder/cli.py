@@ -864,6 +864,14 @@ def update(
         HostingChoice | None,
         typer.Option("--hosting", help="Switch where the app runs in Azure: container-apps or none (infra only)."),
     ] = None,
+    tool: Annotated[
+        list[str] | None,
+        typer.Option("--tool", "-t", metavar="NAME[,key=value...]",
+                     help="Add a tool, or change a recorded tool's options (as for `new`), repeatable."),
+    ] = None,
+    remove_tool: Annotated[
+        list[str] | None, typer.Option("--remove-tool", metavar="NAME", help="Remove a tool, repeatable.")
+    ] = None,
     standards: Annotated[
         Path | None, typer.Option("--standards", help="Team standards file to apply [default: as for `new`].")
     ] = None,
@@ -882,7 +890,7 @@ def update(
         bool, typer.Option("--diff", help="With --check: include the whole diff (stdout, or the JSON's diff).")
     ] = False,
 ) -> None:
-    """Re-apply the generator to a repo (three-way merge, your edits kept): runtime, templates, standards, models.
+    """Re-apply the generator (three-way merge, your edits kept): runtime, templates, standards, models, tools.
 
     Exit 1 on conflicts (written with diff3 markers and listed), 2 with --check when an update exists.
     """
@@ -906,6 +914,8 @@ def update(
         decision_answers=load_answers_file(decision) if decision else None,
         dry_run=dry_run or check_only,
         allow_dirty=allow_dirty,
+        add_tools=tool or (),
+        remove_tools=remove_tool or (),
     )
     # --check answers "is there an update" with counts and paths; the diff (thousands of lines for a switch)
     # only when asked for.
