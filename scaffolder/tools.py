@@ -200,9 +200,20 @@ def check_connections(options: Mapping[str, Mapping[str, str]]) -> None:
 
 
 def example_flag(tool: CatalogTool) -> str:
-    """A `--tool` flag with placeholders for the required options, e.g. `--tool mcp,url=URL,label=LABEL`."""
-    parts = [tool.name] + [f"{k}={k.upper()}" for k, o in tool.options.items() if o.required]
-    return "--tool " + ",".join(parts)
+    """A complete `--tool` flag that passes the checks (review-15 LOW-9).
+
+    Every required option, one option of each `require_any` group and its `together` partners, with the catalog's
+    example values (`KEY` where none).
+    """
+    keys = [k for k, o in tool.options.items() if o.required]
+    for group in tool.require_any:
+        if not set(group) & set(keys):
+            keys.append(group[0])
+    for group in tool.together:
+        if set(group) & set(keys):
+            keys += [k for k in group if k not in keys]
+    values = [f"{k}={tool.options[k].example or k.upper()}" for k in tool.options if k in keys]
+    return "--tool " + ",".join([tool.name, *values])
 
 
 def listing(runtime: Runtime | None = None) -> list[dict[str, Any]]:

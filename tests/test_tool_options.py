@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import string
 from pathlib import Path
 
@@ -184,3 +185,45 @@ def test_readmes_say_how_tool_settings_reach_the_container_app() -> None:
             assert said, name
         bicep = plan.text("infra/main.bicep")
         assert "param appToolSettings array" in bicep and "@secure()\n@description" in bicep
+
+
+# --- working example flags, `tools` and `recommend` (review-15 LOW-9) -------------------------------------------------
+
+
+def test_every_example_flag_works_on_every_runtime_that_offers_the_tool() -> None:
+    from scaffolder import catalog
+    from scaffolder.tools import example_flag
+
+    for tool in catalog.tools().values():
+        if tool.always or tool.docs_only:
+            continue
+        for runtime in tool.offered_by():
+            flag = example_flag(tool)
+            spec = make_spec(runtime=runtime.value, tools=[flag.removeprefix("--tool ")])
+            assert [t.name for t in spec.tools] == [tool.name], (runtime, flag)
+
+
+def test_cli_tools_shows_no_flag_where_the_tool_is_not_offered() -> None:
+    result = runner.invoke(app, ["tools", "--runtime", "inference"])
+    assert result.exit_code == 0
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:] if line.strip()}
+    assert rows["code-interpreter"].rstrip().endswith(" -")
+    assert rows["mcp"].rstrip().endswith("--tool mcp,url=https://mcp.example.com/mcp,label=docs")
+    every = runner.invoke(app, ["tools"]).stdout.splitlines()
+    assert next(line for line in every if line.startswith("sharepoint")).rstrip().endswith(
+        "--tool sharepoint,site=https://contoso.sharepoint.com/sites/docs")
+
+
+def test_recommend_keeps_the_given_tool_values_in_its_commands() -> None:
+    given = "mcp,url=https://x.example/mcp,label=kb,approval=never"
+    result = runner.invoke(app, ["recommend", "--tool", given, "--tool", "openapi,name=w", "--no-input"])
+    assert result.exit_code == 0, result.stderr
+    assert f"scaffolder new NAME --decision decision.json --tool {given} --tool openapi,name=w\n" in result.stdout
+    assert f"scaffolder new NAME --runtime agents --tool {given} --tool openapi,name=w\n" in result.stdout
+    # a conflict (no runtime offers both): the command leaves one out, and says so
+    result = runner.invoke(app, ["recommend", "--tool", "image-generation,deployment=img", "--tool", "openapi,name=w",
+                                 "--no-input"])
+    assert "scaffolder new NAME --runtime responses --tool image-generation,deployment=img\n" in result.stdout
+    assert "(left out: openapi: not offered by responses" in result.stdout  # never dropped silently
+    doc = runner.invoke(app, ["recommend", "--tool", given, "--no-input", "--json"])
+    assert json.loads(doc.stdout)["command"] == f"scaffolder new NAME --runtime responses --tool {given}"

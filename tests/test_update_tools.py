@@ -1,4 +1,4 @@
-"""`scaffolder update --tool / --remove-tool`: tools added, changed and removed on a living repo, refusals write nothing."""
+"""`scaffolder update --tool / --remove-tool`: tools added, changed and removed ; refusals write nothing."""
 
 from __future__ import annotations
 

@@ -391,6 +391,8 @@ class ToolOption(_Frozen):
     pattern: str | None = None
     default: str | None = None
     description: str
+    # A value that passes the checks, for the example `--tool` flag (`scaffolder tools`, README, error hints).
+    example: str | None = None
 
 
 class ToolSetting(_Frozen):
