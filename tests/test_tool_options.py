@@ -227,3 +227,19 @@ def test_recommend_keeps_the_given_tool_values_in_its_commands() -> None:
     assert "(left out: openapi: not offered by responses" in result.stdout  # never dropped silently
     doc = runner.invoke(app, ["recommend", "--tool", given, "--no-input", "--json"])
     assert json.loads(doc.stdout)["command"] == f"scaffolder new NAME --runtime responses --tool {given}"
+
+
+# --- facts and their sources (review-15 LOW-12) ---------------------------------------------------------------------
+
+
+def test_tool_facts_cite_learn() -> None:
+    from scaffolder import catalog
+
+    quotas = catalog.tool_sources()["openai-quotas"]
+    assert "openai-quotas" in catalog.tools()["file-search"].sources
+    assert quotas.url.startswith("https://learn.microsoft.com/") and "quotas-limits" in quotas.url
+    files = plan_files(make_spec(tools=["file-search", "code-interpreter"])).text("src/demo/files.py")
+    assert "512 MB via the API" in files and "quotas-limits.md" in files and "OpenAI API reference" not in files
+    assert "containers-retrieve-container-file-content" in files and "5618146" in files
+    readme = plan_files(make_spec(tools=["web-search", "image-generation"])).text("README.md")
+    assert readme.count('"Supported regions"') == 2 and "administrator can turn it off" in readme
