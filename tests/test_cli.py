@@ -192,3 +192,26 @@ def test_output_under_a_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     code, _, err = run("new", "demo", "-r", "responses", "--no-input", "-o", str(tmp_path / "afile"))
     assert code == 1 and "cannot create" in err and "Traceback" not in err
+
+
+def test_every_cli_choice_mirrors_its_source_of_truth() -> None:
+    # typer needs Enum classes for choices (it has no Literal support), so the CLI keeps small StrEnums; their
+    # values must be exactly the spec's/catalog's, or a value added in one place would be refused (or invented) in
+    # the other.
+    from typing import get_args
+
+    from scaffolder import cli, spec
+    from scaffolder.catalog import Runtime
+    from scaffolder.provisioning.arm import CLOUDS
+
+    pairs = {
+        cli.RuntimeChoice: [r.value for r in Runtime],
+        cli.NetworkChoice: list(get_args(spec.NetworkPosture)),
+        cli.AgentSetupChoice: list(get_args(spec.AgentSetup)),
+        cli.HostingChoice: list(get_args(spec.Hosting)),
+        cli.FrameworkChoice: list(get_args(spec.Framework)),
+        cli.PrincipalChoice: list(get_args(spec.PrincipalType)),
+        cli.CloudChoice: list(CLOUDS),
+    }
+    for choice, source in pairs.items():
+        assert [c.value for c in choice] == source, choice.__name__

@@ -1,5 +1,6 @@
-"""Per runtime, a repo generated with every tool that runtime offers: its own suite passes offline (and ran the
-tool tests), ruff and mypy --strict are clean, and `scaffolder check` passes."""
+"""A Responses repo generated with every tool the runtime offers: its own suite passes offline (and ran the hosted
+tool tests), ruff and mypy --strict are clean, and `scaffolder check` passes. The other runtimes' every-tool repos
+are built where their own checks live (tests/apps/test_agents_tools_app.py, tests/apps/test_inference_tools.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from scaffolder import catalog
 from scaffolder.catalog import Runtime
 from tests.apps.harness import AppRepo, build_app, clean_env, scaffolder_command
 
-pytestmark = pytest.mark.slow
+# One worker builds the repo once for the module's tests (a module fixture is per worker under xdist).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("responses-tools")]
 
 # The one table of valid options per tool (and per runtime where they differ), for every tool that needs some: the
 # MCP server is called by the service, so any https URL will do; allowed_tools/approval vary the generated code.
@@ -37,9 +39,9 @@ def every_tool(runtime: Runtime) -> tuple[str, ...]:
                  if not t.always and not t.docs_only and t.offer(runtime) != "none")
 
 
-# Inference is proven by tests/apps/test_inference_tools.py (the same repo and checks, plus its own per-tool test
-# modules); building it here too only doubled ~10 min of CI.
-OFFERING = [r for r in Runtime if every_tool(r) and r is not Runtime.INFERENCE]
+# Inference is proven by tests/apps/test_inference_tools.py and agents by the "created" repo of
+# tests/apps/test_agents_tools_app.py (the same tools and checks); building them here too only doubled CI time.
+OFFERING = [Runtime.RESPONSES]
 
 
 @pytest.fixture(scope="module", params=[r.value for r in OFFERING])
