@@ -55,6 +55,8 @@ param maxReplicas int = 1
 
 var placeholderImage = 'mcr.microsoft.com/azuredocs/containerapps-helloworld:latest'
 var usePlaceholder = empty(serviceImage)
+// `azd deploy` keeps it: ARM returns no secret values, so azd lists them and sends them back with the new revision
+// (Azure/azure-dev cli/azd/pkg/containerapps/container_app.go, syncSecrets / ListSecrets).
 var mcpSecretName = 'mcp-auth-token'
 var secrets = empty(mcpAuthToken) ? [] : [
   {
