@@ -1,7 +1,7 @@
 """Provisioning speed against the ARM emulator with a fixed latency per long-running operation.
 
 Prints, for one spec (agents runtime, N model deployments, monitoring on):
-1. the wall time of `scaffolder.provision()` on an empty resource group, whole and its apply phase
+1. the wall time of `Provisioner.apply()` on an empty resource group, whole and its apply phase
    (first write to last write), next to
 2. the dependency critical path: the longest chain of long-running operations in the plan
    (resource group -> account -> project -> deployment 1 -> ... -> deployment N, each LRO = latency), and
@@ -23,12 +23,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scaffolder.provisioning.api import provision  # noqa: E402
+from scaffolder.provisioning.api import ArmOptions, Provisioner  # noqa: E402
 from scaffolder.provisioning.arm import Arm, Connection  # noqa: E402
 from scaffolder.provisioning.engine import Engine, Event, RetryPolicy  # noqa: E402
 from scaffolder.provisioning.plan import ResourcePlan, Target, plan_from_bicep  # noqa: E402
@@ -68,17 +67,18 @@ def _emulator(tmp: Path, spec: ProjectSpec, latency: float) -> ArmEmulator:
     return arm
 
 
-def _kw(arm: ArmEmulator) -> dict[str, Any]:
-    return {
-        "subscription_id": arm.subscription_id,
-        "resource_group": "rg-bench",
-        "environment": "bench",
-        "credential": FakeCredential(),
-        "arm_endpoint": arm.url,
-        "connection_verify": arm.ca_path,
-        "polling_interval": POLL,
-        "retry": RetryPolicy(base_delay=0.05),
-    }
+def _provisioner(repo: Path, arm: ArmEmulator) -> Provisioner:
+    options = ArmOptions(
+        subscription_id=arm.subscription_id,
+        resource_group="rg-bench",
+        environment="bench",
+        credential=FakeCredential(),
+        arm_endpoint=arm.url,
+        connection_verify=arm.ca_path,
+        polling_interval=POLL,
+        retry=RetryPolicy(base_delay=0.05),
+    )
+    return Provisioner(repo, options)
 
 
 def run_parallel(spec: ProjectSpec, repo: Path, latency: float) -> tuple[float, float, int, int]:
@@ -91,12 +91,12 @@ def run_parallel(spec: ProjectSpec, repo: Path, latency: float) -> tuple[float, 
 
         try:
             t0 = time.perf_counter()
-            provision(repo, on_event=on_event, **_kw(arm))
+            _provisioner(repo, arm).apply(on_event=on_event)
             whole = time.perf_counter() - t0
             apply_phase = max(stamps) - min(stamps)
             conflicts = sum(1 for _, _, status in arm.responses if status == 409)
             arm.reset_log()
-            provision(repo, **_kw(arm))
+            _provisioner(repo, arm).apply()
             rerun_writes = arm.writes()
         finally:
             arm.stop()
@@ -107,14 +107,13 @@ def run_serial(spec: ProjectSpec, repo: Path, latency: float) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         arm = _emulator(Path(tmp), spec, latency)
         try:
-            kw = _kw(arm)
             conn = Connection(
                 FakeCredential(), arm.subscription_id, arm.url, connection_verify=arm.ca_path, polling_interval=POLL
             )
             target = Target(
-                arm.subscription_id, kw["resource_group"], spec.location, "bench", FakeCredential().object_id
+                arm.subscription_id, "rg-bench", spec.location, "bench", FakeCredential().object_id
             )
-            engine = Engine(plan_from_bicep(repo, target), Arm(conn), retry=kw["retry"], max_workers=1)
+            engine = Engine(plan_from_bicep(repo, target), Arm(conn), retry=RetryPolicy(base_delay=0.05), max_workers=1)
             changes = engine.survey()
             t0 = time.perf_counter()
             engine.apply(changes)
@@ -155,7 +154,7 @@ def main() -> None:
         f"apply phase, parallel (median of {args.runs}):  {apply_med:.3f} s  = {apply_med / cp:.2f}x critical path"
         f"  (target <= 1.15x)"
     )
-    print(f"whole provision() incl. reads/preflight: {whole_med:.3f} s  = {whole_med / cp:.2f}x critical path")
+    print(f"whole apply() incl. reads/preflight:     {whole_med:.3f} s  = {whole_med / cp:.2f}x critical path")
     print(f"apply phase, one at a time (baseline):   {serial_med:.3f} s  = {serial_med / cp:.2f}x critical path")
     print(f"speed-up over one at a time:             {serial_med / apply_med:.2f}x")
     print(f"409 RequestConflict answers during apply: {max(conflicts)}")

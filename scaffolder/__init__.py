@@ -3,8 +3,8 @@
 The public API is small: `resolve_spec` (flags/prompts -> ProjectSpec), `new` (plan and write a
 repo), `plan_files` (the pure file plan), `load_answers` (read a generated repo's spec),
 `recommend` (answers -> runtime), `update` (re-apply the generator to a repo: three-way merge, runtime
-switch), `check` (validate a generated repo), `preflight`, `provision`
-and `destroy` (Azure SDK), and the error classes in `scaffolder.errors`; team standards live in
+switch), `check` (validate a generated repo), `Provisioner` with `ArmOptions` (preflight, plan, apply and
+destroy against Azure), and the error classes in `scaffolder.errors`; team standards live in
 `scaffolder.standards`. Attributes load lazily so that `scaffolder --help` stays fast.
 """
 
@@ -26,9 +26,6 @@ _LAZY = {
     "NewResult": "scaffolder._new",
     "plan_files": "scaffolder.generate",
     "ScaffolderError": "scaffolder.errors",
-    "provision": "scaffolder.provisioning.api",
-    "preflight": "scaffolder.provisioning.api",
-    "destroy": "scaffolder.provisioning.api",
     "Provisioner": "scaffolder.provisioning.api",
     "ArmOptions": "scaffolder.provisioning.api",
     "check": "scaffolder.checks",
@@ -53,12 +50,9 @@ __all__ = [
     "__version__",
     "build_spec",
     "check",
-    "destroy",
     "load_answers",
     "new",
     "plan_files",
-    "preflight",
-    "provision",
     "recommend",
     "resolve_spec",
     "update",
@@ -72,7 +66,7 @@ if TYPE_CHECKING:
     from scaffolder.decision import Recommendation, recommend
     from scaffolder.errors import ScaffolderError
     from scaffolder.generate import plan_files
-    from scaffolder.provisioning.api import ArmOptions, Provisioner, destroy, preflight, provision
+    from scaffolder.provisioning.api import ArmOptions, Provisioner
     from scaffolder.spec import ModelDeployment, ProjectSpec, build_spec, load_answers
 
 

@@ -248,13 +248,12 @@ def render_offline_plan(plan: ResourcePlan, reason: str) -> None:
     import json
 
     from scaffolder.provisioning.offline import NOT_COMPARED
-    from scaffolder.provisioning.offline import display_name as _name
 
     err = sys.stderr
     print(f"note: {reason}", file=err)
     print(f"plan ({NOT_COMPARED}):", file=err)
     for i, r in enumerate(plan.resources, 1):
-        print(f"  {i:>2}. {r.type}@{r.api_version}  {_name(r.name)}", file=err)
+        print(f"  {i:>2}. {r.type}@{r.api_version}  {r.name}", file=err)
         body = json.dumps(r.body, indent=2, sort_keys=True, default=str)
         print("\n".join("        " + line for line in body.splitlines()), file=err)
     print("preview only: nothing was read or written in Azure", file=err)

@@ -23,8 +23,7 @@ from scaffolder import __version__, catalog, infra, safeio
 from scaffolder.errors import AcceptedFileError, AnswersFileError, ScaffolderError, ToolError, yaml_problem
 from scaffolder.spec import ANSWERS_FILE, ProjectSpec, load_answers, today
 from scaffolder.standards import LoadedStandards, violations
-from scaffolder.validate import Checkov
-from scaffolder.validate._findings import Finding, sorted_findings
+from scaffolder.validate import Checkov, Finding, sorted_findings
 
 # Files the generator writes from the answers file: a difference is reported (info), the user's version kept.
 OWNED = ("infra/", "azure.yaml", ".env.example", "Dockerfile", ".dockerignore", ANSWERS_FILE)
@@ -347,9 +346,9 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
 
 
 def _unparsable_bicep(content: bytes) -> bool:
-    from scaffolder.validate._model import parse_bytes
+    from scaffolder.validate import parse_bicep
 
-    return bool(parse_bytes(content).root_node.has_error)
+    return bool(parse_bicep(content).root_node.has_error)
 
 
 def _accept_command(directory: Path, standards: Path | None = None) -> str:
@@ -394,9 +393,9 @@ class _Declaration:
 
 def _declarations(content: bytes) -> dict[tuple[str, str], _Declaration]:
     """The top-level declarations of a Bicep file by (kind, name), each with its decorators."""
-    from scaffolder.validate._model import DECL_NODES, TRIVIA, parse_bytes, text
+    from scaffolder.validate import DECL_NODES, TRIVIA, node_text, parse_bicep
 
-    root = parse_bytes(content).root_node
+    root = parse_bicep(content).root_node
     out: dict[tuple[str, str], _Declaration] = {}
     pending: list[Any] = []
     for node in root.named_children:
@@ -407,10 +406,10 @@ def _declarations(content: bytes) -> dict[tuple[str, str], _Declaration]:
             continue
         kind = "targetScope" if node.type == "target_scope_assignment" else DECL_NODES.get(node.type, node.type)
         ident = next((c for c in node.named_children if c.type == "identifier"), None)
-        name = text(ident) if ident is not None and kind != "targetScope" else ""
+        name = node_text(ident) if ident is not None and kind != "targetScope" else ""
         start = pending[0] if pending else node
         described = [dec for d in pending for dec in d.named_children
-                     if re.match(r"@(sys\.)?description\(", text(dec))]
+                     if re.match(r"@(sys\.)?description\(", node_text(dec))]
         tokens = [t for d in pending for dec in d.named_children if dec not in described for t in _tokens(dec)]
         key = (kind, name)
         if key in out:  # a duplicate is the semantics layer's error; keep both apart
@@ -444,7 +443,7 @@ def _significant(content: bytes, start: int, end: int, erase: list[Any]) -> tupl
 
 
 def _tokens(node: Any) -> list[str]:
-    from scaffolder.validate._model import TRIVIA
+    from scaffolder.validate import TRIVIA
 
     out: list[str] = []
     stack = [node]

@@ -11,7 +11,7 @@ import scaffolder
 def test_every_public_name_resolves() -> None:
     for name in scaffolder.__all__:
         assert getattr(scaffolder, name) is not None, name
-    assert callable(scaffolder.check) and callable(scaffolder.recommend) and callable(scaffolder.provision)
+    assert callable(scaffolder.check) and callable(scaffolder.recommend) and callable(scaffolder.Provisioner)
 
 
 def test_import_loads_nothing_heavy() -> None:

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any
 
 from scaffolder.catalog import normalize_region
 from scaffolder.errors import PreflightError, ProvisionError, ProvisionInterrupted, SpecError
@@ -29,7 +29,6 @@ from scaffolder.provisioning.plan import (
     ResourcePlan,
     Target,
     plan_from_bicep,
-    resolve,
     resource_group_resource,
 )
 from scaffolder.provisioning.preflight import ACCOUNT_TYPE, PreflightResult, run_checks
@@ -155,29 +154,9 @@ def default_credential(authority: str, tenant_id: str | None) -> TokenCredential
     return _TenantCredential(cred, tenant_id)
 
 
-class ArmKwargs(TypedDict, total=False):
-    """The options every ARM command shares, as keyword arguments of provision/preflight/destroy."""
-
-    subscription_id: str
-    resource_group: str
-    location: str | None
-    environment: str
-    credential: TokenCredential | None
-    tenant_id: str | None
-    cloud: str
-    arm_endpoint: str | None
-    principal_id: str | None
-    principal_type: str | None
-    retry: RetryPolicy | None
-    connection_verify: str | bool | None
-    polling_interval: float | None
-    timeout: float | None
-    on_wait: Waiting | None
-
-
 @dataclass(frozen=True)
 class ArmOptions:
-    """The options every ARM command shares, built once (from the keyword arguments or by the CLI)."""
+    """The options every ARM command shares, built once (by the CLI, or by a library caller)."""
 
     subscription_id: str = ""
     resource_group: str = ""
@@ -204,6 +183,10 @@ class _Session:
     engine: Engine
     retry: RetryPolicy
     control: Control
+
+    def call(self, call: Callable[[], Any], what: str) -> Any:
+        """An ARM call with this session's retries, deadline and Ctrl-C handling; `what` names it in errors."""
+        return with_retries(call, self.retry, what, self.control)
 
 
 def open_arm(
@@ -452,40 +435,31 @@ class Provisioner:
         if confirm is not None and not confirm(labels):
             raise ProvisionError("cancelled; nothing was deleted", hint="--yes skips the question")
 
-        def read(call: Callable[[], Any], what: str) -> Any:
-            return with_retries(call, session.retry, what, session.control)
-
-        levels: dict[str, int] = {}
-        for res in plan.resources:
-            levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
-        by_key = {c.key: c for c in present}
+        levels = plan.levels()
+        # `present` holds only resources with a name, so every key here has one.
+        name_of = {c.key: c.name for c in present if c.name}
 
         def remove(key: str) -> None:
-            res, name = plan.get(key), by_key[key].name
-            assert name is not None
-            read(lambda: arm.delete(res, name), f"deleting {key} ({name})")
+            res, name = plan.get(key), name_of[key]
+            session.call(lambda: arm.delete(res, name), f"deleting {key} ({name})")
 
-        pool = Workers(8)
-        try:
-            with _interruptible(session, "stopped by user while deleting; what was deleted stays deleted",
-                                "re-run the same command to delete the rest"):
-                for level in sorted(set(levels.values()), reverse=True):
-                    pool.map(remove, [k for k in by_key if levels[k] == level])
-        finally:
-            pool.close()
+        with Workers(8) as pool, _interruptible(session, "stopped by user while deleting; what was deleted stays "
+                                                "deleted", "re-run the same command to delete the rest"):
+            for level in sorted(set(levels.values()), reverse=True):
+                pool.map(remove, [k for k in name_of if levels[k] == level])
         result.applied = True
         if (
             rg_change.state is not None
             and (rg_change.state.get("tags") or {}).get("azd-env-name") == plan.target.environment
         ):
-            left = read(lambda: arm.resources_in_group(plan.target.resource_group), "listing the group")
+            left = session.call(lambda: arm.resources_in_group(plan.target.resource_group), "listing the group")
             if not left:
                 group = plan.get(RESOURCE_GROUP)
-                read(lambda: arm.delete(group, plan.target.resource_group), "deleting the resource group")
+                session.call(lambda: arm.delete(group, plan.target.resource_group), "deleting the resource group")
                 result.resource_group_deleted = True
         if purge:
             names = {str(r.name).lower() for r in plan.of_type(ACCOUNT_TYPE)}
-            listed = read(lambda: list(arm.deleted_accounts()), "listing soft-deleted accounts")
+            listed = session.call(lambda: list(arm.deleted_accounts()), "listing soft-deleted accounts")
             for found in [d for d in listed if str(d.get("name", "")).lower() in names]:
                 _purge(session, found, plan.target.resource_group)
                 result.purged = True
@@ -529,8 +503,8 @@ def check_api_versions(session: _Session) -> None:
         if res.type.lower() != RG_TYPE.lower():
             by_namespace.setdefault(res.type.split("/", 1)[0].lower(), []).append(res)
     for namespace, planned in sorted(by_namespace.items()):
-        doc = with_retries(functools.partial(session.arm.provider, planned[0].type.split("/", 1)[0]),
-                           session.retry, f"reading provider {namespace}", session.control)
+        doc = session.call(functools.partial(session.arm.provider, planned[0].type.split("/", 1)[0]),
+                           f"reading provider {namespace}")
         offered = {
             str(t.get("resourceType", "")).lower(): [str(v) for v in t.get("apiVersions") or ()]
             for t in (doc or {}).get("resourceTypes") or ()
@@ -564,12 +538,8 @@ def _removed(session: _Session, changes: list[Change]) -> list[str]:
     if rg is None or rg.state is None:
         return []
     planned = {plan.get(c.key).id_for(c.name).lower() for c in changes if c.name}
-
-    def read(call: Callable[[], list[dict[str, Any]]], what: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = with_retries(call, session.retry, what, session.control)
-        return items
-
-    listed = read(lambda: session.arm.resources_in_group(plan.target.resource_group), "listing the resource group")
+    group = plan.target.resource_group
+    listed = session.call(lambda: session.arm.resources_in_group(group), "listing the resource group")
     found = {
         str(r.get("id"))
         for r in listed
@@ -587,15 +557,13 @@ def _removed(session: _Session, changes: list[Change]) -> list[str]:
         kinds = dict((t.lower(), v) for t, v in known if t.lower().rsplit("/", 1)[0] == res.type.lower())
         for kind, version in sorted(kinds.items()):
             listing = functools.partial(session.arm.children, parent_id, kind, version)
-            found.update(str(r.get("id")) for r in read(listing, f"listing {kind} under {change.name}"))
-    found.update(_removed_grants(session, changes, read))
+            found.update(str(r.get("id")) for r in session.call(listing, f"listing {kind} under {change.name}"))
+    found.update(_removed_grants(session, changes))
     planned |= {str(c.state.get("id", "")).lower() for c in changes if c.state is not None}
     return sorted(i for i in found if i.lower() not in planned)
 
 
-def _removed_grants(
-    session: _Session, changes: list[Change], read: Callable[[Callable[[], list[dict[str, Any]]], str], Any]
-) -> set[str]:
+def _removed_grants(session: _Session, changes: list[Change]) -> set[str]:
     """Role assignments to this environment's principals, on a scope it deploys, that the plan no longer makes.
 
     The principals are the deploying developer, the identities the plan creates (user-assigned or a resource's
@@ -619,7 +587,8 @@ def _removed_grants(
     principals.discard("")
     out: set[str] = set()
     for scope in scopes:
-        for grant in read(functools.partial(session.arm.assignments_at, scope), f"listing role assignments on {scope}"):
+        listing = functools.partial(session.arm.assignments_at, scope)
+        for grant in session.call(listing, f"listing role assignments on {scope}"):
             if str(grant.get("properties", {}).get("principalId", "")) in principals:
                 out.add(str(grant.get("id")))
     return out
@@ -633,12 +602,7 @@ def _purge(session: _Session, deleted: Mapping[str, Any], fallback_group: str) -
     """Purge a soft-deleted account; its id names the location and resource group it was deleted from."""
     group = str(deleted.get("id", "")).split("/resourceGroups/")[-1].split("/")[0] or fallback_group
     location, name = str(deleted.get("location")), str(deleted.get("name"))
-    with_retries(
-        lambda: session.arm.purge(location, group, name),
-        session.retry,
-        f"purging soft-deleted account {name}",
-        session.control,
-    )
+    session.call(lambda: session.arm.purge(location, group, name), f"purging soft-deleted account {name}")
 
 
 def _env_value(value: Any) -> str:
@@ -662,7 +626,7 @@ def outputs(plan: ResourcePlan, states: Mapping[str, Mapping[str, Any]]) -> dict
         if name in plan.secure_outputs:
             continue  # ARM returns no value for a @secure() output; azd leaves it out of .env too
         try:
-            out[name] = _env_value(resolve(value, states))
+            out[name] = _env_value(plan.resolve(value, states))
         except (KeyError, IndexError, TypeError):
             out[name] = ""  # a runtime value ARM did not report (left empty, as an unset azd value)
     return out
@@ -778,57 +742,3 @@ def write_env_file(directory: Path, target: Target, values: Mapping[str, str]) -
         doc = {"version": 1, "defaultEnvironment": target.environment}
         config.write_text(json.dumps(doc) + "\n", encoding="utf-8")
     return path
-
-
-def preflight(
-    directory: Path | str = ".",
-    *,
-    restore: bool = False,
-    purge: bool = False,
-    today: dt.date | None = None,
-    options: ArmOptions | None = None,
-    **arm: Unpack[ArmKwargs],
-) -> PreflightResult:
-    """Provisioner(directory, options).preflight(...), the options given as one object or as keywords."""
-    return Provisioner(directory, options or ArmOptions(**arm)).preflight(restore=restore, purge=purge, today=today)
-
-
-def provision(
-    directory: Path | str = ".",
-    *,
-    restore: bool = False,
-    purge: bool = False,
-    preview: bool = False,
-    confirm: Confirm | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    skip_preflight: bool = False,
-    today: dt.date | None = None,
-    standards: LoadedStandards | None = None,
-    options: ArmOptions | None = None,
-    **arm: Unpack[ArmKwargs],
-) -> ProvisionResult:
-    """Create or update the generated repo's resources, exactly as its Bicep declares them.
-
-    `Provisioner.plan` with `preview`, else `Provisioner.apply`: reads first (current state, diff, preflight),
-    then `confirm(changes)`, applies the creates/updates in dependency order and writes the outputs to
-    `<directory>/.azure/<env>/.env`. `credential` is any azure-core TokenCredential (DefaultAzureCredential when
-    None). The team `standards` (if any) are enforced again, on the effective region, before anything is read.
-    """
-    prov = Provisioner(directory, options or ArmOptions(**arm))
-    if preview:
-        return prov.plan(restore=restore, purge=purge, skip_preflight=skip_preflight, today=today, standards=standards)
-    return prov.apply(restore=restore, purge=purge, confirm=confirm, on_event=on_event,
-                      skip_preflight=skip_preflight, today=today, standards=standards)
-
-
-def destroy(
-    directory: Path | str = ".",
-    *,
-    purge: bool = False,
-    preview: bool = False,
-    confirm: Callable[[list[str]], bool] | None = None,
-    options: ArmOptions | None = None,
-    **arm: Unpack[ArmKwargs],
-) -> DestroyResult:
-    """Provisioner(directory, options).destroy(...), the options given as one object or as keywords."""
-    return Provisioner(directory, options or ArmOptions(**arm)).destroy(purge=purge, preview=preview, confirm=confirm)

@@ -30,7 +30,7 @@ from scaffolder.provisioning.faults import (
     failure_of,
     with_retries,
 )
-from scaffolder.provisioning.plan import PlannedResource, ResourcePlan, resolve
+from scaffolder.provisioning.plan import PlannedResource, ResourcePlan, read_label, runtime_reads
 
 __all__ = ["ArmFailure", "Change", "Engine", "Event", "RetryPolicy", "arm_error", "failure_of", "with_retries"]
 
@@ -39,9 +39,14 @@ IN_PROGRESS = frozenset({"accepted", "creating", "updating", "running", "provisi
 
 
 class Workers:
-    """A small pool of daemon threads (concurrent.futures joins its threads at exit, so Ctrl-C would hang)."""
+    """A small pool of daemon threads (concurrent.futures joins its threads at exit, so Ctrl-C would hang).
 
-    def __init__(self, size: int) -> None:
+    As a context manager: Ctrl-C inside the block sets `control.cancelled` (workers see it at their next wait and
+    stop; nobody joins them), and idle workers end when it is left.
+    """
+
+    def __init__(self, size: int, control: Control | None = None) -> None:
+        self.control = control
         self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(size)]
         for thread in self._threads:
@@ -75,6 +80,14 @@ class Workers:
         """Let idle workers end (running ones finish on their own; they are daemons)."""
         for _ in self._threads:
             self._jobs.put(None)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt) and self.control is not None:
+            self.control.cancelled.set()
+        self.close()
 
 
 @dataclass
@@ -190,11 +203,11 @@ class Engine:
         return f"{res.key} ({name})" if name and name not in res.key else res.key
 
     def _resolved(self, res: PlannedResource) -> tuple[str, dict[str, Any]] | None:
-        """Name and body with Refs filled in, or None while a referenced resource does not exist."""
+        """Name and body with runtime values filled in, or None while a referenced resource does not exist."""
         with self._lock:
             states = dict(self.states)
         try:
-            return str(resolve(res.name, states)), resolve(res.body, states)
+            return str(self.plan.resolve(res.name, states)), self.plan.resolve(res.body, states)
         except KeyError:
             return None
 
@@ -246,24 +259,16 @@ class Engine:
 
     def survey(self) -> list[Change]:
         """Read the current state of every planned resource, level by level, in parallel."""
-        levels: dict[str, int] = {}
-        for res in self.plan.resources:
-            levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
+        levels = self.plan.levels()
         changes: dict[str, Change] = {}
-        pool = Workers(self.max_workers)
-        try:
-            for level in range(max(levels.values(), default=-1) + 1):
+        with Workers(self.max_workers, self.control) as pool:
+            for level in sorted(set(levels.values())):
                 batch = [r for r in self.plan.resources if levels[r.key] == level]
                 for res, change in zip(batch, pool.map(self._inspect, batch), strict=True):
                     changes[res.key] = change
                     if change.state is not None:
                         with self._lock:
                             self.states[res.key] = change.state
-        except KeyboardInterrupt:
-            self.control.cancelled.set()
-            raise
-        finally:
-            pool.close()
         return [changes[k] for k in self.plan.keys]
 
     def _write(self, res: PlannedResource, change: Change) -> dict[str, Any]:
@@ -324,11 +329,11 @@ class Engine:
         with self._lock:
             states = dict(self.states)
         shown = "a property"
-        for ref in res.refs:
+        for read in runtime_reads(res.name, res.body):
             try:
-                resolve(ref, states)
+                self.plan.resolve(read, states)
             except KeyError:
-                shown = f"{ref.key}.{'.'.join(str(p) for p in ref.path)}"
+                shown = read_label(read, self.plan.key_of)
                 break
         return ProvisionError(
             f"{res.where or res.key}: {res.key} reads {shown}, which ARM did not return",
@@ -360,8 +365,7 @@ class Engine:
         deps = {r.key: set(r.depends_on) for r in self.plan.resources}
         failures: list[tuple[str, BaseException]] = []
         running: dict[Future[Any], str] = {}
-        pool = Workers(self.max_workers)
-        try:
+        with Workers(self.max_workers, self.control) as pool:
             while todo or running:
                 if not failures:
                     for key in [k for k in self.plan.keys if k in todo and deps[k] <= done]:
@@ -386,12 +390,6 @@ class Engine:
                             self.created.add(key)
                     done.add(key)
                     self._emit(Event(key, "done", by_key[key].action))
-        except KeyboardInterrupt:
-            # Workers see the flag at their next wait and stop; the caller exits without joining them.
-            self.control.cancelled.set()
-            raise
-        finally:
-            pool.close()
         if failures:
             first = failures[0][1]
             pending = len([c for c in changes if c.key not in done])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scaffolder.provisioning.plan import Lazy, ResourcePlan, Target, plan_from_bicep
+from scaffolder.provisioning.plan import ResourcePlan, Target, plan_from_bicep
 from scaffolder.spec import load_answers
 
 NOT_COMPARED = "not compared with Azure (no credential): every resource is listed as the Bicep declares it"
@@ -41,19 +41,13 @@ def offline_plan(
     return plan_from_bicep(directory, target)
 
 
-def display_name(value: str | Lazy) -> str:
-    """A resource name for display (a Lazy one as the expression it waits for)."""
-    # A name computed from another resource's runtime value (Lazy) is shown as the expression it waits for.
-    return value if isinstance(value, str) else str(value)
-
-
 def plan_as_dict(plan: ResourcePlan) -> dict[str, Any]:
     """JSON-ready plan: order, type@version, name and body of each resource, and the caveat."""
     return {
         "compared_with_azure": False,
         "note": NOT_COMPARED,
         "resources": [
-            {"order": i, "key": r.key, "type": r.type, "api_version": r.api_version, "name": display_name(r.name),
+            {"order": i, "key": r.key, "type": r.type, "api_version": r.api_version, "name": str(r.name),
              "depends_on": list(r.depends_on), "body": json.loads(json.dumps(r.body, default=str))}
             for i, r in enumerate(plan.resources, 1)
         ],

@@ -3,14 +3,15 @@
 `plan_from_bicep` evaluates main.bicep with main.parameters.json and the values azd would pass
 (environment, location, deploying principal) through the one Bicep evaluator `check` also uses, in its
 concrete mode. Values that exist only once another resource is created (a managed identity's principal id)
-are `Ref`s, and functions of them `Lazy`s, resolved while applying. Dependencies are the Bicep's own:
-`parent`, `scope`, `dependsOn` (a module stands for what it deploys), references to another resource's id
-or runtime properties, `@batchSize(1)`, plus the registry's one-write-per-parent rule.
+stay the evaluator's `Runtime` values, and functions of them `Deferred` ones, resolved while applying.
+Dependencies are the Bicep's own: `parent`, `scope`, `dependsOn` (a module stands for what it deploys),
+references to another resource's id or runtime properties, `@batchSize(1)`, plus the registry's one-write-per-parent
+rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,17 +19,16 @@ from typing import Any
 from scaffolder.errors import ParameterError, ProvisionError
 from scaffolder.provisioning import registry
 from scaffolder.provisioning.reads import missing_property
-from scaffolder.validate._deploy import (
+from scaffolder.validate import (
     Deferred,
-    Deployed,
     InvalidParameter,
     InvalidTemplate,
     Runtime,
     Scope,
     UnsupportedBicep,
     evaluate,
+    resource_id,
 )
-from scaffolder.validate.bicepfn import guid, unique_string
 
 RESOURCE_GROUP = "resourceGroup"
 RG_TYPE = "Microsoft.Resources/resourceGroups"
@@ -68,30 +68,6 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Ref:
-    """A value read from another planned resource once it exists (path into its ARM JSON)."""
-
-    key: str
-    path: tuple[str | int, ...]
-
-    def __str__(self) -> str:
-        return f"<{self.key}.{'.'.join(str(p) for p in self.path)}>"
-
-
-@dataclass(frozen=True)
-class Lazy:
-    """A Bicep function over Refs (`guid`, `uniqueString`, `concat`, ...), computed once they resolve."""
-
-    fn: str
-    args: tuple[Any, ...]
-
-    def __str__(self) -> str:
-        # Shown in previews as the Bicep call it waits for, e.g. guid('/subscriptions/...', <id.properties.x>, '...').
-        shown = (f"'{a}'" if isinstance(a, str) else str(a) for a in self.args)
-        return f"{self.fn}({', '.join(shown)})"
-
-
-@dataclass(frozen=True)
 class PlannedResource:
     """One ARM resource: type, API version, where it lives, its name and the PUT body."""
 
@@ -99,7 +75,7 @@ class PlannedResource:
     type: str
     api_version: str
     parent_id: str
-    name: str | Lazy
+    name: str | Deferred
     body: Mapping[str, Any]
     depends_on: tuple[str, ...] = ()
     write_only: tuple[str, ...] = ()
@@ -112,14 +88,9 @@ class PlannedResource:
     # The planned resource this one lives under (its `parent` or `scope`), if the plan deploys it.
     parent_key: str | None = None
 
-    @property
-    def refs(self) -> tuple[Ref, ...]:
-        """Refs in the name and body, in order."""
-        return tuple(_refs(self.name, self.body))
-
     def id_for(self, name: str) -> str:
         """The ARM id of this resource given its (resolved) name."""
-        return Deployed(self.key, self.type, "", self.parent_id, "", self.extension, {}, "").id_for(name)
+        return resource_id(self.type, self.parent_id, name, self.extension)
 
 
 @dataclass(frozen=True)
@@ -133,6 +104,8 @@ class ResourcePlan:
     # `@secure()` outputs (never returned, printed or written to .env) and the values of `@secure()` params.
     secure_outputs: frozenset[str] = frozenset()
     secret_values: frozenset[str] = frozenset()
+    # Planned resource key of each resource id (lower case) a Runtime value reads.
+    key_of: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, key: str) -> PlannedResource:
         """The planned resource with this key."""
@@ -140,6 +113,13 @@ class ResourcePlan:
             if res.key == key:
                 return res
         raise KeyError(key)
+
+    def levels(self) -> dict[str, int]:
+        """Each resource's depth in the dependency graph: 0 needs nothing, n needs something at n-1."""
+        levels: dict[str, int] = {}
+        for res in self.resources:
+            levels[res.key] = 1 + max((levels[d] for d in res.depends_on), default=-1)
+        return levels
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -151,50 +131,52 @@ class ResourcePlan:
         low = resource_type.lower()
         return [r for r in self.resources if r.type.lower() == low and not r.read_only]
 
+    def resolve(self, value: Any, states: Mapping[str, Mapping[str, Any]]) -> Any:
+        """Runtime and Deferred values filled in from the resources' ARM JSON (`states` by planned key).
 
-def _collect_refs(value: Any, out: list[Ref]) -> None:
-    if isinstance(value, Ref):
-        out.append(value)
-    elif isinstance(value, Lazy):
-        _collect_refs(value.args, out)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            _collect_refs(item, out)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _collect_refs(item, out)
+        KeyError names the unanswered read (`<symbol.path>`) when a resource or a property in it is missing.
+        """
+        if isinstance(value, Runtime):
+            node: Any = states.get(self.key_of[value.rid.lower()])
+            try:
+                for part in value.path:
+                    node = node[part]
+            except (KeyError, IndexError, TypeError):
+                node = None
+            if node in (None, ""):
+                raise KeyError(str(value))
+            return node
+        if isinstance(value, Deferred):
+            return value.apply([self.resolve(a, states) for a in value.args])
+        if isinstance(value, Mapping):
+            return {k: self.resolve(v, states) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.resolve(v, states) for v in value]
+        return value
 
 
-def _convert(value: Any, key_of: Mapping[str, str]) -> Any:
-    """Evaluator runtime values as plan Refs/Lazys (resource ids mapped to plan keys)."""
-    if isinstance(value, Runtime):
-        return Ref(key_of[value.rid.lower()], value.path)
-    if isinstance(value, Deferred):
-        return Lazy(value.fn, tuple(_convert(a, key_of) for a in value.args))
-    if isinstance(value, dict):
-        return {k: _convert(v, key_of) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_convert(v, key_of) for v in value]
-    return value
+def _leaves(*values: Any) -> Iterator[Any]:
+    """The scalars and Runtime values inside values (through objects, arrays and Deferred arguments), in order."""
+    for value in values:
+        if isinstance(value, Deferred):
+            yield from _leaves(*value.args)
+        elif isinstance(value, Mapping):
+            yield from _leaves(*value.values())
+        elif isinstance(value, list | tuple):
+            yield from _leaves(*value)
+        else:
+            yield value
+
+
+def runtime_reads(*values: Any) -> list[Runtime]:
+    """The Runtime values inside values, in order."""
+    return [v for v in _leaves(*values) if isinstance(v, Runtime)]
 
 
 def _mentions(value: Any, ids: Mapping[str, str]) -> set[str]:
     """Keys of planned resources whose id (or a sub-path of it) a string in value names."""
-    out: set[str] = set()
-    if isinstance(value, str):
-        low = value.lower()
-        for rid, key in ids.items():
-            if low == rid or low.startswith(rid + "/"):
-                out.add(key)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            out |= _mentions(item, ids)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            out |= _mentions(item, ids)
-    elif isinstance(value, Lazy):
-        out |= _mentions(value.args, ids)
-    return out
+    texts = [v.lower() for v in _leaves(value) if isinstance(v, str)]
+    return {key for rid, key in ids.items() for low in texts if low == rid or low.startswith(rid + "/")}
 
 
 def resource_group_resource(target: Target) -> PlannedResource:
@@ -210,6 +192,43 @@ def resource_group_resource(target: Target) -> PlannedResource:
     )
 
 
+# azd's defaults for azure.yaml's `infra:` block (schemas/v1.0/azure.yaml.json in Azure/azure-dev: provider
+# "bicep", path "infra", module "main"), the only templates this plan reads.
+AZD_INFRA = {"provider": "bicep", "path": "infra", "module": "main"}
+
+
+def _check_azd_infra(directory: Path, nothing: str) -> None:
+    """Refuse an azure.yaml that points azd at other templates than infra/main.bicep (the plan would differ)."""
+    import yaml
+
+    from scaffolder import safeio
+
+    if not (directory / "azure.yaml").is_file():
+        return
+    if safeio.has_link(directory, "azure.yaml"):
+        raise ParameterError(f"azure.yaml is a symbolic link; not reading through it; {nothing}",
+                             hint="make azure.yaml a regular file")
+    try:
+        doc = safeio.load_yaml(safeio.read_beneath(directory, "azure.yaml")[0].decode("utf-8", errors="replace"))
+    except (OSError, safeio.UnsafeInputError, yaml.YAMLError) as exc:
+        shown = safeio.describe(exc) if isinstance(exc, OSError | safeio.UnsafeInputError) else "not valid YAML"
+        raise ParameterError(f"azure.yaml cannot be read: {shown}; {nothing}", hint="fix azure.yaml") from None
+    infra = doc.get("infra") if isinstance(doc, dict) else None
+    if not isinstance(infra, dict):
+        return
+    for key, default in AZD_INFRA.items():
+        value = str(infra.get(key) or default).strip().removeprefix("./").rstrip("/")
+        if value != default:
+            raise ParameterError(
+                f"azure.yaml sets infra.{key}: {value}; scaffolder provisions only {default!r} "
+                f"(infra/main.bicep), so it would not deploy what azd deploys; {nothing}",
+                hint=f"use `azd up`, or move the templates to infra/main.bicep and drop infra.{key}",
+            )
+    if infra.get("layers"):
+        raise ParameterError(f"azure.yaml sets infra.layers; scaffolder provisions only infra/main.bicep; {nothing}",
+                             hint="use `azd up`")
+
+
 def plan_from_bicep(
     directory: Path | str, target: Target, group_location: str | None = None, *, destroying: bool = False
 ) -> ResourcePlan:
@@ -221,6 +240,7 @@ def plan_from_bicep(
     """
     scope = Scope(target.subscription_id, target.resource_group, group_location or target.location)
     nothing = "nothing was deleted" if destroying else "nothing was written"
+    _check_azd_infra(Path(directory), nothing)
     try:
         evaluated = evaluate(Path(directory), scope, target.azd_env(), {"restoreSoftDeleted": target.restore})
     except InvalidParameter as exc:
@@ -277,11 +297,9 @@ def plan_from_bicep(
     last_in_batch: dict[str, str] = {}
     last_under_parent: dict[str, str] = {}
     for res in deployed:
-        name = _convert(res.name, key_of)
-        body = _convert(res.body, key_of)
         deps = {RESOURCE_GROUP, *res.depends_on}
-        deps |= {r.key for r in _refs(name, body)}
-        deps |= _mentions(body, ids) | _mentions(name, ids)
+        deps |= {key_of[r.rid.lower()] for r in runtime_reads(res.name, res.body)}
+        deps |= _mentions(res.body, ids) | _mentions(res.name, ids)
         owner = key_of.get(res.parent_id.lower())
         if owner is not None:
             deps.add(owner)
@@ -303,8 +321,8 @@ def plan_from_bicep(
                 type=res.type,
                 api_version=res.api_version,
                 parent_id=res.parent_id,
-                name=name,
-                body=body,
+                name=res.name,
+                body=res.body,
                 depends_on=tuple(sorted(deps)),
                 write_only=entry.write_only if entry is not None else (),
                 adopt_existing=res.create_only,
@@ -313,8 +331,8 @@ def plan_from_bicep(
                 parent_key=owner,
             )
         )
-    outputs = {k: _convert(v, key_of) for k, v in evaluated.outputs.items()}
-    _check_reads(planned, outputs)
+    outputs = evaluated.outputs
+    _check_reads(planned, outputs, key_of)
     return ResourcePlan(
         target,
         tuple(_dependency_order(planned)),
@@ -322,32 +340,31 @@ def plan_from_bicep(
         dict(evaluated.output_types),
         evaluated.secure_outputs,
         evaluated.secret_values,
+        key_of,
     )
 
 
-def _check_reads(planned: list[PlannedResource], outputs: Mapping[str, Any]) -> None:
+def read_label(read: Runtime, key_of: Mapping[str, str]) -> str:
+    """A runtime read as `<planned key>.<path>`, for messages."""
+    return ".".join([key_of[read.rid.lower()], *map(str, read.path)])
+
+
+def _check_reads(planned: list[PlannedResource], outputs: Mapping[str, Any], key_of: Mapping[str, str]) -> None:
     """Refuse a read of a property the referenced type does not have, before any request (ARM would fail there)."""
     by_key = {r.key: r for r in planned}
     readers: list[tuple[str, str, Any]] = [(r.where or r.key, r.key, (r.name, r.body)) for r in planned]
     readers += [(f"output {name}", f"output {name}", value) for name, value in outputs.items()]
     for where, reader, value in readers:
-        for ref in _refs(value):
-            target = by_key[ref.key]
-            missing = missing_property(target.type, ref.path)
+        for read in runtime_reads(value):
+            target = by_key[key_of[read.rid.lower()]]
+            missing = missing_property(target.type, read.path)
             if missing is not None:
                 raise ProvisionError(
-                    f"{where}: {reader} reads {ref.key}.{'.'.join(str(p) for p in ref.path)}, but {target.type} "
+                    f"{where}: {reader} reads {read_label(read, key_of)}, but {target.type} "
                     f"has no property `{missing}` there; nothing was written",
                     hint="fix the property name (the Bicep compiler reports it as BCP053)",
                     code="InvalidTemplate",
                 )
-
-
-def _refs(*values: Any) -> list[Ref]:
-    found: list[Ref] = []
-    for value in values:
-        _collect_refs(value, found)
-    return found
 
 
 def _dependency_order(resources: list[PlannedResource]) -> list[PlannedResource]:
@@ -375,42 +392,3 @@ def _dependency_order(resources: list[PlannedResource]) -> list[PlannedResource]
     for res in resources:
         visit(res)
     return ordered
-
-
-def _bicep_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "null" if value is None else str(value)
-
-
-def resolve(value: Any, states: Mapping[str, Mapping[str, Any]]) -> Any:
-    """Replace Refs and Lazys by the values read from existing resources; KeyError if one is missing."""
-    if isinstance(value, Ref):
-        node: Any = states[value.key]
-        for part in value.path:
-            node = node[part]
-        if node in (None, ""):
-            raise KeyError(f"{value} is empty")
-        return node
-    if isinstance(value, Lazy):
-        args = [resolve(a, states) for a in value.args]
-        text = [_bicep_string(a) for a in args]
-        if value.fn == "guid":
-            return guid(*text)
-        if value.fn == "uniqueString":
-            return unique_string(*text)
-        if value.fn == "toLower":
-            return text[0].lower()
-        if value.fn == "toUpper":
-            return text[0].upper()
-        if value.fn == "format":
-            out = text[0]
-            for i, arg in enumerate(text[1:]):
-                out = out.replace("{" + str(i) + "}", arg)
-            return out
-        return "".join(text)  # concat and string interpolation
-    if isinstance(value, Mapping):
-        return {k: resolve(v, states) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [resolve(v, states) for v in value]
-    return value

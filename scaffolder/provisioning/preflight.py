@@ -230,41 +230,26 @@ def check_soft_delete(ctx: Context, result: PreflightResult) -> None:
         account = str(res.name)
         change = ctx.changes.get(res.key)
         deleted = [d for d in listed if str(d.get("name", "")).lower() == account.lower()]
+        where = deleted[0].get("location", "?") if deleted else ""
+        status: Status = "ok"
+        fix = ""
         if change is not None and change.state is not None:
-            result.checks.append(Check("soft-delete", "ok", f"account {account} exists; no soft-delete conflict"))
+            message = f"account {account} exists; no soft-delete conflict"
+        elif deleted and (ctx.restore or ctx.purge):
+            result.soft_deleted = deleted[0]
+            fate = "restored" if ctx.restore else "purged first"
+            message = f"soft-deleted account {account} ({where}) will be {fate}"
         elif deleted:
             result.soft_deleted = deleted[0]
-            where = f"{deleted[0].get('location', '?')}"
-            if ctx.restore:
-                result.checks.append(
-                    Check("soft-delete", "ok", f"soft-deleted account {account} ({where}) will be restored")
-                )
-            elif ctx.purge:
-                result.checks.append(
-                    Check("soft-delete", "ok", f"soft-deleted account {account} ({where}) will be purged first")
-                )
-            else:
-                purge_date = (deleted[0].get("properties") or {}).get("scheduledPurgeDate", "")
-                result.checks.append(
-                    Check(
-                        "soft-delete",
-                        "fail",
-                        f"a soft-deleted account named {account} ({where}) holds the name "
-                        f"until {purge_date or 'it is purged'}",
-                        "re-run with --restore to recover it, or --purge to delete it for good",
-                    )
-                )
+            until = (deleted[0].get("properties") or {}).get("scheduledPurgeDate", "") or "it is purged"
+            status, message = "fail", f"a soft-deleted account named {account} ({where}) holds the name until {until}"
+            fix = "re-run with --restore to recover it, or --purge to delete it for good"
         elif ctx.restore:
-            result.checks.append(
-                Check(
-                    "soft-delete",
-                    "fail",
-                    f"--restore given but no soft-deleted account {account} exists",
-                    "drop --restore",
-                )
-            )
+            status, message = "fail", f"--restore given but no soft-deleted account {account} exists"
+            fix = "drop --restore"
         else:
-            result.checks.append(Check("soft-delete", "ok", f"no soft-deleted account holds {account}"))
+            message = f"no soft-deleted account holds {account}"
+        result.checks.append(Check("soft-delete", status, message, fix))
 
 
 def required_actions(plan: ResourcePlan) -> list[str]:

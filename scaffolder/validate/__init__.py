@@ -16,60 +16,70 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from scaffolder.errors import ToolError
 from scaffolder.validate._checkov import (
     CHECKOV_VERSION,
     POLICIES_DIR,
     PYCEP_VERSION,
     Checkov,
-    CheckovReport,
-    CheckRecord,
-    PycepResult,
     find_checkov_venv,
     install_checkov_venv,
 )
-from scaffolder.validate._findings import Finding, Severity, errors, sorted_findings
+from scaffolder.validate._deploy import (
+    Deferred,
+    InvalidParameter,
+    InvalidTemplate,
+    Runtime,
+    Scope,
+    UnsupportedBicep,
+    evaluate,
+    resource_id,
+)
+from scaffolder.validate._findings import Finding, sorted_findings
+from scaffolder.validate._model import DECL_NODES, TRIVIA
+from scaffolder.validate._model import load as load_bicep
+from scaffolder.validate._model import parse_bytes as parse_bicep
+from scaffolder.validate._model import text as node_text
 from scaffolder.validate._project import Project, load_project
 from scaffolder.validate._schema import Backend, BicepTypes, SdkModels
-from scaffolder.validate._semantics import check_parameters_file, check_semantics
+from scaffolder.validate._semantics import check_semantics
 from scaffolder.validate._syntax import check_syntax
-from scaffolder.validate._typecheck import RenderedResource, check_rendered_types, check_types, render
-from scaffolder.validate.rules import RULE_BY_SLUG as POLICY_BY_SLUG
-from scaffolder.validate.rules import RULES as POLICIES
-from scaffolder.validate.rules import Rule as Policy
-from scaffolder.validate.rules import check_policies
+from scaffolder.validate._typecheck import check_rendered_types, check_types, render
+from scaffolder.validate.rules import RULE_BY_SLUG, RULES, check_policies
 
+# What callers outside this package use (tests/validate/test_public_surface.py pins it): the layers, the
+# checkov runner, the concrete evaluator `provision` plans from, and the Bicep model `check` compares with.
 __all__ = [
     "CHECKOV_VERSION",
-    "POLICIES",
+    "DECL_NODES",
     "POLICIES_DIR",
-    "POLICY_BY_SLUG",
     "PYCEP_VERSION",
-    "Backend",
+    "RULES",
+    "RULE_BY_SLUG",
+    "TRIVIA",
     "BicepTypes",
-    "CheckRecord",
     "Checkov",
-    "CheckovReport",
+    "Deferred",
     "Finding",
-    "Policy",
-    "Project",
-    "PycepResult",
-    "RenderedResource",
+    "InvalidParameter",
+    "InvalidTemplate",
+    "Runtime",
+    "Scope",
     "SdkModels",
-    "Severity",
-    "ToolError",
-    "check_checkov",
-    "check_parameters_file",
+    "UnsupportedBicep",
     "check_policies",
     "check_rendered_types",
     "check_semantics",
     "check_syntax",
     "check_types",
-    "errors",
+    "evaluate",
     "find_checkov_venv",
     "install_checkov_venv",
+    "load_bicep",
     "load_project",
+    "node_text",
+    "parse_bicep",
     "render",
+    "resource_id",
     "sorted_findings",
     "validate_repo",
 ]

@@ -29,6 +29,7 @@ from scaffolder.validate._eval import (
     Ref,
     Unknown,
     Value,
+    bicep_str,
     from_json,
     is_known,
     param_problems,
@@ -111,6 +112,10 @@ class Runtime(Unknown):
     rid: str = ""
     path: tuple[str | int, ...] = ()
 
+    def __str__(self) -> str:
+        # Shown in previews as the Bicep read it waits for, e.g. <identity.properties.principalId>.
+        return f"<{'.'.join([self.origin.split('.')[0] or self.rid, *map(str, self.path)])}>"
+
 
 @dataclass(frozen=True)
 class Deferred(Unknown):
@@ -118,6 +123,25 @@ class Deferred(Unknown):
 
     fn: str = ""
     args: tuple[object, ...] = ()
+
+    def __str__(self) -> str:
+        # Shown in previews as the Bicep call it waits for, e.g. guid('/subscriptions/...', <identity...>, '...').
+        shown = (f"'{a}'" if isinstance(a, str) else str(a) for a in self.args)
+        return f"{self.fn}({', '.join(shown)})"
+
+    def apply(self, args: Sequence[object]) -> str:
+        """The function's value once its runtime arguments are known (args in the same order)."""
+        text = [bicep_str(a) for a in args]
+        if self.fn in ("guid", "uniqueString"):
+            return guid(*text) if self.fn == "guid" else unique_string(*text)
+        if self.fn in ("toLower", "toUpper"):
+            return text[0].lower() if self.fn == "toLower" else text[0].upper()
+        if self.fn == "format":
+            out = text[0]
+            for i, arg in enumerate(text[1:]):
+                out = out.replace("{" + str(i) + "}", arg)
+            return out
+        return "".join(text)  # concat and string interpolation
 
 
 @dataclass(frozen=True)
@@ -153,14 +177,19 @@ class Deployed:
 
     def id_for(self, name: str) -> str:
         """The ARM id of the resource given its (resolved) name."""
-        if self.extension:
-            return f"{self.parent_id}/providers/{self.type}/{name}"
-        if self.type.lower() == "microsoft.resources/resourcegroups":
-            return f"{self.parent_id}/resourceGroups/{name}"
-        provider, *segments = self.type.split("/")
-        if len(segments) == 1:
-            return f"{self.parent_id}/providers/{provider}/{segments[0]}/{name}"
-        return f"{self.parent_id}/{segments[-1]}/{name}"
+        return resource_id(self.type, self.parent_id, name, self.extension)
+
+
+def resource_id(rtype: str, parent_id: str, name: str, extension: bool = False) -> str:
+    """The ARM id of a resource of rtype named name under parent_id (its scope, for an extension resource)."""
+    if extension:
+        return f"{parent_id}/providers/{rtype}/{name}"
+    if rtype.lower() == "microsoft.resources/resourcegroups":
+        return f"{parent_id}/resourceGroups/{name}"
+    provider, *segments = rtype.split("/")
+    if len(segments) == 1:
+        return f"{parent_id}/providers/{provider}/{segments[0]}/{name}"
+    return f"{parent_id}/{segments[-1]}/{name}"
 
 
 @dataclass
@@ -200,21 +229,24 @@ class _Decl:
     key: str
 
     def id(self) -> str | Deferred:
-        proto = Deployed(self.key, self.res.type, "", self.parent_id, "", self.extension, {}, "")
         if isinstance(self.name, Deferred):
-            return Deferred("string", fn="concat", args=(proto.id_for(""), self.name))
-        return proto.id_for(self.name)
+            return Deferred("string", fn="concat", args=(resource_id(self.res.type, self.parent_id, "", self.extension),
+                                                         self.name))
+        return resource_id(self.res.type, self.parent_id, self.name, self.extension)
+
+
+def _accessor(node: ts.Node) -> str:
+    """The member an access reads: `.name` or `['name']` give name; any other index gives ""."""
+    if node.type == "member_expression":
+        prop = node.child_by_field_name("property")
+        return text(prop) if prop is not None else ""
+    index = node.child_by_field_name("index")
+    return (string_value(index) or "") if index is not None and index.type == "string" else ""
 
 
 def _where(file: BicepFile, node: ts.Node | None) -> str:
     line = pos(node)[0] if node is not None else 1
     return f"{file.name}:{line}"
-
-
-def _plain_str(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "null" if value is None else str(value)
 
 
 def _strings(data: object) -> list[str]:
@@ -259,7 +291,7 @@ class ConcreteEvaluator(Evaluator):
     def member(self, base: Value, prop: str, env: Mapping[str, Value], node: ts.Node | None = None) -> Value:
         """`base.prop`, following runtime values and indexed resource instances."""
         if isinstance(base, Runtime):
-            return Runtime("any", rid=base.rid, path=(*base.path, prop))
+            return Runtime("any", origin=base.origin, rid=base.rid, path=(*base.path, prop))
         if isinstance(base, Ref) and not base.collection:
             return self._instance_member(base, prop, node)
         if isinstance(base, ModuleOutputs) and prop.lower() not in {k.lower() for k in base.items}:
@@ -276,8 +308,10 @@ class ConcreteEvaluator(Evaluator):
         index = ref.index if isinstance(ref, IndexedRef) else None
         target = ref.target
         if isinstance(target, Module):
+            if prop == "name":
+                return self.walker.module_name(self, target, index)
             if prop != "outputs":
-                raise self.fail(node, f"module member .{prop} (only .outputs is followed)")
+                raise self.fail(node, f"module member .{prop} (only .outputs and .name are followed)")
             return self.walker.module_outputs(self, target, index)
         decl = self.walker.declaration(self, target, index)
         if prop == "id":
@@ -308,7 +342,7 @@ class ConcreteEvaluator(Evaluator):
                 raise self.fail(node, "a resource collection indexed by a value not known before deployment")
             return IndexedRef(base.target, collection=False, index=key.value)
         if isinstance(base, Runtime) and isinstance(key, Lit) and isinstance(key.value, (str, int)):
-            return Runtime("any", rid=base.rid, path=(*base.path, key.value))
+            return Runtime("any", origin=base.origin, rid=base.rid, path=(*base.path, key.value))
         return super()._subscript(node, env)
 
     def object(self, node: ts.Node, env: Mapping[str, Value]) -> Obj:
@@ -335,7 +369,7 @@ class ConcreteEvaluator(Evaluator):
                 continue
             v = self.eval(part, env)
             if isinstance(v, Lit):
-                pieces.append(_plain_str(v.value))
+                pieces.append(bicep_str(v.value))
             elif _is_runtime(v):
                 pieces.append(v)
                 deferred = True
@@ -534,17 +568,28 @@ class Deployment:
         even where this evaluator could compute the value: planning them would deploy what `azd up` refuses.
         """
         if node.type in ("member_expression", "subscript_expression"):
-            # Down the access chain to its root symbol; the first member read from it is what matters.
-            first, obj = node, node.child_by_field_name("object")
-            while obj is not None and obj.type in ("member_expression", "subscript_expression"):
-                first, obj = obj, obj.child_by_field_name("object")
-            target = ev._symbols.get(text(obj)) if obj is not None and obj.type == "identifier" else None
-            prop = first.child_by_field_name("property") if first.type == "member_expression" else None
-            name = text(prop) if prop is not None else ""
+            # The access chain from its root outwards: `mods[0].outputs.x` is mods, [0], .outputs, .x.
+            chain: list[ts.Node] = []
+            root: ts.Node | None = node
+            while root is not None and root.type in ("member_expression", "subscript_expression"):
+                chain.insert(0, root)
+                index = root.child_by_field_name("index")
+                if index is not None:
+                    self._start_known(ev, index, what, seen)
+                root = root.child_by_field_name("object")
+            target = ev._symbols.get(text(root)) if root is not None and root.type == "identifier" else None
+            if target is None:
+                if root is not None:
+                    self._start_known(ev, root, what, seen)
+                return
+            if target.parts.loop is not None and chain[0].type == "subscript_expression":
+                chain = chain[1:]  # one instance of a resource or module collection: its members are what count
+            name = _accessor(chain[0]) if chain else ""
             allowed = ("name",) if isinstance(target, Module) else ("id", "name", "type", "apiVersion")
-            if target is not None and name not in allowed:
+            if name not in allowed:
                 raise ev.fail(node, f"{what} over `{text(node)[:60]}`, which the Bicep compiler rejects: "
                               f"it must be known at the start of the deployment (only {', '.join(allowed)} is)")
+            return
         if node.type == "identifier":
             var = ev.file.variables.get(text(node))
             if var is not None and var.value is not None and var.name not in seen:
@@ -748,6 +793,14 @@ class Deployment:
                 if deployed.key in mine:
                     deployed.depends_on |= depends
         return inst
+
+    def module_name(self, ev: ConcreteEvaluator, module: Module, index: int | None) -> Value:
+        """A module instance's deployment name (`mods[0].name`), known at the start of the deployment."""
+        env = self._env(ev, module, index)
+        node = object_get(module.parts.body, "name") if module.parts.body is not None else None
+        if env is None or node is None:
+            raise ev.fail(module.decl.node, f"the name of module {module.name} (give it a `name:`)")
+        return ev.eval(node, env)
 
     def module_outputs(self, ev: ConcreteEvaluator, module: Module, index: int | None = None) -> Value:
         """A module instance's outputs as values (runtime ones stay Runtime/Deferred)."""

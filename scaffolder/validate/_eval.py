@@ -203,7 +203,8 @@ def _stand_in(prefix: str, args: Sequence[Value], length: int) -> str:
     return base64.b32encode(digest).decode().lower()[:length]
 
 
-def _str(value: object) -> str:
+def bicep_str(value: object) -> str:
+    """A value as Bicep prints it in a string: true/false, null, else str()."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return "null" if value is None else str(value)
@@ -322,7 +323,7 @@ def _format(fmt: object, *values: object) -> str:
             # A .NET format specifier ({0:N0}) or a missing argument: not guessed at.
             raise ValueError(m.group(0))
         v = values[index]
-        return v if isinstance(v, str) else _str(v)
+        return v if isinstance(v, str) else bicep_str(v)
 
     return re.sub(r"\{\{|\}\}|\{(\d+)(,[^}]*|:[^}]*)?\}", one, fmt)
 
@@ -452,7 +453,7 @@ BUILTINS: dict[str, Builtin] = {
         Arr([i for x in a if isinstance(x, Arr) for i in x.items]) if a and all(isinstance(x, Arr) for x in a)
         # arrays not all known yet (an array parameter): still an array, as Bicep types concat over arrays
         else Unknown("array") if any(kind_of(x) == "array" for x in a)
-        else _string_fn(lambda *v: "".join(_str(x) for x in v))(a)
+        else _string_fn(lambda *v: "".join(bicep_str(x) for x in v))(a)
     ),
     "contains": _contains,
     "dataUri": _returns("string"),
@@ -478,7 +479,7 @@ BUILTINS: dict[str, Builtin] = {
     "intersection": _returns("any"),
     "items": _returns("array"),
     "join": lambda a: (
-        _string_fn(lambda *v: str(v[-1]).join(_str(x) for x in v[:-1]))(
+        _string_fn(lambda *v: str(v[-1]).join(bicep_str(x) for x in v[:-1]))(
             [*[i.value for i in a[0].items], a[1]]
         ) if len(a) == 2 and isinstance(a[0], Arr) else Unknown("string")
     ),
@@ -498,7 +499,7 @@ BUILTINS: dict[str, Builtin] = {
     "min": _returns("int"),
     "newGuid": _returns("string"),
     "objectKeys": _returns("array"),
-    "padLeft": _string_fn(lambda s, n, c=" ": _str(s).rjust(int(n or 0), str(c))),
+    "padLeft": _string_fn(lambda s, n, c=" ": bicep_str(s).rjust(int(n or 0), str(c))),
     "parseCidr": _returns("object"),
     "parseUri": _returns("object"),
     "pickZones": _returns("array"),
@@ -513,7 +514,7 @@ BUILTINS: dict[str, Builtin] = {
     "sort": _returns("array"),
     "split": _string_fn(lambda s, d: s.split(d), 2),
     "startsWith": _string_fn(lambda s, x: s.lower().startswith(x.lower()), 2),  # case-insensitive in ARM
-    "string": _string_fn(lambda v: v if isinstance(v, str) else _str(v), 1),
+    "string": _string_fn(lambda v: v if isinstance(v, str) else bicep_str(v), 1),
     "subscription": _subscription,
     "subscriptionResourceId": _returns("string"),
     "substring": _string_fn(_substring),
@@ -763,7 +764,7 @@ class Evaluator:
             v = self.eval(part, env)
             if not isinstance(v, Lit):
                 return Unknown("string")
-            out.append(_str(v.value))
+            out.append(bicep_str(v.value))
         return Lit("".join(out))
 
     def _unary(self, node: ts.Node, env: Mapping[str, Value]) -> Value:

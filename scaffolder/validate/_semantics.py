@@ -31,6 +31,7 @@ from scaffolder.validate._model import (
     Decl,
     Module,
     Resource,
+    Unwrapped,
     call_name,
     iter_nodes,
     kids,
@@ -281,16 +282,20 @@ class _FileChecker:
         return None
 
     # -- resources and modules ----------------------------------------------------------------------------
-    def _resource(self, res: Resource, local: frozenset[str]) -> None:
-        parts = res.parts
-        scope = local
+    def _controls(self, parts: Unwrapped, scope: frozenset[str]) -> frozenset[str]:
+        """Walk a declaration's loop array and condition (both must be constants); the names its body sees."""
         if parts.loop is not None:
-            self.walk(parts.loop.iterable, local)
+            self.walk(parts.loop.iterable, scope)
             self._constant(parts.loop.iterable, "the loop's array")
-            scope = local | {n for n in (parts.loop.item, parts.loop.index) if n}
+            scope = scope | {n for n in (parts.loop.item, parts.loop.index) if n}
         if parts.condition is not None:
             self.walk(parts.condition, scope)
             self._constant(parts.condition, "the condition")
+        return scope
+
+    def _resource(self, res: Resource, local: frozenset[str]) -> None:
+        parts = res.parts
+        scope = self._controls(parts, local)
         body = parts.body
         if body is None:
             self.add("resource-body", res.decl.node, f"resource {res.name!r} has no object body")
@@ -351,16 +356,8 @@ class _FileChecker:
 
     def _module(self, mod: Module) -> None:
         parts = mod.parts
-        scope: frozenset[str] = frozenset()
-        env: dict[str, Value] = {}
-        if parts.loop is not None:
-            self.walk(parts.loop.iterable, scope)
-            self._constant(parts.loop.iterable, "the loop's array")
-            scope = frozenset(n for n in (parts.loop.item, parts.loop.index) if n)
-            env = {n: ANY for n in scope}
-        if parts.condition is not None:
-            self.walk(parts.condition, scope)
-            self._constant(parts.condition, "the condition")
+        scope = self._controls(parts, frozenset())
+        env: dict[str, Value] = {n: ANY for n in scope}
         body = parts.body
         if body is None:
             self.add("resource-body", mod.decl.node, f"module {mod.name!r} has no object body")

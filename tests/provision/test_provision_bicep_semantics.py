@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from scaffolder.errors import ParameterError, ProvisionError
-from scaffolder.provisioning.api import destroy, is_secret, provision
+from scaffolder.provisioning.api import is_secret
 from tests.emulator import ArmEmulator
+from tests.provision.provkit import destroy, provision
 
 SECURE = """
 @secure()
@@ -397,6 +398,60 @@ def test_a_loop_or_condition_over_module_outputs_is_refused_like_the_compiler(
     assert re.match(r"infra/main\.bicep:\d+: scaffolder cannot evaluate ", caught.value.message)
     assert shown in caught.value.message and "start of the deployment" in caught.value.message
     assert arm.writes() == 0
+
+
+TINY = "param label string\noutput label string = label\n"
+MODS = """
+module mods 'modules/tiny.bicep' = [for i in range(0, 2): {
+  name: 'tiny-${i}'
+  params: { label: 'x${i}' }
+}]
+module one 'modules/tiny.bicep' = {
+  name: 'tiny-one'
+  params: { label: 'y' }
+}
+resource known 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-known'
+  location: location
+}
+"""
+
+
+def _loop_over(source: str) -> str:
+    # In a call, not an array literal: tree-sitter-bicep reads `[mods[0]]` as two array items.
+    return (f"resource ids 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = [for n in split({source}, "
+            "'/'): {\n  name: 'id-${n}'\n  location: location\n}]\n")
+
+
+@pytest.mark.parametrize(
+    ("source", "key", "name"),
+    [
+        ("mods[0].name", "ids[0]", "id-tiny-0"),  # a module collection's instance name is known at the start
+        ("mods[1]['name']", "ids[0]", "id-tiny-1"),
+        ("one.name", "ids[0]", "id-tiny-one"),
+        ("known.name", "ids[0]", "id-id-known"),
+        ("known.type", "ids[1]", "id-userAssignedIdentities"),
+        ("known.apiVersion", "ids[0]", "id-2024-11-30"),
+        ("known.id", "ids[8]", "id-id-known"),
+    ],
+)
+def test_a_loop_over_names_known_at_the_start_is_followed(repo: Path, source: str, key: str, name: str) -> None:
+    (repo / "infra" / "modules" / "tiny.bicep").write_text(TINY, encoding="utf-8")
+    _append(repo, MODS + _loop_over(source))
+    assert _plan(repo).get(key).name == name
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["mods[0].outputs.label", "mods[1]['outputs'].label", "one.outputs.label", "known.properties.principalId",
+     "known['properties'].clientId", "toUpper(mods[0].outputs.label)", "mods[0].outputs['label']"],
+)
+def test_a_loop_over_outputs_or_properties_is_refused_like_the_compiler(repo: Path, source: str) -> None:
+    (repo / "infra" / "modules" / "tiny.bicep").write_text(TINY, encoding="utf-8")
+    _append(repo, MODS + _loop_over(source))
+    with pytest.raises(ProvisionError, match=r"main\.bicep:\d+: scaffolder cannot evaluate a loop over `") as caught:
+        _plan(repo)
+    assert "start of the deployment" in caught.value.message
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from scaffolder.cli import app
 from scaffolder.provisioning import api
 from tests.emulator import ArmEmulator, FakeCredential
-from tests.provision.provkit import ENV, RG
+from tests.provision.provkit import ENV, RG, provision
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_rich_progress_on_a_terminal(arm: ArmEmulator, repo: Path, kw: dict[str,
 
     seen: list[int] = []
     with ProgressPrinter(lambda changes: seen.append(len(changes)) is None, tty=True) as ui:
-        result = api.provision(repo, confirm=ui.confirm, on_event=ui, **kw)
+        result = provision(repo, confirm=ui.confirm, on_event=ui, **kw)
     assert result.applied and seen and ui.total == len(result.changes)
     assert ui._progress is not None and ui._progress.finished
 
@@ -215,3 +215,35 @@ def test_preview_names_a_dropped_grant_with_the_resource_it_was_on(
         for line in removed
     ), shown.output
     assert arm.writes() == 0
+
+
+@pytest.mark.parametrize(
+    ("infra", "shown"),
+    [
+        ("  path: deploy\n", "azure.yaml sets infra.path: deploy; scaffolder provisions only 'infra'"),
+        ("  module: app\n", "azure.yaml sets infra.module: app; scaffolder provisions only 'main'"),
+        ("  provider: terraform\n", "azure.yaml sets infra.provider: terraform; scaffolder provisions only 'bicep'"),
+        ("  layers:\n    - name: core\n      path: infra/core\n", "azure.yaml sets infra.layers"),
+    ],
+)
+def test_azure_yaml_pointing_azd_elsewhere_is_refused_in_one_line(
+    arm: ArmEmulator, repo: Path, cli_env: list[str], infra: str, shown: str
+) -> None:
+    path = repo / "azure.yaml"
+    text = re.sub(r"(?m)^  (path|module|provider): .*\n", "", path.read_text(encoding="utf-8"))
+    path.write_text(text.replace("infra:\n", "infra:\n" + infra), encoding="utf-8")
+    for command in ("provision", "destroy"):
+        result = _run(command, str(repo), *cli_env, "--yes")
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"error: {shown}") and "nothing was" in result.stderr, result.stderr
+        assert "Traceback" not in result.output
+    assert arm.writes() == 0
+
+
+def test_azure_yaml_naming_the_defaults_is_accepted(arm: ArmEmulator, repo: Path, cli_env: list[str]) -> None:
+    path = repo / "azure.yaml"
+    assert "  path: infra\n" in path.read_text(encoding="utf-8")  # as generated
+    path.write_text(path.read_text(encoding="utf-8").replace("  path: infra\n", "  path: ./infra/\n"), "utf-8")
+    result = _run("provision", str(repo), *cli_env, "--preview")
+    assert result.exit_code == 0, result.output
+

@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from scaffolder.provisioning.api import destroy, provision
 from tests.emulator import ArmEmulator
-from tests.provision.provkit import RG
+from tests.provision.provkit import RG, destroy, provision
 
 
 def test_destroy_and_purge_free_the_name(arm: ArmEmulator, repo: Path, kw: dict[str, Any]) -> None:

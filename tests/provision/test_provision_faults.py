@@ -22,10 +22,9 @@ from typer.testing import CliRunner
 from scaffolder.cli import app
 from scaffolder.errors import ProvisionError, ProvisionInterrupted
 from scaffolder.provisioning import api
-from scaffolder.provisioning.api import destroy, preflight, provision
 from scaffolder.provisioning.faults import Control, RetryPolicy, with_retries
 from tests.emulator import ArmEmulator, Fault
-from tests.provision.provkit import ENV, RG, Sleeps
+from tests.provision.provkit import ENV, RG, Sleeps, destroy, preflight, provision
 
 TESTS = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,9 @@ import pytest
 import requests
 from emulator import ArmEmulator, FakeCredential
 from helpers import make_spec
-from provkit import ENV, offer_models, write_repo
+from provkit import ENV, destroy, offer_models, provision, write_repo
 
 from scaffolder._render_provision import render_provision
-from scaffolder.provisioning.api import destroy, provision
 from scaffolder.spec import ProjectSpec
 
 REGISTRY = "Microsoft.ContainerRegistry/registries"

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from scaffolder import infra
 from scaffolder.provisioning import registry
-from scaffolder.provisioning.plan import Lazy, Ref, ResourcePlan, Target, plan_from_bicep, resolve
+from scaffolder.provisioning.plan import ResourcePlan, Target, plan_from_bicep, runtime_reads
 from scaffolder.spec import ProjectSpec
+from scaffolder.validate import Deferred
 from scaffolder.validate.bicepfn import ARM_GUID_NAMESPACE, guid, unique_string
 from tests.helpers import make_spec
 from tests.provision.provkit import write_repo
@@ -104,13 +105,20 @@ def test_role_assignment_names_are_guid_of_scope_principal_role(tmp_path: Path) 
     project_id = plan.get("project.project").id_for("demo")
     dev = plan.get("developerRoles.projectAssignment[0]")
     assert dev.parent_id == project_id and dev.extension
-    assert resolve(dev.name, {}) == guid(project_id, "dev-oid", "53ca6127-db72-4b80-b1b0-d745d6d5456d")
+    assert plan.resolve(dev.name, {}) == guid(project_id, "dev-oid", "53ca6127-db72-4b80-b1b0-d745d6d5456d")
     app = plan.get("appRoles.projectAssignment[0]")
-    assert isinstance(app.name, Lazy) and app.name.fn == "guid"
-    assert Ref("appIdentity.identity", ("properties", "principalId")) in app.refs
+    assert isinstance(app.name, Deferred) and app.name.fn == "guid"
+    identity = plan.get("appIdentity.identity")
+    identity_id = identity.id_for(str(identity.name)).lower()
+    reads = [(r.rid.lower(), r.path) for r in runtime_reads(app.name)]
+    assert reads == [(identity_id, ("properties", "principalId"))]
+    role = "53ca6127-db72-4b80-b1b0-d745d6d5456d"
+    assert str(app.name) == f"guid('{project_id}', <identity.properties.principalId>, '{role}')"
     states = {"appIdentity.identity": {"properties": {"principalId": "app-oid"}}}
-    assert resolve(app.name, states) == guid(project_id, "app-oid", "53ca6127-db72-4b80-b1b0-d745d6d5456d")
-    assert resolve(app.body, states)["properties"]["principalId"] == "app-oid"
+    assert plan.resolve(app.name, states) == guid(project_id, "app-oid", "53ca6127-db72-4b80-b1b0-d745d6d5456d")
+    assert plan.resolve(app.body, states)["properties"]["principalId"] == "app-oid"
+    with pytest.raises(KeyError, match=r"<identity\.properties\.principalId>"):
+        plan.resolve(app.name, {})
     assert "appIdentity.identity" in app.depends_on and "project.project" in app.depends_on
 
 

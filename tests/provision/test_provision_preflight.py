@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from scaffolder.errors import PreflightError
-from scaffolder.provisioning.api import preflight, provision
 from scaffolder.provisioning.plan import Target, plan_from_bicep
 from scaffolder.spec import ProjectSpec
 from tests.emulator import ArmEmulator, Offer
 from tests.helpers import make_spec
-from tests.provision.provkit import ENV, RG, write_repo
+from tests.provision.provkit import ENV, RG, preflight, provision, write_repo
 
 TODAY = dt.date(2026, 11, 25)
 

@@ -13,7 +13,7 @@ from helpers import make_spec
 from provkit import offer_models, write_repo
 
 from scaffolder import catalog
-from scaffolder.provisioning.api import provision
+from tests.provision.provkit import provision
 
 PROJECT_HOST = "Microsoft.CognitiveServices/accounts/projects/capabilityHosts"
 

@@ -15,12 +15,11 @@ from typing import Any
 import pytest
 
 from scaffolder.errors import ProvisionError
-from scaffolder.provisioning.api import provision
 from scaffolder.provisioning.engine import diff
-from scaffolder.provisioning.plan import Target, plan_from_bicep, resolve
+from scaffolder.provisioning.plan import Target, plan_from_bicep
 from tests.emulator import ArmEmulator, FakeCredential
 from tests.helpers import storage_account
-from tests.provision.provkit import ENV, RG
+from tests.provision.provkit import ENV, RG, provision
 
 STORAGE = (
     "\n// Added by hand after generation: a type provisioning has no code for.\n"
@@ -76,13 +75,13 @@ def test_user_edited_infra_is_provisioned_exactly_then_rerun_writes_nothing(
     plan = plan_from_bicep(repo, _target(arm, kw))
     states: dict[str, dict[str, Any]] = {}
     for res in plan.resources:
-        name = str(resolve(res.name, states))
+        name = str(plan.resolve(res.name, states))
         actual = arm.resource(res.id_for(name))
         assert actual is not None, res.key
         states[res.key] = actual
-        assert diff(resolve(res.body, states), actual, res.write_only) == [], res.key
+        assert diff(plan.resolve(res.body, states), actual, res.write_only) == [], res.key
     # ... and nothing else exists.
-    planned_ids = {r.id_for(str(resolve(r.name, states))).lower() for r in plan.resources}
+    planned_ids = {r.id_for(str(plan.resolve(r.name, states))).lower() for r in plan.resources}
     assert set(arm.resources) == planned_ids
     storage = arm.of_type("Microsoft.Storage/storageAccounts")[0]
     assert storage["properties"]["allowSharedKeyAccess"] is False

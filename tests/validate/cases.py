@@ -118,11 +118,11 @@ def expected_lines(path: Path) -> tuple[set[int], set[int]]:
 
 def checkov_fixture_inputs() -> list[tuple[str, bytes]]:
     """Every good/bad fixture, as (display name, content), for policies checkov can express."""
-    from scaffolder.validate import POLICY_BY_SLUG
+    from scaffolder.validate import RULE_BY_SLUG
 
     out = []
     for folder in fixture_dirs():
-        if POLICY_BY_SLUG[folder.name].checkov_ids:
+        if RULE_BY_SLUG[folder.name].checkov_ids:
             for kind in ("good", "bad"):
                 out.append((f"{folder.name}/{kind}.bicep", (folder / f"{kind}.bicep").read_bytes()))
     return out

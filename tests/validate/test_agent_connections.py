@@ -12,10 +12,7 @@ from typer.testing import CliRunner
 from scaffolder import catalog, infra
 from scaffolder.cli import app
 from scaffolder.errors import SpecError
-from scaffolder.validate import (
-    Checkov,
-)
-from scaffolder.validate._deploy import Scope, evaluate
+from scaffolder.validate import Checkov, Scope, evaluate
 from scaffolder.validate._eval import to_plain
 from tests.helpers import make_spec
 from tests.validate.cases import assert_offline_layers_clean, write_repo

@@ -15,11 +15,13 @@ from scaffolder.spec import ProjectSpec
 from scaffolder.validate import (
     BicepTypes,
     Checkov,
+    Scope,
+    UnsupportedBicep,
     check_rendered_types,
+    evaluate,
     load_project,
     render,
 )
-from scaffolder.validate._deploy import Scope, UnsupportedBicep, evaluate
 from scaffolder.validate._eval import to_plain
 from tests.validate.cases import ALLOW_IP, assert_offline_layers_clean, write_repo
 

@@ -10,8 +10,8 @@ import pytest
 from scaffolder._new import resolve_spec
 from scaffolder.validate import (
     CHECKOV_VERSION,
-    POLICIES,
     PYCEP_VERSION,
+    RULES,
     BicepTypes,
     Checkov,
     SdkModels,
@@ -171,7 +171,7 @@ def test_checkov_parses_and_passes_every_template(warm_checkov: Checkov, distinc
                 assert (report.file, record.check_id) in ALLOWED_SKIPS
                 assert record.suppress_comment.strip(), "checkov itself read the skip's reason"
     passed = {(r.file, rec.check_id) for r in reports for rec in r.records if rec.result == "passed"}
-    ours = {i for p in POLICIES for i in p.checkov_ids}
+    ours = {i for p in RULES for i in p.checkov_ids}
     ran = {check for _, check in passed if check in ours}
     assert ran == ours, "every custom policy must have found a resource to pass on"
 

@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from scaffolder.validate import (
-    POLICIES,
     POLICIES_DIR,
-    POLICY_BY_SLUG,
+    RULE_BY_SLUG,
+    RULES,
     Checkov,
     check_policies,
     check_semantics,
@@ -17,8 +17,8 @@ from scaffolder.validate import (
 )
 from tests.validate.cases import FIXTURES, expected_lines, fixture_dirs
 
-SLUGS = [p.slug for p in POLICIES]
-CHECKOV_SLUGS = [p.slug for p in POLICIES if p.checkov_ids]
+SLUGS = [p.slug for p in RULES]
+CHECKOV_SLUGS = [p.slug for p in RULES if p.checkov_ids]
 
 
 def test_every_policy_has_fixtures_and_every_fixture_a_policy() -> None:
@@ -35,11 +35,11 @@ def test_checkov_yaml_policies_match_the_policy_table() -> None:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         shipped[doc["metadata"]["id"]] = path.stem
         assert doc["metadata"]["name"].startswith("Ensure "), path.name
-    declared = {check: p.slug for p in POLICIES for check in p.checkov_ids}
+    declared = {check: p.slug for p in RULES for check in p.checkov_ids}
     assert set(shipped) == set(declared)
     for check, stem in shipped.items():
         assert stem.startswith(declared[check]), f"{stem}.yaml implements {check} of policy {declared[check]}"
-    for p in POLICIES:
+    for p in RULES:
         assert p.checkov_ids or p.checkov_gap, f"{p.slug}: say why checkov cannot express it"
 
 
@@ -55,7 +55,7 @@ def test_the_registry_gathers_one_module_per_rule() -> None:
     assert len(set(SLUGS)) == len(SLUGS) == len(modules)
     for name in modules:
         rule = importlib.import_module(f"scaffolder.validate.rules.{name}").RULE
-        assert rule is POLICY_BY_SLUG[name.replace("_", "-")] and rule.title and callable(rule.check)
+        assert rule is RULE_BY_SLUG[name.replace("_", "-")] and rule.title and callable(rule.check)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -89,7 +89,7 @@ def test_bad_fixture_fails_exactly_its_policy_on_the_marked_lines(slug: str) -> 
 @pytest.mark.slow
 @pytest.mark.parametrize("slug", CHECKOV_SLUGS)
 def test_checkov_custom_policies_on_fixtures(slug: str, warm_checkov: Checkov) -> None:
-    ids = set(POLICY_BY_SLUG[slug].checkov_ids)
+    ids = set(RULE_BY_SLUG[slug].checkov_ids)
     folder = FIXTURES / slug
     good, bad = warm_checkov.scan([
         (f"{slug}/good.bicep", (folder / "good.bicep").read_bytes()),
