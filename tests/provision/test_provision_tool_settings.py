@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from emulator import ArmEmulator
 from helpers import make_spec
-from provkit import ENV, offer_models, write_repo
+from provkit import ENV, offer_models, provision, write_repo
 
 from scaffolder._render_provision import render_provision
-from scaffolder.provisioning.api import provision
 
 APP = "Microsoft.App/containerApps"
 TOKEN = "tok-5d1a-provisioned-never-printed"
