@@ -42,6 +42,41 @@ def tool_option(name: str, options: Mapping[str, str]) -> str:
     return ",".join([name, *(f"{k}={v}" for k, v in options.items() if v)])
 
 
+class OfferError(ValueError):
+    """A tool the runtime does not offer: the fix is a runtime or leaving the tool out, not another --tool."""
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def changed_tools(
+    recorded: Sequence[tuple[str, Mapping[str, str]]], add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> list[str]:
+    """The `--tool` texts of a repo after `update --tool TEXT` / `--remove-tool NAME` (the catalog checks come later).
+
+    A tool added again takes the options given now (the others' stay as recorded); removing a tool the repo does
+    not have, or adding and removing the same one, is one clear error (SpecError, exit 2).
+    """
+    current = {name: tool_option(name, options) for name, options in recorded}
+    added = [parse_tool_option(text) for text in add]
+    for name in (n.strip().lower() for n in remove):
+        try:
+            known_tool(name)
+        except ValueError as exc:
+            raise SpecError(f"--remove-tool: {exc}") from None
+        if name in {a["name"] for a in added}:
+            raise SpecError(f"--tool {name} and --remove-tool {name} both given", hint="give one of them")
+        if name not in current:
+            has = ", ".join(current) or "none besides the function tools"
+            raise SpecError(f"--remove-tool {name}: this repo has no {name} tool (its tools: {has})",
+                            hint="`.scaffolder.yml` records the repo's tools")
+        del current[name]
+    for text, parsed in zip(add, added, strict=True):
+        current[parsed["name"]] = text.strip()  # the given options replace the recorded ones
+    return list(current.values())
+
+
 def known_tool(name: str) -> CatalogTool:
     """The catalog entry of a tool name; an unknown one is one clear error with close matches."""
     tools = catalog.tools()
@@ -76,7 +111,9 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
         why = tool.why.get(runtime, "")
         others = [r for r in tool.offered_by() if r != runtime]
         alt = f"; use --runtime {others[0].value}" if others else ""
-        raise ValueError(f"{name} is not offered on the {title}: {why}; {offered_text(tool)}{alt}")
+        fix = f"choose --runtime {others[0].value}, or leave {name} out" if others else f"leave {name} out"
+        raise OfferError(f"{name} is not offered on the {title}: {why}; {offered_text(tool)}{alt}",
+                         hint=f"{fix} (`scaffolder tools` lists the tools per runtime)")
     out: dict[str, str] = {}
     for key, value in options.items():
         spec = tool.options.get(key)
@@ -181,9 +218,20 @@ def check_connections(options: Mapping[str, Mapping[str, str]]) -> None:
 
 
 def example_flag(tool: CatalogTool) -> str:
-    """A `--tool` flag with placeholders for the required options, e.g. `--tool mcp,url=URL,label=LABEL`."""
-    parts = [tool.name] + [f"{k}={k.upper()}" for k, o in tool.options.items() if o.required]
-    return "--tool " + ",".join(parts)
+    """A complete `--tool` flag that passes the checks (review-15 LOW-9).
+
+    Every required option, one option of each `require_any` group and its `together` partners, with the catalog's
+    example values (`KEY` where none).
+    """
+    keys = [k for k, o in tool.options.items() if o.required]
+    for group in tool.require_any:
+        if not set(group) & set(keys):
+            keys.append(group[0])
+    for group in tool.together:
+        if set(group) & set(keys):
+            keys += [k for k in group if k not in keys]
+    values = [f"{k}={tool.options[k].example or k.upper()}" for k in tool.options if k in keys]
+    return "--tool " + ",".join([tool.name, *values])
 
 
 def listing(runtime: Runtime | None = None) -> list[dict[str, Any]]:
