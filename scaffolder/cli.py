@@ -876,7 +876,8 @@ def update(
                      help="Add a tool, or change a recorded tool's options (as for `new`), repeatable."),
     ] = None,
     remove_tool: Annotated[
-        list[str] | None, typer.Option("--remove-tool", metavar="NAME", help="Remove a tool, repeatable.")
+        list[str] | None, typer.Option("--remove-tool", metavar="NAME[,name=X]",
+                                   help="Remove a tool (a specialist agent: agent,name=X), repeatable.")
     ] = None,
     standards: Annotated[
         Path | None, typer.Option("--standards", help="Team standards file to apply [default: as for `new`].")

@@ -55,25 +55,45 @@ def changed_tools(
 ) -> list[str]:
     """The `--tool` texts of a repo after `update --tool TEXT` / `--remove-tool NAME` (the catalog checks come later).
 
-    A tool added again takes the options given now (the others' stay as recorded); removing a tool the repo does
+    A tool added again takes the options given now (the others' stay as recorded). A repeatable tool (a specialist
+    agent) has one instance per `name=`: `--tool agent,name=x` adds specialist x or changes its options, and
+    `--remove-tool agent,name=x` removes that one (`--remove-tool agent`: all of them). Removing a tool the repo does
     not have, or adding and removing the same one, is one clear error (SpecError, exit 2).
     """
-    current = {name: tool_option(name, options) for name, options in recorded}
+
+    def key(name: str, options: Mapping[str, str]) -> str:
+        repeatable = name in catalog.tools() and catalog.tools()[name].repeatable
+        return f"{name},name={options.get('name', '')}" if repeatable else name
+
+    current = {key(name, options): tool_option(name, options) for name, options in recorded}
     added = [parse_tool_option(text) for text in add]
-    for name in (n.strip().lower() for n in remove):
+    added_keys = {key(a["name"], a["options"]) for a in added}
+    for text in remove:
+        gone = parse_tool_option(text)
+        name = gone["name"]
         try:
-            known_tool(name)
+            tool = known_tool(name)
         except ValueError as exc:
             raise SpecError(f"--remove-tool: {exc}") from None
-        if name in {a["name"] for a in added}:
-            raise SpecError(f"--tool {name} and --remove-tool {name} both given", hint="give one of them")
-        if name not in current:
+        if set(gone["options"]) - ({"name"} if tool.repeatable else set()):
+            raise SpecError(f"--remove-tool {text.strip()!r}: give the tool's name"
+                            + (" and, for one instance, name=" if tool.repeatable else ""),
+                            hint=f"e.g. --remove-tool {name}" + (f" or --remove-tool {name},name=NAME"
+                                                                 if tool.repeatable else ""))
+        targets = [k for k in current
+                   if k == key(name, gone["options"]) or (tool.repeatable and "name" not in gone["options"]
+                                                          and k.startswith(f"{name},name="))]
+        if any(k in added_keys for k in targets) or (not tool.repeatable and name in added_keys):
+            raise SpecError(f"--tool {name} and --remove-tool {text.strip()} both given", hint="give one of them")
+        if not targets:
             has = ", ".join(current) or "none besides the function tools"
-            raise SpecError(f"--remove-tool {name}: this repo has no {name} tool (its tools: {has})",
+            which = f"{name} tool with name={gone['options']['name']}" if "name" in gone["options"] else f"{name} tool"
+            raise SpecError(f"--remove-tool {text.strip()}: this repo has no {which} (its tools: {has})",
                             hint="`.scaffolder.yml` records the repo's tools")
-        del current[name]
+        for k in targets:
+            del current[k]
     for text, parsed in zip(add, added, strict=True):
-        current[parsed["name"]] = text.strip()  # the given options replace the recorded ones
+        current[key(parsed["name"], parsed["options"])] = text.strip()  # the given options replace the recorded ones
     return list(current.values())
 
 

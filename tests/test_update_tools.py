@@ -118,3 +118,34 @@ def test_a_tool_the_runtime_does_not_offer_hints_at_the_runtime(tmp_path: Path) 
     assert result.exit_code == 2
     assert "hint: choose --runtime responses, or leave code-interpreter out" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_specialist_agents_are_added_changed_and_removed_one_by_one(tmp_path: Path) -> None:
+    # `agent` is repeatable: each --tool agent,name=X is its own specialist, so update must key them by name=.
+    repo = _repo(tmp_path, "agents", ["agent,name=billing", "agent,name=support"])
+
+    def specialists() -> list[tuple[object, object]]:
+        return [(t["options"]["name"], t["options"].get("instructions"))  # type: ignore[index,union-attr]
+                for t in _tools(repo) if t["name"] == "agent"]
+
+    code, err = _update(repo, "--tool", "agent,name=legal")
+    assert code == 0, err
+    assert [n for n, _ in specialists()] == ["billing", "support", "legal"]
+    _same_as_new(repo, "agents", ["agent,name=billing", "agent,name=support", "agent,name=legal"])
+
+    code, err = _update(repo, "--tool", "agent,name=support,instructions=Answer support questions.")
+    assert code == 0, err
+    assert specialists()[1] == ("support", "Answer support questions.") and len(specialists()) == 3
+
+    code, err = _update(repo, "--remove-tool", "agent,name=billing")
+    assert code == 0, err
+    assert [n for n, _ in specialists()] == ["support", "legal"]
+
+    before = _files(repo)
+    code, err = _update(repo, "--remove-tool", "agent,name=nobody")
+    assert code == 2 and "no agent tool with name=nobody" in err, err
+    assert _files(repo) == before
+
+    code, err = _update(repo, "--remove-tool", "agent")
+    assert code == 0, err
+    assert specialists() == []
