@@ -336,7 +336,7 @@ def _missing(folder: Path) -> list[Path]:
 
 
 def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
@@ -344,6 +344,11 @@ def _environment() -> SandboxedEnvironment:
         autoescape=False,
         extensions=["jinja2.ext.loopcontrols"],
     )
+    # `tojson` writes user text into .py files as string literals: JSON's ASCII escapes would turn a character
+    # outside the BMP (an emoji) into a surrogate pair, "\ud83d\ude80", which Python reads as two unpaired
+    # surrogates that cannot be encoded. Kept as UTF-8, every JSON string is also a valid Python literal.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return env
 
 
 def _template(env: SandboxedEnvironment, src: Path) -> jinja2.Template:
