@@ -185,6 +185,8 @@ def check(
         findings += bicep_build(directory, bicep_exe)
     elif not offline_only:
         notes.append("no Bicep CLI on PATH: `bicep build` skipped (offline checks ran)")
+    secrets = secure_literals(directory)
+    findings, accepted, folded = (scrub_secrets(f, secrets) for f in (findings, accepted, folded))
     return CheckResult(directory, tuple(sorted_findings(findings)), tuple(notes), tuple(layers), strict,
                        tuple(sorted_findings(accepted)), tuple(folded))
 
@@ -336,13 +338,100 @@ def drift(directory: Path, spec: ProjectSpec, overlays: list[Path], version: str
                 out.append(models)
                 if _without_models(actual) == _without_models(f.content):
                     continue
-        line, expected, found = _first_difference(f.content, actual)
+        secrets = secure_literals(directory) if path == "infra/main.parameters.json" else []
+        line, expected, found = _first_difference(mask(f.content, secrets), mask(actual, secrets))
         unedited = base is not None and base == actual
+        if secrets:
+            # A committed secret is never recorded as intended (policy/secure-parameter-literal fails the check):
+            # no digest, so `--accept` cannot take it, and its value is masked on both sides.
+            out.append(Finding("drift/changed", "info", path, line,
+                               "differs from what .scaffolder.yml generates and holds a literal value for a "
+                               "@secure() parameter, which `check --accept` never records",
+                               expected=expected, found=found,
+                               fix='replace the literal with "${NAME}" and run `azd env set NAME <value>`'))
+            continue
         out.append(Finding("drift/changed", "info", path, line,
                            "differs from what .scaffolder.yml generates (your version is kept and validated)",
                            expected=expected, found=found, fix=take_theirs if unedited else keep_ours,
                            digest=_digest(path, "file", f.content, actual)))
     return out
+
+
+def secure_literals(directory: Path) -> list[str]:
+    """The committed values of main.bicep's @secure() params in infra/main.parameters.json, longest first.
+
+    A literal value, or the default of "${VAR=default}" (policy/secure-parameter-literal reports both as
+    errors); "${VAR}" alone is a reference, not a secret. `check` prints none of them (see `mask`).
+    """
+    from scaffolder.validate import load_project
+    from scaffolder.validate._project import AZD_VAR
+
+    main = load_project(directory).main
+    data = _read_bytes(directory, directory / "infra" / "main.parameters.json")
+    if main is None or data is None:
+        return []
+    try:
+        params = safeio.load_json(data.decode("utf-8", errors="replace"))["parameters"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    out: set[str] = set()
+
+    def collect(value: object) -> None:
+        if isinstance(value, str):
+            whole = AZD_VAR.fullmatch(value)
+            if whole is None or whole.group(2):
+                out.add(value if whole is None else whole.group(2))
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for name, decl in main.params.items():
+        entry = params.get(name) if isinstance(params, dict) else None
+        if decl.decorator("secure") is not None and isinstance(entry, dict):
+            collect(entry.get("value"))
+    return sorted((s for s in out if s), key=lambda s: (-len(s), s))
+
+
+def mask(content: bytes, secrets: list[str]) -> bytes:
+    """The parameters file with each secret's JSON string shown as "***" (before lines are cut short).
+
+    Whole strings ("secret") and ${VAR=secret} defaults are replaced, never bare substrings: a short value must
+    not garble every line that happens to contain it.
+    """
+    text = content.decode("utf-8", errors="replace")
+    for secret in secrets:
+        for form in {json.dumps(secret), json.dumps(secret, ensure_ascii=False)}:
+            inner = form[1:-1]
+            text = text.replace(form, f'"{MASK}"').replace(f"={inner}}}", f"={MASK}}}")
+    return text.encode("utf-8")
+
+
+MASK = "***"
+# A secret this long is masked wherever it appears; a shorter one only as a whole quoted string.
+_BARE_MASK_LENGTH = 8
+
+
+def scrub_secrets(findings: list[Finding], secrets: list[str]) -> list[Finding]:
+    """Findings with every secure parameter's committed value masked in every text, whichever layer wrote it."""
+    if not secrets:
+        return findings
+
+    def clean(text: str) -> str:
+        for secret in secrets:
+            escaped = json.dumps(secret)[1:-1]
+            for form in {secret, escaped, repr(secret)[1:-1]}:
+                if len(secret) >= _BARE_MASK_LENGTH:
+                    text = text.replace(form, MASK)
+                for quote in ('"', "'"):
+                    text = text.replace(f"{quote}{form}{quote}", f"{quote}{MASK}{quote}")
+                text = text.replace(f"={form}}}", f"={MASK}}}")
+        return text
+
+    return [dataclasses.replace(f, message=clean(f.message), expected=clean(f.expected), found=clean(f.found),
+                                fix=clean(f.fix)) for f in findings]
 
 
 def _unparsable_bicep(content: bytes) -> bool:
