@@ -286,8 +286,12 @@ def runtimes_offering(names: Iterable[str]) -> list[Runtime]:
     return [r for r in Runtime if all(t.always or t.offer(r) != "none" for t in wanted)]
 
 
-def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
-    """What the chosen tools add for a runtime, merged: settings (by name), packages, bicep modules, roles."""
+def needs(runtime: Runtime, names: Iterable[str], hosted: bool = True) -> dict[str, Any]:
+    """What the chosen tools add for a runtime, merged: settings (by name), packages, bicep modules, roles.
+
+    `hosted`: the repo deploys a container app, so the README texts say how the settings reach it; without one
+    they say the settings are local only (catalog.LOCAL_ONLY).
+    """
     settings: dict[str, Any] = {}
     packages: list[str] = []
     bicep: list[str] = []
@@ -307,8 +311,11 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
         roles += [g for g in need.roles if g not in roles]
         cli_modules += [m for m in need.cli_modules if m not in cli_modules]
         if need.usage:
-            usage[name] = " ".join(need.usage.split())
-        readme += [need.readme.strip()] if need.readme.strip() else []
+            hosting = need.usage_hosted if hosted else catalog.LOCAL_ONLY if need.usage_hosted else ""
+            usage[name] = " ".join(f"{need.usage} {hosting}".split())
+        if need.readme.strip():
+            hosting = need.readme_hosted if hosted else catalog.LOCAL_ONLY if need.readme_hosted else ""
+            readme.append("\n\n".join(p.strip() for p in (need.readme, hosting) if p.strip()))
         modules += [dict(m) for m in need.modules]
     return {"settings": settings, "packages": packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules,
             "usage": usage, "readme": readme, "modules": modules}

@@ -187,6 +187,21 @@ def test_readmes_say_how_tool_settings_reach_the_container_app() -> None:
         assert "param appToolSettings array" in bicep and "@secure()\n@description" in bicep
 
 
+@pytest.mark.parametrize("runtime", ["responses", "inference"])
+def test_without_a_container_app_the_readme_promises_no_container_app_wiring(runtime: str) -> None:
+    """review-15b MEDIUM-4: --hosting none has no container app, secret or pipeline settings; the README says so."""
+    from scaffolder.catalog import LOCAL_ONLY
+
+    tools = ["file-search", "mcp,url=https://x.example/mcp,label=d"]
+    readme = plan_files(make_spec(runtime=runtime, hosting="none", tools=tools)).text("README.md")
+    hosted = plan_files(make_spec(runtime=runtime, tools=tools)).text("README.md")
+    for claim in ("secretRef", "mcp-auth-token", "azd pipeline config", "In Azure"):
+        assert claim not in readme, claim
+        assert claim in hosted, claim
+    assert readme.count("container app") == readme.count(LOCAL_ONLY) == 2  # once per tool, only to say there is none
+    assert LOCAL_ONLY not in hosted
+
+
 # --- working example flags, `tools` and `recommend` (review-15 LOW-9) -------------------------------------------------
 
 

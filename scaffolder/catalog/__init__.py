@@ -434,6 +434,15 @@ class ToolNeeds(_Frozen):
     # rows of the modules it adds ({name, what}).
     readme: str = ""
     modules: tuple[dict[str, str], ...] = ()
+    # How its settings reach the deployed container app: appended to `usage` (or `readme`) only when the repo is
+    # generated with --hosting container-apps; a repo without a container app gets LOCAL_ONLY instead.
+    usage_hosted: str = ""
+    readme_hosted: str = ""
+
+
+# What a tool's README part says instead of its `*_hosted` text when the repo has no container app.
+LOCAL_ONLY = ("This repo has no container app (`--hosting none`): these settings are read from `.env` (or the "
+              "environment) only.")
 
 
 class ToolLimits(_Frozen):

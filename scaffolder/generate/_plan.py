@@ -90,7 +90,8 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
     """The variables every template sees as `cookiecutter.*` (also what raw cookiecutter is given)."""
     profile = catalog.runtimes()[spec.runtime]
     env = infra.app_env(spec)
-    added = tool_needs(spec.runtime, list(dict.fromkeys(t.name for t in spec.tools)))  # a repeated tool adds once
+    added = tool_needs(spec.runtime, list(dict.fromkeys(t.name for t in spec.tools)),  # a repeated tool adds once
+                       hosted=spec.hosting == "container-apps")
     layered = _layer_context(spec.runtime.value, {**_catalog_defaults(spec), **_tool_defaults(spec, added)},
                              added["settings"], added["packages"], framework=spec.framework)
     layered["cli_modules"] = [*layered["cli_modules"], *(m for m in added["cli_modules"]
@@ -191,7 +192,7 @@ def _tools_readme(spec: ProjectSpec) -> dict[str, Any]:
     from scaffolder.tools import example_flag
 
     chosen = {t.name for t in spec.tools}
-    usage = tool_needs(spec.runtime, sorted(chosen))["usage"]
+    usage = tool_needs(spec.runtime, sorted(chosen), hosted=spec.hosting == "container-apps")["usage"]
     rows = []
     for tool in catalog.tools().values():
         offer = tool.offer(spec.runtime)
@@ -217,11 +218,11 @@ def _tools_readme(spec: ProjectSpec) -> dict[str, Any]:
     }
 
 
-def tool_needs(runtime: catalog.Runtime, names: list[str]) -> dict[str, Any]:
+def tool_needs(runtime: catalog.Runtime, names: list[str], hosted: bool = True) -> dict[str, Any]:
     """What the chosen tools add (settings, packages, Bicep modules, roles), from the catalog."""
     from scaffolder.tools import needs
 
-    return needs(runtime, names)
+    return needs(runtime, names, hosted)
 
 
 def _layer_context(
