@@ -130,7 +130,8 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "tools_readme": _tools_readme(spec),
         "tool_needs": added,
         # the tools' settings infra/main.bicep passes to the container app (ci.yml and azure.yaml carry them too)
-        "deployed_settings": [{"name": d.name, "source": d.source} for d in infra.deployed_settings(spec)],
+        "deployed_settings": [{"name": d.name, "source": d.source, "default": d.default}
+                              for d in infra.deployed_settings(spec)],
         "model_tools": _catalog_defaults(spec)["APP_MODEL_TOOLS"],
         "grants": [
             {

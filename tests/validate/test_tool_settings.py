@@ -158,3 +158,36 @@ def test_repo_with_tool_settings_passes_the_offline_layers(tmp_path: Path, types
 def test_binding_refuses_a_default_azd_would_cut_short() -> None:
     with pytest.raises(ValueError, match="cannot be bound"):
         _ = infra.DeployedSetting("APP_X", "azd", "a}b").binding
+
+
+def test_ci_says_what_a_missing_repository_setting_deploys(tmp_path: Path) -> None:
+    """review-15b MEDIUM-5: README and ci.yml name each deployed tool setting CI needs, and what missing deploys."""
+    from scaffolder.generate import plan_files
+
+    plan = plan_files(_spec("responses", ["file-search", MCP]))
+    readme, ci = plan.text("README.md"), plan.text(".github/workflows/ci.yml")
+    ci_part = readme[readme.index("In CI,"):readme.index("## Run and test")]
+    assert "no stored secrets" not in ci_part and "the MCP token is the one\nrepository secret" in ci_part
+    assert "- repository variable `APP_FILE_SEARCH_VECTOR_STORE_IDS`: missing deploys an empty value" in ci_part
+    assert "file search is off" in ci_part
+    assert "- repository variable `APP_MCP_API_APPROVAL`: missing deploys `deny`" in ci_part
+    assert "- repository secret `APP_MCP_AUTH_TOKEN`: missing removes the container app's secret" in ci_part
+    header = ci[:ci.index("name: ci")]
+    for line in ("#   variable APP_FILE_SEARCH_VECTOR_STORE_IDS: missing deploys an empty value (file search off)",
+                 "#   variable APP_MCP_API_APPROVAL: missing deploys deny",
+                 "#   secret APP_MCP_AUTH_TOKEN: missing removes"):
+        assert line in header, line
+    steps = yaml.safe_load(ci)["jobs"]["deploy"]["steps"]
+    (warn,) = [s for s in steps if s.get("name", "").startswith("Warn about tool settings")]
+    assert warn["env"] == {"APP_FILE_SEARCH_VECTOR_STORE_IDS_SET": "${{ vars.APP_FILE_SEARCH_VECTOR_STORE_IDS != '' }}",
+                           "APP_MCP_API_APPROVAL_SET": "${{ vars.APP_MCP_API_APPROVAL != '' }}",
+                           "APP_MCP_AUTH_TOKEN_SET": "${{ secrets.APP_MCP_AUTH_TOKEN != '' }}"}
+    assert warn["run"].count("::warning::") == 3 and "secrets." not in warn["run"]
+    # a changed token reaches the running app only with a new revision or a restart (Learn, manage-secrets)
+    token_text = [p for p in readme.split("\n\n") if "Changing the token later" in p]
+    assert token_text and "azd deploy" in token_text[0] and "az containerapp revision restart" in token_text[0]
+    inference = plan_files(_spec("inference", [MCP])).text("README.md")
+    assert "Changing\n`APP_MCP_AUTH_TOKEN` later" in inference or "`APP_MCP_AUTH_TOKEN` later" in inference
+    plain = plan_files(_spec("responses", []))
+    assert "Every CI run's `azd provision` also sets the tools' settings" not in plain.text("README.md")
+    assert "no stored secrets" in plain.text("README.md") and "Warn about" not in plain.text(".github/workflows/ci.yml")
