@@ -127,10 +127,17 @@ def test_ci_and_azure_yaml_carry_exactly_the_deployed_settings(tmp_path: Path) -
     assert azure["pipeline"] == {"variables": sorted(INFERENCE_SEARCH | INFERENCE_MCP, key=list(
         s["name"] for s in json.loads((repo / "infra/main.parameters.json").read_text())["parameters"][
             "appToolSettings"]["value"]).index), "secrets": ["APP_MCP_AUTH_TOKEN"]}
-    deploy = yaml.safe_load((repo / ".github/workflows/ci.yml").read_text())["jobs"]["deploy"]["env"]
+    job = yaml.safe_load((repo / ".github/workflows/ci.yml").read_text())["jobs"]["deploy"]
+    (provision,) = [s for s in job["steps"] if s.get("name", "").startswith("azd provision")]
+    deploy = provision["env"]
     for name in INFERENCE_SEARCH | INFERENCE_MCP:
         assert deploy[name] == f"${{{{ vars.{name} }}}}"
     assert deploy["APP_MCP_AUTH_TOKEN"] == "${{ secrets.APP_MCP_AUTH_TOKEN }}"
+    # review-15b LOW-6: the token (and the tool settings) only in the provision step, not the job's env
+    assert not any(k.startswith("APP_MCP") or k.startswith("APP_SEARCH") for k in job["env"])
+    others = [s for s in job["steps"] if s is not provision]
+    assert all("secrets.APP_MCP_AUTH_TOKEN }}" not in json.dumps(s) for s in others)
+    assert "no secrets" not in provision["name"]
     plain = write_repo(_spec("inference", []), tmp_path / "plain")
     assert "pipeline" not in yaml.safe_load((plain / "azure.yaml").read_text())
     assert not any(k.startswith("APP_MCP") or k.startswith("APP_SEARCH") for k in yaml.safe_load(
