@@ -258,3 +258,13 @@ def test_tool_facts_cite_learn() -> None:
     assert "containers-retrieve-container-file-content" in files and "5618146" in files
     readme = plan_files(make_spec(tools=["web-search", "image-generation"])).text("README.md")
     assert readme.count('"Supported regions"') == 2 and "administrator can turn it off" in readme
+
+
+def test_readme_says_an_empty_value_cannot_be_deployed() -> None:
+    """review-15b LOW-7: azd's ${NAME=default} uses the default for an empty value too; the README says so."""
+    plan = plan_files(make_spec(runtime="inference", tools=["file-search", "mcp,url=https://x.example/mcp,label=d"]))
+    readme = plan.text("README.md")
+    azure = [p for p in readme.split("\n\n") if p.startswith("**In Azure:**")]
+    assert len(azure) == 2 and all("unset or empty" in p for p in azure)
+    mcp = next(p for p in azure if "APP_MCP_" in p)
+    assert "`.env` only" in mcp and "scaffolder update . --remove-tool mcp" in mcp and "without `allowed_tools`" in mcp
