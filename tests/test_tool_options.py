@@ -268,3 +268,23 @@ def test_readme_says_an_empty_value_cannot_be_deployed() -> None:
     assert len(azure) == 2 and all("unset or empty" in p for p in azure)
     mcp = next(p for p in azure if "APP_MCP_" in p)
     assert "`.env` only" in mcp and "scaffolder update . --remove-tool mcp" in mcp and "without `allowed_tools`" in mcp
+
+
+def test_readme_says_which_tool_settings_reach_azure_and_which_are_local_only() -> None:
+    """review-15b LOW-8: each tool setting's README line says whether the container app gets it."""
+    from scaffolder import infra
+
+    spec = make_spec(tools=["file-search", "code-interpreter", "image-generation", "mcp,url=https://x.example/mcp,label=d"])
+    assert "APP_CODE_INTERPRETER_MEMORY" in {d.name for d in infra.deployed_settings(spec)}  # hosted.py reads it
+    lines = {line.split("`")[1]: line for line in plan_files(spec).text("README.md").splitlines()
+             if line.startswith("- `APP_")}
+    for name in ("APP_IMAGE_DIR", "APP_FILES_TIMEOUT_SECONDS", "APP_FILES_MAX_BYTES"):
+        if name in lines:
+            assert lines[name].endswith("(local only: the container app does not get it)"), name
+    assert "APP_IMAGE_DIR" in lines
+    assert lines["APP_CODE_INTERPRETER_MEMORY"].endswith(
+        "(in Azure: `azd env set APP_CODE_INTERPRETER_MEMORY VALUE`, then `azd provision`; an empty value deploys the "
+        "default)")
+    assert "(in Azure: the container app's secret" in lines["APP_MCP_AUTH_TOKEN"]
+    local = plan_files(make_spec(hosting="none", tools=["image-generation"])).text("README.md")
+    assert "local only: the container app" not in local and "(in Azure:" not in local

@@ -132,6 +132,9 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         # the tools' settings infra/main.bicep passes to the container app (ci.yml and azure.yaml carry them too)
         "deployed_settings": [{"name": d.name, "source": d.source, "default": d.default}
                               for d in infra.deployed_settings(spec)],
+        # The chosen tools' settings the container app never gets (catalog `deploy: local`): the README says so.
+        "local_tool_settings": ([n for n, body in added["settings"].items() if body["deploy"] == "local"]
+                                if spec.hosting == "container-apps" else []),
         "model_tools": _catalog_defaults(spec)["APP_MODEL_TOOLS"],
         "grants": [
             {

@@ -35,7 +35,7 @@ CASES: list[tuple[str, list[str], set[str], bool, bool]] = [
     ("inference", ["file-search", MCP], INFERENCE_SEARCH | INFERENCE_MCP, True, True),
     ("responses", ["file-search"], {"APP_FILE_SEARCH_VECTOR_STORE_IDS"}, False, False),
     ("responses", [MCP], {"APP_MCP_API_APPROVAL"}, False, True),
-    ("responses", ["code-interpreter", "web-search"], set(), False, False),
+    ("responses", ["code-interpreter", "web-search"], {"APP_CODE_INTERPRETER_MEMORY"}, False, False),
     ("agents", [MCP], {"APP_MCP_API_APPROVAL"}, False, False),
 ]
 
