@@ -36,6 +36,7 @@ from scaffolder.errors import (
     CatalogError,
     DirtyTreeError,
     ScaffolderError,
+    SpecError,
     StandardsError,
     UnresolvedConflictsError,
     UpdateInterrupted,
@@ -47,7 +48,7 @@ from scaffolder.generate._write import linked_component
 from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
 from scaffolder.spec import today as spec_today
 from scaffolder.standards import LoadedStandards, enforce
-from scaffolder.tools import changed_tools, tool_option
+from scaffolder.tools import OfferError, changed_tools, tool_option
 
 MergeEngine = Literal["auto", "git", "library"]
 Action = Literal[
@@ -239,6 +240,22 @@ def _replace_retired(models: tuple[ModelDeployment, ...], runtime: Runtime) -> t
     return out, notes
 
 
+def _tools_the_runtime_lacks(old: ProjectSpec, runtime: Runtime, tools: Sequence[str] | None) -> None:
+    """A runtime switch keeping a tool the new runtime cannot offer: one error whose fix is `--remove-tool`."""
+    from scaffolder.tools import check_tool, parse_tool_option
+
+    kept = ([(t["name"], t["options"]) for t in map(parse_tool_option, tools)] if tools is not None
+            else [(t.name, dict(t.options)) for t in old.tools])
+    for name, options in kept:
+        try:
+            check_tool(name, options, runtime)
+        except OfferError as exc:
+            raise SpecError(str(exc), hint=f"add `--remove-tool {name}` to switch without it, or keep --runtime "
+                                           f"{old.runtime.value}") from None
+        except ValueError:
+            continue  # an invalid option: resolve_spec reports it as for `new`
+
+
 def updated_spec(
     old: ProjectSpec,
     overrides: Mapping[str, Any] | None = None,
@@ -263,6 +280,8 @@ def updated_spec(
     runtime = Runtime(given.get("runtime", old.runtime.value))
     notes: list[str] = []
     kwargs = recorded_options(old)
+    if runtime != old.runtime:
+        _tools_the_runtime_lacks(old, runtime, given.get("tools"))
     if "models" not in given:
         if runtime != old.runtime:
             _incompatible_models(old, runtime)

@@ -75,6 +75,9 @@ def changed_tools(
             tool = known_tool(name)
         except ValueError as exc:
             raise SpecError(f"--remove-tool: {exc}") from None
+        if tool.always:
+            raise SpecError(f"--remove-tool {name}: {name} tools are always on (the app's own functions in tools.py); "
+                            "they cannot be removed", hint=f"edit TOOLS in tools.py to change the {name} tools")
         if set(gone["options"]) - ({"name"} if tool.repeatable else set()):
             raise SpecError(f"--remove-tool {text.strip()!r}: give the tool's name"
                             + (" and, for one instance, name=" if tool.repeatable else ""),

@@ -97,6 +97,7 @@ def test_update_tool_keeps_the_users_edits(tmp_path: Path) -> None:
     ("responses", [], ["--tool", "mcp,url=ftp://x/mcp,label=a"], "mcp: url="),
     ("responses", [], ["--tool", "mcp,label=a"], "mcp needs url="),
     ("responses", ["web-search"], ["--runtime", "inference", "--tool", "file-search"], "web-search is not offered"),
+    ("responses", ["web-search"], ["--remove-tool", "function"], "function tools are always on"),
 ])
 def test_refused_tool_changes_are_one_line_and_write_nothing(
     tmp_path: Path, runtime: str, tools: list[str], args: list[str], said: str
@@ -149,3 +150,15 @@ def test_specialist_agents_are_added_changed_and_removed_one_by_one(tmp_path: Pa
     code, err = _update(repo, "--remove-tool", "agent")
     assert code == 0, err
     assert specialists() == []
+
+
+def test_refused_removals_and_runtime_switches_hint_at_the_fix(tmp_path: Path) -> None:
+    """review-15b LOW-9: function tools cannot be removed; a runtime switch keeping a tool hints `--remove-tool`."""
+    repo = _repo(tmp_path, "responses", ["image-generation"])
+    code, err = _update(repo, "--remove-tool", "function")
+    assert code == 2 and "function tools are always on (the app's own functions in tools.py); they cannot be " \
+        "removed" in err
+    code, err = _update(repo, "--runtime", "inference")
+    assert code == 2 and "image-generation is not offered on the" in err
+    assert "hint: add `--remove-tool image-generation` to switch without it, or keep --runtime responses" in err
+    assert "leave image-generation out" not in err
