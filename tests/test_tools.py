@@ -413,3 +413,25 @@ def test_new_from_decision_honours_tools(tmp_path: Path, offered: dict[str, Cata
 def test_check_tool_returns_options_in_catalog_order(offered: dict[str, CatalogTool]) -> None:
     options = check_tool("mcp", {"approval": "never", "label": "x", "url": "https://x"}, Runtime.RESPONSES)
     assert list(options) == ["url", "label", "approval", "allowed_tools"]
+
+
+def test_the_scaffolder_readme_documents_the_tool_flags_and_its_examples_work() -> None:
+    """review-15b LOW-10: README.md documents --tool, `tools`, `recommend --tool`, `update --tool/--remove-tool`."""
+    import shlex
+
+    from tests.helpers import make_spec
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "| `--tool/-t` |" in readme and "scaffolder tools [--runtime" in readme
+    assert "`recommend --tool" in readme and "`--remove-tool NAME`" in readme
+    commands = [shlex.split(line.split("#")[0]) for line in re.findall(r"^scaffolder (?:new|update|recommend) .*$",
+                                                                     readme, flags=re.MULTILINE)]
+    with_tools = [c for c in commands if "--tool" in c]
+    assert len(with_tools) >= 3
+    for words in with_tools:
+        tools = [words[i + 1] for i, w in enumerate(words) if w == "--tool"]
+        if words[0] == "new":
+            runtime = words[words.index("--runtime") + 1]
+            assert [t.name for t in make_spec(runtime, tools=tools).tools] == [t.split(",")[0] for t in tools]
+        else:
+            assert all(t.split(",")[0] in catalog.tools() for t in tools)
