@@ -204,6 +204,7 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
     """What the chosen tools add for a runtime, merged: settings (by name), packages, bicep modules, roles."""
     settings: dict[str, Any] = {}
     packages: list[str] = []
+    dev_packages: list[str] = []
     bicep: list[str] = []
     roles: list[Any] = []
     cli_modules: list[str] = []
@@ -217,6 +218,7 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
         for key, setting in need.settings.items():
             settings[key] = setting.model_dump()
         packages += [p for p in need.packages if p not in packages]
+        dev_packages += [p for p in need.dev_packages if p not in dev_packages]
         bicep += [b for b in need.bicep if b not in bicep]
         roles += [g for g in need.roles if g not in roles]
         cli_modules += [m for m in need.cli_modules if m not in cli_modules]
@@ -224,5 +226,5 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
             usage[name] = " ".join(need.usage.split())
         readme += [need.readme.strip()] if need.readme.strip() else []
         modules += [dict(m) for m in need.modules]
-    return {"settings": settings, "packages": packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules,
+    return {"settings": settings, "packages": packages, "dev_packages": dev_packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules,
             "usage": usage, "readme": readme, "modules": modules}

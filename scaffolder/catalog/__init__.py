@@ -418,6 +418,8 @@ class ToolNeeds(_Frozen):
     roles: tuple[ToolRoleGrant, ...] = ()
     settings: dict[str, ToolSetting] = {}
     packages: tuple[str, ...] = ()
+    # Test-only packages (the [dev] extra): e.g. the MCP SDK the fake service uses as the service's MCP client.
+    dev_packages: tuple[str, ...] = ()
     cli_modules: tuple[str, ...] = ()  # app modules adding CLI commands (register(subparsers)), e.g. `files`
     usage: str = ""  # how to use it in the generated repo, for its README (`{app}`: the console script's name)
     # Catalog models the tool needs deployed (e.g. an embeddings model): added to the spec's models unless it
