@@ -93,6 +93,11 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
                 continue  # filled with the default below
         if spec.choices is not None and value not in spec.choices:
             raise ValueError(f"{name}: {key}={value!r} is not one of {', '.join(spec.choices)}")
+        if why := spec.refused.get(runtime, {}).get(value):
+            able = [r.value for r in tool.offered_by() if r != runtime and value not in spec.refused.get(r, {})]
+            alt = f"; use --runtime {' or '.join(able)}" if able else ""
+            raise ValueError(f"{name}: {key}={value} is not possible on the {catalog.runtimes()[runtime].title}: "
+                             f"{why}{alt}")
         if spec.pattern is not None and value and not re.fullmatch(spec.pattern, value):
             raise ValueError(f"{name}: {key}={value!r} is not valid: {spec.description}")
         if tool.offer(runtime) == "native" and value.lower().startswith("http://"):
@@ -183,7 +188,8 @@ def listing(runtime: Runtime | None = None) -> list[dict[str, Any]]:
             "docs_only": tool.docs_only,
             "runtimes": {
                 r.value: {"offer": tool.offer(r), **({"why": tool.why[r]} if tool.offer(r) == "none" and r in tool.why
-                                                     else {})}
+                                                     else {}),
+                          **({"caveat": tool.caveats[r]} if tool.offer(r) != "none" and r in tool.caveats else {})}
                 for r in runtimes
             },
             "options": {k: o.model_dump(exclude_none=True) for k, o in tool.options.items()},

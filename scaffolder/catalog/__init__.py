@@ -391,6 +391,8 @@ class ToolOption(_Frozen):
     pattern: str | None = None
     default: str | None = None
     description: str
+    # Values a runtime cannot honour: runtime -> value -> why (`check_tool` refuses them, naming the runtimes that can).
+    refused: dict[Runtime, dict[str, str]] = {}
 
 
 class ToolSetting(_Frozen):
@@ -447,6 +449,8 @@ class CatalogTool(_Frozen):
     sources: tuple[str, ...]
     runtimes: dict[Runtime, Offer]
     why: dict[Runtime, str] = {}
+    # A limit of a runtime that does offer the tool (shown by `scaffolder tools --runtime R`).
+    caveats: dict[Runtime, str] = {}
     always: bool = False
     docs_only: bool = False
     documented_on: tuple[Runtime, ...] = ()  # docs_only: the runtimes whose README describes it
