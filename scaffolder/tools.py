@@ -93,11 +93,11 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
                 continue  # filled with the default below
         if spec.choices is not None and value not in spec.choices:
             raise ValueError(f"{name}: {key}={value!r} is not one of {', '.join(spec.choices)}")
-        if why := spec.refused.get(runtime, {}).get(value):
+        if refusal := spec.refused.get(runtime, {}).get(value):
             able = [r.value for r in tool.offered_by() if r != runtime and value not in spec.refused.get(r, {})]
             alt = f"; use --runtime {' or '.join(able)}" if able else ""
             raise ValueError(f"{name}: {key}={value} is not possible on the {catalog.runtimes()[runtime].title}: "
-                             f"{why}{alt}")
+                             f"{refusal}{alt}")
         if spec.pattern is not None and value and not re.fullmatch(spec.pattern, value):
             raise ValueError(f"{name}: {key}={value!r} is not valid: {spec.description}")
         if tool.offer(runtime) == "native" and value.lower().startswith("http://"):
@@ -232,5 +232,5 @@ def needs(runtime: Runtime, names: Iterable[str]) -> dict[str, Any]:
             usage[name] = " ".join(need.usage.split())
         readme += [need.readme.strip()] if need.readme.strip() else []
         modules += [dict(m) for m in need.modules]
-    return {"settings": settings, "packages": packages, "dev_packages": dev_packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules,
-            "usage": usage, "readme": readme, "modules": modules}
+    return {"settings": settings, "packages": packages, "dev_packages": dev_packages, "bicep": bicep, "roles": roles,
+            "cli_modules": cli_modules, "usage": usage, "readme": readme, "modules": modules}
