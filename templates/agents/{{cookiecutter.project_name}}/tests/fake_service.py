@@ -530,6 +530,8 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
 
 
 {%- if 'mcp' in cookiecutter.tools %}
+
+
 # The tool the fake model calls on the agent's MCP server: tests/mcp_server.py's lookup (topic).
 MCP_TOOL = "lookup"
 
@@ -547,9 +549,9 @@ def _mcp_run(service: AgentService, mcp: dict[str, Any], name: str, arguments: s
                                                   "content": [{"type": "text", "text": failed}]}}
     said = f"The {label} server says: {output}" if failed is None else f"The {name} tool failed: {failed}"
     return HostedRun(ModelOutput(said), [call])
+{%- endif %}
 
 
-{% endif -%}
 def _url_citation(title: str, url: str) -> dict[str, Any]:
     return {"type": "url_citation", "title": title, "url": url, "start_index": 0, "end_index": 1}
 
