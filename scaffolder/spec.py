@@ -357,11 +357,15 @@ class ProjectSpec(_Strict):
         if runtime is None:  # the runtime failed its own validation: that error is the one to show
             return value
         catalog_tools.check_tools([t.name for t in value])
-        checked = {t.name: ToolSpec(name=t.name, options=catalog_tools.check_tool(t.name, t.options, runtime))
-                   for t in value}
-        catalog_tools.check_connections({name: t.options for name, t in checked.items()})
-        # Catalog order, so that the answers file and the generated files do not depend on the flags' order.
-        return tuple(checked[name] for name in catalog.tools() if name in checked)
+        checked = [ToolSpec(name=t.name, options=catalog_tools.check_tool(t.name, t.options, runtime))
+                   for t in value]
+        catalog_tools.check_connections({t.name: t.options for t in checked})
+        for name in {t.name for t in checked if catalog.tools()[t.name].repeatable}:
+            catalog_tools.check_repeated(name, [t.options for t in checked if t.name == name],
+                                         str(info.data.get("name", "")))
+        # Catalog order, so that the answers file and the generated files do not depend on the flags' order; the
+        # instances of a repeatable tool (specialist agents) keep their flags' order (the README lists them so).
+        return tuple(t for name in catalog.tools() for t in checked if t.name == name)
 
     @field_validator("naming")
     @classmethod

@@ -144,10 +144,28 @@ def check_tools(names: Sequence[str]) -> None:
     """
     for name in dict.fromkeys(names):
         count = names.count(name)
+        if count > 1 and name in catalog.tools() and catalog.tools()[name].repeatable:
+            continue  # one instance per flag (e.g. one specialist agent each); check_repeated compares them
         if count > 1:
             limit = catalog.tools()[name].limits.max_per_agent if name in catalog.tools() else None
             extra = f" (the platform allows {limit} per agent)" if limit else ""
             raise ValueError(f"--tool {name} is given {count} times; each tool at most once{extra}")
+
+
+def check_repeated(name: str, instances: Sequence[Mapping[str, str]], main_agent: str) -> None:
+    """Instances of a repeatable tool (`--tool agent,name=...` given several times) need distinct names.
+
+    A specialist named like the main agent would be the main agent itself (the agent name defaults to the project's).
+    """
+    seen: set[str] = set()
+    for options in instances:
+        key = options.get("name", "")
+        if key in seen:
+            raise ValueError(f"--tool {name},name={key} is given twice; each {name} needs its own name=")
+        if key == main_agent.lower():
+            raise ValueError(f"--tool {name},name={key}: that is the main agent's name (the project's); "
+                             "give the specialist another name")
+        seen.add(key)
 
 
 def check_connections(options: Mapping[str, Mapping[str, str]]) -> None:

@@ -1,17 +1,11 @@
-"""Agents repos with file search get `files add` (files.py, the CLI hook, README and docs); `agent` stays refused."""
+"""Agents repos with file search get `files add` (files.py, the CLI hook, README and docs)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from scaffolder.cli import app
 from tests.helpers import make_spec
 from tests.validate.cases import write_repo
-
-runner = CliRunner()
 
 
 def test_file_search_on_agents_generates_files_add(tmp_path: Path) -> None:
@@ -35,12 +29,11 @@ def test_without_file_search_there_is_no_files_command(tmp_path: Path) -> None:
     assert "from docs_bot import agent_cli\n" in (repo / "src" / "docs_bot" / "cli.py").read_text()
 
 
-@pytest.mark.parametrize("runtime", ["agents", "responses", "inference"])
-def test_the_agent_tool_is_refused_with_its_reason(tmp_path: Path, runtime: str) -> None:
-    out = tmp_path / "out"
-    result = runner.invoke(app, ["new", "x-app", "-r", runtime, "--no-input", "--no-git", "-o", str(out),
-                                 "--tool", "agent,name=researcher"])
-    assert result.exit_code == 2, result.stderr
-    assert result.stderr.startswith("error: agent is not offered on the") and not out.exists()
-    if runtime == "agents":
-        assert "RemoteA2A connection" in result.stderr and "ProjectManagedIdentity" in result.stderr
+def test_the_openapi_spec_ships_in_the_wheel_only_with_the_openapi_tool(tmp_path: Path) -> None:
+    """review-16 F9: `agent sync` from an installed wheel reads the spec the wheel carries (hatch force-include)."""
+    with_spec = write_repo(make_spec("agents", name="api-bot", tools=["openapi,name=weather"]), tmp_path / "a")
+    pyproject = (with_spec / "pyproject.toml").read_text()
+    assert '[tool.hatch.build.targets.wheel.force-include]\n"openapi" = "api_bot/openapi"' in pyproject
+    assert "def openapi_spec_file()" in (with_spec / "src" / "api_bot" / "agent_tools.py").read_text()
+    without = write_repo(make_spec("agents", name="api-bot", tools=["code-interpreter"]), tmp_path / "b")
+    assert "force-include" not in (without / "pyproject.toml").read_text()

@@ -457,6 +457,9 @@ class CatalogTool(_Frozen):
     options: dict[str, ToolOption] = {}
     needs: dict[Runtime, ToolNeeds] = {}
     limits: ToolLimits = ToolLimits()
+    # `--tool NAME` may be given several times (each one an instance, e.g. one specialist agent per flag); the
+    # template context then lists them (`cookiecutter.agents`), and check_repeated refuses two with the same key.
+    repeatable: bool = False
     # Option groups: `exclusive`, at most one of each group given (non-empty); `together`, all of a group or none.
     exclusive: tuple[tuple[str, ...], ...] = ()
     together: tuple[tuple[str, ...], ...] = ()

@@ -90,7 +90,7 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
     """The variables every template sees as `cookiecutter.*` (also what raw cookiecutter is given)."""
     profile = catalog.runtimes()[spec.runtime]
     env = infra.app_env(spec)
-    added = tool_needs(spec.runtime, [t.name for t in spec.tools])
+    added = tool_needs(spec.runtime, list(dict.fromkeys(t.name for t in spec.tools)))  # a repeated tool adds once
     layered = _layer_context(spec.runtime.value, {**_catalog_defaults(spec), **_tool_defaults(spec, added)},
                              added["settings"], added["packages"], framework=spec.framework)
     layered["cli_modules"] = [*layered["cli_modules"], *(m for m in added["cli_modules"]
@@ -123,7 +123,10 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "env_vars": [v.model_dump() for v in env],
         **layered,
         "embedding_deployment": embedding_deployment(spec),
-        "tools": {t.name: dict(t.options) for t in spec.tools},
+        # Keyed by name (a repeatable tool: its first instance, so `'agent' in cookiecutter.tools` works); every
+        # specialist agent (`--tool agent,name=...`, flag order) is in `agents`.
+        "tools": {t.name: dict(t.options) for t in reversed(spec.tools)},
+        "agents": specialist_agents(spec),
         "framework": spec.framework,
         "tools_readme": _tools_readme(spec),
         "tool_needs": added,
@@ -139,6 +142,20 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
             for g in infra.grants(spec)
         ],
     }
+
+
+def specialist_agents(spec: ProjectSpec) -> list[dict[str, str]]:
+    """The specialist agents (`--tool agent,name=NAME[,instructions=TEXT]`), with their instructions resolved."""
+    return [
+        {
+            "name": t.options["name"],
+            "instructions": t.options.get("instructions") or (
+                f"You are the {t.options['name']} specialist of {spec.name}. Answer only questions about "
+                f"{t.options['name']}; say so when a question is outside it."),
+            "connection": f"a2a-{t.options['name']}",
+        }
+        for t in spec.tools if t.name == "agent"
+    ]
 
 
 def _catalog_defaults(spec: ProjectSpec) -> dict[str, Any]:
@@ -199,7 +216,8 @@ def _tools_readme(spec: ProjectSpec) -> dict[str, Any]:
             "summary": tool.summary,
             "preview": tool.preview,
             "offer": offer,
-            "options": dict(next((t.options for t in spec.tools if t.name == tool.name), {})),
+            "options": ({"name": ", ".join(t.options["name"] for t in spec.tools if t.name == tool.name)}
+                        if tool.repeatable else dict(next((t.options for t in spec.tools if t.name == tool.name), {}))),
             "flag": example_flag(tool),
             "why": tool.why.get(spec.runtime, ""),
             "always": tool.always,

@@ -2,8 +2,9 @@
 
 One repo has every tool the agents runtime offers, with the connections infra/ creates (a new search service, a
 SharePoint site, a Fabric data agent, an MCP server needing approval, an OpenAPI spec, web search, file search, code
-interpreter): its README lists exactly those tools and its console script's `files add` works end to end. The second
-uses existing connections by ARM id, an MCP server without approval and an OpenAPI tool with managed identity;
+interpreter, two specialist agents over A2A): its README lists exactly those tools and its console script's
+`files add` works end to end. The second uses existing connections by ARM id, an MCP server without approval and an
+OpenAPI tool with managed identity;
 the third has `--agent-setup standard` with AI Search and SharePoint connections by name. (Each build costs about a
 minute of CI, so one repo proves as much as it can.)
 """
@@ -32,6 +33,8 @@ REPOS = {
         "fabric,workspace=11111111-2222-3333-4444-555555555555,artifact=66666666-7777-8888-9999-000000000000",
         "mcp,url=https://mcp.example/mcp,label=tickets,approval=always,allowed_tools=lookup",
         "openapi,name=weather", "web-search", "file-search", "code-interpreter",
+        # two specialist agents (issue 16 item 3: "with two agents"), in this build rather than a new one
+        "agent,name=billing", "agent,name=travel,instructions=You plan trips. Keep it short.",
     ),
     "existing": (
         "ai-search,index=docs,query_type=semantic,top_k=3,connection=" + CONN.format("srch"),

@@ -31,9 +31,13 @@ def every_tool(runtime: str) -> list[str]:
         "sharepoint": "sharepoint,site=https://contoso.sharepoint.com/sites/policies",
         "fabric": "fabric,workspace=11111111-2222-3333-4444-555555555555,artifact=66666666-7777-8888-9999-000000000000",
         "openapi": "openapi,name=weather",
+        "agent": "agent,name=billing",
     }
-    return [options.get(t.name, t.name) for t in catalog.tools().values()
-            if not t.always and not t.docs_only and t.offer(catalog.Runtime(runtime)) != "none"]
+    # A repeatable tool twice (two specialist agents), the second with instructions of its own.
+    again = {"agent": "agent,name=travel,instructions=You plan trips. Keep it short."}
+    return [flag for t in catalog.tools().values()
+            if not t.always and not t.docs_only and t.offer(catalog.Runtime(runtime)) != "none"
+            for flag in (options.get(t.name, t.name), *([again[t.name]] if t.name in again else []))]
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -26,7 +26,10 @@ OPTIONS: dict[str, str] = {
     "fabric": ("fabric,workspace=00000000-0000-0000-0000-000000000001,"
                "artifact=00000000-0000-0000-0000-000000000002"),
     "openapi": "openapi,name=weather",
+    "agent": "agent,name=billing",
 }
+# Repeatable tools are given twice (two specialist agents, issue 16 "with two agents"), in the same build.
+REPEATED: dict[str, str] = {"agent": "agent,name=travel,instructions=You plan trips. Keep it short."}
 RUNTIME_OPTIONS: dict[tuple[Runtime, str], str] = {
     # inference's app-side MCP client is what calls the server: a local test URL (never contacted at generation)
     (Runtime.INFERENCE, "mcp"): "mcp,url=http://127.0.0.1:9/mcp,label=docs",
@@ -35,8 +38,10 @@ RUNTIME_OPTIONS: dict[tuple[Runtime, str], str] = {
 
 def every_tool(runtime: Runtime) -> tuple[str, ...]:
     """`--tool` values for each tool the runtime offers, as the catalog says today."""
-    return tuple(RUNTIME_OPTIONS.get((runtime, t.name), OPTIONS.get(t.name, t.name)) for t in catalog.tools().values()
-                 if not t.always and not t.docs_only and t.offer(runtime) != "none")
+    return tuple(flag for t in catalog.tools().values()
+                 if not t.always and not t.docs_only and t.offer(runtime) != "none"
+                 for flag in (RUNTIME_OPTIONS.get((runtime, t.name), OPTIONS.get(t.name, t.name)),
+                              *([REPEATED[t.name]] if t.name in REPEATED else [])))
 
 
 # Inference is proven by tests/apps/test_inference_tools.py and agents by the "created" repo of

@@ -3,6 +3,10 @@
 Under the project endpoint {url}/api/projects/<project>:
 - agents (azure-ai-projects, `?api-version=v1`): GET agents/{name}, POST/GET agents/{name}/versions,
   GET agents/{name}/versions/{version}; versions are immutable and numbered 1, 2, ...;
+- incoming A2A (azure-ai-projects `agents.update_details`): PATCH agents/{name}, a merge-patch of agent_card and
+  agent_endpoint (the GET then shows them);
+- Azure Resource Manager (token audience https://management.azure.com, api-version 2025-04-01-preview):
+  GET/PUT {project ARM id}/connections/{name}, keyless RemoteA2A connections only;
 - the project's OpenAI surface (openai, no api-version): POST openai/v1/conversations,
   GET/DELETE openai/v1/conversations/{id}, POST openai/v1/responses running an agent given as
   `agent_reference` on a conversation that keeps every item (messages, function calls, their outputs).
@@ -64,10 +68,25 @@ TOOL_FIELDS = {
     "mcp": {"type", "server_label", "server_url", "require_approval", "allowed_tools", "headers",
             "project_connection_id", "server_description"},
     "openapi": {"type", "openapi"},
+    # azure-ai-projects 2.x A2ATool (A2A 1.0); a2a_preview (A2A 0.3) is not what this app sends.
+    "a2a": {"type", "base_url", "agent_card_path", "project_connection_id", "send_credentials_for_agent_card",
+            "a2a_version"},
 }
 # Connection category each connection-backed tool needs (the `type` the connections API reports).
 TOOL_CATEGORY = {"azure_ai_search": "CognitiveSearch", "sharepoint_grounding_preview": "Sharepoint",
-                 "fabric_dataagent_preview": "MicrosoftFabric"}
+                 "fabric_dataagent_preview": "MicrosoftFabric", "a2a": "RemoteA2A"}
+# Azure Resource Manager, for the RemoteA2A connections `agent sync` writes (Learn agent-to-agent.md REST examples).
+ARM_AUDIENCE = "https://management.azure.com"
+ARM_API_VERSION = "2025-04-01-preview"
+# The connection properties ARM takes for a keyless RemoteA2A connection; anything else is refused (strict).
+ARM_CONNECTION_FIELDS = {"category", "authType", "target", "audience", "credentials", "metadata", "group",
+                         "isSharedToAll", "sharedUserList", "expiryTime"}
+# Keyless authTypes for a RemoteA2A connection (Learn agent-to-agent-authentication.md and the RemoteA2A REST
+# examples; UserEntraToken and AgenticIdentityToken as Microsoft's samples name them). Key or secret holders
+# (ApiKey, CustomKeys, OAuth2 with a client secret...) are what generated repos never create: refused here.
+KEYLESS_AUTH_TYPES = {"UserEntraToken", "AgenticIdentityToken", "ProjectManagedIdentity", "AgenticIdentity"}
+# The agent endpoint protocols incoming A2A takes (azure-ai-projects 2.10 ProtocolConfiguration fields).
+PROTOCOLS = {"activity", "responses", "a2a", "mcp", "invocations", "invocations_ws"}
 SEARCH_QUERY_TYPES = {"simple", "semantic", "vector", "vector_simple_hybrid", "vector_semantic_hybrid"}
 MCP_LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RESPONSES = PROJECT_PATH + "/openai/v1/responses"
@@ -81,7 +100,13 @@ SEEDED_TOOLS = [
 
 def app_env(server: FakeFoundry) -> dict[str, str]:
     """Settings that point the app at the fake (the same names azd writes after provisioning)."""
-    return {"AZURE_AI_PROJECT_ENDPOINT": server.url + PROJECT_PATH, "AZURE_AI_MODEL_DEPLOYMENT": DEPLOYMENT}
+    env = {"AZURE_AI_PROJECT_ENDPOINT": server.url + PROJECT_PATH, "AZURE_AI_MODEL_DEPLOYMENT": DEPLOYMENT}
+{%- if cookiecutter.agents %}
+    # The project's ARM id parts (ARM_PROJECT) and ARM itself, for the specialists' A2A connections.
+    env.update({"AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000", "AZURE_RESOURCE_GROUP": "rg-test",
+                "AZURE_AI_ACCOUNT_NAME": "ai-test", "AZURE_AI_PROJECT_NAME": PROJECT, "APP_ARM_ENDPOINT": server.url})
+{%- endif %}
+    return env
 
 
 @dataclass
@@ -102,14 +127,23 @@ class AgentService:
         self.vector_stores: dict[str, dict[str, Any]] = {}  # id -> vector store
         self.files: dict[str, dict[str, Any]] = {}  # file id -> file object (+ "content")
         self.store_files: dict[str, dict[str, dict[str, Any]]] = {}  # store id -> file id -> vector store file
+        self.endpoint = ""  # the project endpoint, once installed on a server
         self.polls_until_indexed = 2  # GETs of a vector store file answered in_progress before it completes
         self.max_file_bytes = 512 * 1024 * 1024  # the service's per-file limit; tests lower it
+<<<<<<< HEAD
         self.mcp_calls: list[dict[str, Any]] = []  # MCP calls the service made (after any approval)
 {%- if 'mcp' in cookiecutter.tools %}
         self.mcp_tls: ssl.SSLContext | bool = True  # what the service's MCP client trusts (tests: the test CA)
 {%- endif %}
+=======
+        self.mcp_calls: list[dict[str, Any]] = []  # calls the fake MCP server ran (after any approval)
+        self.agent_details: dict[str, dict[str, Any]] = {}  # name -> {agent_card, agent_endpoint} (incoming A2A)
+        self.arm_connections: dict[str, dict[str, Any]] = {}  # name -> ARM connection resource (PUT through ARM)
+        self.a2a_calls: list[dict[str, Any]] = []  # specialist runs the A2A tool made: {agent, input}
+>>>>>>> main
 
     def install(self, server: FakeFoundry) -> None:
+        self.endpoint = server.url + PROJECT_PATH
         server.route("GET", AGENT, self._versioned(lambda _req, m: self.get_agent(m["name"])))
         server.route("POST", AGENT + "/versions", self._versioned(lambda req, m: self.create_version(m["name"], req)))
         server.route("GET", AGENT + "/versions", self._versioned(lambda req, m: self.list_versions(m["name"], req)))
@@ -131,6 +165,10 @@ class AgentService:
         server.route("GET", VECTOR_STORES + r"/(?P<store>vs_\w+)/files/(?P<file>[\w-]+)",
                      lambda _req, m: self.get_store_file(m["store"], m["file"]))
         server.route("POST", FILES, lambda req, _m: self.upload(req))
+        server.route("PATCH", AGENT, self._versioned(lambda req, m: self.patch_agent(m["name"], req)))
+        arm_connection = re.escape(ARM_PROJECT) + r"/connections/(?P<name>[^/]+)"
+        server.route("GET", arm_connection, lambda req, m: self.arm_get_connection(m["name"], req), ARM_AUDIENCE)
+        server.route("PUT", arm_connection, lambda req, m: self.arm_put_connection(m["name"], req), ARM_AUDIENCE)
 
     # -- connections and vector stores -----------------------------------------------------------------------
     def add_connection(self, name: str, category: str, target: str, arm_id: str = "") -> dict[str, Any]:
@@ -237,6 +275,11 @@ class AgentService:
             return f"{tool_type}: connection {value} is a {known[value]['type']} connection, not {wanted}."
         return None
 
+    def a2a_agent(self, target: str) -> str | None:
+        """The agent of this project an A2A endpoint URL names (None: not one of this project's)."""
+        match = re.fullmatch(re.escape(self.endpoint) + r"/agents/(?P<agent>[^/]+)/endpoint/protocols/a2a", target)
+        return match["agent"] if match and match["agent"] in self.agents else None
+
     def hosted_run(self, transcript: list[Turn], definition: dict[str, Any]) -> HostedRun | None:
         return _hosted_run_for(self, transcript, definition)
 
@@ -277,6 +320,15 @@ class AgentService:
                 return "mcp: require_approval must be 'always' or 'never'."
             if "project_connection_id" in tool:
                 return self._connection_problem(kind, tool["project_connection_id"])
+        if kind == "a2a":
+            if tool.get("a2a_version") != "1.0":
+                return "a2a: a2a_version '1.0' is required (a2a_preview is the A2A 0.3 tool)."
+            if problem := self._connection_problem(kind, tool.get("project_connection_id")):
+                return problem
+            connection = next(c for c in self.connections.values() if c["id"] == tool["project_connection_id"])
+            agent = self.a2a_agent(connection["target"])
+            if agent is None or not self.a2a_enabled(agent):
+                return f"a2a: {connection['target']} is not the A2A endpoint of an agent with incoming A2A enabled."
         if kind == "openapi":
             function = tool.get("openapi") or {}
             spec, auth = function.get("spec"), function.get("auth") or {}
@@ -324,7 +376,106 @@ class AgentService:
         if latest is None:
             return error(404, "NotFound", f"Agent '{name}' not found.")
         return Answer(200, {"object": "agent", "id": name, "name": name, "state": "enabled",
-                            "configuration_state": "enabled", "versions": {"latest": latest}})
+                            "configuration_state": "enabled", "versions": {"latest": latest},
+                            **self.agent_details.get(name, {})})
+
+    # -- incoming A2A and ARM connections --------------------------------------------------------------------
+    def patch_agent(self, name: str, req: Recorded) -> Answer:
+        """A merge-patch of the agent's card and endpoint (azure-ai-projects `agents.update_details`)."""
+        if self.latest(name) is None:
+            return error(404, "NotFound", f"Agent '{name}' not found.")
+        if not req.headers.get("content-type", "").startswith("application/merge-patch+json"):
+            return error(415, "UnsupportedMediaType", "Content-Type application/merge-patch+json is required.")
+        body = req.body if isinstance(req.body, dict) else {}
+        if not body or set(body) - {"agent_card", "agent_endpoint"}:
+            return error(400, "invalid_request_error", f"unknown or missing field(s): {sorted(body)}")
+        details = self.agent_details.setdefault(name, {})
+        if "agent_card" in body:
+            card = body["agent_card"]
+            skills = card.get("skills") if isinstance(card, dict) else None
+            if (not isinstance(card, dict) or set(card) - {"version", "description", "skills"}
+                    or not isinstance(card.get("version"), str) or not isinstance(skills, list) or not skills
+                    or any(not isinstance(k, dict) or not k.get("id") or not k.get("name")
+                           or set(k) - {"id", "name", "description", "tags", "examples"} for k in skills)):
+                return error(400, "invalid_request_error", "agent_card: version and skills [{id, name}] required.")
+            details["agent_card"] = card
+        if "agent_endpoint" in body:
+            endpoint = body["agent_endpoint"]
+            protocols = endpoint.get("protocol_configuration") if isinstance(endpoint, dict) else None
+            if (not isinstance(protocols, dict) or set(endpoint) - {"protocol_configuration", "version_selector",
+                                                                     "authorization_schemes"}
+                    or set(protocols) - PROTOCOLS):
+                return error(400, "invalid_request_error", "agent_endpoint.protocol_configuration is required.")
+            if "a2a" in protocols and "responses" not in protocols:
+                return error(400, "invalid_request_error", "incoming A2A requires the responses protocol.")
+            details["agent_endpoint"] = endpoint
+        return self.get_agent(name)
+
+    def a2a_enabled(self, name: str) -> bool:
+        details = self.agent_details.get(name, {})
+        protocols = (details.get("agent_endpoint") or {}).get("protocol_configuration") or {}
+        return "a2a" in protocols and bool(details.get("agent_card"))
+
+    def arm_get_connection(self, name: str, req: Recorded) -> Answer:
+        if req.query.get("api-version") != [ARM_API_VERSION]:
+            return error(400, "InvalidApiVersionParameter", f"api-version {ARM_API_VERSION} is required")
+        found = self.arm_connections.get(name)
+        if found is None:
+            return error(404, "ResourceNotFound", f"Connection '{name}' not found.")
+        return Answer(200, found)
+
+    def arm_put_connection(self, name: str, req: Recorded) -> Answer:
+        """Create or replace a project connection: a keyless RemoteA2A one (the only kind this repo makes)."""
+        if req.query.get("api-version") != [ARM_API_VERSION]:
+            return error(400, "InvalidApiVersionParameter", f"api-version {ARM_API_VERSION} is required")
+        body = req.body if isinstance(req.body, dict) else {}
+        props = body.get("properties")
+        if set(body) - {"properties"} or not isinstance(props, dict):
+            return error(400, "InvalidRequestContent", f"only `properties` is accepted, got {sorted(body)}")
+        if extra := set(props) - ARM_CONNECTION_FIELDS:
+            return error(400, "InvalidRequestContent", f"unknown connection properties {sorted(extra)}")
+        if props.get("category") != "RemoteA2A":
+            return error(400, "InvalidRequestContent", f"this fake takes RemoteA2A connections, got "
+                                                       f"{props.get('category')!r}")
+        if props.get("authType") not in KEYLESS_AUTH_TYPES or props.get("credentials"):
+            return error(400, "InvalidRequestContent", f"authType {props.get('authType')!r} with credentials "
+                                                       f"{props.get('credentials')!r}: a key-holding connection")
+        target = str(props.get("target", ""))
+        match = re.fullmatch(re.escape(self.endpoint) + r"/agents/(?P<agent>[^/]+)/endpoint/protocols/a2a", target)
+        if match is None or props.get("audience") != AUDIENCE:
+            return error(400, "InvalidRequestContent", f"target must be an agent's A2A endpoint of this project and "
+                                                       f"audience {AUDIENCE}: {target!r}, {props.get('audience')!r}")
+        arm_id = f"{ARM_PROJECT}/connections/{name}"
+        created = name not in self.arm_connections
+        stored = {k: v for k, v in props.items() if k != "credentials"}  # ARM never returns credentials
+        self.arm_connections[name] = {"id": arm_id, "name": name,
+                                      "type": "Microsoft.CognitiveServices/accounts/projects/connections",
+                                      "properties": {**stored, "group": "ServicesAndApps"}}
+        self.add_connection(name, "RemoteA2A", target, arm_id)
+        return Answer(201 if created else 200, self.arm_connections[name])
+
+    def forget_agents(self) -> None:
+        """No agent of this repo's own yet (as before its first `agent sync`); its specialists stay, as the tests of
+        the main agent need them (tests/test_specialists.py starts from nothing instead)."""
+        self.agents.clear()
+        for specialist in SPECIALISTS:
+            self.add_specialist(*specialist)
+
+    def add_specialist(self, name: str, instructions: str, connection: str) -> None:
+        """A specialist as an earlier `agent sync` left it: a version, incoming A2A on, its RemoteA2A connection."""
+        self._add_version(name, {"definition": {"kind": "prompt", "model": DEPLOYMENT, "instructions": instructions},
+                                 "description": "specialist"})
+        self.agent_details[name] = {
+            "agent_card": {"version": "1.0", "skills": [{"id": name, "name": name}]},
+            "agent_endpoint": {"protocol_configuration": {"responses": {}, "a2a": {}}},
+        }
+        target = f"{self.endpoint}/agents/{name}/endpoint/protocols/a2a"
+        self.arm_connections[connection] = {
+            "id": f"{ARM_PROJECT}/connections/{connection}", "name": connection,
+            "type": "Microsoft.CognitiveServices/accounts/projects/connections",
+            "properties": {"category": "RemoteA2A", "authType": "UserEntraToken", "target": target,
+                           "audience": AUDIENCE, "metadata": {}, "group": "ServicesAndApps"}}
+        self.add_connection(connection, "RemoteA2A", target, f"{ARM_PROJECT}/connections/{connection}")
 
     def create_version(self, name: str, req: Recorded) -> Answer:
         body = req.body or {}
@@ -512,8 +663,29 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
             approval = {"type": "mcp_approval_request", "id": "mcpr_" + uuid.uuid4().hex[:12],
                         "server_label": mcp["server_label"], "name": MCP_TOOL, "arguments": arguments}
             return HostedRun(ModelOutput(""), [approval])
+<<<<<<< HEAD
         return _mcp_run(service, mcp, MCP_TOOL, arguments, None)
 {%- endif %}
+=======
+        service.mcp_calls.append({"name": "lookup", "arguments": {"query": topic}})
+        call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": mcp["server_label"],
+                "name": "lookup", "arguments": arguments, "output": "42 open tickets", "status": "completed"}
+        return HostedRun(ModelOutput(f"The {mcp['server_label']} server says: 42 open tickets"), [call])
+    ask = re.search(r"ask the ([a-z0-9-]+) specialist", text)
+    calls = [t for t in definition.get("tools") or [] if t.get("type") == "a2a"]
+    if ask and calls:
+        for tool in calls:
+            connection = next(c for c in service.connections.values() if c["id"] == tool["project_connection_id"])
+            if service.a2a_agent(connection["target"]) != ask[1]:
+                continue
+            specialist = service.latest(ask[1]) or {}
+            answer = f"{ask[1]} here: {specialist['definition'].get('instructions', '')}"
+            service.a2a_calls.append({"agent": ask[1], "input": last.text})
+            call = {"type": "remote_function_call", "id": "rfc_" + uuid.uuid4().hex[:12],
+                    "call_id": "call_" + uuid.uuid4().hex[:8], "label": connection["name"], "status": "completed",
+                    "output": answer}
+            return HostedRun(ModelOutput(f"The {ask[1]} specialist says: {answer}"), [call])
+>>>>>>> main
     if CALL_API in text and "openapi" in tools:
         name = tools["openapi"]["openapi"]["name"]
         return HostedRun(ModelOutput(f"The {name} API answered: ok"))
@@ -569,7 +741,18 @@ def install(server: FakeFoundry) -> AgentService:
     service.seed()
     for name, (category, target, arm_id) in CHOSEN_CONNECTIONS.items():
         service.add_connection(name, category, target, arm_id)
+    for name, instructions, connection in SPECIALISTS:  # as an earlier `agent sync` made them
+        service.add_specialist(name, instructions, connection)
     return service
+
+
+# The specialist agents this repo declares (src/.../specialists.py): name, instructions, connection name.
+SPECIALISTS: list[tuple[str, str, str]] = [
+{%- for agent in cookiecutter.agents %}
+{%- set row = '(' ~ (agent.name | tojson) ~ ', ' ~ (agent.instructions | tojson) ~ ', ' ~ (agent.connection | tojson) ~ '),' %}
+    {{ row }}{% if (row | length) > 116 %}  # noqa: E501{% endif %}
+{%- endfor %}
+]
 
 
 # The project connections this repo's tools use (infra/ creates those without an ARM id given at generation).

@@ -113,7 +113,7 @@ class FakeFoundry:
         self.requests: list[Recorded] = []
         self.runtime: Any = None  # the runtime's fake (set by tests/conftest.py), for tests that inspect its state
         self.token_requests: list[Recorded] = []
-        self._routes: list[tuple[str, re.Pattern[str], Route]] = []
+        self._routes: list[tuple[str, re.Pattern[str], Route, str | None]] = []
         self._faults: list[Answer] = []
         self._delays: list[float] = []
         self._stream_faults: list[StreamFault] = []
@@ -144,9 +144,10 @@ class FakeFoundry:
         return {"IDENTITY_ENDPOINT": self.url + TOKEN_PATH, "IDENTITY_HEADER": IDENTITY_HEADER}
 
     # -- configuration -----------------------------------------------------------------------------------
-    def route(self, method: str, pattern: str, handler: Route) -> None:
-        """Serve `method` on paths fully matching the regex `pattern`."""
-        self._routes.append((method, re.compile(pattern), handler))
+    def route(self, method: str, pattern: str, handler: Route, audience: str | None = None) -> None:
+        """Serve `method` on paths fully matching the regex `pattern`; `audience` when it is another service's
+        (Azure Resource Manager), whose token the route takes instead of this fake's."""
+        self._routes.append((method, re.compile(pattern), handler, audience))
 
     def fail_next(self, times: int = 1, status: int = 429, retry_after_ms: int = 1, retry_after: str = "7") -> None:
         """The next `times` service requests fail with `status` (429 carries Azure's retry-after headers: the SDK
@@ -204,13 +205,15 @@ class FakeFoundry:
             fault = self._faults.pop(0) if self._faults else None
         if fault is not None:
             return fault
-        expected = f"Bearer {TOKEN_PREFIX}{self.audience}"
-        if req.authorization != expected:
-            return error(401, "PermissionDenied", f"Bearer token for {self.audience} required")
-        for method, pattern, handler in self._routes:
+        for method, pattern, handler, audience in self._routes:
             match = pattern.fullmatch(req.path)
             if method == req.method and match:
+                wanted = audience or self.audience
+                if req.authorization != f"Bearer {TOKEN_PREFIX}{wanted}":
+                    return error(401, "PermissionDenied", f"Bearer token for {wanted} required")
                 return handler(req, match)
+        if req.authorization != f"Bearer {TOKEN_PREFIX}{self.audience}":
+            return error(401, "PermissionDenied", f"Bearer token for {self.audience} required")
         return error(404, "NotFound", f"no route for {req.method} {req.path}")
 
     def _token(self, req: Recorded) -> Answer:
@@ -294,7 +297,7 @@ def _handler_for(server: FakeFoundry) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
 
-        do_GET = do_POST = do_DELETE = _handle  # the names http.server looks up
+        do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _handle  # the names http.server looks up
 
     return Handler
 

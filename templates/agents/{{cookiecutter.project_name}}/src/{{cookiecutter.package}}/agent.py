@@ -20,6 +20,15 @@ from {{ cookiecutter.package }}.agent_tools import check_limits, hosted_tools
 from {{ cookiecutter.package }}.auth import TOKEN_SCOPE, credential
 from {{ cookiecutter.package }}.errors import ROLE, ServiceError, SettingsError, service_error
 from {{ cookiecutter.package }}.settings import Settings
+{%- if 'agent' in cookiecutter.tools %}
+from {{ cookiecutter.package }}.specialists import (
+    SPECIALISTS,
+    a2a_tools,
+    enable_a2a,
+    ensure_connection,
+    project_resource_id,
+)
+{%- endif %}
 from {{ cookiecutter.package }}.tools import responses_tools
 
 if TYPE_CHECKING:
@@ -106,6 +115,12 @@ def declared_agent(settings: Settings, project: AIProjectClient | None = None) -
     """
     hosted = _hosted(settings, project)
     tools = responses_tools() + _merged(builtin_tools(settings), hosted)
+{%- if 'agent' in cookiecutter.tools %}
+    # One A2A tool per specialist (specialists.py): `sync_all` makes each specialist and its connection first.
+    tools += a2a_tools(settings) if project is not None else [
+        {"type": "a2a", "a2a_version": "1.0", "project_connection_id": f"<ARM id of connection '{s.connection}'>"}
+        for s in SPECIALISTS]
+{%- endif %}
     return AgentSpec(
         name=agent_name(settings),
         description=DESCRIPTION,
@@ -215,7 +230,7 @@ def sync(project: AIProjectClient, spec: AgentSpec, settings: Settings, check: b
     if not settings.azure_ai_project_endpoint.strip().lower().startswith("https://"):
         raise _not_https(settings.azure_ai_project_endpoint.strip())
     try:
-        check_limits(spec.definition["tools"])
+        check_limits(spec.definition.get("tools", []))  # a specialist has none
     except ValueError as exc:
         raise SettingsError(f"agent {spec.name}: {exc}") from None
     try:
@@ -234,6 +249,66 @@ def sync(project: AIProjectClient, spec: AgentSpec, settings: Settings, check: b
     except AzureError as exc:
         raise project_error(exc, settings) from exc
     return SyncResult(spec.name, created.version, previous, created=True, up_to_date=True)
+{%- if 'agent' in cookiecutter.tools %}
+
+
+def declared_specialists(settings: Settings) -> list[AgentSpec]:
+    """The specialist agents (specialists.py): prompt agents on the same model deployment, with no tools."""
+    return [
+        AgentSpec(
+            name=s.name,
+            description=f"{s.name} specialist of {DEFAULT_AGENT_NAME}, managed in code (specialists.py)",
+            definition={"kind": "prompt", "model": settings.azure_ai_model_deployment, "instructions": s.instructions},
+        )
+        for s in SPECIALISTS
+    ]
+{%- endif %}
+
+
+def sync_all(project: AIProjectClient, settings: Settings, check: bool = False,
+             cred: TokenCredential | None = None) -> tuple[list[str], bool]:
+    """Every agent of this repo, in dependency order: one line per change or check, and whether all were current.
+
+{%- if 'agent' in cookiecutter.tools %}
+    Each specialist first (its version, its incoming A2A, its RemoteA2A connection through ARM), then the main
+    agent, whose A2A tools name those connections. Anything already right is not written (a re-sync writes nothing).
+{%- else %}
+    This repo has one agent (the main one); `--tool agent,name=...` at generation adds specialists before it.
+{%- endif %}
+    """
+    lines: list[str] = []
+    current = True
+{%- if 'agent' in cookiecutter.tools %}
+    from azure.core.exceptions import AzureError
+
+    from {{ cookiecutter.package }}.auth import credential as make_credential
+
+    project_resource_id(settings)  # the ARM settings are checked before any request
+    arm_cred = cred or make_credential(settings)
+    for spec, specialist in zip(declared_specialists(settings), SPECIALISTS, strict=True):
+        result = sync(project, spec, settings, check=check)
+        lines.append(result.describe())
+        current = current and result.up_to_date
+        if result.version is None:  # --check: the agent does not exist at this version, nothing more to compare
+            continue
+        try:
+            patched = enable_a2a(project, specialist, check=check)
+        except AzureError as exc:
+            raise project_error(exc, settings) from exc
+        if patched is not False:
+            lines.append(f"agent {specialist.name}: " + ("incoming A2A enabled (agent card + A2A protocol)"
+                                                           if patched else "incoming A2A not enabled yet"))
+            current = current and patched is not None
+        wrote = ensure_connection(settings, arm_cred, specialist, check=check)
+        if wrote is not False:
+            lines.append(f"connection {specialist.connection}: " + ("created or updated through ARM (RemoteA2A)"
+                                                                    if wrote else "missing or different"))
+            current = current and wrote is not None
+{%- endif %}
+    main = sync(project, declared_agent(settings, project), settings, check=check)
+    lines.append(main.describe())
+    current = current and main.up_to_date
+    return lines, current
 
 
 def project_error(exc: Exception, settings: Settings) -> ServiceError:

@@ -19,6 +19,9 @@ def register(subparsers: Any) -> None:
 
     sync = actions.add_parser(
         "sync", help="create a new agent version only if the definition (agent.py + settings) changed"
+{%- if 'agent' in cookiecutter.tools %},
+        description="specialist agents first (their version, incoming A2A and RemoteA2A connection), then this one"
+{%- endif %}
     )
     sync.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if a new version is needed (for CI)"
@@ -30,14 +33,14 @@ def register(subparsers: Any) -> None:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from {{ cookiecutter.package }}.agent import declared_agent, project_client, sync
+    from {{ cookiecutter.package }}.agent import project_client, sync_all
 
     settings = load_settings()
     project = project_client(settings)
-    spec = declared_agent(settings, project)  # connection and vector store names looked up on the project
-    result = sync(project, spec, settings, check=args.check)
-    print(result.describe())
-    return 0 if result.up_to_date else 1
+    # Connection and vector store names are looked up on the project; specialists (if any) come first.
+    lines, up_to_date = sync_all(project, settings, check=args.check)
+    print("\n".join(lines))
+    return 0 if up_to_date else 1
 
 
 def _show(_args: argparse.Namespace) -> int:

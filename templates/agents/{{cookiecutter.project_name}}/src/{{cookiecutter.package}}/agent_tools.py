@@ -14,6 +14,10 @@ from __future__ import annotations
 {% endif %}import re
 from collections.abc import Callable
 from dataclasses import dataclass
+{%- if 'openapi' in cookiecutter.tools %}
+from importlib import resources
+from importlib.resources.abc import Traversable
+{%- endif %}
 {% if 'openapi' in cookiecutter.tools %}from pathlib import Path
 {% endif %}from typing import Any
 
@@ -71,6 +75,8 @@ MCP_ALLOWED_TOOLS: list[str] = {{ (tools['mcp'].get('allowed_tools') or '').spli
 {% if 'openapi' in tools -%}
 # openapi: the operations of an OpenAPI 3 spec kept in this repo; the service calls the API itself.
 OPENAPI_NAME = {{ tools['openapi']['name'] | tojson }}
+# The spec you edit is openapi/<name>.json of this repo (a checkout or an editable install); an installed wheel
+# carries a copy inside the package (pyproject.toml force-include), read when there is no checkout around it.
 OPENAPI_SPEC = Path(__file__).resolve().parents[2] / "openapi" / (OPENAPI_NAME + ".json")
 OPENAPI_AUTH = {{ (tools['openapi'].get('auth') or 'anonymous') | tojson }}
 OPENAPI_AUDIENCE = {{ (tools['openapi'].get('audience') or '') | tojson }}
@@ -122,14 +128,23 @@ def hosted_tools(
 {%- if 'openapi' in tools %}
 
 
+def openapi_spec_file() -> Path | Traversable:
+    """The repo's spec when this code runs from a checkout, else the copy an installed wheel carries."""
+    if OPENAPI_SPEC.is_file():
+        return OPENAPI_SPEC
+    packaged = resources.files(__package__ or __name__) / "openapi" / (OPENAPI_NAME + ".json")
+    return packaged if packaged.is_file() else OPENAPI_SPEC  # neither: the error names the repo's path
+
+
 def openapi_function() -> dict[str, Any]:
     """The OpenAPI tool: the spec file's JSON and how the service authenticates to the API (never a key here)."""
+    source = openapi_spec_file()
     try:
-        spec = json.loads(OPENAPI_SPEC.read_text(encoding="utf-8"))
+        spec = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read the OpenAPI spec {OPENAPI_SPEC}: {exc}") from None
+        raise ValueError(f"cannot read the OpenAPI spec {source}: {exc}") from None
     if not isinstance(spec, dict) or not str(spec.get("openapi", "")).startswith("3."):
-        raise ValueError(f"{OPENAPI_SPEC} is not an OpenAPI 3 document (no `openapi: 3.x` field)")
+        raise ValueError(f"{source} is not an OpenAPI 3 document (no `openapi: 3.x` field)")
     auth: dict[str, Any] = {"type": "anonymous"}
     if OPENAPI_AUTH == "managed-identity":  # the project's managed identity gets a token for the API's audience
         auth = {"type": "managed_identity", "security_scheme": {"audience": OPENAPI_AUDIENCE}}

@@ -190,6 +190,10 @@ class AgentChat:
                 if not calls and not approvals:
                     if response.status == "incomplete":  # cut at the token limit (_check raised for a filter)
                         yield TRUNCATED_NOTE
+{%- if 'agent' in cookiecutter.tools %}
+                    if asked := _specialists(response):
+                        yield "\n\nAnswered with: " + ", ".join(asked)
+{%- endif %}
                     if sources := _sources(response):
                         yield "\n\nSources: " + "; ".join(sources)
                     return
@@ -281,6 +285,22 @@ def _sources(response: Response) -> list[str]:
                 if label and label not in found:
                     found.append(label)
     return found
+{%- if 'agent' in cookiecutter.tools %}
+
+
+def _specialists(response: Response) -> list[str]:
+    """The specialist agents the agent called in this run (A2A calls: `remote_function_call` items, whose `label`
+    names the connection; the item Learn's A2A sample prints), each once, in order."""
+    from {{ cookiecutter.package }}.specialists import answered_by
+
+    found: list[str] = []
+    for item in response.output:
+        if str(getattr(item, "type", "")) == "remote_function_call":  # not in the openai types: read loosely
+            name = answered_by(str(getattr(item, "label", "") or ""))
+            if name and name not in found:
+                found.append(name)
+    return found
+{%- endif %}
 
 
 def _check(response: Response) -> None:
