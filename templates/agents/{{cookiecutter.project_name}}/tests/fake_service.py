@@ -130,17 +130,13 @@ class AgentService:
         self.endpoint = ""  # the project endpoint, once installed on a server
         self.polls_until_indexed = 2  # GETs of a vector store file answered in_progress before it completes
         self.max_file_bytes = 512 * 1024 * 1024  # the service's per-file limit; tests lower it
-<<<<<<< HEAD
         self.mcp_calls: list[dict[str, Any]] = []  # MCP calls the service made (after any approval)
 {%- if 'mcp' in cookiecutter.tools %}
         self.mcp_tls: ssl.SSLContext | bool = True  # what the service's MCP client trusts (tests: the test CA)
 {%- endif %}
-=======
-        self.mcp_calls: list[dict[str, Any]] = []  # calls the fake MCP server ran (after any approval)
         self.agent_details: dict[str, dict[str, Any]] = {}  # name -> {agent_card, agent_endpoint} (incoming A2A)
         self.arm_connections: dict[str, dict[str, Any]] = {}  # name -> ARM connection resource (PUT through ARM)
         self.a2a_calls: list[dict[str, Any]] = []  # specialist runs the A2A tool made: {agent, input}
->>>>>>> main
 
     def install(self, server: FakeFoundry) -> None:
         self.endpoint = server.url + PROJECT_PATH
@@ -663,14 +659,8 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
             approval = {"type": "mcp_approval_request", "id": "mcpr_" + uuid.uuid4().hex[:12],
                         "server_label": mcp["server_label"], "name": MCP_TOOL, "arguments": arguments}
             return HostedRun(ModelOutput(""), [approval])
-<<<<<<< HEAD
         return _mcp_run(service, mcp, MCP_TOOL, arguments, None)
 {%- endif %}
-=======
-        service.mcp_calls.append({"name": "lookup", "arguments": {"query": topic}})
-        call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": mcp["server_label"],
-                "name": "lookup", "arguments": arguments, "output": "42 open tickets", "status": "completed"}
-        return HostedRun(ModelOutput(f"The {mcp['server_label']} server says: 42 open tickets"), [call])
     ask = re.search(r"ask the ([a-z0-9-]+) specialist", text)
     calls = [t for t in definition.get("tools") or [] if t.get("type") == "a2a"]
     if ask and calls:
@@ -685,7 +675,6 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
                     "call_id": "call_" + uuid.uuid4().hex[:8], "label": connection["name"], "status": "completed",
                     "output": answer}
             return HostedRun(ModelOutput(f"The {ask[1]} specialist says: {answer}"), [call])
->>>>>>> main
     if CALL_API in text and "openapi" in tools:
         name = tools["openapi"]["openapi"]["name"]
         return HostedRun(ModelOutput(f"The {name} API answered: ok"))
