@@ -1,6 +1,6 @@
 """The MCP tool's test server and client across runtimes (review-15 MEDIUM-14): rendered only with `mcp`, the same
 server module on all three runtimes, the fakes' MCP client and its SDK in the [dev] extra where the service is the
-client, and `auth=token` refused on agents with the reason and the runtimes that can."""
+client, and `auth=header` refused on agents with the reason and the runtimes that can."""
 
 from __future__ import annotations
 
@@ -52,11 +52,11 @@ def test_each_runtime_runs_its_mcp_tests_against_the_shared_server() -> None:
 
 def test_auth_token_is_refused_on_agents_naming_why_and_the_runtimes_that_can(tmp_path: Path) -> None:
     target = tmp_path / "agt"
-    result = runner.invoke(app, ["new", str(target), "--runtime", "agents", "--tool", MCP["agents"] + ",auth=token",
+    result = runner.invoke(app, ["new", str(target), "--runtime", "agents", "--tool", MCP["agents"] + ",auth=header",
                                  "--no-input", "--no-git"])
     assert result.exit_code == 2, result.output
     err = result.stderr
-    assert err.startswith("error: mcp: auth=token is not possible on the Foundry Agent Service: ")
+    assert err.startswith("error: mcp: auth=header is not possible on the Foundry Agent Service: ")
     assert "key-based connection" in err and "keyless" in err and "use --runtime responses or inference" in err
     assert err.count("\n") == 2 and "Traceback" not in err  # the error line and its hint
     assert not target.exists(), "nothing written"
@@ -64,10 +64,10 @@ def test_auth_token_is_refused_on_agents_naming_why_and_the_runtimes_that_can(tm
 
 @pytest.mark.parametrize("runtime", ["responses", "inference"])
 def test_auth_token_is_accepted_and_recorded_where_the_token_is_a_setting(runtime: str) -> None:
-    spec = make_spec(runtime=runtime, tools=[MCP[runtime] + ",auth=token"])
+    spec = make_spec(runtime=runtime, tools=[MCP[runtime] + ",auth=header"])
     (tool,) = spec.tools
-    assert tool.options["auth"] == "token"
-    assert "auth: token" in plan_files(spec).text(".scaffolder.yml")
+    assert tool.options["auth"] == "header"
+    assert "auth: header" in plan_files(spec).text(".scaffolder.yml")
 
 
 def test_agents_readme_and_tools_listing_say_only_unauthenticated_servers_work() -> None:
@@ -77,9 +77,9 @@ def test_agents_readme_and_tools_listing_say_only_unauthenticated_servers_work()
     listed = runner.invoke(app, ["tools", "--runtime", "agents"])
     assert listed.exit_code == 0
     limits = listed.stdout.split("Limits on agents:", 1)[1]
-    assert "mcp: only MCP servers that need no credential" in limits and "auth=token is refused" in limits
+    assert "mcp: only MCP servers that need no credential" in limits and "auth=header is refused" in limits
     rows = {r["name"]: r for r in json.loads(runner.invoke(app, ["tools", "--json"]).stdout)}
     assert "caveat" in rows["mcp"]["runtimes"]["agents"]
     assert "caveat" not in rows["mcp"]["runtimes"]["responses"]
-    assert rows["mcp"]["options"]["auth"]["refused"] == {"agents": {"token": rows["mcp"]["options"]["auth"][
-        "refused"]["agents"]["token"]}}
+    refused = rows["mcp"]["options"]["auth"]["refused"]
+    assert list(refused) == ["agents"] and "key-based connection" in refused["agents"]["header"]  # not redacted
