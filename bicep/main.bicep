@@ -144,6 +144,16 @@ param projectSearchRoles array = []
 @description('Role keys for the deploying principal on the search service.')
 param developerSearchRoles array = []
 
+@description('The chosen tools\' settings the app reads (objects with name and value); main.parameters.json binds each value to the azd environment value of the same name.')
+param appToolSettings array = []
+
+@description('Pass the search service\'s endpoint to the app as AZURE_AI_SEARCH_ENDPOINT (the app-side file search tool).')
+param appSearchEndpoint bool = false
+
+@secure()
+@description('Token the app sends to its MCP server (azd: APP_MCP_AUTH_TOKEN); the container app keeps it as a secret read through secretRef; empty: none.')
+param mcpAuthToken string = ''
+
 @description('Restore a soft-deleted Foundry resource of the same name (FlagMustBeSetForRestore); fails when none exists.')
 param restoreSoftDeleted bool = false
 
@@ -473,8 +483,10 @@ module containerEnvironment 'modules/container-apps-environment.bicep' = if (hos
   }
 }
 
-// Every setting the app reads, from this deployment's own values: the same names as the outputs below.
-var appSettings = [
+// Every setting the app reads, from this deployment's own values: the same names as the outputs below; then the
+// chosen tools' settings (from the azd environment, and the search endpoint computed here). The MCP token is not
+// among them: the container app module keeps it as a secret.
+var baseAppSettings = [
   {
     name: 'AZURE_OPENAI_ENDPOINT'
     value: account.outputs.openAiEndpoint
@@ -504,6 +516,13 @@ var appSettings = [
     value: apiAuthAudience
   }
 ]
+var searchAppSettings = appSearchEndpoint ? [
+  {
+    name: 'AZURE_AI_SEARCH_ENDPOINT'
+    value: 'https://${last(searchIdParts)}.search.windows.net'
+  }
+] : []
+var appSettings = concat(baseAppSettings, searchAppSettings, appToolSettings)
 
 module containerApp 'modules/container-app.bicep' = if (hostingEnabled) {
   name: 'container-app-${resourceToken}'
@@ -517,6 +536,7 @@ module containerApp 'modules/container-app.bicep' = if (hostingEnabled) {
     registryServer: hostingEnabled ? registry.outputs.loginServer : ''
     serviceImage: apiImageName
     env: appSettings
+    mcpAuthToken: mcpAuthToken
   }
 }
 

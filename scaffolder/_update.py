@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -47,7 +47,7 @@ from scaffolder.generate._write import linked_component
 from scaffolder.spec import ANSWERS_FILE, ModelDeployment, PastDecision, ProjectSpec, RuntimeDecision, build_spec
 from scaffolder.spec import today as spec_today
 from scaffolder.standards import LoadedStandards, enforce
-from scaffolder.tools import tool_option
+from scaffolder.tools import changed_tools, tool_option
 
 MergeEngine = Literal["auto", "git", "library"]
 Action = Literal[
@@ -772,8 +772,13 @@ def update(
     dry_run: bool = False,
     allow_dirty: bool = False,
     merge_engine: MergeEngine = "auto",
+    add_tools: Sequence[str] = (),
+    remove_tools: Sequence[str] = (),
 ) -> UpdateResult:
     """Re-apply the generator to a generated repo; with dry_run, compute everything and write nothing.
+
+    add_tools (`--tool` texts) adds tools or changes a recorded tool's options; remove_tools (names) removes
+    tools; the result is validated like `new --tool` (a tool the runtime cannot offer is refused, nothing written).
 
     Raises before writing anything when the spec is invalid (an incompatible model names the compatible
     ones), the standards are broken, the git tree is dirty (unless allow_dirty), or the base is unknown.
@@ -791,6 +796,9 @@ def update(
             f"({spec_before.standards.source}), and no standards file is in force",
             hint="pass --standards FILE (or set $SCAFFOLDER_STANDARDS) so the update applies them",
         )
+    if add_tools or remove_tools:
+        recorded = [(t.name, t.options) for t in spec_before.tools]
+        overrides = {**dict(overrides or {}), "tools": changed_tools(recorded, add_tools, remove_tools)}
     if not dry_run and not allow_dirty:
         refuse_dirty(directory)
     spec, notes = updated_spec(spec_before, overrides, standards=standards, decision_answers=decision_answers)

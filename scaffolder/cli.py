@@ -646,7 +646,10 @@ def tools_(
     header = ["tool", *names, "preview", "add with"]
     body = []
     for row in rows:
-        flag = "always on" if row["always"] else "docs only" if row["docs_only"] else row["flag"]
+        offered = any(row["runtimes"][n]["offer"] != "none" for n in names)
+        # review-15 LOW-9: a flag only where the (chosen) runtimes offer the tool; "-" where it would be refused
+        flag = ("always on" if row["always"] else "docs only" if row["docs_only"]
+                else row["flag"] if offered else "-")
         body.append([row["name"], *(row["runtimes"][n]["offer"] for n in names), "yes" if row["preview"] else "",
                      flag])
     print(_columns(header, body))
@@ -790,7 +793,7 @@ def recommend(
     given.update({k: v.value for k, v in flags.items() if v is not None})
     # Questions go to stderr, so `--json > file` on a terminal still asks them (stdin and stderr decide).
     prompter = ConsolePrompter() if interactive_allowed(no_input) else None
-    wanted = [t.split(",", 1)[0] for t in tool or []]
+    wanted = list(tool or [])  # whole `--tool` texts: the suggested command keeps their values (review-15 LOW-9)
     result = rec.ask(prompter, given, tools=wanted) if prompter else rec.recommend(given, tools=wanted)
     if prompter is None and not given and not wanted:
         if not no_input:
@@ -833,7 +836,7 @@ def _render_recommendation(result: Any, name: str, saved: Path | None = None) ->
             for item in items:
                 print(f"  - {item}")
     if saved is not None:
-        print(f"\nGenerate it:\n  scaffolder new {name} --decision {saved}")
+        print(f"\nGenerate it:\n  scaffolder new {name} --decision {saved}{result.tool_args()}")
         return
     # The answers as flags: re-running this asks nothing, and --decision carries them into the repo (its ADR, and
     # a partner model deployed when partner models are wanted now), which --runtime alone does not.
@@ -841,12 +844,15 @@ def _render_recommendation(result: Any, name: str, saved: Path | None = None) ->
 
     flags = [f"{q.flag} {result.answers[q.key]}" for q in decision_data().questions
              if result.answers.get(q.key, NOT_ASKED) != NOT_ASKED]
-    flags += [f"--tool {t}" for t in getattr(result, "tools", ())]
+    flags += [f"--tool {result.tool_flags.get(t, t)}" for t in getattr(result, "tools", ())]
     print("\nGenerate it, with these answers recorded (docs/adr) and acted on:")
     print(f"  scaffolder recommend {' '.join([*flags, '--no-input', '--save', 'decision.json'])}")
-    print(f"  scaffolder new {name} --decision decision.json")
+    # `new --decision` takes the runtime from the answers; the tools (and their values) still need their flags
+    print(f"  scaffolder new {name} --decision decision.json{result.tool_args()}")
     if result.answers.get("models") != "now":
         print(f"or without the record:\n  {result.command(name)}")
+        if result.left_out:
+            print(f"  (left out: {', '.join(result.left_out)}: not offered by {result.runtime.value}; see above)")
 
 
 @app.command()
@@ -870,6 +876,15 @@ def update(
         HostingChoice | None,
         typer.Option("--hosting", help="Switch where the app runs in Azure: container-apps or none (infra only)."),
     ] = None,
+    tool: Annotated[
+        list[str] | None,
+        typer.Option("--tool", "-t", metavar="NAME[,key=value...]",
+                     help="Add a tool, or change a recorded tool's options (as for `new`), repeatable."),
+    ] = None,
+    remove_tool: Annotated[
+        list[str] | None, typer.Option("--remove-tool", metavar="NAME[,name=X]",
+                                   help="Remove a tool (a specialist agent: agent,name=X), repeatable.")
+    ] = None,
     standards: Annotated[
         Path | None, typer.Option("--standards", help="Team standards file to apply [default: as for `new`].")
     ] = None,
@@ -888,7 +903,7 @@ def update(
         bool, typer.Option("--diff", help="With --check: include the whole diff (stdout, or the JSON's diff).")
     ] = False,
 ) -> None:
-    """Re-apply the generator to a repo (three-way merge, your edits kept): runtime, templates, standards, models.
+    """Re-apply the generator (three-way merge, your edits kept): runtime, templates, standards, models, tools.
 
     Exit 1 on conflicts (written with diff3 markers and listed), 2 with --check when an update exists.
     """
@@ -912,6 +927,8 @@ def update(
         decision_answers=load_answers_file(decision) if decision else None,
         dry_run=dry_run or check_only,
         allow_dirty=allow_dirty,
+        add_tools=tool or (),
+        remove_tools=remove_tool or (),
     )
     # --check answers "is there an update" with counts and paths; the diff (thousands of lines for a switch)
     # only when asked for.

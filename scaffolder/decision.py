@@ -70,16 +70,28 @@ class Recommendation:
     conflicts: tuple[str, ...]
     scores: dict[str, int] = field(default_factory=dict)
     tools: tuple[str, ...] = ()
+    # The `--tool` texts as given (`mcp,url=...,label=...`), by tool name: the command keeps their values.
+    tool_flags: dict[str, str] = field(default_factory=dict)
+
+    def tool_args(self) -> str:
+        """The `--tool` flags of the wanted tools the runtime offers: as given, else a complete example."""
+        from scaffolder.tools import example_flag
+
+        return "".join(
+            f" --tool {self.tool_flags[t]}" if self.tool_flags.get(t, t) != t
+            else f" {example_flag(catalog.tools()[t])}"
+            for t in self.tools
+            if not catalog.tools()[t].always and catalog.tools()[t].offer(self.runtime) != "none"
+        )
 
     def command(self, name: str = "NAME") -> str:
         """The command that generates the recommended repo (with the wanted tools the runtime offers)."""
-        from scaffolder.tools import example_flag
+        return f"scaffolder new {name} --runtime {self.runtime.value}{self.tool_args()}"
 
-        flags = "".join(
-            f" {example_flag(catalog.tools()[t])}" for t in self.tools
-            if not catalog.tools()[t].always and catalog.tools()[t].offer(self.runtime) != "none"
-        )
-        return f"scaffolder new {name} --runtime {self.runtime.value}{flags}"
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        """Wanted tools the recommended runtime does not offer (so its command leaves them out)."""
+        return tuple(t for t in self.tools if catalog.tools()[t].offer(self.runtime) == "none")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -140,7 +152,9 @@ def recommend(answers: Mapping[str, Any], tools: Sequence[str] = ()) -> Recommen
 
     given = validate_answers(answers)
     wanted: list[str] = []
-    for name in dict.fromkeys(t.strip().lower() for t in tools):
+    # `--tool NAME[,key=value...]`: the name decides; the whole text is kept for the suggested command
+    flags = {t.split(",", 1)[0].strip().lower(): t.strip() for t in tools}
+    for name in flags:
         try:
             known_tool(name)
         except ValueError as exc:
@@ -208,6 +222,7 @@ def recommend(answers: Mapping[str, Any], tools: Sequence[str] = ()) -> Recommen
         conflicts=tuple(conflicts),
         scores={rt.value: s for rt, s in scores.items()},
         tools=tuple(wanted),
+        tool_flags={name: flags[name] for name in wanted},
     )
 
 

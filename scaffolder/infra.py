@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -146,6 +147,74 @@ def project_connections(spec: ProjectSpec) -> list[dict[str, Any]]:
     return out
 
 
+# The chosen tools' settings the deployed container app gets (catalog/tools.yaml `deploy:`): main.bicep's
+# @secure() parameter per `secret` setting (the container app keeps it as a Container Apps secret, read through
+# secretRef), and the one setting main.bicep computes from the search service (`search`).
+SECRET_PARAMS = {"APP_MCP_AUTH_TOKEN": "mcpAuthToken"}
+SEARCH_ENDPOINT_SETTING = "AZURE_AI_SEARCH_ENDPOINT"
+
+
+@dataclass(frozen=True)
+class DeployedSetting:
+    """One tool setting infra/main.bicep passes to the container app, and where its value comes from."""
+
+    name: str
+    source: Literal["azd", "search", "secret"]
+    default: str = ""  # `azd`: the value when the azd environment has none (the app's own default)
+
+    @property
+    def binding(self) -> str:
+        """The main.parameters.json value azd substitutes: `${NAME=default}` (`${NAME}` for a secret)."""
+        if "}" in self.default:  # azd's envsubst ends the default at the first '}' (catalog patterns exclude it)
+            raise ValueError(f"{self.name}: a default with '}}' cannot be bound in main.parameters.json")
+        if self.source == "secret" or self.default == "":
+            return f"${{{self.name}}}"
+        return f"${{{self.name}={self.default}}}"
+
+
+def embedding_deployment(spec: ProjectSpec) -> str:
+    """The first deployment of a catalog embeddings model (file search embeds with it), or ""."""
+    models = catalog.models()
+    return next((m.name for m in spec.models if m.model in models and models[m.model].kind == "embeddings"), "")
+
+
+def tool_setting_defaults(spec: ProjectSpec, settings: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Tool settings whose defaults the spec decides.
+
+    A catalog setting with `option:` takes that `--tool` option's value; file search's index is named after the
+    project and embeds with the spec's embeddings deployment.
+    """
+    options = {key: value for t in spec.tools for key, value in t.options.items()}
+    out: dict[str, Any] = {
+        name: options[body["option"]]
+        for name, body in settings.items()
+        if body.get("option") and body["option"] in options
+    }
+    if "APP_SEARCH_INDEX" in settings:
+        out["APP_SEARCH_INDEX"] = f"{spec.name}-files"
+    if "APP_EMBEDDING_DEPLOYMENT" in settings:
+        out["APP_EMBEDDING_DEPLOYMENT"] = embedding_deployment(spec)
+    return out
+
+
+def deployed_settings(spec: ProjectSpec) -> list[DeployedSetting]:
+    """The chosen tools' settings the container app gets, in catalog order; none without a container app."""
+    if spec.hosting != "container-apps":
+        return []
+    from scaffolder.tools import needs
+
+    chosen: dict[str, dict[str, Any]] = needs(spec.runtime, [t.name for t in spec.tools])["settings"]
+    defaults = tool_setting_defaults(spec, chosen)
+    out = []
+    for name, body in chosen.items():
+        if body["deploy"] == "local":
+            continue
+        default = defaults.get(name, body["default"])
+        text = str(default).lower() if isinstance(default, bool) else str(default)
+        out.append(DeployedSetting(name, body["deploy"], "" if body["deploy"] == "secret" else text))
+    return out
+
+
 def _role_keys(spec: ProjectSpec, principal: Principal, scope: str) -> list[str]:
     return [BICEP_ROLE_KEYS[g.role.key] for g in grants(spec) if g.principal == principal and g.scope == scope]
 
@@ -205,6 +274,7 @@ def main_bicep(source: str, spec: ProjectSpec) -> str:
 
 def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
     """Values of main.bicep's spec-driven parameters (environment, location and principal come from azd)."""
+    deployed = deployed_settings(spec)
     return {
         "projectName": spec.name,
         "modelDeployments": model_deployments(spec),
@@ -232,6 +302,10 @@ def bicep_parameters(spec: ProjectSpec) -> dict[str, Any]:
         "appSearchRoles": _role_keys(spec, "app", "search"),
         "projectSearchRoles": _role_keys(spec, "project", "search"),
         "developerSearchRoles": _role_keys(spec, "developer", "search"),
+        # the chosen tools' settings for the container app (catalog `deploy: azd`), each bound to the azd
+        # environment value of its name, so `azd env set NAME value` + `azd provision` changes the deployed app
+        "appToolSettings": [{"name": s.name, "value": s.binding} for s in deployed if s.source == "azd"],
+        "appSearchEndpoint": any(s.source == "search" for s in deployed),
     }
 
 
@@ -283,6 +357,9 @@ def azd_parameters_file(spec: ProjectSpec) -> dict[str, Any]:
     if spec.hosting == "container-apps":
         # azd records the image it deployed here, so a later `azd provision` keeps it (not the placeholder)
         azd["apiImageName"] = "${SERVICE_API_IMAGE_NAME}"
+    for setting in deployed_settings(spec):
+        if setting.source == "secret":  # a @secure() parameter: never a default, never written anywhere else
+            azd[SECRET_PARAMS[setting.name]] = setting.binding
     values = {**azd, **bicep_parameters(spec)}
     return {
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",

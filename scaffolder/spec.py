@@ -649,8 +649,9 @@ class _HintedValueError(ValueError):
 
 def _hint_for(exc: ValidationError) -> str | None:
     cause = (exc.errors()[0].get("ctx") or {}).get("error")
-    if isinstance(cause, _HintedValueError):
-        return cause.hint
+    hint = getattr(cause, "hint", None)  # _HintedValueError, tools.OfferError
+    if isinstance(hint, str):
+        return hint
     loc = exc.errors()[0]["loc"]
     key = str(loc[0]) if loc else ""
     return f"fix it with {_FLAGS[key]}" if key in _FLAGS else None

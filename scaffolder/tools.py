@@ -42,6 +42,61 @@ def tool_option(name: str, options: Mapping[str, str]) -> str:
     return ",".join([name, *(f"{k}={v}" for k, v in options.items() if v)])
 
 
+class OfferError(ValueError):
+    """A tool the runtime does not offer: the fix is a runtime or leaving the tool out, not another --tool."""
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def changed_tools(
+    recorded: Sequence[tuple[str, Mapping[str, str]]], add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> list[str]:
+    """The `--tool` texts of a repo after `update --tool TEXT` / `--remove-tool NAME` (the catalog checks come later).
+
+    A tool added again takes the options given now (the others' stay as recorded). A repeatable tool (a specialist
+    agent) has one instance per `name=`: `--tool agent,name=x` adds specialist x or changes its options, and
+    `--remove-tool agent,name=x` removes that one (`--remove-tool agent`: all of them). Removing a tool the repo does
+    not have, or adding and removing the same one, is one clear error (SpecError, exit 2).
+    """
+
+    def key(name: str, options: Mapping[str, str]) -> str:
+        repeatable = name in catalog.tools() and catalog.tools()[name].repeatable
+        return f"{name},name={options.get('name', '')}" if repeatable else name
+
+    current = {key(name, options): tool_option(name, options) for name, options in recorded}
+    added = [parse_tool_option(text) for text in add]
+    added_keys = {key(a["name"], a["options"]) for a in added}
+    for text in remove:
+        gone = parse_tool_option(text)
+        name = gone["name"]
+        try:
+            tool = known_tool(name)
+        except ValueError as exc:
+            raise SpecError(f"--remove-tool: {exc}") from None
+        if set(gone["options"]) - ({"name"} if tool.repeatable else set()):
+            raise SpecError(f"--remove-tool {text.strip()!r}: give the tool's name"
+                            + (" and, for one instance, name=" if tool.repeatable else ""),
+                            hint=f"e.g. --remove-tool {name}" + (f" or --remove-tool {name},name=NAME"
+                                                                 if tool.repeatable else ""))
+        targets = [k for k in current
+                   if k == key(name, gone["options"]) or (tool.repeatable and "name" not in gone["options"]
+                                                          and k.startswith(f"{name},name="))]
+        if any(k in added_keys for k in targets) or (not tool.repeatable and name in added_keys):
+            raise SpecError(f"--tool {name} and --remove-tool {text.strip()} both given", hint="give one of them")
+        if not targets:
+            has = ", ".join(current) or "none besides the function tools"
+            which = f"{name} tool with name={gone['options']['name']}" if "name" in gone["options"] else f"{name} tool"
+            raise SpecError(f"--remove-tool {text.strip()}: this repo has no {which} (its tools: {has})",
+                            hint="`.scaffolder.yml` records the repo's tools")
+        for k in targets:
+            del current[k]
+    for text, parsed in zip(add, added, strict=True):
+        current[key(parsed["name"], parsed["options"])] = text.strip()  # the given options replace the recorded ones
+    return list(current.values())
+
+
 def known_tool(name: str) -> CatalogTool:
     """The catalog entry of a tool name; an unknown one is one clear error with close matches."""
     tools = catalog.tools()
@@ -76,7 +131,9 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
         why = tool.why.get(runtime, "")
         others = [r for r in tool.offered_by() if r != runtime]
         alt = f"; use --runtime {others[0].value}" if others else ""
-        raise ValueError(f"{name} is not offered on the {title}: {why}; {offered_text(tool)}{alt}")
+        fix = f"choose --runtime {others[0].value}, or leave {name} out" if others else f"leave {name} out"
+        raise OfferError(f"{name} is not offered on the {title}: {why}; {offered_text(tool)}{alt}",
+                         hint=f"{fix} (`scaffolder tools` lists the tools per runtime)")
     out: dict[str, str] = {}
     for key, value in options.items():
         spec = tool.options.get(key)
@@ -186,9 +243,20 @@ def check_connections(options: Mapping[str, Mapping[str, str]]) -> None:
 
 
 def example_flag(tool: CatalogTool) -> str:
-    """A `--tool` flag with placeholders for the required options, e.g. `--tool mcp,url=URL,label=LABEL`."""
-    parts = [tool.name] + [f"{k}={k.upper()}" for k, o in tool.options.items() if o.required]
-    return "--tool " + ",".join(parts)
+    """A complete `--tool` flag that passes the checks (review-15 LOW-9).
+
+    Every required option, one option of each `require_any` group and its `together` partners, with the catalog's
+    example values (`KEY` where none).
+    """
+    keys = [k for k, o in tool.options.items() if o.required]
+    for group in tool.require_any:
+        if not set(group) & set(keys):
+            keys.append(group[0])
+    for group in tool.together:
+        if set(group) & set(keys):
+            keys += [k for k in group if k not in keys]
+    values = [f"{k}={tool.options[k].example or k.upper()}" for k in tool.options if k in keys]
+    return "--tool " + ",".join([tool.name, *values])
 
 
 def listing(runtime: Runtime | None = None) -> list[dict[str, Any]]:

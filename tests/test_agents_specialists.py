@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from scaffolder import catalog
@@ -116,3 +118,20 @@ def test_update_keeps_both_specialists(tmp_path: Path) -> None:
     again, _notes = updated_spec(spec, {"location": "swedencentral"})
     assert [t.options["name"] for t in again.tools if t.name == "agent"] == ["billing", "travel"]
     assert again.location == "swedencentral"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters=","), min_size=1,
+               max_size=60).filter(lambda t: t.strip() == t and t.strip()))
+def test_instructions_are_written_as_python_literals_equal_to_the_flag(text: str) -> None:
+    """Any instructions the option accepts (emoji, quotes, backslashes, Jinja) read back unchanged (review-16b F1:
+    JSON's ASCII escapes wrote an emoji as two lone surrogates, and the repo crashed on `agent sync`)."""
+    import ast
+
+    from scaffolder.generate import plan_files
+
+    files = plan_files(make_spec(runtime="agents", tools=[f"agent,name=helper,instructions={text}"]))
+    source = next(f.content for f in files.files if str(f.path).endswith("specialists.py")).decode("utf-8")
+    calls = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call) and getattr(n.func, "id", "") ==
+             "Specialist"]
+    assert [ast.literal_eval(k.value) for c in calls for k in c.keywords if k.arg == "instructions"] == [text]

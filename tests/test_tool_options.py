@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import string
 from pathlib import Path
 
@@ -170,14 +171,75 @@ def test_responses_readme_says_api_images_stay_on_the_server() -> None:
     assert "cannot be downloaded through the API" in section
 
 
-def test_readmes_say_which_tool_settings_do_not_reach_the_container_app() -> None:
-    """review-15 HIGH-2 (documented, not wired): every tool setting main.bicep does not pass is named as local-only."""
+def test_readmes_say_how_tool_settings_reach_the_container_app() -> None:
+    """review-15 HIGH-2 (wired): the README says how each deployed setting gets into Azure; main.bicep takes them."""
     inference = plan_files(make_spec(runtime="inference", tools=["file-search", "mcp,url=https://x.example/mcp,label=d"]))
     responses = plan_files(make_spec(tools=["file-search", "mcp,url=https://x.example/mcp,label=d"]))
-    for plan, names in ((inference, ["AZURE_AI_SEARCH_ENDPOINT", "APP_EMBEDDING_DEPLOYMENT", "APP_MCP_URL"]),
+    for plan, names in ((inference, ["AZURE_AI_SEARCH_ENDPOINT", "APP_EMBEDDING_DEPLOYMENT", "APP_MCP_AUTH_TOKEN"]),
                         (responses, ["APP_FILE_SEARCH_VECTOR_STORE_IDS", "APP_MCP_AUTH_TOKEN"])):
-        bicep, readme = plan.text("infra/main.bicep"), plan.text("README.md")
-        assert readme.count("Not wired in Azure by this version") == 2
+        readme = plan.text("README.md")
+        assert "Not wired" not in readme
+        assert "azd provision" in readme and "secretRef" in readme and "mcp-auth-token" in readme
         for name in names:
-            assert f"{name}:" not in bicep and f"'{name}'" not in bicep, name  # still not passed: the text holds
-            assert name in readme[readme.index("Not wired in Azure"):], name
+            said = [p for p in readme.split("\n\n") if name in p and "azd" in p]
+            assert said, name
+        bicep = plan.text("infra/main.bicep")
+        assert "param appToolSettings array" in bicep and "@secure()\n@description" in bicep
+
+
+# --- working example flags, `tools` and `recommend` (review-15 LOW-9) -------------------------------------------------
+
+
+def test_every_example_flag_works_on_every_runtime_that_offers_the_tool() -> None:
+    from scaffolder import catalog
+    from scaffolder.tools import example_flag
+
+    for tool in catalog.tools().values():
+        if tool.always or tool.docs_only:
+            continue
+        for runtime in tool.offered_by():
+            flag = example_flag(tool)
+            spec = make_spec(runtime=runtime.value, tools=[flag.removeprefix("--tool ")])
+            assert [t.name for t in spec.tools] == [tool.name], (runtime, flag)
+
+
+def test_cli_tools_shows_no_flag_where_the_tool_is_not_offered() -> None:
+    result = runner.invoke(app, ["tools", "--runtime", "inference"])
+    assert result.exit_code == 0
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:] if line.strip()}
+    assert rows["code-interpreter"].rstrip().endswith(" -")
+    assert rows["mcp"].rstrip().endswith("--tool mcp,url=https://mcp.example.com/mcp,label=docs")
+    every = runner.invoke(app, ["tools"]).stdout.splitlines()
+    assert next(line for line in every if line.startswith("sharepoint")).rstrip().endswith(
+        "--tool sharepoint,site=https://contoso.sharepoint.com/sites/docs")
+
+
+def test_recommend_keeps_the_given_tool_values_in_its_commands() -> None:
+    given = "mcp,url=https://x.example/mcp,label=kb,approval=never"
+    result = runner.invoke(app, ["recommend", "--tool", given, "--tool", "openapi,name=w", "--no-input"])
+    assert result.exit_code == 0, result.stderr
+    assert f"scaffolder new NAME --decision decision.json --tool {given} --tool openapi,name=w\n" in result.stdout
+    assert f"scaffolder new NAME --runtime agents --tool {given} --tool openapi,name=w\n" in result.stdout
+    # a conflict (no runtime offers both): the command leaves one out, and says so
+    result = runner.invoke(app, ["recommend", "--tool", "image-generation,deployment=img", "--tool", "openapi,name=w",
+                                 "--no-input"])
+    assert "scaffolder new NAME --runtime responses --tool image-generation,deployment=img\n" in result.stdout
+    assert "(left out: openapi: not offered by responses" in result.stdout  # never dropped silently
+    doc = runner.invoke(app, ["recommend", "--tool", given, "--no-input", "--json"])
+    assert json.loads(doc.stdout)["command"] == f"scaffolder new NAME --runtime responses --tool {given}"
+
+
+# --- facts and their sources (review-15 LOW-12) ---------------------------------------------------------------------
+
+
+def test_tool_facts_cite_learn() -> None:
+    from scaffolder import catalog
+
+    quotas = catalog.tool_sources()["openai-quotas"]
+    assert "openai-quotas" in catalog.tools()["file-search"].sources
+    assert quotas.url.startswith("https://learn.microsoft.com/") and "quotas-limits" in quotas.url
+    files = plan_files(make_spec(tools=["file-search", "code-interpreter"])).text("src/demo/files.py")
+    assert "512 MB via the API" in files and "quotas-limits.md" in files and "OpenAI API reference" not in files
+    assert "containers-retrieve-container-file-content" in files and "5618146" in files
+    readme = plan_files(make_spec(tools=["web-search", "image-generation"])).text("README.md")
+    assert readme.count('"Supported regions"') == 2 and "administrator can turn it off" in readme

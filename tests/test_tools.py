@@ -167,7 +167,7 @@ def test_tool_options_are_checked_and_defaults_filled(offered: dict[str, Catalog
         {"name": "mcp", "options": {"url": "https://x.example/mcp", "label": "docs", "approval": "always",
                                     "allowed_tools": ""}}]
     cases = [
-        ("mcp,label=docs", r"mcp needs url=\.\.\.: .* \(e\.g\. --tool mcp,url=URL,label=LABEL\)"),
+        ("mcp,label=docs", r"mcp needs url=\.\.\.: .* \(e\.g\. --tool mcp,url=https://mcp\.example\.com/mcp,label=docs\)"),
         ("mcp,url=https://x/mcp,label=docs,aproval=never", r"unknown option 'aproval'; did you mean approval\?"),
         ("mcp,url=https://x/mcp,label=docs,approval=sometimes", r"approval='sometimes' is not one of always, never"),
         ("mcp,url=ftp://x,label=docs", r"url='ftp://x' is not valid"),
@@ -269,8 +269,10 @@ def test_repo_without_tools_lists_only_function_tools() -> None:
     assert re.findall(r"^- \*\*(.+?)\*\* \(`", section, flags=re.M) == ["Function calling"]
     # the others this runtime offers, each with the flag that adds it
     offered = [t for t in catalog.tools().values() if not t.always and t.offer(Runtime.RESPONSES) != "none"]
-    assert re.findall(r"^- \*\*.+?\*\*: `(--tool [^`]+)`", section, flags=re.M) == [
-        f"--tool {t.name}" + "".join(f",{k}={k.upper()}" for k, o in t.options.items() if o.required) for t in offered]
+    flags = re.findall(r"^- \*\*.+?\*\*: `(--tool [^`]+)`", section, flags=re.M)
+    assert [f.split()[1].split(",")[0] for f in flags] == [t.name for t in offered]
+    # each flag works as printed (review-15 LOW-9)
+    assert {t.name for t in make_spec(tools=[f.split()[1] for f in flags]).tools} == {t.name for t in offered}
     assert yaml.safe_load(plan_files(make_spec()).text(".scaffolder.yml"))["spec"]["tools"] == []
 
 
@@ -312,7 +314,7 @@ def test_cli_tools_lists_the_catalog() -> None:
     assert list(rows) == CONTRACT_TOOLS
     assert rows["function"][1:4] == ["app", "app", "app"] and "always on" in " ".join(rows["function"])
     assert "docs only" in " ".join(rows["computer-use"])
-    assert rows["mcp"][-1] == "--tool" or "--tool mcp,url=URL,label=LABEL" in " ".join(rows["mcp"])
+    assert "--tool mcp,url=https://mcp.example.com/mcp,label=docs" in " ".join(rows["mcp"])
     code, out, _ = run("tools", "--runtime", "responses")
     assert code == 0 and "Not offered on responses:" in out
     assert "computer-use: access to the computer-use-preview model is by application" in out
@@ -325,7 +327,7 @@ def test_cli_tools_json(offered: dict[str, CatalogTool]) -> None:
     assert list(doc) == CONTRACT_TOOLS
     assert doc["file-search"]["runtimes"] == {"inference": {"offer": "app"}}
     assert doc["mcp"]["runtimes"]["inference"]["offer"] == "none" and doc["mcp"]["runtimes"]["inference"]["why"]
-    assert doc["mcp"]["flag"] == "--tool mcp,url=URL,label=LABEL"
+    assert doc["mcp"]["flag"] == "--tool mcp,url=https://mcp.example.com/mcp,label=docs"
     assert doc["mcp"]["options"]["approval"]["choices"] == ["always", "never"]
     assert all(s["url"].startswith("https://") and s["ms_date"] for s in doc["mcp"]["sources"])
     assert json.loads(json.dumps(listing(Runtime.INFERENCE))) == json.loads(out)
@@ -378,7 +380,8 @@ def test_recommend_follows_wanted_tools(offered: dict[str, CatalogTool]) -> None
     rec = decision.recommend({}, tools=["sharepoint"])
     assert rec.runtime is Runtime.AGENTS
     assert any("sharepoint is offered by agents (connection)" in r for r in rec.reasons)
-    assert rec.command("bot") == "scaffolder new bot --runtime agents --tool sharepoint"
+    assert rec.command("bot") == ("scaffolder new bot --runtime agents --tool sharepoint,"
+                                  "site=https://contoso.sharepoint.com/sites/docs")  # a flag that works (LOW-9)
     # state=no prefers inference; file-search is offered there (app) and on responses: the answers decide among them
     rec = decision.recommend({"state": "no"}, tools=["file-search"])
     assert rec.runtime is Runtime.INFERENCE
@@ -386,7 +389,7 @@ def test_recommend_follows_wanted_tools(offered: dict[str, CatalogTool]) -> None
     rec = decision.recommend({"models": "now"}, tools=["mcp"])
     assert rec.runtime is Runtime.RESPONSES
     assert any("offered only by responses" in c for c in rec.conflicts)
-    assert rec.command() == "scaffolder new NAME --runtime responses --tool mcp,url=URL,label=LABEL"
+    assert rec.command() == "scaffolder new NAME --runtime responses --tool mcp,url=https://mcp.example.com/mcp,label=docs"
     rec = decision.recommend({}, tools=["mcp", "sharepoint"])
     assert any(c.startswith("no runtime offers all the wanted tools together") for c in rec.conflicts)
     with pytest.raises(SpecError, match="unknown tool 'mpc'"):
@@ -399,7 +402,7 @@ def test_cli_recommend_with_tool(offered: dict[str, CatalogTool]) -> None:
     assert code == 0
     doc = json.loads(out)
     assert doc["runtime"] == "agents" and doc["tools"] == ["sharepoint"]
-    assert doc["command"].endswith("--runtime agents --tool sharepoint")
+    assert doc["command"].endswith("--runtime agents --tool sharepoint,site=https://contoso.sharepoint.com/sites/docs")
 
 
 def test_new_from_decision_honours_tools(tmp_path: Path, offered: dict[str, CatalogTool]) -> None:

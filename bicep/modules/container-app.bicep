@@ -1,6 +1,7 @@
 // The app's container: runs as the existing user-assigned identity (AZURE_CLIENT_ID), HTTPS ingress, /healthz
-// probes, settings from the deployment's outputs. Until `azd deploy` pushes the first image it runs a public
-// placeholder (as azd's own templates do), then `serviceImage` (azd's SERVICE_API_IMAGE_NAME) keeps it.
+// probes, settings from the deployment's outputs (a secret one as a Container Apps secret, read through
+// secretRef). Until `azd deploy` pushes the first image it runs a public placeholder (as azd's own templates
+// do), then `serviceImage` (azd's SERVICE_API_IMAGE_NAME) keeps it.
 // Ingress and probes always target the app's port, placeholder or not: `azd deploy` only swaps the image
 // (Azure/azure-dev cli/azd/pkg/containerapps/container_app.go, AddRevision) and keeps ingress and probes, so
 // they must be right before the first deploy. The placeholder (listening on 80) stays unready until then, as
@@ -38,6 +39,10 @@ param targetPort int = 8000
 @description('Environment variables: objects with name and value.')
 param env array
 
+@secure()
+@description('Token the app sends to its MCP server: kept as the Container Apps secret mcp-auth-token and given to the app as APP_MCP_AUTH_TOKEN through secretRef (never a plain value, never an output); empty: no secret.')
+param mcpAuthToken string = ''
+
 @minValue(0)
 @maxValue(30)
 @description('Replicas kept running: 1, since the app keeps conversation state in a local file (APP_STATE_PATH).')
@@ -50,6 +55,21 @@ param maxReplicas int = 1
 
 var placeholderImage = 'mcr.microsoft.com/azuredocs/containerapps-helloworld:latest'
 var usePlaceholder = empty(serviceImage)
+// `azd deploy` keeps it: ARM returns no secret values, so azd lists them and sends them back with the new revision
+// (Azure/azure-dev cli/azd/pkg/containerapps/container_app.go, syncSecrets / ListSecrets).
+var mcpSecretName = 'mcp-auth-token'
+var secrets = empty(mcpAuthToken) ? [] : [
+  {
+    name: mcpSecretName
+    value: mcpAuthToken
+  }
+]
+var secretEnv = empty(mcpAuthToken) ? [] : [
+  {
+    name: 'APP_MCP_AUTH_TOKEN'
+    secretRef: mcpSecretName
+  }
+]
 var healthProbe = {
   path: '/healthz'
   port: targetPort
@@ -72,6 +92,7 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
     environmentId: environmentId
     configuration: {
       activeRevisionsMode: 'Single'
+      secrets: secrets
       ingress: {
         external: true
         // the app's port even while the placeholder runs (see the header)
@@ -91,7 +112,7 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
         {
           name: serviceName
           image: usePlaceholder ? placeholderImage : serviceImage
-          env: env
+          env: concat(env, secretEnv)
           // half a core with the memory Consumption pairs with it (0.5 vCPU / 1Gi). Bicep has no fractional
           // literal and its type data types cpu as an integer (ARM's is a number), hence json('0.5').
           resources: {

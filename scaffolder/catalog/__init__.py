@@ -393,6 +393,8 @@ class ToolOption(_Frozen):
     description: str
     # Values a runtime cannot honour: runtime -> value -> why (`check_tool` refuses them, naming the runtimes that can).
     refused: dict[Runtime, dict[str, str]] = {}
+    # A value that passes the checks, for the example `--tool` flag (`scaffolder tools`, README, error hints).
+    example: str | None = None
 
 
 class ToolSetting(_Frozen):
@@ -403,6 +405,11 @@ class ToolSetting(_Frozen):
     description: str
     # The default is this `--tool` option's value when the spec has one (e.g. APP_MCP_URL from `url=`).
     option: str | None = None
+    # How the deployed container app gets it (infra/main.bicep): `azd`: from the azd environment value of the same
+    # name (main.parameters.json `${NAME=default}`, so `azd env set` + `azd provision` changes it); `search`: the
+    # search service's endpoint main.bicep computes; `secret`: a Container Apps secret from a @secure() parameter,
+    # read through secretRef; `local`: never passed (only the CLI reads it, or the code default is right there).
+    deploy: Literal["local", "azd", "search", "secret"] = "local"
 
 
 class ToolRoleGrant(_Frozen):

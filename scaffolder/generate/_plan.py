@@ -130,6 +130,8 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
         "framework": spec.framework,
         "tools_readme": _tools_readme(spec),
         "tool_needs": added,
+        # the tools' settings infra/main.bicep passes to the container app (ci.yml and azure.yaml carry them too)
+        "deployed_settings": [{"name": d.name, "source": d.source} for d in infra.deployed_settings(spec)],
         "model_tools": _catalog_defaults(spec)["APP_MODEL_TOOLS"],
         "grants": [
             {
@@ -177,28 +179,13 @@ def _catalog_defaults(spec: ProjectSpec) -> dict[str, Any]:
 
 
 def _tool_defaults(spec: ProjectSpec, added: dict[str, Any]) -> dict[str, Any]:
-    """Tool settings whose defaults the spec decides.
-
-    A catalog setting with `option:` takes that `--tool` option's value; file search's index is named after the
-    project and embeds with the spec's embeddings deployment.
-    """
-    options = {key: value for t in spec.tools for key, value in t.options.items()}
-    out: dict[str, Any] = {
-        name: options[body["option"]]
-        for name, body in added["settings"].items()
-        if body.get("option") and body["option"] in options
-    }
-    if "APP_SEARCH_INDEX" in added["settings"]:
-        out["APP_SEARCH_INDEX"] = f"{spec.name}-files"
-    if "APP_EMBEDDING_DEPLOYMENT" in added["settings"]:
-        out["APP_EMBEDDING_DEPLOYMENT"] = embedding_deployment(spec)
-    return out
+    """Tool settings whose defaults the spec decides (infra.tool_setting_defaults: the same values infra/ binds)."""
+    return infra.tool_setting_defaults(spec, added["settings"])
 
 
 def embedding_deployment(spec: ProjectSpec) -> str:
     """The first deployment of a catalog embeddings model (file search embeds with it), or ""."""
-    models = catalog.models()
-    return next((m.name for m in spec.models if m.model in models and models[m.model].kind == "embeddings"), "")
+    return infra.embedding_deployment(spec)
 
 
 def _tools_readme(spec: ProjectSpec) -> dict[str, Any]:
@@ -351,7 +338,7 @@ def _missing(folder: Path) -> list[Path]:
 
 
 def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
@@ -359,6 +346,11 @@ def _environment() -> SandboxedEnvironment:
         autoescape=False,
         extensions=["jinja2.ext.loopcontrols"],
     )
+    # `tojson` writes user text into .py files as string literals: JSON's ASCII escapes would turn a character
+    # outside the BMP (an emoji) into a surrogate pair, "\ud83d\ude80", which Python reads as two unpaired
+    # surrogates that cannot be encoded. Kept as UTF-8, every JSON string is also a valid Python literal.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return env
 
 
 def _template(env: SandboxedEnvironment, src: Path) -> jinja2.Template:

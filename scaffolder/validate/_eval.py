@@ -451,6 +451,8 @@ BUILTINS: dict[str, Builtin] = {
     "coalesce": _coalesce,
     "concat": lambda a: (
         Arr([i for x in a if isinstance(x, Arr) for i in x.items]) if a and all(isinstance(x, Arr) for x in a)
+        # arrays not all known yet (an array parameter): still an array, as Bicep types concat over arrays
+        else Unknown("array") if any(kind_of(x) == "array" for x in a)
         else _string_fn(lambda *v: "".join(bicep_str(x) for x in v))(a)
     ),
     "contains": _contains,

@@ -51,6 +51,56 @@ MCP_ANSWER = "MCP says: 42"
 _ASKED_TOOL = re.compile(re.escape(ASK_MCP) + r":\s*(\w+)\s*(\{.*\})?", re.S)
 {%- endif %}
 IMAGE_HEADER = "x-ms-oai-image-generation-deployment"
+# Every key a hosted tool definition may carry, per type: the request types of the openai SDK 3.57
+# (openai/types/responses: FileSearchToolParam, tool_param.Mcp, tool_param.CodeInterpreter (+ its auto container),
+# WebSearchToolParam, tool_param.ImageGeneration). The service answers any other key with 400 "Unknown parameter".
+HOSTED_KEYS: dict[str, frozenset[str]] = {
+    "file_search": frozenset({"type", "vector_store_ids", "max_num_results", "ranking_options", "filters"}),
+    "code_interpreter": frozenset({"type", "container", "allowed_callers"}),
+    "mcp": frozenset({"type", "server_label", "server_url", "headers", "require_approval", "allowed_tools",
+                      "server_description", "connector_id", "authorization", "allowed_callers", "defer_loading",
+                      "tunnel_id"}),
+    "web_search": frozenset({"type", "search_context_size", "user_location", "filters", "external_web_access"}),
+    "image_generation": frozenset({"type", "action", "background", "complexity", "frame_count", "frame_duration_ms",
+                                   "input_fidelity", "input_image_mask", "model", "moderation", "output_compression",
+                                   "output_format", "partial_images", "quality", "size", "svg"}),
+}
+AUTO_CONTAINER_KEYS = frozenset({"type", "file_ids", "memory_limit", "network_policy"})
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _bad_key(kind: str, tool: dict[str, Any]) -> str | None:
+    """The first key of a hosted tool definition the service would refuse: unknown, or of the wrong type."""
+    unknown = sorted(set(tool) - HOSTED_KEYS[kind])
+    if unknown:
+        return unknown[0]
+    if kind == "file_search":
+        if not _strings(tool.get("vector_store_ids")):
+            return "vector_store_ids"
+        if "max_num_results" in tool and (type(tool["max_num_results"]) is not int
+                                          or not 1 <= tool["max_num_results"] <= 50):
+            return "max_num_results"
+    if kind == "code_interpreter":
+        container = tool.get("container")
+        extra = sorted(str(k) for k in container if k not in AUTO_CONTAINER_KEYS) if isinstance(container, dict) else []
+        if extra:
+            return f"container.{extra[0]}"
+    if kind == "mcp":
+        for key in ("server_label", "server_url"):
+            if not isinstance(tool.get(key), str):
+                return key
+        headers = tool.get("headers", {})
+        if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                    for k, v in headers.items()):
+            return "headers"
+        if "allowed_tools" in tool and not _strings(tool["allowed_tools"]):
+            return "allowed_tools"
+    if kind == "web_search" and tool.get("search_context_size", "medium") not in ("low", "medium", "high"):
+        return "search_context_size"
+    return None
 # A 1x1 PNG, as the image tool returns it (base64).
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -175,12 +225,15 @@ class ResponsesService:
     ) -> tuple[dict[str, dict[str, Any]], Answer | None]:
         """The hosted tool definitions by type, checked as the service checks them."""
         hosted: dict[str, dict[str, Any]] = {}
-        for tool in tools:
+        for index, tool in enumerate(tools):
             kind = tool.get("type")
             if kind == "function":
                 continue
             if kind not in HOSTED_TYPES:
                 return {}, error(400, "invalid_request_error", f"Invalid tool type {kind!r}.")
+            bad = _bad_key(kind, tool)
+            if bad is not None:
+                return {}, error(400, "invalid_request_error", f"Unknown or invalid parameter 'tools[{index}].{bad}'.")
             if kind == "file_search":
                 ids = tool.get("vector_store_ids")
                 if not ids or not isinstance(ids, list):

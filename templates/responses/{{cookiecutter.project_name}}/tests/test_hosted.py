@@ -23,7 +23,8 @@ from fake_foundry import FakeFoundry
 {% endif %}
 {% if 'file-search' in cookiecutter.tools or 'code-interpreter' in cookiecutter.tools %}from {{ cookiecutter.package }} import cli
 {% endif %}from {{ cookiecutter.package }}.chat import make_service
-{% if 'file-search' in cookiecutter.tools %}from {{ cookiecutter.package }}.service import ChatService
+{% if cookiecutter.tools %}from {{ cookiecutter.package }}.errors import ServiceError
+{% endif %}{% if 'file-search' in cookiecutter.tools %}from {{ cookiecutter.package }}.service import ChatService
 {% endif %}from {{ cookiecutter.package }}.settings import load_settings
 
 # The hosted tool types this repo was generated with (`--tool`); nothing else may be sent.
@@ -209,3 +210,27 @@ def test_image_generation_without_the_deployment_header_is_refused_by_the_servic
         client.responses.create(model="{{ cookiecutter.model_deployment }}", input="x", tools=[{"type": "image_generation"}])
 {%- endif %}
 
+{% if cookiecutter.tools %}
+
+@pytest.mark.parametrize(("change", "refused"), [
+    ({"foo": 1}, "foo"),  # an unknown key
+    ({"type": "web_search", "search_context_size": "huge"}, "search_context_size"),
+    ({"type": "mcp", "server_label": "a", "server_url": "https://x.example/mcp", "headers": {"Authorization": 5}},
+     "headers"),
+    ({"type": "mcp", "server_label": "a", "server_url": "https://x.example/mcp", "allowed_tools": "search"},
+     "allowed_tools"),
+    ({"type": "file_search", "vector_store_ids": "vs_1"}, "vector_store_ids"),
+])
+def test_the_fake_refuses_tool_definitions_the_service_refuses(
+    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch, change: dict[str, object], refused: str
+) -> None:
+    """Strict fake: a definition with a key the service does not know, or a value of the wrong type, is a 400 naming
+    it (as the service answers), so a wrong definition from the app cannot pass these tests silently."""
+    from {{ cookiecutter.package }} import chat
+
+    definition = change if "type" in change else {"type": "code_interpreter", "container": {"type": "auto"}, **change}
+    monkeypatch.setattr(chat, "hosted_tools", lambda _settings: [definition])
+    with pytest.raises(ServiceError, match=rf"the service answered 400: .*'tools\[\d+\]\.{refused}'"):
+        make_service(load_settings()).reply(None, "hello")
+    assert [c.status for c in app_env.calls("POST", RESPONSES)] == [400]
+{% endif %}
