@@ -11,13 +11,17 @@ Under the project endpoint {url}/api/projects/<project>:
   GET/DELETE openai/v1/conversations/{id}, POST openai/v1/responses running an agent given as
   `agent_reference` on a conversation that keeps every item (messages, function calls, their outputs).
 https only: azure-core refuses to send a bearer token over plain http. Standard library only (the scaffolder's
-own suite loads it too), like fake_foundry.py.
+own suite loads it too), like fake_foundry.py; with the mcp tool, the service's MCP client (tests/fake_mcp.py, which
+imports the MCP SDK only when a run uses it) talks to the real SDK server of tests/mcp_server.py.
 """
 
 from __future__ import annotations
 
 import json
 import re
+{%- if 'mcp' in cookiecutter.tools %}
+import ssl
+{%- endif %}
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,6 +30,9 @@ from email.policy import HTTP
 from typing import Any
 
 from fake_foundry import Answer, FakeFoundry, ModelOutput, Recorded, Turn, error, fake_model, prompt_filtered, words
+{%- if 'mcp' in cookiecutter.tools %}
+from fake_mcp import McpUnavailable, call_tool, list_tools
+{%- endif %}
 
 TLS = True
 # Entra ID audience of the project endpoint and its OpenAI surface, from the docs and the SDK, not from the app:
@@ -123,7 +130,10 @@ class AgentService:
         self.endpoint = ""  # the project endpoint, once installed on a server
         self.polls_until_indexed = 2  # GETs of a vector store file answered in_progress before it completes
         self.max_file_bytes = 512 * 1024 * 1024  # the service's per-file limit; tests lower it
-        self.mcp_calls: list[dict[str, Any]] = []  # calls the fake MCP server ran (after any approval)
+        self.mcp_calls: list[dict[str, Any]] = []  # MCP calls the service made (after any approval)
+{%- if 'mcp' in cookiecutter.tools %}
+        self.mcp_tls: ssl.SSLContext | bool = True  # what the service's MCP client trusts (tests: the test CA)
+{%- endif %}
         self.agent_details: dict[str, dict[str, Any]] = {}  # name -> {agent_card, agent_endpoint} (incoming A2A)
         self.arm_connections: dict[str, dict[str, Any]] = {}  # name -> ARM connection resource (PUT through ARM)
         self.a2a_calls: list[dict[str, Any]] = []  # specialist runs the A2A tool made: {agent, input}
@@ -561,7 +571,16 @@ class AgentService:
             return refused
         definition = agent["definition"]
         tools = {t["name"] for t in definition.get("tools") or [] if t.get("type") == "function"}
+{%- if 'mcp' in cookiecutter.tools %}
+        try:
+            hosted = self.hosted_run(conversation.turns + new_turns, definition)
+        except McpUnavailable as exc:  # the service could not use the MCP server: the run fails, nothing is kept
+            label = next(t["server_label"] for t in definition["tools"] if t["type"] == "mcp")
+            return error(424, "external_connector_error", f"Error retrieving tool list from MCP server: '{label}'. "
+                         + (f"Http status code: {exc.status}" if exc.status else f"{exc}"))
+{%- else %}
         hosted = self.hosted_run(conversation.turns + new_turns, definition)
+{%- endif %}
         output = hosted.output if hosted else _agent_model(conversation.turns + new_turns, tools, definition)
         items = hosted.items if hosted else []
         response = _response(conversation.id, agent, output, items, hosted.citations if hosted else [])
@@ -600,21 +619,21 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
         request = next(t for t in transcript if t.role == "approval" and t.call_id == last.call_id)
         if last.text != "true":
             return HostedRun(ModelOutput(f"The call to {request.name} was not approved, so I did not run it."))
-        mcp = tools["mcp"]
-        service.mcp_calls.append({"name": request.name, "arguments": json.loads(request.text)})
-        call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": mcp["server_label"],
-                "name": request.name, "arguments": request.text, "output": "42 open tickets",
-                "approval_request_id": request.call_id, "status": "completed"}
-        return HostedRun(ModelOutput(f"The {mcp['server_label']} server says: 42 open tickets"), [call])
+{%- if 'mcp' in cookiecutter.tools %}
+        return _mcp_run(service, tools["mcp"], request.name, request.text, request.call_id)
+{%- else %}
+        return HostedRun(ModelOutput("The MCP tool is no longer offered."))
+{%- endif %}
     if last.role != "user":
         return None
     text = last.text.lower()
     topic = last.text.split(" for ", 1)[-1].rstrip("?.! ") if " for " in last.text else last.text
     if SEARCH_INDEX in text and "azure_ai_search" in tools:
         index = tools["azure_ai_search"]["azure_ai_search"]["indexes"][0]["index_name"]
-        call = {"type": "azure_ai_search_call", "id": "ais_" + uuid.uuid4().hex[:12],
-                "call_id": "call_" + uuid.uuid4().hex[:8], "arguments": json.dumps({"query": topic}),
-                "output": f"1 document in {index}", "status": "completed"}
+        call: dict[str, Any] = {
+            "type": "azure_ai_search_call", "id": "ais_" + uuid.uuid4().hex[:12],
+            "call_id": "call_" + uuid.uuid4().hex[:8], "arguments": json.dumps({"query": topic}),
+            "output": f"1 document in {index}", "status": "completed"}
         return HostedRun(ModelOutput(f"The index says {topic} is in the handbook."), [call],
                          [_url_citation("handbook.pdf", f"https://search.example/{index}/handbook.pdf")])
     if SEARCH_WEB in text and "web_search" in tools:
@@ -627,17 +646,21 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
                          [_url_citation("Policy.docx", "https://contoso.sharepoint.com/sites/policies/Policy.docx")])
     if ASK_FABRIC in text and "fabric_dataagent_preview" in tools:
         return HostedRun(ModelOutput(f"The sales data shows 12 orders for {topic}."))
+{%- if 'mcp' in cookiecutter.tools %}
     if USE_MCP in text and "mcp" in tools:
         mcp = tools["mcp"]
-        arguments = json.dumps({"query": topic})
+        # The service lists the server's tools first, with what the definition sends (no headers on this runtime).
+        listed = [t["name"] for t in list_tools(mcp, service.mcp_tls)]
+        if MCP_TOOL not in listed:
+            return HostedRun(ModelOutput(f"The {mcp['server_label']} server offers no {MCP_TOOL} tool "
+                                         f"(offered: {', '.join(listed) or 'none'})."))
+        arguments = json.dumps({"topic": topic})
         if mcp.get("require_approval", "always") == "always":
             approval = {"type": "mcp_approval_request", "id": "mcpr_" + uuid.uuid4().hex[:12],
-                        "server_label": mcp["server_label"], "name": "lookup", "arguments": arguments}
+                        "server_label": mcp["server_label"], "name": MCP_TOOL, "arguments": arguments}
             return HostedRun(ModelOutput(""), [approval])
-        service.mcp_calls.append({"name": "lookup", "arguments": {"query": topic}})
-        call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": mcp["server_label"],
-                "name": "lookup", "arguments": arguments, "output": "42 open tickets", "status": "completed"}
-        return HostedRun(ModelOutput(f"The {mcp['server_label']} server says: 42 open tickets"), [call])
+        return _mcp_run(service, mcp, MCP_TOOL, arguments, None)
+{%- endif %}
     ask = re.search(r"ask the ([a-z0-9-]+) specialist", text)
     calls = [t for t in definition.get("tools") or [] if t.get("type") == "a2a"]
     if ask and calls:
@@ -665,6 +688,29 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
                 "code": "print(6*7)", "container_id": "cntr_1", "outputs": [{"type": "logs", "logs": "42"}]}
         return HostedRun(ModelOutput("The code printed 42."), [call])
     return None
+
+
+{%- if 'mcp' in cookiecutter.tools %}
+
+
+# The tool the fake model calls on the agent's MCP server: tests/mcp_server.py's lookup (topic).
+MCP_TOOL = "lookup"
+
+
+def _mcp_run(service: AgentService, mcp: dict[str, Any], name: str, arguments: str,
+             approval_id: str | None) -> HostedRun:
+    """Call the tool on the real server, as the service does; the model reads its output or its error."""
+    label = mcp["server_label"]
+    output, failed = call_tool(mcp, name, json.loads(arguments), service.mcp_tls)  # McpUnavailable: a 424
+    service.mcp_calls.append({"name": name, "arguments": json.loads(arguments)})
+    call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": label, "name": name,
+            "arguments": arguments, "output": output, "approval_request_id": approval_id,
+            "status": "completed" if failed is None else "failed",
+            "error": None if failed is None else {"type": "mcp_tool_execution_error",
+                                                  "content": [{"type": "text", "text": failed}]}}
+    said = f"The {label} server says: {output}" if failed is None else f"The {name} tool failed: {failed}"
+    return HostedRun(ModelOutput(said), [call])
+{%- endif %}
 
 
 def _url_citation(title: str, url: str) -> dict[str, Any]:
