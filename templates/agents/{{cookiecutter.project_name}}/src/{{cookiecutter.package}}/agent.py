@@ -283,6 +283,12 @@ def sync_all(project: AIProjectClient, settings: Settings, check: bool = False,
 
     from {{ cookiecutter.package }}.auth import credential as make_credential
 
+    main_name = agent_name(settings)
+    if main_name in {s.name for s in SPECIALISTS}:  # before any request: the main agent would overwrite it
+        raise SettingsError(
+            f"APP_AGENT_NAME={main_name} is also the name of the specialist {main_name} (specialists.py): agent names "
+            "are shared by the whole Foundry project, so give the main agent another name"
+        )
     project_resource_id(settings)  # the ARM settings are checked before any request
     arm_cred = cred or make_credential(settings)
     for spec, specialist in zip(declared_specialists(settings), SPECIALISTS, strict=True):
