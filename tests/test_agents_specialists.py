@@ -139,6 +139,17 @@ def test_created_sharepoint_and_fabric_connections_are_not_stated_as_verified(tm
         assert "the service's own storage (basic agent setup)" in row
 
 
+@pytest.mark.parametrize("chosen", [True, False])
+def test_the_code_interpreter_setting_says_what_it_does(tmp_path: Path, chosen: bool) -> None:
+    """APP_CODE_INTERPRETER cannot switch off a tool chosen at generation: its description says so (review-16 F8)."""
+    repo = write_repo(make_spec("agents", name="helpdesk", tools=["code-interpreter"] if chosen else []),
+                      tmp_path / "repo")
+    row = next(line for line in (repo / "README.md").read_text().splitlines() if "`APP_CODE_INTERPRETER`" in line)
+    assert "always has it (agent_tools.py), so there this setting changes nothing" in row
+    tools = (repo / "src" / "helpdesk" / "agent_tools.py").read_text()
+    assert ('"code_interpreter"' in tools) is chosen
+
+
 def test_connections_given_by_id_carry_no_caveat(tmp_path: Path) -> None:
     given = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
              "Microsoft.CognitiveServices/accounts/a/projects/p/connections/sp")
