@@ -819,6 +819,8 @@ def _write_new_file(path: Path, text: str) -> None:
 
 
 def _render_recommendation(result: Any, name: str, saved: Path | None = None) -> None:
+    import shlex
+
     from scaffolder import catalog
 
     print(f"Recommended runtime: {result.runtime.value} ({catalog.runtimes()[result.runtime].title})")
@@ -830,19 +832,20 @@ def _render_recommendation(result: Any, name: str, saved: Path | None = None) ->
             for item in items:
                 print(f"  - {item}")
     if saved is not None:
-        print(f"\nGenerate it:\n  scaffolder new {name} --decision {saved}{result.tool_args()}")
+        print(f"\nGenerate it:\n  scaffolder new {shlex.quote(name)} --decision {shlex.quote(str(saved))}"
+              f"{result.tool_args()}")
         return
     # The answers as flags: re-running this asks nothing, and --decision carries them into the repo (its ADR, and
     # a partner model deployed when partner models are wanted now), which --runtime alone does not.
     from scaffolder.decision import NOT_ASKED, decision_data
 
-    flags = [f"{q.flag} {result.answers[q.key]}" for q in decision_data().questions
+    flags = [f"{q.flag} {shlex.quote(str(result.answers[q.key]))}" for q in decision_data().questions
              if result.answers.get(q.key, NOT_ASKED) != NOT_ASKED]
-    flags += [f"--tool {result.tool_flags.get(t, t)}" for t in getattr(result, "tools", ())]
+    flags += [f"--tool {shlex.quote(result.tool_flags.get(t, t))}" for t in getattr(result, "tools", ())]
     print("\nGenerate it, with these answers recorded (docs/adr) and acted on:")
     print(f"  scaffolder recommend {' '.join([*flags, '--no-input', '--save', 'decision.json'])}")
     # `new --decision` takes the runtime from the answers; the tools (and their values) still need their flags
-    print(f"  scaffolder new {name} --decision decision.json{result.tool_args()}")
+    print(f"  scaffolder new {shlex.quote(name)} --decision decision.json{result.tool_args()}")
     if result.answers.get("models") != "now":
         print(f"or without the record:\n  {result.command(name)}")
         if result.left_out:

@@ -74,19 +74,27 @@ class Recommendation:
     tool_flags: dict[str, str] = field(default_factory=dict)
 
     def tool_args(self) -> str:
-        """The `--tool` flags of the wanted tools the runtime offers: as given, else a complete example."""
+        """The `--tool` flags of the wanted tools the runtime offers: as given, else a complete example.
+
+        Each value is shell-quoted: the printed command is meant to be pasted, and option values may hold ';', '&',
+        '$' or spaces (`allowed_tools=a;b`, `instructions=Be brief`).
+        """
+        import shlex
+
         from scaffolder.tools import example_flag
 
         return "".join(
-            f" --tool {self.tool_flags[t]}" if self.tool_flags.get(t, t) != t
-            else f" {example_flag(catalog.tools()[t])}"
+            " --tool " + shlex.quote(self.tool_flags[t] if self.tool_flags.get(t, t) != t
+                                     else example_flag(catalog.tools()[t]).removeprefix("--tool "))
             for t in self.tools
             if not catalog.tools()[t].always and catalog.tools()[t].offer(self.runtime) != "none"
         )
 
     def command(self, name: str = "NAME") -> str:
         """The command that generates the recommended repo (with the wanted tools the runtime offers)."""
-        return f"scaffolder new {name} --runtime {self.runtime.value}{self.tool_args()}"
+        import shlex
+
+        return f"scaffolder new {shlex.quote(name)} --runtime {self.runtime.value}{self.tool_args()}"
 
     @property
     def left_out(self) -> tuple[str, ...]:

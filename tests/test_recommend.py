@@ -144,3 +144,17 @@ def test_cli_human_output_and_bad_answer(tmp_path: Path) -> None:
     result = runner.invoke(app, ["recommend", "--answers", str(bad), "--no-input"])
     assert result.exit_code == 2
     assert "'maybe' is not one of now, later, no" in result.stderr
+
+
+def test_printed_commands_paste_into_a_shell_with_the_tool_values_intact() -> None:
+    # review-15b MEDIUM-2: `allowed_tools=a;b` printed bare ended the pasted command at ';'.
+    import shlex
+
+    tool = "mcp,url=https://mcp.example.com/mcp?a=1&b=$x,label=docs,allowed_tools=a;b"
+    result = CliRunner().invoke(app, ["recommend", "--no-input", "--tool", tool])
+    assert result.exit_code == 0, result.output
+    commands = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("scaffolder ")]
+    assert len(commands) == 3, result.stdout
+    for command in commands:
+        words = shlex.split(command)
+        assert words[words.index("--tool") + 1] == tool, command
