@@ -5,8 +5,9 @@ Under the project endpoint {url}/api/projects/<project>:
   GET agents/{name}/versions/{version}; versions are immutable and numbered 1, 2, ...;
 - incoming A2A (azure-ai-projects `agents.update_details`): PATCH agents/{name}, a merge-patch of agent_card and
   agent_endpoint (the GET then shows them);
-- Azure Resource Manager (token audience https://management.azure.com, api-version 2025-04-01-preview):
-  GET/PUT {project ARM id}/connections/{name}, keyless RemoteA2A connections only;
+- Azure Resource Manager (at the server's URL, APP_ARM_ENDPOINT, token audience that URL, api-version
+  2025-04-01-preview): GET/PUT {project ARM id}/connections/{name}, keyless RemoteA2A connections only; any other
+  ARM path answers 404 ParentResourceNotFound, as ARM does for a wrong resource group, account or project;
 - the project's OpenAI surface (openai, no api-version): POST openai/v1/conversations,
   GET/DELETE openai/v1/conversations/{id}, POST openai/v1/responses running an agent given as
   `agent_reference` on a conversation that keeps every item (messages, function calls, their outputs).
@@ -76,7 +77,8 @@ TOOL_FIELDS = {
 TOOL_CATEGORY = {"azure_ai_search": "CognitiveSearch", "sharepoint_grounding_preview": "Sharepoint",
                  "fabric_dataagent_preview": "MicrosoftFabric", "a2a": "RemoteA2A"}
 # Azure Resource Manager, for the RemoteA2A connections `agent sync` writes (Learn agent-to-agent.md REST examples).
-ARM_AUDIENCE = "https://management.azure.com"
+# The app asks for a token for APP_ARM_ENDPOINT's own scope (sovereign clouds have their own ARM): this fake's ARM is
+# the server itself (APP_ARM_ENDPOINT is its URL), so its ARM routes take tokens for that URL and nothing else.
 ARM_API_VERSION = "2025-04-01-preview"
 # The connection properties ARM takes for a keyless RemoteA2A connection; anything else is refused (strict).
 ARM_CONNECTION_FIELDS = {"category", "authType", "target", "audience", "credentials", "metadata", "group",
@@ -137,6 +139,10 @@ class AgentService:
         self.agent_details: dict[str, dict[str, Any]] = {}  # name -> {agent_card, agent_endpoint} (incoming A2A)
         self.arm_connections: dict[str, dict[str, Any]] = {}  # name -> ARM connection resource (PUT through ARM)
         self.a2a_calls: list[dict[str, Any]] = []  # specialist runs the A2A tool made: {agent, input}
+        # When True, GETs answer with fields the service fills in itself on top of what was PATCHed or PUT (card
+        # defaults, endpoint defaults, ARM connection metadata and flags), as the live service may: a re-sync must
+        # still write nothing (`agent sync` compares only what it sets).
+        self.fills_defaults = False
 
     def install(self, server: FakeFoundry) -> None:
         self.endpoint = server.url + PROJECT_PATH
@@ -163,8 +169,12 @@ class AgentService:
         server.route("POST", FILES, lambda req, _m: self.upload(req))
         server.route("PATCH", AGENT, self._versioned(lambda req, m: self.patch_agent(m["name"], req)))
         arm_connection = re.escape(ARM_PROJECT) + r"/connections/(?P<name>[^/]+)"
-        server.route("GET", arm_connection, lambda req, m: self.arm_get_connection(m["name"], req), ARM_AUDIENCE)
-        server.route("PUT", arm_connection, lambda req, m: self.arm_put_connection(m["name"], req), ARM_AUDIENCE)
+        server.route("GET", arm_connection, lambda req, m: self.arm_get_connection(m["name"], req), server.url)
+        server.route("PUT", arm_connection, lambda req, m: self.arm_put_connection(m["name"], req), server.url)
+        for method in ("GET", "PUT"):
+            server.route(method, r"/subscriptions/[^/]+/resourceGroups/.+", lambda req, _m: error(
+                404, "ParentResourceNotFound", f"Can not perform requested operation on nested resource. Parent "
+                f"resource '{req.path.rsplit('/connections/', 1)[0]}' not found."), server.url)
 
     # -- connections and vector stores -----------------------------------------------------------------------
     def add_connection(self, name: str, category: str, target: str, arm_id: str = "") -> dict[str, Any]:
@@ -371,9 +381,23 @@ class AgentService:
         latest = self.latest(name)
         if latest is None:
             return error(404, "NotFound", f"Agent '{name}' not found.")
+        details = self.agent_details.get(name, {})
+        if self.fills_defaults:
+            details = self._with_defaults(details)
         return Answer(200, {"object": "agent", "id": name, "name": name, "state": "enabled",
-                            "configuration_state": "enabled", "versions": {"latest": latest},
-                            **self.agent_details.get(name, {})})
+                            "configuration_state": "enabled", "versions": {"latest": latest}, **details})
+
+    @staticmethod
+    def _with_defaults(details: dict[str, Any]) -> dict[str, Any]:
+        """The agent's card and endpoint with fields a service fills in (A2A card defaults, endpoint defaults)."""
+        out = dict(details)
+        if card := details.get("agent_card"):
+            out["agent_card"] = {**card, "capabilities": {"streaming": True}, "default_input_modes": ["text"],
+                                 "skills": [{**k, "tags": k.get("tags", [])} for k in card["skills"]]}
+        if endpoint := details.get("agent_endpoint"):
+            out["agent_endpoint"] = {**endpoint, "version_selector": {"type": "latest"},
+                                     "authorization_schemes": [{"type": "Entra"}]}
+        return out
 
     # -- incoming A2A and ARM connections --------------------------------------------------------------------
     def patch_agent(self, name: str, req: Recorded) -> Answer:
@@ -418,6 +442,12 @@ class AgentService:
         found = self.arm_connections.get(name)
         if found is None:
             return error(404, "ResourceNotFound", f"Connection '{name}' not found.")
+        if self.fills_defaults:  # ARM's own fields, its casing of values, and metadata the service adds
+            props = found["properties"]
+            found = {**found, "systemData": {"createdByType": "User"}, "properties": {
+                **props, "authType": props["authType"].upper(), "target": props["target"] + "/",
+                "isSharedToAll": False, "peRequirement": "NotRequired", "useWorkspaceManagedIdentity": False,
+                "metadata": {**props.get("metadata", {}), "ApiVersion": "1.0", "type": "a2a"}}}
         return Answer(200, found)
 
     def arm_put_connection(self, name: str, req: Recorded) -> Answer:
