@@ -659,6 +659,12 @@ def tools_(
             print(f"\nNot offered on {chosen.value}:")
             for name, text in why:
                 print(f"  {name}: {text}")
+        caveats = [(r["name"], r["runtimes"][chosen.value]["caveat"]) for r in rows
+                   if "caveat" in r["runtimes"][chosen.value]]
+        if caveats:
+            print(f"\nLimits on {chosen.value}:")
+            for name, text in caveats:
+                print(f"  {name}: {text}")
     print("\nnative: the service runs it; app: the generated app implements it; connection: an Agent Service "
           "project connection backs it; none: not offered (`--runtime R` says why)")
 

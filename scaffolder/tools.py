@@ -153,6 +153,11 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
                 continue  # filled with the default below
         if spec.choices is not None and value not in spec.choices:
             raise ValueError(f"{name}: {key}={value!r} is not one of {', '.join(spec.choices)}")
+        if refusal := spec.refused.get(runtime, {}).get(value):
+            able = [r.value for r in tool.offered_by() if r != runtime and value not in spec.refused.get(r, {})]
+            alt = f"; use --runtime {' or '.join(able)}" if able else ""
+            raise ValueError(f"{name}: {key}={value} is not possible on the {catalog.runtimes()[runtime].title}: "
+                             f"{refusal}{alt}")
         if spec.pattern is not None and value and not re.fullmatch(spec.pattern, value):
             raise ValueError(f"{name}: {key}={value!r} is not valid: {spec.description}")
         if tool.offer(runtime) == "native" and value.lower().startswith("http://"):
@@ -272,7 +277,8 @@ def listing(runtime: Runtime | None = None) -> list[dict[str, Any]]:
             "docs_only": tool.docs_only,
             "runtimes": {
                 r.value: {"offer": tool.offer(r), **({"why": tool.why[r]} if tool.offer(r) == "none" and r in tool.why
-                                                     else {})}
+                                                     else {}),
+                          **({"caveat": tool.caveats[r]} if tool.offer(r) != "none" and r in tool.caveats else {})}
                 for r in runtimes
             },
             "options": {k: o.model_dump(exclude_none=True) for k, o in tool.options.items()},
@@ -297,6 +303,7 @@ def needs(runtime: Runtime, names: Iterable[str], hosted: bool = True) -> dict[s
     """
     settings: dict[str, Any] = {}
     packages: list[str] = []
+    dev_packages: list[str] = []
     bicep: list[str] = []
     roles: list[Any] = []
     cli_modules: list[str] = []
@@ -310,6 +317,7 @@ def needs(runtime: Runtime, names: Iterable[str], hosted: bool = True) -> dict[s
         for key, setting in need.settings.items():
             settings[key] = setting.model_dump()
         packages += [p for p in need.packages if p not in packages]
+        dev_packages += [p for p in need.dev_packages if p not in dev_packages]
         bicep += [b for b in need.bicep if b not in bicep]
         roles += [g for g in need.roles if g not in roles]
         cli_modules += [m for m in need.cli_modules if m not in cli_modules]
@@ -320,5 +328,5 @@ def needs(runtime: Runtime, names: Iterable[str], hosted: bool = True) -> dict[s
             hosting = need.readme_hosted if hosted else catalog.LOCAL_ONLY if need.readme_hosted else ""
             readme.append("\n\n".join(p.strip() for p in (need.readme, hosting) if p.strip()))
         modules += [dict(m) for m in need.modules]
-    return {"settings": settings, "packages": packages, "bicep": bicep, "roles": roles, "cli_modules": cli_modules,
-            "usage": usage, "readme": readme, "modules": modules}
+    return {"settings": settings, "packages": packages, "dev_packages": dev_packages, "bicep": bicep, "roles": roles,
+            "cli_modules": cli_modules, "usage": usage, "readme": readme, "modules": modules}

@@ -59,7 +59,8 @@ def test_the_agent_tool_is_refused_off_the_agent_service(tmp_path: Path, runtime
     code, err, out = new(tmp_path, "-r", runtime, "--tool", "agent,name=billing")
     assert code == 2 and not out.exists()
     assert err.startswith("error: agent is not offered on the")
-    assert "the Agent Service's; use --runtime agents" in err and "offered by agents (connection)" in err
+    assert "the Agent Service's" in err and "offered by agents (connection)" in err
+    assert err.count("use --runtime agents") == 1, err  # the catalog's `why` no longer repeats the fix
 
 
 def test_only_agents_offers_it_and_it_repeats() -> None:
@@ -109,6 +110,52 @@ def test_readme_and_docs_say_what_is_done_and_the_roles(tmp_path: Path) -> None:
     assert "Why the connection is made by `agent sync` through ARM and not by infra/ (Bicep)" in docs
     assert "| specialist agent `travel` (A2A) |" in docs and "`UserEntraToken`" in docs
     assert "name Contributor or Owner" in docs
+    # Names are project-wide (review-16b F2); a new connection may not be usable at once; no overclaimed source.
+    assert "two repos deployed to one project must not declare the same specialist" in docs
+    assert "two repos in one project must not declare the same specialist" in readme
+    assert "if chat right\nafter the first `agent sync` says the connection is not found, wait and retry" in docs
+    assert "azd's ai extension and public samples" in docs and "Microsoft's samples" not in docs
+
+
+@pytest.mark.parametrize("setup", ["basic", "standard"])
+def test_created_sharepoint_and_fabric_connections_are_not_stated_as_verified(tmp_path: Path, setup: str) -> None:
+    tools = ["sharepoint,site=https://contoso.sharepoint.com/sites/x",
+             "fabric,workspace=00000000-0000-0000-0000-000000000001,artifact=00000000-0000-0000-0000-000000000002",
+             "file-search"]
+    repo = write_repo(make_spec("agents", name="helpdesk", tools=tools, agent_setup=setup), tmp_path / "repo")
+    readme = (repo / "README.md").read_text()
+    docs = (repo / "docs" / "agent-tools.md").read_text()
+    rows = [line for line in readme.splitlines() if "category `Sharepoint`" in line or "`MicrosoftFabric`" in line]
+    assert len(rows) == 2
+    for row, tool in zip(rows, ["sharepoint", "fabric"], strict=True):
+        assert "follows community samples (no Microsoft Bicep sample shows it)" in row
+        assert f"`--tool {tool},connection=<its ARM id>`" in row
+    assert "follows community samples: no Microsoft Bicep sample shows" in docs
+    assert "`--tool sharepoint,connection=<its ARM id>`" in docs
+    row = next(line for line in docs.splitlines() if line.startswith("| file search |"))
+    if setup == "standard":
+        assert "this repo's Storage account" in row and "service's own storage" not in row
+    else:
+        assert "the service's own storage (basic agent setup)" in row
+
+
+@pytest.mark.parametrize("chosen", [True, False])
+def test_the_code_interpreter_setting_says_what_it_does(tmp_path: Path, chosen: bool) -> None:
+    """APP_CODE_INTERPRETER cannot switch off a tool chosen at generation: its description says so (review-16 F8)."""
+    repo = write_repo(make_spec("agents", name="helpdesk", tools=["code-interpreter"] if chosen else []),
+                      tmp_path / "repo")
+    row = next(line for line in (repo / "README.md").read_text().splitlines() if "`APP_CODE_INTERPRETER`" in line)
+    assert "always has it (agent_tools.py), so there this setting changes nothing" in row
+    tools = (repo / "src" / "helpdesk" / "agent_tools.py").read_text()
+    assert ('"code_interpreter"' in tools) is chosen
+
+
+def test_connections_given_by_id_carry_no_caveat(tmp_path: Path) -> None:
+    given = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+             "Microsoft.CognitiveServices/accounts/a/projects/p/connections/sp")
+    repo = write_repo(make_spec("agents", name="helpdesk", tools=[f"sharepoint,connection={given}"]), tmp_path / "r")
+    assert "community samples" not in (repo / "README.md").read_text()
+    assert "community samples" not in (repo / "docs" / "agent-tools.md").read_text()
 
 
 def test_update_keeps_both_specialists(tmp_path: Path) -> None:

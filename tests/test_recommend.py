@@ -26,7 +26,7 @@ def test_nothing_answered_gives_the_simplest_managed_runtime() -> None:
 @pytest.mark.parametrize(
     ("answers", "runtime", "reason_part"),
     [
-        ({"multi_agent": "yes"}, Runtime.AGENTS, "connected agents"),
+        ({"multi_agent": "yes"}, Runtime.AGENTS, "agents calling agents (the A2A tool)"),
         ({"connectors": "yes"}, Runtime.AGENTS, "SharePoint"),
         ({"models": "now"}, Runtime.INFERENCE, "OpenAI-family models only"),
         ({"models": "later"}, Runtime.INFERENCE, "switching provider is a setting"),

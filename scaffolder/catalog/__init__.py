@@ -391,6 +391,8 @@ class ToolOption(_Frozen):
     pattern: str | None = None
     default: str | None = None
     description: str
+    # Values a runtime cannot honour: runtime -> value -> why (`check_tool` refuses them, naming the runtimes that can).
+    refused: dict[Runtime, dict[str, str]] = {}
     # A value that passes the checks, for the example `--tool` flag (`scaffolder tools`, README, error hints).
     example: str | None = None
 
@@ -425,6 +427,8 @@ class ToolNeeds(_Frozen):
     roles: tuple[ToolRoleGrant, ...] = ()
     settings: dict[str, ToolSetting] = {}
     packages: tuple[str, ...] = ()
+    # Test-only packages (the [dev] extra): e.g. the MCP SDK the fake service uses as the service's MCP client.
+    dev_packages: tuple[str, ...] = ()
     cli_modules: tuple[str, ...] = ()  # app modules adding CLI commands (register(subparsers)), e.g. `files`
     usage: str = ""  # how to use it in the generated repo, for its README (`{app}`: the console script's name)
     # Catalog models the tool needs deployed (e.g. an embeddings model): added to the spec's models unless it
@@ -461,6 +465,8 @@ class CatalogTool(_Frozen):
     sources: tuple[str, ...]
     runtimes: dict[Runtime, Offer]
     why: dict[Runtime, str] = {}
+    # A limit of a runtime that does offer the tool (shown by `scaffolder tools --runtime R`).
+    caveats: dict[Runtime, str] = {}
     always: bool = False
     docs_only: bool = False
     documented_on: tuple[Runtime, ...] = ()  # docs_only: the runtimes whose README describes it

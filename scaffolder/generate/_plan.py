@@ -97,6 +97,8 @@ def template_context(spec: ProjectSpec, tool_version: str = __version__) -> dict
     layered["cli_modules"] = [*layered["cli_modules"], *(m for m in added["cli_modules"]
                                                         if m not in layered["cli_modules"])]
     layered["app_readme"] = [*layered["app_readme"], *added["readme"]]
+    layered["app_dev_dependencies"] = [*layered["app_dev_dependencies"], *(
+        p for p in added["dev_packages"] if p not in layered["app_dev_dependencies"])]
     layered["app_modules"] = [*layered["app_modules"], *added["modules"]]
     return {
         "decision": _decision(spec.runtime, spec.decision),

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 MODELS = ("Mistral-small-2503", "gpt-5.4-mini")
 # Values for the required options of the tools inference offers (a test server, never contacted at generation).
 OPTIONS = {"mcp": "url=http://127.0.0.1:9/mcp,label=docs"}
-# The generated test modules each offered tool brings.
-TESTS = {"mcp": "test_mcp_tools", "file-search": "test_file_search"}
+# The generated test modules each offered tool brings (mcp: its tests and the real MCP SDK server they run, the same
+# tests/mcp_server.py as on responses and agents).
+TESTS = {"mcp": ("test_mcp_tools", "mcp_server"), "file-search": ("test_file_search",)}
 
 
 def offered() -> list[str]:
@@ -38,7 +39,8 @@ def test_every_inference_tool_generates_a_repo_that_passes_its_tests_lint_types_
     app = build_app("inference", workdir, "tools-app", models=MODELS, tools=flags)
     assert f"AZURE_AI_MODEL_DEPLOYMENT={MODELS[0]}" in (app.root / ".env.example").read_text(encoding="utf-8")
     for name in offered():
-        assert (app.root / "tests" / f"{TESTS[name]}.py").is_file(), name
+        for module in TESTS[name]:
+            assert (app.root / "tests" / f"{module}.py").is_file(), (name, module)
     run = app.pytest()
     print(f"\ninference ({MODELS[0]} primary) with {', '.join(offered())}: generated suite {run.counts} "
           f"in {run.seconds:.1f}s")

@@ -70,9 +70,11 @@ def test_suite_passes_with_every_tool(tooled: tuple[Runtime, AppRepo]) -> None:
     assert run.returncode == 0, run.output[-6000:]
     assert not {"failed", "error", "errors"} & set(run.counts), run.counts
     if runtime is Runtime.RESPONSES:  # the hosted tools' own tests ran, every one of them
-        hosted = app.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_hosted.py")
-        # 15 round trips and failures + 5 definitions the strict fake refuses (review-15 MEDIUM-4); none skipped
-        assert hosted.returncode == 0 and re.search(r"^20 passed", hosted.stdout, re.M), hosted.stdout[-3000:]
+        # test_hosted.py: 11 round trips and failures + 5 definitions the strict fake refuses (review-15 MEDIUM-4);
+        # test_mcp_server.py: 10, the app's MCP tool through the fake (the service's MCP client) to a real SDK server
+        hosted = app.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_hosted.py",
+                         "tests/test_mcp_server.py")
+        assert hosted.returncode == 0 and re.search(r"^26 passed", hosted.stdout, re.M), hosted.stdout[-3000:]
 
 
 def test_lint_types_and_check_with_every_tool(tooled: tuple[Runtime, AppRepo]) -> None:

@@ -5,19 +5,24 @@ Under the project endpoint {url}/api/projects/<project>:
   GET agents/{name}/versions/{version}; versions are immutable and numbered 1, 2, ...;
 - incoming A2A (azure-ai-projects `agents.update_details`): PATCH agents/{name}, a merge-patch of agent_card and
   agent_endpoint (the GET then shows them);
-- Azure Resource Manager (token audience https://management.azure.com, api-version 2025-04-01-preview):
-  GET/PUT {project ARM id}/connections/{name}, keyless RemoteA2A connections only;
+- Azure Resource Manager (at the server's URL, APP_ARM_ENDPOINT, token audience that URL, api-version
+  2025-04-01-preview): GET/PUT {project ARM id}/connections/{name}, keyless RemoteA2A connections only; any other
+  ARM path answers 404 ParentResourceNotFound, as ARM does for a wrong resource group, account or project;
 - the project's OpenAI surface (openai, no api-version): POST openai/v1/conversations,
   GET/DELETE openai/v1/conversations/{id}, POST openai/v1/responses running an agent given as
   `agent_reference` on a conversation that keeps every item (messages, function calls, their outputs).
 https only: azure-core refuses to send a bearer token over plain http. Standard library only (the scaffolder's
-own suite loads it too), like fake_foundry.py.
+own suite loads it too), like fake_foundry.py; with the mcp tool, the service's MCP client (tests/fake_mcp.py, which
+imports the MCP SDK only when a run uses it) talks to the real SDK server of tests/mcp_server.py.
 """
 
 from __future__ import annotations
 
 import json
 import re
+{%- if 'mcp' in cookiecutter.tools %}
+import ssl
+{%- endif %}
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,6 +31,9 @@ from email.policy import HTTP
 from typing import Any
 
 from fake_foundry import Answer, FakeFoundry, ModelOutput, Recorded, Turn, error, fake_model, prompt_filtered, words
+{%- if 'mcp' in cookiecutter.tools %}
+from fake_mcp import McpUnavailable, call_tool, list_tools
+{%- endif %}
 
 TLS = True
 # Entra ID audience of the project endpoint and its OpenAI surface, from the docs and the SDK, not from the app:
@@ -69,7 +77,8 @@ TOOL_FIELDS = {
 TOOL_CATEGORY = {"azure_ai_search": "CognitiveSearch", "sharepoint_grounding_preview": "Sharepoint",
                  "fabric_dataagent_preview": "MicrosoftFabric", "a2a": "RemoteA2A"}
 # Azure Resource Manager, for the RemoteA2A connections `agent sync` writes (Learn agent-to-agent.md REST examples).
-ARM_AUDIENCE = "https://management.azure.com"
+# The app asks for a token for APP_ARM_ENDPOINT's own scope (sovereign clouds have their own ARM): this fake's ARM is
+# the server itself (APP_ARM_ENDPOINT is its URL), so its ARM routes take tokens for that URL and nothing else.
 ARM_API_VERSION = "2025-04-01-preview"
 # The connection properties ARM takes for a keyless RemoteA2A connection; anything else is refused (strict).
 ARM_CONNECTION_FIELDS = {"category", "authType", "target", "audience", "credentials", "metadata", "group",
@@ -123,10 +132,17 @@ class AgentService:
         self.endpoint = ""  # the project endpoint, once installed on a server
         self.polls_until_indexed = 2  # GETs of a vector store file answered in_progress before it completes
         self.max_file_bytes = 512 * 1024 * 1024  # the service's per-file limit; tests lower it
-        self.mcp_calls: list[dict[str, Any]] = []  # calls the fake MCP server ran (after any approval)
+        self.mcp_calls: list[dict[str, Any]] = []  # MCP calls the service made (after any approval)
+{%- if 'mcp' in cookiecutter.tools %}
+        self.mcp_tls: ssl.SSLContext | bool = True  # what the service's MCP client trusts (tests: the test CA)
+{%- endif %}
         self.agent_details: dict[str, dict[str, Any]] = {}  # name -> {agent_card, agent_endpoint} (incoming A2A)
         self.arm_connections: dict[str, dict[str, Any]] = {}  # name -> ARM connection resource (PUT through ARM)
         self.a2a_calls: list[dict[str, Any]] = []  # specialist runs the A2A tool made: {agent, input}
+        # When True, GETs answer with fields the service fills in itself on top of what was PATCHed or PUT (card
+        # defaults, endpoint defaults, ARM connection metadata and flags), as the live service may: a re-sync must
+        # still write nothing (`agent sync` compares only what it sets).
+        self.fills_defaults = False
 
     def install(self, server: FakeFoundry) -> None:
         self.endpoint = server.url + PROJECT_PATH
@@ -153,8 +169,12 @@ class AgentService:
         server.route("POST", FILES, lambda req, _m: self.upload(req))
         server.route("PATCH", AGENT, self._versioned(lambda req, m: self.patch_agent(m["name"], req)))
         arm_connection = re.escape(ARM_PROJECT) + r"/connections/(?P<name>[^/]+)"
-        server.route("GET", arm_connection, lambda req, m: self.arm_get_connection(m["name"], req), ARM_AUDIENCE)
-        server.route("PUT", arm_connection, lambda req, m: self.arm_put_connection(m["name"], req), ARM_AUDIENCE)
+        server.route("GET", arm_connection, lambda req, m: self.arm_get_connection(m["name"], req), server.url)
+        server.route("PUT", arm_connection, lambda req, m: self.arm_put_connection(m["name"], req), server.url)
+        for method in ("GET", "PUT"):
+            server.route(method, r"/subscriptions/[^/]+/resourceGroups/.+", lambda req, _m: error(
+                404, "ParentResourceNotFound", f"Can not perform requested operation on nested resource. Parent "
+                f"resource '{req.path.rsplit('/connections/', 1)[0]}' not found."), server.url)
 
     # -- connections and vector stores -----------------------------------------------------------------------
     def add_connection(self, name: str, category: str, target: str, arm_id: str = "") -> dict[str, Any]:
@@ -361,9 +381,23 @@ class AgentService:
         latest = self.latest(name)
         if latest is None:
             return error(404, "NotFound", f"Agent '{name}' not found.")
+        details = self.agent_details.get(name, {})
+        if self.fills_defaults:
+            details = self._with_defaults(details)
         return Answer(200, {"object": "agent", "id": name, "name": name, "state": "enabled",
-                            "configuration_state": "enabled", "versions": {"latest": latest},
-                            **self.agent_details.get(name, {})})
+                            "configuration_state": "enabled", "versions": {"latest": latest}, **details})
+
+    @staticmethod
+    def _with_defaults(details: dict[str, Any]) -> dict[str, Any]:
+        """The agent's card and endpoint with fields a service fills in (A2A card defaults, endpoint defaults)."""
+        out = dict(details)
+        if card := details.get("agent_card"):
+            out["agent_card"] = {**card, "capabilities": {"streaming": True}, "default_input_modes": ["text"],
+                                 "skills": [{**k, "tags": k.get("tags", [])} for k in card["skills"]]}
+        if endpoint := details.get("agent_endpoint"):
+            out["agent_endpoint"] = {**endpoint, "version_selector": {"type": "latest"},
+                                     "authorization_schemes": [{"type": "Entra"}]}
+        return out
 
     # -- incoming A2A and ARM connections --------------------------------------------------------------------
     def patch_agent(self, name: str, req: Recorded) -> Answer:
@@ -408,6 +442,12 @@ class AgentService:
         found = self.arm_connections.get(name)
         if found is None:
             return error(404, "ResourceNotFound", f"Connection '{name}' not found.")
+        if self.fills_defaults:  # ARM's own fields, its casing of values, and metadata the service adds
+            props = found["properties"]
+            found = {**found, "systemData": {"createdByType": "User"}, "properties": {
+                **props, "authType": props["authType"].upper(), "target": props["target"] + "/",
+                "isSharedToAll": False, "peRequirement": "NotRequired", "useWorkspaceManagedIdentity": False,
+                "metadata": {**props.get("metadata", {}), "ApiVersion": "1.0", "type": "a2a"}}}
         return Answer(200, found)
 
     def arm_put_connection(self, name: str, req: Recorded) -> Answer:
@@ -561,7 +601,16 @@ class AgentService:
             return refused
         definition = agent["definition"]
         tools = {t["name"] for t in definition.get("tools") or [] if t.get("type") == "function"}
+{%- if 'mcp' in cookiecutter.tools %}
+        try:
+            hosted = self.hosted_run(conversation.turns + new_turns, definition)
+        except McpUnavailable as exc:  # the service could not use the MCP server: the run fails, nothing is kept
+            label = next(t["server_label"] for t in definition["tools"] if t["type"] == "mcp")
+            return error(424, "external_connector_error", f"Error retrieving tool list from MCP server: '{label}'. "
+                         + (f"Http status code: {exc.status}" if exc.status else f"{exc}"))
+{%- else %}
         hosted = self.hosted_run(conversation.turns + new_turns, definition)
+{%- endif %}
         output = hosted.output if hosted else _agent_model(conversation.turns + new_turns, tools, definition)
         items = hosted.items if hosted else []
         response = _response(conversation.id, agent, output, items, hosted.citations if hosted else [])
@@ -600,21 +649,21 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
         request = next(t for t in transcript if t.role == "approval" and t.call_id == last.call_id)
         if last.text != "true":
             return HostedRun(ModelOutput(f"The call to {request.name} was not approved, so I did not run it."))
-        mcp = tools["mcp"]
-        service.mcp_calls.append({"name": request.name, "arguments": json.loads(request.text)})
-        call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": mcp["server_label"],
-                "name": request.name, "arguments": request.text, "output": "42 open tickets",
-                "approval_request_id": request.call_id, "status": "completed"}
-        return HostedRun(ModelOutput(f"The {mcp['server_label']} server says: 42 open tickets"), [call])
+{%- if 'mcp' in cookiecutter.tools %}
+        return _mcp_run(service, tools["mcp"], request.name, request.text, request.call_id)
+{%- else %}
+        return HostedRun(ModelOutput("The MCP tool is no longer offered."))
+{%- endif %}
     if last.role != "user":
         return None
     text = last.text.lower()
     topic = last.text.split(" for ", 1)[-1].rstrip("?.! ") if " for " in last.text else last.text
     if SEARCH_INDEX in text and "azure_ai_search" in tools:
         index = tools["azure_ai_search"]["azure_ai_search"]["indexes"][0]["index_name"]
-        call = {"type": "azure_ai_search_call", "id": "ais_" + uuid.uuid4().hex[:12],
-                "call_id": "call_" + uuid.uuid4().hex[:8], "arguments": json.dumps({"query": topic}),
-                "output": f"1 document in {index}", "status": "completed"}
+        call: dict[str, Any] = {
+            "type": "azure_ai_search_call", "id": "ais_" + uuid.uuid4().hex[:12],
+            "call_id": "call_" + uuid.uuid4().hex[:8], "arguments": json.dumps({"query": topic}),
+            "output": f"1 document in {index}", "status": "completed"}
         return HostedRun(ModelOutput(f"The index says {topic} is in the handbook."), [call],
                          [_url_citation("handbook.pdf", f"https://search.example/{index}/handbook.pdf")])
     if SEARCH_WEB in text and "web_search" in tools:
@@ -627,17 +676,21 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
                          [_url_citation("Policy.docx", "https://contoso.sharepoint.com/sites/policies/Policy.docx")])
     if ASK_FABRIC in text and "fabric_dataagent_preview" in tools:
         return HostedRun(ModelOutput(f"The sales data shows 12 orders for {topic}."))
+{%- if 'mcp' in cookiecutter.tools %}
     if USE_MCP in text and "mcp" in tools:
         mcp = tools["mcp"]
-        arguments = json.dumps({"query": topic})
+        # The service lists the server's tools first, with what the definition sends (no headers on this runtime).
+        listed = [t["name"] for t in list_tools(mcp, service.mcp_tls)]
+        if MCP_TOOL not in listed:
+            return HostedRun(ModelOutput(f"The {mcp['server_label']} server offers no {MCP_TOOL} tool "
+                                         f"(offered: {', '.join(listed) or 'none'})."))
+        arguments = json.dumps({"topic": topic})
         if mcp.get("require_approval", "always") == "always":
             approval = {"type": "mcp_approval_request", "id": "mcpr_" + uuid.uuid4().hex[:12],
-                        "server_label": mcp["server_label"], "name": "lookup", "arguments": arguments}
+                        "server_label": mcp["server_label"], "name": MCP_TOOL, "arguments": arguments}
             return HostedRun(ModelOutput(""), [approval])
-        service.mcp_calls.append({"name": "lookup", "arguments": {"query": topic}})
-        call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": mcp["server_label"],
-                "name": "lookup", "arguments": arguments, "output": "42 open tickets", "status": "completed"}
-        return HostedRun(ModelOutput(f"The {mcp['server_label']} server says: 42 open tickets"), [call])
+        return _mcp_run(service, mcp, MCP_TOOL, arguments, None)
+{%- endif %}
     ask = re.search(r"ask the ([a-z0-9-]+) specialist", text)
     calls = [t for t in definition.get("tools") or [] if t.get("type") == "a2a"]
     if ask and calls:
@@ -665,6 +718,29 @@ def _hosted_run_for(service: AgentService, transcript: list[Turn], definition: d
                 "code": "print(6*7)", "container_id": "cntr_1", "outputs": [{"type": "logs", "logs": "42"}]}
         return HostedRun(ModelOutput("The code printed 42."), [call])
     return None
+
+
+{%- if 'mcp' in cookiecutter.tools %}
+
+
+# The tool the fake model calls on the agent's MCP server: tests/mcp_server.py's lookup (topic).
+MCP_TOOL = "lookup"
+
+
+def _mcp_run(service: AgentService, mcp: dict[str, Any], name: str, arguments: str,
+             approval_id: str | None) -> HostedRun:
+    """Call the tool on the real server, as the service does; the model reads its output or its error."""
+    label = mcp["server_label"]
+    output, failed = call_tool(mcp, name, json.loads(arguments), service.mcp_tls)  # McpUnavailable: a 424
+    service.mcp_calls.append({"name": name, "arguments": json.loads(arguments)})
+    call = {"type": "mcp_call", "id": "mcp_" + uuid.uuid4().hex[:12], "server_label": label, "name": name,
+            "arguments": arguments, "output": output, "approval_request_id": approval_id,
+            "status": "completed" if failed is None else "failed",
+            "error": None if failed is None else {"type": "mcp_tool_execution_error",
+                                                  "content": [{"type": "text", "text": failed}]}}
+    said = f"The {label} server says: {output}" if failed is None else f"The {name} tool failed: {failed}"
+    return HostedRun(ModelOutput(said), [call])
+{%- endif %}
 
 
 def _url_citation(title: str, url: str) -> dict[str, Any]:

@@ -4,13 +4,19 @@ stored responses that vanish (expired) or that intermittently cannot be found, r
 filter or the output token limit (status "incomplete").
 
 Hosted tools, strictly: files (multipart upload) and vector stores that index asynchronously for file_search,
-code interpreter containers and their files, remote MCP servers with approval requests (and a server that is
-down: 424), web search and image generation (which needs the image deployment header)."""
+code interpreter containers and their files, remote MCP servers with approval requests (the fake is the MCP client
+the service is: tests/fake_mcp.py talks to the real SDK server of tests/mcp_server.py with the headers the app sent;
+a server that is down or refuses them: 424), web search and image generation (which needs the image deployment
+header)."""
 
 from __future__ import annotations
 
 import base64
 import json
+{%- if 'mcp' in cookiecutter.tools %}
+import re
+import ssl
+{%- endif %}
 import time
 import uuid
 from email.parser import BytesParser
@@ -18,6 +24,9 @@ from email.policy import HTTP
 from typing import Any
 
 from fake_foundry import Answer, FakeFoundry, ModelOutput, Turn, error, fake_model, prompt_filtered, words
+{%- if 'mcp' in cookiecutter.tools %}
+from fake_mcp import McpUnavailable, call_tool, list_tools
+{%- endif %}
 
 # Entra ID audience of /openai/v1/, from the docs, not from the app: MicrosoftDocs/azure-ai-docs
 # articles/foundry/foundry-models/includes/code-create-chat-client-entra.md (ms.date 2026-07-31) "Tokens must be
@@ -30,13 +39,17 @@ FAIL_PHRASE = "make the model fail"  # a user message the fake answers with a fa
 # What makes the fake model use each hosted tool (when the request offers it).
 ASK_FILES = "what do the docs say"  # file_search: answers from the store's files and cites them
 ASK_CODE = "plot the numbers"  # code_interpreter: runs code that writes a file in its container and cites it
-ASK_MCP = "ask the docs server"  # mcp: calls the server's MCP_TOOL (after approval when required)
+ASK_MCP = "ask the docs server"  # mcp: `ask the docs server[: TOOL {json arguments}]` (default MCP_TOOL)
 ASK_WEB = "search the web for"  # web_search: cites a page
 ASK_IMAGE = "draw a picture"  # image_generation: returns a PNG
-# The MCP server's one tool: the first of the generated `allowed_tools` when the repo was generated with a list
-# (so the approval tests exercise the list the app sends), otherwise search_docs.
-MCP_TOOL = {{ ((cookiecutter.tools['mcp']['allowed_tools'].split(';') | select | first) if 'mcp' in cookiecutter.tools and cookiecutter.tools['mcp']['allowed_tools'] else 'search_docs') | tojson }}
-MCP_ANSWER = "MCP says: 42 pages match"
+# The tool the fake model calls on the MCP server (tests/mcp_server.py's `add`) unless the message names one, and
+# what it says with the server's real output.
+MCP_TOOL = "add"
+MCP_ARGUMENTS = {"a": 40, "b": 2}
+MCP_ANSWER = "MCP says: 42"
+{%- if 'mcp' in cookiecutter.tools %}
+_ASKED_TOOL = re.compile(re.escape(ASK_MCP) + r":\s*(\w+)\s*(\{.*\})?", re.S)
+{%- endif %}
 IMAGE_HEADER = "x-ms-oai-image-generation-deployment"
 # Every key a hosted tool definition may carry, per type: the request types of the openai SDK 3.57
 # (openai/types/responses: FileSearchToolParam, tool_param.Mcp, tool_param.CodeInterpreter (+ its auto container),
@@ -121,8 +134,11 @@ class ResponsesService:
         self.polls_until_indexed = 2  # GETs of a vector store file answered in_progress before it completes
         self.containers: dict[str, dict[str, dict[str, Any]]] = {}  # container id -> file id -> file (+ content)
         self.approvals: dict[str, dict[str, Any]] = {}  # open MCP approval requests by id
-        self.mcp_down = False  # the MCP server cannot be reached: the service answers 424
         self.mcp_requests: list[dict[str, Any]] = []  # the mcp tool definitions the service was given
+{%- if 'mcp' in cookiecutter.tools %}
+        self.mcp_tls: ssl.SSLContext | bool = True  # what the fake's MCP client trusts (tests: the test server's CA)
+{%- endif %}
+        self.decided: dict[str, dict[str, Any]] = {}  # answered MCP approval requests by id (their items)
 
     def install(self, server: FakeFoundry) -> None:
         server.route("POST", RESPONSES, lambda req, _m: self.create(req.body, req.headers))
@@ -253,7 +269,7 @@ class ResponsesService:
                 raise ValueError(f"No approval request found with id {request_id!r} in the previous response.")
             if not isinstance(answer.get("approve"), bool):
                 raise ValueError("mcp_approval_response.approve must be true or false.")
-            del self.approvals[str(request_id)]
+            self.decided[str(request_id)] = self.approvals.pop(str(request_id))["item"]
             decided[str(request_id)] = answer["approve"]
         return decided
 
@@ -262,8 +278,10 @@ class ResponsesService:
     ) -> list[dict[str, Any]] | Answer | None:
         """The output items when the fake model uses a hosted tool; None when it does not."""
         text = asked.lower()
+{%- if 'mcp' in cookiecutter.tools %}
         if decided:
             return self._after_approval(decided, hosted.get("mcp"))
+{%- endif %}
         if ASK_FILES in text and "file_search" in hosted:
             cited = [self.files[f] for s in hosted["file_search"]["vector_store_ids"]
                      for f, entry in self.store_files[s].items() if entry["status"] == "completed"]
@@ -282,22 +300,10 @@ class ResponsesService:
             return [{"type": "code_interpreter_call", "id": _id("ci"), "status": "completed",
                      "code": "open('/mnt/data/plot.csv', 'w').write('x,y')", "container_id": container_id,
                      "outputs": None}, _message("I wrote plot.csv.", [note])]
+{%- if 'mcp' in cookiecutter.tools %}
         if ASK_MCP in text and "mcp" in hosted:
-            tool = hosted["mcp"]
-            if self.mcp_down:
-                label = tool["server_label"]
-                return error(424, "external_connector_error", f"Error retrieving tool list from MCP server: "
-                             f"'{label}'. Http status code: 424 (Failed Dependency)")
-            allowed = tool.get("allowed_tools")
-            listing = {"type": "mcp_list_tools", "id": _id("mcpl"), "server_label": tool["server_label"],
-                       "tools": [{"name": MCP_TOOL, "input_schema": {"type": "object"}}]}
-            if allowed is not None and MCP_TOOL not in allowed:
-                return [listing, _message(f"The MCP server offers me no tool for that (allowed: {allowed}).")]
-            arguments = json.dumps({"query": asked})
-            if tool.get("require_approval", "always") == "always":
-                return [listing, {"type": "mcp_approval_request", "id": _id("mcpr"), "name": MCP_TOOL,
-                                  "arguments": arguments, "server_label": tool["server_label"]}]
-            return [listing, _mcp_call(tool["server_label"], arguments, None), _message(MCP_ANSWER)]
+            return self._mcp_turn(asked, hosted["mcp"])
+{%- endif %}
         if ASK_WEB in text and "web_search" in hosted:
             note = {"type": "url_citation", "url": "https://example.com/answer", "title": "Example answer",
                     "start_index": 0, "end_index": 10}
@@ -309,12 +315,55 @@ class ResponsesService:
                     _message("Here is your picture.")]
         return None
 
-    def _after_approval(self, decided: dict[str, bool], tool: dict[str, Any] | None) -> list[dict[str, Any]]:
+{%- if 'mcp' in cookiecutter.tools %}
+
+    # -- mcp: the fake is the service's MCP client (tests/fake_mcp.py) ----------------------------------------
+    def _mcp_turn(self, asked: str, tool: dict[str, Any]) -> list[dict[str, Any]] | Answer:
+        """List the server's tools with the sent headers, then ask for approval or call the tool the user named."""
+        label = tool["server_label"]
+        try:
+            listed = list_tools(tool, self.mcp_tls)
+        except McpUnavailable as exc:
+            return _mcp_unavailable(label, exc)
+        listing = {"type": "mcp_list_tools", "id": _id("mcpl"), "server_label": label, "tools": listed, "error": None}
+        named = _ASKED_TOOL.search(asked)
+        name = named.group(1) if named else MCP_TOOL
+        arguments = named.group(2) if named and named.group(2) else json.dumps(MCP_ARGUMENTS)
+        if name not in [t["name"] for t in listed]:
+            offered = ", ".join(t["name"] for t in listed) or "none"
+            return [listing, _message(f"The MCP server offers me no tool called {name} (offered: {offered}).")]
+        request = {"type": "mcp_approval_request", "id": _id("mcpr"), "name": name, "arguments": arguments,
+                   "server_label": label}
+        if tool.get("require_approval", "always") == "always":
+            return [listing, request]
+        called = self._mcp_call(tool, request, None)
+        return called if isinstance(called, Answer) else [listing, *called]
+
+    def _mcp_call(self, tool: dict[str, Any], request: dict[str, Any], approval_id: str | None
+                  ) -> list[dict[str, Any]] | Answer:
+        try:
+            output, failed = call_tool(tool, request["name"], json.loads(request["arguments"]), self.mcp_tls)
+        except McpUnavailable as exc:
+            return _mcp_unavailable(tool["server_label"], exc)
+        # A failing tool is the item's error (the SDK's McpToolExecutionError shape), not a failed request.
+        problem = None if failed is None else {"type": "mcp_tool_execution_error",
+                                               "content": [{"type": "text", "text": failed}]}
+        call = {"type": "mcp_call", "id": _id("mcp"), "server_label": tool["server_label"], "name": request["name"],
+                "arguments": request["arguments"], "output": output, "error": problem,
+                "status": "completed" if failed is None else "failed", "approval_request_id": approval_id}
+        said = f"MCP says: {output}" if failed is None else f"The MCP tool {request['name']} failed: {failed}"
+        return [call, _message(said)]
+
+    def _after_approval(self, decided: dict[str, bool], tool: dict[str, Any] | None
+                        ) -> list[dict[str, Any]] | Answer:
         if tool is None:
             return [_message("The MCP tool is no longer offered.")]
-        if all(decided.values()):
-            return [_mcp_call(tool["server_label"], "{}", next(iter(decided))), _message(MCP_ANSWER)]
-        return [_message(f"I could not run {MCP_TOOL}: the call was not approved.")]
+        request_id, approved = next(iter(decided.items()))
+        request = self.decided[request_id]
+        if approved:
+            return self._mcp_call(tool, request, request_id)
+        return [_message(f"I could not run {request['name']}: the call was not approved.")]
+{%- endif %}
 
     def upload(self, req: Any) -> Answer:
         """POST /files (multipart: purpose, file), as the service takes it."""
@@ -425,10 +474,12 @@ def _message(text: str, annotations: list[dict[str, Any]] | None = None) -> dict
             "content": [{"type": "output_text", "text": text, "annotations": annotations or [], "logprobs": []}]}
 
 
-def _mcp_call(label: str, arguments: str, approval_request_id: str | None) -> dict[str, Any]:
-    return {"type": "mcp_call", "id": _id("mcp"), "server_label": label, "name": MCP_TOOL, "arguments": arguments,
-            "output": MCP_ANSWER, "error": None, "status": "completed", "approval_request_id": approval_request_id}
-
+{% if 'mcp' in cookiecutter.tools %}def _mcp_unavailable(label: str, exc: McpUnavailable) -> Answer:
+    """How the service answers when it cannot use the MCP server (424 Failed Dependency, the server's status)."""
+    status = f"Http status code: {exc.status}" if exc.status else f"{exc} (424 Failed Dependency)"
+    return error(424, "external_connector_error",
+                 f"Error retrieving tool list from MCP server: '{label}'. {status}")
+{% endif %}
 
 def _text_of(content: Any) -> str:
     if isinstance(content, str):

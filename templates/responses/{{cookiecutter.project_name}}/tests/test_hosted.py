@@ -2,13 +2,10 @@
 (and its failures) as the service answers them, against the strict fake in tests/fake_service.py."""
 
 from __future__ import annotations
-{% if 'mcp' in cookiecutter.tools %}
-import io
-{%- endif %}
-{%- if 'code-interpreter' in cookiecutter.tools or 'image-generation' in cookiecutter.tools or 'file-search' in cookiecutter.tools %}
+{% if 'code-interpreter' in cookiecutter.tools or 'image-generation' in cookiecutter.tools or 'file-search' in cookiecutter.tools %}
 from pathlib import Path
 {%- endif %}
-{% if 'mcp' in cookiecutter.tools or 'code-interpreter' in cookiecutter.tools or 'image-generation' in cookiecutter.tools or 'file-search' in cookiecutter.tools %}
+{% if 'code-interpreter' in cookiecutter.tools or 'image-generation' in cookiecutter.tools or 'file-search' in cookiecutter.tools %}
 {% endif -%}
 import pytest
 from fake_foundry import FakeFoundry
@@ -16,18 +13,15 @@ from fake_foundry import FakeFoundry
 {% if 'code-interpreter' in cookiecutter.tools %}    ASK_CODE,
 {% endif %}{% if 'file-search' in cookiecutter.tools %}    ASK_FILES,
 {% endif %}{% if 'image-generation' in cookiecutter.tools %}    ASK_IMAGE,
-{% endif %}{% if 'mcp' in cookiecutter.tools %}    ASK_MCP,
 {% endif %}{% if 'web-search' in cookiecutter.tools %}    ASK_WEB,
 {% endif %}{% if 'image-generation' in cookiecutter.tools %}    IMAGE_HEADER,
-{% endif %}{% if 'mcp' in cookiecutter.tools %}    MCP_ANSWER,
-{% endif %}{% if 'mcp' in cookiecutter.tools %}    MCP_TOOL,
 {% endif %}{% if 'code-interpreter' in cookiecutter.tools %}    PLOT,
 {% endif %}{% if 'image-generation' in cookiecutter.tools %}    PNG,
 {% endif %}    RESPONSES,
 )
 {% else %}from fake_service import RESPONSES
 {% endif %}
-{% if 'file-search' in cookiecutter.tools or 'code-interpreter' in cookiecutter.tools or 'mcp' in cookiecutter.tools %}from {{ cookiecutter.package }} import cli{% if 'mcp' in cookiecutter.tools %}, hosted{% endif %}
+{% if 'file-search' in cookiecutter.tools or 'code-interpreter' in cookiecutter.tools %}from {{ cookiecutter.package }} import cli
 {% endif %}from {{ cookiecutter.package }}.chat import make_service
 {% if cookiecutter.tools %}from {{ cookiecutter.package }}.errors import ServiceError
 {% endif %}{% if 'file-search' in cookiecutter.tools %}from {{ cookiecutter.package }}.service import ChatService
@@ -188,66 +182,6 @@ def test_expired_container_is_one_clear_message(app_env: FakeFoundry, capsys: py
     assert cli.main(["files", "list", "cntr_gone"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: container cntr_gone: not found (404)") and len(err.strip().splitlines()) == 1
-{%- endif %}
-{%- if 'mcp' in cookiecutter.tools %}
-
-
-def approvals(foundry: FakeFoundry) -> list[dict[str, object]]:
-    return [i for r in foundry.calls("POST", RESPONSES) for i in r.body["input"]
-            if isinstance(i, dict) and i.get("type") == "mcp_approval_response"]
-
-
-def test_mcp_call_approved_at_the_cli_prompt(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hosted, "MCP_REQUIRE_APPROVAL", "always")
-    asked: list[str] = []
-
-    def read(prompt: str) -> str:
-        asked.append(prompt)
-        return "y" if "Allow it?" in prompt else ("exit" if len(asked) > 2 else ASK_MCP)
-
-    out = io.StringIO()
-    assert cli.repl(make_service(load_settings()), read=read, out=out) == 0
-    assert any(MCP_TOOL in q and "Allow it?" in q for q in asked)
-    (answer,) = approvals(app_env)
-    assert answer["approve"] is True
-    first, second = app_env.calls("POST", RESPONSES)
-    request = next(i for i in first.response["output"] if i["type"] == "mcp_approval_request")
-    assert answer["approval_request_id"] == request["id"]
-    assert second.body["previous_response_id"] == first.response["id"]
-    assert MCP_ANSWER in out.getvalue()
-
-
-def test_api_applies_the_policy_and_never_waits(app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hosted, "MCP_REQUIRE_APPROVAL", "always")
-    denied = make_service(load_settings()).reply(None, ASK_MCP)  # no approver: APP_MCP_API_APPROVAL=deny
-    assert f"I could not run {MCP_TOOL}: the call was not approved." in denied.text
-    assert "was not approved]" in denied.text  # said plainly, once, after the reply
-    assert [a["approve"] for a in approvals(app_env)] == [False]
-    monkeypatch.setenv("APP_MCP_API_APPROVAL", "approve")
-    assert MCP_ANSWER in make_service(load_settings()).reply(None, ASK_MCP).text
-    monkeypatch.setenv("APP_MCP_API_APPROVAL", "sometimes")
-    with pytest.raises(ServiceError, match="APP_MCP_API_APPROVAL must be one of approve, deny"):
-        make_service(load_settings())
-
-
-def test_mcp_never_needs_no_approval_and_sends_the_token_from_settings(
-    app_env: FakeFoundry, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(hosted, "MCP_REQUIRE_APPROVAL", "never")
-    monkeypatch.setattr(hosted, "MCP_ALLOWED_TOOLS", (MCP_TOOL,))
-    monkeypatch.setenv("APP_MCP_AUTH_TOKEN", "token-from-env")
-    reply = make_service(load_settings()).reply(None, ASK_MCP)
-    assert MCP_ANSWER in reply.text and approvals(app_env) == []
-    sent = hosted_sent(app_env)["mcp"]
-    assert sent["headers"] == {"Authorization": "Bearer token-from-env"}
-    assert sent["allowed_tools"] == [MCP_TOOL] and sent["require_approval"] == "never"
-
-
-def test_mcp_server_down_is_one_clear_message(app_env: FakeFoundry) -> None:
-    app_env.runtime.mcp_down = True
-    with pytest.raises(ServiceError, match=r"could not use the MCP server .* \(424\): Error retrieving tool list") as e:
-        make_service(load_settings()).reply(None, ASK_MCP)
-    assert e.value.status == 502 and "\n" not in str(e.value)
 {%- endif %}
 {%- if 'web-search' in cookiecutter.tools %}
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from {{ cookiecutter.package }}.agent_tools import check_limits, hosted_tools
+from {{ cookiecutter.package }}.agent_tools import {% if 'file-search' in cookiecutter.tools %}VECTOR_STORE_NAME, {% endif %}check_limits, hosted_tools
 from {{ cookiecutter.package }}.auth import TOKEN_SCOPE, credential
 from {{ cookiecutter.package }}.errors import ROLE, ServiceError, SettingsError, service_error
 from {{ cookiecutter.package }}.settings import Settings
@@ -283,6 +283,12 @@ def sync_all(project: AIProjectClient, settings: Settings, check: bool = False,
 
     from {{ cookiecutter.package }}.auth import credential as make_credential
 
+    main_name = agent_name(settings)
+    if main_name in {s.name for s in SPECIALISTS}:  # before any request: the main agent would overwrite it
+        raise SettingsError(
+            f"APP_AGENT_NAME={main_name} is also the name of the specialist {main_name} (specialists.py): agent names "
+            "are shared by the whole Foundry project, so give the main agent another name"
+        )
     project_resource_id(settings)  # the ARM settings are checked before any request
     arm_cred = cred or make_credential(settings)
     for spec, specialist in zip(declared_specialists(settings), SPECIALISTS, strict=True):
@@ -305,10 +311,29 @@ def sync_all(project: AIProjectClient, settings: Settings, check: bool = False,
                                                                     if wrote else "missing or different"))
             current = current and wrote is not None
 {%- endif %}
+{%- if 'file-search' in cookiecutter.tools %}
+    if _store_missing(project, settings):  # not an error: the agent works, without file search until then
+        lines.append(f"file search: no vector store '{VECTOR_STORE_NAME}' yet, so the agent has no file search: run "
+                     "`{{ cookiecutter.project_name }} files add PATH...`, then `agent sync` again")
+{%- endif %}
     main = sync(project, declared_agent(settings, project), settings, check=check)
     lines.append(main.describe())
     current = current and main.up_to_date
     return lines, current
+{%- if 'file-search' in cookiecutter.tools %}
+
+
+def _store_missing(project: AIProjectClient, settings: Settings) -> bool:
+    """Whether the vector store `files add` fills does not exist yet (the lookup `declared_agent` made, again)."""
+    import openai
+
+    try:
+        return _lookups(project)[1](VECTOR_STORE_NAME) is None
+    except openai.APIStatusError as exc:
+        raise status_error(exc.status_code, str(exc).splitlines()[0], settings) from exc
+    except openai.OpenAIError as exc:
+        raise service_error(exc, settings, settings.azure_ai_project_endpoint.strip()) from exc
+{%- endif %}
 
 
 def project_error(exc: Exception, settings: Settings) -> ServiceError:

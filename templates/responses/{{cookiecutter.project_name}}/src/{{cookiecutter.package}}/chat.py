@@ -9,11 +9,13 @@ backoff, and a conversation is forgotten only when the service confirms its last
 
 from __future__ import annotations
 
-import time
+{% if 'mcp' in cookiecutter.tools %}import re
+{% endif %}import time
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
+{% if 'mcp' in cookiecutter.tools %}from {{ cookiecutter.package }} import hosted
+{% endif %}from {{ cookiecutter.package }}.auth import openai_client, openai_v1_url
 from {{ cookiecutter.package }}.errors import (
     ConversationGoneError,
     ServiceError,{% if 'mcp' in cookiecutter.tools %}
@@ -27,8 +29,6 @@ from {{ cookiecutter.package }}.errors import (
 from {{ cookiecutter.package }}.genai import model_call
 from {{ cookiecutter.package }}.hosted import (
 {%- if 'mcp' in cookiecutter.tools %}
-    MCP_SERVER_LABEL,
-    MCP_SERVER_URL,
     approval_question,
 {%- endif %}
     check_settings,
@@ -161,9 +161,14 @@ class ResponsesChat:
 {%- if 'mcp' in cookiecutter.tools %}
         except openai.APIStatusError as exc:
             if exc.status_code == 424:  # the service could not reach the MCP server (Failed Dependency)
+                detail = _detail(exc)
+                # The server answered 401/403: it refused the headers the app sent, not a network problem.
+                refused = re.search(r"status code: 40[13]\b", detail)
+                fix = ("check APP_MCP_AUTH_TOKEN (sent as its bearer token)" if refused
+                       else "check that it is up and reachable from Azure over TLS 1.2+")
                 raise ServiceError(
-                    f"the service could not use the MCP server {MCP_SERVER_LABEL!r} at {MCP_SERVER_URL} (424): "
-                    f"{_detail(exc)}; check that it is up and reachable from Azure over TLS 1.2+",
+                    f"the service could not use the MCP server {hosted.MCP_SERVER_LABEL!r} at "
+                    f"{hosted.MCP_SERVER_URL} (424): {detail}; {fix}",
                     status=502,
                 ) from exc
             raise service_error(exc, self._settings, self._endpoint) from exc
