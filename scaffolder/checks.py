@@ -364,7 +364,7 @@ def secure_literals(directory: Path) -> list[str]:
     errors); "${VAR}" alone is a reference, not a secret. `check` prints none of them (see `mask`).
     """
     from scaffolder.validate import load_project
-    from scaffolder.validate._project import AZD_VAR
+    from scaffolder.validate.rules.secure_parameter_literal import committed_values
 
     main = load_project(directory).main
     data = _read_bytes(directory, directory / "infra" / "main.parameters.json")
@@ -375,23 +375,10 @@ def secure_literals(directory: Path) -> list[str]:
     except (ValueError, KeyError, TypeError):
         return []
     out: set[str] = set()
-
-    def collect(value: object) -> None:
-        if isinstance(value, str):
-            whole = AZD_VAR.fullmatch(value)
-            if whole is None or whole.group(2):
-                out.add(value if whole is None else whole.group(2))
-        elif isinstance(value, dict):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list):
-            for item in value:
-                collect(item)
-
     for name, decl in main.params.items():
         entry = params.get(name) if isinstance(params, dict) else None
         if decl.decorator("secure") is not None and isinstance(entry, dict):
-            collect(entry.get("value"))
+            out.update(committed_values(entry.get("value")))
     return sorted((s for s in out if s), key=lambda s: (-len(s), s))
 
 

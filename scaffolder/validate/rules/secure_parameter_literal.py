@@ -46,6 +46,19 @@ def literal_kind(value: object) -> str | None:
     return None if value is None else "a literal value"
 
 
+def committed_values(value: object) -> list[str]:
+    """The committed text of a secure parameter's value: literals and ${VAR=default} defaults (what to mask)."""
+    if isinstance(value, str):
+        whole = AZD_VAR.fullmatch(value)
+        text = value if whole is None else (whole.group(2) or "")
+        return [text] if text else []
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in committed_values(item)]
+    if isinstance(value, list):
+        return [t for item in value for t in committed_values(item)]
+    return []
+
+
 def check(ctx: FileContext) -> Iterator[Hit]:
     """Each @secure() param whose parameters-file entry is a literal (the value itself is never repeated)."""
     names = secure_params(ctx)
