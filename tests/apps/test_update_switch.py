@@ -1,6 +1,10 @@
 """Every runtime switch by `scaffolder update` yields a repo whose own tests, ruff, mypy --strict and check pass.
 
-The user first edits a tool in tools.py and adds a line to README.md; both must survive. Installing a venv per switched
+The user first edits a tool in tools.py and adds a line to README.md; both must survive. Each of the six switches
+must give exactly what `scaffolder new` generates for the target runtime, apart from the user's two edits and the
+repo's own history (.scaffolder.yml, the ADRs, backups): that is cheap and proves the code is the target runtime's,
+whose suite tests/apps/test_generated_repos.py runs. The full suite, ruff, mypy and check then run on three of the
+switches, one from and one to each runtime (about a minute of CI each). Installing a venv per switched
 repo is the expensive part, so each switched repo runs in the shared venv of its target runtime (tests/apps
 conftest): the repo is named like that venv's project and its `src` goes first on PYTHONPATH, so the switched
 code, not the venv's editable install, is what runs and is type-checked.
@@ -20,6 +24,9 @@ pytestmark = pytest.mark.slow
 
 RUNTIMES = ("responses", "agents", "inference")
 SWITCHES = [(a, b) for a in RUNTIMES for b in RUNTIMES if a != b]
+# One switch from and one to each runtime.
+SUITE_SWITCHES = [("responses", "agents"), ("agents", "inference"), ("inference", "responses")]
+HISTORY = (".scaffolder.yml", ".scaffolder/", "docs/adr/0001-runtime-choice.md", "docs/adr/0002-runtime-switch-to-")
 # The user's edit to tools.py: the model reads a tool's description, so teams tune it. (Registering a tool of
 # their own also works, once the generated tests derive the expected tools from TOOLS instead of naming them.)
 TOOL_BEFORE = '"Current date and time in a time zone."'
@@ -49,6 +56,24 @@ def switched(
     return AppRepo(after, venv_repo.project, root, venv_repo.venv)
 
 
+def test_switched_repo_is_what_new_generates_plus_the_users_edits(
+    switched: AppRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scaffolder.generate import plan_files
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    spec = resolve_spec(name=switched.project, runtime=switched.runtime, location="eastus2")
+    wanted = {str(f.path): f.content for f in plan_files(spec).files}
+    tools = f"src/{switched.package}/tools.py"
+    wanted[tools] = wanted[tools].replace(TOOL_BEFORE.encode(), TOOL_AFTER.encode())
+    wanted["README.md"] = wanted["README.md"] + f"\n{README_LINE}\n".encode()
+    found = {p.relative_to(switched.root).as_posix(): p.read_bytes() for p in switched.root.rglob("*") if p.is_file()}
+    ours = {p for p in set(wanted) | set(found) if not p.startswith(HISTORY)}
+    assert ours <= set(found) and ours <= set(wanted), sorted(ours ^ (set(found) & set(wanted)))
+    assert [p for p in sorted(ours) if found[p] != wanted[p]] == []
+
+
+@pytest.mark.parametrize("switched", SUITE_SWITCHES, indirect=True, ids=[f"{a}-to-{b}" for a, b in SUITE_SWITCHES])
 def test_switched_repo_passes_its_own_suite_ruff_mypy_and_check(switched: AppRepo) -> None:
     env = clean_env(PYTHONPATH=str(switched.root / "src"))
     where = switched.run("python", "-c", f"import {switched.package}; print({switched.package}.__file__)", env=env)
