@@ -156,8 +156,9 @@ def check_tool(name: str, options: Mapping[str, str], runtime: Runtime) -> dict[
         if refusal := spec.refused.get(runtime, {}).get(value):
             able = [r.value for r in tool.offered_by() if r != runtime and value not in spec.refused.get(r, {})]
             alt = f"; use --runtime {' or '.join(able)}" if able else ""
-            raise ValueError(f"{name}: {key}={value} is not possible on the {catalog.runtimes()[runtime].title}: "
-                             f"{refusal}{alt}")
+            # An OfferError: the fix is another value or another runtime, not a generic "fix it with --tool".
+            raise OfferError(f"{name}: {key}={value} is not possible on the {catalog.runtimes()[runtime].title}: "
+                             f"{refusal}{alt}", hint=f"give {name} another {key}= or choose another runtime")
         if spec.pattern is not None and value and not re.fullmatch(spec.pattern, value):
             raise ValueError(f"{name}: {key}={value!r} is not valid: {spec.description}")
         if tool.offer(runtime) == "native" and value.lower().startswith("http://"):

@@ -162,3 +162,17 @@ def test_refused_removals_and_runtime_switches_hint_at_the_fix(tmp_path: Path) -
     assert code == 2 and "image-generation is not offered on the" in err
     assert "hint: add `--remove-tool image-generation` to switch without it, or keep --runtime responses" in err
     assert "leave image-generation out" not in err
+
+
+def test_a_switch_to_a_runtime_that_refuses_a_tool_option_names_the_option_fix(tmp_path: Path) -> None:
+    # review-15c: `auth=header` (a token-protected MCP server) is fine on responses and refused on agents; the
+    # switch must say so and point at the option, not tell the user to use the runtime they are leaving.
+    repo = _repo(tmp_path, "responses", [MCP + ",auth=header"])
+    before = _files(repo)
+    code, err = _update(repo, "--runtime", "agents")
+    assert code == 2 and "auth=header is not possible on the" in err, err
+    assert "use --runtime responses" not in err
+    assert "hint: give `--tool mcp,...` options the new runtime takes, or add `--remove-tool mcp`" in err
+    assert _files(repo) == before
+    code, err = _update(repo, "--runtime", "agents", "--tool", MCP + ",auth=none")
+    assert code == 0, err
