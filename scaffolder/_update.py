@@ -250,8 +250,6 @@ def _tools_the_runtime_lacks(old: ProjectSpec, runtime: Runtime, tools: Sequence
         try:
             check_tool(name, options, runtime)
         except OfferError as exc:
-            from scaffolder import catalog
-
             if catalog.tools()[name].offer(runtime) != "none":  # offered, but not with these options
                 raise SpecError(str(exc).split("; use --runtime")[0],
                                 hint=f"give `--tool {name},...` options the new runtime takes, or add `--remove-tool "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -79,8 +80,6 @@ class Recommendation:
         Each value is shell-quoted: the printed command is meant to be pasted, and option values may hold ';', '&',
         '$' or spaces (`allowed_tools=a;b`, `instructions=Be brief`).
         """
-        import shlex
-
         from scaffolder.tools import example_flag
 
         return "".join(
@@ -92,8 +91,6 @@ class Recommendation:
 
     def command(self, name: str = "NAME") -> str:
         """The command that generates the recommended repo (with the wanted tools the runtime offers)."""
-        import shlex
-
         return f"scaffolder new {shlex.quote(name)} --runtime {self.runtime.value}{self.tool_args()}"
 
     @property
