@@ -141,7 +141,7 @@ def _group_by_shared_fixture(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _group_by_shared_fixture(items)
-    if config.getvalue("loadgroup") if hasattr(config.option, "loadgroup") else False:
+    if getattr(config.option, "loadgroup", False):
         _suffix_group_names(items)
     if run_slow(config):
         return

@@ -88,5 +88,5 @@ def test_tests_sharing_a_grouped_fixture_are_scheduled_as_one_group(
     # Under `--dist loadgroup` the scheduler groups by the `@group` suffix of the test id; if the suffix is missing
     # (xdist 3.8 on pytest 9 sets an attribute pytest no longer reads), groups spread over workers silently and
     # each worker builds the shared fixture again.
-    if request.config.getvalue("loadgroup") if hasattr(request.config.option, "loadgroup") else False:
+    if getattr(request.config.option, "loadgroup", False):
         assert request.node.nodeid.endswith("@probe"), request.node.nodeid
